@@ -1,0 +1,81 @@
+#include "app_context.h"
+
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <filesystem>
+
+namespace oncall::app {
+
+void fail(Error error) { throw CommandError{std::move(error)}; }
+
+render::Format AppContext::format() const {
+    render::Format f = render::Format::text;
+    render::parse_format(options.output, f);
+    return f;
+}
+
+const render::Style& AppContext::style() {
+    if (!m_style) {
+        m_style = render::detect_style(options.no_color);
+    }
+    return *m_style;
+}
+
+const config::Config& AppContext::config() {
+    if (!m_config) {
+        std::optional<std::string> flag;
+        if (!options.config_path.empty()) {
+            flag = options.config_path;
+        }
+        const std::string path = config::resolve_config_path(flag);
+        std::error_code ec;
+        if (!std::filesystem::exists(path, ec)) {
+            fail(make_error(Errc::config,
+                            fmt::format("no configuration at {}; create it (see examples/config.yaml) "
+                                        "or pass --config FILE",
+                                        path)));
+        }
+        m_config = unwrap(config::load_config(path));
+        for (const auto& w : m_config->warnings) {
+            warn(fmt::format("warning: {}", w));
+        }
+    }
+    return *m_config;
+}
+
+const config::Context& AppContext::context() {
+    if (!m_context) {
+        std::optional<std::string> flag;
+        if (!options.context.empty()) {
+            flag = options.context;
+        }
+        m_context = unwrap(config::select_context(config(), flag));
+    }
+    return *m_context;
+}
+
+config::Service AppContext::service(const std::string& name) {
+    return unwrap(config::service_for(config(), context(), name));
+}
+
+void AppContext::debug(std::string_view line) const {
+    if (options.verbose > 0) {
+        fmt::print(stderr, "oncall: {}\n", line);
+    }
+}
+
+void AppContext::warn(std::string_view line) const {
+    if (!options.quiet) {
+        fmt::print(stderr, "oncall: {}\n", line);
+    }
+}
+
+std::function<void(std::string_view)> AppContext::logger() const {
+    if (options.verbose == 0) {
+        return {};
+    }
+    return [](std::string_view line) { fmt::print(stderr, "oncall: {}\n", line); };
+}
+
+} // namespace oncall::app

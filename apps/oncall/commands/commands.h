@@ -1,0 +1,19 @@
+#pragma once
+// One register function per subcommand; register_all() is the single list of them.
+
+#include "app_context.h"
+
+#include <CLI/CLI.hpp>
+
+namespace oncall::app {
+
+void register_version(CLI::App& app, AppContext& ctx);
+void register_config(CLI::App& app, AppContext& ctx);
+
+/// Registers every finished subcommand (unfinished ones stay out of --help).
+inline void register_all(CLI::App& app, AppContext& ctx) {
+    register_version(app, ctx);
+    register_config(app, ctx);
+}
+
+} // namespace oncall::app

@@ -1,0 +1,24 @@
+// oncall version: version, commit and libcurl version.
+
+#include "commands.h"
+#include "oncall/core/version.h"
+#include "oncall/render/output.h"
+
+#include <curl/curl.h>
+#include <fmt/format.h>
+
+namespace oncall::app {
+
+void register_version(CLI::App& app, AppContext& ctx) {
+    auto* cmd = app.add_subcommand("version", "Print the version, commit and libcurl version");
+    cmd->callback([&ctx] {
+        const char* curl = curl_version_info(CURLVERSION_NOW)->version;
+        if (ctx.json()) {
+            render::print_json({{"version", version()}, {"commit", git_commit()}, {"libcurl", curl}});
+            return;
+        }
+        fmt::print("oncall {} (commit {}, libcurl {})\n", version(), git_commit(), curl);
+    });
+}
+
+} // namespace oncall::app

@@ -1,0 +1,112 @@
+// oncall: entry point. Parses flags, runs one subcommand, maps its outcome to an exit code.
+
+#include "app_context.h"
+#include "commands/commands.h"
+#include "oncall/core/exit_code.h"
+#include "oncall/core/version.h"
+
+#include <CLI/CLI.hpp>
+#include <curl/curl.h>
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <exception>
+
+namespace {
+
+// Edit distance, for "did you mean" suggestions.
+std::size_t distance(const std::string& a, const std::string& b) {
+    std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j) {
+        prev[j] = j;
+    }
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        cur[0] = i;
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+        }
+        std::swap(prev, cur);
+    }
+    return prev[b.size()];
+}
+
+std::string suggestion_for(const CLI::App& app, const std::vector<std::string>& args) {
+    for (const auto& arg : args) {
+        if (arg.empty() || arg[0] == '-') {
+            continue;
+        }
+        std::string best;
+        std::size_t best_d = 3;
+        for (const auto* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+            const auto d = distance(arg, sub->get_name());
+            if (d < best_d && !sub->get_group().empty()) {
+                best_d = d;
+                best = sub->get_name();
+            }
+        }
+        if (!best.empty()) {
+            return fmt::format("; did you mean '{}'?", best);
+        }
+    }
+    return "; see 'oncall --help'";
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    using namespace oncall;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    struct CurlCleanup {
+        ~CurlCleanup() { curl_global_cleanup(); }
+    } curl_cleanup;
+
+    app::AppContext ctx;
+    CLI::App cli{"oncall: what is broken, since when, what changed, and what to type next.\n"
+                 "Fixes only by replacing artifacts; access only by expiring, logged grants.",
+                 "oncall"};
+    cli.set_version_flag("--version", fmt::format("oncall {}", version()));
+    cli.require_subcommand(1);
+    cli.fallthrough();
+    cli.option_defaults()->always_capture_default(false);
+
+    auto& o = ctx.options;
+    cli.add_option("--config", o.config_path, "Configuration file (default: $ONCALL_CONFIG, then "
+                                               "$XDG_CONFIG_HOME/oncall/config.yaml)");
+    cli.add_option("--context", o.context, "Context to use (default: $ONCALL_CONTEXT, then current-context)");
+    cli.add_option("-o,--output", o.output, "Output format")->check(CLI::IsMember({"text", "json"}));
+    cli.add_flag("--no-color", o.no_color, "Never colour the output (also: NO_COLOR)");
+    cli.add_flag("-v,--verbose", o.verbose, "Print diagnostics to stderr (credentials redacted)");
+    cli.add_flag("-q,--quiet", o.quiet, "Print only results and errors");
+
+    app::register_all(cli, ctx);
+
+    std::vector<std::string> args(argv + 1, argv + argc);
+    try {
+        try {
+            cli.parse(argc, argv);
+        } catch (const CLI::CallForHelp& e) {
+            return cli.exit(e);
+        } catch (const CLI::CallForAllHelp& e) {
+            return cli.exit(e);
+        } catch (const CLI::CallForVersion& e) {
+            return cli.exit(e);
+        } catch (const CLI::ParseError& e) {
+            std::string what = e.what();
+            std::string hint = "; see 'oncall --help'";
+            if (what.find("not expected") != std::string::npos ||
+                what.find("subcommand") != std::string::npos) {
+                hint = suggestion_for(cli, args);
+            }
+            fmt::print(stderr, "oncall: error: {}{}\n", what, hint);
+            return static_cast<int>(ExitCode::usage);
+        }
+    } catch (const app::CommandError& e) {
+        const auto code = exit_code_for(e.error);
+        fmt::print(stderr, "oncall: error: {}\n", e.error.message);
+        return static_cast<int>(code);
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "oncall: internal error: {}\n", e.what());
+        return static_cast<int>(ExitCode::failure);
+    }
+    return static_cast<int>(ctx.exit_code);
+}

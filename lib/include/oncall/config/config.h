@@ -1,0 +1,123 @@
+#pragma once
+// The YAML configuration of DESIGN.md: contexts (where the backends are and how to authenticate),
+// services (what to look at and the SLO), and the search order and precedence that pick them.
+
+#include "oncall/core/result.h"
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace oncall::config {
+
+/// Where a credential comes from; at most one of the three is set.
+struct TokenSource {
+    std::string token;      // by value (allowed only in a 0600 file)
+    std::string token_env;  // name of an environment variable
+    std::string token_file; // path of a file holding the token
+    bool empty() const { return token.empty() && token_env.empty() && token_file.empty(); }
+};
+
+struct KubernetesConfig {
+    std::string server;
+    std::string namespace_name = "default";
+    TokenSource auth;
+    std::string kubeconfig;   // alternatively: a kubeconfig file (+ kube_context)
+    std::string kube_context;
+    std::string ca_file;
+    bool insecure_skip_tls_verify = false;
+};
+
+/// An HTTP backend (Prometheus, Alertmanager, registry). Several URLs form an HA set.
+struct Endpoint {
+    std::vector<std::string> urls;
+    TokenSource auth;
+    std::string ca_file;
+    bool insecure_skip_tls_verify = false;
+    std::chrono::milliseconds timeout{0}; // 0: the command's default deadline
+    bool configured() const { return !urls.empty(); }
+};
+
+struct Role {
+    std::string name;
+    std::string service_account;
+    std::chrono::seconds max{3600};
+};
+
+struct AccessConfig {
+    bool require_grant = true;
+    std::map<std::string, Role> roles;
+};
+
+struct Context {
+    std::string name;
+    KubernetesConfig kubernetes;
+    Endpoint prometheus;
+    Endpoint alertmanager;
+    Endpoint registry;
+    AccessConfig access;
+};
+
+struct Slo {
+    std::optional<double> error_ratio;
+    std::optional<double> latency_p99; // seconds
+};
+
+/// A service after defaults are applied (see service_for).
+struct Service {
+    std::string name;
+    std::string namespace_name;
+    std::string deployment;
+    std::string selector;            // PromQL label matchers, e.g. service="checkout"
+    std::vector<std::string> alerts; // Alertmanager matchers
+    Slo slo;
+    std::vector<std::string> repositories;
+    std::map<std::string, std::string> signals; // name -> PromQL template override
+    bool configured = false;                    // listed in the file (vs. defaults only)
+};
+
+struct Config {
+    std::string path;            // file it came from ("" when none)
+    std::string current_context; // as written in the file
+    std::map<std::string, Context> contexts;
+    std::map<std::string, Service> services; // as written (not defaulted)
+    std::vector<std::string> warnings;       // unknown keys and the like, "file:line: ..."
+    bool file_is_private = false;            // mode allows only the owner
+};
+
+/// Config file location: flag, else $ONCALL_CONFIG, else $XDG_CONFIG_HOME/oncall/config.yaml,
+/// else ~/.config/oncall/config.yaml.
+std::string resolve_config_path(const std::optional<std::string>& flag);
+
+/// Parses YAML text; `origin` names the file in error messages ("config.yaml:12: key 'x': ...").
+Result<Config> parse_config(const std::string& text, const std::string& origin);
+
+/// Reads and parses the file; refuses a secret by value unless the file is mode 0600 (or stricter).
+Result<Config> load_config(const std::string& path);
+
+/// The context to use: flag, else $ONCALL_CONTEXT, else current-context; unknown names are
+/// Errc::config errors listing the known ones.
+Result<Context> select_context(const Config& config, const std::optional<std::string>& flag);
+
+/// A service with defaults applied: namespace from the context, deployment = name,
+/// selector and alerts = service="<name>". The name must be a DNS-1123 label (else Errc::invalid).
+Result<Service> service_for(const Config& config, const Context& context, const std::string& name);
+
+/// True when `name` is a valid Kubernetes DNS-1123 label (the only form a service name may take).
+bool is_dns1123_label(const std::string& name);
+
+/// Resolves a token source to its value (env var or file); empty source gives "".
+Result<std::string> resolve_token(const TokenSource& source);
+
+/// Rewrites current-context in place, keeping every other line, comment and format as it was.
+Result<void> set_current_context(const std::string& path, const std::string& name);
+
+/// The file's YAML with every secret value replaced by "<redacted>" (comments dropped).
+Result<std::string> redacted_yaml(const std::string& path);
+
+/// Directory for state (grants, audit, caches): $XDG_STATE_HOME/oncall or ~/.local/state/oncall.
+std::string state_dir();
+
+} // namespace oncall::config

@@ -1,0 +1,122 @@
+#pragma once
+// HTTP over libcurl: one request at a time (perform), many at once on one multi handle (perform_all),
+// or a streamed body (stream, for watches). Transient failures of idempotent requests are retried;
+// every URL and header that reaches an error message or a log line is redacted first.
+
+#include "oncall/core/result.h"
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace oncall::http {
+
+enum class Method { get, head, post, put, patch, del };
+
+/// "GET", "POST", ...
+const char* method_name(Method m) noexcept;
+
+/// True for methods that may be retried safely (GET, HEAD, PUT, DELETE).
+bool is_idempotent(Method m) noexcept;
+
+struct Header {
+    std::string name;
+    std::string value;
+};
+
+/// One request. A zero timeout means the client's total timeout.
+struct Request {
+    Method method = Method::get;
+    std::string url;
+    std::vector<Header> headers;
+    std::string body;
+    std::chrono::milliseconds timeout{0};
+    /// Per-request bearer token overriding the client's (used for grant tokens).
+    std::optional<std::string> bearer_token;
+};
+
+/// A complete response of any status; transport failures are Errors instead.
+struct Response {
+    long status = 0;
+    std::vector<Header> headers;
+    std::string body;
+    std::string url; // redacted effective URL
+    std::chrono::milliseconds elapsed{0};
+
+    /// First header with this name (case-insensitive), if any.
+    std::optional<std::string> header(std::string_view name) const;
+    bool is_success() const noexcept { return status >= 200 && status < 300; }
+};
+
+/// Retries only transient failures (connect errors, timeouts, 408/429/5xx, honouring Retry-After)
+/// of idempotent requests, with exponential backoff and full jitter.
+struct RetryPolicy {
+    int max_attempts = 3;
+    std::chrono::milliseconds base_delay{200};
+    std::chrono::milliseconds max_delay{5000};
+    bool honour_retry_after = true;
+
+    /// A policy that never retries.
+    static RetryPolicy none() { return RetryPolicy{1, {}, {}, false}; }
+};
+
+struct TlsOptions {
+    std::string ca_file;
+    bool insecure_skip_verify = false; // warns loudly when used
+};
+
+struct ClientOptions {
+    std::chrono::milliseconds connect_timeout{3000};
+    std::chrono::milliseconds total_timeout{10000};
+    TlsOptions tls;
+    std::string bearer_token;                 // sent as Authorization: Bearer; never logged
+    std::size_t max_body_bytes = 32u << 20u;  // larger bodies fail with Errc::too_large
+    RetryPolicy retry;
+    std::string user_agent;                   // default "oncall/<version>"
+    /// Receives redacted diagnostic lines (request lines, statuses, retries, warnings).
+    std::function<void(std::string_view)> log;
+};
+
+/// Thread-compatible HTTP client; cheap to copy (options are shared).
+class Client {
+public:
+    explicit Client(ClientOptions options = {});
+
+    /// Sends one request, retrying transient failures per the policy.
+    Result<Response> perform(const Request& request) const;
+
+    /// Sends all requests concurrently (at most max_parallel in flight) on one multi handle;
+    /// returns one result per request, in the same order. Retries apply per request.
+    std::vector<Result<Response>> perform_all(const std::vector<Request>& requests,
+                                              std::size_t max_parallel = 8) const;
+
+    /// Sends one request and hands the body to on_data as it arrives; on_data returns false to
+    /// stop. Returns the status line's result (non-2xx statuses give their body in the Response).
+    /// Not retried. The request's timeout bounds the whole stream.
+    Result<Response> stream(const Request& request,
+                            const std::function<bool(std::string_view chunk)>& on_data) const;
+
+    const ClientOptions& options() const noexcept { return *m_options; }
+
+private:
+    std::shared_ptr<const ClientOptions> m_options;
+};
+
+/// Removes credentials from a URL: userinfo and the values of token-like query parameters.
+std::string redact_url(std::string_view url);
+
+/// A header line safe to log: Authorization, Cookie, Proxy-Authorization and *token* values hidden.
+std::string redact_header(std::string_view name, std::string_view value);
+
+/// Percent-encodes one URL component (query value or path segment).
+std::string url_encode(std::string_view text);
+
+/// Error for a response whose status was not expected: "<what> at <url>: HTTP 503 Service Unavailable".
+Error status_error(const Response& response, std::string_view what);
+
+} // namespace oncall::http

@@ -1,0 +1,33 @@
+#pragma once
+// Aligned text tables that fit the terminal width.
+
+#include <string>
+#include <vector>
+
+namespace oncall::render {
+
+enum class Align { left, right };
+
+/// Columns are sized to their content; when the table is wider than the limit, the column marked
+/// `shrinkable` (the last one by default) is truncated with "…".
+class Table {
+public:
+    /// Adds a column; a header may be empty for no header row at all.
+    Table& column(std::string header, Align align = Align::left, bool shrinkable = false);
+    /// Adds a row; missing cells are empty, extra cells are ignored.
+    Table& row(std::vector<std::string> cells);
+    /// Renders with two spaces between columns, each line at most max_width columns.
+    std::string render(int max_width) const;
+    bool empty() const { return m_rows.empty(); }
+
+private:
+    struct Column {
+        std::string header;
+        Align align;
+        bool shrinkable;
+    };
+    std::vector<Column> m_columns;
+    std::vector<std::vector<std::string>> m_rows;
+};
+
+} // namespace oncall::render
