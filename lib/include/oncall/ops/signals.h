@@ -3,6 +3,7 @@
 // selector substituted. Selectors are validated as a list of `label op "value"` matchers and
 // re-emitted with proper escaping, so a service name or selector can never inject PromQL.
 
+#include "oncall/backends/matchers.h"
 #include "oncall/backends/prometheus.h"
 #include "oncall/config/config.h"
 #include "oncall/core/result.h"
@@ -28,23 +29,10 @@ struct SignalSpec {
     Direction direction = Direction::higher_is_worse;
 };
 
-/// One label matcher of a selector.
-struct Matcher {
-    std::string label;
-    std::string op; // =, !=, =~, !~
-    std::string value;
-};
-
-/// Parses a selector ("service=\"checkout\", code=~'5..'") into matchers. Anything that is not a
-/// comma-separated list of `label op quoted-value` (braces, a metric name, functions, a second
-/// selector, an unterminated string, ...) is Errc::invalid naming what is wrong.
-Result<std::vector<Matcher>> parse_selector(std::string_view selector);
-
-/// Escapes a value for a double-quoted PromQL / Alertmanager string (\\, \", \n).
-std::string escape_label_value(std::string_view value);
-
-/// Renders matchers canonically: label="escaped value",... (no braces).
-std::string format_selector(const std::vector<Matcher>& matchers);
+using backends::escape_label_value;
+using backends::format_selector;
+using backends::Matcher;
+using backends::parse_selector;
 
 /// The validated, canonical selector of a service: its configured selector, else service="<name>".
 /// The name must be a DNS-1123 label.
