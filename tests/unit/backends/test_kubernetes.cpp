@@ -290,3 +290,17 @@ TEST_CASE("kubeconfig: plugins, client certificates and unknown contexts are ref
     CHECK_FALSE(kube::parse_kubeconfig("::: not yaml [", path, "").ok());
 }
 
+TEST_CASE("resolve_connection uses the context's server and token source", "[kubernetes]") {
+    config::KubernetesConfig k;
+    CHECK(kube::resolve_connection(k).error().code == Errc::config);
+    k.server = "https://127.0.0.1:6443/";
+    k.namespace_name = "shop";
+    k.auth.token_env = "ONCALL_TEST_KUBE_TOKEN_X";
+    ::setenv("ONCALL_TEST_KUBE_TOKEN_X", "abc", 1);
+    auto c = kube::resolve_connection(k);
+    REQUIRE(c.ok());
+    CHECK(c->server == "https://127.0.0.1:6443");
+    CHECK(c->token == "abc");
+    k.server = "ftp://x";
+    CHECK_FALSE(kube::resolve_connection(k).ok());
+}
