@@ -231,6 +231,12 @@ TriageReport build_report(const TriageFacts& f, const CorrelationOptions& option
     // Alerts.
     if (f.alerts) {
         r.alerts = *f.alerts;
+        std::stable_sort(r.alerts.begin(), r.alerts.end(), [](const auto& a, const auto& b) {
+            if ((a.state == "active") != (b.state == "active")) {
+                return a.state == "active";
+            }
+            return alertmanager::severity_rank(a.severity) < alertmanager::severity_rank(b.severity);
+        });
     }
 
     // Kubernetes: deploys, rollout, drift, logs.

@@ -8,6 +8,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
+#include <fstream>
+
 using namespace oncall;
 using namespace oncall::ops;
 using namespace std::chrono_literals;
@@ -343,4 +346,45 @@ TEST_CASE("triage: log lines are grouped by shape", "[triage]") {
     CHECK(groups[2].pattern == R"(level=warn msg="slow query" took=<dur> db=orders)");
     CHECK(log_shape("connect to 10.0.0.3:5432 failed after 3 retries (id 6f1c2d3e-aaaa-4bbb-8ccc-123456789abc)") ==
           "connect to <n>:<n> failed after <n> retries (id <hex>)");
+}
+
+TEST_CASE("triage: the screen of a bad deploy fits 100 columns by 30 lines", "[triage][screen]") {
+    auto f = facts_for("checkout", "checkout_with_inhibited.json");
+    f.kube = kube_facts("checkout", {revision("checkout", 3, 20min, '3', true), revision("checkout", 2, 130min, '2', false),
+                                     revision("checkout", 1, 26h, '1', false)});
+    f.kube->log_lines = {
+        R"(2026-11-18T11:59:01.000Z level=error msg="db pool exhausted" pool=orders wait_ms=5003 in_use=10 max=10 trace_id=4bf92f3577b34da6)",
+        R"(2026-11-18T11:59:02.000Z level=error msg="db pool exhausted" pool=orders wait_ms=5010 in_use=10 max=10 trace_id=5bf92f3577b34da6)",
+        R"(2026-11-18T11:59:03.000Z level=info msg="request served" method=GET path=/api/cart status=200 duration_ms=41 trace_id=6bf92f3577b34da6)"};
+    f.kube->revisions[0].change_cause = "deploy 1.2.2: smaller db pool (CHG-1093)";
+    const auto r = build_report(f);
+    render::Style style;
+    style.width = 100;
+    const auto text = report_text(r, style);
+    UNSCOPED_INFO(text);
+    if (const char* dump = std::getenv("ONCALL_DUMP_SCREEN")) { // to look at it: ONCALL_DUMP_SCREEN=/tmp/x
+        std::ofstream(dump) << text;
+    }
+    std::vector<std::string> lines;
+    for (std::size_t pos = 0; pos < text.size();) {
+        const auto end = text.find('\n', pos);
+        lines.push_back(text.substr(pos, end - pos));
+        pos = end + 1;
+    }
+    CHECK(lines.size() <= 30);
+    for (const auto& l : lines) {
+        CHECK(render::display_width(l) <= 100);
+    }
+    CHECK(text.find('\x1b') == std::string::npos); // no colour without a terminal
+    CHECK_THAT(lines[0], Catch::StartsWith("checkout  DEGRADED"));
+    CHECK_THAT(text, Catch::Contains("suspect   revision 3, deployed 20m ago"));
+    CHECK_THAT(text, Catch::Contains("oncall rollback checkout --to-revision 2"));
+    CHECK_THAT(text, Catch::Contains("rollback target"));
+    CHECK_THAT(text, Catch::Contains("2x level=error msg=\"db pool exhausted\""));
+    // The deploy of revision 3 is marked 20 minutes before the end of the one-hour axis.
+    const auto marks = std::find_if(lines.begin(), lines.end(), [](const std::string& l) { return l.rfind("  deploys", 0) == 0; });
+    REQUIRE(marks != lines.end());
+    const auto er = std::find_if(lines.begin(), lines.end(), [](const std::string& l) { return l.rfind("  error ratio", 0) == 0; });
+    REQUIRE(er != lines.end());
+    CHECK(render::display_width(*marks) == render::display_width(*er));
 }

@@ -11,6 +11,7 @@
 #include "oncall/core/time.h"
 #include "oncall/ops/correlate.h"
 #include "oncall/ops/signals.h"
+#include "oncall/render/style.h"
 
 #include <chrono>
 #include <functional>
@@ -138,6 +139,8 @@ struct TriageReport {
     ExitCode exit_code = ExitCode::success;
 };
 
+struct OverviewLine;
+
 /// The engine: signals now vs baseline, SLO breaches, onset, suspect, rollout health, drift,
 /// log patterns, verdict, exit code and the commands to type next. Pure.
 TriageReport build_report(const TriageFacts& facts, const CorrelationOptions& options = {});
@@ -156,6 +159,14 @@ std::string log_shape(const std::string& line);
 /// Mutable tags in the Deployment's template and pods whose running image (imageID) differs
 /// from the digest their ReplicaSet names (or from their siblings' when the template is a tag).
 std::vector<DriftReport> find_drift(const KubeFacts& kube);
+
+/// The text screen: verdict, since, suspect, alerts, signals with sparklines and deploy marks on
+/// one time axis, deploy timeline, rollout, logs, drift and the commands to type next. Lines are
+/// at most style.width columns; for a typical report it fits 30 lines.
+std::string report_text(const TriageReport& report, const render::Style& style);
+
+/// The overview: one line per service, worst first.
+std::string overview_text(const std::vector<OverviewLine>& lines, TimePoint at, const render::Style& style);
 
 /// The JSON document of DESIGN.md for a report.
 nlohmann::json report_json(const TriageReport& report);
