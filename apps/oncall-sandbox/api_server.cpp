@@ -1,6 +1,7 @@
 #include "api_server.h"
 
 #include "patch.h"
+#include "protobuf.h"
 #include "selector.h"
 #include "status.h"
 #include "tables.h"
@@ -580,7 +581,9 @@ void ApiServer::do_watch(const httplib::Request& req, httplib::Response& res, co
         }
     }
     res.status = 200;
-    res.set_chunked_content_provider("application/json", [this, state, type, matches, bookmark](std::size_t, httplib::DataSink& sink) {
+    // The media type kube-apiserver streams watches with; it also keeps the HTTP layer from
+    // compressing (and so buffering) the event stream.
+    res.set_chunked_content_provider("application/json;stream=watch", [this, state, type, matches, bookmark](std::size_t, httplib::DataSink& sink) {
         if (!state->initial.empty()) {
             const std::string chunk = std::move(state->initial);
             state->initial.clear();
@@ -708,7 +711,7 @@ void ApiServer::do_create(const httplib::Request& req, httplib::Response& res, c
 }
 
 void ApiServer::do_self_subject_review(const httplib::Request& req, httplib::Response& res, const UserInfo& user) {
-    if (!req.body.empty()) {
+    if (!req.body.empty() && media_type(req) != k_protobuf_media_type) {
         require_json_body(req);
         json body = parse_json_body(req);
         if (body.contains("kind") && body["kind"] != "SelfSubjectReview") {
@@ -727,8 +730,15 @@ void ApiServer::do_self_subject_review(const httplib::Request& req, httplib::Res
 void ApiServer::do_token_request(const httplib::Request& req, httplib::Response& res, const Target& t, const UserInfo& user) {
     (void)user;
     const std::string dry_run = check_dry_run(req);
-    require_json_body(req);
-    json body = parse_json_body(req);
+    json body;
+    if (media_type(req) == k_protobuf_media_type) {
+        auto decoded = decode_token_request(req.body);
+        if (!decoded) throw bad_request(decoded.error().message);
+        body = std::move(decoded.value());
+    } else {
+        require_json_body(req);
+        body = parse_json_body(req);
+    }
     const ResourceRef token_ref{"authentication.k8s.io", "tokenrequests", "TokenRequest"};
     if (body.contains("kind") && body["kind"] != "TokenRequest") {
         throw bad_request(fmt::format("the kind in the data ({}) does not match the expected kind (TokenRequest)",
@@ -1009,7 +1019,7 @@ void ApiServer::do_delete(const httplib::Request& req, httplib::Response& res, c
     const ResourceRef ref = ref_of(*t.type);
     const std::string dry_run = check_dry_run(req);
     json options = json::object();
-    if (!req.body.empty()) {
+    if (!req.body.empty() && media_type(req) != k_protobuf_media_type) {
         require_json_body(req);
         options = parse_json_body(req);
     }

@@ -19,7 +19,8 @@ namespace {
 constexpr auto k_tick = 200ms;            // how often the controller looks at the world
 constexpr auto k_step = 1s;               // one scaling step per Deployment per step
 constexpr auto k_container_start = 1s;    // ContainerCreating before Running
-constexpr auto k_crash_restart = 5s;      // a crashing container is restarted this often
+constexpr auto k_crash_backoff = 5s;      // first back-off of a crashing container; doubles up to the cap
+constexpr auto k_crash_backoff_cap = 40s;
 constexpr auto k_pull_backoff = 2s;       // ErrImagePull before ImagePullBackOff
 constexpr auto k_negative_image_cache = 5s;
 
@@ -30,13 +31,6 @@ const char* const k_max_replicas = "deployment.kubernetes.io/max-replicas";
 
 std::string key_of(const std::string& ns, const std::string& name) {
     return ns + "/" + name;
-}
-
-int int_at(const json& o, const char* a, const char* b, int fallback = 0) {
-    if (!o.is_object() || !o.contains(a) || !o[a].is_object()) return fallback;
-    const auto& inner = o[a];
-    if (!inner.contains(b) || !inner[b].is_number_integer()) return fallback;
-    return inner[b].get<int>();
 }
 
 int revision_of(const json& rs) {
@@ -871,8 +865,18 @@ json Controller::pod_status(const PodSim& pod, SysTime now) const {
             s["state"] = {{"waiting", {{"reason", "ContainerCreating"}}}};
             all_ready = false;
         } else if (c.mode == ContainerMode::crashes) {
-            const auto since_start = elapsed - k_container_start;
-            const int restarts = static_cast<int>(since_start / k_crash_restart);
+            // Restarts after back-offs of 5s, 10s, 20s, 40s, 40s, ... (kube's doubling, with a lower cap).
+            int restarts = 0;
+            using Dur = std::chrono::system_clock::duration;
+            Dur next_restart = k_container_start;
+            Dur backoff = k_crash_backoff;
+            Dur last_restart_at = k_container_start;
+            while (next_restart + backoff <= elapsed) {
+                next_restart += backoff;
+                last_restart_at = next_restart;
+                ++restarts;
+                backoff = std::min<Dur>(backoff * 2, k_crash_backoff_cap);
+            }
             s["imageID"] = c.running_ref;
             s["containerID"] = c.container_id;
             s["restartCount"] = restarts;
@@ -881,7 +885,7 @@ json Controller::pod_status(const PodSim& pod, SysTime now) const {
                 s["started"] = true;
                 any_started = true;
             } else {
-                const auto last_start = pod.created + k_container_start + (restarts - 1) * k_crash_restart;
+                const auto last_start = pod.created + last_restart_at - 2s;
                 s["state"] = {{"waiting",
                                {{"reason", "CrashLoopBackOff"},
                                 {"message", fmt::format("back-off {}s restarting failed container={} pod={}_{}({})",
