@@ -32,8 +32,9 @@ std::string trimmed(const std::string& text) {
 }
 
 std::chrono::seconds role_max_of(const config::Context& context, const std::string& role) {
-    const auto it = context.access.roles.find(role);
-    return it == context.access.roles.end() ? std::chrono::seconds(0) : it->second.max;
+    const auto roles = effective_roles(context.access);
+    const auto it = roles.find(role);
+    return it == roles.end() ? std::chrono::seconds(0) : it->second.max;
 }
 
 void say(const std::function<void(std::string_view)>& progress, const std::string& line) {
