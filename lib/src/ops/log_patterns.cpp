@@ -62,7 +62,7 @@ std::string normalise_word(std::string_view w) {
     if (w.size() >= 6 && has_digit && all_hex) {
         return "<hex>";
     }
-    if (w.size() >= 12 && has_digit && has_alpha) {
+    if (w.size() >= 12 && has_digit && has_alpha && w.find('/') == std::string_view::npos) {
         return "<id>";
     }
     // Words with embedded numbers (pod-7f9c, 10.0.0.3:5432, /orders/123): normalise digit runs.
@@ -141,9 +141,12 @@ std::string normalise_text(std::string_view s) {
 
 std::string log_shape(const std::string& line) {
     std::string shape = normalise_text(line);
-    // A leading timestamp says nothing about the shape.
-    if (shape.rfind("<time>", 0) == 0) {
-        shape.erase(0, 6);
+    // A leading timestamp ("<time> ..." or "ts=<time> ...") says nothing about the shape.
+    for (const char* prefix : {"<time>", "ts=<time>", "time=<time>", "timestamp=<time>", "t=<time>"}) {
+        if (shape.rfind(prefix, 0) == 0) {
+            shape.erase(0, std::string_view(prefix).size());
+            break;
+        }
     }
     const auto first = shape.find_first_not_of(" \t");
     const auto last = shape.find_last_not_of(" \t\r\n");

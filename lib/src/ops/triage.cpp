@@ -259,6 +259,13 @@ TriageReport build_report(const TriageFacts& f, const CorrelationOptions& option
         }
         std::sort(r.deploys.begin(), r.deploys.end(),
                   [](const DeployReport& a, const DeployReport& b) { return a.revision > b.revision; });
+        if (!f.kube->live && !r.deploys.empty()) {
+            // As of a past moment, the newest revision deployed by then was the current one.
+            for (auto& d : r.deploys) {
+                d.current = false;
+            }
+            r.deploys.front().current = true;
+        }
         if (f.kube->live) {
             r.rollout = rollout_health(*f.kube);
             r.drift = find_drift(*f.kube);
@@ -273,6 +280,9 @@ TriageReport build_report(const TriageFacts& f, const CorrelationOptions& option
                                                     format_signal_value(s.name, *s.threshold)));
         }
     }
+    if (r.rollout && r.rollout->state == "failed") {
+        r.verdict_reasons.push_back("rollout failed" + (r.rollout->problems.empty() ? std::string() : ": " + r.rollout->problems.front()));
+    }
     std::optional<TimePoint> first_alert;
     for (const auto& a : r.alerts) {
         if (counts_as_firing(a)) {
@@ -281,9 +291,6 @@ TriageReport build_report(const TriageFacts& f, const CorrelationOptions& option
                 first_alert = a.starts_at;
             }
         }
-    }
-    if (r.rollout && r.rollout->state == "failed") {
-        r.verdict_reasons.push_back("rollout failed" + (r.rollout->problems.empty() ? std::string() : ": " + r.rollout->problems.front()));
     }
     bool any_failed = false;
     for (const auto& s : r.sources) {
@@ -335,6 +342,12 @@ TriageReport build_report(const TriageFacts& f, const CorrelationOptions& option
                     why = b <= s.points.front().time ? fmt::format("{} was over the SLO since at least the start of the window", s.title)
                                                      : fmt::format("{} crossed the SLO", s.title);
                 }
+            }
+        }
+        if (r.rollout && r.rollout->state == "failed" && f.kube) {
+            if (const auto* n = newest_revision(*f.kube); n != nullptr && n->deployed_at && (!since || *n->deployed_at < *since)) {
+                since = n->deployed_at;
+                why = fmt::format("the rollout of revision {} began", n->number);
             }
         }
         r.since = since;

@@ -2,6 +2,7 @@
 
 #include "oncall/ops/triage.h"
 
+#include "oncall/backends/endpoint.h"
 #include "oncall/core/duration.h"
 #include "oncall/ops/grants.h"
 
@@ -27,20 +28,18 @@ milliseconds deadline_of(const config::Endpoint& e, const TriageRequest& req) {
     return e.timeout.count() > 0 ? e.timeout : req.source_timeout;
 }
 
-Result<http::Client> http_client_for(const config::Endpoint& e, milliseconds deadline, const TriageRequest& req) {
-    http::ClientOptions o;
-    o.total_timeout = deadline;
-    o.connect_timeout = std::min(deadline, milliseconds(3000));
-    o.tls.ca_file = e.ca_file;
-    o.tls.insecure_skip_verify = e.insecure_skip_tls_verify;
-    o.retry = http::RetryPolicy::none(); // the deadline is short; a failed source is reported instead
-    o.log = req.log;
-    auto token = config::resolve_token(e.auth);
-    if (!token) {
-        return std::move(token).error();
+Result<http::Client> http_client_for(std::string_view name, const config::Endpoint& e, milliseconds deadline,
+                                     const TriageRequest& req) {
+    backends::EndpointDefaults defaults;
+    defaults.timeout = deadline;
+    defaults.connect_timeout = std::min(deadline, milliseconds(3000));
+    defaults.retry = http::RetryPolicy::none(); // the deadline is short; a failed source is reported instead
+    defaults.log = req.log;
+    auto client = backends::make_endpoint_client(name, e, defaults);
+    if (!client) {
+        return std::move(client).error();
     }
-    o.bearer_token = *token;
-    return http::Client(o);
+    return std::move(client->client);
 }
 
 // "prometheus at URL: timed out after 3s" instead of the transport's wording.
@@ -71,7 +70,7 @@ PrometheusPart collect_prometheus(const config::Endpoint& e, const std::vector<S
     const auto started = Steady::now();
     const auto deadline = deadline_of(e, req);
     part.status.url = http::redact_url(e.urls.front());
-    auto http = http_client_for(e, deadline, req);
+    auto http = http_client_for("prometheus", e, deadline, req);
     if (!http) {
         part.status.error = source_error(std::move(http).error(), "prometheus", part.status.url, deadline);
         return part;
@@ -143,7 +142,7 @@ AlertPart collect_alerts(const config::Endpoint& e, const config::Service& svc, 
     }
     const auto started = Steady::now();
     const auto deadline = deadline_of(e, req);
-    auto http = http_client_for(e, deadline, req);
+    auto http = http_client_for("alertmanager", e, deadline, req);
     if (!http) {
         part.status.error = source_error(std::move(http).error(), "alertmanager", urls, deadline);
         return part;

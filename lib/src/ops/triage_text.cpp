@@ -75,21 +75,9 @@ std::vector<std::optional<double>> cells_of(const std::vector<Point>& points, Ti
         ++n[static_cast<std::size_t>(c)];
     }
     std::vector<std::optional<double>> out(static_cast<std::size_t>(width));
-    double lo = INFINITY;
-    double hi = -INFINITY;
     for (std::size_t i = 0; i < out.size(); ++i) {
         if (n[i] > 0) {
             out[i] = sum[i] / n[i];
-            lo = std::min(lo, *out[i]);
-            hi = std::max(hi, *out[i]);
-        }
-    }
-    // A series that barely moves is drawn flat, not as magnified noise.
-    if (hi - lo <= 0.05 * std::max(std::abs(hi), std::abs(lo))) {
-        for (auto& v : out) {
-            if (v) {
-                v = hi;
-            }
         }
     }
     return out;
@@ -158,11 +146,14 @@ std::string report_text(const TriageReport& r, const Style& style) {
         for (const auto& a : r.alerts) {
             firing += a.state == "active" ? 1 : 0;
         }
-        s.heading(fmt::format("ALERTS    {} firing{}", firing,
-                              r.alerts.size() > static_cast<std::size_t>(firing)
-                                  ? fmt::format(", {} silenced or inhibited", r.alerts.size() - static_cast<std::size_t>(firing))
-                                  : std::string()));
         const auto* src = source("alertmanager");
+        if (src != nullptr && !src->ok) {
+            s.heading("ALERTS");
+        } else {
+            const auto quiet = r.alerts.size() - static_cast<std::size_t>(firing);
+            s.heading(fmt::format("ALERTS    {} firing{}", firing,
+                                  quiet > 0 ? fmt::format(", {} silenced or inhibited", quiet) : std::string()));
+        }
         if (!failed_line(src)) {
             std::size_t shown = 0;
             for (const auto& a : r.alerts) {
@@ -202,8 +193,18 @@ std::string report_text(const TriageReport& r, const Style& style) {
             now_text += "!";
             c = Color::red;
         }
-        const auto spark = sig.points.empty() ? std::string(static_cast<std::size_t>(spark_w), ' ')
-                                              : render::sparkline(cells_of(sig.points, start, r.at, spark_w), spark_w);
+        // Drawn from zero up to the larger of the SLO and the peak, so height means "how close to the SLO".
+        double lo = 0.0;
+        double hi = sig.threshold.value_or(0.0);
+        for (const auto& p : sig.points) {
+            if (std::isfinite(p.value)) {
+                lo = std::min(lo, p.value);
+                hi = std::max(hi, p.value);
+            }
+        }
+        const auto spark = sig.points.empty()
+                               ? std::string(static_cast<std::size_t>(spark_w), ' ')
+                               : render::sparkline(cells_of(sig.points, start, r.at, spark_w), spark_w, lo, hi);
         s.line(fmt::format("  {}{}{}{}  {}", pad(sig.title, name_w), paint(pad_left(now_text, col_w), c, style),
                            pad_left(value_or_dash(sig.name, sig.baseline), col_w),
                            pad_left(value_or_dash(sig.name, sig.threshold), col_w),
