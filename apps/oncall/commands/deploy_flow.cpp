@@ -252,6 +252,7 @@ std::optional<prometheus::Client> make_prometheus_client(AppContext& ctx) {
         return std::nullopt;
     }
     http::ClientOptions options;
+    options.name = "prometheus";
     options.total_timeout = endpoint.timeout.count() > 0 ? endpoint.timeout : std::chrono::milliseconds(15000);
     options.tls.ca_file = endpoint.ca_file;
     options.tls.insecure_skip_verify = endpoint.insecure_skip_tls_verify;
