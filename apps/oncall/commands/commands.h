@@ -13,6 +13,8 @@ void register_history(CLI::App& app, AppContext& ctx);
 void register_status(CLI::App& app, AppContext& ctx);
 void register_rollback(CLI::App& app, AppContext& ctx);
 void register_redeploy(CLI::App& app, AppContext& ctx);
+void register_request_access(CLI::App& app, AppContext& ctx);
+void register_access(CLI::App& app, AppContext& ctx);
 
 /// Registers every finished subcommand (unfinished ones stay out of --help).
 inline void register_all(CLI::App& app, AppContext& ctx) {
@@ -22,6 +24,8 @@ inline void register_all(CLI::App& app, AppContext& ctx) {
     register_status(app, ctx);
     register_rollback(app, ctx);
     register_redeploy(app, ctx);
+    register_request_access(app, ctx);
+    register_access(app, ctx);
 }
 
 } // namespace oncall::app
