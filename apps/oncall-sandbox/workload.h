@@ -26,7 +26,13 @@ struct PodRuntime {
 
 class Workload {
 public:
+    /// A workload whose scenario timeline ends now (see the epoch overload). The scenario is copied:
+    /// construct it after seed_registry() so image digests resolve to their behaviors.
     explicit Workload(const Scenario& scenario);
+
+    /// A workload whose scenario timeline ends at `epoch` (the start-up instant the backfill used): pods
+    /// present at start-up continue the backfilled series, so rate() sees no reset.
+    Workload(const Scenario& scenario, std::chrono::system_clock::time_point epoch);
 
     /// Replaces the set of pods (called by the controller on every change).
     void set_pods(std::vector<PodRuntime> pods);

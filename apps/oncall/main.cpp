@@ -30,25 +30,70 @@ std::size_t distance(const std::string& a, const std::string& b) {
     return prev[b.size()];
 }
 
-std::string suggestion_for(const CLI::App& app, const std::vector<std::string>& args) {
-    for (const auto& arg : args) {
-        if (arg.empty() || arg[0] == '-') {
+// "config view" for the view subcommand of config ("" for the top level).
+std::string command_path(const CLI::App* app) {
+    std::string path;
+    for (const CLI::App* a = app; a != nullptr && a->get_parent() != nullptr; a = a->get_parent()) {
+        path = path.empty() ? a->get_name() : a->get_name() + " " + path;
+    }
+    return path;
+}
+
+// Names the first argument the parser could not place: an unknown flag, or an unknown command with
+// the closest known one. Empty when every word is known.
+std::string explain_unknown(const CLI::App& app, const std::vector<std::string>& args) {
+    const CLI::App* current = &app;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const auto& arg = args[i];
+        if (arg == "--") {
+            break;
+        }
+        if (!arg.empty() && arg[0] == '-') {
+            const auto name = arg.substr(0, arg.find('='));
+            const CLI::Option* opt = nullptr;
+            for (const CLI::App* a = current; a != nullptr && opt == nullptr; a = a->get_parent()) {
+                try {
+                    opt = a->get_option_no_throw(name);
+                } catch (...) {
+                    opt = nullptr;
+                }
+            }
+            if (opt == nullptr && name != "-h" && name != "--help") {
+                const auto path = command_path(current);
+                return fmt::format("unknown flag '{}' for 'oncall{}'; see 'oncall {}--help'", name,
+                                   path.empty() ? "" : " " + path, path.empty() ? "" : path + " ");
+            }
+            if (opt != nullptr && opt->get_type_size() > 0 && arg.find('=') == std::string::npos) {
+                ++i; // skip the flag's value
+            }
             continue;
         }
-        std::string best;
-        std::size_t best_d = 3;
-        for (const auto* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
-            const auto d = distance(arg, sub->get_name());
-            if (d < best_d && !sub->get_group().empty()) {
-                best_d = d;
-                best = sub->get_name();
+        const CLI::App* sub = nullptr;
+        for (const auto* candidate : current->get_subcommands([](const CLI::App*) { return true; })) {
+            if (candidate->get_name() == arg) {
+                sub = candidate;
             }
         }
-        if (!best.empty()) {
-            return fmt::format("; did you mean '{}'?", best);
+        if (sub != nullptr && !sub->get_group().empty()) {
+            current = sub;
+            continue;
         }
+        if (current->get_subcommands([](const CLI::App*) { return true; }).empty()) {
+            return {}; // a positional argument
+        }
+        std::string best;
+        std::size_t best_d = 4;
+        for (const auto* candidate : current->get_subcommands([](const CLI::App*) { return true; })) {
+            const auto d = distance(arg, candidate->get_name());
+            if (d < best_d && !candidate->get_group().empty()) {
+                best_d = d;
+                best = candidate->get_name();
+            }
+        }
+        return fmt::format("unknown command '{}'{}", arg,
+                           best.empty() ? "; see 'oncall --help'" : fmt::format("; did you mean '{}'?", best));
     }
-    return "; see 'oncall --help'";
+    return {};
 }
 
 } // namespace
@@ -91,13 +136,11 @@ int main(int argc, char** argv) {
         } catch (const CLI::CallForVersion& e) {
             return cli.exit(e);
         } catch (const CLI::ParseError& e) {
-            std::string what = e.what();
-            std::string hint = "; see 'oncall --help'";
-            if (what.find("not expected") != std::string::npos ||
-                what.find("subcommand") != std::string::npos) {
-                hint = suggestion_for(cli, args);
+            std::string message = explain_unknown(cli, args);
+            if (message.empty()) {
+                message = fmt::format("{}; see 'oncall --help'", e.what());
             }
-            fmt::print(stderr, "oncall: error: {}{}\n", what, hint);
+            fmt::print(stderr, "oncall: error: {}\n", message);
             return static_cast<int>(ExitCode::usage);
         }
     } catch (const app::CommandError& e) {

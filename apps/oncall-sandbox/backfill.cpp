@@ -1,0 +1,76 @@
+#include "backfill.h"
+
+#include "traffic.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace sandbox {
+namespace {
+
+std::string timestamp_suffix(std::int64_t ms) { return fmt::format(" {}.{:03}", ms / 1000, ms % 1000); }
+
+} // namespace
+
+std::uint64_t write_backfill(std::ostream& out, const Scenario& scenario, std::chrono::system_clock::time_point epoch,
+                             std::chrono::seconds history) {
+    const std::int64_t step_ms = k_backfill_step.count() * 1000;
+    const std::int64_t epoch_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(epoch.time_since_epoch()).count();
+    const std::int64_t steps = history.count() * 1000 / step_ms;
+    const std::int64_t first_ms = epoch_ms - steps * step_ms;
+
+    auto planned = plan_history(scenario, epoch_ms);
+    std::sort(planned.begin(), planned.end(), [](const PlannedPod& a, const PlannedPod& b) {
+        return std::tie(a.service, a.pod) < std::tie(b.service, b.pod);
+    });
+
+    // Every series has its samples in time order (the TSDB block writer needs that); a family's
+    // samples are all written before the next family starts.
+    std::uint64_t samples = 0;
+    std::string buffer;
+    const auto for_each_sample = [&](const PlannedPod& pod, auto&& emit) {
+        const std::int64_t end = pod.end_ms.value_or(epoch_ms);
+        std::int64_t k = std::max<std::int64_t>(0, (pod.start_ms - first_ms + step_ms - 1) / step_ms);
+        for (; k <= steps; ++k) {
+            const std::int64_t t = first_ms + k * step_ms;
+            if (t > end) {
+                break;
+            }
+            emit(t, traffic_between(*pod.behavior, pod.seed, pod.start_ms, t));
+        }
+    };
+    const auto flush = [&](bool force) {
+        if (force || buffer.size() > (1u << 20)) {
+            out.write(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+            buffer.clear();
+        }
+    };
+
+    buffer += "# HELP http_requests Requests answered, by status code.\n# TYPE http_requests counter\n";
+    for (const auto& pod : planned) {
+        const auto labels = pod_labels(scenario.namespace_name, pod.service, pod.pod);
+        for_each_sample(pod, [&](std::int64_t t, const Traffic& traffic) {
+            append_request_lines(buffer, labels, traffic, timestamp_suffix(t));
+            samples += k_status_codes.size();
+        });
+        flush(false);
+    }
+
+    buffer += "# HELP http_request_duration_seconds Time to answer a request.\n"
+              "# TYPE http_request_duration_seconds histogram\n";
+    for (const auto& pod : planned) {
+        const auto labels = pod_labels(scenario.namespace_name, pod.service, pod.pod);
+        for_each_sample(pod, [&](std::int64_t t, const Traffic& traffic) {
+            append_histogram_lines(buffer, labels, traffic, timestamp_suffix(t));
+            samples += k_latency_buckets.size() + 3;
+        });
+        flush(false);
+    }
+    buffer += "# EOF\n";
+    flush(true);
+    return samples;
+}
+
+} // namespace sandbox

@@ -1,0 +1,255 @@
+#include "world.h"
+
+#include "backfill.h"
+#include "image_content.h"
+#include "oncall/core/duration.h"
+#include "oncall/core/time.h"
+
+#include <fmt/format.h>
+#include <httplib.h>
+
+#include <cctype>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+namespace sandbox {
+namespace {
+
+using oncall::Errc;
+using oncall::Result;
+
+std::string percent_encode(std::string_view text) {
+    std::string out;
+    for (unsigned char c : text) {
+        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+            out.push_back(static_cast<char>(c));
+        } else {
+            out += fmt::format("%{:02X}", c);
+        }
+    }
+    return out;
+}
+
+// Path and query of a Location header, which the registry may send as an absolute URL.
+std::string location_path(const std::string& location) {
+    const auto scheme = location.find("://");
+    if (scheme == std::string::npos) {
+        return location;
+    }
+    const auto slash = location.find('/', scheme + 3);
+    return slash == std::string::npos ? std::string("/") : location.substr(slash);
+}
+
+class RegistryPusher {
+public:
+    explicit RegistryPusher(const std::string& url) : m_url(url), m_client(url) {
+        m_client.set_connection_timeout(std::chrono::seconds(3));
+        m_client.set_read_timeout(std::chrono::seconds(10));
+        m_client.set_write_timeout(std::chrono::seconds(10));
+    }
+
+    // Waits (a few seconds at most) until the registry answers /v2/.
+    Result<void> wait_ready() {
+        for (int attempt = 0; attempt < 50; ++attempt) {
+            auto res = m_client.Get("/v2/");
+            if (res && (res->status == 200 || res->status == 401)) {
+                if (res->status == 401) {
+                    return failure("the registry asks for credentials; the sandbox's registry must allow anonymous "
+                                   "pushes",
+                                   res->status);
+                }
+                return oncall::ok_result();
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        return oncall::make_error(Errc::connect,
+                                  fmt::format("registry at {} did not answer GET /v2/ within 5s; is it running?", m_url));
+    }
+
+    Result<void> push_blob(const std::string& name, const std::string& digest, const std::string& bytes) {
+        const auto blob_path = fmt::format("/v2/{}/blobs/{}", name, digest);
+        if (auto head = m_client.Head(blob_path.c_str()); head && head->status == 200) {
+            return oncall::ok_result(); // already there (a restart with the same storage)
+        }
+        auto start = m_client.Post(fmt::format("/v2/{}/blobs/uploads/", name).c_str(), "", "application/octet-stream");
+        if (!start) {
+            return transport_failure("POST blob upload", start.error());
+        }
+        if (start->status != 202) {
+            return failure(fmt::format("starting a blob upload to {} answered HTTP {}: {}", name, start->status,
+                                       start->body.substr(0, 300)),
+                           start->status);
+        }
+        auto location = location_path(start->get_header_value("Location"));
+        if (location.empty()) {
+            return failure(fmt::format("starting a blob upload to {} gave no Location header", name), start->status);
+        }
+        location += (location.find('?') == std::string::npos ? "?" : "&") + std::string("digest=") +
+                    percent_encode(digest);
+        auto put = m_client.Put(location.c_str(), bytes, "application/octet-stream");
+        if (!put) {
+            return transport_failure("PUT blob", put.error());
+        }
+        if (put->status != 201) {
+            return failure(fmt::format("uploading blob {} to {} answered HTTP {}: {}", digest, name, put->status,
+                                       put->body.substr(0, 300)),
+                           put->status);
+        }
+        return oncall::ok_result();
+    }
+
+    // Pushes the manifest under the tag; returns the registry's Docker-Content-Digest.
+    Result<std::string> push_manifest(const std::string& name, const std::string& tag, const std::string& manifest) {
+        auto put = m_client.Put(fmt::format("/v2/{}/manifests/{}", name, tag).c_str(), manifest, k_oci_manifest_type);
+        if (!put) {
+            return transport_failure("PUT manifest", put.error());
+        }
+        if (put->status != 201) {
+            return failure(fmt::format("pushing manifest {}:{} answered HTTP {}: {}", name, tag, put->status,
+                                       put->body.substr(0, 300)),
+                           put->status);
+        }
+        const auto digest = put->get_header_value("Docker-Content-Digest");
+        if (digest.empty()) {
+            return failure(fmt::format("pushing manifest {}:{} gave no Docker-Content-Digest header", name, tag),
+                           put->status);
+        }
+        return digest;
+    }
+
+private:
+    oncall::Error failure(std::string what, int status) const {
+        return oncall::make_error(Errc::http_status, fmt::format("registry at {}: {}", m_url, what), status);
+    }
+    oncall::Error transport_failure(const char* what, httplib::Error error) const {
+        return oncall::make_error(Errc::connect,
+                                  fmt::format("registry at {}: {} failed: {}; is it running?", m_url, what,
+                                              httplib::to_string(error)));
+    }
+
+    std::string m_url;
+    httplib::Client m_client;
+};
+
+[[noreturn]] void command_failed(const std::string& message) {
+    std::fprintf(stderr, "oncall-sandbox: error: %s\n", message.c_str());
+    throw CLI::RuntimeError(1);
+}
+
+Scenario load_or_fail(const std::string& path) {
+    auto scenario = load_scenario(path);
+    if (!scenario) {
+        command_failed(scenario.error().message);
+    }
+    return std::move(scenario).value();
+}
+
+void run_backfill(const std::string& scenario_path, const std::string& epoch_text, const std::string& out_path,
+                  const std::string& history_text) {
+    const auto scenario = load_or_fail(scenario_path);
+    auto epoch = oncall::parse_rfc3339(epoch_text);
+    if (!epoch) {
+        command_failed(fmt::format("--epoch: {}", epoch.error().message));
+    }
+    auto history = oncall::parse_duration(history_text);
+    if (!history) {
+        command_failed(fmt::format("--history: {}", history.error().message));
+    }
+    const auto tmp_path = out_path + ".tmp";
+    std::ofstream out(tmp_path, std::ios::binary | std::ios::trunc);
+    if (!out) {
+        command_failed(fmt::format("cannot write {}; check that its directory exists and is writable", tmp_path));
+    }
+    const auto samples = write_backfill(out, scenario, std::chrono::system_clock::time_point(*epoch),
+                                        std::chrono::duration_cast<std::chrono::seconds>(*history));
+    out.close();
+    std::error_code ec;
+    if (!out || (std::filesystem::rename(tmp_path, out_path, ec), ec)) {
+        std::filesystem::remove(tmp_path, ec);
+        command_failed(fmt::format("writing {} failed; check free disk space", out_path));
+    }
+    std::fprintf(stderr, "oncall-sandbox: wrote %llu samples to %s\n", static_cast<unsigned long long>(samples),
+                 out_path.c_str());
+}
+
+void run_images(const std::string& scenario_path) {
+    const auto scenario = load_or_fail(scenario_path);
+    for (const auto& [key, image] : scenario.images) {
+        const auto content = build_image(image.repository, image.tag);
+        std::printf("%s %s %s %s\n", key.c_str(), content.manifest_digest.c_str(), image.behavior.c_str(),
+                    image.in_registry ? "in-registry" : "absent");
+    }
+}
+
+} // namespace
+
+Result<void> seed_registry(Scenario& scenario, const std::string& registry_url) {
+    RegistryPusher pusher(registry_url);
+    bool ready = false;
+    for (auto& [key, image] : scenario.images) {
+        const auto content = build_image(image.repository, image.tag);
+        if (!image.in_registry) {
+            image.digest = content.manifest_digest; // a real-looking digest the registry does not hold
+            continue;
+        }
+        if (!ready) {
+            if (auto r = pusher.wait_ready(); !r) {
+                return r;
+            }
+            ready = true;
+        }
+        if (auto r = pusher.push_blob(image.repository, content.layer_digest, content.layer); !r) {
+            return r;
+        }
+        if (auto r = pusher.push_blob(image.repository, content.config_digest, content.config); !r) {
+            return r;
+        }
+        auto digest = pusher.push_manifest(image.repository, image.tag, content.manifest);
+        if (!digest) {
+            return std::move(digest).error();
+        }
+        if (*digest != content.manifest_digest) {
+            return oncall::make_error(Errc::bad_response,
+                                      fmt::format("registry at {} stored {} as {} but its manifest hashes to {}; "
+                                                  "the registry rewrote the manifest",
+                                                  registry_url, key, *digest, content.manifest_digest));
+        }
+        image.digest = *digest;
+    }
+    return oncall::ok_result();
+}
+
+std::string registry_host(const std::string& registry_url) {
+    auto rest = registry_url;
+    if (const auto scheme = rest.find("://"); scheme != std::string::npos) {
+        rest = rest.substr(scheme + 3);
+    }
+    if (const auto slash = rest.find('/'); slash != std::string::npos) {
+        rest.resize(slash);
+    }
+    return rest;
+}
+
+void register_world_commands(CLI::App& app) {
+    auto* backfill = app.add_subcommand("backfill", "Write the scenario's metric history before EPOCH as OpenMetrics "
+                                                    "text (for promtool tsdb create-blocks-from openmetrics)");
+    auto scenario_path = std::make_shared<std::string>();
+    auto epoch = std::make_shared<std::string>();
+    auto out_path = std::make_shared<std::string>();
+    auto history = std::make_shared<std::string>("3h");
+    backfill->add_option("--scenario", *scenario_path, "Scenario file (YAML)")->required();
+    backfill->add_option("--epoch", *epoch, "Start-up instant the history ends at (RFC 3339)")->required();
+    backfill->add_option("--out", *out_path, "OpenMetrics file to write")->required();
+    backfill->add_option("--history", *history, "How much history to write")->capture_default_str();
+    backfill->callback([=] { run_backfill(*scenario_path, *epoch, *out_path, *history); });
+
+    auto* images = app.add_subcommand("images", "Check a scenario file and list its images with the digests "
+                                                "seeding gives them");
+    auto images_scenario = std::make_shared<std::string>();
+    images->add_option("--scenario", *images_scenario, "Scenario file (YAML)")->required();
+    images->callback([=] { run_images(*images_scenario); });
+}
+
+} // namespace sandbox

@@ -1,0 +1,662 @@
+#include "oncall/config/config.h"
+
+#include "oncall/core/duration.h"
+
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <yaml-cpp/yaml.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <set>
+#include <sstream>
+
+namespace oncall::config {
+namespace {
+
+// Walks the YAML tree with the file name and key path at hand, so every error can say
+// "config.yaml:12: contexts.sandbox.prometheus.url: expected a string".
+class Reader {
+public:
+    Reader(std::string origin, std::vector<std::string>& warnings) : m_origin(std::move(origin)), m_warnings(warnings) {}
+
+    Error error(const YAML::Node& node, const std::string& key, const std::string& what) const {
+        const int line = node.Mark().line >= 0 ? node.Mark().line + 1 : 0;
+        return make_error(Errc::config, fmt::format("{}:{}: {}: {}", m_origin, line, key, what));
+    }
+
+    void warn_unknown(const YAML::Node& map, const std::string& path, const std::set<std::string>& known) {
+        for (const auto& item : map) {
+            const auto name = item.first.as<std::string>("");
+            if (known.count(name) == 0) {
+                const int line = item.first.Mark().line + 1;
+                m_warnings.push_back(fmt::format("{}:{}: unknown key '{}{}' (ignored)", m_origin, line,
+                                                 path.empty() ? "" : path + ".", name));
+            }
+        }
+    }
+
+    Result<std::string> string(const YAML::Node& node, const std::string& key) const {
+        if (!node.IsScalar()) {
+            return error(node, key, "expected a string");
+        }
+        return node.Scalar();
+    }
+
+    Result<bool> boolean(const YAML::Node& node, const std::string& key) const {
+        bool value = false;
+        if (!node.IsScalar() || !YAML::convert<bool>::decode(node, value)) {
+            return error(node, key, "expected true or false");
+        }
+        return value;
+    }
+
+    Result<double> number(const YAML::Node& node, const std::string& key) const {
+        double value = 0;
+        if (!node.IsScalar() || !YAML::convert<double>::decode(node, value) || !(value >= 0)) {
+            return error(node, key, "expected a non-negative number");
+        }
+        return value;
+    }
+
+    Result<std::vector<std::string>> strings(const YAML::Node& node, const std::string& key) const {
+        std::vector<std::string> out;
+        if (node.IsScalar()) {
+            out.push_back(node.Scalar());
+            return out;
+        }
+        if (!node.IsSequence()) {
+            return error(node, key, "expected a list of strings");
+        }
+        for (const auto& item : node) {
+            if (!item.IsScalar()) {
+                return error(item, key, "expected a list of strings");
+            }
+            out.push_back(item.Scalar());
+        }
+        return out;
+    }
+
+    Result<std::chrono::milliseconds> duration(const YAML::Node& node, const std::string& key) const {
+        auto text = string(node, key);
+        if (!text) {
+            return text.error();
+        }
+        auto d = parse_duration(*text);
+        if (!d) {
+            return error(node, key, d.error().message);
+        }
+        return *d;
+    }
+
+private:
+    std::string m_origin;
+    std::vector<std::string>& m_warnings;
+};
+
+#define ONCALL_TRY_ASSIGN(target, expr)                                                                    \
+    do {                                                                                                   \
+        auto result_ = (expr);                                                                             \
+        if (!result_) {                                                                                    \
+            return std::move(result_).error();                                                             \
+        }                                                                                                  \
+        target = std::move(result_).value();                                                               \
+    } while (false)
+
+#define ONCALL_TRY(expr)                                                                                   \
+    do {                                                                                                   \
+        auto result_ = (expr);                                                                             \
+        if (!result_) {                                                                                    \
+            return std::move(result_).error();                                                             \
+        }                                                                                                  \
+    } while (false)
+
+Result<void> read_token_source(Reader& r, const YAML::Node& node, const std::string& path, TokenSource& out) {
+    int count = 0;
+    if (node["token"]) {
+        ONCALL_TRY_ASSIGN(out.token, r.string(node["token"], path + ".token"));
+        ++count;
+    }
+    if (node["token-env"]) {
+        ONCALL_TRY_ASSIGN(out.token_env, r.string(node["token-env"], path + ".token-env"));
+        ++count;
+    }
+    if (node["token-file"]) {
+        ONCALL_TRY_ASSIGN(out.token_file, r.string(node["token-file"], path + ".token-file"));
+        ++count;
+    }
+    if (count > 1) {
+        return r.error(node, path, "give only one of token, token-env and token-file");
+    }
+    return ok_result();
+}
+
+Result<void> check_url(Reader& r, const YAML::Node& node, const std::string& key, const std::string& url) {
+    if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
+        return r.error(node, key, fmt::format("'{}' is not an http:// or https:// URL", url));
+    }
+    const auto rest = url.substr(url.find("://") + 3);
+    if (rest.empty() || rest[0] == '/' || rest[0] == ':' || rest.find_first_of(" \t\r\n") != std::string::npos) {
+        return r.error(node, key, fmt::format("'{}' has no host", url));
+    }
+    return ok_result();
+}
+
+Result<Endpoint> read_endpoint(Reader& r, const YAML::Node& node, const std::string& path) {
+    Endpoint e;
+    if (!node.IsMap()) {
+        return r.error(node, path, "expected a map with url or urls");
+    }
+    r.warn_unknown(node, path, {"url", "urls", "token", "token-env", "token-file", "ca-file",
+                                "insecure-skip-tls-verify", "timeout"});
+    if (node["url"] && node["urls"]) {
+        return r.error(node, path, "give url or urls, not both");
+    }
+    if (node["url"]) {
+        std::string url;
+        ONCALL_TRY_ASSIGN(url, r.string(node["url"], path + ".url"));
+        e.urls.push_back(url);
+    } else if (node["urls"]) {
+        ONCALL_TRY_ASSIGN(e.urls, r.strings(node["urls"], path + ".urls"));
+    }
+    for (const auto& url : e.urls) {
+        ONCALL_TRY(check_url(r, node, path + ".url", url));
+    }
+    ONCALL_TRY(read_token_source(r, node, path, e.auth));
+    if (node["ca-file"]) {
+        ONCALL_TRY_ASSIGN(e.ca_file, r.string(node["ca-file"], path + ".ca-file"));
+    }
+    if (node["insecure-skip-tls-verify"]) {
+        ONCALL_TRY_ASSIGN(e.insecure_skip_tls_verify,
+                          r.boolean(node["insecure-skip-tls-verify"], path + ".insecure-skip-tls-verify"));
+    }
+    if (node["timeout"]) {
+        ONCALL_TRY_ASSIGN(e.timeout, r.duration(node["timeout"], path + ".timeout"));
+    }
+    return e;
+}
+
+Result<void> read_kubernetes(Reader& r, const YAML::Node& k, const std::string& kp, KubernetesConfig& kc) {
+    if (!k.IsMap()) {
+        return r.error(k, kp, "expected a map");
+    }
+    r.warn_unknown(k, kp, {"server", "namespace", "token", "token-env", "token-file", "kubeconfig", "kube-context",
+                           "ca-file", "insecure-skip-tls-verify"});
+    if (k["server"]) {
+        ONCALL_TRY_ASSIGN(kc.server, r.string(k["server"], kp + ".server"));
+        ONCALL_TRY(check_url(r, k["server"], kp + ".server", kc.server));
+    }
+    if (k["namespace"]) {
+        ONCALL_TRY_ASSIGN(kc.namespace_name, r.string(k["namespace"], kp + ".namespace"));
+        if (!is_dns1123_label(kc.namespace_name)) {
+            return r.error(k["namespace"], kp + ".namespace",
+                           fmt::format("'{}' is not a valid namespace name", kc.namespace_name));
+        }
+    }
+    ONCALL_TRY(read_token_source(r, k, kp, kc.auth));
+    if (k["kubeconfig"]) {
+        ONCALL_TRY_ASSIGN(kc.kubeconfig, r.string(k["kubeconfig"], kp + ".kubeconfig"));
+    }
+    if (k["kube-context"]) {
+        ONCALL_TRY_ASSIGN(kc.kube_context, r.string(k["kube-context"], kp + ".kube-context"));
+    }
+    if (k["ca-file"]) {
+        ONCALL_TRY_ASSIGN(kc.ca_file, r.string(k["ca-file"], kp + ".ca-file"));
+    }
+    if (k["insecure-skip-tls-verify"]) {
+        ONCALL_TRY_ASSIGN(kc.insecure_skip_tls_verify,
+                          r.boolean(k["insecure-skip-tls-verify"], kp + ".insecure-skip-tls-verify"));
+    }
+    if (kc.server.empty() && kc.kubeconfig.empty()) {
+        return r.error(k, kp, "set server (with a token source) or kubeconfig");
+    }
+    return ok_result();
+}
+
+Result<void> read_access(Reader& r, const YAML::Node& a, const std::string& ap, AccessConfig& access) {
+    if (!a.IsMap()) {
+        return r.error(a, ap, "expected a map");
+    }
+    r.warn_unknown(a, ap, {"require-grant", "roles"});
+    if (a["require-grant"]) {
+        ONCALL_TRY_ASSIGN(access.require_grant, r.boolean(a["require-grant"], ap + ".require-grant"));
+    }
+    const auto roles = a["roles"];
+    if (!roles) {
+        return ok_result();
+    }
+    if (!roles.IsMap()) {
+        return r.error(roles, ap + ".roles", "expected a map of role name to {service-account, max}");
+    }
+    for (const auto& item : roles) {
+        Role role;
+        role.name = item.first.as<std::string>("");
+        const std::string rp = ap + ".roles." + role.name;
+        if (!item.second.IsMap()) {
+            return r.error(item.second, rp, "expected {service-account: NAME, max: DURATION}");
+        }
+        r.warn_unknown(item.second, rp, {"service-account", "max"});
+        if (!item.second["service-account"]) {
+            return r.error(item.second, rp, "missing service-account");
+        }
+        ONCALL_TRY_ASSIGN(role.service_account, r.string(item.second["service-account"], rp + ".service-account"));
+        if (!is_dns1123_label(role.service_account)) {
+            return r.error(item.second["service-account"], rp + ".service-account", "not a valid service account name");
+        }
+        if (item.second["max"]) {
+            std::chrono::milliseconds max{};
+            ONCALL_TRY_ASSIGN(max, r.duration(item.second["max"], rp + ".max"));
+            role.max = std::chrono::duration_cast<std::chrono::seconds>(max);
+        }
+        access.roles[role.name] = role;
+    }
+    return ok_result();
+}
+
+Result<Context> read_context(Reader& r, const std::string& name, const YAML::Node& node) {
+    const std::string path = "contexts." + name;
+    Context c;
+    c.name = name;
+    if (!node.IsMap()) {
+        return r.error(node, path, "expected a map");
+    }
+    r.warn_unknown(node, path, {"kubernetes", "prometheus", "alertmanager", "registry", "access"});
+    if (node["kubernetes"]) {
+        ONCALL_TRY(read_kubernetes(r, node["kubernetes"], path + ".kubernetes", c.kubernetes));
+    }
+    if (node["prometheus"]) {
+        ONCALL_TRY_ASSIGN(c.prometheus, read_endpoint(r, node["prometheus"], path + ".prometheus"));
+    }
+    if (node["alertmanager"]) {
+        ONCALL_TRY_ASSIGN(c.alertmanager, read_endpoint(r, node["alertmanager"], path + ".alertmanager"));
+    }
+    if (node["registry"]) {
+        ONCALL_TRY_ASSIGN(c.registry, read_endpoint(r, node["registry"], path + ".registry"));
+    }
+    if (node["access"]) {
+        ONCALL_TRY(read_access(r, node["access"], path + ".access", c.access));
+    }
+    return c;
+}
+
+Result<Service> read_service(Reader& r, const std::string& name, const YAML::Node& node) {
+    const std::string path = "services." + name;
+    Service s;
+    s.name = name;
+    s.configured = true;
+    if (!is_dns1123_label(name)) {
+        return r.error(node, path, "a service name must be a DNS-1123 label (lowercase letters, digits, '-')");
+    }
+    if (node.IsNull()) {
+        return s;
+    }
+    if (!node.IsMap()) {
+        return r.error(node, path, "expected a map");
+    }
+    r.warn_unknown(node, path, {"namespace", "deployment", "selector", "alerts", "slo", "repositories", "signals"});
+    if (node["namespace"]) {
+        ONCALL_TRY_ASSIGN(s.namespace_name, r.string(node["namespace"], path + ".namespace"));
+        if (!is_dns1123_label(s.namespace_name)) {
+            return r.error(node["namespace"], path + ".namespace", "not a valid namespace name");
+        }
+    }
+    if (node["deployment"]) {
+        ONCALL_TRY_ASSIGN(s.deployment, r.string(node["deployment"], path + ".deployment"));
+        if (!is_dns1123_label(s.deployment)) {
+            return r.error(node["deployment"], path + ".deployment", "not a valid Deployment name");
+        }
+    }
+    if (node["selector"]) {
+        ONCALL_TRY_ASSIGN(s.selector, r.string(node["selector"], path + ".selector"));
+    }
+    if (node["alerts"]) {
+        ONCALL_TRY_ASSIGN(s.alerts, r.strings(node["alerts"], path + ".alerts"));
+    }
+    if (node["repositories"]) {
+        ONCALL_TRY_ASSIGN(s.repositories, r.strings(node["repositories"], path + ".repositories"));
+    }
+    if (const auto slo = node["slo"]) {
+        if (!slo.IsMap()) {
+            return r.error(slo, path + ".slo", "expected {error-ratio: N, latency-p99: SECONDS}");
+        }
+        r.warn_unknown(slo, path + ".slo", {"error-ratio", "latency-p99"});
+        if (slo["error-ratio"]) {
+            ONCALL_TRY_ASSIGN(s.slo.error_ratio, r.number(slo["error-ratio"], path + ".slo.error-ratio"));
+        }
+        if (slo["latency-p99"]) {
+            ONCALL_TRY_ASSIGN(s.slo.latency_p99, r.number(slo["latency-p99"], path + ".slo.latency-p99"));
+        }
+    }
+    if (const auto signals = node["signals"]) {
+        if (!signals.IsMap()) {
+            return r.error(signals, path + ".signals", "expected a map of signal name to PromQL");
+        }
+        for (const auto& item : signals) {
+            const auto key = item.first.as<std::string>("");
+            ONCALL_TRY_ASSIGN(s.signals[key], r.string(item.second, path + ".signals." + key));
+        }
+    }
+    return s;
+}
+
+std::string env_or_empty(const char* name) {
+    const char* v = std::getenv(name);
+    return v == nullptr ? std::string() : std::string(v);
+}
+
+std::string home_dir() {
+    auto home = env_or_empty("HOME");
+    return home.empty() ? std::string("/") : home;
+}
+
+std::string expand_home(const std::string& path) {
+    if (path.rfind("~/", 0) == 0) {
+        return home_dir() + path.substr(1);
+    }
+    return path;
+}
+
+bool contains_secret_by_value(const Config& c) {
+    for (const auto& [name, ctx] : c.contexts) {
+        if (!ctx.kubernetes.auth.token.empty() || !ctx.prometheus.auth.token.empty() ||
+            !ctx.alertmanager.auth.token.empty() || !ctx.registry.auth.token.empty()) {
+            return true;
+        }
+    }
+    return false;
+}
+
+Result<std::string> read_file(const std::string& path, Errc code) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        return make_error(code, fmt::format("cannot read {}: {}", path, std::strerror(errno)));
+    }
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    return buffer.str();
+}
+
+} // namespace
+
+bool is_dns1123_label(const std::string& name) {
+    if (name.empty() || name.size() > 63) {
+        return false;
+    }
+    for (const char ch : name) {
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-')) {
+            return false;
+        }
+    }
+    return name.front() != '-' && name.back() != '-';
+}
+
+std::string resolve_config_path(const std::optional<std::string>& flag) {
+    if (flag && !flag->empty()) {
+        return expand_home(*flag);
+    }
+    if (auto env = env_or_empty("ONCALL_CONFIG"); !env.empty()) {
+        return expand_home(env);
+    }
+    if (auto xdg = env_or_empty("XDG_CONFIG_HOME"); !xdg.empty()) {
+        return xdg + "/oncall/config.yaml";
+    }
+    return home_dir() + "/.config/oncall/config.yaml";
+}
+
+std::string state_dir() {
+    if (auto xdg = env_or_empty("XDG_STATE_HOME"); !xdg.empty()) {
+        return xdg + "/oncall";
+    }
+    return home_dir() + "/.local/state/oncall";
+}
+
+Result<Config> parse_config(const std::string& text, const std::string& origin) {
+    Config config;
+    config.path = origin;
+    YAML::Node root;
+    try {
+        root = YAML::Load(text);
+    } catch (const YAML::Exception& e) {
+        return make_error(Errc::config, fmt::format("{}:{}: invalid YAML: {}", origin, e.mark.line + 1, e.msg));
+    }
+    Reader r(origin, config.warnings);
+    if (root.IsNull()) {
+        return make_error(Errc::config, fmt::format("{}: the file is empty; see examples/config.yaml", origin));
+    }
+    if (!root.IsMap()) {
+        return r.error(root, "(top level)", "expected a map with current-context, contexts and services");
+    }
+    try {
+        r.warn_unknown(root, "", {"current-context", "contexts", "services"});
+        if (root["current-context"]) {
+            ONCALL_TRY_ASSIGN(config.current_context, r.string(root["current-context"], "current-context"));
+        }
+        if (const auto contexts = root["contexts"]) {
+            if (!contexts.IsMap()) {
+                return r.error(contexts, "contexts", "expected a map of context name to settings");
+            }
+            for (const auto& item : contexts) {
+                const auto name = item.first.as<std::string>("");
+                ONCALL_TRY_ASSIGN(config.contexts[name], read_context(r, name, item.second));
+            }
+        }
+        if (const auto services = root["services"]) {
+            if (!services.IsMap()) {
+                return r.error(services, "services", "expected a map of service name to settings");
+            }
+            for (const auto& item : services) {
+                const auto name = item.first.as<std::string>("");
+                ONCALL_TRY_ASSIGN(config.services[name], read_service(r, name, item.second));
+            }
+        }
+    } catch (const YAML::Exception& e) {
+        return make_error(Errc::config, fmt::format("{}:{}: {}", origin, e.mark.line + 1, e.msg));
+    }
+    return config;
+}
+
+Result<Config> load_config(const std::string& path) {
+    auto text = read_file(path, Errc::config);
+    if (!text) {
+        return make_error(Errc::config, text.error().message + " (the configuration file)");
+    }
+    auto config = parse_config(*text, path);
+    if (!config) {
+        return config;
+    }
+    struct stat st {};
+    config->file_is_private = ::stat(path.c_str(), &st) == 0 && (st.st_mode & 077) == 0;
+    if (contains_secret_by_value(*config) && !config->file_is_private) {
+        return make_error(Errc::config,
+                          fmt::format("{} holds a token by value but is readable by others (mode {:o}); run "
+                                      "'chmod 600 {}' or use token-env / token-file instead",
+                                      path, st.st_mode & 0777, path));
+    }
+    return config;
+}
+
+Result<Context> select_context(const Config& config, const std::optional<std::string>& flag) {
+    std::string name;
+    std::string source;
+    if (flag && !flag->empty()) {
+        name = *flag;
+        source = "--context";
+    } else if (auto env = env_or_empty("ONCALL_CONTEXT"); !env.empty()) {
+        name = env;
+        source = "$ONCALL_CONTEXT";
+    } else {
+        name = config.current_context;
+        source = "current-context in " + config.path;
+    }
+    if (name.empty()) {
+        if (config.contexts.size() == 1) {
+            return config.contexts.begin()->second;
+        }
+        return make_error(Errc::config,
+                          fmt::format("no context selected: set current-context in {} or pass --context NAME",
+                                      config.path));
+    }
+    const auto it = config.contexts.find(name);
+    if (it == config.contexts.end()) {
+        std::string known;
+        for (const auto& [n, c] : config.contexts) {
+            known += known.empty() ? n : ", " + n;
+        }
+        return make_error(Errc::config, fmt::format("unknown context '{}' (from {}); known contexts: {}", name,
+                                                    source, known.empty() ? "none" : known));
+    }
+    return it->second;
+}
+
+Result<Service> service_for(const Config& config, const Context& context, const std::string& name) {
+    if (!is_dns1123_label(name)) {
+        return make_error(Errc::invalid,
+                          fmt::format("'{}' is not a valid service name: use lowercase letters, digits and '-' "
+                                      "(a DNS-1123 label, at most 63 characters)",
+                                      name));
+    }
+    Service s;
+    if (const auto it = config.services.find(name); it != config.services.end()) {
+        s = it->second;
+    }
+    s.name = name;
+    if (s.namespace_name.empty()) {
+        s.namespace_name = context.kubernetes.namespace_name;
+    }
+    if (s.deployment.empty()) {
+        s.deployment = name;
+    }
+    if (s.selector.empty()) {
+        s.selector = fmt::format("service=\"{}\"", name);
+    }
+    if (s.alerts.empty()) {
+        s.alerts.push_back(fmt::format("service=\"{}\"", name));
+    }
+    return s;
+}
+
+Result<std::string> resolve_token(const TokenSource& source) {
+    if (!source.token.empty()) {
+        return source.token;
+    }
+    if (!source.token_env.empty()) {
+        const auto value = env_or_empty(source.token_env.c_str());
+        if (value.empty()) {
+            return make_error(Errc::config, fmt::format("token-env names ${}, which is not set", source.token_env));
+        }
+        return value;
+    }
+    if (!source.token_file.empty()) {
+        auto token = read_file(expand_home(source.token_file), Errc::config);
+        if (!token) {
+            return make_error(Errc::config, token.error().message + " (token-file)");
+        }
+        std::string value = std::move(token).value();
+        while (!value.empty() && (value.back() == '\n' || value.back() == '\r' || value.back() == ' ')) {
+            value.pop_back();
+        }
+        if (value.empty()) {
+            return make_error(Errc::config, fmt::format("token-file {} is empty", source.token_file));
+        }
+        return value;
+    }
+    return std::string();
+}
+
+Result<void> set_current_context(const std::string& path, const std::string& name) {
+    auto read = read_file(path, Errc::config);
+    if (!read) {
+        return read.error();
+    }
+    const std::string& text = *read;
+    std::string out;
+    bool replaced = false;
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+        auto end = text.find('\n', pos);
+        const bool has_newline = end != std::string::npos;
+        if (!has_newline) {
+            end = text.size();
+        }
+        std::string line = text.substr(pos, end - pos);
+        if (!replaced && line.rfind("current-context:", 0) == 0) {
+            std::string comment; // keep a trailing comment on the same line
+            if (auto hash = line.find(" #"); hash != std::string::npos) {
+                while (hash > 0 && (line[hash - 1] == ' ' || line[hash - 1] == '\t')) {
+                    --hash;
+                }
+                comment = line.substr(hash);
+            }
+            line = "current-context: " + name + comment;
+            replaced = true;
+        }
+        out += line;
+        if (has_newline) {
+            out += '\n';
+        }
+        pos = end + 1;
+    }
+    if (!replaced) {
+        out = "current-context: " + name + "\n" + text;
+    }
+    auto check = parse_config(out, path); // never write a file we could not read back
+    if (!check) {
+        return check.error();
+    }
+    struct stat st {};
+    const mode_t mode = ::stat(path.c_str(), &st) == 0 ? (st.st_mode & 07777) : 0600;
+    const std::string tmp = path + ".tmp-oncall";
+    {
+        std::ofstream o(tmp, std::ios::binary | std::ios::trunc);
+        if (!o) {
+            return make_error(Errc::io, fmt::format("cannot write {}: {}", tmp, std::strerror(errno)));
+        }
+        o << out;
+        if (!o.flush()) {
+            return make_error(Errc::io, fmt::format("cannot write {}", tmp));
+        }
+    }
+    ::chmod(tmp.c_str(), mode);
+    std::error_code ec;
+    std::filesystem::rename(tmp, path, ec);
+    if (ec) {
+        std::filesystem::remove(tmp, ec);
+        return make_error(Errc::io, fmt::format("cannot replace {}: {}", path, ec.message()));
+    }
+    return ok_result();
+}
+
+Result<std::string> redacted_yaml(const std::string& path) {
+    YAML::Node root;
+    try {
+        root = YAML::LoadFile(path);
+    } catch (const YAML::Exception& e) {
+        return make_error(Errc::config, fmt::format("{}:{}: {}", path, e.mark.line + 1, e.msg));
+    }
+    std::function<void(YAML::Node)> scrub = [&](YAML::Node node) {
+        if (node.IsMap()) {
+            for (auto item : node) {
+                const auto key = item.first.as<std::string>("");
+                if ((key == "token" || key == "password" || key == "secret") && item.second.IsScalar()) {
+                    item.second = "<redacted>";
+                } else {
+                    scrub(item.second);
+                }
+            }
+        } else if (node.IsSequence()) {
+            for (auto item : node) {
+                scrub(item);
+            }
+        }
+    };
+    scrub(root);
+    YAML::Emitter emitter;
+    emitter << root;
+    return std::string(emitter.c_str()) + "\n";
+}
+
+} // namespace oncall::config

@@ -1,0 +1,94 @@
+#include "oncall/ops/audit.h"
+
+#include "oncall/config/config.h"
+#include "oncall/core/time.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+namespace oncall::ops {
+namespace {
+
+bool credential_like(const std::string& key) {
+    std::string k = key;
+    std::transform(k.begin(), k.end(), k.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return k == "token" || k == "password" || k == "secret" || k == "authorization" || k == "bearer_token";
+}
+
+bool holds_credential(const nlohmann::json& j) {
+    if (j.is_object()) {
+        for (const auto& [key, value] : j.items()) {
+            if (credential_like(key) || holds_credential(value)) {
+                return true;
+            }
+        }
+    } else if (j.is_array()) {
+        for (const auto& value : j) {
+            if (holds_credential(value)) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+} // namespace
+
+std::string default_audit_path() { return config::state_dir() + "/audit.jsonl"; }
+
+Result<void> append_audit(const std::string& path, nlohmann::json record) {
+    if (!record.is_object()) {
+        return make_error(Errc::internal, "audit record must be a JSON object");
+    }
+    if (holds_credential(record)) {
+        return make_error(Errc::internal, "refusing to write a credential into the audit log");
+    }
+    if (!record.contains("time")) {
+        record["time"] = format_rfc3339(now());
+    }
+    const auto dir = std::filesystem::path(path).parent_path();
+    std::error_code ec;
+    if (!dir.empty()) {
+        std::filesystem::create_directories(dir, ec);
+        if (ec) {
+            return make_error(Errc::io, fmt::format("cannot create {}: {}", dir.string(), ec.message()));
+        }
+        ::chmod(dir.c_str(), 0700);
+    }
+    const std::string line = record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        return make_error(Errc::io, fmt::format("cannot open audit log {}: {}", path, std::strerror(errno)));
+    }
+    // One write(2) of the whole line under O_APPEND: concurrent writers never interleave inside a line,
+    // and a crash leaves either the whole line or none of it (a short write is truncated away below).
+    struct stat st {};
+    const off_t before = ::fstat(fd, &st) == 0 ? st.st_size : -1;
+    const ssize_t written = ::write(fd, line.data(), line.size());
+    if (written != static_cast<ssize_t>(line.size())) {
+        const int err = written < 0 ? errno : ENOSPC;
+        if (before >= 0 && written > 0) {
+            (void)::ftruncate(fd, before);
+        }
+        ::close(fd);
+        return make_error(Errc::io, fmt::format("cannot append to audit log {}: {}", path, std::strerror(err)));
+    }
+    if (::fsync(fd) != 0) {
+        const int err = errno;
+        ::close(fd);
+        return make_error(Errc::io, fmt::format("cannot sync audit log {}: {}", path, std::strerror(err)));
+    }
+    if (::close(fd) != 0) {
+        return make_error(Errc::io, fmt::format("cannot close audit log {}: {}", path, std::strerror(errno)));
+    }
+    return ok_result();
+}
+
+} // namespace oncall::ops

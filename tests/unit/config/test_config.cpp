@@ -1,0 +1,195 @@
+#include "oncall/config/config.h"
+
+#include "process.h"
+
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+using namespace oncall;
+using namespace oncall::config;
+
+namespace {
+
+const char* k_sample = R"(# team config
+current-context: sandbox   # keep me
+contexts:
+  sandbox:
+    kubernetes:
+      server: https://127.0.0.1:6443
+      namespace: shop
+      token-env: ONCALL_TEST_TOKEN
+      ca-file: /tmp/ca.pem
+    prometheus:   { url: http://127.0.0.1:9090 }
+    alertmanager: { urls: [http://127.0.0.1:9093, http://127.0.0.1:9094] }
+    registry:     { url: http://127.0.0.1:5000 }
+    access:
+      require-grant: true
+      roles:
+        deployer: { service-account: oncall-deployer, max: 1h }
+        triage:   { service-account: oncall-triage,   max: 8h }
+  prod:
+    kubernetes: { server: https://10.1.2.3:6443, token-file: ~/prod.token }
+services:
+  checkout:
+    slo: { error-ratio: 0.01, latency-p99: 0.5 }
+    repositories: [registry.example/shop/checkout]
+    signals:
+      error-ratio: 'sum(rate(x[5m]))'
+)";
+
+std::string read_all(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+} // namespace
+
+TEST_CASE("the sample configuration parses with every key", "[config]") {
+    const auto c = parse_config(k_sample, "config.yaml");
+    REQUIRE(c.ok());
+    CHECK(c->current_context == "sandbox");
+    CHECK(c->warnings.empty());
+    const auto& s = c->contexts.at("sandbox");
+    CHECK(s.kubernetes.server == "https://127.0.0.1:6443");
+    CHECK(s.kubernetes.namespace_name == "shop");
+    CHECK(s.kubernetes.auth.token_env == "ONCALL_TEST_TOKEN");
+    CHECK(s.alertmanager.urls.size() == 2);
+    CHECK(s.access.roles.at("deployer").max == std::chrono::hours(1));
+    CHECK(s.access.roles.at("triage").service_account == "oncall-triage");
+    const auto& checkout = c->services.at("checkout");
+    CHECK(checkout.slo.error_ratio == Approx(0.01));
+    CHECK(checkout.repositories.at(0) == "registry.example/shop/checkout");
+    CHECK(checkout.signals.at("error-ratio") == "sum(rate(x[5m]))");
+}
+
+TEST_CASE("services get defaults from the context and their name", "[config]") {
+    const auto c = parse_config(k_sample, "config.yaml").value();
+    const auto ctx = c.contexts.at("sandbox");
+    const auto s = service_for(c, ctx, "payments").value();
+    CHECK(s.namespace_name == "shop");
+    CHECK(s.deployment == "payments");
+    CHECK(s.selector == "service=\"payments\"");
+    CHECK(s.alerts.at(0) == "service=\"payments\"");
+    CHECK_FALSE(s.configured);
+    CHECK(service_for(c, ctx, "checkout").value().configured);
+}
+
+TEST_CASE("service names that try to inject are refused", "[config]") {
+    const auto c = parse_config(k_sample, "config.yaml").value();
+    const auto ctx = c.contexts.at("sandbox");
+    for (const char* bad : {"checkout\"} or vector(1) or {x=\"", "../etc/passwd", "Checkout", "a b", "",
+                            "-checkout", "checkout/log", "x%2F..", std::string(64, 'a').c_str()}) {
+        INFO(bad);
+        const auto r = service_for(c, ctx, bad);
+        REQUIRE_FALSE(r.ok());
+        CHECK(r.error().code == Errc::invalid);
+    }
+}
+
+TEST_CASE("malformed YAML names the file and line", "[config]") {
+    const auto r = parse_config("contexts:\n  a: [1, 2\n", "/etc/oncall.yaml");
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == Errc::config);
+    CHECK_THAT(r.error().message, Catch::StartsWith("/etc/oncall.yaml:"));
+}
+
+TEST_CASE("wrong types name the file, line and key", "[config]") {
+    const auto r = parse_config("contexts:\n  a:\n    prometheus:\n      url: [1]\n", "c.yaml");
+    REQUIRE_FALSE(r.ok());
+    CHECK_THAT(r.error().message, Catch::Contains("c.yaml:4"));
+    CHECK_THAT(r.error().message, Catch::Contains("contexts.a.prometheus.url"));
+    const auto slo = parse_config("services:\n  checkout:\n    slo: { error-ratio: lots }\n", "c.yaml");
+    REQUIRE_FALSE(slo.ok());
+    CHECK_THAT(slo.error().message, Catch::Contains("services.checkout.slo.error-ratio"));
+    const auto dur = parse_config("contexts:\n  a:\n    access:\n      roles:\n        d: { service-account: x, max: 0m }\n", "c.yaml");
+    REQUIRE_FALSE(dur.ok());
+    CHECK_THAT(dur.error().message, Catch::Contains("roles.d.max"));
+}
+
+TEST_CASE("bad URLs are configuration errors", "[config]") {
+    for (const char* url : {"ftp://x", "127.0.0.1:9090", "http://", "http:// spaced"}) {
+        INFO(url);
+        const auto r = parse_config(std::string("contexts:\n  a:\n    prometheus: { url: '") + url + "' }\n", "c.yaml");
+        REQUIRE_FALSE(r.ok());
+        CHECK_THAT(r.error().message, Catch::Contains("contexts.a.prometheus.url"));
+    }
+}
+
+TEST_CASE("unknown keys warn but do not fail", "[config]") {
+    const auto r = parse_config("contexts:\n  a:\n    prometheus: { url: 'http://x:1', colour: red }\nextra: 1\n", "c.yaml");
+    REQUIRE(r.ok());
+    REQUIRE(r->warnings.size() == 2);
+    CHECK_THAT(r->warnings[0] + r->warnings[1], Catch::Contains("contexts.a.prometheus.colour"));
+    CHECK_THAT(r->warnings[0] + r->warnings[1], Catch::Contains("c.yaml:4: unknown key 'extra'"));
+}
+
+TEST_CASE("context selection: flag, then environment, then file", "[config]") {
+    const auto c = parse_config(k_sample, "config.yaml").value();
+    ::unsetenv("ONCALL_CONTEXT");
+    CHECK(select_context(c, std::nullopt).value().name == "sandbox");
+    ::setenv("ONCALL_CONTEXT", "prod", 1);
+    CHECK(select_context(c, std::nullopt).value().name == "prod");
+    CHECK(select_context(c, std::string("sandbox")).value().name == "sandbox");
+    ::unsetenv("ONCALL_CONTEXT");
+    const auto missing = select_context(c, std::string("staging"));
+    REQUIRE_FALSE(missing.ok());
+    CHECK(missing.error().code == Errc::config);
+    CHECK_THAT(missing.error().message, Catch::Contains("unknown context 'staging'"));
+    CHECK_THAT(missing.error().message, Catch::Contains("prod, sandbox"));
+}
+
+TEST_CASE("config path: flag, then $ONCALL_CONFIG, then XDG", "[config]") {
+    ::setenv("ONCALL_CONFIG", "/env/config.yaml", 1);
+    CHECK(resolve_config_path(std::string("/flag.yaml")) == "/flag.yaml");
+    CHECK(resolve_config_path(std::nullopt) == "/env/config.yaml");
+    ::unsetenv("ONCALL_CONFIG");
+    ::setenv("XDG_CONFIG_HOME", "/xdg", 1);
+    CHECK(resolve_config_path(std::nullopt) == "/xdg/oncall/config.yaml");
+    ::unsetenv("XDG_CONFIG_HOME");
+}
+
+TEST_CASE("a token by value needs a private file", "[config]") {
+    test::TempDir dir;
+    const std::string text = "contexts:\n  a:\n    kubernetes: { server: 'https://h:1', token: hunter2 }\n";
+    const auto open_file = dir.write("open.yaml", text, 0644);
+    const auto r = load_config(open_file);
+    REQUIRE_FALSE(r.ok());
+    CHECK_THAT(r.error().message, Catch::Contains("chmod 600"));
+    CHECK_THAT(r.error().message, !Catch::Contains("hunter2"));
+    const auto private_file = dir.write("private.yaml", text, 0600);
+    REQUIRE(load_config(private_file).ok());
+    const auto yaml = redacted_yaml(private_file).value();
+    CHECK_THAT(yaml, Catch::Contains("<redacted>"));
+    CHECK_THAT(yaml, !Catch::Contains("hunter2"));
+}
+
+TEST_CASE("token sources resolve from the environment and files", "[config]") {
+    test::TempDir dir;
+    TokenSource env;
+    env.token_env = "ONCALL_TEST_TOKEN_X";
+    ::unsetenv("ONCALL_TEST_TOKEN_X");
+    CHECK_FALSE(resolve_token(env).ok());
+    ::setenv("ONCALL_TEST_TOKEN_X", "abc", 1);
+    CHECK(resolve_token(env).value() == "abc");
+    TokenSource file;
+    file.token_file = dir.write("t", "def\n");
+    CHECK(resolve_token(file).value() == "def");
+    file.token_file = dir.path() + "/missing";
+    CHECK_FALSE(resolve_token(file).ok());
+}
+
+TEST_CASE("use-context edits only the current-context line", "[config]") {
+    test::TempDir dir;
+    const auto path = dir.write("config.yaml", k_sample, 0640);
+    REQUIRE(set_current_context(path, "prod").ok());
+    const auto after = read_all(path);
+    std::string expected = k_sample;
+    expected.replace(expected.find("current-context: sandbox"), 24, "current-context: prod");
+    CHECK(after == expected);
+    CHECK(load_config(path).value().current_context == "prod");
+}
