@@ -1,7 +1,7 @@
 # Writes a C++ source holding the completion scripts of completions/, so that
 # `oncall completion SHELL` prints exactly the files that are installed.
 # Usage: cmake -DSOURCE_DIR=<completions dir> -DOUTPUT=<file.cpp> -P EmbedCompletions.cmake
-set(delimiter "oncall_completion_script")
+set(delimiter "oncall_script")
 set(body "// Generated from completions/ by cmake/EmbedCompletions.cmake; do not edit.\n")
 string(APPEND body "#include \"completion_scripts.h\"\n\nnamespace oncall::app {\n\n")
 string(APPEND body "std::string_view completion_script(std::string_view shell) {\n")

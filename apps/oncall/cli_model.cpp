@@ -130,7 +130,7 @@ cli::CommandSpec describe_cli(const CLI::App& app) {
             o.names.push_back("--" + l);
         }
         o.description = opt->get_description();
-        o.takes_value = opt->get_type_size_max() > 0;
+        o.takes_value = opt->get_expected_max() > 0; // flags expect no value
         o.repeatable = o.takes_value && opt->get_items_expected_max() > 1;
         if (o.takes_value) {
             o.value_name = value_name;

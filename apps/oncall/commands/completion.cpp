@@ -75,17 +75,7 @@ std::vector<cli::Candidate> cluster_candidates(const ops::CompletionLookup& look
     return *pending->result;
 }
 
-void run_complete(const CLI::App& root, std::vector<std::string> args) {
-    bool descriptions = true;
-    std::size_t first = 0;
-    if (first < args.size() && args[first] == "--no-descriptions") {
-        descriptions = false;
-        ++first;
-    }
-    if (first < args.size() && args[first] == "--") {
-        ++first;
-    }
-    const std::vector<std::string> words(args.begin() + static_cast<std::ptrdiff_t>(first), args.end());
+void run_complete(const CLI::App& root, const std::vector<std::string>& words, bool descriptions) {
     const auto spec = describe_cli(root);
 
     std::unique_ptr<ops::CompletionLookup> lookup;
@@ -119,11 +109,15 @@ void register_completion(CLI::App& app, AppContext& ctx) {
                 "fish: oncall completion fish > ~/.config/fish/completions/oncall.fish");
     cmd->callback([shell] { std::fputs(std::string(completion_script(*shell)).c_str(), stdout); });
 
+    // Every word after "--" is data, even when it looks like an option of oncall.
     auto* complete = app.add_subcommand("__complete", "");
     complete->group("");
-    complete->prefix_command();
-    complete->allow_extras();
-    complete->callback([&app, complete] { run_complete(app, complete->remaining()); });
+    complete->fallthrough(false);
+    auto no_descriptions = std::make_shared<bool>(false);
+    auto words = std::make_shared<std::vector<std::string>>();
+    complete->add_flag("--no-descriptions", *no_descriptions, "Print values only");
+    complete->add_option("WORDS", *words, "The words after the program name; the last is the current one");
+    complete->callback([&app, words, no_descriptions] { run_complete(app, *words, !*no_descriptions); });
 
     auto* man = app.add_subcommand("__man", "");
     man->group("");

@@ -41,8 +41,16 @@ std::string option_heading(const OptionSpec& opt) {
     return out;
 }
 
+// A description as a sentence, so that appended notes read well.
+std::string sentence(const std::string& text) {
+    if (text.empty() || text.back() == '.' || text.back() == ')') {
+        return roff_escape(text);
+    }
+    return roff_escape(text) + ".";
+}
+
 std::string option_text(const OptionSpec& opt) {
-    std::string text = roff_escape(opt.description);
+    std::string text = sentence(opt.description);
     if (!opt.choices.empty()) {
         std::string list;
         for (const auto& c : opt.choices) {
@@ -78,9 +86,9 @@ std::string usage(const std::string& prefix, const CommandSpec& cmd) {
 void render_command(std::string& out, const std::string& prefix, const CommandSpec& cmd) {
     out += ".SS \"" + first_line(prefix) + "\"\n";
     out += usage(prefix, cmd) + "\n.PP\n";
-    out += roff_escape(cmd.description) + "\n";
+    out += sentence(cmd.description) + "\n";
     for (const auto& p : cmd.positionals) {
-        out += ".TP\n\\fI" + literal(p.name) + "\\fR\n" + roff_escape(p.description);
+        out += ".TP\n\\fI" + literal(p.name) + "\\fR\n" + sentence(p.description);
         if (!p.choices.empty()) {
             std::string list;
             for (const auto& c : p.choices) {
