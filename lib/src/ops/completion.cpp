@@ -1,9 +1,6 @@
 #include "oncall/ops/completion.h"
 
-#if __has_include("oncall/backends/kubernetes.h") // TEMPORARY until the backend lands
-#define ONCALL_HAVE_KUBE 1
 #include "oncall/backends/kubernetes.h"
-#endif
 #include "oncall/core/duration.h"
 #include "oncall/core/time.h"
 
@@ -24,7 +21,6 @@ std::string expand_home(const std::string& path) {
     return path;
 }
 
-#ifdef ONCALL_HAVE_KUBE
 // "registry.example/shop/checkout@sha256:0123456789abcdef..." -> "...checkout@sha256:0123456789ab".
 std::string short_artifact(const std::string& image) {
     const auto at = image.find("@sha256:");
@@ -54,7 +50,6 @@ std::string revision_description(const kube::Revision& r) {
     }
     return text;
 }
-#endif
 
 } // namespace
 
@@ -155,10 +150,6 @@ Result<std::vector<cli::Candidate>> CompletionLookup::fetch(cli::ValueKind kind,
     if (!m_config || !m_context) {
         return make_error(Errc::config, "no configuration");
     }
-#ifndef ONCALL_HAVE_KUBE
-    (void)kind; (void)ctx;
-    return make_error(Errc::unavailable, "TEMPORARY");
-#else
     auto connection = kube::resolve_connection(m_context->kubernetes);
     if (!connection) {
         return std::move(connection).error();
@@ -207,7 +198,6 @@ Result<std::vector<cli::Candidate>> CompletionLookup::fetch(cli::ValueKind kind,
         return out;
     }
     return out;
-#endif
 }
 
 } // namespace oncall::ops
