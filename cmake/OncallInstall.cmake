@@ -2,6 +2,8 @@
 # them, the manual page, and a Debian package built by CPack (`cpack -G DEB` in the build
 # directory). Only the oncall program is installed: the sandbox and the tests stay in the build tree.
 set(ONCALL_COMPLETIONS_DIR "${PROJECT_SOURCE_DIR}/completions")
+# `make install` and CPack install what was built; they do not build every target first.
+set(CMAKE_SKIP_INSTALL_ALL_DEPENDENCY ON)
 
 install(TARGETS oncall RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 
