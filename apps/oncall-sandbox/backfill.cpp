@@ -30,7 +30,7 @@ std::uint64_t write_backfill(std::ostream& out, const Scenario& scenario, std::c
     // samples are all written before the next family starts.
     std::uint64_t samples = 0;
     std::string buffer;
-    const auto for_each_sample = [&](const PlannedPod& pod, auto&& emit) {
+    const auto for_each_step = [&](const PlannedPod& pod, auto&& emit) {
         const std::int64_t end = pod.end_ms.value_or(epoch_ms);
         std::int64_t k = std::max<std::int64_t>(0, (pod.start_ms - first_ms + step_ms - 1) / step_ms);
         for (; k <= steps; ++k) {
@@ -38,8 +38,14 @@ std::uint64_t write_backfill(std::ostream& out, const Scenario& scenario, std::c
             if (t > end) {
                 break;
             }
-            emit(t, traffic_between(*pod.behavior, pod.seed, pod.start_ms, t));
+            emit(t);
         }
+    };
+    const auto for_each_sample = [&](const PlannedPod& pod, auto&& emit) {
+        if (!pod.waiting_reason.empty()) {
+            return;
+        }
+        for_each_step(pod, [&](std::int64_t t) { emit(t, traffic_between(*pod.behavior, pod.seed, pod.start_ms, t)); });
     };
     const auto flush = [&](bool force) {
         if (force || buffer.size() > (1u << 20)) {
@@ -67,6 +73,18 @@ std::uint64_t write_backfill(std::ostream& out, const Scenario& scenario, std::c
             samples += k_latency_buckets.size() + 3;
         });
         flush(false);
+    }
+    buffer += "# HELP kube_pod_container_status_waiting_reason Why a pod's container is waiting.\n"
+              "# TYPE kube_pod_container_status_waiting_reason gauge\n";
+    for (const auto& pod : planned) {
+        if (pod.waiting_reason.empty()) {
+            continue;
+        }
+        const auto labels = pod_labels(scenario.namespace_name, pod.service, pod.pod);
+        for_each_step(pod, [&](std::int64_t t) {
+            append_waiting_line(buffer, labels, pod.waiting_reason, timestamp_suffix(t));
+            ++samples;
+        });
     }
     buffer += "# EOF\n";
     flush(true);

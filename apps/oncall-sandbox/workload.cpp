@@ -55,6 +55,7 @@ struct Workload::Impl {
         bool ever_served = false;
         std::int64_t log_start = 0;     // first instant the pod wrote traffic logs
         std::int64_t log_end = -1;      // last instant it served (-1: still serving)
+        std::string waiting_reason;     // CrashLoopBackOff / ImagePullBackOff, from its image
     };
 
     Scenario scenario;
@@ -90,7 +91,7 @@ struct Workload::Impl {
         const auto planned = plan_history(scenario, epoch_ms);
         std::vector<const PlannedPod*> open;
         for (const auto& p : planned) {
-            if (!p.end_ms) {
+            if (!p.end_ms && p.waiting_reason.empty()) {
                 open.push_back(&p);
             }
         }
@@ -141,6 +142,7 @@ struct Workload::Impl {
             if (it == pods.end()) {
                 PodState p;
                 p.behavior = behavior_of(r.image_ref);
+                p.waiting_reason = waiting_reason(scenario, r.image_ref);
                 p.seed = series_seed(r.namespace_name, r.pod);
                 p.runtime = std::move(r);
                 p.segment_start = now;
@@ -158,6 +160,7 @@ struct Workload::Impl {
                 close_segment(p, now);
                 if (p.runtime.image_ref != r.image_ref) {
                     p.behavior = behavior_of(r.image_ref);
+                    p.waiting_reason = waiting_reason(scenario, r.image_ref);
                 }
                 if (r.serving && !p.runtime.serving) {
                     if (!p.ever_served) {
@@ -197,6 +200,14 @@ struct Workload::Impl {
             rows.emplace_back(pod_labels(p->runtime.namespace_name, p->runtime.service, p->runtime.pod),
                               traffic_at(*p, now));
         }
+        std::vector<std::pair<std::string, std::string>> waiting;
+        for (const auto& [key, p] : pods) {
+            if (!p.waiting_reason.empty()) {
+                waiting.emplace_back(pod_labels(p.runtime.namespace_name, p.runtime.service, p.runtime.pod),
+                                     p.waiting_reason);
+            }
+        }
+        std::sort(waiting.begin(), waiting.end());
         std::string out;
         out.reserve(rows.size() * 2600 + 256);
         out += "# HELP http_requests_total Requests answered, by status code.\n"
@@ -208,6 +219,11 @@ struct Workload::Impl {
                "# TYPE http_request_duration_seconds histogram\n";
         for (const auto& [labels, traffic] : rows) {
             append_histogram_lines(out, labels, traffic, "");
+        }
+        out += "# HELP kube_pod_container_status_waiting_reason Why a pod's container is waiting.\n"
+               "# TYPE kube_pod_container_status_waiting_reason gauge\n";
+        for (const auto& [labels, reason] : waiting) {
+            append_waiting_line(out, labels, reason, "");
         }
         return out;
     }
