@@ -16,6 +16,10 @@
 
 namespace oncall::http {
 
+namespace detail {
+struct ClientState;
+}
+
 enum class Method { get, head, post, put, patch, del };
 
 /// "GET", "POST", ...
@@ -71,6 +75,8 @@ struct TlsOptions {
 };
 
 struct ClientOptions {
+    /// What the server is, for messages: "prometheus" gives "prometheus at <url>: timed out after 3s".
+    std::string name;
     std::chrono::milliseconds connect_timeout{3000};
     std::chrono::milliseconds total_timeout{10000};
     TlsOptions tls;
@@ -78,11 +84,16 @@ struct ClientOptions {
     std::size_t max_body_bytes = 32u << 20u;  // larger bodies fail with Errc::too_large
     RetryPolicy retry;
     std::string user_agent;                   // default "oncall/<version>"
+    /// Follow up to 5 redirects (http/https only); credentials are dropped when the host changes.
+    bool follow_redirects = false;
+    /// Send Accept-Encoding and decompress; max_body_bytes then caps the decompressed size.
+    bool accept_compressed = false;
     /// Receives redacted diagnostic lines (request lines, statuses, retries, warnings).
     std::function<void(std::string_view)> log;
 };
 
-/// Thread-compatible HTTP client; cheap to copy (options are shared).
+/// HTTP client; cheap to copy (copies share options and the connection cache) and safe to use
+/// from several threads at once.
 class Client {
 public:
     explicit Client(ClientOptions options = {});
@@ -101,10 +112,10 @@ public:
     Result<Response> stream(const Request& request,
                             const std::function<bool(std::string_view chunk)>& on_data) const;
 
-    const ClientOptions& options() const noexcept { return *m_options; }
+    const ClientOptions& options() const noexcept;
 
 private:
-    std::shared_ptr<const ClientOptions> m_options;
+    std::shared_ptr<detail::ClientState> m_state;
 };
 
 /// Removes credentials from a URL: userinfo and the values of token-like query parameters.
@@ -117,6 +128,13 @@ std::string redact_header(std::string_view name, std::string_view value);
 std::string url_encode(std::string_view text);
 
 /// Error for a response whose status was not expected: "<what> at <url>: HTTP 503 Service Unavailable".
+/// 401/403 give Errc::access_denied, 404 Errc::not_found, 409 Errc::conflict, others Errc::http_status;
+/// a short, single-line excerpt of a plain-text or JSON body is appended.
 Error status_error(const Response& response, std::string_view what);
+
+/// Delay a Retry-After value asks for (delta-seconds or HTTP-date, relative to `now`); nullopt when
+/// the value is neither.
+std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value,
+                                                           std::chrono::system_clock::time_point now);
 
 } // namespace oncall::http

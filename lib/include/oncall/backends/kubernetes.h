@@ -1,0 +1,325 @@
+#pragma once
+// Kubernetes API client: connection settings (from the oncall context or a kubeconfig file),
+// generic verbs (get, list following `continue`, post, patch, delete, watch), kube-apiserver Status
+// objects decoded into Errors, and typed models of the objects oncall reads (apps/v1 Deployments and
+// ReplicaSets, core/v1 Pods and Events) with tolerant, type-strict decoders.
+
+#include "oncall/config/config.h"
+#include "oncall/core/result.h"
+#include "oncall/core/time.h"
+#include "oncall/http/client.h"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace oncall::kube {
+
+// ---------------------------------------------------------------------------------------------
+// Connection
+
+/// Where the API server is and how to authenticate, after the context or kubeconfig is resolved.
+struct Connection {
+    std::string server;          // https://host:port (no trailing slash)
+    std::string namespace_name;  // default namespace
+    std::string token;           // bearer token ("" for none); never logged
+    std::string ca_file;         // PEM bundle path ("" for the system store)
+    bool insecure_skip_tls_verify = false;
+    std::string origin;          // what it came from, for messages ("kubeconfig ~/.kube/config context x")
+};
+
+/// Resolves the context's Kubernetes settings: server + token source + CA, or a kubeconfig file
+/// (+ kube-context). Exec and auth-provider plugins and client certificates are refused (Errc::config).
+Result<Connection> resolve_connection(const config::KubernetesConfig& settings);
+
+/// Parses kubeconfig YAML text; `path` resolves relative file references and names the file in errors.
+/// An empty `context_name` means the file's current-context.
+Result<Connection> parse_kubeconfig(const std::string& text, const std::string& path,
+                                    const std::string& context_name);
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+
+/// Decodes a non-2xx response (a kube-apiserver Status object, or anything else) into an Error:
+/// 404 not_found, 401/403 access_denied, 409 and failed json-patch `test` ops conflict, 422 invalid
+/// (with the causes), 5xx unavailable, garbage bad_response. `what` names the request ("get deployment shop/checkout").
+Error api_error(const http::Response& response, std::string_view what);
+
+// ---------------------------------------------------------------------------------------------
+// Models
+
+struct OwnerReference {
+    std::string api_version;
+    std::string kind;
+    std::string name;
+    std::string uid;
+    bool controller = false;
+};
+
+struct ObjectMeta {
+    std::string name;
+    std::string namespace_name;
+    std::string uid;
+    std::string resource_version;
+    std::int64_t generation = 0;
+    std::map<std::string, std::string> labels;
+    std::map<std::string, std::string> annotations;
+    std::optional<TimePoint> creation_timestamp;
+    std::vector<OwnerReference> owner_references;
+
+    /// The owner reference with controller=true, if any.
+    const OwnerReference* controller() const;
+};
+
+struct Container {
+    std::string name;
+    std::string image;
+};
+
+/// A pod template: labels, annotations and containers, plus the raw JSON (for patches).
+struct PodTemplate {
+    std::map<std::string, std::string> labels;
+    std::map<std::string, std::string> annotations;
+    std::vector<Container> containers;
+    std::vector<Container> init_containers;
+    nlohmann::json raw = nlohmann::json::object();
+};
+
+struct Condition {
+    std::string type;
+    std::string status; // "True", "False", "Unknown"
+    std::string reason;
+    std::string message;
+    std::optional<TimePoint> last_update_time;
+    std::optional<TimePoint> last_transition_time;
+};
+
+struct DeploymentStatus {
+    std::int64_t observed_generation = 0;
+    int replicas = 0;
+    int updated_replicas = 0;
+    int ready_replicas = 0;
+    int available_replicas = 0;
+    int unavailable_replicas = 0;
+    std::vector<Condition> conditions;
+
+    /// The condition of this type, if present.
+    const Condition* condition(std::string_view type) const;
+};
+
+struct Deployment {
+    ObjectMeta metadata;
+    int replicas = 1;                                 // spec.replicas (default 1)
+    std::map<std::string, std::string> selector;      // spec.selector.matchLabels
+    std::vector<std::string> selector_expressions;    // matchExpressions rendered as selector text
+    bool paused = false;
+    std::optional<int> progress_deadline_seconds;
+    PodTemplate pod_template;
+    DeploymentStatus status;
+    nlohmann::json raw = nlohmann::json::object();
+
+    /// The label selector as `a=b,c in (d)` for list requests.
+    std::string selector_string() const;
+};
+
+struct ReplicaSetStatus {
+    int replicas = 0;
+    int ready_replicas = 0;
+    int available_replicas = 0;
+    std::int64_t observed_generation = 0;
+};
+
+struct ReplicaSet {
+    ObjectMeta metadata;
+    int replicas = 0;
+    PodTemplate pod_template;
+    ReplicaSetStatus status;
+    std::optional<long> revision; // annotation deployment.kubernetes.io/revision
+};
+
+struct ContainerStatus {
+    std::string name;
+    std::string image;
+    std::string image_id;
+    bool ready = false;
+    int restart_count = 0;
+    std::string waiting_reason;   // CrashLoopBackOff, ImagePullBackOff, ErrImagePull, ...
+    std::string waiting_message;
+    std::string terminated_reason;
+    std::string last_terminated_reason;
+};
+
+struct Pod {
+    ObjectMeta metadata;
+    std::string phase;
+    std::string node_name;
+    std::vector<Container> containers;
+    std::vector<ContainerStatus> container_statuses;
+    std::vector<Condition> conditions;
+
+    /// True when the pod's Ready condition is True.
+    bool ready() const;
+};
+
+struct ObjectReference {
+    std::string api_version;
+    std::string kind;
+    std::string name;
+    std::string namespace_name;
+    std::string uid;
+    std::string resource_version;
+};
+
+struct Event {
+    ObjectMeta metadata;
+    ObjectReference involved_object;
+    std::string type;   // Normal, Warning
+    std::string reason;
+    std::string message;
+    std::string source_component;
+    int count = 0;
+    std::optional<TimePoint> first_timestamp;
+    std::optional<TimePoint> last_timestamp;
+};
+
+/// A list's items and the resourceVersion to watch from.
+template <class T> struct List {
+    std::vector<T> items;
+    std::string resource_version;
+};
+
+/// Decoders: tolerant of missing fields (defaults), strict about wrong types (Errc::bad_response
+/// naming the field), never throwing.
+Result<ObjectMeta> decode_metadata(const nlohmann::json& object);
+Result<Deployment> decode_deployment(const nlohmann::json& object);
+Result<ReplicaSet> decode_replicaset(const nlohmann::json& object);
+Result<Pod> decode_pod(const nlohmann::json& object);
+Result<Event> decode_event(const nlohmann::json& object);
+
+// ---------------------------------------------------------------------------------------------
+// Revisions (DESIGN.md: "Kubernetes semantics")
+
+inline constexpr const char* k_revision_annotation = "deployment.kubernetes.io/revision";
+inline constexpr const char* k_change_cause_annotation = "kubernetes.io/change-cause";
+inline constexpr const char* k_pod_template_hash_label = "pod-template-hash";
+
+/// One revision of a Deployment: a ReplicaSet it controls.
+struct Revision {
+    long number = 0;
+    std::vector<std::string> artifacts; // container images of the template, in order
+    std::optional<TimePoint> deployed_at; // the ReplicaSet's creation time
+    std::string change_cause;
+    bool current = false;
+    std::string replicaset;               // name
+    int replicas = 0;                     // spec.replicas of the ReplicaSet
+    PodTemplate pod_template;
+};
+
+/// The revisions of `deployment` among `replicasets` (only those controlled by its uid and carrying
+/// a revision annotation), newest first; the current one is the ReplicaSet whose template matches the
+/// Deployment's (ignoring pod-template-hash), else the highest revision.
+std::vector<Revision> revisions_of(const Deployment& deployment, const std::vector<ReplicaSet>& replicasets);
+
+/// True when two pod templates are equal ignoring the pod-template-hash label.
+bool same_template(const nlohmann::json& a, const nlohmann::json& b);
+
+// ---------------------------------------------------------------------------------------------
+// Client
+
+/// Content type of a PATCH.
+enum class PatchType { json_patch, merge_patch, strategic_merge_patch };
+
+/// "application/json-patch+json", ...
+const char* patch_content_type(PatchType type) noexcept;
+
+/// Options of a write request.
+struct WriteOptions {
+    bool dry_run = false;                    // ?dryRun=All
+    std::optional<std::string> bearer_token; // overrides the connection's token (grant tokens)
+};
+
+struct ListOptions {
+    std::string label_selector;
+    std::string field_selector;
+    int limit = 500; // page size; `continue` is followed until the end
+};
+
+struct WatchEvent {
+    std::string type; // ADDED, MODIFIED, DELETED, BOOKMARK, ERROR
+    nlohmann::json object;
+};
+
+struct WatchOptions {
+    std::string resource_version;
+    std::string label_selector;
+    std::string field_selector;
+    std::chrono::seconds timeout{300}; // server-side timeoutSeconds and the client's bound
+};
+
+/// A Kubernetes API client. Requests go to paths like "/apis/apps/v1/namespaces/shop/deployments".
+class KubeClient {
+public:
+    /// Builds a client for a resolved connection; `log` receives redacted diagnostic lines.
+    explicit KubeClient(Connection connection, std::function<void(std::string_view)> log = {},
+                        std::chrono::milliseconds timeout = std::chrono::seconds(15));
+
+    /// Resolves the context's settings and builds the client.
+    static Result<KubeClient> create(const config::KubernetesConfig& settings,
+                                     std::function<void(std::string_view)> log = {});
+
+    const Connection& connection() const { return m_connection; }
+
+    /// GET a JSON object.
+    Result<nlohmann::json> get(const std::string& path) const;
+    /// GET text (pod logs).
+    Result<std::string> get_text(const std::string& path) const;
+    /// LIST a collection following `continue`; returns every item and the list's resourceVersion.
+    Result<List<nlohmann::json>> list(const std::string& path, const ListOptions& options = {}) const;
+    /// POST an object; returns the created object.
+    Result<nlohmann::json> post(const std::string& path, const nlohmann::json& body,
+                                const WriteOptions& options = {}) const;
+    /// PATCH with fieldManager=oncall (and dryRun=All when asked); returns the patched object.
+    Result<nlohmann::json> patch(const std::string& path, PatchType type, const std::string& body,
+                                 const WriteOptions& options = {}) const;
+    /// DELETE an object.
+    Result<void> del(const std::string& path, const WriteOptions& options = {}) const;
+    /// WATCH a collection from a resourceVersion; each event goes to on_event, which returns false to stop.
+    /// Returns when stopped, when the server ends the stream, or on error (410 Gone is Errc::conflict).
+    Result<void> watch(const std::string& path, const WatchOptions& options,
+                       const std::function<bool(const WatchEvent&)>& on_event) const;
+
+    // Typed helpers.
+    Result<Deployment> get_deployment(const std::string& ns, const std::string& name) const;
+    Result<List<ReplicaSet>> list_replicasets(const std::string& ns, const ListOptions& options) const;
+    Result<List<Pod>> list_pods(const std::string& ns, const ListOptions& options) const;
+    /// The revisions of a Deployment (ReplicaSets by its selector, owned by its uid), newest first.
+    Result<std::vector<Revision>> deployment_revisions(const Deployment& deployment) const;
+    /// Pods of one ReplicaSet (by its pod-template-hash and controller uid).
+    Result<std::vector<Pod>> replicaset_pods(const ReplicaSet& replicaset) const;
+    /// Last lines of a container's log (tail_lines / since_seconds when set).
+    Result<std::string> pod_logs(const std::string& ns, const std::string& pod, const std::string& container,
+                                 std::optional<int> tail_lines, std::optional<int> since_seconds) const;
+    /// Events whose involvedObject is the named object.
+    Result<std::vector<Event>> events_for(const std::string& ns, const std::string& kind,
+                                          const std::string& name) const;
+    /// Creates a core/v1 Event on an object (reason, message, type Normal/Warning).
+    Result<Event> create_event(const ObjectReference& object, const std::string& type, const std::string& reason,
+                               const std::string& message, const WriteOptions& options = {}) const;
+
+    /// Path of a Deployment: /apis/apps/v1/namespaces/<ns>/deployments/<name>.
+    static std::string deployment_path(const std::string& ns, const std::string& name);
+
+private:
+    http::Request make_request(http::Method method, const std::string& path_and_query) const;
+    Connection m_connection;
+    http::Client m_http;
+    http::Client m_stream_http;
+};
+
+} // namespace oncall::kube

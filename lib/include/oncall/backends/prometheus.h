@@ -1,0 +1,102 @@
+#pragma once
+// Prometheus HTTP API: instant and range queries (POST, form-encoded) and the full response
+// envelope (status, errorType, error, warnings). Requests and decoding are separate so that a
+// caller can send many queries at once with http::Client::perform_all and decode each answer.
+
+#include "oncall/core/result.h"
+#include "oncall/core/time.h"
+#include "oncall/http/client.h"
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace oncall::prometheus {
+
+/// One sample: its time, its value as a double, and the value exactly as sent ("NaN", "+Inf").
+struct Sample {
+    TimePoint time;
+    double value = 0.0;
+    std::string text;
+};
+
+/// A labelled series: one sample for a vector result, many for a matrix.
+struct Series {
+    std::map<std::string, std::string> labels;
+    std::vector<Sample> samples;
+};
+
+/// The resultType of a successful query.
+enum class ResultType { vector, matrix, scalar, string };
+
+/// "vector", "matrix", ...
+const char* result_type_name(ResultType type) noexcept;
+
+/// A successful query's data and any warnings Prometheus attached (to be shown, never dropped).
+struct QueryResult {
+    ResultType type = ResultType::vector;
+    std::vector<Series> series;   // vector and matrix results
+    std::optional<Sample> scalar; // scalar results (string results keep the text here too)
+    std::vector<std::string> warnings;
+};
+
+/// An instant query (/api/v1/query); no time means "now" on the server.
+struct InstantQuery {
+    std::string query;
+    std::optional<TimePoint> time;
+    std::chrono::milliseconds timeout{0}; // 0: the client's
+};
+
+/// A range query (/api/v1/query_range) over [start, end] every `step`.
+struct RangeQuery {
+    std::string query;
+    TimePoint start;
+    TimePoint end;
+    std::chrono::milliseconds step{std::chrono::seconds(60)};
+    std::chrono::milliseconds timeout{0};
+};
+
+/// Decodes a Prometheus API answer. Tolerant of missing optional fields (warnings, errorType),
+/// strict about wrong types: those give Errc::bad_response naming `url` (already redacted).
+/// status "error" envelopes become errors carrying errorType and error in their message.
+Result<QueryResult> decode_query_response(long http_status, std::string_view body, std::string_view url);
+
+/// Decodes a transport result as decode_query_response does; transport errors pass through with
+/// "prometheus at <url>: " in front.
+Result<QueryResult> decode_query_result(const Result<http::Response>& response, std::string_view base_url);
+
+/// Client bound to one Prometheus base URL ("http://127.0.0.1:9090", optionally with a path prefix).
+class Client {
+public:
+    Client(http::Client http, std::string base_url);
+
+    /// The POST request for an instant query (for perform_all).
+    http::Request instant_request(const InstantQuery& query) const;
+    /// The POST request for a range query (for perform_all).
+    http::Request range_request(const RangeQuery& query) const;
+
+    /// Runs an instant query.
+    Result<QueryResult> instant(const InstantQuery& query) const;
+    /// Runs a range query.
+    Result<QueryResult> range(const RangeQuery& query) const;
+
+    /// Decodes an answer to one of this client's requests.
+    Result<QueryResult> decode(const Result<http::Response>& response) const;
+
+    /// The base URL with credentials removed, for messages.
+    const std::string& redacted_url() const noexcept { return m_redacted_url; }
+    const http::Client& http() const noexcept { return m_http; }
+
+private:
+    http::Client m_http;
+    std::string m_base_url;
+    std::string m_redacted_url;
+};
+
+/// Formats a time as Prometheus accepts it: Unix seconds with milliseconds ("1732590000.123").
+std::string format_prometheus_time(TimePoint t);
+
+} // namespace oncall::prometheus
