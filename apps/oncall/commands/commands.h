@@ -9,11 +9,15 @@ namespace oncall::app {
 
 void register_version(CLI::App& app, AppContext& ctx);
 void register_config(CLI::App& app, AppContext& ctx);
+void register_request_access(CLI::App& app, AppContext& ctx);
+void register_access(CLI::App& app, AppContext& ctx);
 
 /// Registers every finished subcommand (unfinished ones stay out of --help).
 inline void register_all(CLI::App& app, AppContext& ctx) {
     register_version(app, ctx);
     register_config(app, ctx);
+    register_request_access(app, ctx);
+    register_access(app, ctx);
 }
 
 } // namespace oncall::app

@@ -503,9 +503,18 @@ std::optional<std::string> grant_expiry_warning(const GrantLookup& lookup,
 
 // ---- validation ----
 
+std::map<std::string, config::Role> effective_roles(const config::AccessConfig& access) {
+    if (!access.roles.empty()) {
+        return access.roles;
+    }
+    return {{"deployer", config::Role{"deployer", "oncall-deployer", std::chrono::hours(1)}},
+            {"triage", config::Role{"triage", "oncall-triage", std::chrono::hours(8)}}};
+}
+
 Result<config::Role> validate_role(const config::AccessConfig& access, const std::string& name) {
-    const auto it = access.roles.find(name);
-    if (it != access.roles.end()) {
+    const auto roles = effective_roles(access);
+    const auto it = roles.find(name);
+    if (it != roles.end()) {
         config::Role role = it->second;
         if (role.name.empty()) {
             role.name = name;
@@ -519,14 +528,8 @@ Result<config::Role> validate_role(const config::AccessConfig& access, const std
         return role;
     }
     std::string known;
-    for (const auto& [n, r] : access.roles) {
+    for (const auto& [n, r] : roles) {
         known += known.empty() ? n : ", " + n;
-    }
-    if (known.empty()) {
-        return make_error(Errc::invalid,
-                          fmt::format("unknown role '{}': the context defines no roles (add "
-                                      "access.roles to the configuration)",
-                                      name));
     }
     return make_error(Errc::invalid,
                       fmt::format("unknown role '{}'; known roles: {}", name, known));

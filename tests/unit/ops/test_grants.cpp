@@ -305,10 +305,13 @@ TEST_CASE("roles must be configured", "[grants][validation]") {
     CHECK_THAT(bad.error().message, Catch::Contains("unknown role 'admin'"));
     CHECK_THAT(bad.error().message, Catch::Contains("deployer, triage"));
 
-    config::AccessConfig empty;
-    auto none = validate_role(empty, "deployer");
-    REQUIRE_FALSE(none);
-    CHECK_THAT(none.error().message, Catch::Contains("access.roles"));
+    config::AccessConfig empty; // no roles configured: the defaults apply
+    auto deployer = validate_role(empty, "deployer");
+    REQUIRE(deployer);
+    CHECK(deployer->service_account == "oncall-deployer");
+    CHECK(deployer->max == 1h);
+    CHECK(validate_role(empty, "triage")->max == 8h);
+    CHECK_FALSE(validate_role(empty, "admin"));
 }
 
 TEST_CASE("trivial or empty reasons are refused", "[grants][validation]") {

@@ -8,6 +8,7 @@
 #include "oncall/core/time.h"
 
 #include <chrono>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -131,7 +132,11 @@ std::string request_access_command(const std::string& service,
 
 // ---- validation of a request (pure) ----
 
-/// The role named `name` in the context's access config; unknown names are Errc::invalid
+/// The roles of a context: access.roles, or when none are configured the defaults deployer
+/// (service account oncall-deployer, max 1h) and triage (oncall-triage, max 8h).
+std::map<std::string, config::Role> effective_roles(const config::AccessConfig& access);
+
+/// The role named `name` among the context's effective roles; unknown names are Errc::invalid
 /// errors listing the known roles.
 Result<config::Role> validate_role(const config::AccessConfig& access, const std::string& name);
 

@@ -1,0 +1,88 @@
+// oncall request-access SERVICE --role ROLE --for DUR --reason TEXT [--ticket ID]
+
+#include "commands.h"
+#include "oncall/backends/kubernetes.h"
+#include "oncall/core/duration.h"
+#include "oncall/core/time.h"
+#include "oncall/ops/access.h"
+#include "oncall/ops/audit.h"
+#include "oncall/render/output.h"
+
+#include <fmt/format.h>
+
+#include <memory>
+
+namespace oncall::app {
+namespace {
+
+struct RequestAccessFlags {
+    std::string service;
+    ops::AccessRequest request;
+};
+
+std::string next_command(const ops::Grant& g) {
+    if (g.role == ops::k_deployer_role) {
+        return fmt::format("oncall rollback {}   (or: oncall redeploy {})", g.service, g.service);
+    }
+    return fmt::format("oncall triage {}", g.service);
+}
+
+void run(AppContext& ctx, const RequestAccessFlags& flags) {
+    const auto& context = ctx.context();
+    const auto service = ctx.service(flags.service);
+    // Checked before any connection is made: a bad request changes nothing anywhere.
+    unwrap(ops::validate_request(context.access, flags.request));
+    const auto client = unwrap(kube::KubeClient::create(context.kubernetes, ctx.logger()));
+    const ops::AccessStores stores{ops::GrantStore::open_default(), ops::default_audit_path()};
+    const auto grant = unwrap(ops::request_access(
+        client, context, service, flags.request, stores,
+        [&ctx](std::string_view line) { ctx.debug(line); }));
+
+    if (ctx.json()) {
+        render::print_json({{"service", grant.service},
+                            {"namespace", grant.namespace_name},
+                            {"role", grant.role},
+                            {"requester", grant.requester},
+                            {"issued_at", format_rfc3339(grant.issued_at)},
+                            {"expires_at", format_rfc3339(grant.expires_at)},
+                            {"grant", grant.id},
+                            {"reason", grant.reason},
+                            {"ticket", grant.ticket.empty() ? nlohmann::json(nullptr)
+                                                            : nlohmann::json(grant.ticket)}});
+        return;
+    }
+    const auto left = std::chrono::duration_cast<std::chrono::seconds>(grant.time_left(now()));
+    fmt::print("Granted role {} on {} (namespace {}) to {}, grant {}.\n", grant.role,
+               grant.service, grant.namespace_name, grant.requester, grant.id);
+    fmt::print("  expires   {} ({} UTC), {} left\n", format_local(grant.expires_at),
+               format_rfc3339(grant.expires_at),
+               format_duration(std::chrono::milliseconds(std::max<long long>(left.count(), 0) * 1000)));
+    fmt::print("  reason    {}\n", grant.reason);
+    if (!grant.ticket.empty()) {
+        fmt::print("  ticket    {}\n", grant.ticket);
+    }
+    fmt::print("  record    secret {}/{} (delete it to revoke)\n", grant.namespace_name,
+               grant.secret_name);
+    fmt::print("Next: {}\n", next_command(grant));
+    fmt::print("Done early? oncall access revoke {}\n", grant.service);
+}
+
+} // namespace
+
+void register_request_access(CLI::App& app, AppContext& ctx) {
+    auto flags = std::make_shared<RequestAccessFlags>();
+    auto* cmd = app.add_subcommand(
+        "request-access",
+        "Get a short-lived, logged credential for one role on one service");
+    cmd->add_option("SERVICE", flags->service, "Service to get access to")->required();
+    cmd->add_option("--role", flags->request.role, "Role (from the context's access.roles), e.g. deployer")
+        ->required();
+    cmd->add_option("--for", flags->request.duration, "How long, e.g. 30m (capped by the role's max)")
+        ->required();
+    cmd->add_option("--reason", flags->request.reason, "Why: what is broken and what you will do")
+        ->required();
+    cmd->add_option("--ticket", flags->request.ticket, "Incident or ticket id");
+    cmd->callback([&ctx, flags] { run(ctx, *flags); });
+}
+
+} // namespace oncall::app

@@ -1,0 +1,153 @@
+// Choosing the write credential (enforcement) and validating a whole request.
+
+#include "oncall/core/exit_code.h"
+#include "oncall/ops/access.h"
+#include "process.h"
+
+#include <catch2/catch.hpp>
+
+using namespace oncall;
+using namespace oncall::ops;
+using namespace std::chrono_literals;
+
+namespace {
+
+config::Context sandbox_context(bool require_grant = true) {
+    config::Context c;
+    c.name = "sandbox";
+    c.kubernetes.server = "https://127.0.0.1:6443";
+    c.kubernetes.namespace_name = "shop";
+    c.access.require_grant = require_grant;
+    c.access.roles["deployer"] = config::Role{"deployer", "oncall-deployer", 1h};
+    c.access.roles["triage"] = config::Role{"triage", "oncall-triage", 8h};
+    return c;
+}
+
+config::Service service(const std::string& name, const std::string& ns = "shop") {
+    config::Service s;
+    s.name = name;
+    s.namespace_name = ns;
+    s.deployment = name;
+    return s;
+}
+
+Grant grant_for(const std::string& svc, std::chrono::milliseconds left, const std::string& role = "deployer") {
+    Grant g;
+    g.context = "sandbox";
+    g.server = "https://127.0.0.1:6443";
+    g.service = svc;
+    g.namespace_name = "shop";
+    g.role = role;
+    g.service_account = "oncall-" + role;
+    g.id = "abcde12345";
+    g.secret_name = "oncall-grant-abcde12345";
+    g.secret_uid = "uid-1";
+    g.requester = "alice";
+    g.reason = "checkout errors since revision 3";
+    g.issued_at = now() - 1min;
+    g.expires_at = now() + left;
+    g.token = "grant-token-" + svc;
+    return g;
+}
+
+} // namespace
+
+TEST_CASE("writes use the active deployer grant of exactly that service", "[access]") {
+    test::TempDir tmp;
+    const GrantStore store(tmp.path() + "/grants");
+    REQUIRE(store.save(grant_for("checkout", 30min)));
+    const auto ctx = sandbox_context();
+
+    auto checkout = write_access_for(ctx, service("checkout"), store);
+    REQUIRE(checkout);
+    REQUIRE(checkout->bearer_token);
+    CHECK(*checkout->bearer_token == "grant-token-checkout");
+    CHECK_FALSE(checkout->warning);
+
+    SECTION("another service gets no token and the exact request-access line") {
+        auto payments = write_access_for(ctx, service("payments"), store);
+        REQUIRE_FALSE(payments);
+        CHECK(exit_code_for(payments.error()) == ExitCode::access_denied);
+        CHECK_THAT(payments.error().message,
+                   Catch::Contains("oncall request-access payments --role deployer --for 30m "
+                                   "--reason \"...\""));
+        CHECK_THAT(payments.error().message, !Catch::Contains("grant-token"));
+    }
+    SECTION("a triage grant does not allow writes") {
+        REQUIRE(store.save(grant_for("search", 30min, "triage")));
+        auto search = write_access_for(ctx, service("search"), store);
+        REQUIRE_FALSE(search);
+        CHECK(exit_code_for(search.error()) == ExitCode::access_denied);
+    }
+    SECTION("the same service in another namespace is not covered") {
+        auto other = write_access_for(ctx, service("checkout", "staging"), store);
+        REQUIRE_FALSE(other);
+        CHECK_THAT(other.error().message, Catch::Contains("namespace shop"));
+    }
+    SECTION("a context now pointing at another server is not covered") {
+        auto moved = ctx;
+        moved.kubernetes.server = "https://10.0.0.1:6443";
+        auto r = write_access_for(moved, service("checkout"), store);
+        REQUIRE_FALSE(r);
+        CHECK(exit_code_for(r.error()) == ExitCode::access_denied);
+    }
+}
+
+TEST_CASE("expired grants are refused; nearly expired ones warn", "[access]") {
+    test::TempDir tmp;
+    const GrantStore store(tmp.path() + "/grants");
+    const auto ctx = sandbox_context();
+
+    REQUIRE(store.save(grant_for("checkout", -2min)));
+    auto expired = write_access_for(ctx, service("checkout"), store);
+    REQUIRE_FALSE(expired);
+    CHECK(exit_code_for(expired.error()) == ExitCode::access_denied);
+    CHECK_THAT(expired.error().message, Catch::Contains("expired"));
+    CHECK_THAT(expired.error().message,
+               Catch::Contains("oncall request-access checkout --role deployer --for 30m"));
+
+    REQUIRE(store.save(grant_for("checkout", 3min)));
+    auto soon = write_access_for(ctx, service("checkout"), store);
+    REQUIRE(soon);
+    REQUIRE(soon->warning);
+    CHECK_THAT(*soon->warning, Catch::Contains("expires in"));
+    CHECK_THAT(*soon->warning, !Catch::Contains("grant-token"));
+}
+
+TEST_CASE("without require-grant the context's own credentials write", "[access]") {
+    test::TempDir tmp;
+    const GrantStore store(tmp.path() + "/grants");
+    auto r = write_access_for(sandbox_context(false), service("checkout"), store);
+    REQUIRE(r);
+    CHECK_FALSE(r->bearer_token);
+}
+
+TEST_CASE("a server refusal of the grant token is explained with the next command", "[access]") {
+    const auto ctx = sandbox_context();
+    Error e = make_error(Errc::access_denied, "PATCH deployments/checkout: Unauthorized", 401);
+    const Error explained = explain_grant_refusal(e, ctx, "checkout");
+    CHECK(exit_code_for(explained) == ExitCode::access_denied);
+    CHECK_THAT(explained.message, Catch::Contains("refused the deployer grant for checkout"));
+    CHECK_THAT(explained.message, Catch::EndsWith("oncall request-access checkout --role deployer "
+                                                  "--for 30m --reason \"...\""));
+    const Error other = explain_grant_refusal(make_error(Errc::conflict, "changed"), ctx, "checkout");
+    CHECK(other.message == "changed");
+}
+
+TEST_CASE("a request is validated before anything is sent", "[access]") {
+    const auto ctx = sandbox_context();
+    auto ok = validate_request(ctx.access, {"deployer", "30m", "  checkout 12% errors, rolling back ", "INC-7"});
+    REQUIRE(ok);
+    CHECK(ok->duration == 30min);
+    CHECK(ok->reason == "checkout 12% errors, rolling back");
+    CHECK(ok->role.service_account == "oncall-deployer");
+
+    CHECK(exit_code_for(validate_request(ctx.access, {"admin", "30m", "checkout errors since rev 3", ""}).error()) ==
+          ExitCode::usage);
+    CHECK_THAT(validate_request(ctx.access, {"deployer", "2h", "checkout errors since rev 3", ""}).error().message,
+               Catch::Contains("maximum of 1h"));
+    CHECK_THAT(validate_request(ctx.access, {"deployer", "30m", "fix", ""}).error().message,
+               Catch::Contains("--reason"));
+    CHECK_THAT(validate_request(ctx.access, {"deployer", "soon", "checkout errors since rev 3", ""}).error().message,
+               Catch::StartsWith("--for"));
+}
