@@ -227,6 +227,46 @@ std::vector<PlannedPod> plan_history(const Scenario& scenario, std::int64_t epoc
     return out;
 }
 
+std::vector<int> pair_live_pods(const std::vector<PlannedPod>& plans, const std::vector<LivePod>& live,
+                                const std::string& namespace_name) {
+    std::vector<int> out(live.size(), -1);
+    std::vector<bool> used(plans.size(), false);
+    const auto open = [&](std::size_t j) { return !used[j] && !plans[j].end_ms && plans[j].waiting_reason.empty(); };
+    std::vector<std::size_t> unmatched;
+    for (std::size_t i = 0; i < live.size(); ++i) {
+        bool matched = false;
+        if (live[i].namespace_name == namespace_name) {
+            for (std::size_t j = 0; j < plans.size(); ++j) {
+                if (open(j) && plans[j].pod == live[i].pod && plans[j].service == live[i].service &&
+                    plans[j].behavior->name == live[i].behavior) {
+                    used[j] = true;
+                    out[i] = static_cast<int>(j);
+                    matched = true;
+                    break;
+                }
+            }
+        }
+        if (!matched) {
+            unmatched.push_back(i);
+        }
+    }
+    std::sort(unmatched.begin(), unmatched.end(),
+              [&](std::size_t a, std::size_t b) { return live[a].pod < live[b].pod; });
+    for (const auto i : unmatched) {
+        if (live[i].namespace_name != namespace_name) {
+            continue;
+        }
+        for (std::size_t j = 0; j < plans.size(); ++j) {
+            if (open(j) && plans[j].service == live[i].service && plans[j].behavior->name == live[i].behavior) {
+                used[j] = true;
+                out[i] = static_cast<int>(j);
+                break;
+            }
+        }
+    }
+    return out;
+}
+
 std::string escape_label_value(std::string_view value) {
     std::string out;
     out.reserve(value.size());
@@ -248,6 +288,10 @@ void append_waiting_line(std::string& out, const std::string& labels, const std:
                          std::string_view suffix) {
     out += fmt::format("kube_pod_container_status_waiting_reason{{{},reason=\"{}\"}} 1{}\n", labels,
                        escape_label_value(reason), suffix);
+}
+
+void append_info_line(std::string& out, const std::string& labels, const std::string& image) {
+    out += fmt::format("kube_pod_container_info{{{},image=\"{}\"}} 1\n", labels, escape_label_value(image));
 }
 
 std::string pod_labels(const std::string& namespace_name, const std::string& service, const std::string& pod) {

@@ -84,6 +84,20 @@ struct PlannedPod {
 /// their waiting reason, from its deploy until replaced.
 std::vector<PlannedPod> plan_history(const Scenario& scenario, std::int64_t epoch_ms);
 
+/// A pod present when the sandbox starts, as the workload (or the backfill, from /metrics) sees it.
+struct LivePod {
+    std::string namespace_name;
+    std::string service;
+    std::string pod;
+    std::string behavior; // name of its image's behavior
+};
+
+/// Which planned pod's history each live pod continues: per live pod, an index into `plans` or -1.
+/// A pod with the planned name continues that pod; the others, in name order, take the first unused
+/// planned pod still serving at the epoch with the same namespace, service and behavior.
+std::vector<int> pair_live_pods(const std::vector<PlannedPod>& plans, const std::vector<LivePod>& live,
+                                const std::string& namespace_name);
+
 /// Escapes a Prometheus label value (backslash, quote, newline).
 std::string escape_label_value(std::string_view value);
 
@@ -97,6 +111,9 @@ void append_histogram_lines(std::string& out, const std::string& labels, const T
 /// Appends `kube_pod_container_status_waiting_reason` (kube-state-metrics' gauge) for one pod.
 void append_waiting_line(std::string& out, const std::string& labels, const std::string& reason,
                          std::string_view suffix);
+
+/// Appends `kube_pod_container_info` (kube-state-metrics' gauge) naming the image a pod runs.
+void append_info_line(std::string& out, const std::string& labels, const std::string& image);
 
 /// The label set `namespace="...",service="...",pod="..."`.
 std::string pod_labels(const std::string& namespace_name, const std::string& service, const std::string& pod);

@@ -172,8 +172,25 @@ Scenario load_or_fail(const std::string& path) {
 }
 
 void run_backfill(const std::string& scenario_path, const std::string& epoch_text, const std::string& out_path,
-                  const std::string& history_text) {
-    const auto scenario = load_or_fail(scenario_path);
+                  const std::string& history_text, const std::string& live_metrics_path) {
+    auto scenario = load_or_fail(scenario_path);
+    std::vector<LivePod> live;
+    if (!live_metrics_path.empty()) {
+        std::ifstream in(live_metrics_path, std::ios::binary);
+        if (!in) {
+            command_failed(fmt::format("cannot read --live-metrics file {}", live_metrics_path));
+        }
+        const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        for (auto& [key, image] : scenario.images) {
+            image.digest = build_image(image.repository, image.tag).manifest_digest; // as seeding gives
+        }
+        live = live_pods_from_metrics(scenario, text);
+        if (live.empty()) {
+            command_failed(fmt::format("--live-metrics file {} lists no pods (kube_pod_container_info) of the "
+                                       "scenario; is it the sandbox's /metrics?",
+                                       live_metrics_path));
+        }
+    }
     auto epoch = oncall::parse_rfc3339(epoch_text);
     if (!epoch) {
         command_failed(fmt::format("--epoch: {}", epoch.error().message));
@@ -188,7 +205,7 @@ void run_backfill(const std::string& scenario_path, const std::string& epoch_tex
         command_failed(fmt::format("cannot write {}; check that its directory exists and is writable", tmp_path));
     }
     const auto samples = write_backfill(out, scenario, std::chrono::system_clock::time_point(*epoch),
-                                        std::chrono::duration_cast<std::chrono::seconds>(*history));
+                                        std::chrono::duration_cast<std::chrono::seconds>(*history), live);
     out.close();
     std::error_code ec;
     if (!out || (std::filesystem::rename(tmp_path, out_path, ec), ec)) {
@@ -273,7 +290,11 @@ void register_world_commands(CLI::App& app) {
     backfill->add_option("--epoch", *epoch, "Start-up instant the history ends at (RFC 3339)")->required();
     backfill->add_option("--out", *out_path, "OpenMetrics file to write")->required();
     backfill->add_option("--history", *history, "How much history to write")->capture_default_str();
-    backfill->callback([=] { run_backfill(*scenario_path, *epoch, *out_path, *history); });
+    auto live_metrics = std::make_shared<std::string>();
+    backfill->add_option("--live-metrics", *live_metrics,
+                         "The running sandbox's /metrics text: its pods' series continue the history under "
+                         "their own names");
+    backfill->callback([=] { run_backfill(*scenario_path, *epoch, *out_path, *history, *live_metrics); });
 
     auto* describe = app.add_subcommand("describe", "Check a scenario file and list its namespace, services, "
                                                     "service accounts and images (with the digests seeding gives)");

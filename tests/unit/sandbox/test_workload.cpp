@@ -204,10 +204,29 @@ TEST_CASE("sandbox workload: pods present at start-up continue the history even 
     }
     Workload w(s, k_epoch);
     w.set_pods(pods);
-    const auto live = samples(w.render_metrics(k_epoch));
+    const auto text = w.render_metrics(k_epoch);
+    const auto live = samples(text);
     // checkout's three pods have served since revision 3 went out 20 minutes before the epoch.
     const double requests = sum_matching(live, "http_requests_total{", "service=\"checkout\"");
     CHECK(requests == Approx(3 * 20.0 * 1200).epsilon(0.1));
+
+    // The backfill, told which pods run (from /metrics), writes their history under their names.
+    const auto running = live_pods_from_metrics(s, text);
+    CHECK(running.size() == pods.size());
+    std::ostringstream backfill;
+    write_backfill(backfill, s, k_epoch, std::chrono::hours(1), running);
+    const auto last = samples(backfill.str(), "1795659240.000");
+    std::size_t compared = 0;
+    for (const auto& [key, v] : live) {
+        if (key.rfind("http_", 0) == 0) {
+            INFO(key);
+            REQUIRE(last.count(key) == 1);
+            CHECK(last.at(key) == v);
+            ++compared;
+        }
+    }
+    CHECK(compared > 100);
+    CHECK(backfill.str().find("pod=\"" + s.services[0].name + "-") != std::string::npos); // older revisions keep theirs
 }
 
 TEST_CASE("sandbox workload: metrics follow the image each pod runs", "[sandbox][workload]") {
