@@ -74,7 +74,12 @@ std::vector<LivePod> live_pods_from_metrics(const Scenario& scenario, const std:
 }
 
 std::uint64_t write_backfill(std::ostream& out, const Scenario& scenario, std::chrono::system_clock::time_point epoch,
-                             std::chrono::seconds history, const std::vector<LivePod>& live) {
+                             std::chrono::seconds history, const std::vector<LivePod>& live,
+                             const std::map<std::string, std::string>& target_labels) {
+    std::string target;
+    for (const auto& [name, value] : target_labels) {
+        target += fmt::format(",{}=\"{}\"", name, escape_label_value(value));
+    }
     const std::int64_t step_ms = k_backfill_step.count() * 1000;
     const std::int64_t epoch_ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(epoch.time_since_epoch()).count();
@@ -122,7 +127,7 @@ std::uint64_t write_backfill(std::ostream& out, const Scenario& scenario, std::c
 
     buffer += "# HELP http_requests Requests answered, by status code.\n# TYPE http_requests counter\n";
     for (const auto& pod : planned) {
-        const auto labels = pod_labels(scenario.namespace_name, pod.service, pod.pod);
+        const auto labels = pod_labels(scenario.namespace_name, pod.service, pod.pod) + target;
         for_each_sample(pod, [&](std::int64_t t, const Traffic& traffic) {
             append_request_lines(buffer, labels, traffic, timestamp_suffix(t));
             samples += k_status_codes.size();
@@ -133,7 +138,7 @@ std::uint64_t write_backfill(std::ostream& out, const Scenario& scenario, std::c
     buffer += "# HELP http_request_duration_seconds Time to answer a request.\n"
               "# TYPE http_request_duration_seconds histogram\n";
     for (const auto& pod : planned) {
-        const auto labels = pod_labels(scenario.namespace_name, pod.service, pod.pod);
+        const auto labels = pod_labels(scenario.namespace_name, pod.service, pod.pod) + target;
         for_each_sample(pod, [&](std::int64_t t, const Traffic& traffic) {
             append_histogram_lines(buffer, labels, traffic, timestamp_suffix(t));
             samples += k_latency_buckets.size() + 3;
@@ -146,7 +151,7 @@ std::uint64_t write_backfill(std::ostream& out, const Scenario& scenario, std::c
         if (pod.waiting_reason.empty()) {
             continue;
         }
-        const auto labels = pod_labels(scenario.namespace_name, pod.service, pod.pod);
+        const auto labels = pod_labels(scenario.namespace_name, pod.service, pod.pod) + target;
         for_each_step(pod, [&](std::int64_t t) {
             append_waiting_line(buffer, labels, pod.waiting_reason, timestamp_suffix(t));
             ++samples;

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <httplib.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <filesystem>
@@ -172,8 +173,21 @@ Scenario load_or_fail(const std::string& path) {
 }
 
 void run_backfill(const std::string& scenario_path, const std::string& epoch_text, const std::string& out_path,
-                  const std::string& history_text, const std::string& live_metrics_path) {
+                  const std::string& history_text, const std::string& live_metrics_path,
+                  const std::vector<std::string>& target_label_args) {
     auto scenario = load_or_fail(scenario_path);
+    std::map<std::string, std::string> target_labels;
+    for (const auto& arg : target_label_args) {
+        const auto eq = arg.find('=');
+        const auto name = arg.substr(0, eq);
+        const bool valid_name = !name.empty() && std::all_of(name.begin(), name.end(), [](unsigned char c) {
+            return std::isalnum(c) || c == '_';
+        }) && !std::isdigit(static_cast<unsigned char>(name[0]));
+        if (eq == std::string::npos || !valid_name) {
+            command_failed(fmt::format("--target-label '{}': expected NAME=VALUE, like instance=127.0.0.1:8443", arg));
+        }
+        target_labels[name] = arg.substr(eq + 1);
+    }
     std::vector<LivePod> live;
     if (!live_metrics_path.empty()) {
         std::ifstream in(live_metrics_path, std::ios::binary);
@@ -205,7 +219,7 @@ void run_backfill(const std::string& scenario_path, const std::string& epoch_tex
         command_failed(fmt::format("cannot write {}; check that its directory exists and is writable", tmp_path));
     }
     const auto samples = write_backfill(out, scenario, std::chrono::system_clock::time_point(*epoch),
-                                        std::chrono::duration_cast<std::chrono::seconds>(*history), live);
+                                        std::chrono::duration_cast<std::chrono::seconds>(*history), live, target_labels);
     out.close();
     std::error_code ec;
     if (!out || (std::filesystem::rename(tmp_path, out_path, ec), ec)) {
@@ -294,7 +308,12 @@ void register_world_commands(CLI::App& app) {
     backfill->add_option("--live-metrics", *live_metrics,
                          "The running sandbox's /metrics text: its pods' series continue the history under "
                          "their own names");
-    backfill->callback([=] { run_backfill(*scenario_path, *epoch, *out_path, *history, *live_metrics); });
+    auto target_labels = std::make_shared<std::vector<std::string>>();
+    backfill->add_option("--target-label", *target_labels,
+                         "NAME=VALUE added to every series, as Prometheus adds its scrape's job and instance "
+                         "(repeatable)");
+    backfill->callback(
+        [=] { run_backfill(*scenario_path, *epoch, *out_path, *history, *live_metrics, *target_labels); });
 
     auto* describe = app.add_subcommand("describe", "Check a scenario file and list its namespace, services, "
                                                     "service accounts and images (with the digests seeding gives)");

@@ -36,7 +36,7 @@ std::string http_get(const std::string& base, const std::string& path, const htt
                      const httplib::Headers& headers = {}) {
     httplib::Client client(base);
     client.set_read_timeout(std::chrono::seconds(10));
-    auto res = client.Get(path, params, headers, nullptr);
+    auto res = client.Get(path, params, headers, httplib::Progress());
     REQUIRE(res);
     INFO(base << path << ": " << res->body);
     REQUIRE(res->status == 200);
