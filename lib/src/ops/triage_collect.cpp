@@ -46,7 +46,7 @@ Result<http::Client> http_client_for(std::string_view name, const config::Endpoi
 Error source_error(Error e, const std::string& name, const std::string& url, milliseconds deadline) {
     if (e.code == Errc::timeout) {
         e.message = fmt::format("{} at {}: timed out after {}", name, url, format_duration(deadline));
-    } else if (e.message.rfind(name + " at ", 0) != 0 && e.message.find(url) == std::string::npos) {
+    } else if (e.message.rfind(name + " at ", 0) != 0) {
         e.message = fmt::format("{} at {}: {}", name, url, e.message);
     }
     return e;

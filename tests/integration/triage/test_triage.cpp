@@ -11,6 +11,7 @@
 #include <fstream>
 #include <regex>
 #include <sstream>
+#include <thread>
 
 using namespace oncall::test;
 using nlohmann::json;
@@ -69,7 +70,7 @@ const json& source(const json& report, const std::string& name) {
 
 // A loopback port nobody listens on (a stopped backend).
 std::string dead_url() {
-    FaultProxy p({});
+    FaultProxy p(FaultProxy::Options{});
     return "http://127.0.0.1:" + std::to_string(p.port()); // closed when p goes out of scope
 }
 
@@ -80,6 +81,22 @@ std::vector<std::string> lines_of(const std::string& text) {
         out.push_back(l);
     }
     return out;
+}
+
+// Waits (bounded) until Alertmanager shows `alert` firing for `service`: the fresh practice cluster
+// needs a few scrapes and the rule's `for:` before it pages. A precondition, not a timed assertion.
+void wait_for_alert(const std::string& service, const std::string& alert) {
+    const auto url = env_of_sandbox().at("ALERTMANAGER_URL") + "/api/v2/alerts?filter=service%3D%22" + service +
+                     "%22&filter=alertname%3D%22" + alert + "%22&silenced=false&inhibited=false";
+    for (int i = 0; i < 120; ++i) {
+        const auto r = run_process({"curl", "-sf", url});
+        const json j = json::parse(r.out, nullptr, false);
+        if (r.exit_code == 0 && j.is_array() && !j.empty()) {
+            return;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+    FAIL("alert " << alert << " for " << service << " never fired in the practice cluster");
 }
 
 // Display columns of UTF-8 text (every code point one column; the screen uses no wide ones).
@@ -94,6 +111,7 @@ int columns(const std::string& s) {
 } // namespace
 
 TEST_CASE("checkout is degraded: suspect revision 3, roll back to revision 2, exit 8", "[triage]") {
+    wait_for_alert("checkout", "HighErrorRatio");
     const auto r = run_oncall({"triage", "checkout", "-o", "json"}, with_env());
     INFO(r.err);
     CHECK(r.exit_code == 8);
@@ -210,6 +228,7 @@ TEST_CASE("with Prometheus stopped the report still comes out and names it", "[t
     const auto dead = dead_url();
     const auto cfg = config_with(dir, env_of_sandbox().at("PROMETHEUS_URL"), dead);
     SECTION("checkout: alerts still fire, degraded, exit 8") {
+        wait_for_alert("checkout", "HighErrorRatio");
         const auto r = run_oncall({"triage", "checkout", "-o", "json"}, with_env({{"ONCALL_CONFIG", cfg}}));
         CHECK(r.exit_code == 8);
         const auto j = parse_json(r);
@@ -305,7 +324,7 @@ TEST_CASE("faults in front of each backend give a clear per-source error and no 
     }
 }
 
-TEST_CASE("--at answers as of a past time", "[triage]") {
+TEST_CASE("a post-mortem with at answers as of a past time", "[triage]") {
     // Half an hour ago revision 3 (deployed 20 minutes ago) did not exist and checkout was fine.
     const auto r = run_oncall({"triage", "checkout", "--at", "30m", "-o", "json"}, with_env());
     INFO(r.err);
@@ -343,7 +362,9 @@ TEST_CASE("the overview lists every service worst first and exits with the worst
 
 TEST_CASE("a service name or selector that tries to inject is refused before anything is sent", "[triage]") {
     const auto env = env_of_sandbox();
-    FaultProxy proxy({env.at("PROMETHEUS_URL")});
+    FaultProxy::Options po;
+    po.upstream = env.at("PROMETHEUS_URL");
+    FaultProxy proxy(po);
     TempDir dir;
     const auto cfg = config_with(dir, env.at("PROMETHEUS_URL"), proxy.url());
     for (const std::string name : {R"(checkout"} or vector(1) or up{x=")", "../../api/v1/admin/tsdb/delete_series",
