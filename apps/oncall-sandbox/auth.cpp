@@ -61,9 +61,11 @@ std::optional<UserInfo> Authenticator::authenticate(const std::string& authoriza
     if (it == m_tokens.end()) return std::nullopt;
     const MintedToken& t = it->second;
     if (now >= t.expires_at) return std::nullopt;
+    std::string grant_service;
     if (t.bound_kind == "Secret") {
         auto secret = store.get("secrets", t.namespace_name, t.bound_name);
         if (!secret || str_at(*secret, "metadata", "uid") != t.bound_uid) return std::nullopt;
+        grant_service = str_at(*secret, "metadata", "labels", "oncall.dev/service");
     }
     auto sa = store.get("serviceaccounts", t.namespace_name, t.service_account);
     if (!sa || str_at(*sa, "metadata", "uid") != t.service_account_uid) return std::nullopt;
@@ -74,6 +76,7 @@ std::optional<UserInfo> Authenticator::authenticate(const std::string& authoriza
     u.extra = {{"authentication.kubernetes.io/credential-id", json::array({"JTI=" + t.jti})}};
     u.sa_namespace = t.namespace_name;
     u.sa_name = t.service_account;
+    u.grant_service = grant_service;
     return u;
 }
 
@@ -104,6 +107,7 @@ bool authorize(const UserInfo& user, const RequestAttributes& a) {
     if (read) return !(a.ref.group.empty() && a.ref.resource == "secrets");
     if (user.sa_name == "oncall-deployer" && a.namespace_name == user.sa_namespace) {
         if (a.ref.group == "apps" && a.ref.resource == "deployments" && a.subresource.empty()) {
+            if (!user.grant_service.empty() && a.name != user.grant_service) return false;
             return a.verb == "patch" || a.verb == "update";
         }
         if (a.ref.group.empty() && a.ref.resource == "events") return a.verb == "create";

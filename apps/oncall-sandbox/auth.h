@@ -3,7 +3,9 @@
 // access grants (Secrets oncall-grant-*, Events, TokenRequests for oncall-* service accounts);
 // tokens minted by TokenRequest authenticate as their service account while unexpired and while
 // the Secret they are bound to still exists; only an oncall-deployer token may patch or update
-// Deployments, and only in its own namespace.
+// Deployments, and only in its own namespace. A token bound to a grant Secret labelled
+// oncall.dev/service=NAME may write only Deployment NAME (the per-service admission policy a
+// real cluster would add for oncall grants).
 
 #include "status.h"
 #include "store.h"
@@ -27,6 +29,7 @@ struct UserInfo {
     bool is_engineer = false;
     std::string sa_namespace; // service-account tokens only
     std::string sa_name;
+    std::string grant_service; // label oncall.dev/service of the Secret the token is bound to
 };
 
 /// What a request wants to do, in kube's authorizer terms.

@@ -7,6 +7,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -743,6 +744,8 @@ struct FaultProxy::Impl {
             if (fd < 0) {
                 continue;
             }
+            const int one = 1; // headers and body go out in separate writes: no Nagle delays
+            ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
             std::lock_guard lock(mutex);
             for (auto it = workers.begin(); it != workers.end();) {
                 if (*it->done) {

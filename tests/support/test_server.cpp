@@ -4,6 +4,10 @@
 
 #include "process.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <stdexcept>
 
 namespace oncall::test {
@@ -15,6 +19,7 @@ std::string RecordedRequest::header(const std::string& name) const {
 
 TestServer::TestServer() : m_server(std::make_unique<httplib::Server>()) {
     m_server->new_task_queue = [] { return new httplib::ThreadPool(48); };
+    m_server->set_tcp_nodelay(true); // else Nagle and delayed ACKs add ~40 ms to every response
 }
 
 TestServer::TestServer(const Tls& tls)
@@ -23,6 +28,7 @@ TestServer::TestServer(const Tls& tls)
         throw std::runtime_error("TestServer: cannot load the TLS certificate " + tls.cert_file);
     }
     m_server->new_task_queue = [] { return new httplib::ThreadPool(48); };
+    m_server->set_tcp_nodelay(true); // else Nagle and delayed ACKs add ~40 ms to every response
 }
 
 TestServer::~TestServer() { stop(); }
@@ -75,11 +81,36 @@ TestServer& TestServer::on(const std::string& method, const std::string& pattern
     return *this;
 }
 
+namespace {
+
+// cpp-httplib listens with a backlog of 5 (fixed when the library was built): a burst of
+// concurrent connections overflows it and the kernel drops SYNs, which clients retry after a
+// second. Raise the backlog of our listening socket (listen() again updates it on Linux).
+void raise_backlog(int port) {
+    for (int fd = 3; fd < 4096; ++fd) {
+        sockaddr_in address{};
+        socklen_t length = sizeof address;
+        if (::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0 || address.sin_family != AF_INET ||
+            ntohs(address.sin_port) != port) {
+            continue;
+        }
+        int listening = 0;
+        socklen_t size = sizeof listening;
+        if (::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &size) == 0 && listening != 0) {
+            ::listen(fd, 256);
+            return;
+        }
+    }
+}
+
+} // namespace
+
 void TestServer::start() {
     m_port = m_server->bind_to_any_port("127.0.0.1");
     if (m_port <= 0) {
         throw std::runtime_error("TestServer: cannot bind 127.0.0.1");
     }
+    raise_backlog(m_port);
     m_thread = std::thread([this] { m_server->listen_after_bind(); });
     for (int i = 0; i < 500 && !m_server->is_running(); ++i) {
         std::this_thread::sleep_for(std::chrono::milliseconds(2));

@@ -83,7 +83,9 @@ Result<EndpointClient> make_endpoint_client(std::string_view name, const config:
     }
     auto token = config::resolve_token(endpoint.auth);
     if (!token) {
-        return std::move(token).error();
+        Error error = std::move(token).error();
+        error.message = fmt::format("{}: {}", name, error.message);
+        return error;
     }
     if (!endpoint.ca_file.empty()) {
         std::ifstream probe(endpoint.ca_file);

@@ -338,9 +338,10 @@ Result<Response> finish(const Transfer& t, CURLcode code, const char* curl_messa
                                 detail),
                     true);
     case CURLE_OPERATION_TIMEDOUT: {
-        curl_off_t connected_us = 0;
-        curl_easy_getinfo(t.easy, CURLINFO_CONNECT_TIME_T, &connected_us);
-        if (connected_us == 0) {
+        // Nothing sent yet means the connection (or the TLS handshake) never completed.
+        long request_bytes = 0;
+        curl_easy_getinfo(t.easy, CURLINFO_REQUEST_SIZE, &request_bytes);
+        if (request_bytes == 0) {
             return fail(Errc::timeout,
                         fmt::format("no connection within {}; check that the server is reachable",
                                     seconds_text(t.state->options.connect_timeout)),

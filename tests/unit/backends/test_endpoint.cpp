@@ -1,0 +1,117 @@
+// Endpoint glue: configured endpoint -> http::Client, URL checks and joining.
+
+#include "oncall/backends/endpoint.h"
+
+#include "process.h"
+#include "test_server.h"
+
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+
+using namespace oncall;
+using namespace oncall::backends;
+using namespace std::chrono_literals;
+
+TEST_CASE("join_url puts exactly one slash between base and path", "[backends][endpoint]") {
+    CHECK(join_url("http://h:9090", "/api/v1/query") == "http://h:9090/api/v1/query");
+    CHECK(join_url("http://h:9090/", "/api/v1/query") == "http://h:9090/api/v1/query");
+    CHECK(join_url("http://h:9090/prom//", "api/v1/query") == "http://h:9090/prom/api/v1/query");
+    CHECK(join_url("http://h:9090/prom", "") == "http://h:9090/prom");
+    CHECK(join_url("http://h:9090", "/api?x=1") == "http://h:9090/api?x=1");
+    // A path that looks like a URL stays a path on the configured host.
+    CHECK(join_url("http://h:9090", "http://evil.example/x") == "http://h:9090/http://evil.example/x");
+}
+
+TEST_CASE("check_base_url accepts http(s) base URLs only", "[backends][endpoint]") {
+    CHECK(check_base_url("http://127.0.0.1:9090", "prometheus").ok());
+    CHECK(check_base_url("https://prom.example/prefix/", "prometheus").ok());
+    CHECK(check_base_url("https://user:pw@prom.example", "prometheus").ok());
+    for (const char* bad : {"127.0.0.1:9090", "ftp://h", "file:///etc/passwd", "http://", "http://:9090",
+                            "http://h/ x", "http://h/?a=1", "http://h/#frag", ""}) {
+        INFO(bad);
+        const auto r = check_base_url(bad, "prometheus");
+        REQUIRE_FALSE(r.ok());
+        CHECK(r.error().code == Errc::config);
+        CHECK(r.error().message.rfind("prometheus url '", 0) == 0);
+    }
+    // Credentials in a rejected URL are not echoed.
+    const auto r = check_base_url("ftp://user:hunter22@h", "registry");
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().message.find("hunter22") == std::string::npos);
+}
+
+TEST_CASE("make_endpoint_client refuses incomplete configuration with the key to fix", "[backends][endpoint]") {
+    config::Endpoint endpoint;
+    auto r = make_endpoint_client("prometheus", endpoint, {});
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == Errc::config);
+    CHECK(r.error().message == "no prometheus URL in this context; add 'prometheus: { url: http://HOST:PORT }' to it");
+
+    endpoint.urls = {"http://127.0.0.1:9093", "localhost:9094"};
+    r = make_endpoint_client("alertmanager", endpoint, {});
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().message.find("'localhost:9094' must start with http://") != std::string::npos);
+
+    endpoint.urls = {"http://127.0.0.1:9093"};
+    endpoint.auth.token_env = "ONCALL_TEST_SURELY_UNSET_TOKEN";
+    ::unsetenv("ONCALL_TEST_SURELY_UNSET_TOKEN");
+    r = make_endpoint_client("alertmanager", endpoint, {});
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == Errc::config);
+    CHECK(r.error().message.rfind("alertmanager: token-env", 0) == 0);
+
+    endpoint.auth = {};
+    endpoint.ca_file = "/nonexistent/ca.pem";
+    r = make_endpoint_client("alertmanager", endpoint, {});
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().message.find("ca-file '/nonexistent/ca.pem' cannot be read") != std::string::npos);
+}
+
+TEST_CASE("an endpoint client talks to its server with the configured token and names it in errors",
+          "[backends][endpoint]") {
+    test::TestServer server;
+    server.on("GET", "/prefix/api/v1/status/buildinfo", [](const httplib::Request& req, httplib::Response& res,
+                                                            std::size_t) {
+        res.set_content(req.get_header_value("Authorization"), "text/plain");
+    });
+    server.on("GET", "/prefix/slow", [&server](const httplib::Request&, httplib::Response& res, std::size_t) {
+        server.sleep(5s);
+        res.status = 200;
+    });
+    server.start();
+    test::TempDir dir;
+    const std::string token_file = dir.write("token", "file-token-123456\n");
+
+    config::Endpoint endpoint;
+    endpoint.urls = {server.url("/prefix/"), server.url("/other")};
+    endpoint.auth.token_file = token_file;
+    endpoint.timeout = 300ms;
+    EndpointDefaults defaults;
+    defaults.retry = http::RetryPolicy::none();
+    auto built = make_endpoint_client("prometheus", endpoint, defaults);
+    REQUIRE(built.ok());
+    CHECK(built->urls == std::vector<std::string>{server.url("/prefix"), server.url("/other")});
+    CHECK(built->client.options().total_timeout == 300ms);
+    CHECK(built->client.options().tls.insecure_skip_verify == false);
+
+    http::Request request;
+    request.url = built->url("/api/v1/status/buildinfo");
+    auto r = built->client.perform(request);
+    REQUIRE(r.ok());
+    CHECK(r->body == "Bearer file-token-123456");
+
+    request.url = built->url("slow");
+    r = built->client.perform(request);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == Errc::timeout);
+    INFO(r.error().message);
+    CHECK(r.error().message.rfind("prometheus at " + server.url("/prefix/slow") + ": timed out after 300ms", 0) == 0);
+
+    // Without an endpoint timeout, the command's default applies.
+    endpoint.timeout = 0ms;
+    defaults.timeout = 1500ms;
+    built = make_endpoint_client("prometheus", endpoint, defaults);
+    REQUIRE(built.ok());
+    CHECK(built->client.options().total_timeout == 1500ms);
+}
