@@ -101,11 +101,18 @@ public:
 
     /// Runs kubectl against the cluster (its own discovery cache directory).
     oncall::test::ProcessResult kubectl(std::vector<std::string> args, const std::string& token = "") const {
-        std::vector<std::string> argv = {"kubectl", "--kubeconfig", m_kubeconfig, "--cache-dir", m_cache.path() + "/cache"};
+        // The launcher's kubeconfig reads the engineer's tokenFile, which wins over --token; another
+        // identity gets a kubeconfig of its own.
+        std::string kubeconfig = m_kubeconfig;
         if (!token.empty()) {
-            argv.push_back("--token");
-            argv.push_back(token);
+            kubeconfig = m_cache.write("kubeconfig-" + std::to_string(std::hash<std::string>{}(token)),
+                                       "apiVersion: v1\nkind: Config\nclusters:\n- name: sandbox\n  cluster:\n"
+                                       "    server: " + m_url + "\n    certificate-authority: " + m_ca +
+                                       "\nusers:\n- name: other\n  user:\n    token: " + token +
+                                       "\ncontexts:\n- name: sandbox\n  context: {cluster: sandbox, user: other, namespace: shop}\n"
+                                       "current-context: sandbox\n");
         }
+        std::vector<std::string> argv = {"kubectl", "--kubeconfig", kubeconfig, "--cache-dir", m_cache.path() + "/cache"};
         argv.insert(argv.end(), args.begin(), args.end());
         oncall::test::ProcessOptions options;
         options.timeout = std::chrono::seconds(90);
