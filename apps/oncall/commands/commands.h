@@ -9,6 +9,10 @@ namespace oncall::app {
 
 void register_version(CLI::App& app, AppContext& ctx);
 void register_config(CLI::App& app, AppContext& ctx);
+void register_history(CLI::App& app, AppContext& ctx);
+void register_status(CLI::App& app, AppContext& ctx);
+void register_rollback(CLI::App& app, AppContext& ctx);
+void register_redeploy(CLI::App& app, AppContext& ctx);
 void register_request_access(CLI::App& app, AppContext& ctx);
 void register_access(CLI::App& app, AppContext& ctx);
 
@@ -16,6 +20,10 @@ void register_access(CLI::App& app, AppContext& ctx);
 inline void register_all(CLI::App& app, AppContext& ctx) {
     register_version(app, ctx);
     register_config(app, ctx);
+    register_history(app, ctx);
+    register_status(app, ctx);
+    register_rollback(app, ctx);
+    register_redeploy(app, ctx);
     register_request_access(app, ctx);
     register_access(app, ctx);
 }

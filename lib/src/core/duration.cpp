@@ -15,6 +15,33 @@ Error duration_error(std::string_view text, std::string_view why) {
     return make_error(Errc::invalid, fmt::format("invalid duration '{}': {}; {}", text, why, k_duration_form));
 }
 
+std::string format_magnitude(std::uint64_t ms) {
+    if (ms < 1000) {
+        return fmt::format("{}ms", ms);
+    }
+    auto s = ms / 1000;
+    std::string out;
+    const auto days = s / 86400;
+    s %= 86400;
+    const auto hours = s / 3600;
+    s %= 3600;
+    const auto minutes = s / 60;
+    s %= 60;
+    if (days > 0) {
+        out += fmt::format("{}d", days);
+    }
+    if (hours > 0) {
+        out += fmt::format("{}h", hours);
+    }
+    if (minutes > 0) {
+        out += fmt::format("{}m", minutes);
+    }
+    if (s > 0 || out.empty()) {
+        out += fmt::format("{}s", s);
+    }
+    return out;
+}
+
 } // namespace
 
 Result<std::chrono::milliseconds> parse_duration(std::string_view text) {
@@ -73,34 +100,13 @@ Result<std::chrono::milliseconds> parse_duration(std::string_view text) {
 }
 
 std::string format_duration(std::chrono::milliseconds d) {
-    auto ms = d.count();
-    if (ms < 0) {
-        return "-" + format_duration(std::chrono::milliseconds(-ms));
+    // The magnitude as unsigned: negating the most negative count is not representable.
+    const bool negative = d.count() < 0;
+    const std::uint64_t ms = negative ? 0 - static_cast<std::uint64_t>(d.count()) : static_cast<std::uint64_t>(d.count());
+    if (negative) {
+        return "-" + format_magnitude(ms);
     }
-    if (ms < 1000) {
-        return fmt::format("{}ms", ms);
-    }
-    auto s = ms / 1000;
-    std::string out;
-    const auto days = s / 86400;
-    s %= 86400;
-    const auto hours = s / 3600;
-    s %= 3600;
-    const auto minutes = s / 60;
-    s %= 60;
-    if (days > 0) {
-        out += fmt::format("{}d", days);
-    }
-    if (hours > 0) {
-        out += fmt::format("{}h", hours);
-    }
-    if (minutes > 0) {
-        out += fmt::format("{}m", minutes);
-    }
-    if (s > 0 || out.empty()) {
-        out += fmt::format("{}s", s);
-    }
-    return out;
+    return format_magnitude(ms);
 }
 
 } // namespace oncall

@@ -114,7 +114,8 @@ public:
         REQUIRE(response);
         REQUIRE(response->status == 200);
         std::set<std::string> names;
-        for (const auto& item : json::parse(response->body).at("items")) {
+        const json list = json::parse(response->body);
+        for (const auto& item : list.at("items")) {
             names.insert(item.at("metadata").at("name").get<std::string>());
         }
         return names;
@@ -273,6 +274,23 @@ TEST_CASE("durations over the role's max or the service account's cap create not
 
     CHECK(ws.secret_names() == before);
     CHECK_FALSE(std::filesystem::exists(ws.grants_dir()));
+}
+
+TEST_CASE("a step the server refuses after the grant Secret exists leaves nothing behind") {
+    Workstation ws;
+    const auto before = ws.secret_names();
+    // A role whose service account the engineer may not mint tokens for: the Secret is created,
+    // the TokenRequest is refused (403), and the Secret is deleted again.
+    std::string config = read_file(ws.env("ONCALL_CONFIG"));
+    config = std::regex_replace(config, std::regex("(\\n *)triage: \\{"),
+                                "$1ops: { service-account: default, max: 1h }$1triage: {");
+    ws.set_env("ONCALL_CONFIG", ws.state().write("config.yaml", config));
+    auto refused = ws.oncall({"request-access", "checkout", "--role", "ops", "--for", "10m", "--reason", k_reason});
+    CHECK(refused.exit_code == 4);
+    CHECK_THAT(refused.err, Catch::Contains("shop/default"));
+    CHECK_THAT(refused.err, Catch::Contains("deleted again"));
+    CHECK(ws.secret_names() == before);
+    CHECK_FALSE(std::filesystem::exists(ws.grants_dir() + "/sandbox.checkout.ops.json"));
 }
 
 TEST_CASE("a grant for checkout does not reach payments, on the server or in the client") {

@@ -82,8 +82,10 @@ TEST_CASE("services get defaults from the context and their name", "[config]") {
 TEST_CASE("service names that try to inject are refused", "[config]") {
     const auto c = parse_config(k_sample, "config.yaml").value();
     const auto ctx = c.contexts.at("sandbox");
-    for (const char* bad : {"checkout\"} or vector(1) or {x=\"", "../etc/passwd", "Checkout", "a b", "",
-                            "-checkout", "checkout/log", "x%2F..", std::string(64, 'a').c_str()}) {
+    // std::string elements: a c_str() of a temporary here would dangle once the list is built.
+    for (const std::string& bad : std::vector<std::string>{"checkout\"} or vector(1) or {x=\"", "../etc/passwd",
+                                                            "Checkout", "a b", "", "-checkout", "checkout/log",
+                                                            "x%2F..", std::string(64, 'a')}) {
         INFO(bad);
         const auto r = service_for(c, ctx, bad);
         REQUIRE_FALSE(r.ok());

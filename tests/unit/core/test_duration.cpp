@@ -37,3 +37,10 @@ TEST_CASE("durations format compactly", "[core][duration]") {
     CHECK(format_duration(milliseconds(86'400'000 + 60'000)) == "1d1m");
     CHECK(parse_duration(format_duration(milliseconds(3'723'000))).value() == milliseconds(3'723'000));
 }
+
+TEST_CASE("negative durations format with a sign, down to the most negative count", "[core][duration]") {
+    CHECK(format_duration(milliseconds(-90'000)) == "-1m30s");
+    // Found by fuzz_duration: negating the most negative count overflowed (recursing forever).
+    CHECK(format_duration(milliseconds::min()) == "-106751991167d7h12m55s");
+    CHECK(format_duration(milliseconds::max()) == "106751991167d7h12m55s");
+}

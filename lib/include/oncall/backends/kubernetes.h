@@ -218,6 +218,7 @@ struct Revision {
     bool current = false;
     std::string replicaset;               // name
     int replicas = 0;                     // spec.replicas of the ReplicaSet
+    std::map<std::string, std::string> annotations; // the ReplicaSet's own annotations
     PodTemplate pod_template;
 };
 

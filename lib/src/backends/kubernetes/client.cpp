@@ -15,6 +15,7 @@ using nlohmann::json;
 http::ClientOptions client_options(const Connection& c, std::function<void(std::string_view)> log,
                                    std::chrono::milliseconds timeout) {
     http::ClientOptions o;
+    o.name = fmt::format("kubernetes API server");
     o.total_timeout = timeout;
     o.tls.ca_file = c.ca_file;
     o.tls.insecure_skip_verify = c.insecure_skip_tls_verify;

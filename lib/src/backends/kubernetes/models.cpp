@@ -376,6 +376,7 @@ std::vector<Revision> revisions_of(const Deployment& deployment, const std::vect
         }
         rev.replicaset = rs.metadata.name;
         rev.replicas = rs.replicas;
+        rev.annotations = rs.metadata.annotations;
         rev.pod_template = rs.pod_template;
         rev.current = same_template(rs.pod_template.raw, deployment.pod_template.raw);
         out.push_back(std::move(rev));

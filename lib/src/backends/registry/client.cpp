@@ -76,6 +76,7 @@ Result<Resolved> RegistryClient::resolve(const ImageReference& reference) const 
     const bool configured = std::any_of(m_endpoint.urls.begin(), m_endpoint.urls.end(),
                                         [&](const std::string& u) { return host_of(u) == reference.registry; });
     http::ClientOptions options;
+    options.name = "registry";
     options.total_timeout = m_timeout;
     options.log = m_log;
     if (configured) {
