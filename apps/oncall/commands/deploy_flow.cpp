@@ -4,6 +4,7 @@
 
 #include "oncall/core/duration.h"
 #include "oncall/core/time.h"
+#include "oncall/ops/access.h"
 #include "oncall/ops/audit.h"
 #include "oncall/ops/rollout.h"
 #include "oncall/ops/verify.h"
@@ -295,6 +296,10 @@ void run_change(AppContext& ctx, ops::DeployAction action, const ChangeFlags& fl
     if (flags.to_revision && *flags.to_revision <= 0) {
         fail(make_error(Errc::usage, "--to-revision must be a positive revision number (see 'oncall history')"));
     }
+    // Writes go out only with an active deployer grant for this very service (access.require-grant);
+    // without one nothing is sent and the message names the request-access line to run.
+    const auto access = unwrap(ops::write_access_for(ctx.context(), request.service));
+    request.write_token = access.bearer_token;
     const auto client = make_kube_client(ctx);
     const auto prom = make_prometheus_client(ctx);
     const registry::RegistryClient registry(ctx.context().registry, ctx.logger());
@@ -319,6 +324,9 @@ void run_change(AppContext& ctx, ops::DeployAction action, const ChangeFlags& fl
         }
         return;
     }
+    if (access.warning) {
+        ctx.warn(*access.warning);
+    }
     print_plan(ctx, plan, request);
     if (!flags.dry_run && !flags.yes) {
         confirm_or_refuse(ctx, fmt::format("{} {} from {} to {}?", ops::deploy_action_name(action),
@@ -328,6 +336,9 @@ void run_change(AppContext& ctx, ops::DeployAction action, const ChangeFlags& fl
     auto applied = write_plan(ctx, client, plan, request, make_plan);
     if (!applied) {
         auto error = std::move(applied).error();
+        if (request.write_token) {
+            error = ops::explain_grant_refusal(std::move(error), ctx.context(), request.service.name);
+        }
         if (!flags.dry_run && error.code == Errc::conflict) {
             outcome.result = "failed";
             unwrap(ops::append_audit(ops::default_audit_path(),
@@ -351,6 +362,9 @@ void run_change(AppContext& ctx, ops::DeployAction action, const ChangeFlags& fl
     auto audit = [&](const std::string& result, const std::optional<Error>& error) {
         const int code = error ? static_cast<int>(exit_code_for(*error)) : 0;
         auto record = ops::change_audit_record(ctx.context().name, request, plan, result, code);
+        if (access.grant) {
+            record["grant"] = access.grant->id;
+        }
         if (!outcome.verification.is_null()) {
             record["verification"] = outcome.verification.value("summary", outcome.verification.dump());
         }
