@@ -109,8 +109,9 @@ json change_json(const ops::ChangeRequest& request, const ops::ChangePlan& plan,
     return j;
 }
 
-// Writes the plan, retrying only when nothing but the status moved under us (the controller
-// updates status and with it resourceVersion; a spec change is a real conflict).
+// Writes the plan, retrying only when nothing but the status moved under us (the rollout
+// controller updates status and with it resourceVersion); any change to the spec, labels or
+// annotations is a real conflict and ends the command with nothing overwritten.
 Result<ops::Applied> write_plan(AppContext& ctx, const kube::KubeClient& client, ops::ChangePlan& plan,
                                 const ops::ChangeRequest& request,
                                 const std::function<Result<ops::ChangePlan>()>& replan) {
@@ -123,10 +124,12 @@ Result<ops::Applied> write_plan(AppContext& ctx, const kube::KubeClient& client,
         if (!fresh) {
             return applied;
         }
-        const bool spec_same = fresh->metadata.generation == plan.deployment.metadata.generation &&
-                               kube::same_template(fresh->pod_template.raw, plan.deployment.pod_template.raw) &&
-                               fresh->paused == plan.deployment.paused;
-        if (!spec_same) {
+        const auto& before = plan.deployment;
+        const bool only_status = fresh->metadata.generation == before.metadata.generation &&
+                                 fresh->raw.value("spec", json::object()) == before.raw.value("spec", json::object()) &&
+                                 fresh->metadata.annotations == before.metadata.annotations &&
+                                 fresh->metadata.labels == before.metadata.labels;
+        if (!only_status) {
             return applied;
         }
         auto again = replan();
@@ -296,10 +299,15 @@ void run_change(AppContext& ctx, ops::DeployAction action, const ChangeFlags& fl
     if (flags.to_revision && *flags.to_revision <= 0) {
         fail(make_error(Errc::usage, "--to-revision must be a positive revision number (see 'oncall history')"));
     }
-    // Writes go out only with an active deployer grant for this very service (access.require-grant);
-    // without one nothing is sent and the message names the request-access line to run.
+    // Writes use an active deployer grant's token for this service (when grants are required).
     const auto access = unwrap(ops::write_access_for(ctx.context(), request.service));
     request.write_token = access.bearer_token;
+    if (access.grant && !access.grant->requester.empty()) {
+        request.actor = access.grant->requester;
+    }
+    if (access.warning) {
+        ctx.warn(*access.warning); // already starts with "warning:"
+    }
     const auto client = make_kube_client(ctx);
     const auto prom = make_prometheus_client(ctx);
     const registry::RegistryClient registry(ctx.context().registry, ctx.logger());
@@ -323,9 +331,6 @@ void run_change(AppContext& ctx, ops::DeployAction action, const ChangeFlags& fl
             fmt::print("skipped: {}\n", plan.skip_reason);
         }
         return;
-    }
-    if (access.warning) {
-        ctx.warn(*access.warning);
     }
     print_plan(ctx, plan, request);
     if (!flags.dry_run && !flags.yes) {
