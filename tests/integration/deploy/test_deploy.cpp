@@ -129,7 +129,7 @@ TEST_CASE("history and status agree with kubectl") {
     CHECK(crash);
 }
 
-TEST_CASE("rollback of checkout picks revision 2 by its signals, recovers and verifies") {
+TEST_CASE("rollback of checkout picks revision 2 by its signals and the service recovers") {
     Workstation ws;
     ws.grant("checkout");
     const json before = parse_out(ws.oncall({"history", "checkout", "-o", "json"}));
@@ -173,7 +173,8 @@ TEST_CASE("rollback of checkout picks revision 2 by its signals, recovers and ve
     auto events = ws.kubectl({"get", "events", "-o", "json"});
     REQUIRE(events.exit_code == 0);
     bool event = false;
-    for (const auto& e : json::parse(events.out).at("items")) {
+    const json event_list = json::parse(events.out);
+    for (const auto& e : event_list.at("items")) {
         event = event || (e.value("reason", "") == "OncallRollback" &&
                           e.at("involvedObject").at("name") == "checkout" &&
                           e.value("message", "").find(reason) != std::string::npos);
@@ -188,13 +189,13 @@ TEST_CASE("rollback of checkout picks revision 2 by its signals, recovers and ve
             current = rev.at("revision");
         }
     }
-    const std::string rv = ws.resource_version("checkout");
+    const std::string rv = ws.spec_fingerprint("checkout");
     auto skip = ws.oncall({"rollback", "checkout", "--to-revision", std::to_string(current), "--yes", "--reason",
                            "again, to be sure", "-o", "json"});
     INFO(skip.err);
     CHECK(skip.exit_code == 0);
     CHECK(parse_out(skip).at("result") == "skipped");
-    CHECK(ws.resource_version("checkout") == rv);
+    CHECK(ws.spec_fingerprint("checkout") == rv);
     check_audit(ws, "checkout", reason);
 
     // Redeploy with a tag: resolved to the registry's digest, pinned in the Deployment.
@@ -211,19 +212,19 @@ TEST_CASE("rollback of checkout picks revision 2 by its signals, recovers and ve
     check_audit(ws, "checkout", "ship 1.3.0 with the pool fix");
 
     // A tag the registry does not hold: refused, nothing written.
-    const std::string rv2 = ws.resource_version("checkout");
+    const std::string rv2 = ws.spec_fingerprint("checkout");
     auto unknown = ws.oncall({"redeploy", "checkout", "--image", repo + ":1.3.2", "--yes", "--reason",
                               "ship 1.3.2 which was never pushed"});
     CHECK(unknown.exit_code == 2);
     CHECK_THAT(unknown.err, Catch::Contains("1.3.2") && Catch::Contains("nothing was changed"));
-    CHECK(ws.resource_version("checkout") == rv2);
+    CHECK(ws.spec_fingerprint("checkout") == rv2);
 
     // Another service's repository is not allowed: exit 4 with the allowed list.
     auto foreign = ws.oncall({"redeploy", "checkout", "--image", ws.registry_host() + "/shop/payments:3.4.1", "--yes",
                               "--reason", "smuggle payments into checkout"});
     CHECK(foreign.exit_code == 4);
     CHECK_THAT(foreign.err, Catch::Contains(repo));
-    CHECK(ws.resource_version("checkout") == rv2);
+    CHECK(ws.spec_fingerprint("checkout") == rv2);
 
     // A crash-looping image fails fast (not at the 10m progress deadline) and --auto-rollback
     // returns to the previous digest.
@@ -254,28 +255,30 @@ TEST_CASE("a registry that is down is refused before anything is written") {
                  "  checkout:\n    repositories: [" + dead_host + "/shop/checkout]\n");
     const std::string path = ws.state().write("config.yaml", dead);
     ws.set_env("ONCALL_CONFIG", path);
-    const std::string rv = ws.resource_version("checkout");
+    const std::string rv = ws.spec_fingerprint("checkout");
     auto r = ws.oncall({"redeploy", "checkout", "--image", dead_host + "/shop/checkout:1.3.0", "--yes", "--reason",
                         "registry down must refuse"});
     INFO(r.err);
     CHECK(r.exit_code == 3);
     CHECK_THAT(r.err, Catch::Contains("nothing was changed"));
-    CHECK(ws.resource_version("checkout") == rv);
+    CHECK(ws.spec_fingerprint("checkout") == rv);
 }
 
 TEST_CASE("without a terminal and without --yes a rollback refuses and writes nothing") {
     Workstation ws;
     ws.grant("payments");
-    const std::string rv = ws.resource_version("payments");
+    const std::string rv = ws.spec_fingerprint("payments");
     auto r = ws.oncall({"rollback", "payments", "--reason", "no terminal to ask on"});
     CHECK(r.exit_code == 2);
     CHECK_THAT(r.err, Catch::Contains("--yes"));
-    CHECK(ws.resource_version("payments") == rv);
+    CHECK(ws.spec_fingerprint("payments") == rv);
 }
 
-TEST_CASE("--dry-run asks the server and changes nothing") {
+TEST_CASE("a dry run asks the server and changes nothing") {
     Workstation ws;
     ws.grant("payments");
+    // Let any rollout of an earlier test settle, so that only our request could move resourceVersion.
+    REQUIRE(ws.oncall({"status", "payments", "--watch", "-q"}).exit_code == 0);
     const std::string rv = ws.resource_version("payments");
     const std::string image = ws.image("payments");
     auto r = ws.oncall({"rollback", "payments", "--dry-run", "--reason", "what would happen", "-o", "json"});
@@ -346,11 +349,11 @@ TEST_CASE("a paused Deployment is refused with exit 5") {
     auto pause = ws.kubectl({"--token", t, "rollout", "pause", "deployment/payments"});
     INFO(pause.err);
     REQUIRE(pause.exit_code == 0);
-    const std::string rv = ws.resource_version("payments");
+    const std::string before = ws.spec_fingerprint("payments");
     auto r = ws.oncall({"rollback", "payments", "--yes", "--reason", "rollback while paused"});
     CHECK(r.exit_code == 5);
     CHECK_THAT(r.err, Catch::Contains("paused"));
-    CHECK(ws.resource_version("payments") == rv);
+    CHECK(ws.spec_fingerprint("payments") == before);
     auto resume = ws.kubectl({"--token", t, "rollout", "resume", "deployment/payments"});
     CHECK(resume.exit_code == 0);
 }

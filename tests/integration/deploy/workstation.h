@@ -120,6 +120,14 @@ public:
     std::string resource_version(const std::string& name) const {
         return deployment(name).at("metadata").at("resourceVersion");
     }
+    /// Generation, spec, labels and annotations: what a write would change (status may move on its own).
+    std::string spec_fingerprint(const std::string& name) const {
+        const auto d = deployment(name);
+        const auto& md = d.at("metadata");
+        return nlohmann::json{md.value("generation", 0), d.at("spec"), md.value("labels", nlohmann::json::object()),
+                              md.value("annotations", nlohmann::json::object())}
+            .dump();
+    }
     std::string image(const std::string& name) const {
         return deployment(name).at("spec").at("template").at("spec").at("containers").at(0).at("image");
     }
@@ -129,7 +137,8 @@ public:
         const auto r = api(http::Method::get, "/api/v1/namespaces/shop/pods");
         REQUIRE(r.status == 200);
         std::vector<std::string> out;
-        for (const auto& p : nlohmann::json::parse(r.body).at("items")) {
+        const auto pods = nlohmann::json::parse(r.body);
+        for (const auto& p : pods.at("items")) {
             if (p["metadata"]["name"].get<std::string>().rfind(app + "-", 0) != 0) {
                 continue;
             }
