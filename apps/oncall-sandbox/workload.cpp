@@ -60,6 +60,14 @@ struct Workload::Impl {
 
     Scenario scenario;
     std::int64_t epoch_ms = 0;
+    std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+
+    // The workload's clock: the epoch plus the time since construction, as the sandbox's own clock,
+    // so pod changes and renders share one time line.
+    std::int64_t clock_ms() const {
+        return epoch_ms +
+               std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+    }
     bool seen_pods = false;
     std::mutex mutex;
     std::map<std::string, PodState> pods; // key: namespace/pod
@@ -288,9 +296,8 @@ Workload::Workload(const Scenario& scenario, std::chrono::system_clock::time_poi
 }
 
 void Workload::set_pods(std::vector<PodRuntime> pods) {
-    const auto now = to_ms(std::chrono::system_clock::now());
     std::lock_guard lock(m_impl->mutex);
-    m_impl->set_pods(std::move(pods), std::max(now, m_impl->epoch_ms));
+    m_impl->set_pods(std::move(pods), m_impl->clock_ms());
 }
 
 std::string Workload::render_metrics(std::chrono::system_clock::time_point now) {
