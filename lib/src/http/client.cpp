@@ -297,7 +297,7 @@ bool has_http_scheme(std::string_view url) {
 std::string seconds_text(std::chrono::milliseconds d) { return format_duration(d); }
 
 // Turns the outcome of a finished attempt into a Response or a classified Error.
-Result<Response> finish(const Transfer& t, CURLcode code, const char* curl_message) {
+Result<Response> finish(Transfer& t, CURLcode code, const char* curl_message) {
     const std::string where = t.describe();
     const auto secrets = t.secrets();
     const std::string detail = (curl_message != nullptr && *curl_message != '\0') ? curl_message : curl_easy_strerror(code);
@@ -307,7 +307,7 @@ Result<Response> finish(const Transfer& t, CURLcode code, const char* curl_messa
     const std::size_t cap = t.state->options.max_body_bytes;
 
     if (code == CURLE_OK || (code == CURLE_WRITE_ERROR && t.stopped_by_caller)) {
-        Response response = t.response;
+        Response response = std::move(t.response);
         long status = 0;
         curl_easy_getinfo(t.easy, CURLINFO_RESPONSE_CODE, &status);
         response.status = status;

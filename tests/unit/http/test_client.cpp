@@ -963,3 +963,59 @@ TEST_CASE("proxies are taken from the standard environment variables", "[http][c
     CHECK(proxy.request_count() == 1);
     CHECK(upstream.request_count() == 2);
 }
+
+TEST_CASE("compression: not asked for by default; when accepted, the cap applies to the decoded size",
+          "[http][client][hostile]") {
+    // 8 MiB of zeros: a few KiB compressed.
+    const std::string zeros(8u << 20u, '0');
+    const ProcessResult gz = run_process({"gzip", "-c", "-9"}, [&] {
+        ProcessOptions o;
+        o.stdin_data = zeros;
+        return o;
+    }());
+    REQUIRE(gz.exit_code == 0);
+    REQUIRE(gz.out.size() < 64u * 1024u);
+    const std::string bomb = gz.out;
+
+    TestServer server;
+    server.on("GET", "/bomb", [&bomb](const httplib::Request&, httplib::Response& res, std::size_t) {
+        // A hostile server that compresses whether or not it was asked to.
+        res.set_header("Content-Encoding", "gzip");
+        res.set_content(bomb, "application/json");
+    });
+    server.start();
+    auto options = fast_options();
+    options.retry = RetryPolicy::none();
+    options.max_body_bytes = 1u << 20u;
+
+    SECTION("by default the body is not decoded, so it stays small and decoders reject it") {
+        auto r = Client(options).perform(get(server.url("/bomb")));
+        REQUIRE(r.ok());
+        CHECK(server.requests().at(0).header("Accept-Encoding").empty());
+        CHECK(r->body.size() == bomb.size());
+        auto json = parse_json_body(*r, "test server");
+        REQUIRE_FALSE(json.ok());
+        CHECK(json.error().code == Errc::bad_response);
+    }
+    SECTION("accepted: decoding stops at the cap") {
+        options.accept_compressed = true;
+        auto r = Client(options).perform(get(server.url("/bomb")));
+        REQUIRE_FALSE(r.ok());
+        CHECK(server.requests().at(0).header("Accept-Encoding").find("gzip") != std::string::npos);
+        CHECK(r.error().code == Errc::too_large);
+    }
+}
+
+TEST_CASE("URLs that are not http(s) are refused before any traffic", "[http][client]") {
+    auto options = fast_options();
+    options.retry = RetryPolicy::none();
+    Client client(options);
+    for (const char* url : {"file:///etc/passwd", "ftp://127.0.0.1/x", "gopher://127.0.0.1/"}) {
+        auto r = client.perform(get(url));
+        REQUIRE_FALSE(r.ok());
+        CHECK(r.error().code == Errc::invalid);
+    }
+    auto r = client.perform(get("http://[::1"));
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == Errc::invalid);
+}
