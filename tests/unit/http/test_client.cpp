@@ -1019,3 +1019,33 @@ TEST_CASE("URLs that are not http(s) are refused before any traffic", "[http][cl
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().code == Errc::invalid);
 }
+
+TEST_CASE("header or token line breaks are refused before any traffic", "[http][client][hostile]") {
+    TestServer server;
+    server.on("GET", "/x", [](const httplib::Request&, httplib::Response& res, std::size_t) {
+        res.set_content("x", "text/plain");
+    });
+    server.start();
+    auto options = fast_options();
+    options.retry = RetryPolicy::none();
+    Client client(options);
+
+    Request injected = get(server.url("/x"));
+    injected.headers.push_back({"X-Service", "checkout\r\nAuthorization: Bearer stolen"});
+    auto r = client.perform(injected);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == Errc::invalid);
+    CHECK(r.error().message.find("stolen") == std::string::npos);
+
+    Request bad_token = get(server.url("/x"));
+    bad_token.bearer_token = "abc\nX-Evil: 1";
+    const auto results = client.perform_all({bad_token, get(server.url("/x"))}, 2);
+    REQUIRE_FALSE(results[0].ok());
+    CHECK(results[0].error().code == Errc::invalid);
+    CHECK(results[0].error().message.find("X-Evil") == std::string::npos);
+    REQUIRE(results[1].ok());
+
+    auto streamed = client.stream(injected, [](std::string_view) { return true; });
+    REQUIRE_FALSE(streamed.ok());
+    CHECK(server.request_count() == 1);
+}
