@@ -536,6 +536,22 @@ TEST_CASE("TLS: verification fails without the CA, passes with it or with the in
         REQUIRE(r.ok());
         CHECK(r->body == "secret-free");
     }
+    SECTION("an expired certificate fails even with the CA") {
+        TempDir other;
+        const TestPki expired = make_test_pki(other.path(), {"127.0.0.1"}, true);
+        TestServer stale(TestServer::Tls{expired.cert_file, expired.key_file});
+        stale.on("GET", "/secure", [](const httplib::Request&, httplib::Response& res, std::size_t) {
+            res.set_content("x", "text/plain");
+        });
+        stale.start();
+        auto options = fast_options();
+        options.tls.ca_file = expired.ca_file;
+        auto r = Client(options).perform(get(stale.url("/secure")));
+        REQUIRE_FALSE(r.ok());
+        CHECK(r.error().code == Errc::tls);
+        CHECK(r.error().message.find("expired") != std::string::npos);
+        CHECK(stale.request_count() == 0);
+    }
     SECTION("a certificate for another host fails even with the CA") {
         TempDir other;
         const TestPki wrong = make_test_pki(other.path(), {"wrong.example"});
