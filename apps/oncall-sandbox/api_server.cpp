@@ -549,6 +549,17 @@ void ApiServer::do_watch(const httplib::Request& req, httplib::Response& res, co
         return (ns.empty() || str_at(o, "metadata", "namespace") == ns) && label_sel.matches_object(o) &&
                field_matches(o, field_sel);
     };
+    // `kubectl get -w` asks for Tables: each event then carries a one-row Table.
+    const bool table = wants_table(req);
+    const IncludeObject include = include_object(req);
+    const auto event_line = [this, table, include, type](const std::string& event_type, const json& object) {
+        json payload = object;
+        if (table) {
+            payload = to_table(type.resource, {object}, m_clock.now(), include,
+                               {{"resourceVersion", str_at(object, "metadata", "resourceVersion")}});
+        }
+        return json{{"type", event_type}, {"object", payload}}.dump() + "\n";
+    };
     const auto bookmark = [type](std::uint64_t rv, bool initial_end) {
         json md = {{"resourceVersion", std::to_string(rv)}, {"creationTimestamp", nullptr}};
         if (initial_end) md["annotations"] = {{"k8s.io/initial-events-end", "true"}};
@@ -559,7 +570,7 @@ void ApiServer::do_watch(const httplib::Request& req, httplib::Response& res, co
         if (send_initial) {
             state->rv = m_store.resource_version();
             for (const auto& o : m_store.list(type.resource, ns)) {
-                if (matches(o)) state->initial += json{{"type", "ADDED"}, {"object", o}}.dump() + "\n";
+                if (matches(o)) state->initial += event_line("ADDED", o);
             }
             if (param_true(req, "sendInitialEvents")) state->initial += bookmark(state->rv, true);
         } else {
@@ -583,7 +594,7 @@ void ApiServer::do_watch(const httplib::Request& req, httplib::Response& res, co
     res.status = 200;
     // The media type kube-apiserver streams watches with; it also keeps the HTTP layer from
     // compressing (and so buffering) the event stream.
-    res.set_chunked_content_provider("application/json;stream=watch", [this, state, type, matches, bookmark](std::size_t, httplib::DataSink& sink) {
+    res.set_chunked_content_provider("application/json;stream=watch", [this, state, type, matches, bookmark, event_line](std::size_t, httplib::DataSink& sink) {
         if (!state->initial.empty()) {
             const std::string chunk = std::move(state->initial);
             state->initial.clear();
@@ -598,7 +609,7 @@ void ApiServer::do_watch(const httplib::Request& req, httplib::Response& res, co
             std::unique_lock lock(m_store.mutex());
             m_store.changed().wait_for(lock, 1s, [&] { return m_store.resource_version() > state->rv || m_stopping.load(); });
             for (const auto& e : m_store.events_after(state->rv, type.resource)) {
-                if (matches(e.object)) chunk += json{{"type", e.type}, {"object", e.object}}.dump() + "\n";
+                if (matches(e.object)) chunk += event_line(e.type, e.object);
             }
             state->rv = std::max(state->rv, m_store.resource_version());
         }

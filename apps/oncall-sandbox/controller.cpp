@@ -361,7 +361,40 @@ void Controller::bootstrap() {
         m_store.update("deployments", *d);
     }
     reconcile(now, newest_deploy);
+    record_recent_rollouts();
     publish_workload(now);
+}
+
+void Controller::record_recent_rollouts() {
+    // Events of roll-outs from the last hour, as a cluster still holds them (kube keeps events 1h).
+    const SysTime epoch = m_clock.epoch();
+    const std::string ns = m_scenario.namespace_name;
+    for (const auto& service : m_scenario.services) {
+        auto deployment = m_store.get("deployments", ns, service.name);
+        if (!deployment) continue;
+        std::vector<json> owned;
+        for (auto& rs : m_store.list("replicasets", ns)) {
+            if (owned_by(rs, str_at(*deployment, "metadata", "uid"))) owned.push_back(std::move(rs));
+        }
+        for (std::size_t i = 0; i < service.revisions.size(); ++i) {
+            const Revision& rev = service.revisions[i];
+            if (rev.deployed_ago > std::chrono::hours(1)) continue;
+            const SysTime at = epoch - rev.deployed_ago;
+            for (const auto& rs : owned) {
+                const int n = revision_of(rs);
+                const int replicas = rs["spec"].value("replicas", 0);
+                const std::string name = str_at(rs, "metadata", "name");
+                if (n == rev.number && replicas > 0) {
+                    record_event(*deployment, "ScalingReplicaSet",
+                                 fmt::format("Scaled up replica set {} to {}", name, replicas), at);
+                } else if (i > 0 && n == service.revisions[i - 1].number && replicas == 0) {
+                    record_event(*deployment, "ScalingReplicaSet",
+                                 fmt::format("Scaled down replica set {} to 0 from {}", name, service.replicas),
+                                 at + std::chrono::seconds(service.replicas * 2));
+                }
+            }
+        }
+    }
 }
 
 void Controller::start() {

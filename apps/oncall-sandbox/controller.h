@@ -80,6 +80,7 @@ private:
     void update_replica_set_status(const nlohmann::json& rs, SysTime now);
     void update_pod_statuses(SysTime now);
     void publish_workload(SysTime now);
+    void record_recent_rollouts();
     void record_event(const nlohmann::json& deployment, const std::string& reason, const std::string& message,
                       SysTime now);
 

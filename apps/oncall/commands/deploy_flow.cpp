@@ -306,7 +306,7 @@ void run_change(AppContext& ctx, ops::DeployAction action, const ChangeFlags& fl
         request.actor = access.grant->requester;
     }
     if (access.warning) {
-        ctx.warn(fmt::format("warning: {}", *access.warning));
+        ctx.warn(*access.warning); // already starts with "warning:"
     }
     const auto client = make_kube_client(ctx);
     const auto prom = make_prometheus_client(ctx);
@@ -367,6 +367,9 @@ void run_change(AppContext& ctx, ops::DeployAction action, const ChangeFlags& fl
     auto audit = [&](const std::string& result, const std::optional<Error>& error) {
         const int code = error ? static_cast<int>(exit_code_for(*error)) : 0;
         auto record = ops::change_audit_record(ctx.context().name, request, plan, result, code);
+        if (access.grant) {
+            record["grant"] = access.grant->id;
+        }
         if (!outcome.verification.is_null()) {
             record["verification"] = outcome.verification.value("summary", outcome.verification.dump());
         }

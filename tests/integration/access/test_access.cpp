@@ -129,6 +129,21 @@ public:
         return oncall(args);
     }
 
+    /// A revision of `service` that is not the current one (read with `oncall history`).
+    int other_revision(const std::string& service) const {
+        auto history = oncall({"history", service, "-o", "json"});
+        INFO(history.err);
+        REQUIRE(history.exit_code == 0);
+        const json doc = json::parse(history.out);
+        for (const auto& r : doc.at("revisions")) {
+            if (!r.at("current").get<bool>()) {
+                return r.at("revision").get<int>();
+            }
+        }
+        FAIL("no revision other than the current one");
+        return 0;
+    }
+
     ProcessResult rollback(const std::string& service, int revision, std::vector<std::string> extra = {}) const {
         std::vector<std::string> args{"rollback", service, "--to-revision", std::to_string(revision), "--yes",
                                       "--no-wait", "--no-verify", "--reason", k_reason};
@@ -163,8 +178,9 @@ void write_grant(const std::string& path, const json& grant) {
 
 TEST_CASE("a grant lets a rollback through; once revoked the server refuses the same rollback") {
     Workstation ws;
+    const int target = ws.other_revision("checkout");
     // Without a grant the client refuses before writing, naming the command to run.
-    auto none = ws.rollback("checkout", 2);
+    auto none = ws.rollback("checkout", target);
     CHECK(none.exit_code == 4);
     CHECK_THAT(none.err, Catch::Contains(request_line("checkout")));
 
@@ -189,7 +205,7 @@ TEST_CASE("a grant lets a rollback through; once revoked the server refuses the 
     CHECK_THAT(revoked.out, Catch::Contains("oncall-grant-" + id));
     CHECK(ws.secret_names().count("oncall-grant-" + id) == 0);
     CHECK_FALSE(std::filesystem::exists(ws.grant_file("checkout")));
-    auto client_refused = ws.rollback("checkout", 2);
+    auto client_refused = ws.rollback("checkout", target);
     CHECK(client_refused.exit_code == 4);
     CHECK_THAT(client_refused.err, Catch::Contains(request_line("checkout")));
 
@@ -197,7 +213,7 @@ TEST_CASE("a grant lets a rollback through; once revoked the server refuses the 
     // revoked grant is put back on disk.
     CHECK(ws.try_patch("checkout", token) == 401);
     write_grant(ws.grant_file("checkout"), saved);
-    auto server_refused = ws.rollback("checkout", 2);
+    auto server_refused = ws.rollback("checkout", target);
     CHECK(server_refused.exit_code == 4);
     CHECK_THAT(server_refused.err, Catch::Contains("refused"));
     CHECK_THAT(server_refused.err, Catch::Contains(request_line("checkout")));
@@ -205,7 +221,7 @@ TEST_CASE("a grant lets a rollback through; once revoked the server refuses the 
 
     // A fresh grant lets exactly the same rollback through.
     REQUIRE(ws.request_access("checkout", "10m").exit_code == 0);
-    auto done = ws.rollback("checkout", 2);
+    auto done = ws.rollback("checkout", target);
     INFO(done.err);
     CHECK(done.exit_code == 0);
     CHECK_THAT(done.out + done.err, !Catch::Contains(ws.token_of("checkout")));
@@ -213,6 +229,7 @@ TEST_CASE("a grant lets a rollback through; once revoked the server refuses the 
 
 TEST_CASE("after expiry the client and the server both refuse the grant") {
     Workstation ws;
+    const int target = ws.other_revision("checkout");
     auto granted = ws.request_access("checkout", "2s");
     INFO(granted.err);
     REQUIRE(granted.exit_code == 0);
@@ -231,7 +248,7 @@ TEST_CASE("after expiry the client and the server both refuse the grant") {
     auto text = ws.oncall({"access", "list"});
     CHECK_THAT(text.out, Catch::Contains("expired"));
 
-    auto client_refused = ws.rollback("checkout", 1);
+    auto client_refused = ws.rollback("checkout", target);
     CHECK(client_refused.exit_code == 4);
     CHECK_THAT(client_refused.err, Catch::Contains("expired"));
     CHECK_THAT(client_refused.err, Catch::Contains(request_line("checkout")));
@@ -241,9 +258,29 @@ TEST_CASE("after expiry the client and the server both refuse the grant") {
     json tampered = saved;
     tampered["expires_at"] = "2099-01-01T00:00:00Z";
     write_grant(ws.grant_file("checkout"), tampered);
-    auto server_refused = ws.rollback("checkout", 1);
+    auto server_refused = ws.rollback("checkout", target);
     CHECK(server_refused.exit_code == 4);
     CHECK_THAT(server_refused.err, Catch::Contains(request_line("checkout")));
+}
+
+TEST_CASE("asking again for the same service replaces the grant and revokes the old token") {
+    Workstation ws;
+    auto first = ws.request_access("payments", "10m", {"-o", "json"});
+    REQUIRE(first.exit_code == 0);
+    const std::string first_id = json::parse(first.out).at("grant");
+    const std::string first_token = ws.token_of("payments");
+    auto second = ws.request_access("payments", "10m", {"-o", "json"});
+    INFO(second.err);
+    REQUIRE(second.exit_code == 0);
+    const std::string second_id = json::parse(second.out).at("grant");
+    CHECK(second_id != first_id);
+    CHECK_THAT(second.err, Catch::Contains("replaced your earlier deployer grant " + first_id));
+    const auto names = ws.secret_names();
+    CHECK(names.count("oncall-grant-" + first_id) == 0);
+    CHECK(names.count("oncall-grant-" + second_id) == 1);
+    CHECK(ws.try_patch("payments", first_token) == 401);
+    CHECK(ws.try_patch("payments", ws.token_of("payments")) == 200);
+    REQUIRE(ws.oncall({"access", "revoke", "payments"}).exit_code == 0);
 }
 
 TEST_CASE("durations over the role's max or the service account's cap create nothing") {

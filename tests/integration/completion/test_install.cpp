@@ -134,6 +134,9 @@ TEST_CASE("the .deb holds the same files and depends on the runtime libraries", 
     }
     const auto name = run_process({"dpkg-deb", "-f", deb, "Package"});
     CHECK(name.out == "oncall\n");
+    const auto description = run_process({"dpkg-deb", "-f", deb, "Description"});
+    CHECK_THAT(description.out, Catch::StartsWith("On-call toolkit"));
+    CHECK_THAT(description.out, !Catch::Contains("\n ;")); // no CMake list separators
 }
 
 TEST_CASE("the man page documents every command that --help lists", "[install][man]") {
@@ -160,4 +163,38 @@ TEST_CASE("the man page documents every command that --help lists", "[install][m
     CHECK(seen >= 5);
     CHECK_THAT(page, Catch::Contains(".SH EXIT STATUS"));
     CHECK_THAT(page, !Catch::Contains("__complete"));
+}
+
+TEST_CASE("each shell finds the installed completion by itself", "[install][completion]") {
+    TempDir dir;
+    const std::string prefix = dir.path() + "/usr";
+    REQUIRE(run_process({"cmake", "--install", build_dir(), "--prefix", prefix}).exit_code == 0);
+    const CompletionWorld w("");
+    auto options = w.options();
+    options.env["XDG_DATA_DIRS"] = prefix + "/share";
+
+    SECTION("bash, through bash-completion's on-demand loader") {
+        const std::string loader = "/usr/share/bash-completion/bash_completion";
+        REQUIRE(fs::exists(loader)); // the bash-completion package (scripts/deps)
+        const auto r = run_process(
+            {"bash", "--norc", "--noprofile", "-c",
+             ". " + loader + "; _completion_loader oncall; complete -p oncall"},
+            options);
+        CHECK_THAT(r.out, Catch::Contains("-F _oncall oncall"));
+    }
+    SECTION("fish, from vendor_completions.d of its data directories") {
+        const auto r = run_process({"fish", "-c", "complete -C 'oncall -o '"}, options);
+        CHECK(r.exit_code == 0);
+        CHECK(r.out == "json\ntext\n");
+    }
+    SECTION("zsh, from the function directory on its fpath") {
+        const auto out_dir = dir.path() + "/zsh";
+        fs::create_directories(out_dir);
+        const auto r = run_process({"zsh", "-f", required_env("ONCALL_SOURCE_DIR") +
+                                                     "/tests/integration/completion/zsh_complete.zsh",
+                                    prefix + "/share/zsh/vendor-completions", out_dir, "oncall -o "},
+                                   options);
+        CHECK(r.exit_code == 0);
+        CHECK(r.out == "text\njson\n");
+    }
 }

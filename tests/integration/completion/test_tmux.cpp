@@ -7,6 +7,8 @@
 
 #include <unistd.h>
 
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 using namespace oncall::test;
@@ -123,4 +125,44 @@ TEST_CASE("tmux: '--output=j<TAB>' keeps the flag and completes the value", "[co
     term.keys({"Tab"});
     term.type("#");
     CHECK_THAT(term.wait_for("json #"), Catch::Contains("ready$ oncall --output=json #"));
+}
+
+namespace {
+
+// The practice cluster's own configuration.
+std::string sandbox_config() {
+    std::ifstream in(sandbox_env().at("ONCALL_CONFIG"));
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+} // namespace
+
+TEST_CASE("tmux: typing 'oncall sta<TAB> che<TAB>' gives 'oncall status checkout'", "[completion][tmux][sandbox]") {
+    const CompletionWorld w(sandbox_config());
+    Terminal term(w);
+    prepare(term);
+    term.type("oncall sta");
+    term.keys({"Tab"});
+    term.type("che");
+    term.keys({"Tab"});
+    term.type("#");
+    CHECK_THAT(term.wait_for("checkout #"), Catch::Contains("ready$ oncall status checkout #"));
+}
+
+TEST_CASE("tmux: 'oncall rollback checkout --to-revision <TAB><TAB>' lists the revisions",
+          "[completion][tmux][sandbox]") {
+    const CompletionWorld w(sandbox_config());
+    Terminal term(w);
+    prepare(term);
+    term.type("oncall rollback checkout --to-revision ");
+    term.keys({"Tab", "Tab"});
+    const auto s = term.wait_for("3");
+    // bash lists the candidates under the line, then shows the line again.
+    CHECK_THAT(s, Catch::Matches("(.|\\n)*\\n1 +2 +3 *\\n(.|\\n)*"));
+    term.type("2");
+    term.keys({"Tab"});
+    term.type("#");
+    CHECK_THAT(term.wait_for("revision 2 #"), Catch::Contains("oncall rollback checkout --to-revision 2 #"));
 }
