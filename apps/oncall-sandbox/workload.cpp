@@ -134,6 +134,9 @@ struct Workload::Impl {
             }
             auto& pod = *fresh[i];
             const auto& plan = plans[static_cast<std::size_t>(pairs[i])];
+            if (!plan.waiting_reason.empty()) {
+                continue; // it never served: nothing to continue
+            }
             pod.seed = plan.seed;
             pod.log_start = plan.start_ms;
             pod.base = adopted_base(pod.behavior, plan, epoch_ms - plan.start_ms);

@@ -227,6 +227,12 @@ TEST_CASE("sandbox workload: pods present at start-up continue the history even 
     }
     CHECK(compared > 100);
     CHECK(backfill.str().find("pod=\"" + s.services[0].name + "-") != std::string::npos); // older revisions keep theirs
+    // The crash-looping pod's waiting history carries its live name too.
+    const auto& search = service(s, "search");
+    const auto crash_pod = "live-" + scenario_pod_name(search, search.revisions.back(), 0);
+    CHECK(backfill.str().find("kube_pod_container_status_waiting_reason{namespace=\"shop\",service=\"search\",pod=\"" +
+                              crash_pod + "\",reason=\"CrashLoopBackOff\"} 1 ") != std::string::npos);
+    CHECK(sum_matching(live, "http_requests_total{", crash_pod) == 0);
 }
 
 TEST_CASE("sandbox workload: metrics follow the image each pod runs", "[sandbox][workload]") {
