@@ -263,6 +263,26 @@ TEST_CASE("after expiry the client and the server both refuse the grant") {
     CHECK_THAT(server_refused.err, Catch::Contains(request_line("checkout")));
 }
 
+TEST_CASE("asking again for the same service replaces the grant and revokes the old token") {
+    Workstation ws;
+    auto first = ws.request_access("payments", "10m", {"-o", "json"});
+    REQUIRE(first.exit_code == 0);
+    const std::string first_id = json::parse(first.out).at("grant");
+    const std::string first_token = ws.token_of("payments");
+    auto second = ws.request_access("payments", "10m", {"-o", "json"});
+    INFO(second.err);
+    REQUIRE(second.exit_code == 0);
+    const std::string second_id = json::parse(second.out).at("grant");
+    CHECK(second_id != first_id);
+    CHECK_THAT(second.err, Catch::Contains("replaced your earlier deployer grant " + first_id));
+    const auto names = ws.secret_names();
+    CHECK(names.count("oncall-grant-" + first_id) == 0);
+    CHECK(names.count("oncall-grant-" + second_id) == 1);
+    CHECK(ws.try_patch("payments", first_token) == 401);
+    CHECK(ws.try_patch("payments", ws.token_of("payments")) == 200);
+    REQUIRE(ws.oncall({"access", "revoke", "payments"}).exit_code == 0);
+}
+
 TEST_CASE("durations over the role's max or the service account's cap create nothing") {
     Workstation ws;
     const auto before = ws.secret_names();
