@@ -180,6 +180,8 @@ std::string apply_fault_setting(FaultSettings& s, std::string_view key, std::str
         s.trickle_interval = std::chrono::milliseconds(number);
     } else if (key == "redirect") {
         s.redirect_location = std::string(value);
+    } else if (key == "path") {
+        s.path_prefix = std::string(value);
     } else if (key == "fault-count") {
         if (!parse_number(value, s.fault_count)) {
             return bad();
@@ -719,7 +721,8 @@ struct FaultProxy::Impl {
             {
                 std::lock_guard lock(mutex);
                 s = settings;
-                if (s.mode != FaultMode::pass && (s.fault_count < 0 || faults_done < s.fault_count)) {
+                const bool targeted = s.path_prefix.empty() || parsed->record.target.rfind(s.path_prefix, 0) == 0;
+                if (s.mode != FaultMode::pass && targeted && (s.fault_count < 0 || faults_done < s.fault_count)) {
                     mode = s.mode;
                     ++faults_done;
                 }

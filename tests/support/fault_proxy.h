@@ -52,10 +52,11 @@ struct FaultSettings {
     std::chrono::milliseconds trickle_interval{200}; // slow_loris
     std::string redirect_location;               // redirect: absolute URL
     int fault_count = -1;                        // misbehave for the first N requests only (-1: all)
+    std::string path_prefix;                     // misbehave only for targets starting with this ("" : all)
 };
 
 /// Applies "key=value" settings (mode, delay-ms, status, retry-after, html-status, oversized-bytes,
-/// oversized-declares-length, truncated-length-matches, trickle-ms, redirect, fault-count) to
+/// oversized-declares-length, truncated-length-matches, trickle-ms, redirect, fault-count, path) to
 /// `settings`; returns an error message for an unknown key or bad value, "" on success.
 std::string apply_fault_setting(FaultSettings& settings, std::string_view key, std::string_view value);
 
