@@ -65,6 +65,7 @@ private:
         SysTime created;
         std::string ip;
         std::vector<ContainerSim> containers;
+        SysTime status_until{}; // the stored status holds until then (next start, back-off or restart)
     };
     struct ImageInfo {
         bool pullable = false;
@@ -85,6 +86,7 @@ private:
                       SysTime now);
 
     nlohmann::json pod_status(const PodSim& pod, SysTime now) const;
+    SysTime next_status_change(const PodSim& pod, SysTime now) const;
     bool pod_ready(const PodSim& pod, SysTime now) const;
     ImageInfo resolve_image(const std::string& image);
     std::optional<std::string> registry_digest(const std::string& repository, const std::string& reference);
@@ -101,6 +103,7 @@ private:
     std::map<std::string, std::map<int, std::string>> m_pending_drift; // replica set key -> index -> image key
     std::map<std::string, int> m_created_count; // replica set key -> pods created so far
     std::map<std::string, ImageInfo> m_images;
+    std::map<std::string, nlohmann::json> m_normalized_templates; // replica set uid -> normalized template
     std::string m_last_workload;
     int m_next_ip = 10;
 
