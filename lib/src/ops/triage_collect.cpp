@@ -235,14 +235,31 @@ KubePart collect_kube(const config::Context& ctx, const config::Service& svc, Ti
     if (out_of_time()) {
         return part;
     }
+    // The revisions (ReplicaSets) and the pods share the Deployment's selector: both lists at once.
+    kube::ListOptions lo;
+    lo.label_selector = facts.deployment.selector_string();
+    std::future<Result<kube::List<kube::Pod>>> pods_future;
+    if (facts.live) {
+        pods_future = std::async(req.sequential ? std::launch::deferred : std::launch::async,
+                                 [&client, &ns, &lo] { return client.list_pods(ns, lo); });
+    }
     auto revs = client.deployment_revisions(facts.deployment);
     ++part.status.requests;
+    Result<kube::List<kube::Pod>> all_pods = kube::List<kube::Pod>{};
+    if (pods_future.valid()) {
+        all_pods = pods_future.get();
+        ++part.status.requests;
+    }
     if (!revs) {
         fail(std::move(revs).error());
         return part;
     }
     facts.revisions = std::move(*revs);
     if (facts.live && !facts.revisions.empty()) {
+        if (!all_pods) {
+            fail(std::move(all_pods).error());
+            return part;
+        }
         if (out_of_time()) {
             return part;
         }
@@ -250,19 +267,13 @@ KubePart collect_kube(const config::Context& ctx, const config::Service& svc, Ti
         const auto newest = std::max_element(facts.revisions.begin(), facts.revisions.end(),
                                              [](const kube::Revision& a, const kube::Revision& b) { return a.number < b.number; });
         const auto hash = newest->pod_template.labels.find(kube::k_pod_template_hash_label);
-        kube::ListOptions lo;
-        lo.label_selector = facts.deployment.selector_string();
-        if (hash != newest->pod_template.labels.end()) {
-            lo.label_selector += (lo.label_selector.empty() ? "" : ",") + std::string(kube::k_pod_template_hash_label) +
-                                 "=" + hash->second;
+        for (auto& pod : all_pods->items) {
+            const auto h = pod.metadata.labels.find(kube::k_pod_template_hash_label);
+            if (hash == newest->pod_template.labels.end() ||
+                (h != pod.metadata.labels.end() && h->second == hash->second)) {
+                facts.pods.push_back(std::move(pod));
+            }
         }
-        auto pods = client.list_pods(ns, lo);
-        ++part.status.requests;
-        if (!pods) {
-            fail(std::move(pods).error());
-            return part;
-        }
-        facts.pods = std::move(pods->items);
         std::sort(facts.pods.begin(), facts.pods.end(),
                   [](const kube::Pod& a, const kube::Pod& b) { return a.metadata.name < b.metadata.name; });
         if (out_of_time()) {
