@@ -83,7 +83,10 @@ PrometheusPart collect_prometheus(const config::Endpoint& e, const std::vector<S
     }
     std::vector<http::Request> requests;
     for (const auto& spec : specs) {
-        requests.push_back(client.range_request(prometheus::RangeQuery{spec.query, at - req.window, at, step, deadline}));
+        // History reaches back past the window so that an older onset, its suspect and the revision
+        // before it can still be found; the screen shows the window.
+        const auto from = at - std::max(req.window, req.lookback);
+        requests.push_back(client.range_request(prometheus::RangeQuery{spec.query, from, at, step, deadline}));
     }
     std::vector<Result<http::Response>> responses;
     if (req.sequential) {
