@@ -855,6 +855,24 @@ std::vector<FieldCause> validate_deployment(const json& d, const json& current) 
     if (spec.contains("paused") && !spec["paused"].is_boolean()) {
         causes.push_back(field_invalid("spec.paused", spec["paused"], "must be a boolean"));
     }
+    for (const char* field : {"revisionHistoryLimit", "minReadySeconds"}) {
+        if (spec.contains(field) && (!spec[field].is_number_integer() || spec[field].get<long long>() < 0)) {
+            causes.push_back(field_invalid(std::string("spec.") + field, spec[field], "must be greater than or equal to 0"));
+        }
+    }
+    if (spec.contains("strategy") && spec["strategy"].is_object() && spec["strategy"].contains("rollingUpdate") &&
+        spec["strategy"]["rollingUpdate"].is_object()) {
+        for (const char* field : {"maxSurge", "maxUnavailable"}) {
+            const json& v = spec["strategy"]["rollingUpdate"].value(field, json());
+            const bool ok = v.is_null() || (v.is_number_integer() && v.get<long long>() >= 0) ||
+                            (v.is_string() && !v.get<std::string>().empty() && v.get<std::string>().back() == '%');
+            if (!ok) {
+                causes.push_back(field_invalid(std::string("spec.strategy.rollingUpdate.") + field, v,
+                                               "a valid percent string must be a numeric string followed by an ending '%' "
+                                               "(e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')"));
+            }
+        }
+    }
     if (spec.contains("progressDeadlineSeconds") && (!spec["progressDeadlineSeconds"].is_number_integer() ||
                                                      spec["progressDeadlineSeconds"].get<long long>() <= 0)) {
         causes.push_back(field_invalid("spec.progressDeadlineSeconds", spec["progressDeadlineSeconds"],

@@ -130,6 +130,7 @@ void run_serve(const ServeOptions& o) {
     server->new_task_queue = [] { return new httplib::ThreadPool(64); };
     server->set_payload_max_length(3 * 1024 * 1024);
     server->set_keep_alive_max_count(1000);
+    server->set_tcp_nodelay(true); // headers and body go out as separate writes; Nagle would delay them
     api.install(*server);
 
     int port = o.port;

@@ -283,6 +283,24 @@ TEST_CASE("asking again for the same service replaces the grant and revokes the 
     REQUIRE(ws.oncall({"access", "revoke", "payments"}).exit_code == 0);
 }
 
+TEST_CASE("a grant with under 5 minutes left warns before the plan") {
+    Workstation ws;
+    const int target = ws.other_revision("checkout");
+    REQUIRE(ws.request_access("checkout", "4m").exit_code == 0);
+    // -o json sends the plan to stderr too, so the order of the two is visible.
+    auto dry = ws.rollback("checkout", target, {"--dry-run", "-o", "json"});
+    INFO(dry.err);
+    CHECK(dry.exit_code == 0);
+    const auto warning = dry.err.find("warning: the deployer grant for checkout expires in");
+    const auto plan = dry.err.find("rollback checkout (deployment");
+    REQUIRE(warning != std::string::npos);
+    REQUIRE(plan != std::string::npos);
+    CHECK(warning < plan);
+    CHECK_THAT(dry.err, Catch::Contains("oncall request-access checkout --role deployer"));
+    CHECK(json::parse(dry.out).at("result") == "dry-run");
+    REQUIRE(ws.oncall({"access", "revoke", "checkout"}).exit_code == 0);
+}
+
 TEST_CASE("durations over the role's max or the service account's cap create nothing") {
     Workstation ws;
     const auto before = ws.secret_names();

@@ -367,3 +367,27 @@ TEST_CASE("status --watch follows a rollout to its end") {
     CHECK(out.at("state") == "failed");
     CHECK_THAT(r.err, Catch::Contains("CrashLoopBackOff"));
 }
+
+TEST_CASE("a Deployment owned by a GitOps controller is refused unless --force") {
+    Workstation ws;
+    ws.grant("payments");
+    auto token = ws.kubectl({"create", "token", "oncall-deployer", "--duration=10m"});
+    REQUIRE(token.exit_code == 0);
+    const std::string t = test::trimmed(token.out);
+    auto label = ws.kubectl({"--token", t, "label", "deployment/payments", "argocd.argoproj.io/instance=shop"});
+    INFO(label.err);
+    REQUIRE(label.exit_code == 0);
+    const std::string before = ws.spec_fingerprint("payments");
+    auto refused = ws.oncall({"rollback", "payments", "--yes", "--reason", "rollback under Argo CD"});
+    CHECK(refused.exit_code == 5);
+    CHECK_THAT(refused.err, Catch::Contains("Argo CD") && Catch::Contains("--force"));
+    CHECK(ws.spec_fingerprint("payments") == before);
+    auto forced = ws.oncall({"rollback", "payments", "--force", "--dry-run", "--reason", "rollback under Argo CD",
+                             "-o", "json"});
+    INFO(forced.err);
+    CHECK(forced.exit_code == 0);
+    CHECK(parse_out(forced).at("result") == "dry-run");
+    CHECK_THAT(forced.err, Catch::Contains("managed by Argo CD"));
+    auto unlabel = ws.kubectl({"--token", t, "label", "deployment/payments", "argocd.argoproj.io/instance-"});
+    CHECK(unlabel.exit_code == 0);
+}
