@@ -530,7 +530,8 @@ void ApiServer::do_watch(const httplib::Request& req, httplib::Response& res, co
     auto timeout = std::chrono::duration_cast<std::chrono::seconds>(k_watch_default_timeout);
     if (req.has_param("timeoutSeconds")) {
         try {
-            timeout = std::chrono::seconds(std::max(1LL, std::stoll(param(req, "timeoutSeconds"))));
+            const long long asked = std::stoll(param(req, "timeoutSeconds"));
+            if (asked > 0) timeout = std::chrono::seconds(asked); // 0 or less: the server's default, as kube
         } catch (...) {
             throw bad_request("timeoutSeconds: Invalid value: must be an integer");
         }

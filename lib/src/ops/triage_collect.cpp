@@ -348,10 +348,14 @@ Result<TriageFacts> collect(const config::Context& context, const config::Servic
     auto alerts = std::async(launch, [&] { return collect_alerts(context.alertmanager, service, facts.at, request); });
     auto kube = std::async(launch, [&] { return collect_kube(context, service, facts.at, request); });
 
-    if (auto grant = find_active_grant(context.name, service.name); grant && grant->active()) {
+    // Without access.require-grant, writes need no grant, so none is recommended.
+    if (!context.access.require_grant) {
+        facts.deployer_grant_active = true;
+    } else if (auto grant = find_active_grant(context.name, service.name); grant && grant->active()) {
         facts.deployer_grant_active = true;
     }
-    if (const auto role = context.access.roles.find(k_deployer_role); role != context.access.roles.end()) {
+    const auto roles = effective_roles(context.access);
+    if (const auto role = roles.find(k_deployer_role); role != roles.end()) {
         facts.deployer_role_max = role->second.max;
     }
 
