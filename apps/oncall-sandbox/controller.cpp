@@ -424,7 +424,15 @@ void Controller::run() {
 
 void Controller::reconcile(SysTime now, std::optional<SysTime> bootstrap_stamp) {
     for (auto& d : m_store.list("deployments", "")) {
-        reconcile_deployment(std::move(d), now, bootstrap_stamp);
+        const std::string name = str_at(d, "metadata", "namespace") + "/" + str_at(d, "metadata", "name");
+        try {
+            reconcile_deployment(std::move(d), now, bootstrap_stamp);
+        } catch (const std::exception& e) {
+            // One Deployment the controller cannot handle must not stop the others.
+            if (m_reported_failures.insert(name).second) {
+                fmt::print(stderr, "oncall-sandbox: cannot reconcile deployment {}: {}\n", name, e.what());
+            }
+        }
     }
     // Forget normalized templates of ReplicaSets that are gone.
     for (auto it = m_normalized_templates.begin(); it != m_normalized_templates.end();) {

@@ -17,6 +17,7 @@
 #include <chrono>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -105,6 +106,7 @@ private:
     std::map<std::string, ImageInfo> m_images;
     std::map<std::string, nlohmann::json> m_normalized_templates; // replica set uid -> normalized template
     std::string m_last_workload;
+    std::set<std::string> m_reported_failures;
     int m_next_ip = 10;
 
     std::atomic<bool> m_stop{false};

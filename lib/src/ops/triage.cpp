@@ -221,8 +221,13 @@ TriageReport build_report(const TriageFacts& f, const CorrelationOptions& option
         if (it == series.end()) {
             continue;
         }
+        // Baseline: the window's length before the change, or the window but its last minutes.
         const TimePoint baseline_end = onset ? onset->at : f.at - options.compare_window;
-        s.baseline = median_between(*it, window_start, baseline_end);
+        const TimePoint baseline_start = onset ? onset->at - f.window : window_start;
+        s.baseline = median_between(*it, baseline_start, baseline_end);
+        // Only the window is shown; older history served the correlation.
+        s.points.erase(std::remove_if(s.points.begin(), s.points.end(), [&](const Point& p) { return p.time < window_start; }),
+                       s.points.end());
         if (s.now) {
             s.status = breaches(*it, *s.now) ? "breach" : "ok";
         }
@@ -339,7 +344,7 @@ TriageReport build_report(const TriageFacts& f, const CorrelationOptions& option
                 const auto b = breach_start(s);
                 if (b && (!since || *b < *since)) {
                     since = b;
-                    why = b <= s.points.front().time ? fmt::format("{} was over the SLO since at least the start of the window", s.title)
+                    why = b <= s.points.front().time ? fmt::format("{} was over the SLO in all the history looked at", s.title)
                                                      : fmt::format("{} crossed the SLO", s.title);
                 }
             }

@@ -176,6 +176,59 @@ void write_grant(const std::string& path, const json& grant) {
 
 } // namespace
 
+// Runs first, while checkout still runs its bad revision 3.
+TEST_CASE("triage recommends request-access before the rollback only while no grant is active") {
+    Workstation ws;
+    auto commands_of = [&](const Workstation& w) {
+        auto r = w.oncall({"triage", "checkout", "-o", "json"});
+        INFO(r.err);
+        CHECK(r.exit_code == 8);
+        std::vector<std::string> commands;
+        const json doc = json::parse(r.out);
+        for (const auto& rec : doc.at("recommendations")) {
+            commands.push_back(rec.at("command"));
+        }
+        return commands;
+    };
+    auto index_of = [](const std::vector<std::string>& commands, const std::string& prefix) {
+        for (std::size_t i = 0; i < commands.size(); ++i) {
+            if (commands[i].rfind(prefix, 0) == 0) {
+                return static_cast<long>(i);
+            }
+        }
+        return -1L;
+    };
+
+    // Right after start-up Prometheus may not have scraped enough to name a suspect; wait until
+    // triage recommends a rollback at all (a readiness wait, not a timed assertion).
+    auto without = commands_of(ws);
+    for (int i = 0; i < 60 && index_of(without, "oncall rollback checkout") < 0; ++i) {
+        std::this_thread::sleep_for(std::chrono::seconds(1));
+        without = commands_of(ws);
+    }
+    INFO("recommendations: " << json(without).dump());
+    const long ask = index_of(without, request_line("checkout"));
+    const long rollback = index_of(without, "oncall rollback checkout");
+    REQUIRE(ask >= 0);
+    REQUIRE(rollback >= 0);
+    CHECK(ask < rollback);
+
+    REQUIRE(ws.request_access("checkout", "10m").exit_code == 0);
+    const auto with = commands_of(ws);
+    CHECK(index_of(with, "oncall request-access") == -1);
+    CHECK(index_of(with, "oncall rollback checkout") >= 0);
+    REQUIRE(ws.oncall({"access", "revoke", "checkout"}).exit_code == 0);
+
+    // Grants not required: nothing to ask for.
+    Workstation open;
+    open.set_env("ONCALL_CONFIG", open.state().write("config.yaml",
+        std::regex_replace(read_file(open.env("ONCALL_CONFIG")), std::regex("require-grant: true"),
+                           "require-grant: false")));
+    const auto not_required = commands_of(open);
+    CHECK(index_of(not_required, "oncall request-access") == -1);
+    CHECK(index_of(not_required, "oncall rollback checkout") >= 0);
+}
+
 TEST_CASE("a grant lets a rollback through; once revoked the server refuses the same rollback") {
     Workstation ws;
     const int target = ws.other_revision("checkout");

@@ -274,6 +274,24 @@ TEST_CASE("without a terminal and without --yes a rollback refuses and writes no
     CHECK(ws.spec_fingerprint("payments") == rv);
 }
 
+TEST_CASE("on a terminal the plan is shown and only a yes writes") {
+    Workstation ws;
+    ws.grant("payments");
+    REQUIRE(ws.oncall({"status", "payments", "--watch", "-q"}).exit_code == 0);
+    const std::string before = ws.spec_fingerprint("payments");
+    auto no = ws.oncall_on_tty({"rollback", "payments", "--no-wait", "--reason", "asked on a terminal"}, "n\n");
+    INFO(no.out << no.err);
+    CHECK(no.exit_code == 2);
+    CHECK_THAT(no.out, Catch::Contains("from: revision") && Catch::Contains("[y/N]") &&
+                           Catch::Contains("nothing was changed"));
+    CHECK(ws.spec_fingerprint("payments") == before);
+    auto yes = ws.oncall_on_tty({"rollback", "payments", "--no-wait", "--reason", "asked on a terminal"}, "y\n");
+    INFO(yes.out << yes.err);
+    CHECK(yes.exit_code == 0);
+    CHECK(ws.spec_fingerprint("payments") != before);
+    REQUIRE(ws.oncall({"status", "payments", "--watch", "-q"}).exit_code == 0);
+}
+
 TEST_CASE("a dry run asks the server and changes nothing") {
     Workstation ws;
     ws.grant("payments");

@@ -43,3 +43,28 @@ TEST_CASE("runbook safe-redeploy ships a tag and refuses one the registry does n
     CHECK_THAT(shipped.out, Catch::Contains("shipped: inventory now runs " + repo + "@" + digest));
     CHECK(ws.image("inventory") == repo + "@" + digest);
 }
+
+TEST_CASE("runbook rollback-if-degraded rolls checkout back to the revision triage recommends") {
+    Workstation ws;
+    // Without a grant the runbook stops at the rollback and prints the request-access line.
+    auto denied = ws.shell(runbook("rollback-if-degraded.sh"), {"checkout"});
+    INFO(denied.out << denied.err);
+    CHECK(denied.exit_code == 4);
+    CHECK_THAT(denied.out, Catch::Contains("oncall request-access checkout --role deployer"));
+
+    ws.grant("checkout");
+    auto r = ws.shell(runbook("rollback-if-degraded.sh"), {"checkout"});
+    INFO(r.out << r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK_THAT(r.out, Catch::Contains("degraded since revision 3") && Catch::Contains("rolling back to revision 2"));
+    CHECK_THAT(r.out, Catch::Contains("rolled back checkout: revision 3 -> 2"));
+    const auto audit = ws.audit_lines();
+    REQUIRE_FALSE(audit.empty());
+    CHECK(audit.back().at("action") == "rollback");
+    CHECK_THAT(audit.back().at("reason").get<std::string>(), Catch::Contains("revision 3 suspected"));
+
+    // payments is healthy: nothing to do.
+    auto healthy = ws.shell(runbook("rollback-if-degraded.sh"), {"payments"});
+    CHECK(healthy.exit_code == 0);
+    CHECK_THAT(healthy.out, Catch::Contains("healthy; nothing to do"));
+}

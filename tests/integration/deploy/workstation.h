@@ -63,6 +63,20 @@ public:
         return run_process(argv, options);
     }
 
+    /// Runs oncall on a pseudo-terminal (util-linux `script`), typing `typed` at it.
+    ProcessResult oncall_on_tty(const std::vector<std::string>& args, const std::string& typed) const {
+        std::string command = "'" + required_env("ONCALL_BIN") + "'";
+        for (const auto& a : args) {
+            command += " '" + a + "'";
+        }
+        ProcessOptions options;
+        options.env = m_env;
+        options.unset_env = {"ONCALL_CONTEXT"};
+        options.stdin_data = typed;
+        options.timeout = std::chrono::seconds(150);
+        return run_process({"script", "-qec", command, "/dev/null"}, options);
+    }
+
     /// Asks for a deployer grant for `service` (required for writes).
     void grant(const std::string& service) const {
         auto r = oncall({"request-access", service, "--role", "deployer", "--for", "30m", "--reason",
