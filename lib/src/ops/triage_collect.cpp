@@ -9,6 +9,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
+#include <map>
 #include <atomic>
 #include <future>
 #include <mutex>
@@ -125,7 +127,102 @@ struct AlertPart {
     std::optional<std::vector<alertmanager::Alert>> alerts;
 };
 
-AlertPart collect_alerts(const config::Endpoint& e, const config::Service& svc, TimePoint at, const TriageRequest& req) {
+std::vector<std::string> alert_filter(const config::Service& svc) {
+    return svc.alerts.empty() ? std::vector<std::string>{fmt::format("service=\"{}\"", svc.name)} : svc.alerts;
+}
+
+// A stable fingerprint of a label set (FNV-1a), for alerts read from Prometheus' ALERTS series.
+std::string label_fingerprint(const std::map<std::string, std::string>& labels) {
+    std::uint64_t h = 14695981039346656037ULL;
+    for (const auto& [k, v] : labels) {
+        for (const auto* part : {&k, &v}) {
+            for (unsigned char c : *part) {
+                h = (h ^ c) * 1099511628211ULL;
+            }
+            h = (h ^ 0xff) * 1099511628211ULL;
+        }
+    }
+    return fmt::format("{:016x}", h);
+}
+
+// Alerts as of a past moment: Alertmanager keeps no history, Prometheus' ALERTS series do.
+AlertPart collect_past_alerts(const config::Endpoint& prom, const config::Service& svc, TimePoint at,
+                              const TriageRequest& req) {
+    AlertPart part;
+    part.status.name = "alertmanager";
+    if (!prom.configured()) {
+        part.status.skipped = true;
+        part.status.error = make_error(Errc::config, "alerts as of --at come from Prometheus, which is not configured");
+        return part;
+    }
+    const auto started = Steady::now();
+    const auto deadline = deadline_of(prom, req);
+    part.status.url = http::redact_url(prom.urls.front());
+    std::vector<backends::Matcher> matchers;
+    for (const auto& entry : alert_filter(svc)) {
+        auto m = backends::parse_selector(entry);
+        if (!m) {
+            part.status.error = m.error();
+            return part;
+        }
+        matchers.insert(matchers.end(), m->begin(), m->end());
+    }
+    const auto selector = backends::format_selector(matchers);
+    auto http = http_client_for("prometheus", prom, deadline, req);
+    if (!http) {
+        part.status.error = source_error(std::move(http).error(), "prometheus", part.status.url, deadline);
+        return part;
+    }
+    const prometheus::Client client(*http, prom.urls.front());
+    part.status.url = client.redacted_url() + " (ALERTS series)";
+    const std::vector<http::Request> requests = {
+        client.instant_request({fmt::format("ALERTS{{alertstate=\"firing\",{}}}", selector), at, deadline}),
+        client.instant_request({fmt::format("ALERTS_FOR_STATE{{{}}}", selector), at, deadline})};
+    auto responses = req.sequential ? std::vector<Result<http::Response>>{client.http().perform(requests[0]),
+                                                                          client.http().perform(requests[1])}
+                                    : client.http().perform_all(requests, 2);
+    part.status.requests = 2;
+    auto firing = client.decode(responses[0]);
+    auto active_since = client.decode(responses[1]);
+    part.status.elapsed = since(started);
+    if (!firing) {
+        part.status.error = source_error(std::move(firing).error(), "prometheus", client.redacted_url(), deadline);
+        return part;
+    }
+    std::map<std::map<std::string, std::string>, TimePoint> starts;
+    if (active_since) {
+        for (const auto& series : active_since->series) {
+            auto labels = series.labels;
+            labels.erase("__name__");
+            if (!series.samples.empty() && std::isfinite(series.samples[0].value)) {
+                starts[labels] = TimePoint(milliseconds(static_cast<long long>(series.samples[0].value * 1000.0)));
+            }
+        }
+    }
+    std::vector<alertmanager::Alert> alerts;
+    for (const auto& series : firing->series) {
+        auto labels = series.labels;
+        labels.erase("__name__");
+        labels.erase("alertstate");
+        alertmanager::Alert a;
+        a.labels = labels;
+        a.name = labels.count("alertname") ? labels.at("alertname") : std::string();
+        a.severity = labels.count("severity") ? labels.at("severity") : std::string();
+        a.state = "active";
+        a.fingerprint = label_fingerprint(labels);
+        if (const auto it = starts.find(labels); it != starts.end()) {
+            a.starts_at = it->second;
+        }
+        a.summary = "(as recorded by Prometheus; annotations are not kept in history)";
+        alerts.push_back(std::move(a));
+    }
+    part.status.ok = true;
+    part.status.warnings.push_back("Alertmanager keeps no history: alerts as of --at come from Prometheus' ALERTS series");
+    part.alerts = std::move(alerts);
+    return part;
+}
+
+AlertPart collect_alerts(const config::Endpoint& e, const config::Service& svc, const TriageRequest& req) {
     AlertPart part;
     part.status.name = "alertmanager";
     if (!e.configured()) {
@@ -138,11 +235,6 @@ AlertPart collect_alerts(const config::Endpoint& e, const config::Service& svc, 
         urls += (urls.empty() ? "" : ", ") + http::redact_url(u);
     }
     part.status.url = urls;
-    if (at < now() - std::chrono::minutes(2)) {
-        part.status.skipped = true;
-        part.status.error = make_error(Errc::unavailable, "Alertmanager keeps no history; alerts are left out for --at");
-        return part;
-    }
     const auto started = Steady::now();
     const auto deadline = deadline_of(e, req);
     auto http = http_client_for("alertmanager", e, deadline, req);
@@ -152,7 +244,7 @@ AlertPart collect_alerts(const config::Endpoint& e, const config::Service& svc, 
     }
     const alertmanager::Client client(*http, e.urls);
     alertmanager::AlertQuery q;
-    q.filter = svc.alerts.empty() ? std::vector<std::string>{fmt::format("service=\"{}\"", svc.name)} : svc.alerts;
+    q.filter = alert_filter(svc);
     q.active = true;
     q.silenced = true;
     q.inhibited = true;
@@ -345,7 +437,11 @@ Result<TriageFacts> collect(const config::Context& context, const config::Servic
 
     const auto launch = request.sequential ? std::launch::deferred : std::launch::async;
     auto prom = std::async(launch, [&] { return collect_prometheus(context.prometheus, facts.specs, facts.at, request); });
-    auto alerts = std::async(launch, [&] { return collect_alerts(context.alertmanager, service, facts.at, request); });
+    const bool past = facts.at < now() - std::chrono::minutes(2);
+    auto alerts = std::async(launch, [&] {
+        return past ? collect_past_alerts(context.prometheus, service, facts.at, request)
+                    : collect_alerts(context.alertmanager, service, request);
+    });
     auto kube = std::async(launch, [&] { return collect_kube(context, service, facts.at, request); });
 
     // Without access.require-grant, writes need no grant, so none is recommended.
