@@ -23,9 +23,6 @@
 namespace oncall::app {
 namespace {
 
-// The whole answer to one TAB is bounded by this, whatever the cluster does.
-constexpr auto k_cluster_deadline = std::chrono::milliseconds(900);
-
 // A cluster look-up running on its own thread, so that waiting for it can be abandoned.
 struct PendingLookup {
     std::mutex mutex;
@@ -58,7 +55,8 @@ std::vector<cli::Candidate> cluster_candidates(const ops::CompletionLookup& look
     });
     {
         std::unique_lock<std::mutex> lock(pending->mutex);
-        if (!pending->done_cv.wait_for(lock, k_cluster_deadline, [&] { return pending->done; })) {
+        // Whatever the cluster does, the TAB is answered by the deadline.
+        if (!pending->done_cv.wait_for(lock, lookup.sources().deadline, [&] { return pending->done; })) {
             lock.unlock();
             worker.detach();
             g_abandoned_lookup = true;

@@ -184,6 +184,9 @@ Configuration file, when \fB\-\-config\fR is not given.
 .B ONCALL_CONTEXT
 Context to use, when \fB\-\-context\fR is not given.
 .TP
+.B ONCALL_COMPLETION_TIMEOUT
+How long tab completion waits for the cluster (a duration; default 900ms).
+.TP
 .B XDG_CONFIG_HOME
 Base of the default configuration path.
 .TP

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 
@@ -60,6 +61,12 @@ CompletionSources sources_from_line(const cli::CompletionContext& ctx) {
     }
     if (auto c = ctx.option_value("--context"); c && !c->empty()) {
         s.context = *c;
+    }
+    if (const char* text = std::getenv("ONCALL_COMPLETION_TIMEOUT"); text != nullptr && *text != '\0') {
+        if (auto d = parse_duration(text); d && d->count() > 0) {
+            s.deadline = *d;
+            s.request_timeout = std::max(std::chrono::milliseconds(50), *d * 3 / 4);
+        }
     }
     return s;
 }

@@ -91,8 +91,11 @@ ProcessOptions CompletionWorld::options() const {
     o.env["XDG_DATA_HOME"] = m_dir.path() + "/home/.local/share";
     o.env["HOME"] = m_dir.path() + "/home";
     o.env["TERM"] = "xterm";
-    o.unset_env = {"ONCALL_CONTEXT", "BASH_ENV", "ENV", "ZDOTDIR"};
+    o.unset_env = {"ONCALL_CONTEXT", "ONCALL_COMPLETION_TIMEOUT", "BASH_ENV", "ENV", "ZDOTDIR"};
     o.timeout = std::chrono::seconds(30);
+    for (const auto& [k, v] : m_env) {
+        o.env[k] = v;
+    }
     return o;
 }
 

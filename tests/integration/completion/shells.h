@@ -19,6 +19,8 @@ public:
 
     /// Environment for a shell or the binary: PATH with oncall first, the config, the state dir.
     ProcessOptions options() const;
+    /// Adds a variable to that environment.
+    void set_env(const std::string& name, const std::string& value) { m_env[name] = value; }
     const std::string& dir() const { return m_dir.path(); }
     const std::string& config_path() const { return m_config; }
 
@@ -35,6 +37,7 @@ private:
     std::vector<std::string> run_lines(const std::vector<std::string>& argv, const char* what) const;
     TempDir m_dir;
     std::string m_config;
+    std::map<std::string, std::string> m_env;
 };
 
 /// The completions/ directory of the source tree.

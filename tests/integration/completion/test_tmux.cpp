@@ -140,7 +140,8 @@ std::string sandbox_config() {
 } // namespace
 
 TEST_CASE("tmux: typing 'oncall tri<TAB> che<TAB>' gives 'oncall triage checkout'", "[completion][tmux][sandbox]") {
-    const CompletionWorld w(sandbox_config());
+    CompletionWorld w(sandbox_config());
+    w.set_env("ONCALL_COMPLETION_TIMEOUT", "15s"); // see test_sandbox.cpp
     Terminal term(w);
     prepare(term);
     term.type("oncall tri");
@@ -152,7 +153,8 @@ TEST_CASE("tmux: typing 'oncall tri<TAB> che<TAB>' gives 'oncall triage checkout
 }
 
 TEST_CASE("tmux: typing 'oncall sta<TAB> che<TAB>' gives 'oncall status checkout'", "[completion][tmux][sandbox]") {
-    const CompletionWorld w(sandbox_config());
+    CompletionWorld w(sandbox_config());
+    w.set_env("ONCALL_COMPLETION_TIMEOUT", "15s");
     Terminal term(w);
     prepare(term);
     term.type("oncall sta");
@@ -165,7 +167,8 @@ TEST_CASE("tmux: typing 'oncall sta<TAB> che<TAB>' gives 'oncall status checkout
 
 TEST_CASE("tmux: 'oncall rollback checkout --to-revision <TAB><TAB>' lists the revisions",
           "[completion][tmux][sandbox]") {
-    const CompletionWorld w(sandbox_config());
+    CompletionWorld w(sandbox_config());
+    w.set_env("ONCALL_COMPLETION_TIMEOUT", "15s");
     Terminal term(w);
     prepare(term);
     term.type("oncall rollback checkout --to-revision ");

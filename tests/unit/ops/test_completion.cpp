@@ -3,6 +3,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
+
 using namespace oncall;
 using namespace oncall::cli;
 
@@ -62,6 +64,19 @@ TEST_CASE("completion sources: the line's --config and --context win", "[ops][co
     const auto none = ops::sources_from_line(line({"rollback", ""}));
     CHECK_FALSE(none.config_path);
     CHECK_FALSE(none.context);
+}
+
+TEST_CASE("completion sources: $ONCALL_COMPLETION_TIMEOUT sets the deadline when valid", "[ops][completion]") {
+    const auto ctx = line({"rollback", ""});
+    ::setenv("ONCALL_COMPLETION_TIMEOUT", "4s", 1);
+    auto s = ops::sources_from_line(ctx);
+    CHECK(s.deadline == std::chrono::seconds(4));
+    CHECK(s.request_timeout == std::chrono::seconds(3));
+    ::setenv("ONCALL_COMPLETION_TIMEOUT", "soon", 1);
+    s = ops::sources_from_line(ctx);
+    CHECK(s.deadline == std::chrono::milliseconds(900));
+    ::unsetenv("ONCALL_COMPLETION_TIMEOUT");
+    CHECK(ops::sources_from_line(ctx).deadline == std::chrono::milliseconds(900));
 }
 
 TEST_CASE("completion look-up: contexts, roles and configured services come from the file",
