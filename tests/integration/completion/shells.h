@@ -34,7 +34,8 @@ public:
     ProcessResult complete(const std::vector<std::string>& words) const;
 
 private:
-    std::vector<std::string> run_lines(const std::vector<std::string>& argv, const char* what) const;
+    std::vector<std::string> run_lines(const std::vector<std::string>& argv,
+                                       const char* what) const;
     TempDir m_dir;
     std::string m_config;
     std::map<std::string, std::string> m_env;

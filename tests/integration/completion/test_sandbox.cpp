@@ -2,9 +2,8 @@
 // the context's namespace and the revisions of checkout.
 #include "shells.h"
 
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -45,9 +44,11 @@ using Complete = std::vector<std::string> (CompletionWorld::*)(const std::string
 void check_services_and_revisions(Complete shell) {
     const auto world = sandbox_world();
     const CompletionWorld& w = *world;
-    CHECK(sorted((w.*shell)("oncall status ")) == sorted({"checkout", "payments", "search", "inventory"}));
+    CHECK(sorted((w.*shell)("oncall status ")) ==
+          sorted({"checkout", "payments", "search", "inventory"}));
     CHECK(sorted((w.*shell)("oncall history se")) == sorted({"search"}));
-    CHECK(sorted((w.*shell)("oncall triage ")) == sorted({"checkout", "payments", "search", "inventory"}));
+    CHECK(sorted((w.*shell)("oncall triage ")) ==
+          sorted({"checkout", "payments", "search", "inventory"}));
     CHECK(sorted((w.*shell)("oncall rollback checkout --to-revision ")) == sorted({"1", "2", "3"}));
     CHECK(sorted((w.*shell)("oncall rollback search --to-revision ")) == sorted({"1", "2", "3"}));
     CHECK(sorted((w.*shell)("oncall rollback payments --to-revision ")) == sorted({"1", "2"}));
@@ -70,14 +71,16 @@ TEST_CASE("zsh completes services and revisions from the sandbox", "[completion]
 TEST_CASE("revision candidates say which one runs and what it ran", "[completion][sandbox]") {
     const auto world = sandbox_world();
     const CompletionWorld& w = *world;
-    const auto r = run_oncall({"__complete", "--", "rollback", "checkout", "--to-revision", ""}, w.options());
+    const auto r =
+        run_oncall({"__complete", "--", "rollback", "checkout", "--to-revision", ""}, w.options());
     REQUIRE(r.exit_code == 0);
     CHECK_THAT(r.out, Catch::Contains("3\tcurrent: "));
     CHECK_THAT(r.out, Catch::Contains("checkout@sha256:"));
     CHECK_THAT(r.out, Catch::Contains("2\t"));
     CHECK_THAT(r.out, Catch::Contains("1\t"));
     // An unknown service has no revisions, and completion says nothing about it.
-    const auto none = run_oncall({"__complete", "--", "rollback", "nosuch", "--to-revision", ""}, w.options());
+    const auto none =
+        run_oncall({"__complete", "--", "rollback", "nosuch", "--to-revision", ""}, w.options());
     CHECK(none.exit_code == 0);
     CHECK(none.out.empty());
     CHECK(none.err.empty());
