@@ -108,7 +108,7 @@ void run_serve(const ServeOptions& o) {
 
     sandbox::SandboxClock clock(epoch);
     sandbox::Store store;
-    sandbox::Workload workload(scenario);
+    sandbox::Workload workload(scenario, epoch);
     sandbox::Authenticator auth(engineer_token, o.engineer_name);
     sandbox::Controller controller(store, scenario, workload, clock, o.registry_url);
     controller.bootstrap();
