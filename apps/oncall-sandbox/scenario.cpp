@@ -1,6 +1,7 @@
 #include "scenario.h"
 
 #include "log_template.h"
+#include "traffic.h"
 #include "oncall/core/duration.h"
 
 #include <fmt/format.h>
@@ -448,7 +449,7 @@ Result<Scenario> load_scenario(const std::string& path) {
     }
 }
 
-const Behavior* behavior_for_image(const Scenario& scenario, const std::string& image_ref) {
+const Image* find_image(const Scenario& scenario, const std::string& image_ref) {
     const auto ref = strip_registry_host(image_ref);
     const auto at = ref.find('@');
     if (at != std::string::npos || ref.rfind("sha256:", 0) == 0) {
@@ -461,17 +462,21 @@ const Behavior* behavior_for_image(const Scenario& scenario, const std::string& 
         for (const auto& [key, image] : scenario.images) {
             if (!image.digest.empty() && image.digest == digest &&
                 (repository.empty() || repository == image.repository)) {
-                const auto it = scenario.behaviors.find(image.behavior);
-                return it == scenario.behaviors.end() ? nullptr : &it->second;
+                return &image;
             }
         }
         return nullptr;
     }
     const auto it = scenario.images.find(ref);
-    if (it == scenario.images.end()) {
+    return it == scenario.images.end() ? nullptr : &it->second;
+}
+
+const Behavior* behavior_for_image(const Scenario& scenario, const std::string& image_ref) {
+    const auto* image = find_image(scenario, image_ref);
+    if (image == nullptr) {
         return nullptr;
     }
-    const auto b = scenario.behaviors.find(it->second.behavior);
+    const auto b = scenario.behaviors.find(image->behavior);
     return b == scenario.behaviors.end() ? nullptr : &b->second;
 }
 

@@ -70,9 +70,7 @@ const Behavior* find_behavior(const Scenario& scenario, const std::string& image
 
 // A pod of this image can serve: its image can be pulled and does not crash.
 bool can_serve(const Scenario& scenario, const std::string& image_key) {
-    const auto image = scenario.images.find(image_key);
-    const auto* b = find_behavior(scenario, image_key);
-    return image != scenario.images.end() && image->second.in_registry && b != nullptr && !b->crash;
+    return find_behavior(scenario, image_key) != nullptr && waiting_reason(scenario, image_key).empty();
 }
 
 } // namespace
@@ -126,6 +124,18 @@ double latency_cdf(const Behavior& behavior, double le) {
         return le >= behavior.latency_p50 ? 1.0 : 0.0;
     }
     return normal_cdf(std::log(le / behavior.latency_p50) / sigma);
+}
+
+std::string waiting_reason(const Scenario& scenario, const std::string& image_ref) {
+    const auto* image = find_image(scenario, image_ref);
+    if (image == nullptr) {
+        return {};
+    }
+    if (!image->in_registry) {
+        return "ImagePullBackOff";
+    }
+    const auto b = scenario.behaviors.find(image->behavior);
+    return b != scenario.behaviors.end() && b->second.crash ? "CrashLoopBackOff" : "";
 }
 
 std::uint64_t series_seed(const std::string& namespace_name, const std::string& pod) {
@@ -189,10 +199,18 @@ std::vector<PlannedPod> plan_history(const Scenario& scenario, std::int64_t epoc
             }
             for (int i = 0; i < service.replicas; ++i) {
                 const auto image = scenario_pod_image(service, revs[k], i);
-                if (!can_serve(scenario, image)) {
+                const auto reason = waiting_reason(scenario, image);
+                if (find_behavior(scenario, image) == nullptr) {
                     continue;
                 }
+                if (!reason.empty() && k + 1 != revs.size()) {
+                    continue; // a stuck rollout that a later revision replaced: its pods are long gone
+                }
+                if (!reason.empty() && i > 0) {
+                    break; // a stuck rolling update has created one surge pod
+                }
                 PlannedPod p;
+                p.waiting_reason = reason;
                 p.service = service.name;
                 p.pod = scenario_pod_name(service, revs[k], i);
                 p.revision = revs[k].number;
@@ -203,6 +221,46 @@ std::vector<PlannedPod> plan_history(const Scenario& scenario, std::int64_t epoc
                 p.end_ms = end;
                 p.seed = series_seed(scenario.namespace_name, p.pod);
                 out.push_back(std::move(p));
+            }
+        }
+    }
+    return out;
+}
+
+std::vector<int> pair_live_pods(const std::vector<PlannedPod>& plans, const std::vector<LivePod>& live,
+                                const std::string& namespace_name) {
+    std::vector<int> out(live.size(), -1);
+    std::vector<bool> used(plans.size(), false);
+    const auto open = [&](std::size_t j) { return !used[j] && !plans[j].end_ms && plans[j].waiting_reason.empty(); };
+    std::vector<std::size_t> unmatched;
+    for (std::size_t i = 0; i < live.size(); ++i) {
+        bool matched = false;
+        if (live[i].namespace_name == namespace_name) {
+            for (std::size_t j = 0; j < plans.size(); ++j) {
+                if (open(j) && plans[j].pod == live[i].pod && plans[j].service == live[i].service &&
+                    plans[j].behavior->name == live[i].behavior) {
+                    used[j] = true;
+                    out[i] = static_cast<int>(j);
+                    matched = true;
+                    break;
+                }
+            }
+        }
+        if (!matched) {
+            unmatched.push_back(i);
+        }
+    }
+    std::sort(unmatched.begin(), unmatched.end(),
+              [&](std::size_t a, std::size_t b) { return live[a].pod < live[b].pod; });
+    for (const auto i : unmatched) {
+        if (live[i].namespace_name != namespace_name) {
+            continue;
+        }
+        for (std::size_t j = 0; j < plans.size(); ++j) {
+            if (open(j) && plans[j].service == live[i].service && plans[j].behavior->name == live[i].behavior) {
+                used[j] = true;
+                out[i] = static_cast<int>(j);
+                break;
             }
         }
     }
@@ -224,6 +282,16 @@ std::string escape_label_value(std::string_view value) {
         }
     }
     return out;
+}
+
+void append_waiting_line(std::string& out, const std::string& labels, const std::string& reason,
+                         std::string_view suffix) {
+    out += fmt::format("kube_pod_container_status_waiting_reason{{{},reason=\"{}\"}} 1{}\n", labels,
+                       escape_label_value(reason), suffix);
+}
+
+void append_info_line(std::string& out, const std::string& labels, const std::string& image) {
+    out += fmt::format("kube_pod_container_info{{{},image=\"{}\"}} 1\n", labels, escape_label_value(image));
 }
 
 std::string pod_labels(const std::string& namespace_name, const std::string& service, const std::string& pod) {

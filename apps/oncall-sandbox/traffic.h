@@ -58,7 +58,13 @@ std::string scenario_pod_name(const Service& service, const Revision& revision, 
 /// The image key ("repository:tag") replica `index` of `revision` runs, drift included.
 std::string scenario_pod_image(const Service& service, const Revision& revision, int index);
 
-/// One pod of the scenario's history: when it served traffic with which behavior.
+/// The scenario image a reference names ("host/repo:tag", "host/repo@sha256:...", "repo:tag"), if any.
+const Image* find_image(const Scenario& scenario, const std::string& image_ref);
+
+/// Why a pod running this image never becomes ready ("CrashLoopBackOff", "ImagePullBackOff"), or "".
+std::string waiting_reason(const Scenario& scenario, const std::string& image_ref);
+
+/// One pod of the scenario's history: when it served traffic with which behavior, or why it never did.
 struct PlannedPod {
     std::string service;
     std::string pod;
@@ -69,12 +75,28 @@ struct PlannedPod {
     std::int64_t start_ms = 0; // when it started serving
     std::optional<std::int64_t> end_ms; // when it stopped (none: still serving at the epoch)
     std::uint64_t seed = 0;
+    std::string waiting_reason; // non-empty: the pod never served (CrashLoopBackOff, ImagePullBackOff)
 };
 
-/// Pods that served traffic between the first revision's deploy and `epoch_ms`, following which
-/// revision ran when: a revision's pods serve from its deploy until the next revision that does not
-/// crash replaces them (a crashing revision never serves, its rollout is stuck).
+/// Pods of the scenario's history up to `epoch_ms`, following which revision ran when: a revision's
+/// pods serve from its deploy until the next revision that can serve replaces them. A revision whose
+/// image crashes or cannot be pulled never serves (its rollout is stuck): its pods are listed with
+/// their waiting reason, from its deploy until replaced.
 std::vector<PlannedPod> plan_history(const Scenario& scenario, std::int64_t epoch_ms);
+
+/// A pod present when the sandbox starts, as the workload (or the backfill, from /metrics) sees it.
+struct LivePod {
+    std::string namespace_name;
+    std::string service;
+    std::string pod;
+    std::string behavior; // name of its image's behavior
+};
+
+/// Which planned pod's history each live pod continues: per live pod, an index into `plans` or -1.
+/// A pod with the planned name continues that pod; the others, in name order, take the first unused
+/// planned pod still serving at the epoch with the same namespace, service and behavior.
+std::vector<int> pair_live_pods(const std::vector<PlannedPod>& plans, const std::vector<LivePod>& live,
+                                const std::string& namespace_name);
 
 /// Escapes a Prometheus label value (backslash, quote, newline).
 std::string escape_label_value(std::string_view value);
@@ -85,6 +107,13 @@ void append_request_lines(std::string& out, const std::string& labels, const Tra
                           std::string_view suffix);
 void append_histogram_lines(std::string& out, const std::string& labels, const Traffic& traffic,
                             std::string_view suffix);
+
+/// Appends `kube_pod_container_status_waiting_reason` (kube-state-metrics' gauge) for one pod.
+void append_waiting_line(std::string& out, const std::string& labels, const std::string& reason,
+                         std::string_view suffix);
+
+/// Appends `kube_pod_container_info` (kube-state-metrics' gauge) naming the image a pod runs.
+void append_info_line(std::string& out, const std::string& labels, const std::string& image);
 
 /// The label set `namespace="...",service="...",pod="..."`.
 std::string pod_labels(const std::string& namespace_name, const std::string& service, const std::string& pod);

@@ -55,10 +55,19 @@ struct Workload::Impl {
         bool ever_served = false;
         std::int64_t log_start = 0;     // first instant the pod wrote traffic logs
         std::int64_t log_end = -1;      // last instant it served (-1: still serving)
+        std::string waiting_reason;     // CrashLoopBackOff / ImagePullBackOff, from its image
     };
 
     Scenario scenario;
     std::int64_t epoch_ms = 0;
+    std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+
+    // The workload's clock: the epoch plus the time since construction, as the sandbox's own clock,
+    // so pod changes and renders share one time line.
+    std::int64_t clock_ms() const {
+        return epoch_ms +
+               std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+    }
     bool seen_pods = false;
     std::mutex mutex;
     std::map<std::string, PodState> pods; // key: namespace/pod
@@ -85,18 +94,20 @@ struct Workload::Impl {
     }
 
     // Pods present at start-up take over the backfilled series of the scenario pod in the same place
-    // (same name when the names agree; otherwise the same service and behavior, in name order).
-    void adopt_history(std::vector<PodState*>& fresh, std::int64_t now) {
-        const auto planned = plan_history(scenario, epoch_ms);
-        std::vector<const PlannedPod*> open;
-        for (const auto& p : planned) {
-            if (!p.end_ms) {
-                open.push_back(&p);
-            }
+    // (see pair_live_pods).
+    void adopt_history(const std::vector<PodState*>& fresh, std::int64_t now) {
+        const auto plans = plan_history(scenario, epoch_ms);
+        std::vector<LivePod> live;
+        for (const auto* pod : fresh) {
+            live.push_back({pod->runtime.namespace_name, pod->runtime.service, pod->runtime.pod, pod->behavior.name});
         }
-        std::set<const PlannedPod*> used;
-        auto adopt = [&](PodState& pod, const PlannedPod& plan) {
-            used.insert(&plan);
+        const auto pairs = pair_live_pods(plans, live, scenario.namespace_name);
+        for (std::size_t i = 0; i < fresh.size(); ++i) {
+            if (pairs[i] < 0) {
+                continue;
+            }
+            auto& pod = *fresh[i];
+            const auto& plan = plans[static_cast<std::size_t>(pairs[i])];
             pod.seed = plan.seed;
             pod.log_start = plan.start_ms;
             pod.base = traffic_between(pod.behavior, plan.seed, plan.start_ms, epoch_ms);
@@ -105,29 +116,6 @@ struct Workload::Impl {
                 close_segment(pod, now);
             }
             pod.ever_served = true;
-        };
-        std::vector<PodState*> unmatched;
-        for (auto* pod : fresh) {
-            const auto it = std::find_if(open.begin(), open.end(), [&](const PlannedPod* p) {
-                return p->pod == pod->runtime.pod && p->service == pod->runtime.service;
-            });
-            if (it != open.end() && (*it)->behavior->name == pod->behavior.name) {
-                adopt(*pod, **it);
-            } else {
-                unmatched.push_back(pod);
-            }
-        }
-        std::sort(unmatched.begin(), unmatched.end(),
-                  [](const PodState* a, const PodState* b) { return a->runtime.pod < b->runtime.pod; });
-        for (auto* pod : unmatched) {
-            for (const auto* plan : open) {
-                if (used.count(plan) == 0 && plan->service == pod->runtime.service &&
-                    plan->behavior->name == pod->behavior.name &&
-                    pod->runtime.namespace_name == scenario.namespace_name) {
-                    adopt(*pod, *plan);
-                    break;
-                }
-            }
         }
     }
 
@@ -141,6 +129,7 @@ struct Workload::Impl {
             if (it == pods.end()) {
                 PodState p;
                 p.behavior = behavior_of(r.image_ref);
+                p.waiting_reason = waiting_reason(scenario, r.image_ref);
                 p.seed = series_seed(r.namespace_name, r.pod);
                 p.runtime = std::move(r);
                 p.segment_start = now;
@@ -158,6 +147,7 @@ struct Workload::Impl {
                 close_segment(p, now);
                 if (p.runtime.image_ref != r.image_ref) {
                     p.behavior = behavior_of(r.image_ref);
+                    p.waiting_reason = waiting_reason(scenario, r.image_ref);
                 }
                 if (r.serving && !p.runtime.serving) {
                     if (!p.ever_served) {
@@ -197,6 +187,14 @@ struct Workload::Impl {
             rows.emplace_back(pod_labels(p->runtime.namespace_name, p->runtime.service, p->runtime.pod),
                               traffic_at(*p, now));
         }
+        std::vector<std::pair<std::string, std::string>> waiting;
+        for (const auto& [key, p] : pods) {
+            if (!p.waiting_reason.empty()) {
+                waiting.emplace_back(pod_labels(p.runtime.namespace_name, p.runtime.service, p.runtime.pod),
+                                     p.waiting_reason);
+            }
+        }
+        std::sort(waiting.begin(), waiting.end());
         std::string out;
         out.reserve(rows.size() * 2600 + 256);
         out += "# HELP http_requests_total Requests answered, by status code.\n"
@@ -208,6 +206,17 @@ struct Workload::Impl {
                "# TYPE http_request_duration_seconds histogram\n";
         for (const auto& [labels, traffic] : rows) {
             append_histogram_lines(out, labels, traffic, "");
+        }
+        out += "# HELP kube_pod_container_info The image each pod runs.\n"
+               "# TYPE kube_pod_container_info gauge\n";
+        for (const auto& [key, p] : pods) {
+            append_info_line(out, pod_labels(p.runtime.namespace_name, p.runtime.service, p.runtime.pod),
+                             p.runtime.image_ref);
+        }
+        out += "# HELP kube_pod_container_status_waiting_reason Why a pod's container is waiting.\n"
+               "# TYPE kube_pod_container_status_waiting_reason gauge\n";
+        for (const auto& [labels, reason] : waiting) {
+            append_waiting_line(out, labels, reason, "");
         }
         return out;
     }
@@ -287,9 +296,8 @@ Workload::Workload(const Scenario& scenario, std::chrono::system_clock::time_poi
 }
 
 void Workload::set_pods(std::vector<PodRuntime> pods) {
-    const auto now = to_ms(std::chrono::system_clock::now());
     std::lock_guard lock(m_impl->mutex);
-    m_impl->set_pods(std::move(pods), std::max(now, m_impl->epoch_ms));
+    m_impl->set_pods(std::move(pods), m_impl->clock_ms());
 }
 
 std::string Workload::render_metrics(std::chrono::system_clock::time_point now) {

@@ -31,10 +31,11 @@ public:
     explicit Workload(const Scenario& scenario);
 
     /// A workload whose scenario timeline ends at `epoch` (the start-up instant the backfill used): pods
-    /// present at start-up continue the backfilled series, so rate() sees no reset.
+    /// present at start-up continue the backfilled series, so rate() sees no reset. Pod changes are
+    /// timed by the workload's clock: `epoch` plus the time elapsed since construction.
     Workload(const Scenario& scenario, std::chrono::system_clock::time_point epoch);
 
-    /// Replaces the set of pods (called by the controller on every change).
+    /// Replaces the set of pods (called by the controller on every change), as of the workload's clock.
     void set_pods(std::vector<PodRuntime> pods);
 
     /// Prometheus text exposition of http_requests_total{service,code,pod} and

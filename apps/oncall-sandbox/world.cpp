@@ -8,10 +8,13 @@
 #include <fmt/format.h>
 #include <httplib.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <future>
+#include <optional>
 #include <thread>
 
 namespace sandbox {
@@ -133,6 +136,29 @@ private:
     httplib::Client m_client;
 };
 
+// Pushes one image (layer, config, manifest); returns the manifest digest the registry reports.
+Result<std::string> push_image(const std::string& registry_url, const std::string& key, const Image& image,
+                               const ImageContent& content) {
+    RegistryPusher pusher(registry_url);
+    if (auto r = pusher.push_blob(image.repository, content.layer_digest, content.layer); !r) {
+        return std::move(r).error();
+    }
+    if (auto r = pusher.push_blob(image.repository, content.config_digest, content.config); !r) {
+        return std::move(r).error();
+    }
+    auto digest = pusher.push_manifest(image.repository, image.tag, content.manifest);
+    if (!digest) {
+        return digest;
+    }
+    if (*digest != content.manifest_digest) {
+        return oncall::make_error(Errc::bad_response,
+                                  fmt::format("registry at {} stored {} as {} but its manifest hashes to {}; the "
+                                              "registry rewrote the manifest",
+                                              registry_url, key, *digest, content.manifest_digest));
+    }
+    return digest;
+}
+
 [[noreturn]] void command_failed(const std::string& message) {
     std::fprintf(stderr, "oncall-sandbox: error: %s\n", message.c_str());
     throw CLI::RuntimeError(1);
@@ -147,8 +173,38 @@ Scenario load_or_fail(const std::string& path) {
 }
 
 void run_backfill(const std::string& scenario_path, const std::string& epoch_text, const std::string& out_path,
-                  const std::string& history_text) {
-    const auto scenario = load_or_fail(scenario_path);
+                  const std::string& history_text, const std::string& live_metrics_path,
+                  const std::vector<std::string>& target_label_args) {
+    auto scenario = load_or_fail(scenario_path);
+    std::map<std::string, std::string> target_labels;
+    for (const auto& arg : target_label_args) {
+        const auto eq = arg.find('=');
+        const auto name = arg.substr(0, eq);
+        const bool valid_name = !name.empty() && std::all_of(name.begin(), name.end(), [](unsigned char c) {
+            return std::isalnum(c) || c == '_';
+        }) && !std::isdigit(static_cast<unsigned char>(name[0]));
+        if (eq == std::string::npos || !valid_name) {
+            command_failed(fmt::format("--target-label '{}': expected NAME=VALUE, like instance=127.0.0.1:8443", arg));
+        }
+        target_labels[name] = arg.substr(eq + 1);
+    }
+    std::vector<LivePod> live;
+    if (!live_metrics_path.empty()) {
+        std::ifstream in(live_metrics_path, std::ios::binary);
+        if (!in) {
+            command_failed(fmt::format("cannot read --live-metrics file {}", live_metrics_path));
+        }
+        const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        for (auto& [key, image] : scenario.images) {
+            image.digest = build_image(image.repository, image.tag).manifest_digest; // as seeding gives
+        }
+        live = live_pods_from_metrics(scenario, text);
+        if (live.empty()) {
+            command_failed(fmt::format("--live-metrics file {} lists no pods (kube_pod_container_info) of the "
+                                       "scenario; is it the sandbox's /metrics?",
+                                       live_metrics_path));
+        }
+    }
     auto epoch = oncall::parse_rfc3339(epoch_text);
     if (!epoch) {
         command_failed(fmt::format("--epoch: {}", epoch.error().message));
@@ -163,7 +219,7 @@ void run_backfill(const std::string& scenario_path, const std::string& epoch_tex
         command_failed(fmt::format("cannot write {}; check that its directory exists and is writable", tmp_path));
     }
     const auto samples = write_backfill(out, scenario, std::chrono::system_clock::time_point(*epoch),
-                                        std::chrono::duration_cast<std::chrono::seconds>(*history));
+                                        std::chrono::duration_cast<std::chrono::seconds>(*history), live, target_labels);
     out.close();
     std::error_code ec;
     if (!out || (std::filesystem::rename(tmp_path, out_path, ec), ec)) {
@@ -174,11 +230,19 @@ void run_backfill(const std::string& scenario_path, const std::string& epoch_tex
                  out_path.c_str());
 }
 
-void run_images(const std::string& scenario_path) {
+void run_describe(const std::string& scenario_path) {
     const auto scenario = load_or_fail(scenario_path);
+    std::printf("namespace %s\n", scenario.namespace_name.c_str());
+    for (const auto& service : scenario.services) {
+        std::printf("service %s\n", service.name.c_str());
+    }
+    for (const auto& account : scenario.service_accounts) {
+        std::printf("service-account %s %lld\n", account.name.c_str(),
+                    static_cast<long long>(account.max_duration ? account.max_duration->count() : 0));
+    }
     for (const auto& [key, image] : scenario.images) {
         const auto content = build_image(image.repository, image.tag);
-        std::printf("%s %s %s %s\n", key.c_str(), content.manifest_digest.c_str(), image.behavior.c_str(),
+        std::printf("image %s %s %s %s\n", key.c_str(), content.manifest_digest.c_str(), image.behavior.c_str(),
                     image.in_registry ? "in-registry" : "absent");
     }
 }
@@ -186,37 +250,34 @@ void run_images(const std::string& scenario_path) {
 } // namespace
 
 Result<void> seed_registry(Scenario& scenario, const std::string& registry_url) {
-    RegistryPusher pusher(registry_url);
-    bool ready = false;
+    if (auto ready = RegistryPusher(registry_url).wait_ready(); !ready) {
+        return ready;
+    }
+    // One image per thread: each push is a handful of small sequential requests.
+    std::vector<std::pair<Image*, std::future<Result<std::string>>>> pushes;
     for (auto& [key, image] : scenario.images) {
         const auto content = build_image(image.repository, image.tag);
         if (!image.in_registry) {
             image.digest = content.manifest_digest; // a real-looking digest the registry does not hold
             continue;
         }
-        if (!ready) {
-            if (auto r = pusher.wait_ready(); !r) {
-                return r;
-            }
-            ready = true;
-        }
-        if (auto r = pusher.push_blob(image.repository, content.layer_digest, content.layer); !r) {
-            return r;
-        }
-        if (auto r = pusher.push_blob(image.repository, content.config_digest, content.config); !r) {
-            return r;
-        }
-        auto digest = pusher.push_manifest(image.repository, image.tag, content.manifest);
+        pushes.emplace_back(&image, std::async(std::launch::async, [&registry_url, content, key = key, &image] {
+                                return push_image(registry_url, key, image, content);
+                            }));
+    }
+    std::optional<oncall::Error> first_error;
+    for (auto& [image, push] : pushes) {
+        auto digest = push.get();
         if (!digest) {
-            return std::move(digest).error();
+            if (!first_error) {
+                first_error = std::move(digest).error();
+            }
+            continue;
         }
-        if (*digest != content.manifest_digest) {
-            return oncall::make_error(Errc::bad_response,
-                                      fmt::format("registry at {} stored {} as {} but its manifest hashes to {}; "
-                                                  "the registry rewrote the manifest",
-                                                  registry_url, key, *digest, content.manifest_digest));
-        }
-        image.digest = *digest;
+        image->digest = *digest;
+    }
+    if (first_error) {
+        return *first_error;
     }
     return oncall::ok_result();
 }
@@ -243,13 +304,22 @@ void register_world_commands(CLI::App& app) {
     backfill->add_option("--epoch", *epoch, "Start-up instant the history ends at (RFC 3339)")->required();
     backfill->add_option("--out", *out_path, "OpenMetrics file to write")->required();
     backfill->add_option("--history", *history, "How much history to write")->capture_default_str();
-    backfill->callback([=] { run_backfill(*scenario_path, *epoch, *out_path, *history); });
+    auto live_metrics = std::make_shared<std::string>();
+    backfill->add_option("--live-metrics", *live_metrics,
+                         "The running sandbox's /metrics text: its pods' series continue the history under "
+                         "their own names");
+    auto target_labels = std::make_shared<std::vector<std::string>>();
+    backfill->add_option("--target-label", *target_labels,
+                         "NAME=VALUE added to every series, as Prometheus adds its scrape's job and instance "
+                         "(repeatable)");
+    backfill->callback(
+        [=] { run_backfill(*scenario_path, *epoch, *out_path, *history, *live_metrics, *target_labels); });
 
-    auto* images = app.add_subcommand("images", "Check a scenario file and list its images with the digests "
-                                                "seeding gives them");
-    auto images_scenario = std::make_shared<std::string>();
-    images->add_option("--scenario", *images_scenario, "Scenario file (YAML)")->required();
-    images->callback([=] { run_images(*images_scenario); });
+    auto* describe = app.add_subcommand("describe", "Check a scenario file and list its namespace, services, "
+                                                    "service accounts and images (with the digests seeding gives)");
+    auto describe_scenario = std::make_shared<std::string>();
+    describe->add_option("--scenario", *describe_scenario, "Scenario file (YAML)")->required();
+    describe->callback([=] { run_describe(*describe_scenario); });
 }
 
 } // namespace sandbox

@@ -533,7 +533,9 @@ struct FaultProxy::Impl {
         while (!base.empty() && base.back() == '/') {
             base.pop_back();
         }
-        const std::string url = base + request.target;
+        // An absolute target ("GET http://host/path"): the client uses us as its HTTP proxy.
+        const bool absolute = request.target.rfind("http://", 0) == 0 || request.target.rfind("https://", 0) == 0;
+        const std::string url = absolute ? request.target : base + request.target;
         curl_slist* headers = nullptr;
         for (const auto& [n, v] : request.headers) {
             if (iequals(n, "Host") || iequals(n, "Content-Length") || iequals(n, "Expect") || hop_by_hop(n)) {

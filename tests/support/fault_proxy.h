@@ -2,7 +2,8 @@
 // A fault-injecting HTTP proxy for tests and benchmarks: listens on 127.0.0.1 (plain HTTP), forwards
 // to an upstream base URL (http, or https with a CA) and, when told, misbehaves the way broken
 // proxies, half-dead servers and hostile endpoints do. Settings can change while it runs; every
-// request is counted and recorded with its start time.
+// request is counted and recorded with its start time. A request in absolute form
+// ("GET http://host/path", as sent to an http_proxy) is forwarded to that URL instead.
 
 #include <atomic>
 #include <chrono>

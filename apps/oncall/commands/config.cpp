@@ -1,5 +1,6 @@
 // oncall config view | get-contexts | use-context NAME
 
+#include "cli_model.h"
 #include "commands.h"
 #include "oncall/render/output.h"
 #include "oncall/render/table.h"
@@ -97,7 +98,7 @@ void register_config(CLI::App& app, AppContext& ctx) {
 
     auto* use = cmd->add_subcommand("use-context", "Make NAME the current context (edits the file in place)");
     auto name = std::make_shared<std::string>();
-    use->add_option("NAME", *name, "Context name")->required();
+    takes(use->add_option("NAME", *name, "Context name")->required(), cli::ValueKind::context);
     use->callback([&ctx, name] {
         const auto& cfg = ctx.config();
         if (cfg.contexts.find(*name) == cfg.contexts.end()) {

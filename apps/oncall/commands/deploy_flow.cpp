@@ -4,6 +4,7 @@
 
 #include "oncall/core/duration.h"
 #include "oncall/core/time.h"
+#include "oncall/ops/access.h"
 #include "oncall/ops/audit.h"
 #include "oncall/ops/rollout.h"
 #include "oncall/ops/verify.h"
@@ -108,8 +109,9 @@ json change_json(const ops::ChangeRequest& request, const ops::ChangePlan& plan,
     return j;
 }
 
-// Writes the plan, retrying only when nothing but the status moved under us (the controller
-// updates status and with it resourceVersion; a spec change is a real conflict).
+// Writes the plan, retrying only when nothing but the status moved under us (the rollout
+// controller updates status and with it resourceVersion); any change to the spec, labels or
+// annotations is a real conflict and ends the command with nothing overwritten.
 Result<ops::Applied> write_plan(AppContext& ctx, const kube::KubeClient& client, ops::ChangePlan& plan,
                                 const ops::ChangeRequest& request,
                                 const std::function<Result<ops::ChangePlan>()>& replan) {
@@ -122,10 +124,12 @@ Result<ops::Applied> write_plan(AppContext& ctx, const kube::KubeClient& client,
         if (!fresh) {
             return applied;
         }
-        const bool spec_same = fresh->metadata.generation == plan.deployment.metadata.generation &&
-                               kube::same_template(fresh->pod_template.raw, plan.deployment.pod_template.raw) &&
-                               fresh->paused == plan.deployment.paused;
-        if (!spec_same) {
+        const auto& before = plan.deployment;
+        const bool only_status = fresh->metadata.generation == before.metadata.generation &&
+                                 fresh->raw.value("spec", json::object()) == before.raw.value("spec", json::object()) &&
+                                 fresh->metadata.annotations == before.metadata.annotations &&
+                                 fresh->metadata.labels == before.metadata.labels;
+        if (!only_status) {
             return applied;
         }
         auto again = replan();
@@ -295,6 +299,15 @@ void run_change(AppContext& ctx, ops::DeployAction action, const ChangeFlags& fl
     if (flags.to_revision && *flags.to_revision <= 0) {
         fail(make_error(Errc::usage, "--to-revision must be a positive revision number (see 'oncall history')"));
     }
+    // Writes use an active deployer grant's token for this service (when grants are required).
+    const auto access = unwrap(ops::write_access_for(ctx.context(), request.service));
+    request.write_token = access.bearer_token;
+    if (access.grant && !access.grant->requester.empty()) {
+        request.actor = access.grant->requester;
+    }
+    if (access.warning) {
+        ctx.warn(*access.warning); // already starts with "warning:"
+    }
     const auto client = make_kube_client(ctx);
     const auto prom = make_prometheus_client(ctx);
     const registry::RegistryClient registry(ctx.context().registry, ctx.logger());
@@ -328,6 +341,9 @@ void run_change(AppContext& ctx, ops::DeployAction action, const ChangeFlags& fl
     auto applied = write_plan(ctx, client, plan, request, make_plan);
     if (!applied) {
         auto error = std::move(applied).error();
+        if (request.write_token) {
+            error = ops::explain_grant_refusal(std::move(error), ctx.context(), request.service.name);
+        }
         if (!flags.dry_run && error.code == Errc::conflict) {
             outcome.result = "failed";
             unwrap(ops::append_audit(ops::default_audit_path(),
@@ -351,6 +367,9 @@ void run_change(AppContext& ctx, ops::DeployAction action, const ChangeFlags& fl
     auto audit = [&](const std::string& result, const std::optional<Error>& error) {
         const int code = error ? static_cast<int>(exit_code_for(*error)) : 0;
         auto record = ops::change_audit_record(ctx.context().name, request, plan, result, code);
+        if (access.grant) {
+            record["grant"] = access.grant->id;
+        }
         if (!outcome.verification.is_null()) {
             record["verification"] = outcome.verification.value("summary", outcome.verification.dump());
         }

@@ -53,15 +53,32 @@ void register_history(CLI::App& app, AppContext& ctx) {
             .column("")
             .column("DEPLOYED")
             .column("AGE")
-            .column("ARTIFACTS")
             .column("CHANGE-CAUSE", render::Align::left, true);
         for (const auto& r : revisions) {
-            table.row({std::to_string(r.number), r.current ? render::paint("current", render::Color::green, style) : "",
+            table.row({std::to_string(r.number), r.current ? "current" : "",
                        r.deployed_at ? format_local(*r.deployed_at) : "-",
-                       r.deployed_at ? format_age(*r.deployed_at, ref) : "-", fmt::format("{}", fmt::join(r.artifacts, ", ")),
+                       r.deployed_at ? format_age(*r.deployed_at, ref) : "-",
                        r.change_cause.empty() ? "<none>" : r.change_cause});
         }
-        fmt::print("{}", table.render(style.width));
+        // Each revision's row, then its artifacts in full on their own lines (digests are never cut).
+        const std::string rendered = table.render(style.width);
+        std::size_t start = 0;
+        std::size_t index = 0;
+        while (start < rendered.size()) {
+            const auto end = rendered.find('\n', start);
+            std::string line = rendered.substr(start, end == std::string::npos ? std::string::npos : end - start);
+            start = end == std::string::npos ? rendered.size() : end + 1;
+            if (index == 0) {
+                fmt::print("{}\n", line);
+            } else {
+                const auto& r = revisions[index - 1];
+                fmt::print("{}\n", r.current ? render::paint(line, render::Color::green, style) : line);
+                for (const auto& a : r.artifacts) {
+                    fmt::print("          {}\n", a);
+                }
+            }
+            ++index;
+        }
     });
 }
 

@@ -54,7 +54,7 @@ void run(AppContext& ctx, const RequestAccessFlags& flags) {
     const auto left = std::chrono::duration_cast<std::chrono::seconds>(grant.time_left(now()));
     fmt::print("Granted role {} on {} (namespace {}) to {}, grant {}.\n", grant.role,
                grant.service, grant.namespace_name, grant.requester, grant.id);
-    fmt::print("  expires   {} ({} UTC), {} left\n", format_local(grant.expires_at),
+    fmt::print("  expires   {} local, {} UTC; {} left\n", format_local(grant.expires_at),
                format_rfc3339(grant.expires_at),
                format_duration(std::chrono::milliseconds(std::max<long long>(left.count(), 0) * 1000)));
     fmt::print("  reason    {}\n", grant.reason);

@@ -102,6 +102,7 @@ struct Transfer {
     const std::function<bool(std::string_view)>* on_data = nullptr;
     bool stopped_by_caller = false;
     SteadyClock::time_point started;
+    SteadyClock::time_point first_started; // start of the request's first attempt (retry budget)
 
     std::string describe() const {
         const auto& name = state->options.name;
@@ -202,6 +203,13 @@ void configure(EasyHandle& easy, Transfer& t, int attempt) {
     t.easy = easy.get();
     t.redacted_url = redact_url(r.url);
     t.timeout = r.timeout.count() > 0 ? r.timeout : o.total_timeout;
+    if (attempt == 1) {
+        t.first_started = SteadyClock::now();
+    }
+    if (o.retry.budget.count() > 0) {
+        const auto used = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - t.first_started);
+        t.timeout = std::clamp(o.retry.budget - used, std::chrono::milliseconds(1), t.timeout);
+    }
     easy.clear_error();
 
     easy.set(CURLOPT_URL, r.url.c_str());
@@ -289,7 +297,7 @@ bool has_http_scheme(std::string_view url) {
 std::string seconds_text(std::chrono::milliseconds d) { return format_duration(d); }
 
 // Turns the outcome of a finished attempt into a Response or a classified Error.
-Result<Response> finish(const Transfer& t, CURLcode code, const char* curl_message) {
+Result<Response> finish(Transfer& t, CURLcode code, const char* curl_message) {
     const std::string where = t.describe();
     const auto secrets = t.secrets();
     const std::string detail = (curl_message != nullptr && *curl_message != '\0') ? curl_message : curl_easy_strerror(code);
@@ -299,7 +307,7 @@ Result<Response> finish(const Transfer& t, CURLcode code, const char* curl_messa
     const std::size_t cap = t.state->options.max_body_bytes;
 
     if (code == CURLE_OK || (code == CURLE_WRITE_ERROR && t.stopped_by_caller)) {
-        Response response = t.response;
+        Response response = std::move(t.response);
         long status = 0;
         curl_easy_getinfo(t.easy, CURLINFO_RESPONSE_CODE, &status);
         response.status = status;
@@ -416,8 +424,7 @@ bool transient_status(long status) {
 
 thread_local std::mt19937_64 t_rng{std::random_device{}()};
 
-// Decides whether attempt `attempt` (1-based) is followed by another, and after how long.
-std::optional<std::chrono::milliseconds> retry_delay(const Result<Response>& result, const Transfer& t, int attempt,
+std::optional<std::chrono::milliseconds> retry_delay_unbounded(const Result<Response>& result, const Transfer& t, int attempt,
                                                      std::string& reason) {
     const ClientState& state = *t.state;
     const RetryPolicy& policy = state.options.retry;
@@ -463,6 +470,24 @@ std::optional<std::chrono::milliseconds> retry_delay(const Result<Response>& res
     }
     std::uniform_int_distribution<long long> pick(0, ceiling);
     return std::chrono::milliseconds(pick(t_rng));
+}
+
+// Decides whether attempt `attempt` (1-based) is followed by another, and after how long; a retry
+// that could not start within the policy's budget is not made.
+std::optional<std::chrono::milliseconds> retry_delay(const Result<Response>& result, const Transfer& t, int attempt,
+                                                     std::string& reason) {
+    auto delay = retry_delay_unbounded(result, t, attempt, reason);
+    const auto budget = t.state->options.retry.budget;
+    if (delay && budget.count() > 0) {
+        const auto used = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - t.first_started);
+        if (used + *delay >= budget) {
+            log_line(*t.state, &t,
+                     fmt::format("  {} {}: {}; not retried (the {} retry budget is spent)", method_name(t.request->method),
+                                 t.redacted_url, reason, format_duration(budget)));
+            return std::nullopt;
+        }
+    }
+    return delay;
 }
 
 void log_retry(const Transfer& t, const std::string& reason, std::chrono::milliseconds delay, int next_attempt) {
@@ -524,12 +549,15 @@ const ClientOptions& Client::options() const noexcept { return m_state->options;
 
 Result<Response> Client::perform(const Request& request) const {
     ClientState& state = *m_state;
+    SteadyClock::time_point first_started{};
     for (int attempt = 1;; ++attempt) {
         EasyHandle easy = state.acquire();
         Transfer t;
         t.request = &request;
         t.state = &state;
+        t.first_started = first_started;
         configure(easy, t, attempt);
+        first_started = t.first_started;
         const CURLcode code = curl_easy_perform(easy.get());
         Result<Response> result = finish(t, code, easy.error_text());
         log_outcome(t, result);
@@ -544,14 +572,22 @@ Result<Response> Client::perform(const Request& request) const {
     }
 }
 
-std::vector<Result<Response>> Client::perform_all(const std::vector<Request>& requests, std::size_t max_parallel) const {
-    ClientState& state = *m_state;
+namespace {
+
+// One request of a batch and the client state it is sent with.
+struct BatchItem {
+    ClientState* state;
+    const Request* request;
+};
+
+std::vector<Result<Response>> run_batch(const std::vector<BatchItem>& items, std::size_t max_parallel) {
     max_parallel = std::max<std::size_t>(1, max_parallel);
 
     struct Pending {
         std::size_t index;
         int attempt;
         SteadyClock::time_point not_before;
+        SteadyClock::time_point first_started;
     };
     struct Active {
         std::size_t index = 0;
@@ -560,10 +596,10 @@ std::vector<Result<Response>> Client::perform_all(const std::vector<Request>& re
         Transfer transfer;
     };
 
-    std::vector<std::optional<Result<Response>>> results(requests.size());
+    std::vector<std::optional<Result<Response>>> results(items.size());
     std::deque<Pending> queue;
-    for (std::size_t i = 0; i < requests.size(); ++i) {
-        queue.push_back(Pending{i, 1, SteadyClock::now()});
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        queue.push_back(Pending{i, 1, SteadyClock::now(), {}});
     }
     detail::MultiHandle multi;
     std::vector<std::unique_ptr<Active>> active;
@@ -578,8 +614,9 @@ std::vector<Result<Response>> Client::perform_all(const std::vector<Request>& re
             auto slot = std::make_unique<Active>();
             slot->index = it->index;
             slot->attempt = it->attempt;
-            slot->transfer.request = &requests[it->index];
-            slot->transfer.state = &state;
+            slot->transfer.request = items[it->index].request;
+            slot->transfer.state = items[it->index].state;
+            slot->transfer.first_started = it->first_started;
             configure(slot->easy, slot->transfer, slot->attempt);
             curl_multi_add_handle(multi.get(), slot->easy.get());
             active.push_back(std::move(slot));
@@ -606,7 +643,8 @@ std::vector<Result<Response>> Client::perform_all(const std::vector<Request>& re
             std::string reason;
             if (const auto delay = retry_delay(result, done.transfer, done.attempt, reason)) {
                 log_retry(done.transfer, reason, *delay, done.attempt + 1);
-                queue.push_back(Pending{done.index, done.attempt + 1, SteadyClock::now() + *delay});
+                queue.push_back(Pending{done.index, done.attempt + 1, SteadyClock::now() + *delay,
+                                        done.transfer.first_started});
             } else {
                 results[done.index] = with_attempts(std::move(result), done.attempt);
             }
@@ -634,6 +672,26 @@ std::vector<Result<Response>> Client::perform_all(const std::vector<Request>& re
         out.push_back(r ? std::move(*r) : Result<Response>(make_error(Errc::internal, "request was not performed")));
     }
     return out;
+}
+
+} // namespace
+
+std::vector<Result<Response>> Client::perform_all(const std::vector<Request>& requests, std::size_t max_parallel) const {
+    std::vector<BatchItem> items;
+    items.reserve(requests.size());
+    for (const auto& r : requests) {
+        items.push_back(BatchItem{m_state.get(), &r});
+    }
+    return run_batch(items, max_parallel);
+}
+
+std::vector<Result<Response>> perform_all(const std::vector<BoundRequest>& requests, std::size_t max_parallel) {
+    std::vector<BatchItem> items;
+    items.reserve(requests.size());
+    for (const auto& r : requests) {
+        items.push_back(BatchItem{r.client.m_state.get(), &r.request});
+    }
+    return run_batch(items, max_parallel);
 }
 
 Result<Response> Client::stream(const Request& request,

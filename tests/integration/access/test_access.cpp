@@ -114,7 +114,8 @@ public:
         REQUIRE(response);
         REQUIRE(response->status == 200);
         std::set<std::string> names;
-        for (const auto& item : json::parse(response->body).at("items")) {
+        const json list = json::parse(response->body);
+        for (const auto& item : list.at("items")) {
             names.insert(item.at("metadata").at("name").get<std::string>());
         }
         return names;
@@ -126,6 +127,21 @@ public:
                                       duration, "--reason", k_reason, "--ticket", "INC-4711"};
         args.insert(args.end(), extra.begin(), extra.end());
         return oncall(args);
+    }
+
+    /// A revision of `service` that is not the current one (read with `oncall history`).
+    int other_revision(const std::string& service) const {
+        auto history = oncall({"history", service, "-o", "json"});
+        INFO(history.err);
+        REQUIRE(history.exit_code == 0);
+        const json doc = json::parse(history.out);
+        for (const auto& r : doc.at("revisions")) {
+            if (!r.at("current").get<bool>()) {
+                return r.at("revision").get<int>();
+            }
+        }
+        FAIL("no revision other than the current one");
+        return 0;
     }
 
     ProcessResult rollback(const std::string& service, int revision, std::vector<std::string> extra = {}) const {
@@ -162,8 +178,9 @@ void write_grant(const std::string& path, const json& grant) {
 
 TEST_CASE("a grant lets a rollback through; once revoked the server refuses the same rollback") {
     Workstation ws;
+    const int target = ws.other_revision("checkout");
     // Without a grant the client refuses before writing, naming the command to run.
-    auto none = ws.rollback("checkout", 2);
+    auto none = ws.rollback("checkout", target);
     CHECK(none.exit_code == 4);
     CHECK_THAT(none.err, Catch::Contains(request_line("checkout")));
 
@@ -188,7 +205,7 @@ TEST_CASE("a grant lets a rollback through; once revoked the server refuses the 
     CHECK_THAT(revoked.out, Catch::Contains("oncall-grant-" + id));
     CHECK(ws.secret_names().count("oncall-grant-" + id) == 0);
     CHECK_FALSE(std::filesystem::exists(ws.grant_file("checkout")));
-    auto client_refused = ws.rollback("checkout", 2);
+    auto client_refused = ws.rollback("checkout", target);
     CHECK(client_refused.exit_code == 4);
     CHECK_THAT(client_refused.err, Catch::Contains(request_line("checkout")));
 
@@ -196,7 +213,7 @@ TEST_CASE("a grant lets a rollback through; once revoked the server refuses the 
     // revoked grant is put back on disk.
     CHECK(ws.try_patch("checkout", token) == 401);
     write_grant(ws.grant_file("checkout"), saved);
-    auto server_refused = ws.rollback("checkout", 2);
+    auto server_refused = ws.rollback("checkout", target);
     CHECK(server_refused.exit_code == 4);
     CHECK_THAT(server_refused.err, Catch::Contains("refused"));
     CHECK_THAT(server_refused.err, Catch::Contains(request_line("checkout")));
@@ -204,7 +221,7 @@ TEST_CASE("a grant lets a rollback through; once revoked the server refuses the 
 
     // A fresh grant lets exactly the same rollback through.
     REQUIRE(ws.request_access("checkout", "10m").exit_code == 0);
-    auto done = ws.rollback("checkout", 2);
+    auto done = ws.rollback("checkout", target);
     INFO(done.err);
     CHECK(done.exit_code == 0);
     CHECK_THAT(done.out + done.err, !Catch::Contains(ws.token_of("checkout")));
@@ -212,6 +229,7 @@ TEST_CASE("a grant lets a rollback through; once revoked the server refuses the 
 
 TEST_CASE("after expiry the client and the server both refuse the grant") {
     Workstation ws;
+    const int target = ws.other_revision("checkout");
     auto granted = ws.request_access("checkout", "2s");
     INFO(granted.err);
     REQUIRE(granted.exit_code == 0);
@@ -230,7 +248,7 @@ TEST_CASE("after expiry the client and the server both refuse the grant") {
     auto text = ws.oncall({"access", "list"});
     CHECK_THAT(text.out, Catch::Contains("expired"));
 
-    auto client_refused = ws.rollback("checkout", 1);
+    auto client_refused = ws.rollback("checkout", target);
     CHECK(client_refused.exit_code == 4);
     CHECK_THAT(client_refused.err, Catch::Contains("expired"));
     CHECK_THAT(client_refused.err, Catch::Contains(request_line("checkout")));
@@ -240,7 +258,7 @@ TEST_CASE("after expiry the client and the server both refuse the grant") {
     json tampered = saved;
     tampered["expires_at"] = "2099-01-01T00:00:00Z";
     write_grant(ws.grant_file("checkout"), tampered);
-    auto server_refused = ws.rollback("checkout", 1);
+    auto server_refused = ws.rollback("checkout", target);
     CHECK(server_refused.exit_code == 4);
     CHECK_THAT(server_refused.err, Catch::Contains(request_line("checkout")));
 }
@@ -273,6 +291,23 @@ TEST_CASE("durations over the role's max or the service account's cap create not
 
     CHECK(ws.secret_names() == before);
     CHECK_FALSE(std::filesystem::exists(ws.grants_dir()));
+}
+
+TEST_CASE("a step the server refuses after the grant Secret exists leaves nothing behind") {
+    Workstation ws;
+    const auto before = ws.secret_names();
+    // A role whose service account the engineer may not mint tokens for: the Secret is created,
+    // the TokenRequest is refused (403), and the Secret is deleted again.
+    std::string config = read_file(ws.env("ONCALL_CONFIG"));
+    config = std::regex_replace(config, std::regex("(\\n *)triage: \\{"),
+                                "$1ops: { service-account: default, max: 1h }$1triage: {");
+    ws.set_env("ONCALL_CONFIG", ws.state().write("config.yaml", config));
+    auto refused = ws.oncall({"request-access", "checkout", "--role", "ops", "--for", "10m", "--reason", k_reason});
+    CHECK(refused.exit_code == 4);
+    CHECK_THAT(refused.err, Catch::Contains("shop/default"));
+    CHECK_THAT(refused.err, Catch::Contains("deleted again"));
+    CHECK(ws.secret_names() == before);
+    CHECK_FALSE(std::filesystem::exists(ws.grants_dir() + "/sandbox.checkout.ops.json"));
 }
 
 TEST_CASE("a grant for checkout does not reach payments, on the server or in the client") {

@@ -830,3 +830,192 @@ TEST_CASE("a client can be shared between threads", "[http][client][concurrency]
     }
     CHECK(good.load() == 80);
 }
+
+TEST_CASE("a retry budget bounds all attempts of a request", "[http][client][retry]") {
+    TestServer server;
+    server.on("GET", "/stuck", [&server](const httplib::Request&, httplib::Response& res, std::size_t) {
+        server.sleep(10s);
+        res.status = 200;
+    });
+    server.on("GET", "/later", [](const httplib::Request&, httplib::Response& res, std::size_t) {
+        res.status = 503;
+        res.set_header("Retry-After", "1");
+    });
+    server.start();
+    auto options = fast_options();
+    options.total_timeout = 5s;
+    options.retry.budget = 400ms;
+    LogCapture log;
+    options.log = log.sink();
+    Client client(options);
+
+    // The attempt's 5 s timeout is clipped to the budget, and no retry follows.
+    auto r = client.perform(get(server.url("/stuck")));
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == Errc::timeout);
+    CHECK(server.request_count() == 1);
+    CHECK(log.text().find("retry budget is spent") != std::string::npos);
+
+    // A Retry-After that would end after the budget is not waited for.
+    auto later = client.perform_all({get(server.url("/later"))}, 2);
+    REQUIRE(later[0].ok());
+    CHECK(later[0]->status == 503);
+    CHECK(server.request_count() == 2);
+}
+
+TEST_CASE("perform_all of several clients shares one batch, each with its own credentials",
+          "[http][client][concurrency]") {
+    std::atomic<int> arrived{0};
+    auto handler = [&arrived](const httplib::Request& req, httplib::Response& res, std::size_t) {
+        ++arrived;
+        // Wait (at most 5 s) until both servers are handling a request at once.
+        for (int i = 0; i < 5000 && arrived.load() < 2; ++i) {
+            std::this_thread::sleep_for(1ms);
+        }
+        res.set_content(req.get_header_value("Authorization") + (arrived.load() >= 2 ? " together" : " alone"),
+                        "text/plain");
+    };
+    TestServer prometheus;
+    prometheus.on("GET", "/q", handler);
+    prometheus.start();
+    TestServer alertmanager;
+    alertmanager.on("GET", "/a", handler);
+    alertmanager.start();
+
+    auto prom_options = fast_options();
+    prom_options.name = "prometheus";
+    prom_options.bearer_token = "prom-token";
+    auto am_options = fast_options();
+    am_options.name = "alertmanager";
+    am_options.bearer_token = "am-token";
+    const Client prom(prom_options);
+    const Client am(am_options);
+    int closed_port = 0;
+    {
+        TestServer probe;
+        probe.start();
+        closed_port = probe.port();
+    }
+    auto no_retry = fast_options();
+    no_retry.name = "registry";
+    no_retry.retry = RetryPolicy::none();
+    const Client registry(no_retry);
+
+    const auto results = perform_all({{prom, get(prometheus.url("/q"))},
+                                      {am, get(alertmanager.url("/a"))},
+                                      {registry, get("http://127.0.0.1:" + std::to_string(closed_port) + "/v2/")}},
+                                     8);
+    REQUIRE(results.size() == 3);
+    REQUIRE(results[0].ok());
+    CHECK(results[0]->body == "Bearer prom-token together");
+    REQUIRE(results[1].ok());
+    CHECK(results[1]->body == "Bearer am-token together");
+    REQUIRE_FALSE(results[2].ok());
+    CHECK(results[2].error().code == Errc::connect);
+    CHECK(results[2].error().message.rfind("registry at http://127.0.0.1:", 0) == 0);
+}
+
+TEST_CASE("proxies are taken from the standard environment variables", "[http][client][proxy]") {
+    TestServer upstream;
+    upstream.on("GET", "/via", [](const httplib::Request&, httplib::Response& res, std::size_t) {
+        res.set_content("through the proxy", "text/plain");
+    });
+    upstream.start();
+    FaultProxy::Options proxy_options; // no upstream: it forwards absolute-form requests
+    FaultProxy proxy(proxy_options);
+
+    struct EnvGuard {
+        std::vector<std::pair<std::string, std::optional<std::string>>> saved;
+        void set(const char* name, const char* value) {
+            const char* old = std::getenv(name);
+            saved.emplace_back(name, old ? std::optional<std::string>(old) : std::nullopt);
+            if (value != nullptr) {
+                ::setenv(name, value, 1);
+            } else {
+                ::unsetenv(name);
+            }
+        }
+        ~EnvGuard() {
+            for (auto it = saved.rbegin(); it != saved.rend(); ++it) {
+                if (it->second) {
+                    ::setenv(it->first.c_str(), it->second->c_str(), 1);
+                } else {
+                    ::unsetenv(it->first.c_str());
+                }
+            }
+        }
+    } env;
+    env.set("http_proxy", proxy.url().c_str());
+    env.set("no_proxy", nullptr);
+    env.set("NO_PROXY", nullptr);
+
+    Client client(fast_options());
+    auto r = client.perform(get(upstream.url("/via")));
+    REQUIRE(r.ok());
+    CHECK(r->body == "through the proxy");
+    REQUIRE(proxy.request_count() == 1);
+    CHECK(proxy.requests()[0].target == upstream.url("/via"));
+
+    // no_proxy exempts the host.
+    env.set("no_proxy", "127.0.0.1");
+    r = client.perform(get(upstream.url("/via")));
+    REQUIRE(r.ok());
+    CHECK(proxy.request_count() == 1);
+    CHECK(upstream.request_count() == 2);
+}
+
+TEST_CASE("compression: not asked for by default; when accepted, the cap applies to the decoded size",
+          "[http][client][hostile]") {
+    // 8 MiB of zeros: a few KiB compressed.
+    const std::string zeros(8u << 20u, '0');
+    const ProcessResult gz = run_process({"gzip", "-c", "-9"}, [&] {
+        ProcessOptions o;
+        o.stdin_data = zeros;
+        return o;
+    }());
+    REQUIRE(gz.exit_code == 0);
+    REQUIRE(gz.out.size() < 64u * 1024u);
+    const std::string bomb = gz.out;
+
+    TestServer server;
+    server.on("GET", "/bomb", [&bomb](const httplib::Request&, httplib::Response& res, std::size_t) {
+        // A hostile server that compresses whether or not it was asked to.
+        res.set_header("Content-Encoding", "gzip");
+        res.set_content(bomb, "application/json");
+    });
+    server.start();
+    auto options = fast_options();
+    options.retry = RetryPolicy::none();
+    options.max_body_bytes = 1u << 20u;
+
+    SECTION("by default the body is not decoded, so it stays small and decoders reject it") {
+        auto r = Client(options).perform(get(server.url("/bomb")));
+        REQUIRE(r.ok());
+        CHECK(server.requests().at(0).header("Accept-Encoding").empty());
+        CHECK(r->body.size() == bomb.size());
+        auto json = parse_json_body(*r, "test server");
+        REQUIRE_FALSE(json.ok());
+        CHECK(json.error().code == Errc::bad_response);
+    }
+    SECTION("accepted: decoding stops at the cap") {
+        options.accept_compressed = true;
+        auto r = Client(options).perform(get(server.url("/bomb")));
+        REQUIRE_FALSE(r.ok());
+        CHECK(server.requests().at(0).header("Accept-Encoding").find("gzip") != std::string::npos);
+        CHECK(r.error().code == Errc::too_large);
+    }
+}
+
+TEST_CASE("URLs that are not http(s) are refused before any traffic", "[http][client]") {
+    auto options = fast_options();
+    options.retry = RetryPolicy::none();
+    Client client(options);
+    for (const char* url : {"file:///etc/passwd", "ftp://127.0.0.1/x", "gopher://127.0.0.1/"}) {
+        auto r = client.perform(get(url));
+        REQUIRE_FALSE(r.ok());
+        CHECK(r.error().code == Errc::invalid);
+    }
+    auto r = client.perform(get("http://[::1"));
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == Errc::invalid);
+}

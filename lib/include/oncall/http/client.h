@@ -64,9 +64,12 @@ struct RetryPolicy {
     std::chrono::milliseconds base_delay{200};
     std::chrono::milliseconds max_delay{5000};
     bool honour_retry_after = true;
+    /// When non-zero, every attempt and wait of one request fits in this time: attempts' timeouts
+    /// are clipped to what is left, and no retry starts after it (a per-source deadline).
+    std::chrono::milliseconds budget{0};
 
     /// A policy that never retries.
-    static RetryPolicy none() { return RetryPolicy{1, {}, {}, false}; }
+    static RetryPolicy none() { return RetryPolicy{1, {}, {}, false, {}}; }
 };
 
 struct TlsOptions {
@@ -92,6 +95,8 @@ struct ClientOptions {
     std::function<void(std::string_view)> log;
 };
 
+struct BoundRequest;
+
 /// HTTP client; cheap to copy (copies share options and the connection cache) and safe to use
 /// from several threads at once.
 class Client {
@@ -115,8 +120,21 @@ public:
     const ClientOptions& options() const noexcept;
 
 private:
+    friend std::vector<Result<Response>> perform_all(const std::vector<BoundRequest>& requests,
+                                                     std::size_t max_parallel);
     std::shared_ptr<detail::ClientState> m_state;
 };
+
+/// A request and the client (server name, credentials, TLS, retry policy) that sends it.
+struct BoundRequest {
+    Client client;
+    Request request;
+};
+
+/// Sends requests of several clients (say Prometheus, Alertmanager and Kubernetes) concurrently on
+/// one multi handle, at most max_parallel in flight; one result per request, in order. Each request
+/// is retried per its own client's policy.
+std::vector<Result<Response>> perform_all(const std::vector<BoundRequest>& requests, std::size_t max_parallel = 8);
 
 /// Removes credentials from a URL: userinfo and the values of token-like query parameters.
 std::string redact_url(std::string_view url);

@@ -206,7 +206,7 @@ Result<Resolved> RegistryClient::resolve(const ImageReference& reference) const 
             return ok_result();
         }
         if (response.status == 404) {
-            return make_error(Errc::not_found,
+            return make_error(Errc::invalid,
                               fmt::format("{} does not exist in registry {} (no manifest for '{}'); check the tag",
                                           shown, base, target),
                               404);

@@ -1,0 +1,27 @@
+# Writes a C++ source holding the completion scripts of completions/, so that
+# `oncall completion SHELL` prints exactly the files that are installed.
+# Usage: cmake -DSOURCE_DIR=<completions dir> -DOUTPUT=<file.cpp> -P EmbedCompletions.cmake
+set(delimiter "oncall_script")
+set(body "// Generated from completions/ by cmake/EmbedCompletions.cmake; do not edit.\n")
+string(APPEND body "#include \"completion_scripts.h\"\n\nnamespace oncall::app {\n\n")
+string(APPEND body "std::string_view completion_script(std::string_view shell) {\n")
+foreach(pair "bash;oncall.bash" "zsh;_oncall" "fish;oncall.fish")
+  list(GET pair 0 shell)
+  list(GET pair 1 file)
+  file(READ "${SOURCE_DIR}/${file}" text)
+  string(FIND "${text}" ")${delimiter}\"" clash)
+  if(NOT clash EQUAL -1)
+    message(FATAL_ERROR "${file} contains the raw string delimiter ${delimiter}")
+  endif()
+  string(APPEND body "    if (shell == \"${shell}\") {\n        return R\"${delimiter}(${text})${delimiter}\";\n    }\n")
+endforeach()
+string(APPEND body "    return {};\n}\n\n} // namespace oncall::app\n")
+# Rewrite only on change, so that a rebuild recompiles nothing when the scripts did not change.
+if(EXISTS "${OUTPUT}")
+  file(READ "${OUTPUT}" old)
+else()
+  set(old "")
+endif()
+if(NOT old STREQUAL body)
+  file(WRITE "${OUTPUT}" "${body}")
+endif()

@@ -1,0 +1,203 @@
+#include "oncall/ops/completion.h"
+
+#include "oncall/backends/kubernetes.h"
+#include "oncall/core/duration.h"
+#include "oncall/core/time.h"
+
+#include <fmt/format.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+namespace oncall::ops {
+namespace {
+
+std::string expand_home(const std::string& path) {
+    if (path.rfind("~/", 0) == 0) {
+        if (const char* home = std::getenv("HOME"); home != nullptr) {
+            return std::string(home) + path.substr(1);
+        }
+    }
+    return path;
+}
+
+// "registry.example/shop/checkout@sha256:0123456789abcdef..." -> "...checkout@sha256:0123456789ab".
+std::string short_artifact(const std::string& image) {
+    const auto at = image.find("@sha256:");
+    if (at == std::string::npos || image.size() <= at + 8 + 12) {
+        return image;
+    }
+    return image.substr(0, at + 8 + 12);
+}
+
+std::string join(const std::vector<std::string>& items, std::string_view sep) {
+    std::string out;
+    for (const auto& i : items) {
+        out += out.empty() ? i : std::string(sep) + i;
+    }
+    return out;
+}
+
+std::string revision_description(const kube::Revision& r) {
+    std::vector<std::string> artifacts;
+    for (const auto& a : r.artifacts) {
+        artifacts.push_back(short_artifact(a));
+    }
+    std::string text = r.current ? "current: " : "";
+    text += join(artifacts, ", ");
+    if (r.deployed_at) {
+        text += ", deployed " + format_age(*r.deployed_at, now());
+    }
+    return text;
+}
+
+} // namespace
+
+CompletionSources sources_from_line(const cli::CompletionContext& ctx) {
+    CompletionSources s;
+    if (auto c = ctx.option_value("--config"); c && !c->empty()) {
+        s.config_path = expand_home(*c);
+    }
+    if (auto c = ctx.option_value("--context"); c && !c->empty()) {
+        s.context = *c;
+    }
+    return s;
+}
+
+CompletionLookup::CompletionLookup(CompletionSources sources)
+    : m_sources(std::move(sources)),
+      m_cache(m_sources.cache_path.empty() ? (std::filesystem::path(config::state_dir()) / "completion-cache.json").string()
+                                           : m_sources.cache_path,
+              m_sources.cache_ttl, m_sources.failure_ttl) {
+    const auto path = config::resolve_config_path(m_sources.config_path);
+    std::error_code ec;
+    if (path.empty() || !std::filesystem::exists(path, ec)) {
+        return;
+    }
+    auto loaded = config::load_config(path);
+    if (!loaded) {
+        return;
+    }
+    m_config = std::move(*loaded);
+    auto ctx = config::select_context(*m_config, m_sources.context);
+    if (ctx) {
+        m_context = std::move(*ctx);
+    }
+}
+
+std::vector<cli::Candidate> CompletionLookup::local(cli::ValueKind kind, const cli::CompletionContext&) const {
+    std::vector<cli::Candidate> out;
+    if (!m_config) {
+        return out;
+    }
+    switch (kind) {
+    case cli::ValueKind::context:
+        for (const auto& [name, c] : m_config->contexts) {
+            std::string where = c.kubernetes.server.empty() ? c.kubernetes.kubeconfig : c.kubernetes.server;
+            out.push_back({name, fmt::format("{}{}, namespace {}", name == m_config->current_context ? "current: " : "",
+                                             where, c.kubernetes.namespace_name)});
+        }
+        break;
+    case cli::ValueKind::role:
+        if (m_context) {
+            for (const auto& [name, role] : m_context->access.roles) {
+                out.push_back({name, fmt::format("service account {}, at most {}", role.service_account,
+                                                 format_duration(role.max))});
+            }
+        }
+        break;
+    case cli::ValueKind::service:
+        for (const auto& [name, s] : m_config->services) {
+            const std::string ns = !s.namespace_name.empty() ? s.namespace_name
+                                   : m_context                ? m_context->kubernetes.namespace_name
+                                                              : std::string{};
+            out.push_back({name, ns.empty() ? "configured service" : "configured service in " + ns});
+        }
+        break;
+    default: break;
+    }
+    return out;
+}
+
+std::optional<std::string> CompletionLookup::cluster_key(cli::ValueKind kind, const cli::CompletionContext& ctx) const {
+    if (!m_config || !m_context) {
+        return std::nullopt;
+    }
+    const auto& k = m_context->kubernetes;
+    const std::string where = k.server.empty() ? "kubeconfig:" + k.kubeconfig + "#" + k.kube_context : k.server;
+    if (kind == cli::ValueKind::service) {
+        return fmt::format("deployments {} {}", where, k.namespace_name);
+    }
+    if (kind == cli::ValueKind::revision) {
+        const auto name = ctx.service();
+        if (!name) {
+            return std::nullopt;
+        }
+        auto service = config::service_for(*m_config, *m_context, *name);
+        if (!service) {
+            return std::nullopt;
+        }
+        return fmt::format("revisions {} {} {}", where, service->namespace_name, service->deployment);
+    }
+    return std::nullopt;
+}
+
+std::optional<cli::CacheEntry> CompletionLookup::cached(const std::string& key) const { return m_cache.get(key); }
+
+void CompletionLookup::remember(const std::string& key, const cli::CacheEntry& entry) const { m_cache.put(key, entry); }
+
+Result<std::vector<cli::Candidate>> CompletionLookup::fetch(cli::ValueKind kind, const cli::CompletionContext& ctx) const {
+    if (!m_config || !m_context) {
+        return make_error(Errc::config, "no configuration");
+    }
+    auto connection = kube::resolve_connection(m_context->kubernetes);
+    if (!connection) {
+        return std::move(connection).error();
+    }
+    const kube::KubeClient client(std::move(*connection), {}, m_sources.request_timeout);
+    std::vector<cli::Candidate> out;
+    if (kind == cli::ValueKind::service) {
+        const auto& ns = m_context->kubernetes.namespace_name;
+        auto list = client.list(fmt::format("/apis/apps/v1/namespaces/{}/deployments", http::url_encode(ns)));
+        if (!list) {
+            return std::move(list).error();
+        }
+        for (const auto& item : list->items) {
+            auto d = kube::decode_deployment(item);
+            if (!d || !config::is_dns1123_label(d->metadata.name)) {
+                continue;
+            }
+            std::string description = "deployment in " + ns;
+            if (!d->pod_template.containers.empty()) {
+                description += ": " + short_artifact(d->pod_template.containers.front().image);
+            }
+            out.push_back({d->metadata.name, description});
+        }
+        return out;
+    }
+    if (kind == cli::ValueKind::revision) {
+        const auto name = ctx.service();
+        if (!name) {
+            return out;
+        }
+        auto service = config::service_for(*m_config, *m_context, *name);
+        if (!service) {
+            return std::move(service).error();
+        }
+        auto deployment = client.get_deployment(service->namespace_name, service->deployment);
+        if (!deployment) {
+            return std::move(deployment).error();
+        }
+        auto revisions = client.deployment_revisions(*deployment);
+        if (!revisions) {
+            return std::move(revisions).error();
+        }
+        for (const auto& r : *revisions) {
+            out.push_back({std::to_string(r.number), revision_description(r)});
+        }
+        return out;
+    }
+    return out;
+}
+
+} // namespace oncall::ops
