@@ -116,3 +116,21 @@ TEST_CASE("decode_watch_event: types and ERROR statuses", "[kubernetes][hostile]
         CHECK_FALSE(kube::decode_watch_event(bad, "WATCH x", "u").ok());
     }
 }
+
+TEST_CASE("DELETE answered by a proxy's HTML page with 200 is not taken for a deletion", "[kubernetes][hostile]") {
+    TestServer server;
+    server.on("DELETE", "/api/v1/namespaces/shop/secrets/(.*)",
+              [](const httplib::Request& req, httplib::Response& res, std::size_t) {
+                  if (req.matches[1] == "gone") {
+                      res.set_content(R"({"kind":"Status","apiVersion":"v1","status":"Success"})", "application/json");
+                  } else {
+                      res.set_content("<html><head><title>Login</title></head></html>", "text/html");
+                  }
+              });
+    server.start();
+    const auto client = client_for(server);
+    CHECK(client.del("/api/v1/namespaces/shop/secrets/gone").ok());
+    const auto r = client.del("/api/v1/namespaces/shop/secrets/oncall-grant-x");
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == Errc::bad_response);
+}

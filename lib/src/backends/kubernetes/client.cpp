@@ -232,6 +232,16 @@ Result<void> KubeClient::del(const std::string& path, const WriteOptions& option
     if (!response->is_success()) {
         return api_error(*response, fmt::format("DELETE {}", path));
     }
+    // kube-apiserver answers a deletion with the object or a Status: anything else (a proxy's HTML
+    // page with 200) does not show that the object is gone, and a revocation must not pretend so.
+    auto body = parse_json(*response, fmt::format("DELETE {}", path));
+    if (!body) {
+        return std::move(body).error();
+    }
+    if (!body->is_object()) {
+        return make_error(Errc::bad_response,
+                          fmt::format("DELETE {} at {}: the answer is not a Kubernetes object", path, response->url));
+    }
     return ok_result();
 }
 
