@@ -48,7 +48,8 @@ public:
     /// Sets all four proxies back to pass mode and forgets their recorded requests.
     void reset_proxies();
 
-    /// Requests that reached the cluster through the kube proxy with a writing method.
+    /// Requests that reached the cluster through the kube proxy with a writing method (other than
+    /// SelfSubjectReviews, which store nothing).
     std::vector<ProxiedRequest> kube_writes() const;
 
     /// The Deployment as the cluster holds it now (read directly, not through the proxy).

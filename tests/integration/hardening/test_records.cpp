@@ -93,6 +93,20 @@ void check_grant_store(const HostileWorkstation& ws, const std::string& when) {
     CHECK_FALSE(json::parse(list.out, nullptr, false).is_discarded());
 }
 
+/// A revision of `service` that is not the current one (rollbacks renumber revisions, as kubectl's do).
+std::string other_revision(const HostileWorkstation& ws, const std::string& service) {
+    const auto r = ws.oncall({"history", service, "-o", "json"});
+    REQUIRE(r.exit_code == 0);
+    const auto j = json::parse(r.out);
+    for (const auto& rev : j.at("revisions")) {
+        if (!rev.value("current", false)) {
+            return std::to_string(rev.at("revision").get<long>());
+        }
+    }
+    FAIL("no revision other than the current one");
+    return {};
+}
+
 std::map<std::string, std::string> env_of(const HostileWorkstation& ws) {
     return {{"ONCALL_CONFIG", ws.config_file()}, {"XDG_STATE_HOME", ws.state_dir()}};
 }
@@ -113,7 +127,7 @@ TEST_CASE("kill -9 at any point of a rollback leaves the audit log parseable and
     // One uninterrupted run first: how long a rollback takes here, to spread the kill points over it.
     const auto started = std::chrono::steady_clock::now();
     auto first = base;
-    first.push_back("2");
+    first.push_back(other_revision(ws, "checkout"));
     const auto r = ws.oncall(first);
     const auto full = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
     INFO(r.err);
@@ -125,7 +139,7 @@ TEST_CASE("kill -9 at any point of a rollback leaves the audit log parseable and
     constexpr int k_points = 16;
     for (int i = 0; i < k_points; ++i) {
         auto args = base;
-        args.push_back(i % 2 == 0 ? "1" : "2");
+        args.push_back(other_revision(ws, "checkout"));
         const auto at = std::chrono::milliseconds(full.count() * i / k_points);
         killed += run_and_kill(env_of(ws), args, at) ? 1 : 0;
         INFO("kill -9 after " << at.count() << " ms of a " << full.count() << " ms rollback");
@@ -138,7 +152,7 @@ TEST_CASE("kill -9 at any point of a rollback leaves the audit log parseable and
     // The tool still works afterwards: a plain rollback goes through and appends a whole line.
     ws.kube().set(FaultSettings{});
     auto again = base;
-    again.push_back("2");
+    again.push_back(other_revision(ws, "checkout"));
     const auto after = ws.oncall(again);
     INFO(after.err);
     CHECK((after.exit_code == 0 || after.exit_code == 7));
@@ -201,9 +215,19 @@ public:
         if (!m_mounted) {
             return;
         }
-        std::ofstream filler(m_dir + "/filler", std::ios::binary);
-        const std::string block(4096, 'x');
-        while (filler.write(block.data(), static_cast<std::streamsize>(block.size())) && filler.flush()) {
+        {
+            std::ofstream filler(m_dir + "/filler", std::ios::binary);
+            const std::string block(4096, 'x');
+            while (filler.write(block.data(), static_cast<std::streamsize>(block.size())) && filler.flush()) {
+            }
+        }
+        // The audit log's last page may still have room (tmpfs allocates whole pages): fill it
+        // with newlines, one byte at a time, until the file system refuses.
+        const int fd = ::open((m_dir + "/audit.jsonl").c_str(), O_WRONLY | O_APPEND | O_CREAT, 0600);
+        while (fd >= 0 && ::write(fd, "\n", 1) == 1) {
+        }
+        if (fd >= 0) {
+            ::close(fd);
         }
     }
     std::string method;
@@ -221,18 +245,15 @@ TEST_CASE("a full disk under the audit log fails the change before it reports su
     ws.grant("checkout"); // the grant file fits; the disk is filled after it
     disk.fill();
     fmt::print("RECORDS | full disk simulated with {}\n", disk.method);
-    const auto before = ws.deployment("checkout");
-    const long target = std::stol(before["metadata"]["annotations"].value("deployment.kubernetes.io/revision", "3")) == 1
-                            ? 2
-                            : 1;
-    const auto r = ws.oncall({"rollback", "checkout", "--yes", "--no-wait", "--to-revision", std::to_string(target),
-                              "--reason", "crash-safety: rollback with a full disk under the audit log", "-o", "json"});
+    const auto r = ws.oncall({"rollback", "checkout", "--yes", "--no-wait", "--to-revision",
+                              other_revision(ws, "checkout"), "--reason",
+                              "crash-safety: rollback with a full disk under the audit log", "-o", "json"});
     INFO(r.out << "\n" << r.err);
     CHECK(r.exit_code != 0);
     CHECK(r.err.find("audit") != std::string::npos);
     CHECK(r.out.find("\"done\"") == std::string::npos); // no success document
     const auto text = ws.oncall({"rollback", "checkout", "--yes", "--no-wait", "--to-revision",
-                                 std::to_string(target == 1 ? 2 : 1), "--reason",
+                                 other_revision(ws, "checkout"), "--reason",
                                  "crash-safety: rollback with a full disk under the audit log"});
     INFO(text.out << "\n" << text.err);
     CHECK(text.exit_code != 0);
