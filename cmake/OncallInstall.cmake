@@ -43,10 +43,9 @@ set(CPACK_GENERATOR "DEB")
 set(CPACK_PACKAGE_NAME "oncall")
 set(CPACK_PACKAGE_VERSION "${PROJECT_VERSION}")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "${PROJECT_DESCRIPTION}")
-set(CPACK_PACKAGE_DESCRIPTION
-    "oncall says what is broken, since when, what changed and what to type next; it fixes only by\n"
-    "replacing artifacts through the deployment engine's API, and grants access per role, per\n"
-    "service and for a limited time.")
+set(CPACK_PACKAGE_DESCRIPTION "oncall says what is broken, since when, what changed and what to type \
+next; it fixes only by replacing artifacts through the deployment engine's API, and grants access \
+per role, per service and for a limited time.")
 set(CPACK_PACKAGE_CONTACT "oncall maintainers <oncall@localhost>")
 set(CPACK_PACKAGING_INSTALL_PREFIX "/usr")
 set(CPACK_STRIP_FILES ON)
@@ -54,11 +53,13 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION "admin")
 set(CPACK_DEBIAN_PACKAGE_PRIORITY "optional")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "bash-completion, kubectl | kubernetes-client")
-# Runtime libraries: dpkg-shlibdeps computes them with versions when it is installed (dpkg-dev);
-# the explicit list is the floor either way (Debian 12 package names).
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "libcurl4 (>= 7.88), libfmt9, libyaml-cpp0.7, libstdc++6, libc6, libgcc-s1")
+# Runtime libraries: dpkg-shlibdeps (dpkg-dev) reads them off the binary, with versions; without it,
+# the libraries the binary links, by their Debian 12 package names.
 find_program(ONCALL_DPKG_SHLIBDEPS dpkg-shlibdeps)
 if(ONCALL_DPKG_SHLIBDEPS)
   set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+else()
+  set(CPACK_DEBIAN_PACKAGE_DEPENDS
+      "libc6 (>= 2.34), libcurl4 (>= 7.66.0), libfmt9, libgcc-s1, libssl3, libstdc++6, libyaml-cpp0.7")
 endif()
 include(CPack)

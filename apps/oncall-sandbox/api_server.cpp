@@ -197,7 +197,7 @@ ApiServer::ApiServer(Store& store, Controller& controller, Workload& workload, A
         {"", "v1", "events", "Event", "event", true, {"create", "get", "list", "watch"}, {"ev"}, {}},
         {"", "v1", "secrets", "Secret", "secret", true, {"create", "delete", "get", "list", "watch"}, {}, {}},
         {"", "v1", "serviceaccounts", "ServiceAccount", "serviceaccount", true, {"get", "list", "watch"}, {"sa"}, {"token"}},
-        {"apps", "v1", "deployments", "Deployment", "deployment", true, {"get", "list", "patch", "update", "watch"}, {"deploy"}, {"status"}},
+        {"apps", "v1", "deployments", "Deployment", "deployment", true, {"get", "list", "patch", "update", "watch"}, {"deploy"}, {"status", "scale"}},
         {"apps", "v1", "replicasets", "ReplicaSet", "replicaset", true, {"get", "list", "watch"}, {"rs"}, {}},
         {"authentication.k8s.io", "v1", "selfsubjectreviews", "SelfSubjectReview", "selfsubjectreview", false, {"create"}, {}, {}},
     };
@@ -288,6 +288,11 @@ bool ApiServer::serve_discovery(const std::string& path, httplib::Response& res)
                 s["version"] = "v1";
                 s["kind"] = "TokenRequest";
                 s["verbs"] = json::array({"create"});
+            } else if (sub == "scale") {
+                s["group"] = "autoscaling";
+                s["version"] = "v1";
+                s["kind"] = "Scale";
+                s["verbs"] = json::array({"get", "patch", "update"});
             }
             resources.push_back(s);
         }
@@ -407,6 +412,9 @@ void ApiServer::route(const httplib::Request& req, httplib::Response& res) {
         } else if (t.subresource == "status" && req.method == "GET") {
             check("get");
             do_get(req, res, t);
+        } else if (t.subresource == "scale" && (req.method == "GET" || req.method == "PATCH" || req.method == "PUT")) {
+            check(req.method == "GET" ? "get" : req.method == "PUT" ? "update" : "patch");
+            do_scale(req, res, t);
         } else if (t.subresource == "token" && req.method == "POST") {
             check("create");
             do_token_request(req, res, t, *user);
@@ -522,7 +530,8 @@ void ApiServer::do_watch(const httplib::Request& req, httplib::Response& res, co
     auto timeout = std::chrono::duration_cast<std::chrono::seconds>(k_watch_default_timeout);
     if (req.has_param("timeoutSeconds")) {
         try {
-            timeout = std::chrono::seconds(std::max(1LL, std::stoll(param(req, "timeoutSeconds"))));
+            const long long asked = std::stoll(param(req, "timeoutSeconds"));
+            if (asked > 0) timeout = std::chrono::seconds(asked); // 0 or less: the server's default, as kube
         } catch (...) {
             throw bad_request("timeoutSeconds: Invalid value: must be an integer");
         }
@@ -549,6 +558,17 @@ void ApiServer::do_watch(const httplib::Request& req, httplib::Response& res, co
         return (ns.empty() || str_at(o, "metadata", "namespace") == ns) && label_sel.matches_object(o) &&
                field_matches(o, field_sel);
     };
+    // `kubectl get -w` asks for Tables: each event then carries a one-row Table.
+    const bool table = wants_table(req);
+    const IncludeObject include = include_object(req);
+    const auto event_line = [this, table, include, type](const std::string& event_type, const json& object) {
+        json payload = object;
+        if (table) {
+            payload = to_table(type.resource, {object}, m_clock.now(), include,
+                               {{"resourceVersion", str_at(object, "metadata", "resourceVersion")}});
+        }
+        return json{{"type", event_type}, {"object", payload}}.dump() + "\n";
+    };
     const auto bookmark = [type](std::uint64_t rv, bool initial_end) {
         json md = {{"resourceVersion", std::to_string(rv)}, {"creationTimestamp", nullptr}};
         if (initial_end) md["annotations"] = {{"k8s.io/initial-events-end", "true"}};
@@ -559,7 +579,7 @@ void ApiServer::do_watch(const httplib::Request& req, httplib::Response& res, co
         if (send_initial) {
             state->rv = m_store.resource_version();
             for (const auto& o : m_store.list(type.resource, ns)) {
-                if (matches(o)) state->initial += json{{"type", "ADDED"}, {"object", o}}.dump() + "\n";
+                if (matches(o)) state->initial += event_line("ADDED", o);
             }
             if (param_true(req, "sendInitialEvents")) state->initial += bookmark(state->rv, true);
         } else {
@@ -583,7 +603,7 @@ void ApiServer::do_watch(const httplib::Request& req, httplib::Response& res, co
     res.status = 200;
     // The media type kube-apiserver streams watches with; it also keeps the HTTP layer from
     // compressing (and so buffering) the event stream.
-    res.set_chunked_content_provider("application/json;stream=watch", [this, state, type, matches, bookmark](std::size_t, httplib::DataSink& sink) {
+    res.set_chunked_content_provider("application/json;stream=watch", [this, state, type, matches, bookmark, event_line](std::size_t, httplib::DataSink& sink) {
         if (!state->initial.empty()) {
             const std::string chunk = std::move(state->initial);
             state->initial.clear();
@@ -598,7 +618,7 @@ void ApiServer::do_watch(const httplib::Request& req, httplib::Response& res, co
             std::unique_lock lock(m_store.mutex());
             m_store.changed().wait_for(lock, 1s, [&] { return m_store.resource_version() > state->rv || m_stopping.load(); });
             for (const auto& e : m_store.events_after(state->rv, type.resource)) {
-                if (matches(e.object)) chunk += json{{"type", e.type}, {"object", e.object}}.dump() + "\n";
+                if (matches(e.object)) chunk += event_line(e.type, e.object);
             }
             state->rv = std::max(state->rv, m_store.resource_version());
         }
@@ -844,6 +864,24 @@ std::vector<FieldCause> validate_deployment(const json& d, const json& current) 
     if (spec.contains("paused") && !spec["paused"].is_boolean()) {
         causes.push_back(field_invalid("spec.paused", spec["paused"], "must be a boolean"));
     }
+    for (const char* field : {"revisionHistoryLimit", "minReadySeconds"}) {
+        if (spec.contains(field) && (!spec[field].is_number_integer() || spec[field].get<long long>() < 0)) {
+            causes.push_back(field_invalid(std::string("spec.") + field, spec[field], "must be greater than or equal to 0"));
+        }
+    }
+    if (spec.contains("strategy") && spec["strategy"].is_object() && spec["strategy"].contains("rollingUpdate") &&
+        spec["strategy"]["rollingUpdate"].is_object()) {
+        for (const char* field : {"maxSurge", "maxUnavailable"}) {
+            const json& v = spec["strategy"]["rollingUpdate"].value(field, json());
+            const bool ok = v.is_null() || (v.is_number_integer() && v.get<long long>() >= 0) ||
+                            (v.is_string() && !v.get<std::string>().empty() && v.get<std::string>().back() == '%');
+            if (!ok) {
+                causes.push_back(field_invalid(std::string("spec.strategy.rollingUpdate.") + field, v,
+                                               "a valid percent string must be a numeric string followed by an ending '%' "
+                                               "(e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')"));
+            }
+        }
+    }
     if (spec.contains("progressDeadlineSeconds") && (!spec["progressDeadlineSeconds"].is_number_integer() ||
                                                      spec["progressDeadlineSeconds"].get<long long>() <= 0)) {
         causes.push_back(field_invalid("spec.progressDeadlineSeconds", spec["progressDeadlineSeconds"],
@@ -1013,6 +1051,87 @@ void ApiServer::do_write_deployment(const httplib::Request& req, httplib::Respon
         return;
     }
     write_json(res, 200, m_store.update("deployments", candidate));
+}
+
+namespace {
+
+// The autoscaling/v1 Scale of a Deployment.
+json scale_of(const json& d) {
+    std::vector<std::string> selector;
+    if (d["spec"].contains("selector") && d["spec"]["selector"].contains("matchLabels")) {
+        for (const auto& [k, v] : d["spec"]["selector"]["matchLabels"].items()) {
+            selector.push_back(k + "=" + (v.is_string() ? v.get<std::string>() : v.dump()));
+        }
+    }
+    json md = {{"name", d["metadata"]["name"]},
+               {"namespace", d["metadata"]["namespace"]},
+               {"uid", d["metadata"]["uid"]},
+               {"resourceVersion", d["metadata"]["resourceVersion"]},
+               {"creationTimestamp", d["metadata"]["creationTimestamp"]}};
+    return json{{"kind", "Scale"},
+                {"apiVersion", "autoscaling/v1"},
+                {"metadata", md},
+                {"spec", {{"replicas", d["spec"].value("replicas", 1)}}},
+                {"status", {{"replicas", d.contains("status") ? d["status"].value("replicas", 0) : 0},
+                            {"selector", fmt::format("{}", fmt::join(selector, ","))}}}};
+}
+
+} // namespace
+
+void ApiServer::do_scale(const httplib::Request& req, httplib::Response& res, const Target& t) {
+    const ResourceRef deployments = ref_of(*t.type);
+    const ResourceRef scale_ref{"autoscaling", "scales", "Scale"};
+    const std::string dry_run = check_dry_run(req);
+    const std::string mt = media_type(req);
+    if (req.method == "PATCH" && mt != "application/json-patch+json" && mt != "application/merge-patch+json" &&
+        mt != "application/strategic-merge-patch+json") {
+        throw unsupported_media_type({"application/json-patch+json", "application/merge-patch+json",
+                                      "application/strategic-merge-patch+json"});
+    }
+    std::optional<json> put_body;
+    if (req.method == "PUT") {
+        require_json_body(req);
+        put_body = parse_json_body(req);
+    }
+    std::lock_guard lock(m_store.mutex());
+    auto current = m_store.get("deployments", t.namespace_name, t.name);
+    if (!current) throw not_found(deployments, t.name);
+    const json scale = scale_of(*current);
+    if (req.method == "GET") {
+        write_json(res, 200, scale);
+        return;
+    }
+    json wanted;
+    if (put_body) {
+        wanted = std::move(*put_body);
+    } else {
+        oncall::Result<json> patched = mt == "application/json-patch+json" ? apply_json_patch(scale, req.body)
+                                       : mt == "application/merge-patch+json" ? apply_merge_patch(scale, req.body)
+                                                                              : apply_strategic_merge_patch(scale, req.body);
+        if (!patched) {
+            if (patched.error().http_status == 400) throw bad_request(patched.error().message);
+            throw patch_does_not_apply(patched.error().message);
+        }
+        wanted = std::move(patched.value());
+    }
+    const std::string asked_rv = wanted.contains("metadata") && wanted["metadata"].is_object() &&
+                                         wanted["metadata"].contains("resourceVersion") && wanted["metadata"]["resourceVersion"].is_string()
+                                     ? wanted["metadata"]["resourceVersion"].get<std::string>()
+                                     : "";
+    if (!asked_rv.empty() && asked_rv != str_at(*current, "metadata", "resourceVersion")) {
+        throw conflict(deployments, t.name, k_object_modified);
+    }
+    const json replicas = wanted.contains("spec") && wanted["spec"].is_object() ? wanted["spec"].value("replicas", json()) : json();
+    if (!replicas.is_number_integer() || replicas.get<long long>() < 0 || replicas.get<long long>() > 2147483647) {
+        throw invalid(scale_ref, t.name, {field_invalid("spec.replicas", replicas, "must be greater than or equal to 0")});
+    }
+    json updated = *current;
+    if (updated["spec"].value("replicas", 1) != replicas.get<int>()) {
+        updated["spec"]["replicas"] = replicas;
+        updated["metadata"]["generation"] = updated["metadata"].value("generation", 1) + 1;
+        if (dry_run.empty()) updated = m_store.update("deployments", updated);
+    }
+    write_json(res, 200, scale_of(updated));
 }
 
 void ApiServer::do_delete(const httplib::Request& req, httplib::Response& res, const Target& t) {

@@ -76,6 +76,7 @@ private:
     void do_token_request(const httplib::Request& req, httplib::Response& res, const Target& t, const UserInfo& user);
     void do_self_subject_review(const httplib::Request& req, httplib::Response& res, const UserInfo& user);
     void do_write_deployment(const httplib::Request& req, httplib::Response& res, const Target& t, bool is_patch);
+    void do_scale(const httplib::Request& req, httplib::Response& res, const Target& t);
     void do_delete(const httplib::Request& req, httplib::Response& res, const Target& t);
     void do_pod_log(const httplib::Request& req, httplib::Response& res, const Target& t);
 

@@ -106,7 +106,7 @@ bool authorize(const UserInfo& user, const RequestAttributes& a) {
     // Service accounts read, but not Secrets (their tokens must not read grant records).
     if (read) return !(a.ref.group.empty() && a.ref.resource == "secrets");
     if (user.sa_name == "oncall-deployer" && a.namespace_name == user.sa_namespace) {
-        if (a.ref.group == "apps" && a.ref.resource == "deployments" && a.subresource.empty()) {
+        if (a.ref.group == "apps" && a.ref.resource == "deployments" && (a.subresource.empty() || a.subresource == "scale")) {
             if (!user.grant_service.empty() && a.name != user.grant_service) return false;
             return a.verb == "patch" || a.verb == "update";
         }

@@ -361,7 +361,40 @@ void Controller::bootstrap() {
         m_store.update("deployments", *d);
     }
     reconcile(now, newest_deploy);
+    record_recent_rollouts();
     publish_workload(now);
+}
+
+void Controller::record_recent_rollouts() {
+    // Events of roll-outs from the last hour, as a cluster still holds them (kube keeps events 1h).
+    const SysTime epoch = m_clock.epoch();
+    const std::string ns = m_scenario.namespace_name;
+    for (const auto& service : m_scenario.services) {
+        auto deployment = m_store.get("deployments", ns, service.name);
+        if (!deployment) continue;
+        std::vector<json> owned;
+        for (auto& rs : m_store.list("replicasets", ns)) {
+            if (owned_by(rs, str_at(*deployment, "metadata", "uid"))) owned.push_back(std::move(rs));
+        }
+        for (std::size_t i = 0; i < service.revisions.size(); ++i) {
+            const Revision& rev = service.revisions[i];
+            if (rev.deployed_ago > std::chrono::hours(1)) continue;
+            const SysTime at = epoch - rev.deployed_ago;
+            for (const auto& rs : owned) {
+                const int n = revision_of(rs);
+                const int replicas = rs["spec"].value("replicas", 0);
+                const std::string name = str_at(rs, "metadata", "name");
+                if (n == rev.number && replicas > 0) {
+                    record_event(*deployment, "ScalingReplicaSet",
+                                 fmt::format("Scaled up replica set {} to {}", name, replicas), at);
+                } else if (i > 0 && n == service.revisions[i - 1].number && replicas == 0) {
+                    record_event(*deployment, "ScalingReplicaSet",
+                                 fmt::format("Scaled down replica set {} to 0 from {}", name, service.replicas),
+                                 at + std::chrono::seconds(service.replicas * 2));
+                }
+            }
+        }
+    }
 }
 
 void Controller::start() {
@@ -391,7 +424,21 @@ void Controller::run() {
 
 void Controller::reconcile(SysTime now, std::optional<SysTime> bootstrap_stamp) {
     for (auto& d : m_store.list("deployments", "")) {
-        reconcile_deployment(std::move(d), now, bootstrap_stamp);
+        const std::string name = str_at(d, "metadata", "namespace") + "/" + str_at(d, "metadata", "name");
+        try {
+            reconcile_deployment(std::move(d), now, bootstrap_stamp);
+        } catch (const std::exception& e) {
+            // One Deployment the controller cannot handle must not stop the others.
+            if (m_reported_failures.insert(name).second) {
+                fmt::print(stderr, "oncall-sandbox: cannot reconcile deployment {}: {}\n", name, e.what());
+            }
+        }
+    }
+    // Forget normalized templates of ReplicaSets that are gone.
+    for (auto it = m_normalized_templates.begin(); it != m_normalized_templates.end();) {
+        bool alive = false;
+        for (const json* rs : m_store.view("replicasets", "")) alive = alive || str_at(*rs, "metadata", "uid") == it->first;
+        it = alive ? std::next(it) : m_normalized_templates.erase(it);
     }
     // Pods of ReplicaSets that no longer exist go away.
     for (auto it = m_pods.begin(); it != m_pods.end();) {
@@ -425,13 +472,21 @@ void Controller::reconcile_deployment(json d, SysTime now, std::optional<SysTime
     const json& tmpl = spec["template"];
 
     std::vector<json> owned;
-    for (auto& rs : m_store.list("replicasets", ns)) {
-        if (owned_by(rs, uid)) owned.push_back(std::move(rs));
+    for (const json* rs : m_store.view("replicasets", ns)) {
+        if (owned_by(*rs, uid)) owned.push_back(*rs);
     }
     int max_revision = 0;
     for (const auto& rs : owned) max_revision = std::max(max_revision, revision_of(rs));
-    auto new_it = std::find_if(owned.begin(), owned.end(),
-                               [&](const json& rs) { return templates_equal(rs["spec"]["template"], tmpl); });
+    const json wanted = normalized_template(tmpl);
+    auto new_it = std::find_if(owned.begin(), owned.end(), [&](const json& rs) {
+        // Normalizing is costly; a ReplicaSet's template never changes, so it is done once per uid.
+        const std::string rs_uid = str_at(rs, "metadata", "uid");
+        auto cached = m_normalized_templates.find(rs_uid);
+        if (cached == m_normalized_templates.end()) {
+            cached = m_normalized_templates.emplace(rs_uid, normalized_template(rs["spec"]["template"])).first;
+        }
+        return cached->second == wanted;
+    });
     std::optional<json> new_rs;
     if (new_it != owned.end()) new_rs = *new_it;
     bool rollout_started = false;
@@ -634,10 +689,11 @@ void Controller::reconcile_deployment(json d, SysTime now, std::optional<SysTime
     }
 
     for (const auto& rs : owned) {
-        auto current = m_store.get("replicasets", ns, str_at(rs, "metadata", "name"));
-        if (!current) continue;
-        sync_replica_set_pods(*current, now, bootstrap_stamp);
-        update_replica_set_status(*current, now);
+        const json* current = m_store.find("replicasets", ns, str_at(rs, "metadata", "name"));
+        if (current == nullptr) continue;
+        const json snapshot = *current; // pod sync changes the store
+        sync_replica_set_pods(snapshot, now, bootstrap_stamp);
+        update_replica_set_status(snapshot, now);
     }
 
     // Deployment status, as kube's calculateStatus + syncRolloutStatus.
@@ -653,8 +709,8 @@ void Controller::reconcile_deployment(json d, SysTime now, std::optional<SysTime
     // ReplicaSets changed above: recount spec from the store.
     total_spec = 0;
     for (const auto& rs : owned) {
-        auto current = m_store.get("replicasets", ns, str_at(rs, "metadata", "name"));
-        if (current) total_spec += (*current)["spec"].value("replicas", 0);
+        const json* current = m_store.find("replicasets", ns, str_at(rs, "metadata", "name"));
+        if (current != nullptr) total_spec += (*current)["spec"].value("replicas", 0);
     }
     const int available = ready;
     const json old_status = d.contains("status") && d["status"].is_object() ? d["status"] : json::object();
@@ -939,14 +995,39 @@ json Controller::pod_status(const PodSim& pod, SysTime now) const {
                 {"qosClass", "BestEffort"}};
 }
 
+SysTime Controller::next_status_change(const PodSim& pod, SysTime now) const {
+    const auto elapsed = now - pod.created;
+    std::chrono::system_clock::duration next = std::chrono::hours(24 * 365 * 10);
+    for (const auto& c : pod.containers) {
+        if (c.mode == ContainerMode::cannot_pull) {
+            if (elapsed < k_pull_backoff) next = std::min<std::chrono::system_clock::duration>(next, k_pull_backoff);
+        } else if (elapsed < k_container_start) {
+            next = std::min<std::chrono::system_clock::duration>(next, k_container_start);
+        } else if (c.mode == ContainerMode::crashes) {
+            std::chrono::system_clock::duration at = k_container_start;
+            std::chrono::system_clock::duration backoff = k_crash_backoff;
+            while (at <= elapsed) {
+                at += backoff;
+                backoff = std::min<std::chrono::system_clock::duration>(backoff * 2, k_crash_backoff_cap);
+            }
+            next = std::min(next, at);
+        }
+    }
+    return pod.created + next;
+}
+
 void Controller::update_pod_statuses(SysTime now) {
-    for (const auto& [k, pod] : m_pods) {
-        auto stored = m_store.get("pods", pod.namespace_name, pod.name);
-        if (!stored) continue;
+    for (auto& [k, pod] : m_pods) {
+        if (now < pod.status_until) continue;
+        pod.status_until = next_status_change(pod, now);
+        const json* stored = m_store.find("pods", pod.namespace_name, pod.name);
+        if (stored == nullptr) continue;
         json status = pod_status(pod, now);
-        if ((*stored)["status"] != status) {
-            (*stored)["status"] = std::move(status);
-            m_store.update("pods", *stored);
+        const auto current = stored->find("status");
+        if (current == stored->end() || *current != status) {
+            json updated = *stored;
+            updated["status"] = std::move(status);
+            m_store.update("pods", std::move(updated));
         }
     }
 }

@@ -17,6 +17,7 @@
 #include <chrono>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -65,6 +66,7 @@ private:
         SysTime created;
         std::string ip;
         std::vector<ContainerSim> containers;
+        SysTime status_until{}; // the stored status holds until then (next start, back-off or restart)
     };
     struct ImageInfo {
         bool pullable = false;
@@ -80,10 +82,12 @@ private:
     void update_replica_set_status(const nlohmann::json& rs, SysTime now);
     void update_pod_statuses(SysTime now);
     void publish_workload(SysTime now);
+    void record_recent_rollouts();
     void record_event(const nlohmann::json& deployment, const std::string& reason, const std::string& message,
                       SysTime now);
 
     nlohmann::json pod_status(const PodSim& pod, SysTime now) const;
+    SysTime next_status_change(const PodSim& pod, SysTime now) const;
     bool pod_ready(const PodSim& pod, SysTime now) const;
     ImageInfo resolve_image(const std::string& image);
     std::optional<std::string> registry_digest(const std::string& repository, const std::string& reference);
@@ -100,7 +104,9 @@ private:
     std::map<std::string, std::map<int, std::string>> m_pending_drift; // replica set key -> index -> image key
     std::map<std::string, int> m_created_count; // replica set key -> pods created so far
     std::map<std::string, ImageInfo> m_images;
+    std::map<std::string, nlohmann::json> m_normalized_templates; // replica set uid -> normalized template
     std::string m_last_workload;
+    std::set<std::string> m_reported_failures;
     int m_next_ip = 10;
 
     std::atomic<bool> m_stop{false};

@@ -127,9 +127,11 @@ void run_serve(const ServeOptions& o) {
     } else {
         server = std::make_unique<httplib::Server>();
     }
-    server->new_task_queue = [] { return new httplib::ThreadPool(64); };
+    // Each open watch holds a worker thread for its whole life.
+    server->new_task_queue = [] { return new httplib::ThreadPool(128); };
     server->set_payload_max_length(3 * 1024 * 1024);
     server->set_keep_alive_max_count(1000);
+    server->set_tcp_nodelay(true); // headers and body go out as separate writes; Nagle would delay them
     api.install(*server);
 
     int port = o.port;

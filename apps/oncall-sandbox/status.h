@@ -29,7 +29,9 @@ struct FieldCause {
 class StatusError : public std::runtime_error {
 public:
     explicit StatusError(nlohmann::json status);
+    /// The HTTP status code the Status carries.
     int code() const { return m_status.value("code", 500); }
+    /// The Status object to send.
     const nlohmann::json& status() const { return m_status; }
 
 private:

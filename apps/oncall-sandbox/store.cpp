@@ -23,9 +23,27 @@ std::optional<json> Store::get(const std::string& resource, const std::string& n
     return it->second;
 }
 
+const json* Store::find(const std::string& resource, const std::string& namespace_name,
+                        const std::string& name) const {
+    auto r = m_objects.find(resource);
+    if (r == m_objects.end()) return nullptr;
+    auto it = r->second.find({namespace_name, name});
+    return it == r->second.end() ? nullptr : &it->second;
+}
+
 bool Store::contains(const std::string& resource, const std::string& namespace_name, const std::string& name) const {
     auto r = m_objects.find(resource);
     return r != m_objects.end() && r->second.count({namespace_name, name}) > 0;
+}
+
+std::vector<const json*> Store::view(const std::string& resource, const std::string& namespace_name) const {
+    std::vector<const json*> out;
+    auto r = m_objects.find(resource);
+    if (r == m_objects.end()) return out;
+    for (const auto& [key, object] : r->second) {
+        if (namespace_name.empty() || key.first == namespace_name) out.push_back(&object);
+    }
+    return out;
 }
 
 std::vector<json> Store::list(const std::string& resource, const std::string& namespace_name) const {

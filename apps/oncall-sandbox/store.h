@@ -42,10 +42,16 @@ public:
     /// A copy of one object, or nullopt.
     std::optional<nlohmann::json> get(const std::string& resource, const std::string& namespace_name,
                                       const std::string& name) const;
+    /// The stored object itself (valid until the next change), or nullptr.
+    const nlohmann::json* find(const std::string& resource, const std::string& namespace_name,
+                               const std::string& name) const;
     /// Whether an object exists.
     bool contains(const std::string& resource, const std::string& namespace_name, const std::string& name) const;
     /// Every object of a resource in one namespace ("" for all), ordered by namespace then name.
     std::vector<nlohmann::json> list(const std::string& resource, const std::string& namespace_name) const;
+
+    /// The stored objects themselves (valid until the next change), ordered as list().
+    std::vector<const nlohmann::json*> view(const std::string& resource, const std::string& namespace_name) const;
 
     /// Stores a new object: sets metadata.uid (if absent), resourceVersion and creationTimestamp
     /// (if absent, to `now`). Returns the stored object. The caller checks for existence first.

@@ -231,7 +231,7 @@ std::vector<int> pair_live_pods(const std::vector<PlannedPod>& plans, const std:
                                 const std::string& namespace_name) {
     std::vector<int> out(live.size(), -1);
     std::vector<bool> used(plans.size(), false);
-    const auto open = [&](std::size_t j) { return !used[j] && !plans[j].end_ms && plans[j].waiting_reason.empty(); };
+    const auto open = [&](std::size_t j) { return !used[j] && !plans[j].end_ms; };
     std::vector<std::size_t> unmatched;
     for (std::size_t i = 0; i < live.size(); ++i) {
         bool matched = false;

@@ -94,7 +94,8 @@ struct LivePod {
 
 /// Which planned pod's history each live pod continues: per live pod, an index into `plans` or -1.
 /// A pod with the planned name continues that pod; the others, in name order, take the first unused
-/// planned pod still serving at the epoch with the same namespace, service and behavior.
+/// planned pod still present at the epoch (serving or waiting) with the same namespace, service and
+/// behavior.
 std::vector<int> pair_live_pods(const std::vector<PlannedPod>& plans, const std::vector<LivePod>& live,
                                 const std::string& namespace_name);
 

@@ -16,6 +16,7 @@ namespace {
 constexpr std::int64_t k_log_interval_ms = 500;             // one log line per pod every half second
 constexpr std::int64_t k_log_retention_ms = 10 * 60 * 1000; // older lines have been rotated away
 constexpr std::size_t k_max_log_lines = 2000;
+constexpr std::int64_t k_epoch_slack_ms = 120 * 1000; // how long before construction the epoch may be
 
 std::int64_t to_ms(std::chrono::system_clock::time_point t) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
@@ -60,6 +61,7 @@ struct Workload::Impl {
 
     Scenario scenario;
     std::int64_t epoch_ms = 0;
+    bool exact_epoch = false; // the epoch is the one the backfill used (not just construction time)
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 
     // The workload's clock: the epoch plus the time since construction, as the sandbox's own clock,
@@ -93,6 +95,30 @@ struct Workload::Impl {
         return t;
     }
 
+    // Traffic a pod serving for `age` ms before the epoch has answered by the epoch. Without the exact
+    // epoch the backfill ended at (it precedes construction by the start-up's few seconds), the
+    // largest value any epoch in the last two minutes would give is taken, per status code: the
+    // counters may step up slightly, but never fall below the backfilled ones (a fall is a reset).
+    Traffic adopted_base(const Behavior& behavior, const PlannedPod& plan, std::int64_t age) const {
+        if (exact_epoch) {
+            return traffic_between(behavior, plan.seed, epoch_ms - age, epoch_ms);
+        }
+        Traffic best;
+        for (std::int64_t back = 0; back <= k_epoch_slack_ms; back += 1000) {
+            const auto t = traffic_between(behavior, plan.seed, epoch_ms - back - age, epoch_ms - back);
+            for (std::size_t c = 0; c < best.by_code.size(); ++c) {
+                best.by_code[c] = std::max(best.by_code[c], t.by_code[c]);
+            }
+        }
+        const double total = best.total();
+        for (std::size_t i = 0; i < k_latency_buckets.size(); ++i) {
+            best.buckets[i] = total * latency_cdf(behavior, k_latency_buckets[i]);
+        }
+        const auto reference = traffic_between(behavior, plan.seed, epoch_ms - age, epoch_ms);
+        best.latency_sum = reference.total() > 0 ? reference.latency_sum / reference.total() * total : 0.0;
+        return best;
+    }
+
     // Pods present at start-up take over the backfilled series of the scenario pod in the same place
     // (see pair_live_pods).
     void adopt_history(const std::vector<PodState*>& fresh, std::int64_t now) {
@@ -108,9 +134,12 @@ struct Workload::Impl {
             }
             auto& pod = *fresh[i];
             const auto& plan = plans[static_cast<std::size_t>(pairs[i])];
+            if (!plan.waiting_reason.empty()) {
+                continue; // it never served: nothing to continue
+            }
             pod.seed = plan.seed;
             pod.log_start = plan.start_ms;
-            pod.base = traffic_between(pod.behavior, plan.seed, plan.start_ms, epoch_ms);
+            pod.base = adopted_base(pod.behavior, plan, epoch_ms - plan.start_ms);
             pod.segment_start = epoch_ms;
             if (!pod.runtime.serving) {
                 close_segment(pod, now);
@@ -287,12 +316,15 @@ struct Workload::Impl {
     }
 };
 
-Workload::Workload(const Scenario& scenario) : Workload(scenario, std::chrono::system_clock::now()) {}
+Workload::Workload(const Scenario& scenario) : Workload(scenario, std::chrono::system_clock::now()) {
+    m_impl->exact_epoch = false;
+}
 
 Workload::Workload(const Scenario& scenario, std::chrono::system_clock::time_point epoch)
     : m_impl(std::make_shared<Impl>()) {
     m_impl->scenario = scenario;
     m_impl->epoch_ms = to_ms(epoch);
+    m_impl->exact_epoch = true;
 }
 
 void Workload::set_pods(std::vector<PodRuntime> pods) {

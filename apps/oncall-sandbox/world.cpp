@@ -213,6 +213,9 @@ void run_backfill(const std::string& scenario_path, const std::string& epoch_tex
     if (!history) {
         command_failed(fmt::format("--history: {}", history.error().message));
     }
+    if (*history > std::chrono::hours(24 * 7) || *history < k_backfill_step) {
+        command_failed(fmt::format("--history {}: give between 15s and 7d", history_text));
+    }
     const auto tmp_path = out_path + ".tmp";
     std::ofstream out(tmp_path, std::ios::binary | std::ios::trunc);
     if (!out) {

@@ -77,18 +77,26 @@ cli::ValueKind infer_kind(const std::string& value_name, const std::vector<std::
     return kind_from_argument_name(argument_name);
 }
 
+// The value name a kind is shown with, or nullptr for kinds that have none of their own.
+const char* value_name_of(cli::ValueKind kind) {
+    switch (kind) {
+    case cli::ValueKind::service: return "SERVICE";
+    case cli::ValueKind::context: return "CONTEXT";
+    case cli::ValueKind::role: return "ROLE";
+    case cli::ValueKind::revision: return "REVISION";
+    case cli::ValueKind::file: return "FILE";
+    case cli::ValueKind::directory: return "DIR";
+    case cli::ValueKind::none:
+    case cli::ValueKind::choices: return nullptr;
+    }
+    return nullptr;
+}
+
 } // namespace
 
 CLI::Option* takes(CLI::Option* option, cli::ValueKind kind) {
-    switch (kind) {
-    case cli::ValueKind::service: return option->type_name("SERVICE");
-    case cli::ValueKind::context: return option->type_name("CONTEXT");
-    case cli::ValueKind::role: return option->type_name("ROLE");
-    case cli::ValueKind::revision: return option->type_name("REVISION");
-    case cli::ValueKind::file: return option->type_name("FILE");
-    case cli::ValueKind::directory: return option->type_name("DIR");
-    case cli::ValueKind::none:
-    case cli::ValueKind::choices: return option;
+    if (const char* name = value_name_of(kind)) {
+        option->type_name(name);
     }
     return option;
 }
@@ -136,6 +144,12 @@ cli::CommandSpec describe_cli(const CLI::App& app) {
             o.value_name = value_name;
             const std::string argument = opt->get_lnames().empty() ? std::string{} : opt->get_lnames().front();
             o.kind = infer_kind(value_name, choices, argument);
+            if (value_name == "TEXT" || value_name == "INT" || value_name == "UINT" || value_name.empty()) {
+                // Say what the value is where CLI11 only knows it is text (--config FILE, --role ROLE).
+                if (const char* shown = value_name_of(o.kind)) {
+                    o.value_name = shown;
+                }
+            }
             if (o.kind == cli::ValueKind::choices) {
                 o.choices = choices;
             }

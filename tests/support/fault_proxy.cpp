@@ -229,6 +229,8 @@ std::string apply_fault_setting(FaultSettings& s, std::string_view key, std::str
         s.trickle_interval = std::chrono::milliseconds(number);
     } else if (key == "redirect") {
         s.redirect_location = std::string(value);
+    } else if (key == "path") {
+        s.path_prefix = std::string(value);
     } else if (key == "fault-count") {
         if (!parse_number(value, s.fault_count)) {
             return bad();
@@ -823,7 +825,8 @@ struct FaultProxy::Impl {
                 s = settings;
                 const bool selected = (s.only_method.empty() || s.only_method == parsed->record.method) &&
                                       (s.only_path.empty() ||
-                                       parsed->record.target.find(s.only_path) != std::string::npos);
+                                       parsed->record.target.find(s.only_path) != std::string::npos) &&
+                                      (s.path_prefix.empty() || parsed->record.target.rfind(s.path_prefix, 0) == 0);
                 if (s.mode != FaultMode::pass && selected && (s.fault_count < 0 || faults_done < s.fault_count)) {
                     mode = s.mode;
                     ++faults_done;

@@ -59,6 +59,7 @@ struct FaultSettings {
     std::chrono::milliseconds trickle_interval{200}; // slow_loris
     std::string redirect_location;               // redirect: absolute URL
     int fault_count = -1;                        // misbehave for the first N requests only (-1: all)
+    std::string path_prefix;                     // misbehave only for targets starting with this ("" : all)
     std::string only_method;                     // misbehave only for this method ("" any); others pass
     std::string only_path;                       // ... and only when the target contains this ("" any)
     std::size_t gzip_bomb_bytes = 256u << 20u;   // gzip_bomb: size of the inflated body
@@ -71,7 +72,7 @@ struct FaultSettings {
 };
 
 /// Applies "key=value" settings (mode, delay-ms, status, retry-after, html-status, oversized-bytes,
-/// oversized-declares-length, truncated-length-matches, trickle-ms, redirect, fault-count,
+/// oversized-declares-length, truncated-length-matches, trickle-ms, redirect, fault-count, path,
 /// only-method, only-path, gzip-bomb-bytes, json-bomb-depth, body-status, body, body-content-type) to
 /// `settings`; returns an error message for an unknown key or bad value, "" on success.
 std::string apply_fault_setting(FaultSettings& settings, std::string_view key, std::string_view value);

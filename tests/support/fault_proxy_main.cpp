@@ -3,7 +3,7 @@
 //   fault-proxy --upstream http://127.0.0.1:9090 [--port N] [--ca-file F] [--insecure]
 //               [--mode MODE] [--delay-ms N] [--status N] [--retry-after V] [--html-status N]
 //               [--oversized-bytes N] [--oversized-declares-length] [--truncated-length-matches]
-//               [--trickle-ms N] [--redirect URL] [--fault-count N]
+//               [--trickle-ms N] [--redirect URL] [--fault-count N] [--path PREFIX]
 //
 // Prints "listening on http://127.0.0.1:PORT" once ready, then serves until SIGINT/SIGTERM.
 // Settings can be changed while it runs: GET /__fault-proxy/set?mode=status&status=503&delay-ms=100
@@ -30,7 +30,7 @@ int usage(const char* error) {
                  "usage: fault-proxy --upstream URL [--port N] [--ca-file FILE] [--insecure] [--mode MODE]\n"
                  "                   [--delay-ms N] [--status N] [--retry-after VALUE] [--html-status N]\n"
                  "                   [--oversized-bytes N] [--oversized-declares-length] [--truncated-length-matches]\n"
-                 "                   [--trickle-ms N] [--redirect URL] [--fault-count N]\n"
+                 "                   [--trickle-ms N] [--redirect URL] [--fault-count N] [--path PREFIX]\n"
                  "modes: pass status reset html_page truncated_json oversized slow_loris endless_chunked redirect\n"
                  "       huge_headers garbage\n",
                  error);

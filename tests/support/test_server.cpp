@@ -156,7 +156,7 @@ bool TestServer::barrier(int count, std::chrono::milliseconds limit) {
     return m_max_in_flight.load() >= count;
 }
 
-TestPki make_test_pki(const std::string& dir, const std::vector<std::string>& hosts) {
+TestPki make_test_pki(const std::string& dir, const std::vector<std::string>& hosts, bool expired) {
     auto run = [](const std::vector<std::string>& argv) {
         const ProcessResult r = run_process(argv);
         if (r.exit_code != 0) {
@@ -189,7 +189,7 @@ TestPki make_test_pki(const std::string& dir, const std::vector<std::string>& ho
     run({"openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
          pki.key_file, "-out", csr, "-subj", "/CN=" + (hosts.empty() ? std::string("localhost") : hosts.front())});
     run({"openssl", "x509", "-req", "-in", csr, "-CA", pki.ca_file, "-CAkey", ca_key, "-CAcreateserial", "-out",
-         pki.cert_file, "-days", "2", "-extfile", ext});
+         pki.cert_file, "-days", expired ? "-1" : "2", "-extfile", ext});
     return pki;
 }
 

@@ -100,8 +100,9 @@ struct TestPki {
 };
 
 /// Creates a CA and a server certificate valid for the given hosts (IP addresses or DNS names)
-/// in `dir`; throws std::runtime_error when openssl fails.
-TestPki make_test_pki(const std::string& dir, const std::vector<std::string>& hosts = {"127.0.0.1", "localhost"});
+/// in `dir` (an already expired one when `expired`); throws std::runtime_error when openssl fails.
+TestPki make_test_pki(const std::string& dir, const std::vector<std::string>& hosts = {"127.0.0.1", "localhost"},
+                      bool expired = false);
 
 /// Milliseconds between two recorded times.
 inline long long millis_between(SteadyTime from, SteadyTime to) {

@@ -9,6 +9,7 @@ namespace oncall::app {
 
 void register_version(CLI::App& app, AppContext& ctx);
 void register_config(CLI::App& app, AppContext& ctx);
+void register_triage(CLI::App& app, AppContext& ctx);
 void register_history(CLI::App& app, AppContext& ctx);
 void register_status(CLI::App& app, AppContext& ctx);
 void register_rollback(CLI::App& app, AppContext& ctx);
@@ -21,6 +22,7 @@ void register_completion(CLI::App& app, AppContext& ctx);
 inline void register_all(CLI::App& app, AppContext& ctx) {
     register_version(app, ctx);
     register_config(app, ctx);
+    register_triage(app, ctx);
     register_history(app, ctx);
     register_status(app, ctx);
     register_rollback(app, ctx);

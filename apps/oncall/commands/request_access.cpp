@@ -34,9 +34,24 @@ void run(AppContext& ctx, const RequestAccessFlags& flags) {
     unwrap(ops::validate_request(context.access, flags.request));
     const auto client = unwrap(kube::KubeClient::create(context.kubernetes, ctx.logger()));
     const ops::AccessStores stores{ops::GrantStore::open_default(), ops::default_audit_path()};
-    const auto grant = unwrap(ops::request_access(
+    const auto issued = unwrap(ops::request_access(
         client, context, service, flags.request, stores,
         [&ctx](std::string_view line) { ctx.debug(line); }));
+    const auto& grant = issued.grant;
+    if (issued.replaced) {
+        if (issued.replaced_revoked) {
+            ctx.warn(fmt::format("note: replaced your earlier {} grant {} for {} (revoked)",
+                                 issued.replaced->role, issued.replaced->id, grant.service));
+        } else {
+            ctx.warn(fmt::format("warning: replaced your earlier {} grant {} for {}, but its "
+                                 "secret {}/{} could not be deleted; its token stays valid until "
+                                 "{}: kubectl delete secret -n {} {}",
+                                 issued.replaced->role, issued.replaced->id, grant.service,
+                                 issued.replaced->namespace_name, issued.replaced->secret_name,
+                                 format_rfc3339(issued.replaced->expires_at),
+                                 issued.replaced->namespace_name, issued.replaced->secret_name));
+        }
+    }
 
     if (ctx.json()) {
         render::print_json({{"service", grant.service},

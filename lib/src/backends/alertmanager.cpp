@@ -157,7 +157,7 @@ int severity_rank(std::string_view severity) {
     if (severity == "error" || severity == "high") {
         return 1;
     }
-    if (severity == "warning" || severity == "medium") {
+    if (severity == "warning" || severity == "ticket" || severity == "medium") {
         return 2;
     }
     if (severity == "info" || severity == "low") {

@@ -195,6 +195,27 @@ bool has_header(const Request& request, std::string_view name) {
     });
 }
 
+// A request that must not go out: a line break in a header or token would let whoever supplied it
+// add headers of their own. The value is not quoted (it may be a credential).
+std::optional<Error> invalid_request(const Request& r, const ClientOptions& o) {
+    auto has_break = [](std::string_view text) { return text.find_first_of("\r\n") != std::string_view::npos; };
+    const std::string where = fmt::format("{}{}", o.name.empty() ? std::string() : o.name + " at ", redact_url(r.url));
+    for (const auto& h : r.headers) {
+        if (has_break(h.name) || has_break(h.value) || h.name.empty() || h.name.find(':') != std::string::npos) {
+            return make_error(Errc::invalid,
+                              fmt::format("{}: refusing to send a malformed header ('{}'); header names and values "
+                                          "cannot contain ':' (names) or line breaks",
+                                          where, has_break(h.name) ? std::string("?") : h.name));
+        }
+    }
+    if (has_break(o.bearer_token) || (r.bearer_token && has_break(*r.bearer_token))) {
+        return make_error(Errc::invalid, fmt::format("{}: the bearer token contains a line break; check the token "
+                                                     "source (token-env or token-file)",
+                                                     where));
+    }
+    return std::nullopt;
+}
+
 // Sets every option of one attempt on `easy` and logs the request.
 void configure(EasyHandle& easy, Transfer& t, int attempt) {
     const ClientState& state = *t.state;
@@ -549,6 +570,9 @@ const ClientOptions& Client::options() const noexcept { return m_state->options;
 
 Result<Response> Client::perform(const Request& request) const {
     ClientState& state = *m_state;
+    if (auto invalid = invalid_request(request, state.options)) {
+        return std::move(*invalid);
+    }
     SteadyClock::time_point first_started{};
     for (int attempt = 1;; ++attempt) {
         EasyHandle easy = state.acquire();
@@ -599,7 +623,11 @@ std::vector<Result<Response>> run_batch(const std::vector<BatchItem>& items, std
     std::vector<std::optional<Result<Response>>> results(items.size());
     std::deque<Pending> queue;
     for (std::size_t i = 0; i < items.size(); ++i) {
-        queue.push_back(Pending{i, 1, SteadyClock::now(), {}});
+        if (auto invalid = invalid_request(*items[i].request, items[i].state->options)) {
+            results[i] = std::move(*invalid);
+        } else {
+            queue.push_back(Pending{i, 1, SteadyClock::now(), {}});
+        }
     }
     detail::MultiHandle multi;
     std::vector<std::unique_ptr<Active>> active;
@@ -697,6 +725,9 @@ std::vector<Result<Response>> perform_all(const std::vector<BoundRequest>& reque
 Result<Response> Client::stream(const Request& request,
                                 const std::function<bool(std::string_view chunk)>& on_data) const {
     ClientState& state = *m_state;
+    if (auto invalid = invalid_request(request, state.options)) {
+        return std::move(*invalid);
+    }
     EasyHandle easy;
     Transfer t;
     t.request = &request;

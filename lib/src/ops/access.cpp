@@ -144,7 +144,7 @@ Result<ValidatedRequest> validate_request(const config::AccessConfig& access,
     return ValidatedRequest{*role, *duration, trimmed(request.reason), trimmed(request.ticket)};
 }
 
-Result<Grant> request_access(const kube::KubeClient& client, const config::Context& context,
+Result<IssuedGrant> request_access(const kube::KubeClient& client, const config::Context& context,
                              const config::Service& service, const AccessRequest& request,
                              const AccessStores& stores,
                              const std::function<void(std::string_view)>& progress) {
@@ -156,10 +156,12 @@ Result<Grant> request_access(const kube::KubeClient& client, const config::Conte
     const std::string& account = valid->role.service_account;
 
     // The local store must be usable before anything is created on the server.
-    if (auto existing = stores.grants.load(context.name, service.name, valid->role.name);
-        !existing) {
+    auto existing = stores.grants.load(context.name, service.name, valid->role.name);
+    if (!existing) {
         return std::move(existing).error();
     }
+    IssuedGrant issued;
+    issued.replaced = std::move(*existing);
 
     auto identity = kube::self_subject_review(client);
     if (!identity) {
@@ -258,7 +260,25 @@ Result<Grant> request_access(const kube::KubeClient& client, const config::Conte
         e.message = "cannot write the audit line, so the grant is withdrawn: " + e.message;
         return undo_secret(std::move(e), client, ns, grant.secret_name, progress);
     }
-    return grant;
+    // The new grant replaced the old one's file; its token must not outlive it unnoticed.
+    if (issued.replaced && issued.replaced->secret_name != grant.secret_name &&
+        issued.replaced->server == grant.server) {
+        auto deleted = kube::delete_secret(client, issued.replaced->namespace_name,
+                                           issued.replaced->secret_name);
+        issued.replaced_revoked = deleted || deleted.error().code == Errc::not_found;
+        say(progress, issued.replaced_revoked
+                          ? fmt::format("revoked the earlier grant {} (secret {}/{} deleted)",
+                                        issued.replaced->id, issued.replaced->namespace_name,
+                                        issued.replaced->secret_name)
+                          : fmt::format("could not revoke the earlier grant {}: {}",
+                                        issued.replaced->id, deleted.error().message));
+        if (issued.replaced_revoked) {
+            (void)append_audit(stores.audit_path,
+                               grant_audit_record(*issued.replaced, "revoke-access", "replaced"));
+        }
+    }
+    issued.grant = std::move(grant);
+    return issued;
 }
 
 Result<std::vector<RevokeResult>> revoke_access(const kube::KubeClient& client,

@@ -207,7 +207,7 @@ std::optional<Suspect> find_suspect(const std::vector<RevisionInfo>& revisions,
             if (!before || !after || !is_worse(s, *before, *after, options)) {
                 continue;
             }
-            changes.push_back(fmt::format("{} {} -> {}", title_of(s), format_signal_value(s.name, *before),
+            changes.push_back(fmt::format("{} {} → {}", title_of(s), format_signal_value(s.name, *before),
                                           format_signal_value(s.name, *after)));
             if (!found) {
                 found = Suspect{rev.number, d, s.name, *before, *after, {}};
@@ -218,7 +218,7 @@ std::optional<Suspect> find_suspect(const std::vector<RevisionInfo>& revisions,
             for (const auto& c : changes) {
                 joined += (joined.empty() ? "" : ", ") + c;
             }
-            found->reason = fmt::format("{} after it was deployed", joined);
+            found->reason = fmt::format("{} after its deploy", joined);
             return found;
         }
     }

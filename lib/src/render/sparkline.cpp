@@ -5,12 +5,12 @@
 
 namespace oncall::render {
 
-std::string sparkline(const std::vector<std::optional<double>>& values, int width) {
-    static const char* const k_blocks[] = {"▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"};
-    if (width <= 0 || values.empty()) {
-        return std::string(static_cast<std::size_t>(std::max(width, 0)), ' ');
-    }
-    // Resample: each cell takes the mean of the samples that fall into it.
+namespace {
+
+const char* const k_blocks[] = {"▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"};
+
+// Resample: each cell takes the mean of the samples that fall into it.
+std::vector<std::optional<double>> resample(const std::vector<std::optional<double>>& values, int width) {
     std::vector<std::optional<double>> cells(static_cast<std::size_t>(width));
     const double step = static_cast<double>(values.size()) / width;
     for (int c = 0; c < width; ++c) {
@@ -29,13 +29,10 @@ std::string sparkline(const std::vector<std::optional<double>>& values, int widt
             cells[static_cast<std::size_t>(c)] = sum / n;
         }
     }
-    double lo = INFINITY, hi = -INFINITY;
-    for (const auto& v : cells) {
-        if (v) {
-            lo = std::min(lo, *v);
-            hi = std::max(hi, *v);
-        }
-    }
+    return cells;
+}
+
+std::string draw(const std::vector<std::optional<double>>& cells, double lo, double hi) {
     std::string out;
     for (const auto& v : cells) {
         if (!v) {
@@ -44,11 +41,35 @@ std::string sparkline(const std::vector<std::optional<double>>& values, int widt
         }
         int level = 0;
         if (hi > lo) {
-            level = static_cast<int>(std::lround((*v - lo) / (hi - lo) * 7.0));
+            level = static_cast<int>(std::lround((std::clamp(*v, lo, hi) - lo) / (hi - lo) * 7.0));
         }
         out += k_blocks[std::clamp(level, 0, 7)];
     }
     return out;
+}
+
+} // namespace
+
+std::string sparkline(const std::vector<std::optional<double>>& values, int width, double lo, double hi) {
+    if (width <= 0 || values.empty()) {
+        return std::string(static_cast<std::size_t>(std::max(width, 0)), ' ');
+    }
+    return draw(resample(values, width), lo, hi);
+}
+
+std::string sparkline(const std::vector<std::optional<double>>& values, int width) {
+    if (width <= 0 || values.empty()) {
+        return std::string(static_cast<std::size_t>(std::max(width, 0)), ' ');
+    }
+    const auto cells = resample(values, width);
+    double lo = INFINITY, hi = -INFINITY;
+    for (const auto& v : cells) {
+        if (v) {
+            lo = std::min(lo, *v);
+            hi = std::max(hi, *v);
+        }
+    }
+    return draw(cells, lo, hi);
 }
 
 } // namespace oncall::render

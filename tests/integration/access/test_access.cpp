@@ -176,6 +176,59 @@ void write_grant(const std::string& path, const json& grant) {
 
 } // namespace
 
+// Runs first, while checkout still runs its bad revision 3.
+TEST_CASE("triage recommends request-access before the rollback only while no grant is active") {
+    Workstation ws;
+    auto commands_of = [&](const Workstation& w) {
+        auto r = w.oncall({"triage", "checkout", "-o", "json"});
+        INFO(r.err);
+        CHECK(r.exit_code == 8);
+        std::vector<std::string> commands;
+        const json doc = json::parse(r.out);
+        for (const auto& rec : doc.at("recommendations")) {
+            commands.push_back(rec.at("command"));
+        }
+        return commands;
+    };
+    auto index_of = [](const std::vector<std::string>& commands, const std::string& prefix) {
+        for (std::size_t i = 0; i < commands.size(); ++i) {
+            if (commands[i].rfind(prefix, 0) == 0) {
+                return static_cast<long>(i);
+            }
+        }
+        return -1L;
+    };
+
+    // Right after start-up Prometheus may not have scraped enough to name a suspect; wait until
+    // triage recommends a rollback at all (a readiness wait, not a timed assertion).
+    auto without = commands_of(ws);
+    for (int i = 0; i < 60 && index_of(without, "oncall rollback checkout") < 0; ++i) {
+        std::this_thread::sleep_for(std::chrono::seconds(1));
+        without = commands_of(ws);
+    }
+    INFO("recommendations: " << json(without).dump());
+    const long ask = index_of(without, request_line("checkout"));
+    const long rollback = index_of(without, "oncall rollback checkout");
+    REQUIRE(ask >= 0);
+    REQUIRE(rollback >= 0);
+    CHECK(ask < rollback);
+
+    REQUIRE(ws.request_access("checkout", "10m").exit_code == 0);
+    const auto with = commands_of(ws);
+    CHECK(index_of(with, "oncall request-access") == -1);
+    CHECK(index_of(with, "oncall rollback checkout") >= 0);
+    REQUIRE(ws.oncall({"access", "revoke", "checkout"}).exit_code == 0);
+
+    // Grants not required: nothing to ask for.
+    Workstation open;
+    open.set_env("ONCALL_CONFIG", open.state().write("config.yaml",
+        std::regex_replace(read_file(open.env("ONCALL_CONFIG")), std::regex("require-grant: true"),
+                           "require-grant: false")));
+    const auto not_required = commands_of(open);
+    CHECK(index_of(not_required, "oncall request-access") == -1);
+    CHECK(index_of(not_required, "oncall rollback checkout") >= 0);
+}
+
 TEST_CASE("a grant lets a rollback through; once revoked the server refuses the same rollback") {
     Workstation ws;
     const int target = ws.other_revision("checkout");
@@ -261,6 +314,44 @@ TEST_CASE("after expiry the client and the server both refuse the grant") {
     auto server_refused = ws.rollback("checkout", target);
     CHECK(server_refused.exit_code == 4);
     CHECK_THAT(server_refused.err, Catch::Contains(request_line("checkout")));
+}
+
+TEST_CASE("asking again for the same service replaces the grant and revokes the old token") {
+    Workstation ws;
+    auto first = ws.request_access("payments", "10m", {"-o", "json"});
+    REQUIRE(first.exit_code == 0);
+    const std::string first_id = json::parse(first.out).at("grant");
+    const std::string first_token = ws.token_of("payments");
+    auto second = ws.request_access("payments", "10m", {"-o", "json"});
+    INFO(second.err);
+    REQUIRE(second.exit_code == 0);
+    const std::string second_id = json::parse(second.out).at("grant");
+    CHECK(second_id != first_id);
+    CHECK_THAT(second.err, Catch::Contains("replaced your earlier deployer grant " + first_id));
+    const auto names = ws.secret_names();
+    CHECK(names.count("oncall-grant-" + first_id) == 0);
+    CHECK(names.count("oncall-grant-" + second_id) == 1);
+    CHECK(ws.try_patch("payments", first_token) == 401);
+    CHECK(ws.try_patch("payments", ws.token_of("payments")) == 200);
+    REQUIRE(ws.oncall({"access", "revoke", "payments"}).exit_code == 0);
+}
+
+TEST_CASE("a grant with under 5 minutes left warns before the plan") {
+    Workstation ws;
+    const int target = ws.other_revision("checkout");
+    REQUIRE(ws.request_access("checkout", "4m").exit_code == 0);
+    // -o json sends the plan to stderr too, so the order of the two is visible.
+    auto dry = ws.rollback("checkout", target, {"--dry-run", "-o", "json"});
+    INFO(dry.err);
+    CHECK(dry.exit_code == 0);
+    const auto warning = dry.err.find("warning: the deployer grant for checkout expires in");
+    const auto plan = dry.err.find("rollback checkout (deployment");
+    REQUIRE(warning != std::string::npos);
+    REQUIRE(plan != std::string::npos);
+    CHECK(warning < plan);
+    CHECK_THAT(dry.err, Catch::Contains("oncall request-access checkout --role deployer"));
+    CHECK(json::parse(dry.out).at("result") == "dry-run");
+    REQUIRE(ws.oncall({"access", "revoke", "checkout"}).exit_code == 0);
 }
 
 TEST_CASE("durations over the role's max or the service account's cap create nothing") {

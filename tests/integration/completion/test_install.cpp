@@ -134,6 +134,9 @@ TEST_CASE("the .deb holds the same files and depends on the runtime libraries", 
     }
     const auto name = run_process({"dpkg-deb", "-f", deb, "Package"});
     CHECK(name.out == "oncall\n");
+    const auto description = run_process({"dpkg-deb", "-f", deb, "Description"});
+    CHECK_THAT(description.out, Catch::StartsWith("On-call toolkit"));
+    CHECK_THAT(description.out, !Catch::Contains("\n ;")); // no CMake list separators
 }
 
 TEST_CASE("the man page documents every command that --help lists", "[install][man]") {

@@ -36,6 +36,7 @@ void check_services_and_revisions(Complete shell) {
     const CompletionWorld w(config_with_checkout_only());
     CHECK(sorted((w.*shell)("oncall status ")) == sorted({"checkout", "payments", "search", "inventory"}));
     CHECK(sorted((w.*shell)("oncall history se")) == sorted({"search"}));
+    CHECK(sorted((w.*shell)("oncall triage ")) == sorted({"checkout", "payments", "search", "inventory"}));
     CHECK(sorted((w.*shell)("oncall rollback checkout --to-revision ")) == sorted({"1", "2", "3"}));
     CHECK(sorted((w.*shell)("oncall rollback search --to-revision ")) == sorted({"1", "2", "3"}));
     CHECK(sorted((w.*shell)("oncall rollback payments --to-revision ")) == sorted({"1", "2"}));

@@ -153,6 +153,23 @@ TEST_CASE("an unreachable Kubernetes API still gives the configured services", "
     }
 }
 
+TEST_CASE("the context and configuration typed on the line choose what is looked up", "[completion]") {
+    const CompletionWorld w(config_for(fmt::format("http://127.0.0.1:{}", closed_port())));
+    CHECK(w.complete({"request-access", "x", "--role", ""}).out == "deployer\ntriage\n");
+    CHECK(w.complete({"--context", "prod", "request-access", "x", "--role", ""}).out.empty()); // prod has no roles
+    CHECK(w.complete({"--context=prod", "request-access", "x", "--role", ""}).out.empty());
+
+    const std::string other = w.dir() + "/other.yaml";
+    {
+        std::ofstream out(other);
+        out << "current-context: elsewhere\ncontexts:\n  elsewhere:\n    kubernetes: { server: \"http://127.0.0.1:1\" }\n"
+               "services:\n  billing: {}\n";
+    }
+    CHECK(w.complete({"--config", other, "--context", ""}).out == "elsewhere\n");
+    CHECK(w.complete({"--config", other, "request-access", ""}).out == "billing\n");
+    CHECK(w.bash("oncall --config " + other + " request-access ") == std::vector<std::string>{"billing"});
+}
+
 TEST_CASE("completion without any configuration still completes the command line", "[completion]") {
     const CompletionWorld w("");
     auto options = w.options();

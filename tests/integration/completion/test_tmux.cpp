@@ -139,6 +139,18 @@ std::string sandbox_config() {
 
 } // namespace
 
+TEST_CASE("tmux: typing 'oncall tri<TAB> che<TAB>' gives 'oncall triage checkout'", "[completion][tmux][sandbox]") {
+    const CompletionWorld w(sandbox_config());
+    Terminal term(w);
+    prepare(term);
+    term.type("oncall tri");
+    term.keys({"Tab"});
+    term.type("che");
+    term.keys({"Tab"});
+    term.type("#");
+    CHECK_THAT(term.wait_for("checkout #"), Catch::Contains("ready$ oncall triage checkout #"));
+}
+
 TEST_CASE("tmux: typing 'oncall sta<TAB> che<TAB>' gives 'oncall status checkout'", "[completion][tmux][sandbox]") {
     const CompletionWorld w(sandbox_config());
     Terminal term(w);

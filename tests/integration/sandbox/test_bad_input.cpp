@@ -91,6 +91,12 @@ TEST_CASE("malformed patches and wrong content types change nothing", "[sandbox]
     check_status(selector, 422, "Invalid");
     CHECK_THAT(selector.body["message"].get<std::string>(), Catch::Contains("field is immutable"));
 
+    for (const char* patch : {R"({"spec":{"revisionHistoryLimit":"ten"}})", R"({"spec":{"strategy":{"rollingUpdate":{"maxSurge":"lots"}}}})",
+                              R"({"spec":{"paused":"yes"}})", R"({"metadata":{"annotations":{"a":1}}})"}) {
+        INFO(patch);
+        check_status(cluster.request("PATCH", k_checkout, deployer, patch, "application/merge-patch+json"), 422, "Invalid");
+    }
+
     check_status(cluster.request("GET", "/apis/apps/v1/namespaces/shop/deployments?labelSelector=app%20in%20(x", cluster.engineer_token()),
                  400, "BadRequest");
     check_status(cluster.request("GET", "/apis/apps/v1/namespaces/shop/deployments?fieldSelector=spec.replicas%3D3", cluster.engineer_token()),

@@ -126,3 +126,35 @@ TEST_CASE("kubectl rollout undo with a deployer token, then rollout status reach
     CHECK(revisions.size() == 3);
     CHECK_THAT(revisions.rbegin()->second, Catch::Contains("1.2.1"));
 }
+
+TEST_CASE("kubectl scale goes through the scale subresource", "[sandbox][kubectl]") {
+    sandbox_test::require_kubectl();
+    Cluster cluster;
+    const std::string token = cluster.mint_token("oncall-deployer");
+    const json before = cluster.get("/apis/apps/v1/namespaces/shop/deployments/payments");
+    const int replicas = before["spec"]["replicas"];
+    const auto refused = cluster.kubectl({"-n", "shop", "scale", "deployment/payments", "--replicas=" + std::to_string(replicas + 1)});
+    CHECK(refused.exit_code != 0);
+    CHECK_THAT(refused.err, Catch::Contains("cannot patch resource \"deployments/scale\" in API group \"apps\""));
+
+    const auto up = cluster.kubectl({"-n", "shop", "scale", "deployment/payments", "--replicas=" + std::to_string(replicas + 1)}, token);
+    INFO(up.out << up.err);
+    REQUIRE(up.exit_code == 0);
+    const json scale = cluster.get("/apis/apps/v1/namespaces/shop/deployments/payments/scale");
+    CHECK(scale["kind"] == "Scale");
+    CHECK(scale["apiVersion"] == "autoscaling/v1");
+    CHECK(scale["spec"]["replicas"] == replicas + 1);
+    CHECK(scale["status"]["selector"] == "app=payments");
+    const auto status = cluster.kubectl({"-n", "shop", "rollout", "status", "deployment/payments", "--timeout=90s"}, token);
+    INFO(status.out << status.err);
+    CHECK(status.exit_code == 0);
+    CHECK(cluster.get("/apis/apps/v1/namespaces/shop/deployments/payments")["status"]["availableReplicas"] == replicas + 1);
+
+    const auto bad = cluster.request("PATCH", "/apis/apps/v1/namespaces/shop/deployments/payments/scale", token,
+                                     R"({"spec":{"replicas":-2}})", "application/merge-patch+json");
+    CHECK(bad.status == 422);
+    CHECK(bad.body["message"] == "Scale.autoscaling \"payments\" is invalid: spec.replicas: Invalid value: -2: must be "
+                                 "greater than or equal to 0");
+    const auto back = cluster.kubectl({"-n", "shop", "scale", "deployment/payments", "--replicas=" + std::to_string(replicas)}, token);
+    CHECK(back.exit_code == 0);
+}

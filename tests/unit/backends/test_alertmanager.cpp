@@ -132,3 +132,18 @@ TEST_CASE("alertmanager: wrong types are bad_response errors", "[alertmanager]")
     CHECK(minimal->at(0).state == "active");
     CHECK_FALSE(minimal->at(0).starts_at);
 }
+TEST_CASE("alertmanager: filters are validated and escaped before they are sent", "[alertmanager]") {
+    Client client(http::Client{}, {k_a, std::string(k_b) + "/"});
+    AlertQuery q;
+    q.filter = {R"(service="checkout", severity=~'crit.*')"};
+    auto reqs = client.requests(q);
+    REQUIRE(reqs.ok());
+    REQUIRE(reqs->size() == 2);
+    CHECK_THAT((*reqs)[0].url, Catch::StartsWith(std::string(k_a) + "/api/v2/alerts?active=true&silenced=false"
+                                                                    "&inhibited=false&unprocessed=true&filter="));
+    CHECK_THAT((*reqs)[1].url, Catch::StartsWith(std::string(k_b) + "/api/v2/alerts?"));
+    q.filter = {R"(service="checkout"}&receiver=x)"};
+    auto bad = client.requests(q);
+    REQUIRE_FALSE(bad.ok());
+    CHECK(bad.error().code == Errc::invalid);
+}

@@ -536,6 +536,22 @@ TEST_CASE("TLS: verification fails without the CA, passes with it or with the in
         REQUIRE(r.ok());
         CHECK(r->body == "secret-free");
     }
+    SECTION("an expired certificate fails even with the CA") {
+        TempDir other;
+        const TestPki expired = make_test_pki(other.path(), {"127.0.0.1"}, true);
+        TestServer stale(TestServer::Tls{expired.cert_file, expired.key_file});
+        stale.on("GET", "/secure", [](const httplib::Request&, httplib::Response& res, std::size_t) {
+            res.set_content("x", "text/plain");
+        });
+        stale.start();
+        auto options = fast_options();
+        options.tls.ca_file = expired.ca_file;
+        auto r = Client(options).perform(get(stale.url("/secure")));
+        REQUIRE_FALSE(r.ok());
+        CHECK(r.error().code == Errc::tls);
+        CHECK(r.error().message.find("expired") != std::string::npos);
+        CHECK(stale.request_count() == 0);
+    }
     SECTION("a certificate for another host fails even with the CA") {
         TempDir other;
         const TestPki wrong = make_test_pki(other.path(), {"wrong.example"});
@@ -1018,4 +1034,34 @@ TEST_CASE("URLs that are not http(s) are refused before any traffic", "[http][cl
     auto r = client.perform(get("http://[::1"));
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().code == Errc::invalid);
+}
+
+TEST_CASE("header or token line breaks are refused before any traffic", "[http][client][hostile]") {
+    TestServer server;
+    server.on("GET", "/x", [](const httplib::Request&, httplib::Response& res, std::size_t) {
+        res.set_content("x", "text/plain");
+    });
+    server.start();
+    auto options = fast_options();
+    options.retry = RetryPolicy::none();
+    Client client(options);
+
+    Request injected = get(server.url("/x"));
+    injected.headers.push_back({"X-Service", "checkout\r\nAuthorization: Bearer stolen"});
+    auto r = client.perform(injected);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == Errc::invalid);
+    CHECK(r.error().message.find("stolen") == std::string::npos);
+
+    Request bad_token = get(server.url("/x"));
+    bad_token.bearer_token = "abc\nX-Evil: 1";
+    const auto results = client.perform_all({bad_token, get(server.url("/x"))}, 2);
+    REQUIRE_FALSE(results[0].ok());
+    CHECK(results[0].error().code == Errc::invalid);
+    CHECK(results[0].error().message.find("X-Evil") == std::string::npos);
+    REQUIRE(results[1].ok());
+
+    auto streamed = client.stream(injected, [](std::string_view) { return true; });
+    REQUIRE_FALSE(streamed.ok());
+    CHECK(server.request_count() == 1);
 }

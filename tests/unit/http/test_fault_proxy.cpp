@@ -159,6 +159,19 @@ TEST_CASE("fault proxy: status faults, fault budget and runtime control", "[http
     CHECK(r->status == 400);
     CHECK(r->body == "bad value 'nonsense' for mode\n");
     CHECK(proxy.request_count() == 4); // control requests are not recorded
+
+    // Faults aimed at one path leave the others alone.
+    FaultSettings targeted;
+    targeted.mode = FaultMode::status;
+    targeted.status = 500;
+    targeted.path_prefix = "/api/v1/query_range";
+    proxy.set(targeted);
+    r = client.perform(request(http::Method::get, proxy.url("/ok")));
+    REQUIRE(r.ok());
+    CHECK(r->status == 200);
+    r = client.perform(request(http::Method::get, proxy.url("/api/v1/query_range?query=up")));
+    REQUIRE(r.ok());
+    CHECK(r->status == 500);
 }
 
 TEST_CASE("fault proxy: settings parse and reject bad values", "[http][fault_proxy]") {

@@ -227,6 +227,12 @@ TEST_CASE("sandbox workload: pods present at start-up continue the history even 
     }
     CHECK(compared > 100);
     CHECK(backfill.str().find("pod=\"" + s.services[0].name + "-") != std::string::npos); // older revisions keep theirs
+    // The crash-looping pod's waiting history carries its live name too.
+    const auto& search = service(s, "search");
+    const auto crash_pod = "live-" + scenario_pod_name(search, search.revisions.back(), 0);
+    CHECK(backfill.str().find("kube_pod_container_status_waiting_reason{namespace=\"shop\",service=\"search\",pod=\"" +
+                              crash_pod + "\",reason=\"CrashLoopBackOff\"} 1 ") != std::string::npos);
+    CHECK(sum_matching(live, "http_requests_total{", crash_pod) == 0);
 }
 
 TEST_CASE("sandbox workload: metrics follow the image each pod runs", "[sandbox][workload]") {
@@ -369,4 +375,35 @@ TEST_CASE("sandbox backfill: OpenMetrics history that follows the revisions", "[
     };
     CHECK(ratio(40 * 60, 25 * 60) < 0.01);
     CHECK(ratio(15 * 60, 0) == Approx(0.12).epsilon(0.25));
+}
+
+TEST_CASE("sandbox workload: without the backfill's epoch, start-up counters never fall below the backfilled ones",
+          "[sandbox][workload]") {
+    const auto s = test::default_scenario();
+    Workload w(s); // epoch: construction time, a little after the epoch the backfill used
+    auto pods = scenario_pods(s);
+    for (auto& p : pods) {
+        p.pod = "live-" + p.pod;
+    }
+    w.set_pods(pods);
+    const auto constructed = Clock::now();
+    const auto text = w.render_metrics(constructed);
+    const auto live = samples(text);
+    const auto running = live_pods_from_metrics(s, text);
+    for (const int seconds_before : {1, 4, 17, 60, 110}) {
+        const auto epoch = std::chrono::time_point_cast<std::chrono::seconds>(constructed) -
+                           std::chrono::seconds(seconds_before);
+        std::ostringstream backfill;
+        write_backfill(backfill, s, epoch, std::chrono::minutes(30), running);
+        const auto last = samples(backfill.str(), std::to_string(epoch.time_since_epoch().count()) + ".000");
+        std::size_t compared = 0;
+        for (const auto& [key, v] : live) {
+            if (key.rfind("http_", 0) == 0 && last.count(key) != 0) {
+                INFO(key << " with the backfill's epoch " << seconds_before << "s earlier");
+                CHECK(v >= last.at(key));
+                ++compared;
+            }
+        }
+        CHECK(compared > 100);
+    }
 }

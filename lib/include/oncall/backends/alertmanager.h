@@ -58,7 +58,7 @@ Result<std::vector<Alert>> decode_alerts(long http_status, std::string_view body
 /// When every peer failed, the first error is returned with all peers named.
 Result<AlertSet> merge_peers(const std::vector<Result<std::vector<Alert>>>& peers);
 
-/// Rank of a severity for sorting: critical/page 0, error 1, warning 2, info 3, else 4.
+/// Rank of a severity for sorting: critical/page 0, error/high 1, warning/ticket 2, info 3, else 4.
 int severity_rank(std::string_view severity);
 
 /// Client for one Alertmanager or an HA set (several URLs, queried concurrently).

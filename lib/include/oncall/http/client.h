@@ -2,6 +2,18 @@
 // HTTP over libcurl: one request at a time (perform), many at once on one multi handle (perform_all),
 // or a streamed body (stream, for watches). Transient failures of idempotent requests are retried;
 // every URL and header that reaches an error message or a log line is redacted first.
+//
+// Who reports what: transport failures are Errors from the client, classified (Errc::dns, connect,
+// timeout, tls, too_large, bad_response for non-HTTP or cut-short replies, invalid for bad URLs)
+// with messages shaped "<name> at <redacted url>: <what happened>; <what to do>". Any complete
+// HTTP answer is a Response, whatever its status: callers turn unexpected statuses into Errors with
+// status_error(), and decode bodies with parse_json_body() (oncall/http/json.h), which reports HTML
+// pages, truncated or malformed JSON and nesting bombs as Errc::bad_response.
+//
+// Defaults chosen against hostile servers: TLS verified, no compression asked for (no
+// decompression bombs), redirects not followed (a 3xx is returned; when following is enabled the
+// token is never sent to another host), bodies capped (max_body_bytes), headers capped (256 KiB),
+// header values with line breaks refused. Proxies come from http_proxy/https_proxy/no_proxy.
 
 #include "oncall/core/result.h"
 
@@ -40,7 +52,7 @@ struct Request {
     std::vector<Header> headers;
     std::string body;
     std::chrono::milliseconds timeout{0};
-    /// Per-request bearer token overriding the client's (used for grant tokens).
+    /// Per-request bearer token overriding the client's (used for grant tokens); "" sends none.
     std::optional<std::string> bearer_token;
 };
 

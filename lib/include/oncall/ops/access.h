@@ -46,11 +46,19 @@ struct AccessStores {
     std::string audit_path;
 };
 
+/// What request_access issued, and the earlier grant for the same key it replaced (if any).
+struct IssuedGrant {
+    Grant grant;
+    std::optional<Grant> replaced;  // the previous grant for this context + service + role
+    bool replaced_revoked = false;  // its Secret was deleted (or already gone)
+};
+
 /// Issues a grant for `service`: SelfSubjectReview, service-account cap, grant Secret, bound
 /// TokenRequest, Event, local store, audit line. A failure after the Secret exists deletes it
-/// again; errors from the server are explained (403 -> exit 4, 422 -> exit 2). `progress`
-/// receives redacted lines for -v.
-Result<Grant> request_access(const kube::KubeClient& client, const config::Context& context,
+/// again; errors from the server are explained (403 -> exit 4, 422 -> exit 2). An earlier grant
+/// for the same key is revoked once the new one is stored. `progress` receives redacted lines
+/// for -v.
+Result<IssuedGrant> request_access(const kube::KubeClient& client, const config::Context& context,
                              const config::Service& service, const AccessRequest& request,
                              const AccessStores& stores,
                              const std::function<void(std::string_view)>& progress = {});

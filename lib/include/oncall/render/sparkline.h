@@ -11,4 +11,7 @@ namespace oncall::render {
 /// series' min and max; missing (nullopt or NaN) samples are drawn as spaces.
 std::string sparkline(const std::vector<std::optional<double>>& values, int width);
 
+/// As above, on a fixed scale: `lo` draws as ▁, `hi` (and above) as █.
+std::string sparkline(const std::vector<std::optional<double>>& values, int width, double lo, double hi);
+
 } // namespace oncall::render
