@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <fstream>
 #include <functional>
 #include <future>
 #include <set>
@@ -508,4 +509,45 @@ TEST_CASE("slow loris: every command gives up at its deadline with a timeout err
             CHECK(stations[i]->kube_writes().empty());
         }
     }
+}
+
+TEST_CASE("triage: a misbehaving source is named in the report and never hides the others", "[hostile]") {
+    if (!std::ifstream(required_env("ONCALL_SOURCE_DIR") + "/apps/oncall/commands/triage.cpp")) {
+        FAIL("triage is not in this tree");
+    }
+    HostileWorkstation ws;
+    Elsewhere elsewhere;
+    struct Backend {
+        std::string source; // name in the report's `sources`
+        FaultProxy* proxy;
+    };
+    const std::vector<Backend> backends{{"prometheus", &ws.prometheus()},
+                                        {"alertmanager", &ws.alertmanager()},
+                                        {"kubernetes", &ws.kube()}};
+    auto faults = transport_faults(elsewhere.server.url());
+    faults.push_back(Fault{"slow loris (a byte every 200 ms)", mode(FaultMode::slow_loris)});
+    for (const auto& backend : backends) {
+        for (const auto& fault : faults) {
+            ws.reset_proxies();
+            backend.proxy->set(fault.settings);
+            const auto r = ws.oncall({"triage", "checkout", "-o", "json", "--timeout", "3s"});
+            report("triage (" + backend.source + ")", fault.name, r);
+            INFO(backend.source << ": " << fault.name << "\nexit " << r.exit_code << "\n" << r.err.substr(0, 3000));
+            CHECK_FALSE(r.timed_out);
+            CHECK((r.exit_code == 3 || r.exit_code == 8)); // partial report, or degraded despite the failure
+            CHECK(r.err.find("Sanitizer") == std::string::npos);
+            const auto doc = json::parse(r.out, nullptr, false);
+            REQUIRE_FALSE(doc.is_discarded()); // the report still comes out, as one JSON document
+            bool named = false;
+            for (const auto& s : doc.value("sources", json::array())) {
+                if (s.value("name", std::string()).find(backend.source) != std::string::npos &&
+                    !s.value("ok", true)) {
+                    named = true;
+                }
+            }
+            CHECK(named);
+        }
+    }
+    CHECK(elsewhere.server.request_count() == 0);
+    CHECK(elsewhere.credentials_seen() == 0);
 }
