@@ -13,12 +13,14 @@ std::string lower(std::string text) {
 }
 
 bool ends_with(const std::string& text, std::string_view suffix) {
-    return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
+    return text.size() >= suffix.size() &&
+           text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 // "TEXT:{text,json}" -> value name "TEXT", choices {text, json}. CLI11 appends each check's
 // description to the type name; IsMember's is the set in braces.
-void split_type_name(const std::string& full, std::string& value_name, std::vector<std::string>& choices) {
+void split_type_name(const std::string& full, std::string& value_name,
+                     std::vector<std::string>& choices) {
     const auto colon = full.find(':');
     value_name = full.substr(0, colon);
     if (colon == std::string::npos) {
@@ -80,14 +82,21 @@ cli::ValueKind infer_kind(const std::string& value_name, const std::vector<std::
 // The value name a kind is shown with, or nullptr for kinds that have none of their own.
 const char* value_name_of(cli::ValueKind kind) {
     switch (kind) {
-    case cli::ValueKind::service: return "SERVICE";
-    case cli::ValueKind::context: return "CONTEXT";
-    case cli::ValueKind::role: return "ROLE";
-    case cli::ValueKind::revision: return "REVISION";
-    case cli::ValueKind::file: return "FILE";
-    case cli::ValueKind::directory: return "DIR";
+    case cli::ValueKind::service:
+        return "SERVICE";
+    case cli::ValueKind::context:
+        return "CONTEXT";
+    case cli::ValueKind::role:
+        return "ROLE";
+    case cli::ValueKind::revision:
+        return "REVISION";
+    case cli::ValueKind::file:
+        return "FILE";
+    case cli::ValueKind::directory:
+        return "DIR";
     case cli::ValueKind::none:
-    case cli::ValueKind::choices: return nullptr;
+    case cli::ValueKind::choices:
+        return nullptr;
     }
     return nullptr;
 }
@@ -142,10 +151,13 @@ cli::CommandSpec describe_cli(const CLI::App& app) {
         o.repeatable = o.takes_value && opt->get_items_expected_max() > 1;
         if (o.takes_value) {
             o.value_name = value_name;
-            const std::string argument = opt->get_lnames().empty() ? std::string{} : opt->get_lnames().front();
+            const std::string argument =
+                opt->get_lnames().empty() ? std::string{} : opt->get_lnames().front();
             o.kind = infer_kind(value_name, choices, argument);
-            if (value_name == "TEXT" || value_name == "INT" || value_name == "UINT" || value_name.empty()) {
-                // Say what the value is where CLI11 only knows it is text (--config FILE, --role ROLE).
+            if (value_name == "TEXT" || value_name == "INT" || value_name == "UINT" ||
+                value_name.empty()) {
+                // Say what the value is where CLI11 only knows it is text (--config FILE, --role
+                // ROLE).
                 if (const char* shown = value_name_of(o.kind)) {
                     o.value_name = shown;
                 }

@@ -4,24 +4,24 @@
 //   ONCALL_BIN=build/dev/apps/oncall/oncall build/dev/tests/bench/completion_bench [--runs N]
 //
 // With ONCALL_SANDBOX_STATE set to a running practice cluster's state directory, the services and
-// revisions look-ups against it are measured too (cold: empty cache; warm: answered from the cache).
+// revisions look-ups against it are measured too (cold: empty cache; warm: answered from the
+// cache).
 
 #include "process.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <algorithm>
+#include <arpa/inet.h>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <netinet/in.h>
 #include <sstream>
 #include <string>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <vector>
 
 using namespace oncall::test;
@@ -63,14 +63,15 @@ std::string config_for(const std::string& server) {
 }
 
 // Runs one TAB `runs` times; `fresh_state` empties the cache before each run.
-void measure(const char* label, const std::string& config, const std::vector<std::string>& words, int runs,
-             bool fresh_state) {
+void measure(const char* label, const std::string& config, const std::vector<std::string>& words,
+             int runs, bool fresh_state) {
     TempDir dir;
     const auto config_path = dir.write("config.yaml", config);
     std::vector<double> ms;
     std::string answer;
     for (int i = 0; i < runs; ++i) {
-        const auto state = dir.path() + "/state" + (fresh_state ? std::to_string(i) : std::string{});
+        const auto state =
+            dir.path() + "/state" + (fresh_state ? std::to_string(i) : std::string{});
         ProcessOptions o;
         o.env = {{"ONCALL_CONFIG", config_path}, {"XDG_STATE_HOME", state}};
         o.unset_env = {"ONCALL_CONTEXT"};
@@ -90,8 +91,8 @@ void measure(const char* label, const std::string& config, const std::vector<std
     if (answer.size() > 40) {
         answer = answer.substr(0, 37) + "...";
     }
-    std::printf("%-44s min %7.1f  median %7.1f  max %7.1f ms   -> %s\n", label, ms.front(), ms[ms.size() / 2],
-                ms.back(), answer.c_str());
+    std::printf("%-44s min %7.1f  median %7.1f  max %7.1f ms   -> %s\n", label, ms.front(),
+                ms[ms.size() / 2], ms.back(), answer.c_str());
 }
 
 } // namespace
@@ -113,20 +114,25 @@ int main(int argc, char** argv) {
     {
         const Port hole(true);
         const auto blackholed = config_for("http://127.0.0.1:" + std::to_string(hole.port));
-        measure("services, API blackholed, cold", blackholed, {"status", ""}, std::min(runs, 5), true);
-        measure("services, API blackholed, failure cached", blackholed, {"status", ""}, runs, false);
+        measure("services, API blackholed, cold", blackholed, {"status", ""}, std::min(runs, 5),
+                true);
+        measure("services, API blackholed, failure cached", blackholed, {"status", ""}, runs,
+                false);
     }
-    if (const char* state = std::getenv("ONCALL_SANDBOX_STATE"); state != nullptr && *state != '\0') {
+    if (const char* state = std::getenv("ONCALL_SANDBOX_STATE");
+        state != nullptr && *state != '\0') {
         std::ifstream in(sandbox_env().at("ONCALL_CONFIG"));
         std::stringstream text;
         text << in.rdbuf();
         measure("services from the sandbox, cold", text.str(), {"status", ""}, runs, true);
         measure("services from the sandbox, cached", text.str(), {"status", ""}, runs, false);
-        measure("revisions of checkout, cold", text.str(), {"rollback", "checkout", "--to-revision", ""}, runs, true);
-        measure("revisions of checkout, cached", text.str(), {"rollback", "checkout", "--to-revision", ""}, runs,
-                false);
+        measure("revisions of checkout, cold", text.str(),
+                {"rollback", "checkout", "--to-revision", ""}, runs, true);
+        measure("revisions of checkout, cached", text.str(),
+                {"rollback", "checkout", "--to-revision", ""}, runs, false);
     } else {
-        std::printf("(set ONCALL_SANDBOX_STATE to a running sandbox's state directory to measure look-ups against it)\n");
+        std::printf("(set ONCALL_SANDBOX_STATE to a running sandbox's state directory to measure "
+                    "look-ups against it)\n");
     }
     return 0;
 }

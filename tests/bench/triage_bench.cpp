@@ -1,6 +1,6 @@
 // triage_bench: wall time of `oncall triage checkout` with every backend 100 ms away.
 //
-//   ONCALL_SANDBOX_STATE=/tmp/sb build/dev/tests/bench/triage_bench [--runs N] [--delay-ms MS]
+//   ONCALL_SANDBOX_STATE=/tmp/sb build/dev/tests/bench/triage_bench [--runs N] [--delay-ms MS] [--lookback-min M]
 //
 // Needs a running practice cluster (examples/sandbox/sandbox up --state-dir /tmp/sb). A fault proxy
 // in front of Prometheus, Alertmanager and the Kubernetes API adds the delay to every request. The
@@ -81,10 +81,13 @@ test::FaultProxy::Options upstream(const std::string& url, const std::string& ca
 int main(int argc, char** argv) {
     int runs = 5;
     int delay_ms = 100;
+    int lookback_min = 180;
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string flag = argv[i];
         if (flag == "--runs") {
             runs = std::max(1, std::atoi(argv[i + 1]));
+        } else if (flag == "--lookback-min") {
+            lookback_min = std::max(0, std::atoi(argv[i + 1]));
         } else if (flag == "--delay-ms") {
             delay_ms = std::max(0, std::atoi(argv[i + 1]));
         } else {
@@ -121,6 +124,7 @@ int main(int argc, char** argv) {
     ops::TriageRequest req;
     req.service = "checkout";
     req.source_timeout = std::chrono::seconds(20);
+    req.lookback = std::chrono::minutes(lookback_min);
 
     const auto run = [&](const config::Context& c, bool sequential, Stats& stats, std::size_t& requests) {
         proxies.clear();

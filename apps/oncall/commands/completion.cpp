@@ -2,19 +2,19 @@
 // oncall __complete [--no-descriptions] -- WORD... CURRENT: what the scripts call on TAB (hidden).
 // oncall __man [FILE]: the manual page oncall(1), rendered from this command line (hidden).
 
+#include "oncall/ops/completion.h"
+
 #include "cli_model.h"
 #include "commands.h"
 #include "completion_scripts.h"
 #include "oncall/cli/complete.h"
 #include "oncall/cli/man.h"
 #include "oncall/core/version.h"
-#include "oncall/ops/completion.h"
-
-#include <fmt/format.h>
 
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <fmt/format.h>
 #include <fstream>
 #include <memory>
 #include <mutex>
@@ -22,9 +22,6 @@
 
 namespace oncall::app {
 namespace {
-
-// The whole answer to one TAB is bounded by this, whatever the cluster does.
-constexpr auto k_cluster_deadline = std::chrono::milliseconds(900);
 
 // A cluster look-up running on its own thread, so that waiting for it can be abandoned.
 struct PendingLookup {
@@ -38,7 +35,8 @@ struct PendingLookup {
 // end without running destructors.
 bool g_abandoned_lookup = false;
 
-std::vector<cli::Candidate> cluster_candidates(const ops::CompletionLookup& lookup, cli::ValueKind kind,
+std::vector<cli::Candidate> cluster_candidates(const ops::CompletionLookup& lookup,
+                                               cli::ValueKind kind,
                                                const cli::CompletionContext& ctx) {
     const auto key = lookup.cluster_key(kind, ctx);
     if (!key) {
@@ -58,7 +56,9 @@ std::vector<cli::Candidate> cluster_candidates(const ops::CompletionLookup& look
     });
     {
         std::unique_lock<std::mutex> lock(pending->mutex);
-        if (!pending->done_cv.wait_for(lock, k_cluster_deadline, [&] { return pending->done; })) {
+        // Whatever the cluster does, the TAB is answered by the deadline.
+        if (!pending->done_cv.wait_for(lock, lookup.sources().deadline,
+                                       [&] { return pending->done; })) {
             lock.unlock();
             worker.detach();
             g_abandoned_lookup = true;
@@ -99,7 +99,8 @@ void run_complete(const CLI::App& root, const std::vector<std::string>& words, b
 } // namespace
 
 void register_completion(CLI::App& app, AppContext& ctx) {
-    auto* cmd = app.add_subcommand("completion", "Print the completion script for bash, zsh or fish");
+    auto* cmd =
+        app.add_subcommand("completion", "Print the completion script for bash, zsh or fish");
     auto shell = std::make_shared<std::string>();
     cmd->add_option("SHELL", *shell, "Shell to print the script for")
         ->required()
@@ -116,8 +117,10 @@ void register_completion(CLI::App& app, AppContext& ctx) {
     auto no_descriptions = std::make_shared<bool>(false);
     auto words = std::make_shared<std::vector<std::string>>();
     complete->add_flag("--no-descriptions", *no_descriptions, "Print values only");
-    complete->add_option("WORDS", *words, "The words after the program name; the last is the current one");
-    complete->callback([&app, words, no_descriptions] { run_complete(app, *words, !*no_descriptions); });
+    complete->add_option("WORDS", *words,
+                         "The words after the program name; the last is the current one");
+    complete->callback(
+        [&app, words, no_descriptions] { run_complete(app, *words, !*no_descriptions); });
 
     auto* man = app.add_subcommand("__man", "");
     man->group("");

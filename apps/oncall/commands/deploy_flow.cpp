@@ -43,12 +43,11 @@ std::string revision_text(long revision) {
 }
 
 // Asks on the terminal; refuses (exit 2) when there is none.
-void confirm_or_refuse(AppContext& ctx, const std::string& question) {
+void confirm_or_refuse(const std::string& question) {
     if (::isatty(STDIN_FILENO) != 1) {
         fail(make_error(Errc::usage, "refusing to change production without confirmation: there is no terminal to "
                                      "ask on; review the plan with --dry-run and pass --yes"));
     }
-    (void)ctx;
     fmt::print(stderr, "{} [y/N] ", question);
     std::fflush(stderr);
     std::string answer;
@@ -334,7 +333,7 @@ void run_change(AppContext& ctx, ops::DeployAction action, const ChangeFlags& fl
     }
     print_plan(ctx, plan, request);
     if (!flags.dry_run && !flags.yes) {
-        confirm_or_refuse(ctx, fmt::format("{} {} from {} to {}?", ops::deploy_action_name(action),
+        confirm_or_refuse(fmt::format("{} {} from {} to {}?", ops::deploy_action_name(action),
                                            request.service.name, revision_text(plan.from.revision),
                                            revision_text(plan.to.revision)));
     }
@@ -395,8 +394,8 @@ void run_change(AppContext& ctx, ops::DeployAction action, const ChangeFlags& fl
     if (failure && flags.auto_rollback && action == ops::DeployAction::redeploy && plan.from.revision > 0 &&
         (failure->code == Errc::rollout_failed || failure->code == Errc::verification_failed ||
          failure->code == Errc::wait_timeout)) {
-        ctx.warn(fmt::format("auto-rollback: {} failed; returning {} to revision {}", "the redeploy",
-                             request.service.name, plan.from.revision));
+        ctx.warn(fmt::format("auto-rollback: the redeploy failed; returning {} to revision {}", request.service.name,
+                             plan.from.revision));
         ops::ChangeRequest back = request;
         back.action = ops::DeployAction::rollback;
         back.to_revision = plan.from.revision;

@@ -24,7 +24,8 @@ std::vector<const OptionSpec*> visible_options(const std::vector<const CommandSp
     return out;
 }
 
-const OptionSpec* find_option(const std::vector<const OptionSpec*>& options, std::string_view name) {
+const OptionSpec* find_option(const std::vector<const OptionSpec*>& options,
+                              std::string_view name) {
     for (const auto* opt : options) {
         if (std::find(opt->names.begin(), opt->names.end(), name) != opt->names.end()) {
             return opt;
@@ -99,10 +100,10 @@ CompletionContext analyze(const CommandSpec& root, std::vector<std::string> word
     std::vector<const CommandSpec*> path{&root};
     auto options = visible_options(path);
     std::set<const OptionSpec*> given;
-    std::size_t positional = 0;   // index into the current command's positionals
-    int positional_count = 0;     // words taken by that positional so far
-    bool any_positional = false;  // a positional word was typed for the current command
-    bool after_dashes = false;    // "--" seen: everything is positional
+    std::size_t positional = 0;          // index into the current command's positionals
+    int positional_count = 0;            // words taken by that positional so far
+    bool any_positional = false;         // a positional word was typed for the current command
+    bool after_dashes = false;           // "--" seen: everything is positional
     const OptionSpec* pending = nullptr; // an option still waiting for its value
 
     auto record = [&](const OptionSpec& opt, const std::string& value) {
@@ -193,7 +194,8 @@ CompletionContext analyze(const CommandSpec& root, std::vector<std::string> word
         want_option_value(ctx, *pending);
         return ctx;
     }
-    if (!after_dashes && starts_with(ctx.current, "--") && ctx.current.find('=') != std::string::npos) {
+    if (!after_dashes && starts_with(ctx.current, "--") &&
+        ctx.current.find('=') != std::string::npos) {
         const auto eq = ctx.current.find('=');
         const auto* opt = find_option(options, ctx.current.substr(0, eq));
         if (opt != nullptr && opt->takes_value) {
@@ -246,10 +248,15 @@ Completion complete(const CommandSpec& root, const std::vector<std::string>& wor
             all.insert(all.end(), more.begin(), more.end());
         }
         break;
-    case ValueKind::file: out.files = true; break;
-    case ValueKind::directory: out.directories = true; break;
+    case ValueKind::file:
+        out.files = true;
+        break;
+    case ValueKind::directory:
+        out.directories = true;
+        break;
     case ValueKind::none:
-    case ValueKind::choices: break;
+    case ValueKind::choices:
+        break;
     }
     std::set<std::string> seen;
     for (auto& c : all) {

@@ -1,15 +1,13 @@
 #include "oncall/cli/completion_cache.h"
 
-#include <nlohmann/json.hpp>
-
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <cstdio>
+#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace oncall::cli {
 namespace {
@@ -28,7 +26,8 @@ Json read_entries(const std::string& path) {
     std::stringstream text;
     text << in.rdbuf();
     auto doc = Json::parse(text.str(), nullptr, false);
-    if (doc.is_discarded() || !doc.is_object() || !doc.contains("entries") || !doc["entries"].is_object()) {
+    if (doc.is_discarded() || !doc.is_object() || !doc.contains("entries") ||
+        !doc["entries"].is_object()) {
         return Json::object();
     }
     return doc["entries"];
@@ -40,17 +39,20 @@ bool is_fresh(const Json& entry, std::int64_t now_ms, std::chrono::seconds ttl,
         return false;
     }
     const bool ok = entry.value("ok", false);
-    const auto life = std::chrono::duration_cast<std::chrono::milliseconds>(ok ? ttl : failure_ttl).count();
+    const auto life =
+        std::chrono::duration_cast<std::chrono::milliseconds>(ok ? ttl : failure_ttl).count();
     const auto at = entry["at"].get<std::int64_t>();
     return at <= now_ms && now_ms - at < life;
 }
 
 } // namespace
 
-CompletionCache::CompletionCache(std::string path, std::chrono::seconds ttl, std::chrono::seconds failure_ttl)
+CompletionCache::CompletionCache(std::string path, std::chrono::seconds ttl,
+                                 std::chrono::seconds failure_ttl)
     : m_path(std::move(path)), m_ttl(ttl), m_failure_ttl(failure_ttl) {}
 
-std::optional<CacheEntry> CompletionCache::get(const std::string& key, Clock::time_point now) const {
+std::optional<CacheEntry> CompletionCache::get(const std::string& key,
+                                               Clock::time_point now) const {
     const auto entries = read_entries(m_path);
     const auto it = entries.find(key);
     if (it == entries.end() || !is_fresh(*it, to_ms(now), m_ttl, m_failure_ttl)) {
@@ -68,7 +70,8 @@ std::optional<CacheEntry> CompletionCache::get(const std::string& key, Clock::ti
     return out;
 }
 
-void CompletionCache::put(const std::string& key, const CacheEntry& entry, Clock::time_point now) const {
+void CompletionCache::put(const std::string& key, const CacheEntry& entry,
+                          Clock::time_point now) const {
     namespace fs = std::filesystem;
     const auto now_ms = to_ms(now);
     Json kept = Json::object();

@@ -18,7 +18,9 @@ std::string literal(const std::string& text) {
     return out;
 }
 
-std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+std::string first_line(const std::string& text) {
+    return text.substr(0, text.find('\n'));
+}
 
 bool is_help(const OptionSpec& opt) {
     for (const auto& n : opt.names) {
@@ -133,7 +135,8 @@ std::string render_man_page(const CommandSpec& root, const std::string& version)
     std::string out;
     out += fmt::format(".TH ONCALL 1 \"\" \"oncall {}\" \"User Commands\"\n", roff_escape(version));
     out += ".SH NAME\noncall \\- the on\\-call engineer's toolkit for immutable infrastructure\n";
-    out += ".SH SYNOPSIS\n\\fBoncall\\fR [\\fIGLOBAL OPTIONS\\fR] \\fICOMMAND\\fR [\\fIARGUMENTS\\fR]\n";
+    out += ".SH SYNOPSIS\n\\fBoncall\\fR [\\fIGLOBAL OPTIONS\\fR] \\fICOMMAND\\fR "
+           "[\\fIARGUMENTS\\fR]\n";
     out += ".SH DESCRIPTION\n" + roff_escape(root.description) + "\n";
     out += ".PP\nProduction is never changed in place: every fix replaces an artifact (an image "
            "pinned by digest) through the deployment engine's API, and write access comes from "
@@ -183,6 +186,9 @@ Configuration file, when \fB\-\-config\fR is not given.
 .TP
 .B ONCALL_CONTEXT
 Context to use, when \fB\-\-context\fR is not given.
+.TP
+.B ONCALL_COMPLETION_TIMEOUT
+How long tab completion waits for the cluster (a duration; default 900ms).
 .TP
 .B XDG_CONFIG_HOME
 Base of the default configuration path.

@@ -4,10 +4,10 @@
 #include "oncall/core/duration.h"
 #include "oncall/core/time.h"
 
-#include <fmt/format.h>
-
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <fmt/format.h>
 
 namespace oncall::ops {
 namespace {
@@ -61,13 +61,21 @@ CompletionSources sources_from_line(const cli::CompletionContext& ctx) {
     if (auto c = ctx.option_value("--context"); c && !c->empty()) {
         s.context = *c;
     }
+    if (const char* text = std::getenv("ONCALL_COMPLETION_TIMEOUT");
+        text != nullptr && *text != '\0') {
+        if (auto d = parse_duration(text); d && d->count() > 0) {
+            s.deadline = *d;
+            s.request_timeout = std::max(std::chrono::milliseconds(50), *d * 3 / 4);
+        }
+    }
     return s;
 }
 
 CompletionLookup::CompletionLookup(CompletionSources sources)
     : m_sources(std::move(sources)),
-      m_cache(m_sources.cache_path.empty() ? (std::filesystem::path(config::state_dir()) / "completion-cache.json").string()
-                                           : m_sources.cache_path,
+      m_cache(m_sources.cache_path.empty()
+                  ? (std::filesystem::path(config::state_dir()) / "completion-cache.json").string()
+                  : m_sources.cache_path,
               m_sources.cache_ttl, m_sources.failure_ttl) {
     const auto path = config::resolve_config_path(m_sources.config_path);
     std::error_code ec;
@@ -85,7 +93,8 @@ CompletionLookup::CompletionLookup(CompletionSources sources)
     }
 }
 
-std::vector<cli::Candidate> CompletionLookup::local(cli::ValueKind kind, const cli::CompletionContext&) const {
+std::vector<cli::Candidate> CompletionLookup::local(cli::ValueKind kind,
+                                                    const cli::CompletionContext&) const {
     std::vector<cli::Candidate> out;
     if (!m_config) {
         return out;
@@ -93,38 +102,44 @@ std::vector<cli::Candidate> CompletionLookup::local(cli::ValueKind kind, const c
     switch (kind) {
     case cli::ValueKind::context:
         for (const auto& [name, c] : m_config->contexts) {
-            std::string where = c.kubernetes.server.empty() ? c.kubernetes.kubeconfig : c.kubernetes.server;
-            out.push_back({name, fmt::format("{}{}, namespace {}", name == m_config->current_context ? "current: " : "",
+            std::string where =
+                c.kubernetes.server.empty() ? c.kubernetes.kubeconfig : c.kubernetes.server;
+            out.push_back({name, fmt::format("{}{}, namespace {}",
+                                             name == m_config->current_context ? "current: " : "",
                                              where, c.kubernetes.namespace_name)});
         }
         break;
     case cli::ValueKind::role:
         if (m_context) {
             for (const auto& [name, role] : m_context->access.roles) {
-                out.push_back({name, fmt::format("service account {}, at most {}", role.service_account,
-                                                 format_duration(role.max))});
+                out.push_back({name, fmt::format("service account {}, at most {}",
+                                                 role.service_account, format_duration(role.max))});
             }
         }
         break;
     case cli::ValueKind::service:
         for (const auto& [name, s] : m_config->services) {
             const std::string ns = !s.namespace_name.empty() ? s.namespace_name
-                                   : m_context                ? m_context->kubernetes.namespace_name
-                                                              : std::string{};
-            out.push_back({name, ns.empty() ? "configured service" : "configured service in " + ns});
+                                   : m_context               ? m_context->kubernetes.namespace_name
+                                                             : std::string{};
+            out.push_back(
+                {name, ns.empty() ? "configured service" : "configured service in " + ns});
         }
         break;
-    default: break;
+    default:
+        break;
     }
     return out;
 }
 
-std::optional<std::string> CompletionLookup::cluster_key(cli::ValueKind kind, const cli::CompletionContext& ctx) const {
+std::optional<std::string> CompletionLookup::cluster_key(cli::ValueKind kind,
+                                                         const cli::CompletionContext& ctx) const {
     if (!m_config || !m_context) {
         return std::nullopt;
     }
     const auto& k = m_context->kubernetes;
-    const std::string where = k.server.empty() ? "kubeconfig:" + k.kubeconfig + "#" + k.kube_context : k.server;
+    const std::string where =
+        k.server.empty() ? "kubeconfig:" + k.kubeconfig + "#" + k.kube_context : k.server;
     if (kind == cli::ValueKind::service) {
         return fmt::format("deployments {} {}", where, k.namespace_name);
     }
@@ -137,16 +152,22 @@ std::optional<std::string> CompletionLookup::cluster_key(cli::ValueKind kind, co
         if (!service) {
             return std::nullopt;
         }
-        return fmt::format("revisions {} {} {}", where, service->namespace_name, service->deployment);
+        return fmt::format("revisions {} {} {}", where, service->namespace_name,
+                           service->deployment);
     }
     return std::nullopt;
 }
 
-std::optional<cli::CacheEntry> CompletionLookup::cached(const std::string& key) const { return m_cache.get(key); }
+std::optional<cli::CacheEntry> CompletionLookup::cached(const std::string& key) const {
+    return m_cache.get(key);
+}
 
-void CompletionLookup::remember(const std::string& key, const cli::CacheEntry& entry) const { m_cache.put(key, entry); }
+void CompletionLookup::remember(const std::string& key, const cli::CacheEntry& entry) const {
+    m_cache.put(key, entry);
+}
 
-Result<std::vector<cli::Candidate>> CompletionLookup::fetch(cli::ValueKind kind, const cli::CompletionContext& ctx) const {
+Result<std::vector<cli::Candidate>>
+CompletionLookup::fetch(cli::ValueKind kind, const cli::CompletionContext& ctx) const {
     if (!m_config || !m_context) {
         return make_error(Errc::config, "no configuration");
     }
@@ -158,7 +179,8 @@ Result<std::vector<cli::Candidate>> CompletionLookup::fetch(cli::ValueKind kind,
     std::vector<cli::Candidate> out;
     if (kind == cli::ValueKind::service) {
         const auto& ns = m_context->kubernetes.namespace_name;
-        auto list = client.list(fmt::format("/apis/apps/v1/namespaces/{}/deployments", http::url_encode(ns)));
+        auto list = client.list(
+            fmt::format("/apis/apps/v1/namespaces/{}/deployments", http::url_encode(ns)));
         if (!list) {
             return std::move(list).error();
         }

@@ -81,7 +81,7 @@ PrometheusPart collect_prometheus(const config::Endpoint& e, const std::vector<S
     part.status.url = client.redacted_url();
     auto step = req.step;
     if (step.count() <= 0) {
-        step = std::max<milliseconds>(std::chrono::seconds(15), req.window / 120);
+        step = std::max<milliseconds>(std::chrono::seconds(15), std::max(req.window, req.lookback) / 240);
     }
     std::vector<http::Request> requests;
     for (const auto& spec : specs) {

@@ -354,6 +354,22 @@ TEST_CASE("a grant with under 5 minutes left warns before the plan") {
     REQUIRE(ws.oncall({"access", "revoke", "checkout"}).exit_code == 0);
 }
 
+TEST_CASE("redeploy needs the grant too, and writes with it") {
+    Workstation ws;
+    auto refused = ws.oncall({"redeploy", "payments", "--yes", "--no-wait", "--reason", k_reason});
+    CHECK(refused.exit_code == 4);
+    CHECK_THAT(refused.err, Catch::Contains(request_line("payments")));
+    REQUIRE(ws.request_access("payments", "10m").exit_code == 0);
+    auto done = ws.oncall({"redeploy", "payments", "--yes", "--no-wait", "--reason", k_reason, "-v"});
+    INFO(done.err);
+    CHECK(done.exit_code == 0);
+    CHECK_THAT(done.err, Catch::Contains("PATCH"));
+    CHECK_THAT(done.out + done.err, !Catch::Contains(ws.token_of("payments")));
+    const std::string audit = read_file(ws.audit_file());
+    CHECK_THAT(audit, Catch::Contains("\"grant\":\"" + ws.grant("payments").at("grant").get<std::string>() + "\""));
+    REQUIRE(ws.oncall({"access", "revoke", "payments"}).exit_code == 0);
+}
+
 TEST_CASE("durations over the role's max or the service account's cap create nothing") {
     Workstation ws;
     const auto before = ws.secret_names();

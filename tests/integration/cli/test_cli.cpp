@@ -19,7 +19,7 @@ contexts:
 
 } // namespace
 
-TEST_CASE("--help lists the commands and exits 0", "[cli]") {
+TEST_CASE("help lists the commands and exits 0", "[cli]") {
     const auto r = run_oncall({"--help"});
     CHECK(r.exit_code == 0);
     CHECK_THAT(r.out, Catch::Contains("version"));

@@ -1,17 +1,15 @@
 #include "shells.h"
 
-#include <catch2/catch.hpp>
-
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <algorithm>
+#include <arpa/inet.h>
+#include <catch2/catch.hpp>
 #include <cstdlib>
 #include <filesystem>
+#include <netinet/in.h>
 #include <sstream>
 #include <stdexcept>
+#include <sys/socket.h>
+#include <unistd.h>
 
 namespace oncall::test {
 namespace {
@@ -28,7 +26,9 @@ std::vector<std::string> lines_of(const std::string& text) {
     return out;
 }
 
-std::string suite_dir() { return required_env("ONCALL_SOURCE_DIR") + "/tests/integration/completion"; }
+std::string suite_dir() {
+    return required_env("ONCALL_SOURCE_DIR") + "/tests/integration/completion";
+}
 
 int bound_socket(int& port_out) {
     const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -51,7 +51,9 @@ int bound_socket(int& port_out) {
 
 } // namespace
 
-std::string completions_dir() { return required_env("ONCALL_SOURCE_DIR") + "/completions"; }
+std::string completions_dir() {
+    return required_env("ONCALL_SOURCE_DIR") + "/completions";
+}
 
 bool contains(const std::vector<std::string>& items, const std::string& value) {
     return std::find(items.begin(), items.end(), value) != items.end();
@@ -91,12 +93,16 @@ ProcessOptions CompletionWorld::options() const {
     o.env["XDG_DATA_HOME"] = m_dir.path() + "/home/.local/share";
     o.env["HOME"] = m_dir.path() + "/home";
     o.env["TERM"] = "xterm";
-    o.unset_env = {"ONCALL_CONTEXT", "BASH_ENV", "ENV", "ZDOTDIR"};
+    o.unset_env = {"ONCALL_CONTEXT", "ONCALL_COMPLETION_TIMEOUT", "BASH_ENV", "ENV", "ZDOTDIR"};
     o.timeout = std::chrono::seconds(30);
+    for (const auto& [k, v] : m_env) {
+        o.env[k] = v;
+    }
     return o;
 }
 
-std::vector<std::string> CompletionWorld::run_lines(const std::vector<std::string>& argv, const char* what) const {
+std::vector<std::string> CompletionWorld::run_lines(const std::vector<std::string>& argv,
+                                                    const char* what) const {
     const auto r = run_process(argv, options());
     INFO(what << " stderr: " << r.err);
     REQUIRE_FALSE(r.timed_out);
@@ -131,7 +137,8 @@ std::vector<std::string> CompletionWorld::fish(const std::string& line) const {
 std::vector<std::string> CompletionWorld::zsh(const std::string& line) const {
     const auto out_dir = m_dir.path() + "/zsh";
     std::filesystem::create_directories(out_dir);
-    return run_lines({"zsh", "-f", suite_dir() + "/zsh_complete.zsh", completions_dir(), out_dir, line}, "zsh");
+    return run_lines(
+        {"zsh", "-f", suite_dir() + "/zsh_complete.zsh", completions_dir(), out_dir, line}, "zsh");
 }
 
 ProcessResult CompletionWorld::complete(const std::vector<std::string>& words) const {

@@ -19,6 +19,8 @@ public:
 
     /// Environment for a shell or the binary: PATH with oncall first, the config, the state dir.
     ProcessOptions options() const;
+    /// Adds a variable to that environment.
+    void set_env(const std::string& name, const std::string& value) { m_env[name] = value; }
     const std::string& dir() const { return m_dir.path(); }
     const std::string& config_path() const { return m_config; }
 
@@ -32,9 +34,11 @@ public:
     ProcessResult complete(const std::vector<std::string>& words) const;
 
 private:
-    std::vector<std::string> run_lines(const std::vector<std::string>& argv, const char* what) const;
+    std::vector<std::string> run_lines(const std::vector<std::string>& argv,
+                                       const char* what) const;
     TempDir m_dir;
     std::string m_config;
+    std::map<std::string, std::string> m_env;
 };
 
 /// The completions/ directory of the source tree.

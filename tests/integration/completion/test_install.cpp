@@ -3,7 +3,6 @@
 #include "shells.h"
 
 #include <catch2/catch.hpp>
-
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -22,7 +21,9 @@ std::string read_file(const std::string& path) {
     return s.str();
 }
 
-std::string build_dir() { return required_env("ONCALL_BUILD_DIR"); }
+std::string build_dir() {
+    return required_env("ONCALL_BUILD_DIR");
+}
 
 // Every file under `root`, as paths relative to it.
 std::set<std::string> files_under(const std::string& root) {
@@ -61,7 +62,8 @@ std::vector<std::string> subcommands_in_help(const std::vector<std::string>& pat
 
 } // namespace
 
-TEST_CASE("cmake --install puts the binary, completions and man page where shells look", "[install]") {
+TEST_CASE("cmake --install puts the binary, completions and man page where shells look",
+          "[install]") {
     TempDir dir;
     SECTION("a local prefix: zsh site-functions") {
         const std::string prefix = dir.path() + "/local";
@@ -77,7 +79,8 @@ TEST_CASE("cmake --install puts the binary, completions and man page where shell
                                      });
         CHECK(read_file(prefix + "/share/bash-completion/completions/oncall") ==
               read_file(completions_dir() + "/oncall.bash"));
-        CHECK(read_file(prefix + "/share/zsh/site-functions/_oncall") == read_file(completions_dir() + "/_oncall"));
+        CHECK(read_file(prefix + "/share/zsh/site-functions/_oncall") ==
+              read_file(completions_dir() + "/_oncall"));
         CHECK(read_file(prefix + "/share/fish/vendor_completions.d/oncall.fish") ==
               read_file(completions_dir() + "/oncall.fish"));
         const auto version = run_process({prefix + "/bin/oncall", "--version"});
@@ -97,8 +100,9 @@ TEST_CASE("cmake --install puts the binary, completions and man page where shell
 
 TEST_CASE("the .deb holds the same files and depends on the runtime libraries", "[install][deb]") {
     TempDir dir;
-    const auto r = run_process({"cpack", "-G", "DEB", "--config", build_dir() + "/CPackConfig.cmake", "-B", dir.path()},
-                               ProcessOptions{{}, {}, "", std::chrono::seconds(180), dir.path()});
+    const auto r = run_process(
+        {"cpack", "-G", "DEB", "--config", build_dir() + "/CPackConfig.cmake", "-B", dir.path()},
+        ProcessOptions{{}, {}, "", std::chrono::seconds(180), dir.path()});
     INFO(r.out << r.err);
     REQUIRE(r.exit_code == 0);
     std::string deb;
@@ -176,10 +180,10 @@ TEST_CASE("each shell finds the installed completion by itself", "[install][comp
     SECTION("bash, through bash-completion's on-demand loader") {
         const std::string loader = "/usr/share/bash-completion/bash_completion";
         REQUIRE(fs::exists(loader)); // the bash-completion package (scripts/deps)
-        const auto r = run_process(
-            {"bash", "--norc", "--noprofile", "-c",
-             ". " + loader + "; _completion_loader oncall; complete -p oncall"},
-            options);
+        const auto r =
+            run_process({"bash", "--norc", "--noprofile", "-c",
+                         ". " + loader + "; _completion_loader oncall; complete -p oncall"},
+                        options);
         CHECK_THAT(r.out, Catch::Contains("-F _oncall oncall"));
     }
     SECTION("fish, from vendor_completions.d of its data directories") {
@@ -190,10 +194,11 @@ TEST_CASE("each shell finds the installed completion by itself", "[install][comp
     SECTION("zsh, from the function directory on its fpath") {
         const auto out_dir = dir.path() + "/zsh";
         fs::create_directories(out_dir);
-        const auto r = run_process({"zsh", "-f", required_env("ONCALL_SOURCE_DIR") +
-                                                     "/tests/integration/completion/zsh_complete.zsh",
-                                    prefix + "/share/zsh/vendor-completions", out_dir, "oncall -o "},
-                                   options);
+        const auto r = run_process(
+            {"zsh", "-f",
+             required_env("ONCALL_SOURCE_DIR") + "/tests/integration/completion/zsh_complete.zsh",
+             prefix + "/share/zsh/vendor-completions", out_dir, "oncall -o "},
+            options);
         CHECK(r.exit_code == 0);
         CHECK(r.out == "text\njson\n");
     }

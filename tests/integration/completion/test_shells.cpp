@@ -2,10 +2,9 @@
 // test: commands, options, fixed values, values from the configuration, and a cluster that is down.
 #include "shells.h"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
-
-#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -73,7 +72,8 @@ void check_static_candidates(const CompletionWorld& w, Complete shell) {
 void check_configured_candidates(const CompletionWorld& w, Complete shell) {
     CHECK(sorted((w.*shell)("oncall --context ")) == sorted({"local", "prod"}));
     CHECK(sorted((w.*shell)("oncall config use-context p")) == sorted({"prod"}));
-    CHECK(sorted((w.*shell)("oncall request-access checkout --role ")) == sorted({"deployer", "triage"}));
+    CHECK(sorted((w.*shell)("oncall request-access checkout --role ")) ==
+          sorted({"deployer", "triage"}));
     // The API of the current context is down: services come from the configuration alone.
     CHECK(sorted((w.*shell)("oncall request-access ")) == sorted({"checkout", "payments"}));
     CHECK(sorted((w.*shell)("oncall request-access pay")) == sorted({"payments"}));
@@ -94,7 +94,8 @@ TEST_CASE("bash completes contexts, roles and configured services", "[completion
     check_configured_candidates(w, &CompletionWorld::bash);
 }
 
-TEST_CASE("fish completes commands, options, fixed values and configured names", "[completion][fish]") {
+TEST_CASE("fish completes commands, options, fixed values and configured names",
+          "[completion][fish]") {
     const CompletionWorld w(config_for(fmt::format("http://127.0.0.1:{}", closed_port())));
     check_static_candidates(w, &CompletionWorld::fish);
     check_configured_candidates(w, &CompletionWorld::fish);
@@ -103,15 +104,17 @@ TEST_CASE("fish completes commands, options, fixed values and configured names",
 
 TEST_CASE("fish shows what each candidate is", "[completion][fish]") {
     const CompletionWorld w(config_for(fmt::format("http://127.0.0.1:{}", closed_port())));
-    const auto r = run_process({"fish", "--no-config", "-c",
-                                "source " + completions_dir() + "/oncall.fish; complete -C 'oncall --context '"},
-                               w.options());
+    const auto r = run_process(
+        {"fish", "--no-config", "-c",
+         "source " + completions_dir() + "/oncall.fish; complete -C 'oncall --context '"},
+        w.options());
     REQUIRE(r.exit_code == 0);
     CHECK_THAT(r.out, Catch::Contains("local\tcurrent: http://127.0.0.1:"));
     CHECK_THAT(r.out, Catch::Contains("prod\thttp://127.0.0.1:1, namespace web"));
 }
 
-TEST_CASE("zsh completes commands, options, fixed values and configured names", "[completion][zsh]") {
+TEST_CASE("zsh completes commands, options, fixed values and configured names",
+          "[completion][zsh]") {
     const CompletionWorld w(config_for(fmt::format("http://127.0.0.1:{}", closed_port())));
     check_static_candidates(w, &CompletionWorld::zsh);
     check_configured_candidates(w, &CompletionWorld::zsh);
@@ -125,7 +128,8 @@ TEST_CASE("a file option falls back to the shell's file names", "[completion]") 
     CHECK(w.fish("oncall --config " + prefix) == std::vector<std::string>{w.config_path()});
 }
 
-TEST_CASE("an unreachable Kubernetes API still gives the configured services", "[completion][timeout]") {
+TEST_CASE("an unreachable Kubernetes API still gives the configured services",
+          "[completion][timeout]") {
     SECTION("closed port") {
         const CompletionWorld w(config_for(fmt::format("http://127.0.0.1:{}", closed_port())));
         const auto r = w.complete({"request-access", ""});
@@ -139,7 +143,8 @@ TEST_CASE("an unreachable Kubernetes API still gives the configured services", "
         const CompletionWorld w(config_for(fmt::format("http://127.0.0.1:{}", hole.port())));
         auto options = w.options();
         options.timeout = std::chrono::seconds(10);
-        const auto r = run_oncall({"__complete", "--no-descriptions", "--", "request-access", ""}, options);
+        const auto r =
+            run_oncall({"__complete", "--no-descriptions", "--", "request-access", ""}, options);
         REQUIRE_FALSE(r.timed_out); // the runner's deadline kills a hung completion
         CHECK(r.exit_code == 0);
         CHECK(r.out == "checkout\npayments\n");
@@ -147,34 +152,40 @@ TEST_CASE("an unreachable Kubernetes API still gives the configured services", "
         const auto cache = read_file(w.dir() + "/state/oncall/completion-cache.json");
         CHECK_THAT(cache, Catch::Contains(fmt::format("127.0.0.1:{}", hole.port())));
         CHECK_THAT(cache, Catch::Contains("\"ok\":false"));
-        const auto again = run_oncall({"__complete", "--no-descriptions", "--", "request-access", "c"}, options);
+        const auto again =
+            run_oncall({"__complete", "--no-descriptions", "--", "request-access", "c"}, options);
         REQUIRE_FALSE(again.timed_out);
         CHECK(again.out == "checkout\n");
     }
 }
 
-TEST_CASE("the context and configuration typed on the line choose what is looked up", "[completion]") {
+TEST_CASE("the context and configuration typed on the line choose what is looked up",
+          "[completion]") {
     const CompletionWorld w(config_for(fmt::format("http://127.0.0.1:{}", closed_port())));
     CHECK(w.complete({"request-access", "x", "--role", ""}).out == "deployer\ntriage\n");
-    CHECK(w.complete({"--context", "prod", "request-access", "x", "--role", ""}).out.empty()); // prod has no roles
+    CHECK(w.complete({"--context", "prod", "request-access", "x", "--role", ""})
+              .out.empty()); // prod has no roles
     CHECK(w.complete({"--context=prod", "request-access", "x", "--role", ""}).out.empty());
 
     const std::string other = w.dir() + "/other.yaml";
     {
         std::ofstream out(other);
-        out << "current-context: elsewhere\ncontexts:\n  elsewhere:\n    kubernetes: { server: \"http://127.0.0.1:1\" }\n"
+        out << "current-context: elsewhere\ncontexts:\n  elsewhere:\n    kubernetes: { server: "
+               "\"http://127.0.0.1:1\" }\n"
                "services:\n  billing: {}\n";
     }
     CHECK(w.complete({"--config", other, "--context", ""}).out == "elsewhere\n");
     CHECK(w.complete({"--config", other, "request-access", ""}).out == "billing\n");
-    CHECK(w.bash("oncall --config " + other + " request-access ") == std::vector<std::string>{"billing"});
+    CHECK(w.bash("oncall --config " + other + " request-access ") ==
+          std::vector<std::string>{"billing"});
 }
 
 TEST_CASE("completion without any configuration still completes the command line", "[completion]") {
     const CompletionWorld w("");
     auto options = w.options();
     options.env["ONCALL_CONFIG"] = w.dir() + "/missing.yaml";
-    const auto r = run_oncall({"__complete", "--no-descriptions", "--", "request-access", ""}, options);
+    const auto r =
+        run_oncall({"__complete", "--no-descriptions", "--", "request-access", ""}, options);
     CHECK(r.exit_code == 0);
     CHECK(r.out.empty());
     CHECK(r.err.empty());

@@ -4,12 +4,10 @@
 
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
-
-#include <unistd.h>
-
 #include <fstream>
 #include <sstream>
 #include <thread>
+#include <unistd.h>
 
 using namespace oncall::test;
 
@@ -23,7 +21,8 @@ public:
         m_socket = fmt::format("oncall-completion-{}-{}", ::getpid(), ++counter);
         m_options.unset_env.push_back("TMUX");
         m_options.timeout = std::chrono::seconds(20);
-        const auto r = tmux({"new-session", "-d", "-s", "t", "-x", "150", "-y", "30", "bash --norc --noprofile"});
+        const auto r = tmux(
+            {"new-session", "-d", "-s", "t", "-x", "150", "-y", "30", "bash --norc --noprofile"});
         INFO(r.err);
         REQUIRE(r.exit_code == 0);
     }
@@ -38,7 +37,9 @@ public:
         REQUIRE(tmux(args).exit_code == 0);
     }
     /// Types text literally (no key-name lookup).
-    void type(const std::string& text) { REQUIRE(tmux({"send-keys", "-t", "t", "-l", text}).exit_code == 0); }
+    void type(const std::string& text) {
+        REQUIRE(tmux({"send-keys", "-t", "t", "-l", text}).exit_code == 0);
+    }
 
     std::string screen() { return tmux({"capture-pane", "-p", "-t", "t"}).out; }
 
@@ -101,7 +102,8 @@ TEST_CASE("tmux: typing 'oncall config use-<TAB> p<TAB>' gives 'oncall config us
     CHECK_THAT(term.wait_for("prod #"), Catch::Contains("ready$ oncall config use-context prod #"));
 }
 
-TEST_CASE("tmux: two TABs list the contexts, then a letter and TAB picks one", "[completion][tmux]") {
+TEST_CASE("tmux: two TABs list the contexts, then a letter and TAB picks one",
+          "[completion][tmux]") {
     const CompletionWorld w(config_for(closed_port()));
     Terminal term(w);
     prepare(term);
@@ -139,8 +141,10 @@ std::string sandbox_config() {
 
 } // namespace
 
-TEST_CASE("tmux: typing 'oncall tri<TAB> che<TAB>' gives 'oncall triage checkout'", "[completion][tmux][sandbox]") {
-    const CompletionWorld w(sandbox_config());
+TEST_CASE("tmux: typing 'oncall tri<TAB> che<TAB>' gives 'oncall triage checkout'",
+          "[completion][tmux][sandbox]") {
+    CompletionWorld w(sandbox_config());
+    w.set_env("ONCALL_COMPLETION_TIMEOUT", "15s"); // see test_sandbox.cpp
     Terminal term(w);
     prepare(term);
     term.type("oncall tri");
@@ -151,8 +155,10 @@ TEST_CASE("tmux: typing 'oncall tri<TAB> che<TAB>' gives 'oncall triage checkout
     CHECK_THAT(term.wait_for("checkout #"), Catch::Contains("ready$ oncall triage checkout #"));
 }
 
-TEST_CASE("tmux: typing 'oncall sta<TAB> che<TAB>' gives 'oncall status checkout'", "[completion][tmux][sandbox]") {
-    const CompletionWorld w(sandbox_config());
+TEST_CASE("tmux: typing 'oncall sta<TAB> che<TAB>' gives 'oncall status checkout'",
+          "[completion][tmux][sandbox]") {
+    CompletionWorld w(sandbox_config());
+    w.set_env("ONCALL_COMPLETION_TIMEOUT", "15s");
     Terminal term(w);
     prepare(term);
     term.type("oncall sta");
@@ -165,7 +171,8 @@ TEST_CASE("tmux: typing 'oncall sta<TAB> che<TAB>' gives 'oncall status checkout
 
 TEST_CASE("tmux: 'oncall rollback checkout --to-revision <TAB><TAB>' lists the revisions",
           "[completion][tmux][sandbox]") {
-    const CompletionWorld w(sandbox_config());
+    CompletionWorld w(sandbox_config());
+    w.set_env("ONCALL_COMPLETION_TIMEOUT", "15s");
     Terminal term(w);
     prepare(term);
     term.type("oncall rollback checkout --to-revision ");
@@ -176,5 +183,6 @@ TEST_CASE("tmux: 'oncall rollback checkout --to-revision <TAB><TAB>' lists the r
     term.type("2");
     term.keys({"Tab"});
     term.type("#");
-    CHECK_THAT(term.wait_for("revision 2 #"), Catch::Contains("oncall rollback checkout --to-revision 2 #"));
+    CHECK_THAT(term.wait_for("revision 2 #"),
+               Catch::Contains("oncall rollback checkout --to-revision 2 #"));
 }

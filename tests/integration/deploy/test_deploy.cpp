@@ -409,3 +409,26 @@ TEST_CASE("a Deployment owned by a GitOps controller is refused unless --force")
     auto unlabel = ws.kubectl({"--token", t, "label", "deployment/payments", "argocd.argoproj.io/instance-"});
     CHECK(unlabel.exit_code == 0);
 }
+
+TEST_CASE("redeploy without --image rolls out fresh instances of the same artifacts") {
+    Workstation ws;
+    ws.grant("payments");
+    REQUIRE(ws.oncall({"status", "payments", "--watch", "-q"}).exit_code == 0);
+    const std::string image = ws.image("payments");
+    const json before = parse_out(ws.oncall({"history", "payments", "-o", "json"}));
+    const long newest = before.at("revisions").at(0).at("revision");
+    auto r = ws.oncall({"redeploy", "payments", "--yes", "--reason", "stuck connection pool, fresh pods",
+                        "--verify-window", "10s", "-o", "json"});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    const json out = parse_out(r);
+    CHECK(out.at("result") == "done");
+    CHECK(out.at("from").at("artifacts") == out.at("to").at("artifacts"));
+    const json d = ws.deployment("payments");
+    CHECK(d.at("spec").at("template").at("metadata").at("annotations").contains("kubectl.kubernetes.io/restartedAt"));
+    CHECK(ws.image("payments") == image);
+    const json after = parse_out(ws.oncall({"history", "payments", "-o", "json"}));
+    CHECK(after.at("revisions").at(0).at("revision").get<long>() == newest + 1);
+    CHECK(after.at("revisions").at(0).at("current") == true);
+    check_audit(ws, "payments", "stuck connection pool, fresh pods");
+}

@@ -1,6 +1,7 @@
 // Objects oncall sends for grants and the answers it reads back (kube-apiserver shapes).
 
 #include "oncall/backends/kubernetes_access.h"
+#include "oncall/core/exit_code.h"
 #include "oncall/core/time.h"
 
 #include <catch2/catch.hpp>
@@ -93,4 +94,15 @@ TEST_CASE("a SelfSubjectReview answer names the user", "[access][kube]") {
     REQUIRE_FALSE(anonymous);
     CHECK(anonymous.error().code == Errc::bad_response);
     CHECK_FALSE(kube::decode_self_subject_review(json::parse("[]")));
+}
+
+TEST_CASE("a TokenRequest refused as too short is a usage error that keeps the server's words", "[access][kube]") {
+    http::Response response;
+    response.status = 422;
+    response.body = fixture("status_422_expiration.json").dump();
+    response.headers.push_back({"Content-Type", "application/json"});
+    const Error e = kube::api_error(response, "POST /api/v1/namespaces/shop/serviceaccounts/oncall-deployer/token");
+    CHECK(e.code == Errc::invalid);
+    CHECK(exit_code_for(e) == ExitCode::usage);
+    CHECK_THAT(e.message, Catch::Contains("may not specify a duration less than 10 minutes"));
 }

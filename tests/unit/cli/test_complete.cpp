@@ -1,8 +1,7 @@
 #include "oncall/cli/complete.h"
 
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 
 using namespace oncall::cli;
 
@@ -15,7 +14,8 @@ OptionSpec flag(std::vector<std::string> names, std::string description = "") {
     return o;
 }
 
-OptionSpec option(std::vector<std::string> names, ValueKind kind, std::vector<std::string> choices = {}) {
+OptionSpec option(std::vector<std::string> names, ValueKind kind,
+                  std::vector<std::string> choices = {}) {
     OptionSpec o;
     o.names = std::move(names);
     o.takes_value = true;
@@ -82,7 +82,8 @@ CommandSpec sample() {
     auto hidden = command("__complete");
     hidden.hidden = true;
 
-    root.subcommands = {triage, rollback, config, completion, command("version", "Print the version"), hidden};
+    root.subcommands = {
+        triage, rollback, config, completion, command("version", "Print the version"), hidden};
     return root;
 }
 
@@ -113,7 +114,8 @@ struct Recorder {
                 return std::vector<Candidate>{{"3", "current"}, {"2", ""}, {"1", ""}};
             case ValueKind::context:
                 return std::vector<Candidate>{{"sandbox", ""}, {"prod", ""}};
-            default: return std::vector<Candidate>{};
+            default:
+                return std::vector<Candidate>{};
             }
         };
     }
@@ -161,7 +163,8 @@ TEST_CASE("options of the command and inherited global options", "[cli][complete
 
 TEST_CASE("options already given are not offered again unless repeatable", "[cli][complete]") {
     const auto root = sample();
-    const auto v = values(complete(root, {"rollback", "checkout", "--dry-run", "--image", "a", "--"}));
+    const auto v =
+        values(complete(root, {"rollback", "checkout", "--dry-run", "--image", "a", "--"}));
     CHECK_FALSE(has(v, "--dry-run"));
     CHECK(has(v, "--image"));
     const auto cluster = values(complete(root, {"-vq", "--"}));
@@ -183,19 +186,24 @@ TEST_CASE("fixed choices of an option value, separate, attached and with '='", "
 }
 
 TEST_CASE("positional choices", "[cli][complete]") {
-    CHECK(values(complete(sample(), {"completion", ""})) == std::vector<std::string>{"bash", "zsh", "fish"});
+    CHECK(values(complete(sample(), {"completion", ""})) ==
+          std::vector<std::string>{"bash", "zsh", "fish"});
     CHECK(values(complete(sample(), {"completion", "z"})) == std::vector<std::string>{"zsh"});
 }
 
 TEST_CASE("dynamic kinds go to the resolver", "[cli][complete]") {
     const auto root = sample();
     Recorder r;
-    CHECK(values(complete(root, {"triage", "ch"}, r.resolver())) == std::vector<std::string>{"checkout"});
-    CHECK(values(complete(root, {"rollback", ""}, r.resolver())) == std::vector<std::string>{"checkout", "cart"});
-    CHECK(values(complete(root, {"--context", ""}, r.resolver())) == std::vector<std::string>{"sandbox", "prod"});
-    CHECK(values(complete(root, {"config", "use-context", "p"}, r.resolver())) == std::vector<std::string>{"prod"});
-    CHECK(r.asked == std::vector<ValueKind>{ValueKind::service, ValueKind::service, ValueKind::context,
-                                            ValueKind::context});
+    CHECK(values(complete(root, {"triage", "ch"}, r.resolver())) ==
+          std::vector<std::string>{"checkout"});
+    CHECK(values(complete(root, {"rollback", ""}, r.resolver())) ==
+          std::vector<std::string>{"checkout", "cart"});
+    CHECK(values(complete(root, {"--context", ""}, r.resolver())) ==
+          std::vector<std::string>{"sandbox", "prod"});
+    CHECK(values(complete(root, {"config", "use-context", "p"}, r.resolver())) ==
+          std::vector<std::string>{"prod"});
+    CHECK(r.asked == std::vector<ValueKind>{ValueKind::service, ValueKind::service,
+                                            ValueKind::context, ValueKind::context});
 }
 
 TEST_CASE("revisions are asked for the service on the line", "[cli][complete]") {
@@ -205,13 +213,19 @@ TEST_CASE("revisions are asked for the service on the line", "[cli][complete]") 
           std::vector<std::string>{"3", "2", "1"});
     CHECK(values(complete(root, {"rollback", "--to-revision", "2"}, r.resolver())) ==
           std::vector<std::string>{"2"});
-    CHECK(values(complete(root, {"rollback", "--to-revision=", }, r.resolver())) ==
+    CHECK(values(complete(root,
+                          {
+                              "rollback",
+                              "--to-revision=",
+                          },
+                          r.resolver())) ==
           std::vector<std::string>{"--to-revision=3", "--to-revision=2", "--to-revision=1"});
     CHECK(r.services_for_revision == std::vector<std::string>{"checkout", "", ""});
 }
 
 TEST_CASE("analyze reports the options and positionals typed", "[cli][complete]") {
-    const auto ctx = analyze(sample(), {"--config", "/tmp/c.yaml", "--context=prod", "rollback", "cart", ""});
+    const auto ctx =
+        analyze(sample(), {"--config", "/tmp/c.yaml", "--context=prod", "rollback", "cart", ""});
     CHECK(ctx.command_path == std::vector<std::string>{"rollback"});
     CHECK(ctx.option_value("--config") == "/tmp/c.yaml");
     CHECK(ctx.option_value("--context") == "prod");
@@ -231,7 +245,8 @@ TEST_CASE("free values and words after -- offer nothing", "[cli][complete]") {
     const auto root = sample();
     Recorder r;
     CHECK(complete(root, {"triage", "--window", ""}, r.resolver()).candidates.empty());
-    CHECK(complete(root, {"rollback", "checkout", "--reason", ""}, r.resolver()).candidates.empty());
+    CHECK(
+        complete(root, {"rollback", "checkout", "--reason", ""}, r.resolver()).candidates.empty());
     CHECK(complete(root, {"version", "--", "-"}, r.resolver()).candidates.empty());
     CHECK(r.asked.empty());
 }
@@ -242,7 +257,8 @@ TEST_CASE("no words at all is the first word", "[cli][complete]") {
 
 TEST_CASE("candidates with line breaks are dropped, descriptions flattened", "[cli][complete]") {
     Resolver odd = [](ValueKind, const CompletionContext&) {
-        return std::vector<Candidate>{{"bad\nname", ""}, {"ok", "two\nlines\tand tab"}, {"ok", "dup"}};
+        return std::vector<Candidate>{
+            {"bad\nname", ""}, {"ok", "two\nlines\tand tab"}, {"ok", "dup"}};
     };
     const auto c = complete(sample(), {"triage", ""}, odd);
     REQUIRE(c.candidates.size() == 1);

@@ -2,10 +2,8 @@
 #include "process.h"
 
 #include <catch2/catch.hpp>
-
-#include <sys/stat.h>
-
 #include <fstream>
+#include <sys/stat.h>
 
 using namespace oncall::cli;
 using namespace std::chrono_literals;

@@ -278,7 +278,7 @@ TEST_CASE("timeouts of idempotent requests are retried", "[http][client][retry]"
     server.start();
     Client client(fast_options());
     Request req = get(server.url("/slow-once"));
-    req.timeout = 300ms;
+    req.timeout = 1s;
     auto r = client.perform(req);
     REQUIRE(r.ok());
     CHECK(r->body == "ok");
@@ -662,7 +662,7 @@ TEST_CASE("perform_all runs requests concurrently", "[http][client][concurrency]
 TEST_CASE("perform_all never has more than max_parallel requests in flight", "[http][client][concurrency]") {
     TestServer server;
     server.on("GET", "/wait", [&](const httplib::Request&, httplib::Response& res, std::size_t) {
-        server.barrier(3, 300ms); // would reach 3 if the bound were not respected
+        server.barrier(3, 300ms); // returns early only if a third request is in flight: the bound is broken
         res.set_content("ok", "text/plain");
     });
     server.start();
@@ -673,7 +673,7 @@ TEST_CASE("perform_all never has more than max_parallel requests in flight", "[h
         REQUIRE(r.ok());
     }
     CHECK(server.request_count() == 6);
-    CHECK(server.max_in_flight() == 2);
+    CHECK(server.max_in_flight() <= 2);
 }
 
 TEST_CASE("perform_all returns results in request order with per-request failures and retries",

@@ -2,6 +2,7 @@
 #include "process.h"
 
 #include <catch2/catch.hpp>
+#include <cstdlib>
 
 using namespace oncall;
 using namespace oncall::cli;
@@ -56,12 +57,27 @@ CompletionContext line(std::vector<std::string> words) {
 } // namespace
 
 TEST_CASE("completion sources: the line's --config and --context win", "[ops][completion]") {
-    const auto s = ops::sources_from_line(line({"--config", "/etc/x.yaml", "--context=prod", "rollback", ""}));
+    const auto s =
+        ops::sources_from_line(line({"--config", "/etc/x.yaml", "--context=prod", "rollback", ""}));
     CHECK(s.config_path == "/etc/x.yaml");
     CHECK(s.context == "prod");
     const auto none = ops::sources_from_line(line({"rollback", ""}));
     CHECK_FALSE(none.config_path);
     CHECK_FALSE(none.context);
+}
+
+TEST_CASE("completion sources: $ONCALL_COMPLETION_TIMEOUT sets the deadline when valid",
+          "[ops][completion]") {
+    const auto ctx = line({"rollback", ""});
+    ::setenv("ONCALL_COMPLETION_TIMEOUT", "4s", 1);
+    auto s = ops::sources_from_line(ctx);
+    CHECK(s.deadline == std::chrono::seconds(4));
+    CHECK(s.request_timeout == std::chrono::seconds(3));
+    ::setenv("ONCALL_COMPLETION_TIMEOUT", "soon", 1);
+    s = ops::sources_from_line(ctx);
+    CHECK(s.deadline == std::chrono::milliseconds(900));
+    ::unsetenv("ONCALL_COMPLETION_TIMEOUT");
+    CHECK(ops::sources_from_line(ctx).deadline == std::chrono::milliseconds(900));
 }
 
 TEST_CASE("completion look-up: contexts, roles and configured services come from the file",
@@ -85,7 +101,8 @@ TEST_CASE("completion look-up: contexts, roles and configured services come from
     CHECK(lookup.local(ValueKind::revision, ctx).empty());
 }
 
-TEST_CASE("completion look-up: cache keys name the cluster, namespace and Deployment", "[ops][completion]") {
+TEST_CASE("completion look-up: cache keys name the cluster, namespace and Deployment",
+          "[ops][completion]") {
     test::TempDir dir;
     ops::CompletionSources sources;
     sources.config_path = dir.write("config.yaml", k_config);
@@ -101,10 +118,12 @@ TEST_CASE("completion look-up: cache keys name the cluster, namespace and Deploy
 
     sources.context = "prod";
     const ops::CompletionLookup prod(sources);
-    CHECK(prod.cluster_key(ValueKind::service, line({"rollback", ""})) == "deployments https://prod.example:6443 web");
+    CHECK(prod.cluster_key(ValueKind::service, line({"rollback", ""})) ==
+          "deployments https://prod.example:6443 web");
 }
 
-TEST_CASE("completion look-up: no configuration means no candidates, not an error", "[ops][completion]") {
+TEST_CASE("completion look-up: no configuration means no candidates, not an error",
+          "[ops][completion]") {
     test::TempDir dir;
     ops::CompletionSources sources;
     sources.config_path = dir.path() + "/missing.yaml";

@@ -124,7 +124,7 @@ TEST_CASE("GitOps owners are detected from labels and annotations", "[deploy]") 
     }
 }
 
-TEST_CASE("--image arguments: container names, references, assignment", "[deploy]") {
+TEST_CASE("image arguments: container names, references, assignment", "[deploy]") {
     const auto d = checkout();
     auto plain = ops::parse_image_change("127.0.0.1:5001/shop/checkout:1.2.0");
     REQUIRE(plain.ok());

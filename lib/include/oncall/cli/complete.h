@@ -27,11 +27,12 @@ struct CompletionContext {
     std::vector<std::string> command_path; // subcommands entered, e.g. {"config", "use-context"}
     std::string current;                   // the word under the cursor, as typed
     std::string value_prefix;              // "--output=" when completing a value attached with '='
-    std::string filter;                    // what candidates must start with (current less value_prefix)
-    ValueKind kind = ValueKind::none;      // kind of value wanted (none: commands and options)
-    std::string argument;                  // the option or positional whose value is wanted
-    std::vector<Candidate> candidates;     // static candidates (unfiltered)
-    /// Values of the options typed so far, by every name of the option ("--context" and its aliases).
+    std::string filter;               // what candidates must start with (current less value_prefix)
+    ValueKind kind = ValueKind::none; // kind of value wanted (none: commands and options)
+    std::string argument;             // the option or positional whose value is wanted
+    std::vector<Candidate> candidates; // static candidates (unfiltered)
+    /// Values of the options typed so far, by every name of the option ("--context" and its
+    /// aliases).
     std::map<std::string, std::string> option_values;
     /// Values of the positionals typed so far, with their kinds, in order.
     std::vector<std::pair<ValueKind, std::string>> positional_values;

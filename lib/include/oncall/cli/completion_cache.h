@@ -28,11 +28,13 @@ public:
                              std::chrono::seconds failure_ttl = std::chrono::seconds(5));
 
     /// The entry stored under `key`, if it has not expired at `now`.
-    std::optional<CacheEntry> get(const std::string& key, Clock::time_point now = Clock::now()) const;
+    std::optional<CacheEntry> get(const std::string& key,
+                                  Clock::time_point now = Clock::now()) const;
 
     /// Stores `entry` under `key` at `now`, dropping expired entries. Errors are ignored: a cache
     /// that cannot be written only makes the next TAB slower.
-    void put(const std::string& key, const CacheEntry& entry, Clock::time_point now = Clock::now()) const;
+    void put(const std::string& key, const CacheEntry& entry,
+             Clock::time_point now = Clock::now()) const;
 
     const std::string& path() const { return m_path; }
 

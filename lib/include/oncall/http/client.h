@@ -103,7 +103,8 @@ struct ClientOptions {
     bool follow_redirects = false;
     /// Send Accept-Encoding and decompress; max_body_bytes then caps the decompressed size.
     bool accept_compressed = false;
-    /// Receives redacted diagnostic lines (request lines, statuses, retries, warnings).
+    /// Receives redacted diagnostic lines (request lines, statuses, retries, warnings); called from
+    /// every thread that uses the client, so it must be thread-safe when the client is shared.
     std::function<void(std::string_view)> log;
 };
 

@@ -180,7 +180,7 @@ struct TriageRequest {
     std::chrono::milliseconds window{std::chrono::hours(1)};
     std::chrono::milliseconds lookback{std::chrono::hours(3)}; // history for onset and suspect (>= window)
     std::chrono::milliseconds source_timeout{std::chrono::seconds(5)};
-    std::chrono::milliseconds step{0}; // 0: window / 120, at least 15s
+    std::chrono::milliseconds step{0}; // 0: max(window, lookback) / 240, at least 15s
     std::size_t log_tail_lines = 200;
     bool sequential = false; // one request after another (for benchmarks)
     std::function<void(std::string_view)> log;
