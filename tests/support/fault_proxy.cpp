@@ -4,6 +4,7 @@
 #include "fault_proxy.h"
 
 #include <curl/curl.h>
+#include <zlib.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -17,6 +18,8 @@
 #include <charconv>
 #include <cstring>
 #include <list>
+#include <map>
+#include <mutex>
 #include <stdexcept>
 
 namespace oncall::test {
@@ -86,6 +89,44 @@ struct ParsedRequest {
 
 } // namespace
 
+namespace {
+
+// A gzip stream of `size` spaces (a decompression bomb: about 1000:1), made once per size.
+const std::string& gzip_of_spaces(std::size_t size) {
+    static std::mutex mutex;
+    static std::map<std::size_t, std::string> made;
+    std::lock_guard lock(mutex);
+    auto& out = made[size];
+    if (!out.empty() || size == 0) {
+        return out;
+    }
+    z_stream z{};
+    if (deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY) != Z_OK) {
+        throw std::runtime_error("deflateInit2 failed");
+    }
+    std::string input(1u << 20u, ' ');
+    char buffer[1u << 16u];
+    std::size_t left = size;
+    int flush = Z_NO_FLUSH;
+    do {
+        const std::size_t n = std::min(left, input.size());
+        left -= n;
+        flush = left == 0 ? Z_FINISH : Z_NO_FLUSH;
+        z.next_in = reinterpret_cast<Bytef*>(input.data());
+        z.avail_in = static_cast<uInt>(n);
+        do {
+            z.next_out = reinterpret_cast<Bytef*>(buffer);
+            z.avail_out = sizeof buffer;
+            deflate(&z, flush);
+            out.append(buffer, sizeof buffer - z.avail_out);
+        } while (z.avail_out == 0);
+    } while (flush != Z_FINISH);
+    deflateEnd(&z);
+    return out;
+}
+
+} // namespace
+
 std::optional<FaultMode> parse_fault_mode(std::string_view name) {
     static const std::pair<std::string_view, FaultMode> k_modes[] = {
         {"pass", FaultMode::pass},
@@ -99,6 +140,10 @@ std::optional<FaultMode> parse_fault_mode(std::string_view name) {
         {"redirect", FaultMode::redirect},
         {"huge_headers", FaultMode::huge_headers},
         {"garbage", FaultMode::garbage},
+        {"gzip_bomb", FaultMode::gzip_bomb},
+        {"json_bomb", FaultMode::json_bomb},
+        {"body", FaultMode::body},
+        {"rewrite", FaultMode::rewrite},
     };
     std::string normalized(name);
     std::replace(normalized.begin(), normalized.end(), '-', '_');
@@ -123,6 +168,10 @@ const char* fault_mode_name(FaultMode mode) {
     case FaultMode::redirect: return "redirect";
     case FaultMode::huge_headers: return "huge_headers";
     case FaultMode::garbage: return "garbage";
+    case FaultMode::gzip_bomb: return "gzip_bomb";
+    case FaultMode::json_bomb: return "json_bomb";
+    case FaultMode::body: return "body";
+    case FaultMode::rewrite: return "rewrite";
     }
     return "pass";
 }
@@ -186,6 +235,26 @@ std::string apply_fault_setting(FaultSettings& s, std::string_view key, std::str
         if (!parse_number(value, s.fault_count)) {
             return bad();
         }
+    } else if (key == "only-method") {
+        s.only_method = std::string(value);
+    } else if (key == "only-path") {
+        s.only_path = std::string(value);
+    } else if (key == "gzip-bomb-bytes") {
+        if (!parse_number(value, s.gzip_bomb_bytes)) {
+            return bad();
+        }
+    } else if (key == "json-bomb-depth") {
+        if (!parse_number(value, s.json_bomb_depth)) {
+            return bad();
+        }
+    } else if (key == "body-status") {
+        if (!parse_number(value, s.body_status) || s.body_status < 100 || s.body_status > 999) {
+            return bad();
+        }
+    } else if (key == "body") {
+        s.body = std::string(value);
+    } else if (key == "body-content-type") {
+        s.body_content_type = std::string(value);
     } else {
         return "unknown setting '" + std::string(key) + "'";
     }
@@ -667,6 +736,39 @@ struct FaultProxy::Impl {
             write_all(fd, std::string_view(k_garbage, sizeof k_garbage - 1));
         }
             return false;
+        case FaultMode::gzip_bomb: {
+            const std::string& bomb = gzip_of_spaces(s.gzip_bomb_bytes);
+            write_all(fd, simple_response(200, "application/json", bomb, "Content-Encoding: gzip\r\n"));
+            return false;
+        }
+        case FaultMode::json_bomb: {
+            std::string body(s.json_bomb_depth, '[');
+            body.append(s.json_bomb_depth, ']');
+            write_all(fd, simple_response(200, "application/json", body));
+            return false;
+        }
+        case FaultMode::body:
+            return write_all(fd, simple_response(s.body_status, s.body_content_type, s.body));
+        case FaultMode::rewrite: {
+            Forward f;
+            f.impl = this;
+            f.fd = fd;
+            f.stream = false;
+            forward(f, request);
+            if (!f.upstream.ok) {
+                write_all(fd, simple_response(502, "text/plain", "fault-proxy: upstream failed: " + f.upstream.error + "\n",
+                                              "Connection: close\r\n"));
+                return false;
+            }
+            std::string content_type = "application/json";
+            for (const auto& [n, v] : f.upstream.headers) {
+                if (iequals(n, "Content-Type")) {
+                    content_type = v;
+                }
+            }
+            const std::string body = s.rewrite ? s.rewrite(request, f.upstream.status, f.upstream.body) : f.upstream.body;
+            return write_all(fd, simple_response(static_cast<int>(f.upstream.status), content_type, body));
+        }
         }
         return false;
     }
@@ -721,8 +823,11 @@ struct FaultProxy::Impl {
             {
                 std::lock_guard lock(mutex);
                 s = settings;
-                const bool targeted = s.path_prefix.empty() || parsed->record.target.rfind(s.path_prefix, 0) == 0;
-                if (s.mode != FaultMode::pass && targeted && (s.fault_count < 0 || faults_done < s.fault_count)) {
+                const bool selected = (s.only_method.empty() || s.only_method == parsed->record.method) &&
+                                      (s.only_path.empty() ||
+                                       parsed->record.target.find(s.only_path) != std::string::npos) &&
+                                      (s.path_prefix.empty() || parsed->record.target.rfind(s.path_prefix, 0) == 0);
+                if (s.mode != FaultMode::pass && selected && (s.fault_count < 0 || faults_done < s.fault_count)) {
                     mode = s.mode;
                     ++faults_done;
                 }

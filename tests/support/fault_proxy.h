@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -32,12 +33,18 @@ enum class FaultMode {
     redirect,        // 302 to redirect_location (another host)
     huge_headers,    // a 200 whose headers exceed any sane limit (1 MiB)
     garbage,         // bytes that are not HTTP at all
+    gzip_bomb,       // a 200 JSON body, Content-Encoding: gzip, inflating to gzip_bomb_bytes
+    json_bomb,       // a 200 JSON body nested json_bomb_depth levels deep
+    body,            // answer body_status with `body` (body_content_type) without asking upstream
+    rewrite,         // forward, then answer the upstream's status with rewrite(request, status, body)
 };
 
 /// Parses "pass", "status", "reset", ... (the names above); nullopt for anything else.
 std::optional<FaultMode> parse_fault_mode(std::string_view name);
 /// The name of a mode.
 const char* fault_mode_name(FaultMode mode);
+
+struct ProxiedRequest;
 
 struct FaultSettings {
     FaultMode mode = FaultMode::pass;
@@ -53,10 +60,20 @@ struct FaultSettings {
     std::string redirect_location;               // redirect: absolute URL
     int fault_count = -1;                        // misbehave for the first N requests only (-1: all)
     std::string path_prefix;                     // misbehave only for targets starting with this ("" : all)
+    std::string only_method;                     // misbehave only for this method ("" any); others pass
+    std::string only_path;                       // ... and only when the target contains this ("" any)
+    std::size_t gzip_bomb_bytes = 256u << 20u;   // gzip_bomb: size of the inflated body
+    std::size_t json_bomb_depth = 1000000;       // json_bomb: nesting depth
+    int body_status = 200;                       // body mode
+    std::string body;                            // body mode
+    std::string body_content_type = "application/json"; // body mode
+    /// rewrite mode: the body to send instead of the upstream's (not settable through control URLs).
+    std::function<std::string(const ProxiedRequest& request, long status, const std::string& body)> rewrite;
 };
 
 /// Applies "key=value" settings (mode, delay-ms, status, retry-after, html-status, oversized-bytes,
-/// oversized-declares-length, truncated-length-matches, trickle-ms, redirect, fault-count, path) to
+/// oversized-declares-length, truncated-length-matches, trickle-ms, redirect, fault-count, path,
+/// only-method, only-path, gzip-bomb-bytes, json-bomb-depth, body-status, body, body-content-type) to
 /// `settings`; returns an error message for an unknown key or bad value, "" on success.
 std::string apply_fault_setting(FaultSettings& settings, std::string_view key, std::string_view value);
 

@@ -212,3 +212,64 @@ TEST_CASE("fault proxy: an added delay is applied to every request", "[http][fau
     const auto at_upstream = upstream.requests().at(0).started;
     CHECK(millis_between(at_proxy, at_upstream) >= 200);
 }
+
+TEST_CASE("fault proxy: body, rewrite and bomb modes, limited to matching requests", "[http][fault_proxy]") {
+    TestServer upstream;
+    upstream.on("GET", "/api/(.*)", [](const httplib::Request& req, httplib::Response& res, std::size_t) {
+        res.set_content("{\"path\":\"" + req.path + "\",\"n\":1}", "application/json");
+    });
+    upstream.start();
+    FaultProxy::Options options;
+    options.upstream = upstream.url();
+    FaultProxy proxy(options);
+    auto client = plain_client();
+
+    FaultSettings s;
+    s.mode = FaultMode::body;
+    s.body_status = 409;
+    s.body = "{\"kind\":\"Status\"}";
+    s.only_path = "/api/deployments";
+    proxy.set(s);
+    auto hit = client.perform(request(http::Method::get, proxy.url("/api/deployments/checkout")));
+    REQUIRE(hit.ok());
+    CHECK(hit->status == 409);
+    CHECK(hit->body == "{\"kind\":\"Status\"}");
+    auto other = client.perform(request(http::Method::get, proxy.url("/api/pods")));
+    REQUIRE(other.ok());
+    CHECK(other->body == "{\"path\":\"/api/pods\",\"n\":1}");
+    s.only_path.clear();
+    s.only_method = "POST";
+    proxy.set(s);
+    CHECK(client.perform(request(http::Method::get, proxy.url("/api/deployments/x")))->status == 200);
+
+    s = FaultSettings{};
+    s.mode = FaultMode::rewrite;
+    s.rewrite = [](const ProxiedRequest& r, long status, const std::string& body) {
+        return r.target + " " + std::to_string(status) + " " + body;
+    };
+    proxy.set(s);
+    auto rewritten = client.perform(request(http::Method::get, proxy.url("/api/a")));
+    REQUIRE(rewritten.ok());
+    CHECK(rewritten->body == "/api/a 200 {\"path\":\"/api/a\",\"n\":1}");
+
+    s = FaultSettings{};
+    s.mode = FaultMode::json_bomb;
+    s.json_bomb_depth = 1000;
+    proxy.set(s);
+    auto bomb = client.perform(request(http::Method::get, proxy.url("/api/a")));
+    REQUIRE(bomb.ok());
+    CHECK(bomb->body == std::string(1000, '[') + std::string(1000, ']'));
+
+    // A gzip bomb inflating to 64 MiB: the client's body cap applies to the inflated bytes.
+    s = FaultSettings{};
+    s.mode = FaultMode::gzip_bomb;
+    s.gzip_bomb_bytes = 64u << 20u;
+    proxy.set(s);
+    http::ClientOptions capped;
+    capped.retry = http::RetryPolicy::none();
+    capped.max_body_bytes = 1u << 20u;
+    capped.accept_compressed = true;
+    auto gz = http::Client(capped).perform(request(http::Method::get, proxy.url("/api/a")));
+    REQUIRE_FALSE(gz.ok());
+    CHECK(gz.error().code == Errc::too_large);
+}

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <cstddef>
 #include <functional>
 #include <map>
 #include <optional>
@@ -255,6 +256,14 @@ struct WatchEvent {
     std::string type; // ADDED, MODIFIED, DELETED, BOOKMARK, ERROR
     nlohmann::json object;
 };
+
+/// Longest event line a watch stream may send; a longer one is Errc::bad_response.
+inline constexpr std::size_t k_max_watch_event_bytes = 16u << 20u;
+
+/// Decodes one line of a watch stream: a JSON object with a string `type` and an `object`. An ERROR
+/// event becomes the Error its Status describes; a line that is not such an object (or is nested
+/// deeper than http::k_max_json_depth) is Errc::bad_response. `what` and `url` name the stream.
+Result<WatchEvent> decode_watch_event(std::string_view line, std::string_view what, std::string_view url);
 
 struct WatchOptions {
     std::string resource_version;

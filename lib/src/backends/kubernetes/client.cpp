@@ -1,6 +1,7 @@
 // The Kubernetes API client: generic verbs over oncall::http and the typed helpers built on them.
 
 #include "oncall/backends/kubernetes.h"
+#include "oncall/http/json.h"
 
 #include <fmt/format.h>
 
@@ -32,14 +33,10 @@ std::string append_query(std::string path, std::string_view name, std::string_vi
     return path;
 }
 
+// Depth-limited and without exceptions: a nesting bomb would otherwise overflow the stack when the
+// decoders copy the parsed document.
 Result<json> parse_json(const http::Response& response, std::string_view what) {
-    try {
-        return json::parse(response.body);
-    } catch (const json::exception&) {
-        return make_error(Errc::bad_response,
-                          fmt::format("{} at {}: the answer is not JSON (HTTP {}, {} bytes)", what, response.url,
-                                      response.status, response.body.size()));
-    }
+    return http::parse_json_body(response, what);
 }
 
 std::string write_path(const std::string& path, const WriteOptions& options, bool field_manager) {
@@ -235,7 +232,44 @@ Result<void> KubeClient::del(const std::string& path, const WriteOptions& option
     if (!response->is_success()) {
         return api_error(*response, fmt::format("DELETE {}", path));
     }
+    // kube-apiserver answers a deletion with the object or a Status: anything else (a proxy's HTML
+    // page with 200) does not show that the object is gone, and a revocation must not pretend so.
+    auto body = parse_json(*response, fmt::format("DELETE {}", path));
+    if (!body) {
+        return std::move(body).error();
+    }
+    if (!body->is_object()) {
+        return make_error(Errc::bad_response,
+                          fmt::format("DELETE {} at {}: the answer is not a Kubernetes object", path, response->url));
+    }
     return ok_result();
+}
+
+Result<WatchEvent> decode_watch_event(std::string_view line, std::string_view what, std::string_view url) {
+    auto event = http::parse_json_text(line, fmt::format("{} at {}", what, url));
+    if (!event) {
+        return std::move(event).error();
+    }
+    if (!event->is_object() || !event->contains("type") || !(*event)["type"].is_string()) {
+        return make_error(Errc::bad_response, fmt::format("{} at {}: an event has no type", what, url));
+    }
+    WatchEvent e{(*event)["type"].get<std::string>(), json::object()};
+    if (const auto it = event->find("object"); it != event->end()) {
+        e.object = std::move(*it);
+    }
+    if (e.type == "ERROR") {
+        http::Response fake;
+        fake.status = 500;
+        if (const auto code = e.object.is_object() ? e.object.find("code") : e.object.end();
+            code != e.object.end() && code->is_number_integer() && code->get<std::int64_t>() >= 100 &&
+            code->get<std::int64_t>() <= 599) {
+            fake.status = code->get<long>();
+        }
+        fake.body = e.object.dump(-1, ' ', false, json::error_handler_t::replace);
+        fake.url = std::string(url);
+        return api_error(fake, what);
+    }
+    return e;
 }
 
 Result<void> KubeClient::watch(const std::string& path, const WatchOptions& options,
@@ -258,31 +292,18 @@ Result<void> KubeClient::watch(const std::string& path, const WatchOptions& opti
     std::string buffer;
     bool stopped = false;
     std::optional<Error> failure;
+    const std::string what = fmt::format("WATCH {}", path);
+    const std::string url = http::redact_url(request.url);
     auto handle_line = [&](std::string_view line) -> bool {
         if (line.empty()) {
             return true;
         }
-        json event;
-        try {
-            event = json::parse(line);
-        } catch (const json::exception&) {
-            failure = make_error(Errc::bad_response, fmt::format("WATCH {}: an event is not JSON", path));
+        auto event = decode_watch_event(line, what, url);
+        if (!event) {
+            failure = std::move(event).error();
             return false;
         }
-        if (!event.is_object() || !event.contains("type") || !event["type"].is_string()) {
-            failure = make_error(Errc::bad_response, fmt::format("WATCH {}: an event has no type", path));
-            return false;
-        }
-        WatchEvent e{event["type"].get<std::string>(), event.value("object", json::object())};
-        if (e.type == "ERROR") {
-            http::Response fake;
-            fake.status = e.object.is_object() ? e.object.value("code", 500) : 500;
-            fake.body = e.object.dump();
-            fake.url = http::redact_url(request.url);
-            failure = api_error(fake, fmt::format("WATCH {}", path));
-            return false;
-        }
-        if (!on_event(e)) {
+        if (!on_event(*event)) {
             stopped = true;
             return false;
         }
@@ -302,6 +323,13 @@ Result<void> KubeClient::watch(const std::string& path, const WatchOptions& opti
             start = nl + 1;
         }
         buffer.erase(0, start);
+        if (buffer.size() > k_max_watch_event_bytes) {
+            failure = make_error(Errc::bad_response,
+                                 fmt::format("{} at {}: an event is longer than {} bytes; the server or a proxy "
+                                             "is misbehaving",
+                                             what, url, k_max_watch_event_bytes));
+            return false;
+        }
         return true;
     });
     if (failure) {

@@ -157,6 +157,11 @@ Result<Resolved> RegistryClient::resolve(const ImageReference& reference) const 
         url += fmt::format("{}scope={}", sep, http::url_encode(scope));
         http::Request request;
         request.url = url;
+        if (host_of(realm) != host_of(base)) {
+            // The configured credential belongs to the configured registry: a token service on
+            // another host is asked anonymously, never handed that credential.
+            request.bearer_token = std::string();
+        }
         auto response = client.perform(request);
         if (!response) {
             auto e = std::move(response).error();
