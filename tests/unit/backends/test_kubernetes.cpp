@@ -1,7 +1,7 @@
 #include "oncall/backends/kubernetes.h"
 #include "oncall/core/exit_code.h"
 
-#include "fixtures.h"
+#include "../read_fixture.h"
 
 #include <catch2/catch.hpp>
 
@@ -13,7 +13,7 @@ using nlohmann::json;
 
 namespace {
 
-json load(const std::string& name) { return json::parse(test::fixture("kubernetes/" + name)); }
+json load(const std::string& name) { return json::parse(test::read_fixture("kubernetes/" + name)); }
 
 std::vector<kube::ReplicaSet> checkout_replicasets() {
     std::vector<kube::ReplicaSet> out;
@@ -196,32 +196,32 @@ TEST_CASE("a Deployment without a uid owns nothing", "[kubernetes]") {
 
 TEST_CASE("Status objects become classified errors", "[kubernetes]") {
     SECTION("404") {
-        const auto e = kube::api_error(response(404, test::fixture("kubernetes/status_not_found.json")), "get x");
+        const auto e = kube::api_error(response(404, test::read_fixture("kubernetes/status_not_found.json")), "get x");
         CHECK(e.code == Errc::not_found);
         CHECK(e.http_status == 404);
         CHECK(e.message.find("deployments.apps \"nope\" not found") != std::string::npos);
     }
     SECTION("403 keeps the server's message") {
-        const auto e = kube::api_error(response(403, test::fixture("kubernetes/status_forbidden.json")), "patch");
+        const auto e = kube::api_error(response(403, test::read_fixture("kubernetes/status_forbidden.json")), "patch");
         CHECK(e.code == Errc::access_denied);
         CHECK(e.message.find("cannot patch resource \"deployments\"") != std::string::npos);
     }
     SECTION("401") {
-        const auto e = kube::api_error(response(401, test::fixture("kubernetes/status_unauthorized.json")), "get");
+        const auto e = kube::api_error(response(401, test::read_fixture("kubernetes/status_unauthorized.json")), "get");
         CHECK(e.code == Errc::access_denied);
     }
     SECTION("409") {
-        const auto e = kube::api_error(response(409, test::fixture("kubernetes/status_conflict.json")), "patch");
+        const auto e = kube::api_error(response(409, test::read_fixture("kubernetes/status_conflict.json")), "patch");
         CHECK(e.code == Errc::conflict);
         CHECK(exit_code_for(e) == ExitCode::conflict);
     }
     SECTION("a failed json-patch test op is a conflict, not invalid input") {
-        const auto e = kube::api_error(response(422, test::fixture("kubernetes/status_test_failed.json")), "patch");
+        const auto e = kube::api_error(response(422, test::read_fixture("kubernetes/status_test_failed.json")), "patch");
         CHECK(e.code == Errc::conflict);
         CHECK(e.message.find("/metadata/resourceVersion") != std::string::npos);
     }
     SECTION("422 lists the causes") {
-        const auto e = kube::api_error(response(422, test::fixture("kubernetes/status_invalid.json")), "patch");
+        const auto e = kube::api_error(response(422, test::read_fixture("kubernetes/status_invalid.json")), "patch");
         CHECK(e.code == Errc::invalid);
         CHECK(e.message.find("spec.template.spec.containers[0].image: Required value") != std::string::npos);
     }
@@ -250,7 +250,7 @@ TEST_CASE("Status objects become classified errors", "[kubernetes]") {
 
 TEST_CASE("kubeconfig: token, inline CA, namespace from the current context", "[kubernetes]") {
     const std::string path = std::string(ONCALL_FIXTURES_DIR) + "/kubernetes/kubeconfig_token.yaml";
-    auto c = kube::parse_kubeconfig(test::fixture("kubernetes/kubeconfig_token.yaml"), path, "");
+    auto c = kube::parse_kubeconfig(test::read_fixture("kubernetes/kubeconfig_token.yaml"), path, "");
     REQUIRE(c.ok());
     CHECK(c->server == "https://127.0.0.1:6443");
     CHECK(c->namespace_name == "shop");
@@ -265,7 +265,7 @@ TEST_CASE("kubeconfig: token, inline CA, namespace from the current context", "[
 
 TEST_CASE("kubeconfig: tokenFile relative to the file, insecure cluster", "[kubernetes]") {
     const std::string path = std::string(ONCALL_FIXTURES_DIR) + "/kubernetes/kubeconfig_token.yaml";
-    auto c = kube::parse_kubeconfig(test::fixture("kubernetes/kubeconfig_token.yaml"), path, "staging");
+    auto c = kube::parse_kubeconfig(test::read_fixture("kubernetes/kubeconfig_token.yaml"), path, "staging");
     REQUIRE(c.ok());
     CHECK(c->token == "file-token-value");
     CHECK(c->insecure_skip_tls_verify);
@@ -274,7 +274,7 @@ TEST_CASE("kubeconfig: tokenFile relative to the file, insecure cluster", "[kube
 
 TEST_CASE("kubeconfig: plugins, client certificates and unknown contexts are refused clearly", "[kubernetes]") {
     const std::string path = std::string(ONCALL_FIXTURES_DIR) + "/kubernetes/kubeconfig_token.yaml";
-    const auto text = test::fixture("kubernetes/kubeconfig_token.yaml");
+    const auto text = test::read_fixture("kubernetes/kubeconfig_token.yaml");
     auto gke = kube::parse_kubeconfig(text, path, "gke");
     REQUIRE_FALSE(gke.ok());
     CHECK(gke.error().code == Errc::config);

@@ -1,7 +1,7 @@
 #include "oncall/ops/deploy_plan.h"
 #include "oncall/ops/rollout.h"
 
-#include "../backends/fixtures.h"
+#include "../read_fixture.h"
 
 #include <catch2/catch.hpp>
 
@@ -10,7 +10,7 @@ using nlohmann::json;
 
 namespace {
 
-json load(const std::string& name) { return json::parse(test::fixture("kubernetes/" + name)); }
+json load(const std::string& name) { return json::parse(test::read_fixture("kubernetes/" + name)); }
 
 kube::Deployment checkout() {
     auto d = kube::decode_deployment(load("deployment_checkout.json"));
