@@ -2,6 +2,8 @@
 
 #include "oncall/backends/alertmanager.h"
 
+#include "oncall/http/client.h"
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -17,16 +19,7 @@ Error bad(std::string_view url, std::string_view what) {
     return make_error(Errc::bad_response, fmt::format("alertmanager at {} answered garbage: {}", url, what));
 }
 
-std::string excerpt(std::string_view body) {
-    std::string out;
-    for (char c : body.substr(0, 120)) {
-        out += (c >= 0x20 && c < 0x7f) ? c : ' ';
-    }
-    if (body.size() > 120) {
-        out += "...";
-    }
-    return out;
-}
+std::string excerpt(std::string_view body) { return http::body_excerpt(body, 120); }
 
 // Optional string field: missing or null is "", anything but a string is an error.
 bool get_string(const json& obj, const char* key, std::string& out) {

@@ -2,6 +2,8 @@
 
 #include "oncall/backends/prometheus.h"
 
+#include "oncall/http/client.h"
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -18,17 +20,7 @@ Error bad(std::string_view url, std::string_view what) {
     return make_error(Errc::bad_response, fmt::format("prometheus at {} answered garbage: {}", url, what));
 }
 
-// A short, printable excerpt of a body for error messages.
-std::string excerpt(std::string_view body) {
-    std::string out;
-    for (char c : body.substr(0, 80)) {
-        out += (c >= 0x20 && c < 0x7f) ? c : ' ';
-    }
-    if (body.size() > 80) {
-        out += "...";
-    }
-    return out;
-}
+std::string excerpt(std::string_view body) { return http::body_excerpt(body, 80); }
 
 Result<double> parse_value(const std::string& text) {
     if (text.empty()) {

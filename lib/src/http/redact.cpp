@@ -275,8 +275,40 @@ bool looks_like_html(const Response& response) {
     return body.size() > 1 && body[0] == '<';
 }
 
+
+} // namespace
+
+Error status_error(const Response& response, std::string_view what) {
+    const long status = response.status;
+    std::string message = fmt::format("{} at {}: HTTP {}", what, response.url, status);
+    if (const char* phrase = reason_phrase(status); *phrase != '\0') {
+        message += fmt::format(" {}", phrase);
+    }
+    if (!response.body.empty()) {
+        if (looks_like_html(response)) {
+            message += " (an HTML page, probably from a proxy or load balancer)";
+        } else if (const std::string text = body_excerpt(response.body, 200); !text.empty()) {
+            message += fmt::format(": {}", text);
+        }
+    }
+    Errc code = Errc::http_status;
+    const bool transient = status == 408 || status == 429 || (status >= 500 && status != 501 && status != 505);
+    if (status == 401 || status == 403) {
+        code = Errc::access_denied;
+        message += "; check the credentials configured for it (token-env or token-file) and their permissions";
+    } else if (status == 404) {
+        code = Errc::not_found;
+        message += "; check the URL in the configuration";
+    } else if (status == 409) {
+        code = Errc::conflict;
+    } else if (transient) {
+        message += "; the server is failing or overloaded, try again shortly";
+    }
+    return make_error(code, std::move(message), static_cast<int>(status), transient);
+}
+
 // A single printable line of at most `limit` characters from the body.
-std::string excerpt(std::string_view body, std::size_t limit) {
+std::string body_excerpt(std::string_view body, std::size_t limit) {
     std::string out;
     bool space = false;
     for (const char ch : body) {
@@ -296,37 +328,6 @@ std::string excerpt(std::string_view body, std::size_t limit) {
         }
     }
     return out;
-}
-
-} // namespace
-
-Error status_error(const Response& response, std::string_view what) {
-    const long status = response.status;
-    std::string message = fmt::format("{} at {}: HTTP {}", what, response.url, status);
-    if (const char* phrase = reason_phrase(status); *phrase != '\0') {
-        message += fmt::format(" {}", phrase);
-    }
-    if (!response.body.empty()) {
-        if (looks_like_html(response)) {
-            message += " (an HTML page, probably from a proxy or load balancer)";
-        } else if (const std::string text = excerpt(response.body, 200); !text.empty()) {
-            message += fmt::format(": {}", text);
-        }
-    }
-    Errc code = Errc::http_status;
-    const bool transient = status == 408 || status == 429 || (status >= 500 && status != 501 && status != 505);
-    if (status == 401 || status == 403) {
-        code = Errc::access_denied;
-        message += "; check the credentials configured for it (token-env or token-file) and their permissions";
-    } else if (status == 404) {
-        code = Errc::not_found;
-        message += "; check the URL in the configuration";
-    } else if (status == 409) {
-        code = Errc::conflict;
-    } else if (transient) {
-        message += "; the server is failing or overloaded, try again shortly";
-    }
-    return make_error(code, std::move(message), static_cast<int>(status), transient);
 }
 
 } // namespace oncall::http

@@ -158,6 +158,10 @@ std::string redact_header(std::string_view name, std::string_view value);
 /// Percent-encodes one URL component (query value or path segment).
 std::string url_encode(std::string_view text);
 
+/// A single printable line of at most `limit` characters of a body (control characters become
+/// spaces, "..." when cut), for error messages.
+std::string body_excerpt(std::string_view body, std::size_t limit);
+
 /// Error for a response whose status was not expected: "<what> at <url>: HTTP 503 Service Unavailable".
 /// 401/403 give Errc::access_denied, 404 Errc::not_found, 409 Errc::conflict, others Errc::http_status;
 /// a short, single-line excerpt of a plain-text or JSON body is appended.
