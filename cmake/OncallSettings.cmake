@@ -4,7 +4,11 @@ set(CMAKE_EXPORT_COMPILE_COMMANDS ON)
 if(ONCALL_USE_CCACHE)
   find_program(ONCALL_CCACHE ccache)
   if(ONCALL_CCACHE)
-    set(CMAKE_CXX_COMPILER_LAUNCHER "${ONCALL_CCACHE}")
+    # Hits across clones and worktrees: paths under the source tree are hashed relative to it, and
+    # the build folder's own path is left out of the hash (Debug builds would otherwise hash it).
+    set(CMAKE_CXX_COMPILER_LAUNCHER
+        "${CMAKE_COMMAND}" -E env "CCACHE_BASEDIR=${PROJECT_SOURCE_DIR}" CCACHE_NOHASHDIR=1
+        "${ONCALL_CCACHE}")
   endif()
 endif()
 
