@@ -7,6 +7,8 @@
 #include "tables.h"
 
 #include <fmt/format.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include <algorithm>
 #include <memory>
@@ -128,6 +130,8 @@ std::vector<std::string> supported_fields(const std::string& resource) {
         }
     } else if (resource == "secrets") {
         f.emplace_back("type");
+    } else if (resource == "certificatesigningrequests") {
+        f.emplace_back("spec.signerName");
     }
     return f;
 }
@@ -168,6 +172,23 @@ std::string encode_continue(std::uint64_t rv, const std::string& key) {
     return base64(json{{"v", "meta.k8s.io/v1"}, {"rv", rv}, {"start", key + std::string(1, '\0')}}.dump());
 }
 
+// Why a PEM CertificateSigningRequest is not acceptable (kube parses it and checks its signature),
+// or nullopt.
+std::optional<std::string> csr_request_problem(const std::string& pem) {
+    if (pem.find("-----BEGIN CERTIFICATE REQUEST-----") == std::string::npos) {
+        return "PEM block type must be CERTIFICATE REQUEST";
+    }
+    BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+    X509_REQ* req = bio != nullptr ? PEM_read_bio_X509_REQ(bio, nullptr, nullptr, nullptr) : nullptr;
+    BIO_free(bio);
+    if (req == nullptr) return "x509: malformed certificate request";
+    EVP_PKEY* key = X509_REQ_get0_pubkey(req);
+    const bool verified = key != nullptr && X509_REQ_verify(req, key) == 1;
+    X509_REQ_free(req);
+    if (!verified) return "x509: ECDSA verification failure";
+    return std::nullopt;
+}
+
 json strip_type(json o) {
     o.erase("kind");
     o.erase("apiVersion");
@@ -195,11 +216,18 @@ ApiServer::ApiServer(Store& store, Controller& controller, Workload& workload, A
         {"", "v1", "namespaces", "Namespace", "namespace", false, {"get", "list", "watch"}, {"ns"}, {}},
         {"", "v1", "pods", "Pod", "pod", true, {"get", "list", "watch"}, {"po"}, {"log"}},
         {"", "v1", "events", "Event", "event", true, {"create", "get", "list", "watch"}, {"ev"}, {}},
-        {"", "v1", "secrets", "Secret", "secret", true, {"create", "delete", "get", "list", "watch"}, {}, {}},
+        {"", "v1", "secrets", "Secret", "secret", true, {"create", "delete", "get", "list", "patch", "watch"}, {}, {}},
         {"", "v1", "serviceaccounts", "ServiceAccount", "serviceaccount", true, {"get", "list", "watch"}, {"sa"}, {"token"}},
         {"apps", "v1", "deployments", "Deployment", "deployment", true, {"get", "list", "patch", "update", "watch"}, {"deploy"}, {"status", "scale"}},
         {"apps", "v1", "replicasets", "ReplicaSet", "replicaset", true, {"get", "list", "watch"}, {"rs"}, {}},
         {"authentication.k8s.io", "v1", "selfsubjectreviews", "SelfSubjectReview", "selfsubjectreview", false, {"create"}, {}, {}},
+        {"certificates.k8s.io", "v1", "certificatesigningrequests", "CertificateSigningRequest", "certificatesigningrequest", false,
+         {"create", "delete", "get", "list", "watch"}, {"csr"}, {"approval", "status"}},
+        // Read-only RBAC kinds, so `kubectl apply --dry-run=client -f examples/rbac/` can map them.
+        {"rbac.authorization.k8s.io", "v1", "roles", "Role", "role", true, {"get", "list", "watch"}, {}, {}},
+        {"rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", "rolebinding", true, {"get", "list", "watch"}, {}, {}},
+        {"rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", "clusterrole", false, {"get", "list", "watch"}, {}, {}},
+        {"rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", "clusterrolebinding", false, {"get", "list", "watch"}, {}, {}},
     };
 }
 
@@ -237,7 +265,8 @@ bool ApiServer::serve_discovery(const std::string& path, httplib::Response& res)
         const json gv = {{"groupVersion", group + "/v1"}, {"version", "v1"}};
         return json{{"name", group}, {"versions", json::array({gv})}, {"preferredVersion", gv}};
     };
-    const std::vector<std::string> groups = {"apps", "authentication.k8s.io"};
+    const std::vector<std::string> groups = {"apps", "authentication.k8s.io", "certificates.k8s.io",
+                                             "rbac.authorization.k8s.io"};
     if (path == "/api") {
         write_json(res, 200,
                    {{"kind", "APIVersions"},
@@ -288,6 +317,8 @@ bool ApiServer::serve_discovery(const std::string& path, httplib::Response& res)
                 s["version"] = "v1";
                 s["kind"] = "TokenRequest";
                 s["verbs"] = json::array({"create"});
+            } else if (sub == "approval") {
+                s["verbs"] = json::array({"get", "patch", "update"});
             } else if (sub == "scale") {
                 s["group"] = "autoscaling";
                 s["version"] = "v1";
@@ -403,7 +434,7 @@ void ApiServer::route(const httplib::Request& req, httplib::Response& res) {
     };
     const auto check = [&](const std::string& verb) {
         attrs.verb = verb;
-        if (!authorize(*user, attrs)) throw forbidden_for(*user, attrs);
+        if (!authorize(*user, attrs, m_options.policy)) throw forbidden_for(*user, attrs);
     };
     if (!t.subresource.empty()) {
         if (t.subresource == "log" && req.method == "GET") {
@@ -415,6 +446,12 @@ void ApiServer::route(const httplib::Request& req, httplib::Response& res) {
         } else if (t.subresource == "scale" && (req.method == "GET" || req.method == "PATCH" || req.method == "PUT")) {
             check(req.method == "GET" ? "get" : req.method == "PUT" ? "update" : "patch");
             do_scale(req, res, t);
+        } else if (t.subresource == "approval" && req.method == "GET") {
+            check("get");
+            do_get(req, res, t);
+        } else if (t.subresource == "approval" && req.method == "PUT") {
+            check("update");
+            do_csr_approval(req, res, t);
         } else if (t.subresource == "token" && req.method == "POST") {
             check("create");
             do_token_request(req, res, t, *user);
@@ -446,6 +483,11 @@ void ApiServer::route(const httplib::Request& req, httplib::Response& res) {
     } else if ((req.method == "PUT" && has_verb("update")) || (req.method == "PATCH" && has_verb("patch"))) {
         if (t.name.empty()) throw method_not_allowed();
         check(req.method == "PUT" ? "update" : "patch");
+        if (type.resource == "secrets") {
+            if (req.method != "PATCH") throw method_not_allowed();
+            do_patch_secret(req, res, t);
+            return;
+        }
         do_write_deployment(req, res, t, req.method == "PATCH");
     } else if (req.method == "DELETE" && !t.name.empty() && has_verb("delete")) {
         check("delete");
@@ -633,7 +675,6 @@ void ApiServer::do_watch(const httplib::Request& req, httplib::Response& res, co
 }
 
 void ApiServer::do_create(const httplib::Request& req, httplib::Response& res, const Target& t, const UserInfo& user) {
-    (void)user;
     const std::string dry_run = check_dry_run(req);
     json body = parse_json_body(req);
     const ResourceType& type = *t.type;
@@ -654,6 +695,7 @@ void ApiServer::do_create(const httplib::Request& req, httplib::Response& res, c
         throw bad_request("the namespace of the provided object does not match the namespace sent on the request");
     }
     md["namespace"] = t.namespace_name;
+    if (!type.namespaced) md.erase("namespace");
     std::string name = md.value("name", "");
     if (name.empty() && md.contains("generateName") && md["generateName"].is_string() && !md["generateName"].get<std::string>().empty()) {
         name = md["generateName"].get<std::string>() + random_suffix(5);
@@ -694,6 +736,33 @@ void ApiServer::do_create(const httplib::Request& req, httplib::Response& res, c
             body.erase("stringData");
         }
         if (!body.contains("type") || !body["type"].is_string() || body["type"].get<std::string>().empty()) body["type"] = "Opaque";
+    } else if (type.resource == "certificatesigningrequests") {
+        if (!body.contains("spec") || !body["spec"].is_object()) body["spec"] = json::object();
+        json& spec = body["spec"];
+        std::string pem;
+        if (!spec.contains("request") || !spec["request"].is_string() || spec["request"].get<std::string>().empty()) {
+            causes.push_back(field_required("spec.request"));
+        } else if (!base64_decode(spec["request"].get<std::string>(), pem)) {
+            throw bad_request("illegal base64 data in CertificateSigningRequest.spec.request");
+        } else if (auto why = csr_request_problem(pem)) {
+            causes.push_back(field_invalid("spec.request", "[]byte{...}", *why));
+        }
+        if (!spec.contains("signerName") || !spec["signerName"].is_string() || spec["signerName"].get<std::string>().empty()) {
+            causes.push_back(field_required("spec.signerName"));
+        }
+        if (!spec.contains("usages") || !spec["usages"].is_array() || spec["usages"].empty()) {
+            causes.push_back(field_required("spec.usages"));
+        }
+        // Who asked is the caller, never what the body says.
+        spec["username"] = user.username;
+        spec["uid"] = user.uid;
+        spec["groups"] = user.groups;
+        if (!user.extra.empty()) {
+            spec["extra"] = user.extra;
+        } else {
+            spec.erase("extra");
+        }
+        body["status"] = json::object();
     } else if (type.resource == "events") {
         if (!body.contains("involvedObject") || !body["involvedObject"].is_object()) {
             causes.push_back(field_required("involvedObject", ""));
@@ -728,6 +797,115 @@ void ApiServer::do_create(const httplib::Request& req, httplib::Response& res, c
         return;
     }
     write_json(res, 201, m_store.create(type.resource, body, k8s_time(m_clock.now())));
+}
+
+void ApiServer::do_csr_approval(const httplib::Request& req, httplib::Response& res, const Target& t) {
+    const ResourceRef ref = ref_of(*t.type);
+    json body;
+    if (media_type(req) == k_protobuf_media_type) {
+        auto decoded = decode_certificate_signing_request(req.body);
+        if (!decoded) throw bad_request(decoded.error().message);
+        body = std::move(decoded.value());
+    } else {
+        require_json_body(req);
+        body = parse_json_body(req);
+    }
+    if (body.contains("kind") && body["kind"] != "CertificateSigningRequest") {
+        throw bad_request(fmt::format("the kind in the data ({}) does not match the expected kind (CertificateSigningRequest)",
+                                      body["kind"].is_string() ? body["kind"].get<std::string>() : body["kind"].dump()));
+    }
+    const std::string body_name = body.contains("metadata") && body["metadata"].is_object() ? body["metadata"].value("name", "") : "";
+    if (body_name != t.name) {
+        throw bad_request(fmt::format("the name of the object ({}) does not match the name on the URL ({})", body_name, t.name));
+    }
+    std::lock_guard lock(m_store.mutex());
+    auto current = m_store.get(t.type->resource, "", t.name);
+    if (!current) throw not_found(ref, t.name);
+    const std::string asked_rv = body["metadata"].value("resourceVersion", "");
+    if (!asked_rv.empty() && asked_rv != str_at(*current, "metadata", "resourceVersion")) {
+        throw conflict(ref, t.name, k_object_modified);
+    }
+    json conditions = body.contains("status") && body["status"].is_object() ? body["status"].value("conditions", json::array()) : json::array();
+    if (!conditions.is_array()) throw bad_request("status.conditions must be a list");
+    std::vector<FieldCause> causes;
+    bool approved = false;
+    bool denied = false;
+    const std::string now = k8s_time(m_clock.now());
+    for (std::size_t i = 0; i < conditions.size(); ++i) {
+        json& c = conditions[i];
+        const std::string field = fmt::format("status.conditions[{}]", i);
+        if (!c.is_object()) {
+            causes.push_back(field_invalid(field, c, "must be an object"));
+            continue;
+        }
+        const std::string type = c.value("type", "");
+        std::string status = c.value("status", "");
+        if (status.empty()) status = "True";
+        c["status"] = status;
+        if (type.empty()) causes.push_back(field_required(field + ".type"));
+        if (status != "True" && status != "False" && status != "Unknown") {
+            causes.push_back(FieldCause{"FieldValueNotSupported", field + ".status",
+                                        fmt::format("Unsupported value: \"{}\": supported values: \"False\", \"True\", \"Unknown\"", status)});
+        }
+        if (type == "Approved") approved = approved || status == "True";
+        if (type == "Denied") denied = denied || status == "True";
+        if (!c.contains("lastUpdateTime") || c["lastUpdateTime"].is_null()) c["lastUpdateTime"] = now;
+        if (!c.contains("lastTransitionTime") || c["lastTransitionTime"].is_null()) c["lastTransitionTime"] = now;
+    }
+    if (approved && denied) {
+        causes.push_back(field_invalid("status.conditions", "Denied", "Approved and Denied conditions are mutually exclusive"));
+    }
+    const json old_conditions = (*current).contains("status") && (*current)["status"].is_object()
+                                    ? (*current)["status"].value("conditions", json::array())
+                                    : json::array();
+    for (const auto& old : old_conditions) {
+        const std::string type = old.value("type", "");
+        if (type != "Approved" && type != "Denied") continue;
+        const bool kept = std::any_of(conditions.begin(), conditions.end(), [&](const json& c) {
+            return c.is_object() && c.value("type", "") == type && c.value("status", "") == old.value("status", "");
+        });
+        if (!kept) causes.push_back(FieldCause{"FieldValueForbidden", "status.conditions", fmt::format("Forbidden: updates may not remove a condition of type \"{}\"", type)});
+    }
+    if (!causes.empty()) throw invalid(ref, t.name, causes);
+    json updated = *current;
+    if (!updated.contains("status") || !updated["status"].is_object()) updated["status"] = json::object();
+    updated["status"]["conditions"] = conditions;
+    write_json(res, 200, m_store.update(t.type->resource, updated));
+}
+
+void ApiServer::do_patch_secret(const httplib::Request& req, httplib::Response& res, const Target& t) {
+    const ResourceRef ref = ref_of(*t.type);
+    const std::string dry_run = check_dry_run(req);
+    const std::string mt = media_type(req);
+    if (mt != "application/merge-patch+json" && mt != "application/strategic-merge-patch+json") {
+        throw unsupported_media_type({"application/merge-patch+json", "application/strategic-merge-patch+json"});
+    }
+    std::lock_guard lock(m_store.mutex());
+    auto current = m_store.get("secrets", t.namespace_name, t.name);
+    if (!current) throw not_found(ref, t.name);
+    auto patched = apply_merge_patch(*current, req.body);
+    if (!patched) throw bad_request(patched.error().message);
+    json candidate = std::move(patched.value());
+    if (!candidate.is_object()) throw bad_request("the patched object is not a JSON object");
+    if (candidate.contains("data") && !candidate["data"].is_null()) {
+        if (!candidate["data"].is_object()) throw bad_request("Secret.data must be a map");
+        for (const auto& [k, v] : candidate["data"].items()) {
+            std::string decoded;
+            if (!v.is_string() || !base64_decode(v.get<std::string>(), decoded)) {
+                throw bad_request(fmt::format("illegal base64 data in Secret.data[{}]", k));
+            }
+        }
+    }
+    for (const char* f : {"uid", "creationTimestamp", "namespace", "name", "resourceVersion"}) {
+        candidate["metadata"][f] = (*current)["metadata"][f];
+    }
+    candidate["kind"] = "Secret";
+    candidate["apiVersion"] = "v1";
+    if (!dry_run.empty() || candidate == *current) {
+        write_json(res, 200, candidate);
+        return;
+    }
+    write_json(res, 200, m_store.update("secrets", candidate));
 }
 
 void ApiServer::do_self_subject_review(const httplib::Request& req, httplib::Response& res, const UserInfo& user) {

@@ -28,6 +28,7 @@ struct ApiServerOptions {
     std::chrono::seconds min_token_expiration{600};
     std::string server_address; // host:port clients reach us at (for /api)
     bool log_requests = true;
+    AuthorizationPolicy policy; // service accounts only approvers may mint for
 };
 
 /// One kind of object the server serves.
@@ -78,6 +79,8 @@ private:
     void do_write_deployment(const httplib::Request& req, httplib::Response& res, const Target& t, bool is_patch);
     void do_scale(const httplib::Request& req, httplib::Response& res, const Target& t);
     void do_delete(const httplib::Request& req, httplib::Response& res, const Target& t);
+    void do_csr_approval(const httplib::Request& req, httplib::Response& res, const Target& t);
+    void do_patch_secret(const httplib::Request& req, httplib::Response& res, const Target& t);
     void do_pod_log(const httplib::Request& req, httplib::Response& res, const Target& t);
 
     Store& m_store;

@@ -34,6 +34,12 @@ std::string Authenticator::mint(const MintedToken& token) {
     return jwt;
 }
 
+void Authenticator::set_approver(std::string token, std::string name) {
+    m_approver_token = std::move(token);
+    m_approver_name = std::move(name);
+    m_approver_uid = new_uid();
+}
+
 bool Authenticator::expire(const std::string& token, std::chrono::system_clock::time_point now) {
     auto it = m_tokens.find(token);
     if (it == m_tokens.end()) return false;
@@ -53,8 +59,17 @@ std::optional<UserInfo> Authenticator::authenticate(const std::string& authoriza
         UserInfo u;
         u.username = m_engineer_name;
         u.uid = m_engineer_uid;
-        u.groups = {"system:authenticated"};
+        u.groups = {"oncall:engineers", "system:authenticated"};
         u.is_engineer = true;
+        return u;
+    }
+    if (!m_approver_token.empty() && token == m_approver_token) {
+        UserInfo u;
+        u.username = m_approver_name;
+        u.uid = m_approver_uid;
+        u.groups = {"oncall:approvers", "oncall:engineers", "system:authenticated"};
+        u.is_engineer = true;
+        u.is_approver = true;
         return u;
     }
     auto it = m_tokens.find(token);
@@ -84,7 +99,7 @@ static bool starts_with(const std::string& s, const std::string& prefix) {
     return s.compare(0, prefix.size(), prefix) == 0;
 }
 
-bool authorize(const UserInfo& user, const RequestAttributes& a) {
+bool authorize(const UserInfo& user, const RequestAttributes& a, const AuthorizationPolicy& policy) {
     const bool read = a.verb == "get" || a.verb == "list" || a.verb == "watch";
     if (a.ref.group == "authentication.k8s.io" && a.ref.resource == "selfsubjectreviews") {
         return a.verb == "create"; // every authenticated user may ask who they are
@@ -93,12 +108,19 @@ bool authorize(const UserInfo& user, const RequestAttributes& a) {
         if (read) return true;
         if (a.ref.group.empty() && a.ref.resource == "secrets") {
             const std::string& name = a.verb == "create" ? a.object_name : a.name;
-            return (a.verb == "create" || a.verb == "delete") && a.subresource.empty() &&
-                   starts_with(name, "oncall-grant-");
+            const bool verb_ok = a.verb == "create" || a.verb == "delete" || (user.is_approver && a.verb == "patch");
+            return verb_ok && a.subresource.empty() && starts_with(name, "oncall-grant-");
         }
         if (a.ref.group.empty() && a.ref.resource == "events") return a.verb == "create";
         if (a.ref.group.empty() && a.ref.resource == "serviceaccounts" && a.subresource == "token") {
+            const auto& gated = policy.approval_required_accounts;
+            if (std::find(gated.begin(), gated.end(), a.name) != gated.end() && !user.is_approver) return false;
             return a.verb == "create" && starts_with(a.name, "oncall-");
+        }
+        if (a.ref.group == "certificates.k8s.io" && a.ref.resource == "certificatesigningrequests") {
+            if (a.subresource.empty()) return a.verb == "create";
+            // The approval subresource (with RBAC's "approve" on signers oncall.dev/access-grant).
+            return a.subresource == "approval" && user.is_approver && (a.verb == "update" || a.verb == "patch");
         }
         return false;
     }

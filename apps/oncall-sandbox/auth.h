@@ -3,7 +3,9 @@
 // access grants (Secrets oncall-grant-*, Events, TokenRequests for oncall-* service accounts);
 // tokens minted by TokenRequest authenticate as their service account while unexpired and while
 // the Secret they are bound to still exists; only an oncall-deployer token may patch or update
-// Deployments, and only in its own namespace. A token bound to a grant Secret labelled
+// Deployments, and only in its own namespace. People create CertificateSigningRequests; only the
+// approvers' identity updates their approval subresource, patches grant Secrets (to store the
+// sealed token) and mints tokens for the service accounts of roles that need approval. A token bound to a grant Secret labelled
 // oncall.dev/service=NAME may write only Deployment NAME (the per-service admission policy a
 // real cluster would add for oncall grants).
 
@@ -26,7 +28,8 @@ struct UserInfo {
     std::string uid;
     std::vector<std::string> groups;
     nlohmann::json extra = nlohmann::json::object();
-    bool is_engineer = false;
+    bool is_engineer = false; // a person (the engineers' or the approvers' token)
+    bool is_approver = false; // the approvers' token: may approve requests and mint for roles that need approval
     std::string sa_namespace; // service-account tokens only
     std::string sa_name;
     std::string grant_service; // label oncall.dev/service of the Secret the token is bound to
@@ -59,6 +62,9 @@ class Authenticator {
 public:
     Authenticator(std::string engineer_token, std::string engineer_name);
 
+    /// Adds the approvers' identity (group oncall:approvers).
+    void set_approver(std::string token, std::string name);
+
     /// Issues a JWT-shaped token for the service account; the sandbox remembers what it grants.
     std::string mint(const MintedToken& token);
 
@@ -77,11 +83,20 @@ private:
     std::string m_engineer_token;
     std::string m_engineer_name;
     std::string m_engineer_uid;
+    std::string m_approver_token;
+    std::string m_approver_name;
+    std::string m_approver_uid;
     std::map<std::string, MintedToken> m_tokens;
 };
 
+/// Service accounts whose tokens only approvers may mint (roles with approval: required).
+struct AuthorizationPolicy {
+    std::vector<std::string> approval_required_accounts;
+};
+
 /// Whether the user may do what the attributes describe.
-bool authorize(const UserInfo& user, const RequestAttributes& attributes);
+bool authorize(const UserInfo& user, const RequestAttributes& attributes,
+               const AuthorizationPolicy& policy = {});
 
 /// The 403 kube's RBAC answers for a denied request.
 StatusError forbidden_for(const UserInfo& user, const RequestAttributes& attributes);

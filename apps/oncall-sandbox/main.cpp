@@ -38,6 +38,9 @@ struct ServeOptions {
     std::string tls_key;
     std::string engineer_token_file;
     std::string engineer_name = "alice";
+    std::string approver_token_file;
+    std::string approver_name = "bob";
+    std::vector<std::string> approval_required;
     std::string min_token_expiration = "10m";
     std::string epoch;
     bool quiet = false;
@@ -110,12 +113,16 @@ void run_serve(const ServeOptions& o) {
     sandbox::Store store;
     sandbox::Workload workload(scenario, epoch);
     sandbox::Authenticator auth(engineer_token, o.engineer_name);
+    if (!o.approver_token_file.empty()) {
+        auth.set_approver(read_token_file(o.approver_token_file), o.approver_name);
+    }
     sandbox::Controller controller(store, scenario, workload, clock, o.registry_url);
     controller.bootstrap();
 
     sandbox::ApiServerOptions api_options;
     api_options.min_token_expiration = std::chrono::duration_cast<std::chrono::seconds>(min_expiration.value());
     api_options.log_requests = !o.quiet;
+    api_options.policy.approval_required_accounts = o.approval_required;
     sandbox::ApiServer api(store, controller, workload, auth, clock, scenario, api_options);
 
     std::unique_ptr<httplib::Server> server;
@@ -185,6 +192,12 @@ int main(int argc, char** argv) {
                       "File holding the engineer's bearer token (default: generate STATE_DIR/engineer.token)");
     serve->add_option("--engineer-name", options.engineer_name, "User name of the engineer's token")
         ->capture_default_str();
+    serve->add_option("--approver-token-file", options.approver_token_file,
+                      "File holding the approvers' bearer token (group oncall:approvers; default: no approver)");
+    serve->add_option("--approver-name", options.approver_name, "User name of the approvers' token")
+        ->capture_default_str();
+    serve->add_option("--approval-required", options.approval_required,
+                      "Service account whose tokens only the approvers may mint (repeatable)");
     serve->add_option("--min-token-expiration", options.min_token_expiration,
                       "Shortest TokenRequest expiration accepted")
         ->capture_default_str();

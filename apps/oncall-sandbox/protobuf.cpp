@@ -149,4 +149,39 @@ oncall::Result<json> decode_token_request(const std::string& body) {
     return object;
 }
 
+oncall::Result<json> decode_certificate_signing_request(const std::string& body) {
+    std::string raw;
+    auto envelope = decode_protobuf_envelope(body, raw);
+    if (!envelope) return envelope.error();
+    json object = envelope.value();
+    json metadata = json::object();
+    json conditions = json::array();
+    bool ok = for_each_field(raw, [&](const Field& f) {
+        if (f.number == 1 && f.wire_type == 2) {
+            for_each_field(f.bytes, [&](const Field& m) {
+                if (m.number == 1 && m.wire_type == 2 && !m.bytes.empty()) metadata["name"] = m.bytes;
+                if (m.number == 5 && m.wire_type == 2 && !m.bytes.empty()) metadata["uid"] = m.bytes;
+                if (m.number == 6 && m.wire_type == 2 && !m.bytes.empty()) metadata["resourceVersion"] = m.bytes;
+            });
+        } else if (f.number == 3 && f.wire_type == 2) {
+            for_each_field(f.bytes, [&](const Field& st) {
+                if (st.number != 1 || st.wire_type != 2) return;
+                json c = json::object();
+                for_each_field(st.bytes, [&](const Field& cf) {
+                    if (cf.wire_type != 2) return;
+                    if (cf.number == 1) c["type"] = cf.bytes;
+                    if (cf.number == 6) c["status"] = cf.bytes;
+                    if (cf.number == 2) c["reason"] = cf.bytes;
+                    if (cf.number == 3) c["message"] = cf.bytes;
+                });
+                conditions.push_back(c);
+            });
+        }
+    });
+    if (!ok) return malformed();
+    object["metadata"] = metadata;
+    object["status"] = {{"conditions", conditions}};
+    return object;
+}
+
 } // namespace sandbox

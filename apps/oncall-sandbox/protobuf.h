@@ -20,4 +20,9 @@ oncall::Result<nlohmann::json> decode_protobuf_envelope(const std::string& body,
 /// Decodes an authentication.k8s.io/v1 TokenRequest body into its JSON form (metadata.name, spec).
 oncall::Result<nlohmann::json> decode_token_request(const std::string& body);
 
+/// Decodes a certificates.k8s.io/v1 CertificateSigningRequest body (as `kubectl certificate
+/// approve|deny` sends it to the approval subresource): metadata.name and resourceVersion, and
+/// status.conditions (type, status, reason, message).
+oncall::Result<nlohmann::json> decode_certificate_signing_request(const std::string& body);
+
 } // namespace sandbox

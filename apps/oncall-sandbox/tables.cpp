@@ -158,6 +158,31 @@ json to_table(const std::string& resource, const std::vector<json>& objects, Sys
             const std::size_t n = o.contains("secrets") && o["secrets"].is_array() ? o["secrets"].size() : 0;
             return json::array({str_at(o, "metadata", "name"), n, age(o, now)});
         };
+    } else if (resource == "certificatesigningrequests") {
+        columns = json::array({column("Name", "string", "Name must be unique within a namespace.", 0, "name"),
+                               column("Age", "string", "CreationTimestamp is a timestamp representing the server time when this object was created."),
+                               column("SignerName", "string", "Only the signer named here can sign this request."),
+                               column("Requestor", "string", "Name of the user who created the request."),
+                               column("RequestedDuration", "string", "The requested duration of a signed certificate."),
+                               column("Condition", "string", "The conditions of the request (Approved, Denied, Issued, Failed, Pending).")});
+        cells = [&](const json& o) {
+            std::string condition;
+            const json& conditions = o.contains("status") && o["status"].is_object() ? o["status"].value("conditions", json::array()) : json::array();
+            for (const auto& c : conditions) {
+                if (!c.is_object() || c.value("status", "") != "True") continue;
+                condition += (condition.empty() ? "" : ",") + c.value("type", std::string{});
+            }
+            if (o.contains("status") && o["status"].is_object() && o["status"].contains("certificate")) {
+                condition += condition.empty() ? "Issued" : ",Issued";
+            }
+            if (condition.empty()) condition = "Pending";
+            std::string requested = "<none>";
+            if (o.contains("spec") && o["spec"].contains("expirationSeconds") && o["spec"]["expirationSeconds"].is_number_integer()) {
+                requested = human_duration(std::chrono::seconds(o["spec"]["expirationSeconds"].get<long long>()));
+            }
+            return json::array({str_at(o, "metadata", "name"), age(o, now), str_at(o, "spec", "signerName"),
+                                str_at(o, "spec", "username"), requested, condition});
+        };
     } else if (resource == "namespaces") {
         columns = json::array({column("Name", "string", "Name must be unique within a namespace.", 0, "name"),
                                column("Status", "string", "The status of the namespace"),

@@ -1,10 +1,12 @@
 // oncall request-access SERVICE --role ROLE --for DUR --reason TEXT [--ticket ID]
 
+#include "access_output.h"
 #include "commands.h"
 #include "oncall/backends/kubernetes.h"
 #include "oncall/core/duration.h"
 #include "oncall/core/time.h"
 #include "oncall/ops/access.h"
+#include "oncall/ops/approvals.h"
 #include "oncall/ops/audit.h"
 #include "oncall/render/output.h"
 
@@ -18,68 +20,47 @@ namespace {
 struct RequestAccessFlags {
     std::string service;
     ops::AccessRequest request;
+    std::string wait;
+    bool no_wait = false;
 };
-
-std::string next_command(const ops::Grant& g) {
-    if (g.role == ops::k_deployer_role) {
-        return fmt::format("oncall rollback {}   (or: oncall redeploy {})", g.service, g.service);
-    }
-    return fmt::format("oncall triage {}", g.service);
-}
 
 void run(AppContext& ctx, const RequestAccessFlags& flags) {
     const auto& context = ctx.context();
     const auto service = ctx.service(flags.service);
     // Checked before any connection is made: a bad request changes nothing anywhere.
-    unwrap(ops::validate_request(context.access, flags.request));
+    const auto valid = unwrap(ops::validate_request(context.access, flags.request));
+    if (!valid.role.approval_required && (flags.no_wait || !flags.wait.empty())) {
+        fail(make_error(Errc::usage,
+                        fmt::format("--wait and --no-wait apply to roles that need approval; "
+                                    "role {} is granted at once",
+                                    valid.role.name)));
+    }
+    auto timeout = context.access.approval_timeout;
+    if (!flags.wait.empty()) {
+        timeout = unwrap(ops::parse_grant_duration(flags.wait));
+    }
     const auto client = unwrap(kube::KubeClient::create(context.kubernetes, ctx.logger()));
     const ops::AccessStores stores{ops::GrantStore::open_default(), ops::default_audit_path()};
-    const auto issued = unwrap(ops::request_access(
-        client, context, service, flags.request, stores,
-        [&ctx](std::string_view line) { ctx.debug(line); }));
-    const auto& grant = issued.grant;
-    if (issued.replaced) {
-        if (issued.replaced_revoked) {
-            ctx.warn(fmt::format("note: replaced your earlier {} grant {} for {} (revoked)",
-                                 issued.replaced->role, issued.replaced->id, grant.service));
-        } else {
-            ctx.warn(fmt::format("warning: replaced your earlier {} grant {} for {}, but its "
-                                 "secret {}/{} could not be deleted; its token stays valid until "
-                                 "{}: kubectl delete secret -n {} {}",
-                                 issued.replaced->role, issued.replaced->id, grant.service,
-                                 issued.replaced->namespace_name, issued.replaced->secret_name,
-                                 format_rfc3339(issued.replaced->expires_at),
-                                 issued.replaced->namespace_name, issued.replaced->secret_name));
+    const auto progress = [&ctx](std::string_view line) { ctx.debug(line); };
+    if (valid.role.approval_required) {
+        const auto requested = unwrap(
+            ops::request_approval(client, context, service, flags.request, stores, progress));
+        warn_notification(ctx, requested.notified);
+        print_request_filed(ctx, requested, context.name, timeout, flags.no_wait);
+        if (flags.no_wait) {
+            if (ctx.json()) {
+                print_pending_json(requested);
+            }
+            return;
         }
-    }
-
-    if (ctx.json()) {
-        render::print_json({{"service", grant.service},
-                            {"namespace", grant.namespace_name},
-                            {"role", grant.role},
-                            {"requester", grant.requester},
-                            {"issued_at", format_rfc3339(grant.issued_at)},
-                            {"expires_at", format_rfc3339(grant.expires_at)},
-                            {"grant", grant.id},
-                            {"reason", grant.reason},
-                            {"ticket", grant.ticket.empty() ? nlohmann::json(nullptr)
-                                                            : nlohmann::json(grant.ticket)}});
+        const auto issued = unwrap(wait_for(ctx, client, context, requested.grant, stores, timeout));
+        print_grant(ctx, issued, "approved");
         return;
     }
-    const auto left = std::chrono::duration_cast<std::chrono::seconds>(grant.time_left(now()));
-    fmt::print("Granted role {} on {} (namespace {}) to {}, grant {}.\n", grant.role,
-               grant.service, grant.namespace_name, grant.requester, grant.id);
-    fmt::print("  expires   {} local, {} UTC; {} left\n", format_local(grant.expires_at),
-               format_rfc3339(grant.expires_at),
-               format_duration(std::chrono::milliseconds(std::max<long long>(left.count(), 0) * 1000)));
-    fmt::print("  reason    {}\n", grant.reason);
-    if (!grant.ticket.empty()) {
-        fmt::print("  ticket    {}\n", grant.ticket);
-    }
-    fmt::print("  record    secret {}/{} (delete it to revoke)\n", grant.namespace_name,
-               grant.secret_name);
-    fmt::print("Next: {}\n", next_command(grant));
-    fmt::print("Done early? oncall access revoke {}\n", grant.service);
+    const auto issued = unwrap(
+        ops::request_access(client, context, service, flags.request, stores, progress));
+    warn_notification(ctx, issued.notified);
+    print_grant(ctx, issued, "granted");
 }
 
 } // namespace
@@ -97,6 +78,12 @@ void register_request_access(CLI::App& app, AppContext& ctx) {
     cmd->add_option("--reason", flags->request.reason, "Why: what is broken and what you will do")
         ->required();
     cmd->add_option("--ticket", flags->request.ticket, "Incident or ticket id");
+    cmd->add_option("--wait", flags->wait,
+                    "Roles that need approval: how long to wait for it (default "
+                    "access.approval-timeout, 15m)");
+    cmd->add_flag("--no-wait", flags->no_wait,
+                  "Roles that need approval: file the request and return (resume with oncall "
+                  "access wait GRANT)");
     cmd->callback([&ctx, flags] { run(ctx, *flags); });
 }
 

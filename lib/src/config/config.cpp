@@ -221,9 +221,29 @@ Result<void> read_access(Reader& r, const YAML::Node& a, const std::string& ap, 
     if (!a.IsMap()) {
         return r.error(a, ap, "expected a map");
     }
-    r.warn_unknown(a, ap, {"require-grant", "roles"});
+    r.warn_unknown(a, ap, {"require-grant", "roles", "approval-timeout", "notify"});
     if (a["require-grant"]) {
         ONCALL_TRY_ASSIGN(access.require_grant, r.boolean(a["require-grant"], ap + ".require-grant"));
+    }
+    if (a["approval-timeout"]) {
+        std::chrono::milliseconds timeout{};
+        ONCALL_TRY_ASSIGN(timeout, r.duration(a["approval-timeout"], ap + ".approval-timeout"));
+        access.approval_timeout = std::chrono::duration_cast<std::chrono::seconds>(timeout);
+    }
+    if (const auto n = a["notify"]) {
+        if (!n.IsMap()) {
+            return r.error(n, ap + ".notify", "expected {webhook-url-env: NAME} or {webhook-url-file: PATH}");
+        }
+        r.warn_unknown(n, ap + ".notify", {"webhook-url-env", "webhook-url-file"});
+        if (n["webhook-url-env"]) {
+            ONCALL_TRY_ASSIGN(access.notify.webhook_url_env, r.string(n["webhook-url-env"], ap + ".notify.webhook-url-env"));
+        }
+        if (n["webhook-url-file"]) {
+            ONCALL_TRY_ASSIGN(access.notify.webhook_url_file, r.string(n["webhook-url-file"], ap + ".notify.webhook-url-file"));
+        }
+        if (!access.notify.webhook_url_env.empty() && !access.notify.webhook_url_file.empty()) {
+            return r.error(n, ap + ".notify", "set webhook-url-env or webhook-url-file, not both");
+        }
     }
     const auto roles = a["roles"];
     if (!roles) {
@@ -239,7 +259,7 @@ Result<void> read_access(Reader& r, const YAML::Node& a, const std::string& ap, 
         if (!item.second.IsMap()) {
             return r.error(item.second, rp, "expected {service-account: NAME, max: DURATION}");
         }
-        r.warn_unknown(item.second, rp, {"service-account", "max"});
+        r.warn_unknown(item.second, rp, {"service-account", "max", "approval", "break-glass"});
         if (!item.second["service-account"]) {
             return r.error(item.second, rp, "missing service-account");
         }
@@ -251,6 +271,20 @@ Result<void> read_access(Reader& r, const YAML::Node& a, const std::string& ap, 
             std::chrono::milliseconds max{};
             ONCALL_TRY_ASSIGN(max, r.duration(item.second["max"], rp + ".max"));
             role.max = std::chrono::duration_cast<std::chrono::seconds>(max);
+        }
+        if (item.second["approval"]) {
+            std::string approval;
+            ONCALL_TRY_ASSIGN(approval, r.string(item.second["approval"], rp + ".approval"));
+            if (approval != "required" && approval != "none") {
+                return r.error(item.second["approval"], rp + ".approval", "expected 'required' or 'none'");
+            }
+            role.approval_required = approval == "required";
+        }
+        if (item.second["break-glass"]) {
+            ONCALL_TRY_ASSIGN(role.break_glass, r.boolean(item.second["break-glass"], rp + ".break-glass"));
+        }
+        if (role.approval_required && role.break_glass) {
+            return r.error(item.second, rp, "a role is either approval: required or break-glass: true, not both");
         }
         access.roles[role.name] = role;
     }

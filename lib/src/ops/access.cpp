@@ -1,10 +1,14 @@
 #include "oncall/ops/access.h"
 
+#include "access_internal.h"
+
 #include "oncall/backends/kubernetes.h"
 #include "oncall/backends/kubernetes_access.h"
 #include "oncall/core/duration.h"
 #include "oncall/core/time.h"
+#include "oncall/ops/approvals.h"
 #include "oncall/ops/audit.h"
+#include "oncall/ops/notify.h"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -13,7 +17,7 @@
 #include <cctype>
 
 namespace oncall::ops {
-namespace {
+namespace detail {
 
 std::string fmt_seconds(std::chrono::seconds s) {
     return format_duration(std::chrono::duration_cast<std::chrono::milliseconds>(s));
@@ -117,10 +121,18 @@ nlohmann::json grant_audit_record(const Grant& g, const std::string& action,
     if (!g.ticket.empty()) {
         record["ticket"] = g.ticket;
     }
+    if (g.break_glass) {
+        record["break_glass"] = true;
+    }
+    if (!g.approver.empty()) {
+        record["approver"] = g.approver;
+    }
     return record;
 }
 
-} // namespace
+} // namespace detail
+
+using namespace detail;
 
 Result<ValidatedRequest> validate_request(const config::AccessConfig& access,
                                           const AccessRequest& request) {
@@ -130,6 +142,15 @@ Result<ValidatedRequest> validate_request(const config::AccessConfig& access,
     }
     if (auto r = validate_reason(request.reason); !r) {
         return std::move(r).error();
+    }
+    if (role->break_glass &&
+        trimmed(request.reason).size() < k_min_break_glass_reason_length) {
+        return make_error(Errc::usage,
+                          fmt::format("role {} is break-glass: its --reason must say in at least "
+                                      "{} characters what is broken and why no approver can be "
+                                      "reached (got {}); nothing was requested",
+                                      role->name, k_min_break_glass_reason_length,
+                                      trimmed(request.reason).size()));
     }
     if (auto r = validate_ticket(request.ticket); !r) {
         return std::move(r).error();
@@ -151,6 +172,12 @@ Result<IssuedGrant> request_access(const kube::KubeClient& client, const config:
     auto valid = validate_request(context.access, request);
     if (!valid) {
         return std::move(valid).error();
+    }
+    if (valid->role.approval_required) {
+        return make_error(Errc::access_denied,
+                          fmt::format("role {} needs a second person's approval; file a request "
+                                      "with request-access (it waits for the approval)",
+                                      valid->role.name));
     }
     const std::string& ns = service.namespace_name;
     const std::string& account = valid->role.service_account;
@@ -203,10 +230,12 @@ Result<IssuedGrant> request_access(const kube::KubeClient& client, const config:
     grant.issued_at = now();
     grant.expires_at = grant.issued_at + std::chrono::duration_cast<std::chrono::milliseconds>(
                                              valid->duration);
+    grant.break_glass = valid->role.break_glass;
 
     kube::GrantSecret record{ns,          grant.secret_name, grant.id,        grant.service,
                              grant.role,  account,           grant.requester, grant.reason,
                              grant.ticket, grant.expires_at};
+    record.break_glass = grant.break_glass;
     auto secret = kube::create_grant_secret(client, record);
     if (!secret) {
         return explain_secret_refusal(std::move(secret).error(), client, ns, grant.requester);
@@ -240,7 +269,9 @@ Result<IssuedGrant> request_access(const kube::KubeClient& client, const config:
         "{} was granted role {} on {} for {} (until {}): {}{}", grant.requester, grant.role,
         grant.service, fmt_seconds(valid->duration), format_rfc3339(grant.expires_at),
         grant.reason, grant.ticket.empty() ? "" : fmt::format(" [ticket {}]", grant.ticket));
-    auto event = client.create_event(ref, "Normal", "AccessGranted", message);
+    auto event = grant.break_glass
+                     ? client.create_event(ref, "Warning", "BreakGlass", "BREAK-GLASS: " + message)
+                     : client.create_event(ref, "Normal", "AccessGranted", message);
     if (!event) {
         auto e = std::move(event).error();
         e.message = "cannot record the grant as an Event: " + e.message;
@@ -252,9 +283,23 @@ Result<IssuedGrant> request_access(const kube::KubeClient& client, const config:
     if (auto saved = stores.grants.save(grant); !saved) {
         return undo_secret(std::move(saved).error(), client, ns, grant.secret_name, progress);
     }
-    if (auto audited = append_audit(stores.audit_path,
-                                    grant_audit_record(grant, "request-access", "granted"));
-        !audited) {
+    auto audit_record = grant_audit_record(grant, "request-access", "granted");
+    if (grant.break_glass) {
+        Notification n;
+        n.event = "break_glass";
+        n.service = grant.service;
+        n.role = grant.role;
+        n.grant = grant.id;
+        n.requester = grant.requester;
+        n.reason = grant.reason;
+        n.ticket = grant.ticket;
+        n.expires_at = format_rfc3339(grant.expires_at);
+        n.context = context.name;
+        issued.notified = send_notification(context.access.notify, n);
+        audit_record["notification"] = issued.notified.audit_value();
+        say(progress, fmt::format("notification: {}", issued.notified.audit_value()));
+    }
+    if (auto audited = append_audit(stores.audit_path, audit_record); !audited) {
         (void)stores.grants.remove(grant.context, grant.service, grant.role);
         auto e = std::move(audited).error();
         e.message = "cannot write the audit line, so the grant is withdrawn: " + e.message;

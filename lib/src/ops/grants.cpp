@@ -132,7 +132,9 @@ nlohmann::json to_json(const Grant& g) {
             {"ticket", g.ticket},
             {"issued_at", format_rfc3339(g.issued_at)},
             {"expires_at", format_rfc3339(g.expires_at)},
-            {"token", g.token}};
+            {"token", g.token},
+            {"break_glass", g.break_glass},
+            {"approver", g.approver}};
 }
 
 Result<Grant> from_json(const std::string& text, const std::string& path) {
@@ -179,6 +181,12 @@ Result<Grant> from_json(const std::string& text, const std::string& path) {
         }
         *out = *t;
     }
+    if (const auto it = j.find("break_glass"); it != j.end() && it->is_boolean()) {
+        g.break_glass = it->get<bool>();
+    }
+    if (const auto it = j.find("approver"); it != j.end() && it->is_string()) {
+        g.approver = it->get<std::string>();
+    }
     if (g.token.empty() || g.service.empty() || g.role.empty()) {
         return bad("empty token, service or role");
     }
@@ -223,6 +231,55 @@ Result<Grant> load_file(const std::string& path, const struct stat& st) {
         return std::move(text).error();
     }
     return from_json(*text, path);
+}
+
+// Writes `text` to `path` in `dir` as a 0600 file: temporary file, fsync, rename, fsync of dir.
+Result<void> write_private_file(const std::string& dir, const std::string& path,
+                                const std::string& text) {
+    std::string tmp = dir + "/.tmp-grant-XXXXXX";
+    const int fd = ::mkstemp(tmp.data()); // mode 0600
+    if (fd < 0) {
+        return io_error("cannot create a temporary file in", dir);
+    }
+    auto fail = [&](const char* what) {
+        const Error e = io_error(what, tmp);
+        ::close(fd);
+        ::unlink(tmp.c_str());
+        return e;
+    };
+    if (::fchmod(fd, 0600) != 0) {
+        return fail("cannot set mode 0600 on");
+    }
+    std::size_t written = 0;
+    while (written < text.size()) {
+        const auto n = ::write(fd, text.data() + written, text.size() - written);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return fail("cannot write");
+        }
+        written += static_cast<std::size_t>(n);
+    }
+    if (::fsync(fd) != 0) {
+        return fail("cannot fsync");
+    }
+    if (::close(fd) != 0) {
+        const Error e = io_error("cannot close", tmp);
+        ::unlink(tmp.c_str());
+        return e;
+    }
+    if (::rename(tmp.c_str(), path.c_str()) != 0) {
+        const Error e = io_error("cannot move grant file into place:", path);
+        ::unlink(tmp.c_str());
+        return e;
+    }
+    const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        ::fsync(dfd);
+        ::close(dfd);
+    }
+    return ok_result();
 }
 
 std::string to_lower(std::string_view text) {
@@ -292,52 +349,81 @@ Result<void> GrantStore::save(const Grant& grant) const {
     if (auto r = check_dir_private(m_dir); !r) {
         return r;
     }
-    const std::string path = path_for(grant.context, grant.service, grant.role);
-    std::string tmp = m_dir + "/.tmp-grant-XXXXXX";
-    const int fd = ::mkstemp(tmp.data()); // mode 0600
-    if (fd < 0) {
-        return io_error("cannot create a temporary file in", m_dir);
+    return write_private_file(m_dir, path_for(grant.context, grant.service, grant.role),
+                              to_json(grant).dump(2) + "\n");
+}
+
+namespace {
+
+bool valid_request_id(const std::string& id) {
+    return !id.empty() && id.size() <= 64 &&
+           std::all_of(id.begin(), id.end(), [](unsigned char c) {
+               return std::islower(c) || std::isdigit(c);
+           });
+}
+
+} // namespace
+
+Result<void> GrantStore::save_request(const std::string& id, const std::string& text) const {
+    if (!valid_request_id(id)) {
+        return make_error(Errc::invalid, fmt::format("'{}' is not a grant id", id));
     }
-    auto fail = [&](const char* what) {
-        const Error e = io_error(what, tmp);
-        ::close(fd);
-        ::unlink(tmp.c_str());
-        return e;
-    };
-    if (::fchmod(fd, 0600) != 0) {
-        return fail("cannot set mode 0600 on");
-    }
-    const std::string text = to_json(grant).dump(2) + "\n";
-    std::size_t written = 0;
-    while (written < text.size()) {
-        const auto n = ::write(fd, text.data() + written, text.size() - written);
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            return fail("cannot write");
+    for (const auto& dir : {m_dir, requests_dir()}) {
+        if (auto r = make_private_dirs(dir); !r) {
+            return r;
         }
-        written += static_cast<std::size_t>(n);
+        if (auto r = check_dir_private(dir); !r) {
+            return r;
+        }
     }
-    if (::fsync(fd) != 0) {
-        return fail("cannot fsync");
+    return write_private_file(requests_dir(), requests_dir() + "/" + id + ".request", text);
+}
+
+Result<std::optional<std::string>> GrantStore::load_request(const std::string& id) const {
+    if (!valid_request_id(id)) {
+        return make_error(Errc::invalid,
+                          fmt::format("'{}' is not a grant id (10 lowercase letters and digits)",
+                                      id));
     }
-    if (::close(fd) != 0) {
-        const Error e = io_error("cannot close", tmp);
-        ::unlink(tmp.c_str());
-        return e;
+    for (const auto& dir : {m_dir, requests_dir()}) {
+        struct stat dst {};
+        if (::lstat(dir.c_str(), &dst) != 0) {
+            if (errno == ENOENT) {
+                return std::optional<std::string>{};
+            }
+            return io_error("cannot inspect grant directory", dir);
+        }
+        if (auto r = check_dir_private(dir); !r) {
+            return std::move(r).error();
+        }
     }
-    if (::rename(tmp.c_str(), path.c_str()) != 0) {
-        const Error e = io_error("cannot move grant file into place:", path);
-        ::unlink(tmp.c_str());
-        return e;
+    const std::string path = requests_dir() + "/" + id + ".request";
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0) {
+        if (errno == ENOENT) {
+            return std::optional<std::string>{};
+        }
+        return io_error("cannot inspect request file", path);
     }
-    const int dfd = ::open(m_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        ::fsync(dfd);
-        ::close(dfd);
+    auto text = read_private_file(path, st);
+    if (!text) {
+        return std::move(text).error();
     }
-    return ok_result();
+    return std::optional<std::string>{std::move(text).value()};
+}
+
+Result<bool> GrantStore::remove_request(const std::string& id) const {
+    if (!valid_request_id(id)) {
+        return false;
+    }
+    const std::string path = requests_dir() + "/" + id + ".request";
+    if (::unlink(path.c_str()) != 0) {
+        if (errno == ENOENT) {
+            return false;
+        }
+        return io_error("cannot delete request file", path);
+    }
+    return true;
 }
 
 Result<std::optional<Grant>> GrantStore::load(const std::string& context,

@@ -297,6 +297,9 @@ public:
     /// PATCH with fieldManager=oncall (and dryRun=All when asked); returns the patched object.
     Result<nlohmann::json> patch(const std::string& path, PatchType type, const std::string& body,
                                  const WriteOptions& options = {}) const;
+    /// PUT an object (replace, e.g. a CSR's approval subresource); returns the stored object.
+    Result<nlohmann::json> put(const std::string& path, const nlohmann::json& body,
+                               const WriteOptions& options = {}) const;
     /// DELETE an object.
     Result<void> del(const std::string& path, const WriteOptions& options = {}) const;
     /// WATCH a collection from a resourceVersion; each event goes to on_event, which returns false to stop.

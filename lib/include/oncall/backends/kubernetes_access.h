@@ -49,6 +49,8 @@ struct GrantSecret {
     std::string reason;
     std::string ticket;
     TimePoint expires_at{};
+    std::string approver;        // two-person grants: who approved (annotation oncall.dev/approver)
+    bool break_glass = false;    // annotation oncall.dev/break-glass: "true"
 };
 
 /// The Secret object for `grant` (labels managed-by=oncall, grant id, service and role;
@@ -89,5 +91,83 @@ Result<ObjectMeta> get_secret(const KubeClient& client, const std::string& ns,
 /// Secrets in `ns` labelled managed-by=oncall that carry a grant id (the grant records).
 Result<std::vector<ObjectMeta>> list_grant_secrets(const KubeClient& client,
                                                    const std::string& ns);
+
+// ---- two-person grants: CertificateSigningRequests with oncall's own signer ----
+
+/// signerName of grant requests (no signer ever issues a certificate for it).
+inline constexpr const char* k_grant_signer = "oncall.dev/access-grant";
+/// Reason of the Approved condition that `oncall access approve` adds.
+inline constexpr const char* k_oncall_approve_reason = "OncallApprove";
+
+/// A condition of a CertificateSigningRequest (Approved, Denied, Failed).
+struct CsrCondition {
+    std::string type;
+    std::string status;
+    std::string reason;
+    std::string message;
+    std::optional<TimePoint> last_update;
+};
+
+/// A certificates.k8s.io/v1 CertificateSigningRequest, as far as grants need it.
+struct CertificateRequest {
+    ObjectMeta metadata;
+    std::string request_pem;  // spec.request, base64-decoded
+    bool request_decodes = true; // false when spec.request is not base64
+    std::string signer_name;
+    std::string username;     // set by the API server from the requester's credentials
+    std::vector<std::string> groups;
+    std::vector<CsrCondition> conditions;
+    nlohmann::json object;    // as read (sent back on the approval subresource)
+
+    /// The condition of that type with status True, if any.
+    const CsrCondition* condition(const std::string& type) const;
+    bool approved() const { return condition("Approved") != nullptr; }
+    bool denied() const { return condition("Denied") != nullptr; }
+    bool failed() const { return condition("Failed") != nullptr; }
+};
+
+/// Decodes a CSR object (tolerant of missing fields, strict about types).
+Result<CertificateRequest> decode_certificate_request(const nlohmann::json& object);
+
+/// POST a grant CSR named `name` holding `request_pem`, signer k_grant_signer, with `labels`.
+Result<CertificateRequest> create_grant_csr(const KubeClient& client, const std::string& name,
+                                            const std::string& request_pem,
+                                            const std::map<std::string, std::string>& labels);
+
+/// GET one CSR.
+Result<CertificateRequest> get_csr(const KubeClient& client, const std::string& name);
+
+/// Every CSR whose signer is k_grant_signer (field selector spec.signerName).
+Result<List<CertificateRequest>> list_grant_csrs(const KubeClient& client);
+
+/// PUT the CSR back on its approval subresource with one more condition (type Approved or
+/// Denied, status True); the resourceVersion it was read at makes a concurrent change a 409.
+Result<CertificateRequest> add_csr_condition(const KubeClient& client,
+                                             const CertificateRequest& csr,
+                                             const std::string& type, const std::string& reason,
+                                             const std::string& message);
+
+/// Waits (by watch) until the CSR `name` changes after `resource_version` or `timeout` passes;
+/// true when it changed.
+Result<bool> wait_csr_change(const KubeClient& client, const std::string& name,
+                             const std::string& resource_version, std::chrono::seconds timeout);
+
+/// GET a whole Secret (data included).
+Result<nlohmann::json> get_secret_object(const KubeClient& client, const std::string& ns,
+                                         const std::string& name);
+
+/// Waits (by watch) until the Secret `name` in `ns` is added or changed after `resource_version`
+/// (a list's resourceVersion when it does not exist yet) or `timeout` passes; true when it did.
+Result<bool> wait_secret_change(const KubeClient& client, const std::string& ns,
+                                const std::string& name, const std::string& resource_version,
+                                std::chrono::seconds timeout);
+
+/// The resourceVersion of the Secrets collection of `ns` (to watch a Secret not created yet).
+Result<std::string> secrets_resource_version(const KubeClient& client, const std::string& ns);
+
+/// Merge-patches one data key of a Secret (value already base64).
+Result<void> patch_secret_data(const KubeClient& client, const std::string& ns,
+                               const std::string& name, const std::string& key,
+                               const std::string& base64_value);
 
 } // namespace oncall::kube

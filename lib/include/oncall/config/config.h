@@ -44,11 +44,22 @@ struct Role {
     std::string name;
     std::string service_account;
     std::chrono::seconds max{3600};
+    bool approval_required = false; // approval: required (a second person approves)
+    bool break_glass = false;       // break-glass: true (self-service, loud)
+};
+
+/// Where access notifications go (a webhook URL from an environment variable or a file).
+struct NotifyConfig {
+    std::string webhook_url_env;
+    std::string webhook_url_file;
+    bool configured() const { return !webhook_url_env.empty() || !webhook_url_file.empty(); }
 };
 
 struct AccessConfig {
     bool require_grant = true;
     std::map<std::string, Role> roles;
+    std::chrono::seconds approval_timeout{15 * 60};
+    NotifyConfig notify;
 };
 
 struct Context {

@@ -6,6 +6,7 @@
 #include "oncall/config/config.h"
 #include "oncall/core/result.h"
 #include "oncall/ops/grants.h"
+#include "oncall/ops/notify.h"
 
 #include <chrono>
 #include <functional>
@@ -51,6 +52,7 @@ struct IssuedGrant {
     Grant grant;
     std::optional<Grant> replaced;  // the previous grant for this context + service + role
     bool replaced_revoked = false;  // its Secret was deleted (or already gone)
+    NotifyOutcome notified;         // break-glass roles notify; others do not attempt
 };
 
 /// Issues a grant for `service`: SelfSubjectReview, service-account cap, grant Secret, bound

@@ -43,6 +43,8 @@ struct Grant {
     TimePoint issued_at{};
     TimePoint expires_at{};
     std::string token;           // bearer token; secret
+    bool break_glass = false;    // issued through a break-glass role
+    std::string approver;        // who approved it (two-person roles), else empty
 
     /// Time until expiry relative to `ref` (negative once expired).
     std::chrono::milliseconds time_left(TimePoint ref) const { return expires_at - ref; }
@@ -101,6 +103,20 @@ public:
     /// Deletes the grant file for the key; true when there was one.
     Result<bool> remove(const std::string& context, const std::string& service,
                         const std::string& role) const;
+
+    /// Directory of the pending approval requests (their private keys): <dir>/requests.
+    std::string requests_dir() const { return m_dir + "/requests"; }
+
+    /// Stores the pending request `id` (its record and private key) as a 0600 file in
+    /// requests_dir(), written like save().
+    Result<void> save_request(const std::string& id, const std::string& text) const;
+
+    /// The pending request `id`, or nullopt when there is none. A file readable by others or not
+    /// owned by the user is refused (Errc::access_denied), as load() does.
+    Result<std::optional<std::string>> load_request(const std::string& id) const;
+
+    /// Deletes the pending request `id` (its private key); true when there was one.
+    Result<bool> remove_request(const std::string& id) const;
 
 private:
     std::string m_dir;

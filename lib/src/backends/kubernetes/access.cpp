@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace oncall::kube {
 namespace {
 
@@ -94,6 +96,12 @@ json grant_secret_object(const GrantSecret& grant) {
                         {"oncall.dev/expires-at", format_rfc3339(grant.expires_at)}};
     if (!grant.ticket.empty()) {
         annotations["oncall.dev/ticket"] = grant.ticket;
+    }
+    if (!grant.approver.empty()) {
+        annotations["oncall.dev/approver"] = grant.approver;
+    }
+    if (grant.break_glass) {
+        annotations["oncall.dev/break-glass"] = "true";
     }
     return {{"apiVersion", "v1"},
             {"kind", "Secret"},
@@ -201,6 +209,263 @@ Result<std::vector<ObjectMeta>> list_grant_secrets(const KubeClient& client,
         out.push_back(std::move(meta).value());
     }
     return out;
+}
+
+// ---- CertificateSigningRequests ----
+
+namespace {
+
+constexpr const char* k_csr_path = "/apis/certificates.k8s.io/v1/certificatesigningrequests";
+
+std::string csr_path(const std::string& name) {
+    return fmt::format("{}/{}", k_csr_path, http::url_encode(name));
+}
+
+Result<std::string> decode_base64(const std::string& text) {
+    static const std::string alphabet =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string out;
+    unsigned value = 0;
+    int bits = 0;
+    std::size_t pad = 0;
+    for (const char c : text) {
+        if (c == '=') {
+            ++pad;
+            continue;
+        }
+        if (c == '\n' || c == '\r') {
+            continue;
+        }
+        const auto pos = alphabet.find(c);
+        if (pos == std::string::npos || pad > 0) {
+            return make_error(Errc::bad_response, "not base64");
+        }
+        value = (value << 6) | static_cast<unsigned>(pos);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out += static_cast<char>((value >> bits) & 0xff);
+        }
+    }
+    return out;
+}
+
+// Follows a watch until the first event after `rv` for an object named `name`.
+Result<bool> wait_change(const KubeClient& client, const std::string& path,
+                         const std::string& name, const std::string& rv,
+                         std::chrono::seconds timeout) {
+    WatchOptions options;
+    options.resource_version = rv;
+    options.field_selector = "metadata.name=" + name;
+    options.timeout = std::max(timeout, std::chrono::seconds(1));
+    bool changed = false;
+    auto watched = client.watch(path, options, [&](const WatchEvent& e) {
+        if (e.type == "BOOKMARK") {
+            return true;
+        }
+        changed = true;
+        return false;
+    });
+    if (!watched) {
+        // An expired resourceVersion: the caller reads the object again.
+        if (watched.error().code == Errc::conflict) {
+            return true;
+        }
+        return std::move(watched).error();
+    }
+    return changed;
+}
+
+} // namespace
+
+const CsrCondition* CertificateRequest::condition(const std::string& type) const {
+    for (const auto& c : conditions) {
+        if (c.type == type && c.status == "True") {
+            return &c;
+        }
+    }
+    return nullptr;
+}
+
+Result<CertificateRequest> decode_certificate_request(const json& object) {
+    auto meta = decode_metadata(object);
+    if (!meta) {
+        return std::move(meta).error();
+    }
+    CertificateRequest csr;
+    csr.metadata = std::move(meta).value();
+    csr.object = object;
+    if (const json* spec = find_object(object, "spec")) {
+        auto pem = decode_base64(string_field(*spec, "request"));
+        if (pem) {
+            csr.request_pem = std::move(pem).value();
+        } else {
+            csr.request_decodes = false;
+        }
+        csr.signer_name = string_field(*spec, "signerName");
+        csr.username = string_field(*spec, "username");
+        if (const auto it = spec->find("groups"); it != spec->end() && it->is_array()) {
+            for (const auto& g : *it) {
+                if (g.is_string()) {
+                    csr.groups.push_back(g.get<std::string>());
+                }
+            }
+        }
+    }
+    if (const json* status = find_object(object, "status")) {
+        if (const auto it = status->find("conditions"); it != status->end() && it->is_array()) {
+            for (const auto& c : *it) {
+                if (!c.is_object()) {
+                    continue;
+                }
+                CsrCondition cond;
+                cond.type = string_field(c, "type");
+                cond.status = string_field(c, "status");
+                cond.reason = string_field(c, "reason");
+                cond.message = string_field(c, "message");
+                if (auto t = parse_rfc3339(string_field(c, "lastUpdateTime")); t) {
+                    cond.last_update = *t;
+                }
+                csr.conditions.push_back(std::move(cond));
+            }
+        }
+    }
+    return csr;
+}
+
+Result<CertificateRequest> create_grant_csr(const KubeClient& client, const std::string& name,
+                                            const std::string& request_pem,
+                                            const std::map<std::string, std::string>& labels) {
+    static const std::string alphabet =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string encoded;
+    std::size_t i = 0;
+    for (; i + 2 < request_pem.size(); i += 3) {
+        const unsigned v = (static_cast<unsigned char>(request_pem[i]) << 16) |
+                           (static_cast<unsigned char>(request_pem[i + 1]) << 8) |
+                           static_cast<unsigned char>(request_pem[i + 2]);
+        for (int s = 18; s >= 0; s -= 6) {
+            encoded += alphabet[(v >> s) & 63];
+        }
+    }
+    if (i < request_pem.size()) {
+        unsigned v = static_cast<unsigned char>(request_pem[i]) << 16;
+        if (i + 1 < request_pem.size()) {
+            v |= static_cast<unsigned char>(request_pem[i + 1]) << 8;
+        }
+        encoded += alphabet[(v >> 18) & 63];
+        encoded += alphabet[(v >> 12) & 63];
+        encoded += i + 1 < request_pem.size() ? alphabet[(v >> 6) & 63] : '=';
+        encoded += '=';
+    }
+    const json body = {{"apiVersion", "certificates.k8s.io/v1"},
+                       {"kind", "CertificateSigningRequest"},
+                       {"metadata", {{"name", name}, {"labels", labels}}},
+                       {"spec",
+                        {{"request", encoded},
+                         {"signerName", k_grant_signer},
+                         {"usages", json::array({"digital signature"})}}}};
+    auto answer = client.post(k_csr_path, body);
+    if (!answer) {
+        return std::move(answer).error();
+    }
+    return decode_certificate_request(*answer);
+}
+
+Result<CertificateRequest> get_csr(const KubeClient& client, const std::string& name) {
+    auto answer = client.get(csr_path(name));
+    if (!answer) {
+        return std::move(answer).error();
+    }
+    return decode_certificate_request(*answer);
+}
+
+Result<List<CertificateRequest>> list_grant_csrs(const KubeClient& client) {
+    ListOptions options;
+    options.field_selector = fmt::format("spec.signerName={}", k_grant_signer);
+    auto answer = client.list(k_csr_path, options);
+    if (!answer) {
+        return std::move(answer).error();
+    }
+    List<CertificateRequest> out;
+    out.resource_version = answer->resource_version;
+    for (const auto& item : answer->items) {
+        auto csr = decode_certificate_request(item);
+        if (!csr) {
+            return std::move(csr).error();
+        }
+        // A server that ignores the field selector must not widen the list.
+        if (csr->signer_name == k_grant_signer) {
+            out.items.push_back(std::move(csr).value());
+        }
+    }
+    return out;
+}
+
+Result<CertificateRequest> add_csr_condition(const KubeClient& client,
+                                             const CertificateRequest& csr,
+                                             const std::string& type, const std::string& reason,
+                                             const std::string& message) {
+    json body = csr.object;
+    body["apiVersion"] = "certificates.k8s.io/v1";
+    body["kind"] = "CertificateSigningRequest";
+    if (!body.contains("status") || !body["status"].is_object()) {
+        body["status"] = json::object();
+    }
+    if (!body["status"].contains("conditions") || !body["status"]["conditions"].is_array()) {
+        body["status"]["conditions"] = json::array();
+    }
+    const std::string stamp = format_rfc3339(std::chrono::time_point_cast<std::chrono::seconds>(now()));
+    body["status"]["conditions"].push_back({{"type", type},
+                                            {"status", "True"},
+                                            {"reason", reason},
+                                            {"message", message},
+                                            {"lastUpdateTime", stamp},
+                                            {"lastTransitionTime", stamp}});
+    auto answer = client.put(csr_path(csr.metadata.name) + "/approval", body);
+    if (!answer) {
+        return std::move(answer).error();
+    }
+    return decode_certificate_request(*answer);
+}
+
+Result<bool> wait_csr_change(const KubeClient& client, const std::string& name,
+                             const std::string& resource_version, std::chrono::seconds timeout) {
+    return wait_change(client, k_csr_path, name, resource_version, timeout);
+}
+
+Result<json> get_secret_object(const KubeClient& client, const std::string& ns,
+                               const std::string& name) {
+    return client.get(fmt::format("{}/{}", secrets_path(ns), http::url_encode(name)));
+}
+
+Result<bool> wait_secret_change(const KubeClient& client, const std::string& ns,
+                                const std::string& name, const std::string& resource_version,
+                                std::chrono::seconds timeout) {
+    return wait_change(client, secrets_path(ns), name, resource_version, timeout);
+}
+
+Result<std::string> secrets_resource_version(const KubeClient& client, const std::string& ns) {
+    ListOptions options;
+    options.field_selector = "metadata.name=oncall-grant-none";
+    options.limit = 1;
+    auto answer = client.list(secrets_path(ns), options);
+    if (!answer) {
+        return std::move(answer).error();
+    }
+    return answer->resource_version;
+}
+
+Result<void> patch_secret_data(const KubeClient& client, const std::string& ns,
+                               const std::string& name, const std::string& key,
+                               const std::string& base64_value) {
+    const json body = {{"data", {{key, base64_value}}}};
+    auto answer = client.patch(fmt::format("{}/{}", secrets_path(ns), http::url_encode(name)),
+                               PatchType::merge_patch, body.dump());
+    if (!answer) {
+        return std::move(answer).error();
+    }
+    return ok_result();
 }
 
 } // namespace oncall::kube

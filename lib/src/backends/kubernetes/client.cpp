@@ -222,6 +222,21 @@ Result<json> KubeClient::patch(const std::string& path, PatchType type, const st
     return parse_json(*response, fmt::format("PATCH {}", path));
 }
 
+Result<json> KubeClient::put(const std::string& path, const json& body, const WriteOptions& options) const {
+    auto request = make_request(http::Method::put, write_path(path, options, true));
+    request.headers.push_back({"Content-Type", "application/json"});
+    request.body = body.dump();
+    request.bearer_token = options.bearer_token;
+    auto response = m_http.perform(request);
+    if (!response) {
+        return std::move(response).error();
+    }
+    if (!response->is_success()) {
+        return api_error(*response, fmt::format("PUT {}", path));
+    }
+    return parse_json(*response, fmt::format("PUT {}", path));
+}
+
 Result<void> KubeClient::del(const std::string& path, const WriteOptions& options) const {
     auto request = make_request(http::Method::del, write_path(path, options, false));
     request.bearer_token = options.bearer_token;

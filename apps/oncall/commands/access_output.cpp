@@ -1,0 +1,262 @@
+// Output of the access commands (request-access, access list|revoke|pending|approve|deny|wait):
+// text and JSON in one place.
+
+#include "access_output.h"
+
+#include "oncall/core/duration.h"
+#include "oncall/core/time.h"
+#include "oncall/render/output.h"
+#include "oncall/render/table.h"
+
+#include <fmt/format.h>
+
+#include <cstdio>
+
+namespace oncall::app {
+namespace {
+
+std::string next_command(const ops::Grant& g) {
+    if (g.role == ops::k_deployer_role) {
+        return fmt::format("oncall rollback {}   (or: oncall redeploy {})", g.service, g.service);
+    }
+    return fmt::format("oncall triage {}", g.service);
+}
+
+} // namespace
+
+void warn_notification(const AppContext& ctx, const ops::NotifyOutcome& outcome) {
+    if (outcome.attempted && !outcome.ok) {
+        ctx.warn(fmt::format("warning: the notification was not delivered ({}); the audit log "
+                             "records it",
+                             outcome.detail));
+    }
+}
+
+Result<ops::IssuedGrant> wait_for(AppContext& ctx, const kube::KubeClient& client,
+                                  const config::Context& context, const std::string& grant,
+                                  const ops::AccessStores& stores, std::chrono::seconds timeout) {
+    ops::WaitOptions options;
+    options.timeout = timeout;
+    options.notice = [&ctx](std::string_view line) { ctx.warn(line); };
+    options.progress = [&ctx](std::string_view line) { ctx.debug(line); };
+    return ops::wait_for_grant(client, context, grant, stores, options);
+}
+
+void print_request_filed(const AppContext& ctx, const ops::RequestedApproval& r,
+                         const std::string& context, std::chrono::seconds timeout, bool no_wait) {
+    if (ctx.options.quiet && !ctx.json()) {
+        return;
+    }
+    // The approver's line goes to stderr with -o json, so stdout stays one document.
+    const auto out = ctx.json() ? stderr : stdout;
+    fmt::print(out, "Role {} on {} needs a second person's approval; request {} filed as {}.
+",
+               r.role, r.service, r.grant, r.requester);
+    fmt::print(out, "Ask an approver to run:
+  {}
+", ops::approve_command(r.grant, context));
+    if (no_wait) {
+        fmt::print(out, "Not waiting. Resume with: oncall access wait {}
+", r.grant);
+    } else {
+        fmt::print(out, "Waiting up to {} for the approval (Ctrl-C stops waiting; resume with: "
+                        "oncall access wait {})
+",
+                   format_duration(std::chrono::milliseconds(timeout)), r.grant);
+    }
+    std::fflush(out);
+}
+
+void print_pending_json(const ops::RequestedApproval& r) {
+    render::print_json({{"service", r.service},
+                        {"namespace", r.namespace_name},
+                        {"role", r.role},
+                        {"requester", r.requester},
+                        {"expires_at", nullptr},
+                        {"grant", r.grant},
+                        {"reason", r.reason},
+                        {"ticket", r.ticket.empty() ? nlohmann::json(nullptr)
+                                                    : nlohmann::json(r.ticket)},
+                        {"state", "pending"},
+                        {"approver", nullptr},
+                        {"requested_for", format_duration(std::chrono::milliseconds(r.duration))}});
+}
+
+void print_grant(const AppContext& ctx, const ops::IssuedGrant& issued, const char* state) {
+    const auto& grant = issued.grant;
+    if (issued.replaced) {
+        if (issued.replaced_revoked) {
+            ctx.warn(fmt::format("note: replaced your earlier {} grant {} for {} (revoked)",
+                                 issued.replaced->role, issued.replaced->id, grant.service));
+        } else {
+            ctx.warn(fmt::format("warning: replaced your earlier {} grant {} for {}, but its "
+                                 "secret {}/{} could not be deleted; its token stays valid until "
+                                 "{}: kubectl delete secret -n {} {}",
+                                 issued.replaced->role, issued.replaced->id, grant.service,
+                                 issued.replaced->namespace_name, issued.replaced->secret_name,
+                                 format_rfc3339(issued.replaced->expires_at),
+                                 issued.replaced->namespace_name, issued.replaced->secret_name));
+        }
+    }
+
+    if (ctx.json()) {
+        render::print_json({{"service", grant.service},
+                            {"state", state},
+                            {"approver", grant.approver.empty() ? nlohmann::json(nullptr)
+                                                                : nlohmann::json(grant.approver)},
+                            {"break_glass", grant.break_glass},
+                            {"namespace", grant.namespace_name},
+                            {"role", grant.role},
+                            {"requester", grant.requester},
+                            {"issued_at", format_rfc3339(grant.issued_at)},
+                            {"expires_at", format_rfc3339(grant.expires_at)},
+                            {"grant", grant.id},
+                            {"reason", grant.reason},
+                            {"ticket", grant.ticket.empty() ? nlohmann::json(nullptr)
+                                                            : nlohmann::json(grant.ticket)}});
+        return;
+    }
+    const auto left = std::chrono::duration_cast<std::chrono::seconds>(grant.time_left(now()));
+    if (grant.break_glass) {
+        fmt::print("BREAK-GLASS: granted role {} on {} (namespace {}) to {}, grant {}; this is "
+                   "recorded as a Warning event and announced.\n",
+                   grant.role, grant.service, grant.namespace_name, grant.requester, grant.id);
+    } else if (!grant.approver.empty()) {
+        fmt::print("Approved by {}: granted role {} on {} (namespace {}) to {}, grant {}.\n",
+                   grant.approver, grant.role, grant.service, grant.namespace_name,
+                   grant.requester, grant.id);
+    } else {
+        fmt::print("Granted role {} on {} (namespace {}) to {}, grant {}.\n", grant.role,
+                   grant.service, grant.namespace_name, grant.requester, grant.id);
+    }
+    fmt::print("  expires   {} local, {} UTC; {} left\n", format_local(grant.expires_at),
+               format_rfc3339(grant.expires_at),
+               format_duration(std::chrono::milliseconds(std::max<long long>(left.count(), 0) * 1000)));
+    fmt::print("  reason    {}\n", grant.reason);
+    if (!grant.ticket.empty()) {
+        fmt::print("  ticket    {}\n", grant.ticket);
+    }
+    fmt::print("  record    secret {}/{} (delete it to revoke)\n", grant.namespace_name,
+               grant.secret_name);
+    fmt::print("Next: {}\n", next_command(grant));
+    fmt::print("Done early? oncall access revoke {}\n", grant.service);
+}
+
+
+namespace {
+
+// A string someone else wrote, made safe for a terminal: control characters become \u00XX.
+std::string printable(const std::string& text) {
+    std::string out;
+    for (const unsigned char c : text) {
+        if (c < 0x20 || c == 0x7f) {
+            out += fmt::format("\\u{:04x}", c);
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    return out;
+}
+
+nlohmann::json or_null(const std::string& s) {
+    return s.empty() ? nlohmann::json(nullptr) : nlohmann::json(s);
+}
+
+} // namespace
+
+void print_pending(const AppContext& ctx, const std::vector<ops::PendingRequest>& requests) {
+    if (ctx.json()) {
+        nlohmann::json items = nlohmann::json::array();
+        for (const auto& r : requests) {
+            nlohmann::json item = {
+                {"grant", r.grant},
+                {"service", or_null(r.service)},
+                {"namespace", or_null(r.namespace_name)},
+                {"role", or_null(r.role)},
+                {"requester", r.requester},
+                {"reason", or_null(r.reason)},
+                {"ticket", or_null(r.ticket)},
+                {"requested_for",
+                 r.valid ? nlohmann::json(format_duration(std::chrono::milliseconds(r.requested_for)))
+                         : nlohmann::json(nullptr)},
+                {"requested_at", r.requested_at ? nlohmann::json(format_rfc3339(*r.requested_at))
+                                                : nlohmann::json(nullptr)},
+                {"valid", r.valid},
+                {"problem", or_null(r.problem)}};
+            items.push_back(item);
+        }
+        render::print_json({{"requests", items}});
+        return;
+    }
+    if (requests.empty()) {
+        if (!ctx.options.quiet) {
+            fmt::print("No pending access requests.\n");
+        }
+        return;
+    }
+    render::Table table;
+    table.column("GRANT").column("SERVICE").column("ROLE").column("FOR").column("REQUESTER")
+        .column("AGE").column("REASON", render::Align::left, true);
+    const auto ref = now();
+    for (const auto& r : requests) {
+        table.row({r.grant, r.valid ? r.service : "(invalid)", printable(r.role),
+                   r.valid ? format_duration(std::chrono::milliseconds(r.requested_for)) : "-",
+                   printable(r.requester), r.requested_at ? format_age(*r.requested_at, ref) : "-",
+                   r.valid ? printable(r.reason)
+                           : "INVALID, never approvable: " + printable(r.problem)});
+    }
+    fmt::print("{}", table.render(ctx.style().width));
+    if (!ctx.options.quiet) {
+        fmt::print("Approve one with: oncall access approve GRANT   (or deny: oncall access deny "
+                   "GRANT --reason \"...\")\n");
+    }
+}
+
+void print_approved(const AppContext& ctx, const ops::ApprovedGrant& a) {
+    warn_notification(ctx, a.notified);
+    if (a.capped) {
+        ctx.warn(fmt::format("note: capped to {} by {} (asked for {})",
+                             format_duration(std::chrono::milliseconds(a.granted)), a.capped_by,
+                             format_duration(std::chrono::milliseconds(a.requested))));
+    }
+    if (ctx.json()) {
+        render::print_json({{"grant", a.grant},
+                            {"service", a.service},
+                            {"namespace", a.namespace_name},
+                            {"role", a.role},
+                            {"requester", a.requester},
+                            {"approver", a.approver},
+                            {"expires_at", format_rfc3339(a.expires_at)},
+                            {"granted_for", format_duration(std::chrono::milliseconds(a.granted))},
+                            {"capped", a.capped},
+                            {"capped_by", or_null(a.capped_by)}});
+        return;
+    }
+    fmt::print("Approved request {}: role {} on {} (namespace {}) for {}, until {} UTC ({}{}).\n",
+               a.grant, a.role, a.service, a.namespace_name, printable(a.requester),
+               format_rfc3339(a.expires_at), format_duration(std::chrono::milliseconds(a.granted)),
+               a.capped ? ", capped by " + a.capped_by : "");
+    fmt::print("  The token is sealed to the requester's key in secret {}/oncall-grant-{}; only "
+               "their machine can open it.\n",
+               a.namespace_name, a.grant);
+    fmt::print("  Revoke it early: kubectl delete secret -n {} oncall-grant-{}\n", a.namespace_name,
+               a.grant);
+}
+
+void print_denied(const AppContext& ctx, const ops::DeniedRequest& d) {
+    warn_notification(ctx, d.notified);
+    if (ctx.json()) {
+        render::print_json({{"grant", d.grant},
+                            {"service", or_null(d.service)},
+                            {"role", or_null(d.role)},
+                            {"requester", d.requester},
+                            {"approver", d.approver},
+                            {"reason", d.reason},
+                            {"state", "denied"}});
+        return;
+    }
+    fmt::print("Denied request {} by {}{}.\n", d.grant, printable(d.requester),
+               d.role.empty() ? "" : fmt::format(" (role {} on {})", d.role, d.service));
+}
+
+} // namespace oncall::app
