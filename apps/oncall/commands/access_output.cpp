@@ -24,7 +24,7 @@ std::string next_command(const ops::Grant& g) {
 
 } // namespace
 
-void warn_notification(const AppContext& ctx, const ops::NotifyOutcome& outcome) {
+void warn_notification(AppContext& ctx, const ops::NotifyOutcome& outcome) {
     if (outcome.attempted && !outcome.ok) {
         ctx.warn(fmt::format("warning: the notification was not delivered ({}); the audit log "
                              "records it",
@@ -42,26 +42,21 @@ Result<ops::IssuedGrant> wait_for(AppContext& ctx, const kube::KubeClient& clien
     return ops::wait_for_grant(client, context, grant, stores, options);
 }
 
-void print_request_filed(const AppContext& ctx, const ops::RequestedApproval& r,
+void print_request_filed(AppContext& ctx, const ops::RequestedApproval& r,
                          const std::string& context, std::chrono::seconds timeout, bool no_wait) {
     if (ctx.options.quiet && !ctx.json()) {
         return;
     }
     // The approver's line goes to stderr with -o json, so stdout stays one document.
     const auto out = ctx.json() ? stderr : stdout;
-    fmt::print(out, "Role {} on {} needs a second person's approval; request {} filed as {}.
-",
+    fmt::print(out, "Role {} on {} needs a second person's approval; request {} filed as {}.\n",
                r.role, r.service, r.grant, r.requester);
-    fmt::print(out, "Ask an approver to run:
-  {}
-", ops::approve_command(r.grant, context));
+    fmt::print(out, "Ask an approver to run:\n  {}\n", ops::approve_command(r.grant, context));
     if (no_wait) {
-        fmt::print(out, "Not waiting. Resume with: oncall access wait {}
-", r.grant);
+        fmt::print(out, "Not waiting. Resume with: oncall access wait {}\n", r.grant);
     } else {
         fmt::print(out, "Waiting up to {} for the approval (Ctrl-C stops waiting; resume with: "
-                        "oncall access wait {})
-",
+                        "oncall access wait {})\n",
                    format_duration(std::chrono::milliseconds(timeout)), r.grant);
     }
     std::fflush(out);
@@ -82,7 +77,7 @@ void print_pending_json(const ops::RequestedApproval& r) {
                         {"requested_for", format_duration(std::chrono::milliseconds(r.duration))}});
 }
 
-void print_grant(const AppContext& ctx, const ops::IssuedGrant& issued, const char* state) {
+void print_grant(AppContext& ctx, const ops::IssuedGrant& issued, const char* state) {
     const auto& grant = issued.grant;
     if (issued.replaced) {
         if (issued.replaced_revoked) {
@@ -164,7 +159,7 @@ nlohmann::json or_null(const std::string& s) {
 
 } // namespace
 
-void print_pending(const AppContext& ctx, const std::vector<ops::PendingRequest>& requests) {
+void print_pending(AppContext& ctx, const std::vector<ops::PendingRequest>& requests) {
     if (ctx.json()) {
         nlohmann::json items = nlohmann::json::array();
         for (const auto& r : requests) {
@@ -212,7 +207,7 @@ void print_pending(const AppContext& ctx, const std::vector<ops::PendingRequest>
     }
 }
 
-void print_approved(const AppContext& ctx, const ops::ApprovedGrant& a) {
+void print_approved(AppContext& ctx, const ops::ApprovedGrant& a) {
     warn_notification(ctx, a.notified);
     if (a.capped) {
         ctx.warn(fmt::format("note: capped to {} by {} (asked for {})",
@@ -243,7 +238,7 @@ void print_approved(const AppContext& ctx, const ops::ApprovedGrant& a) {
                a.grant);
 }
 
-void print_denied(const AppContext& ctx, const ops::DeniedRequest& d) {
+void print_denied(AppContext& ctx, const ops::DeniedRequest& d) {
     warn_notification(ctx, d.notified);
     if (ctx.json()) {
         render::print_json({{"grant", d.grant},

@@ -14,7 +14,7 @@
 namespace oncall::app {
 
 /// Warns (stderr) when a notification was attempted and failed.
-void warn_notification(const AppContext& ctx, const ops::NotifyOutcome& outcome);
+void warn_notification(AppContext& ctx, const ops::NotifyOutcome& outcome);
 
 /// Waits for the grant of request `grant`, telling the user what they must know on the way.
 Result<ops::IssuedGrant> wait_for(AppContext& ctx, const kube::KubeClient& client,
@@ -22,22 +22,22 @@ Result<ops::IssuedGrant> wait_for(AppContext& ctx, const kube::KubeClient& clien
                                   const ops::AccessStores& stores, std::chrono::seconds timeout);
 
 /// "Role X needs a second person's approval ..." and the approver's line.
-void print_request_filed(const AppContext& ctx, const ops::RequestedApproval& r,
+void print_request_filed(AppContext& ctx, const ops::RequestedApproval& r,
                          const std::string& context, std::chrono::seconds timeout, bool no_wait);
 
 /// request-access -o json of a request still pending.
 void print_pending_json(const ops::RequestedApproval& r);
 
 /// A stored grant (text or JSON); `state` is granted or approved.
-void print_grant(const AppContext& ctx, const ops::IssuedGrant& issued, const char* state);
+void print_grant(AppContext& ctx, const ops::IssuedGrant& issued, const char* state);
 
 /// access pending.
-void print_pending(const AppContext& ctx, const std::vector<ops::PendingRequest>& requests);
+void print_pending(AppContext& ctx, const std::vector<ops::PendingRequest>& requests);
 
 /// access approve.
-void print_approved(const AppContext& ctx, const ops::ApprovedGrant& a);
+void print_approved(AppContext& ctx, const ops::ApprovedGrant& a);
 
 /// access deny.
-void print_denied(const AppContext& ctx, const ops::DeniedRequest& d);
+void print_denied(AppContext& ctx, const ops::DeniedRequest& d);
 
 } // namespace oncall::app

@@ -234,7 +234,7 @@ Result<IssuedGrant> request_access(const kube::KubeClient& client, const config:
 
     kube::GrantSecret record{ns,          grant.secret_name, grant.id,        grant.service,
                              grant.role,  account,           grant.requester, grant.reason,
-                             grant.ticket, grant.expires_at};
+                             grant.ticket, grant.expires_at, {}, false};
     record.break_glass = grant.break_glass;
     auto secret = kube::create_grant_secret(client, record);
     if (!secret) {

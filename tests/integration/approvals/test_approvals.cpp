@@ -317,7 +317,8 @@ TEST_CASE("kubectl get csr lists a pending request; kubectl certificate deny end
     CHECK_THAT(result.out, Catch::Contains("oncall access approve " + id + " --context sandbox"));
     CHECK_FALSE(std::filesystem::exists(alice.grant_file("checkout")));
     CHECK_FALSE(std::filesystem::exists(alice.request_file(id)));
-    CHECK(alice.secret_names().count("oncall-grant-" + id) == 0);
+    const auto secrets_after = alice.secret_names();
+    CHECK(secrets_after.count("oncall-grant-" + id) == 0);
     auto after = alice.kubectl({"get", "csr", "oncall-grant-" + id});
     CHECK_THAT(after.out, Catch::Contains("Denied"));
 }
@@ -430,8 +431,9 @@ TEST_CASE("two people: request, pending, approve; the requester's grant works, r
     auto revoked = alice.oncall({"access", "revoke", "checkout"});
     INFO(revoked.err);
     CHECK(revoked.exit_code == 0);
-    CHECK(alice.api(http::Method::get, "/apis/apps/v1/namespaces/shop/deployments/checkout", {},
-                    "application/json", token).first == 401);
+    const long refused_status = alice.api(http::Method::get, "/apis/apps/v1/namespaces/shop/deployments/checkout",
+                                          {}, "application/json", token).first;
+    CHECK(refused_status == 401);
 
     // Expiry is the server's: a second approved grant stops working when the server expires it.
     const std::string second = alice.file_request();
@@ -483,8 +485,8 @@ TEST_CASE("nobody approves their own request, even an approver") {
     CHECK_THAT(self.err, Catch::Contains("nobody approves their own request"));
     CHECK(bob.secret_names().count("oncall-grant-" + id) == 0);
     const json csr = bob.get(csr_path(id));
-    CHECK_FALSE(csr.contains("status") && csr["status"].contains("conditions") &&
-                !csr["status"]["conditions"].empty());
+    CHECK_FALSE((csr.contains("status") && csr["status"].contains("conditions") &&
+                 !csr["status"]["conditions"].empty()));
 }
 
 TEST_CASE("deny (exit 4 for the waiting requester), timeout (exit 6), --no-wait then access wait") {
@@ -559,8 +561,8 @@ TEST_CASE("abuse is refused and grants nothing") {
         CHECK(r.exit_code == 5);
         CHECK_THAT(r.err, Catch::Contains("planted"));
         const json csr = bob.get(csr_path(id));
-        CHECK_FALSE(csr.contains("status") && csr["status"].contains("conditions") &&
-                    !csr["status"]["conditions"].empty());
+        CHECK_FALSE((csr.contains("status") && csr["status"].contains("conditions") &&
+                     !csr["status"]["conditions"].empty()));
         alice.api(http::Method::del, "/api/v1/namespaces/shop/secrets/oncall-grant-" + id);
     }
     SECTION("an approval beyond the role's cap is capped, and says so") {

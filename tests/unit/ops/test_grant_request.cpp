@@ -31,8 +31,10 @@ RequestedGrant sample() {
 
 // A CSR made with OpenSSL directly: any key type, any CN and SAN URI.
 std::string foreign_csr(const char* key_type, const std::string& cn, const std::string& uri) {
-    EVP_PKEY* key = std::string(key_type) == "RSA" ? EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", 2048)
-                                                   : EVP_PKEY_Q_keygen(nullptr, nullptr, key_type);
+    const std::string type = key_type;
+    EVP_PKEY* key = type == "RSA"  ? EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<size_t>(2048))
+                    : type == "EC" ? EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256")
+                                   : EVP_PKEY_Q_keygen(nullptr, nullptr, key_type);
     REQUIRE(key != nullptr);
     X509_REQ* req = X509_REQ_new();
     X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(req), "CN", MBSTRING_UTF8,
@@ -94,7 +96,7 @@ TEST_CASE("malformed request URIs are refused with the reason") {
     const std::string good = "oncall://grant?service=checkout&namespace=shop&role=deployer&for=30m&"
                              "reason=checkout%20is%20down%20since%20rev%203&ticket=";
     REQUIRE(parse_grant_uri(good));
-    for (const std::string bad : {
+    for (const std::string& bad : {
              std::string("https://grant?service=checkout"),
              good + "&service=other",                                   // repeated key
              good + "&admin=true",                                      // unknown key
