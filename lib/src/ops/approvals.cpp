@@ -334,8 +334,8 @@ Result<IssuedGrant> wait_for_grant(const kube::KubeClient& client, const config:
     }
     const auto deadline = std::chrono::steady_clock::now() + options.timeout;
     const auto remaining = [&] {
-        return std::chrono::duration_cast<std::chrono::seconds>(deadline -
-                                                                std::chrono::steady_clock::now());
+        return std::chrono::ceil<std::chrono::seconds>(deadline -
+                                                       std::chrono::steady_clock::now());
     };
     const std::string name = k_grant_secret_prefix + *id;
     bool told_no_token = false;
@@ -476,7 +476,7 @@ Result<IssuedGrant> wait_for_grant(const kube::KubeClient& client, const config:
             }
         }
         const auto left = remaining();
-        if (left.count() <= 0) {
+        if (std::chrono::steady_clock::now() >= deadline) {
             return make_error(Errc::wait_timeout,
                               fmt::format("{} within {}; the request stays pending: resume with "
                                           "oncall access wait {}, or ask a second person to run "
@@ -691,7 +691,7 @@ Result<ApprovedGrant> approve_request(const kube::KubeClient& client,
     record.requester = csr->username;
     record.reason = asked.reason;
     record.ticket = asked.ticket;
-    record.expires_at = issued_at + std::chrono::duration_cast<std::chrono::milliseconds>(granted);
+    record.expires_at = std::chrono::time_point_cast<std::chrono::seconds>(issued_at) + granted;
     record.approver = identity->username;
     auto secret = kube::create_grant_secret(client, record);
     if (!secret) {
@@ -721,8 +721,13 @@ Result<ApprovedGrant> approve_request(const kube::KubeClient& client,
     if (!sealed) {
         return undo_secret(std::move(sealed).error(), client, ns, secret_name, progress);
     }
-    if (auto patched = patch_secret_data(client, ns, secret_name, k_sealed_token_key,
-                                         base64_encode(*sealed));
+    // The Secret's expiry annotation is what the requester stores: the server's, when earlier.
+    std::map<std::string, std::string> annotations;
+    if (expires_at < record.expires_at) {
+        annotations["oncall.dev/expires-at"] = format_rfc3339(expires_at);
+    }
+    if (auto patched = kube::patch_secret_data(client, ns, secret_name, k_sealed_token_key,
+                                         base64_encode(*sealed), annotations);
         !patched) {
         return undo_secret(std::move(patched).error(), client, ns, secret_name, progress);
     }

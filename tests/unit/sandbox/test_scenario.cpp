@@ -92,11 +92,13 @@ TEST_CASE("sandbox scenario: bad-deploy holds the practice story", "[sandbox][sc
     }
     CHECK(absent == 1);
 
-    REQUIRE(s.service_accounts.size() == 2);
+    REQUIRE(s.service_accounts.size() == 3);
     CHECK(s.service_accounts[0].name == "oncall-deployer");
     CHECK(s.service_accounts[0].max_duration == std::chrono::hours(1));
     CHECK(s.service_accounts[1].name == "oncall-triage");
     CHECK(s.service_accounts[1].max_duration == std::chrono::hours(8));
+    CHECK(s.service_accounts[2].name == "oncall-breakglass");
+    CHECK(s.service_accounts[2].max_duration == std::chrono::minutes(30));
 }
 
 TEST_CASE("sandbox scenario: every image's digest is distinct and stable", "[sandbox][scenario]") {

@@ -165,9 +165,11 @@ Result<bool> wait_secret_change(const KubeClient& client, const std::string& ns,
 /// The resourceVersion of the Secrets collection of `ns` (to watch a Secret not created yet).
 Result<std::string> secrets_resource_version(const KubeClient& client, const std::string& ns);
 
-/// Merge-patches one data key of a Secret (value already base64).
+/// Merge-patches one data key of a Secret (value already base64) and, in the same write, the
+/// given annotations.
 Result<void> patch_secret_data(const KubeClient& client, const std::string& ns,
                                const std::string& name, const std::string& key,
-                               const std::string& base64_value);
+                               const std::string& base64_value,
+                               const std::map<std::string, std::string>& annotations = {});
 
 } // namespace oncall::kube

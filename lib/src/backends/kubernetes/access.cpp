@@ -458,8 +458,12 @@ Result<std::string> secrets_resource_version(const KubeClient& client, const std
 
 Result<void> patch_secret_data(const KubeClient& client, const std::string& ns,
                                const std::string& name, const std::string& key,
-                               const std::string& base64_value) {
-    const json body = {{"data", {{key, base64_value}}}};
+                               const std::string& base64_value,
+                               const std::map<std::string, std::string>& annotations) {
+    json body = {{"data", {{key, base64_value}}}};
+    if (!annotations.empty()) {
+        body["metadata"] = {{"annotations", annotations}};
+    }
     auto answer = client.patch(fmt::format("{}/{}", secrets_path(ns), http::url_encode(name)),
                                PatchType::merge_patch, body.dump());
     if (!answer) {
