@@ -60,6 +60,6 @@ if(ONCALL_DPKG_SHLIBDEPS)
   set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 else()
   set(CPACK_DEBIAN_PACKAGE_DEPENDS
-      "libc6 (>= 2.34), libcurl4 (>= 7.66.0), libfmt9, libgcc-s1, libssl3, libstdc++6, libyaml-cpp0.7")
+      "libc6 (>= 2.34), libcurl4 (>= 7.66.0), libfmt9, libgcc-s1, libsodium23, libssl3, libstdc++6, libyaml-cpp0.7")
 endif()
 include(CPack)
