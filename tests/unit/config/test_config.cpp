@@ -195,3 +195,39 @@ TEST_CASE("use-context edits only the current-context line", "[config]") {
     CHECK(after == expected);
     CHECK(load_config(path).value().current_context == "prod");
 }
+
+TEST_CASE("roles may need approval or be break-glass; notifications and the approval timeout", "[config]") {
+    const std::string text = R"(contexts:
+  a:
+    kubernetes: { server: 'https://127.0.0.1:6443', token-env: T }
+    access:
+      approval-timeout: 5m
+      roles:
+        deployer:   { service-account: oncall-deployer, max: 1h, approval: required }
+        triage:     { service-account: oncall-triage, max: 8h }
+        breakglass: { service-account: oncall-breakglass, max: 30m, break-glass: true }
+      notify: { webhook-url-env: ONCALL_NOTIFY_WEBHOOK }
+)";
+    const auto c = parse_config(text, "c.yaml");
+    REQUIRE(c);
+    CHECK(c->warnings.empty());
+    const auto& access = c->contexts.at("a").access;
+    CHECK(access.approval_timeout == std::chrono::minutes(5));
+    CHECK(access.roles.at("deployer").approval_required);
+    CHECK_FALSE(access.roles.at("deployer").break_glass);
+    CHECK_FALSE(access.roles.at("triage").approval_required);
+    CHECK(access.roles.at("breakglass").break_glass);
+    CHECK(access.notify.webhook_url_env == "ONCALL_NOTIFY_WEBHOOK");
+    CHECK(access.notify.configured());
+
+    const auto both = parse_config("contexts:\n  a:\n    access:\n      roles:\n        d: { service-account: x, approval: required, break-glass: true }\n", "c.yaml");
+    REQUIRE_FALSE(both);
+    CHECK_THAT(both.error().message, Catch::Contains("not both"));
+    const auto bad = parse_config("contexts:\n  a:\n    access:\n      roles:\n        d: { service-account: x, approval: maybe }\n", "c.yaml");
+    REQUIRE_FALSE(bad);
+    CHECK_THAT(bad.error().message, Catch::Contains("required"));
+    const auto two = parse_config("contexts:\n  a:\n    access:\n      notify: { webhook-url-env: A, webhook-url-file: /b }\n", "c.yaml");
+    REQUIRE_FALSE(two);
+    CHECK(parse_config("contexts:\n  a:\n    access: { require-grant: true }\n", "c.yaml")->contexts.at("a").access.approval_timeout ==
+          std::chrono::minutes(15));
+}

@@ -151,3 +151,20 @@ TEST_CASE("a request is validated before anything is sent", "[access]") {
     CHECK_THAT(validate_request(ctx.access, {"deployer", "soon", "checkout errors since rev 3", ""}).error().message,
                Catch::StartsWith("--for"));
 }
+
+TEST_CASE("a break-glass role needs a reason of at least 20 characters (usage error)") {
+    config::AccessConfig access;
+    config::Role glass;
+    glass.name = "breakglass";
+    glass.service_account = "oncall-breakglass";
+    glass.max = std::chrono::minutes(30);
+    glass.break_glass = true;
+    access.roles["breakglass"] = glass;
+    AccessRequest request{"breakglass", "10m", "checkout is down", ""};
+    auto short_reason = validate_request(access, request);
+    REQUIRE_FALSE(short_reason);
+    CHECK(short_reason.error().code == Errc::usage);
+    CHECK_THAT(short_reason.error().message, Catch::Contains("at least 20 characters"));
+    request.reason = "checkout down at 3am, no approver answers";
+    CHECK(validate_request(access, request));
+}
