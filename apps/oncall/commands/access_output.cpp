@@ -15,6 +15,23 @@
 namespace oncall::app {
 namespace {
 
+// A string someone else wrote, made safe for a terminal: control characters become \u00XX.
+std::string printable(const std::string& text) {
+    std::string out;
+    for (const unsigned char c : text) {
+        if (c < 0x20 || c == 0x7f) {
+            out += fmt::format("\\u{:04x}", c);
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    return out;
+}
+
+nlohmann::json or_null(const std::string& s) {
+    return s.empty() ? nlohmann::json(nullptr) : nlohmann::json(s);
+}
+
 std::string next_command(const ops::Grant& g) {
     if (g.role == ops::k_deployer_role) {
         return fmt::format("oncall rollback {}   (or: oncall redeploy {})", g.service, g.service);
@@ -22,7 +39,89 @@ std::string next_command(const ops::Grant& g) {
     return fmt::format("oncall triage {}", g.service);
 }
 
+std::string time_left_text(const ops::Grant& g, TimePoint ref) {
+    if (g.expired(ref)) {
+        return "expired " + format_age(g.expires_at, ref);
+    }
+    const auto left = std::chrono::duration_cast<std::chrono::seconds>(g.time_left(ref));
+    return format_duration(std::chrono::milliseconds(std::max<long long>(left.count(), 1) * 1000)) +
+           " left";
+}
+
 } // namespace
+
+void print_grants(AppContext& ctx, const std::string& context_name,
+                  const std::vector<ops::Grant>& grants) {
+    const auto ref = now();
+    if (ctx.json()) {
+        nlohmann::json items = nlohmann::json::array();
+        for (const auto& g : grants) {
+            const auto left = std::chrono::duration_cast<std::chrono::seconds>(g.time_left(ref));
+            items.push_back({{"service", g.service},
+                             {"namespace", g.namespace_name},
+                             {"role", g.role},
+                             {"expires_at", format_rfc3339(g.expires_at)},
+                             {"expired", g.expired(ref)},
+                             {"time_left_seconds", std::max<long long>(left.count(), 0)},
+                             {"grant", g.id},
+                             {"requester", g.requester},
+                             {"approver", g.approver.empty() ? nlohmann::json(nullptr)
+                                                             : nlohmann::json(g.approver)},
+                             {"break_glass", g.break_glass},
+                             {"reason", g.reason}});
+        }
+        render::print_json({{"context", context_name}, {"grants", items}});
+        return;
+    }
+    if (grants.empty()) {
+        if (!ctx.options.quiet) {
+            fmt::print("No grants in context {}. Ask for one with: {}\n", context_name,
+                       ops::request_access_command("SERVICE"));
+        }
+        return;
+    }
+    render::Table table;
+    table.column("SERVICE").column("ROLE").column("GRANT").column("EXPIRES").column("LEFT").column(
+        "REASON", render::Align::left, true);
+    const auto& style = ctx.style();
+    for (const auto& g : grants) {
+        const std::string left = time_left_text(g, ref);
+        const auto color = g.expired(ref) ? render::Color::gray
+                           : g.time_left(ref) < ops::k_grant_warning_threshold
+                               ? render::Color::yellow
+                               : render::Color::green;
+        table.row({g.service, g.role, g.id, format_local(g.expires_at),
+                   render::paint(left, color, style), g.reason});
+    }
+    fmt::print("{}", table.render(style.width));
+}
+
+void print_revoked(AppContext& ctx, const std::vector<ops::RevokeResult>& results) {
+    if (ctx.json()) {
+        nlohmann::json items = nlohmann::json::array();
+        for (const auto& r : results) {
+            items.push_back({{"service", r.grant.service},
+                             {"role", r.grant.role},
+                             {"grant", r.grant.id},
+                             {"secret_deleted", r.secret_deleted}});
+        }
+        render::print_json({{"revoked", items}});
+        return;
+    }
+    for (const auto& r : results) {
+        if (r.secret_deleted) {
+            fmt::print("Revoked the {} grant {} for {}: secret {}/{} deleted, its token no longer "
+                       "works.\n",
+                       r.grant.role, r.grant.id, r.grant.service, r.grant.namespace_name,
+                       r.grant.secret_name);
+        } else {
+            fmt::print("Removed the {} grant {} for {}: its secret {}/{} was already gone, so its "
+                       "token no longer works.\n",
+                       r.grant.role, r.grant.id, r.grant.service, r.grant.namespace_name,
+                       r.grant.secret_name);
+        }
+    }
+}
 
 void warn_notification(AppContext& ctx, const ops::NotifyOutcome& outcome) {
     if (outcome.attempted && !outcome.ok) {
@@ -118,7 +217,7 @@ void print_grant(AppContext& ctx, const ops::IssuedGrant& issued, const char* st
                    grant.role, grant.service, grant.namespace_name, grant.requester, grant.id);
     } else if (!grant.approver.empty()) {
         fmt::print("Approved by {}: granted role {} on {} (namespace {}) to {}, grant {}.\n",
-                   grant.approver, grant.role, grant.service, grant.namespace_name,
+                   printable(grant.approver), grant.role, grant.service, grant.namespace_name,
                    grant.requester, grant.id);
     } else {
         fmt::print("Granted role {} on {} (namespace {}) to {}, grant {}.\n", grant.role,
@@ -137,27 +236,6 @@ void print_grant(AppContext& ctx, const ops::IssuedGrant& issued, const char* st
     fmt::print("Done early? oncall access revoke {}\n", grant.service);
 }
 
-
-namespace {
-
-// A string someone else wrote, made safe for a terminal: control characters become \u00XX.
-std::string printable(const std::string& text) {
-    std::string out;
-    for (const unsigned char c : text) {
-        if (c < 0x20 || c == 0x7f) {
-            out += fmt::format("\\u{:04x}", c);
-        } else {
-            out += static_cast<char>(c);
-        }
-    }
-    return out;
-}
-
-nlohmann::json or_null(const std::string& s) {
-    return s.empty() ? nlohmann::json(nullptr) : nlohmann::json(s);
-}
-
-} // namespace
 
 void print_pending(AppContext& ctx, const std::vector<ops::PendingRequest>& requests) {
     if (ctx.json()) {

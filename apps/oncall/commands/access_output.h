@@ -13,6 +13,13 @@
 
 namespace oncall::app {
 
+/// access list: the grants of a context, with time left.
+void print_grants(AppContext& ctx, const std::string& context_name,
+                  const std::vector<ops::Grant>& grants);
+
+/// access revoke.
+void print_revoked(AppContext& ctx, const std::vector<ops::RevokeResult>& results);
+
 /// Warns (stderr) when a notification was attempted and failed.
 void warn_notification(AppContext& ctx, const ops::NotifyOutcome& outcome);
 

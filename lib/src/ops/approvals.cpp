@@ -182,6 +182,15 @@ std::string condition_words(const kube::CsrCondition& c) {
     if (!c.message.empty()) {
         words += words.empty() ? c.message : ": " + c.message;
     }
+    if (words.size() > 512) {
+        words = words.substr(0, 512) + "...";
+    }
+    // Someone else wrote it: no control characters reach the terminal.
+    for (char& ch : words) {
+        if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) {
+            ch = ' ';
+        }
+    }
     return words.empty() ? "no reason given" : words;
 }
 
