@@ -73,7 +73,7 @@ bool unreserved(unsigned char c) {
     return std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~';
 }
 
-std::string percent_encode(std::string_view text) {
+std::string encode_uri_value(std::string_view text) {
     std::string out;
     for (const unsigned char c : text) {
         if (unreserved(c)) {
@@ -98,7 +98,7 @@ int hex_value(char c) {
     return -1;
 }
 
-Result<std::string> percent_decode(std::string_view text, std::string_view key) {
+Result<std::string> decode_uri_value(std::string_view text, std::string_view key) {
     std::string out;
     for (std::size_t i = 0; i < text.size(); ++i) {
         const char c = text[i];
@@ -158,12 +158,12 @@ Result<std::string> grant_public_key(std::string_view private_pem) {
 
 std::string grant_uri(const RequestedGrant& g) {
     std::string uri = k_uri_prefix;
-    uri += "service=" + percent_encode(g.service);
-    uri += "&namespace=" + percent_encode(g.namespace_name);
-    uri += "&role=" + percent_encode(g.role);
-    uri += "&for=" + percent_encode(format_duration(std::chrono::milliseconds(g.duration)));
-    uri += "&reason=" + percent_encode(g.reason);
-    uri += "&ticket=" + percent_encode(g.ticket);
+    uri += "service=" + encode_uri_value(g.service);
+    uri += "&namespace=" + encode_uri_value(g.namespace_name);
+    uri += "&role=" + encode_uri_value(g.role);
+    uri += "&for=" + encode_uri_value(format_duration(std::chrono::milliseconds(g.duration)));
+    uri += "&reason=" + encode_uri_value(g.reason);
+    uri += "&ticket=" + encode_uri_value(g.ticket);
     return uri;
 }
 
@@ -194,7 +194,7 @@ Result<RequestedGrant> parse_grant_uri(std::string_view uri) {
             known.end()) {
             return bad(fmt::format("unknown key '{}'", key.substr(0, 40)));
         }
-        auto value = percent_decode(pair.substr(eq + 1), key);
+        auto value = decode_uri_value(pair.substr(eq + 1), key);
         if (!value) {
             return bad(value.error().message);
         }

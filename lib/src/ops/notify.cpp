@@ -11,11 +11,11 @@
 namespace oncall::ops {
 namespace {
 
-nlohmann::json or_null(const std::string& s) {
+nlohmann::json null_if_empty(const std::string& s) {
     return s.empty() ? nlohmann::json(nullptr) : nlohmann::json(s);
 }
 
-std::string one_line(std::string text) {
+std::string single_line_text(std::string text) {
     for (char& c : text) {
         if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
             c = ' ';
@@ -77,7 +77,7 @@ std::string notification_text(const Notification& n) {
         text = fmt::format("{} denied role {} on {} for {} (grant {}): {}{}", n.approver, n.role,
                            n.service, n.requester, n.grant, n.reason, ticket);
     }
-    return one_line(text);
+    return single_line_text(text);
 }
 
 nlohmann::json notification_body(const Notification& n) {
@@ -85,11 +85,11 @@ nlohmann::json notification_body(const Notification& n) {
             {"service", n.service},
             {"role", n.role},
             {"grant", n.grant},
-            {"requester", or_null(n.requester)},
-            {"approver", or_null(n.approver)},
+            {"requester", null_if_empty(n.requester)},
+            {"approver", null_if_empty(n.approver)},
             {"reason", n.reason},
-            {"ticket", or_null(n.ticket)},
-            {"expires_at", or_null(n.expires_at)},
+            {"ticket", null_if_empty(n.ticket)},
+            {"expires_at", null_if_empty(n.expires_at)},
             {"context", n.context},
             {"text", notification_text(n)}};
 }
