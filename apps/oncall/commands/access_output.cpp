@@ -134,7 +134,7 @@ void warn_notification(AppContext& ctx, const ops::NotifyOutcome& outcome) {
 Result<ops::IssuedGrant> wait_for(AppContext& ctx, const kube::KubeClient& client,
                                   const config::Context& context, const std::string& grant,
                                   const ops::AccessStores& stores, std::chrono::seconds timeout) {
-    ops::WaitOptions options;
+    ops::GrantWaitOptions options;
     options.timeout = timeout;
     options.notice = [&ctx](std::string_view line) { ctx.warn(line); };
     options.progress = [&ctx](std::string_view line) { ctx.debug(line); };

@@ -326,7 +326,7 @@ Result<RequestedApproval> request_approval(const kube::KubeClient& client,
 
 Result<IssuedGrant> wait_for_grant(const kube::KubeClient& client, const config::Context& context,
                                    const std::string& grant_id, const AccessStores& stores,
-                                   const WaitOptions& options) {
+                                   const GrantWaitOptions& options) {
     auto id = checked_id(grant_id);
     if (!id) {
         return std::move(id).error();

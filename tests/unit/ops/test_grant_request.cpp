@@ -17,7 +17,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-RequestedGrant sample() {
+RequestedGrant sample_request() {
     RequestedGrant g;
     g.id = "k3j9x0abcd";
     g.service = "checkout";
@@ -69,7 +69,7 @@ TEST_CASE("a grant request round-trips through its signed PKCS#10 request") {
     CHECK(key.public_key.size() == 32);
     CHECK(key.private_pem.find("BEGIN PRIVATE KEY") != std::string::npos);
     CHECK(grant_public_key(key.private_pem).value() == key.public_key);
-    const auto pem = make_grant_csr(key, sample()).value();
+    const auto pem = make_grant_csr(key, sample_request()).value();
     CHECK(pem.find("BEGIN CERTIFICATE REQUEST") != std::string::npos);
     const auto parsed = parse_grant_csr(pem).value();
     CHECK(parsed.public_key == key.public_key);
@@ -78,18 +78,18 @@ TEST_CASE("a grant request round-trips through its signed PKCS#10 request") {
     CHECK(parsed.grant.namespace_name == "shop");
     CHECK(parsed.grant.role == "deployer");
     CHECK(parsed.grant.duration == 30min);
-    CHECK(parsed.grant.reason == sample().reason); // & = ? survive percent-encoding
+    CHECK(parsed.grant.reason == sample_request().reason); // & = ? survive percent-encoding
     CHECK(parsed.grant.ticket == "INC-4711");
 }
 
 TEST_CASE("the SAN URI percent-encodes every value") {
-    const std::string uri = grant_uri(sample());
+    const std::string uri = grant_uri(sample_request());
     CHECK(uri.rfind("oncall://grant?service=checkout&namespace=shop&role=deployer&for=30m&reason=", 0) == 0);
     CHECK(uri.find("%26") != std::string::npos); // '&' inside the reason
     CHECK(uri.find("%3D") != std::string::npos); // '='
     CHECK(uri.find(' ') == std::string::npos);
     auto back = parse_grant_uri(uri).value();
-    CHECK(back.reason == sample().reason);
+    CHECK(back.reason == sample_request().reason);
 }
 
 TEST_CASE("malformed request URIs are refused with the reason") {
@@ -116,7 +116,7 @@ TEST_CASE("malformed request URIs are refused with the reason") {
 }
 
 TEST_CASE("requests that are not Ed25519, not parseable or malformed are invalid") {
-    const std::string uri = grant_uri(sample());
+    const std::string uri = grant_uri(sample_request());
     SECTION("an ECDSA key") {
         auto r = parse_grant_csr(foreign_csr("EC", "k3j9x0abcd", uri));
         REQUIRE_FALSE(r);
@@ -149,7 +149,7 @@ TEST_CASE("requests that are not Ed25519, not parseable or malformed are invalid
     }
     SECTION("a request changed after signing") {
         const auto key = generate_grant_key().value();
-        std::string pem = make_grant_csr(key, sample()).value();
+        std::string pem = make_grant_csr(key, sample_request()).value();
         // Flip one base64 character in the middle of the body: the signature no longer verifies
         // (or the DER no longer parses); either way it is refused.
         const auto pos = pem.size() / 2;

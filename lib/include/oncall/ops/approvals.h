@@ -59,7 +59,7 @@ Result<RequestedApproval> request_approval(const kube::KubeClient& client,
                                            const std::function<void(std::string_view)>& progress = {});
 
 /// How wait_for_grant waits.
-struct WaitOptions {
+struct GrantWaitOptions {
     std::chrono::seconds timeout{15 * 60};
     /// Things the requester must be told while waiting (e.g. k_approved_without_token), once each.
     std::function<void(std::string_view)> notice;
@@ -72,7 +72,7 @@ struct WaitOptions {
 /// pending). A sealed token that does not open is Errc::access_denied and nothing is stored.
 Result<IssuedGrant> wait_for_grant(const kube::KubeClient& client, const config::Context& context,
                                    const std::string& grant_id, const AccessStores& stores,
-                                   const WaitOptions& options);
+                                   const GrantWaitOptions& options);
 
 /// One request in `access pending`.
 struct PendingRequest {
