@@ -95,7 +95,7 @@ std::optional<UserInfo> Authenticator::authenticate(const std::string& authoriza
     return u;
 }
 
-static bool starts_with(const std::string& s, const std::string& prefix) {
+static bool has_prefix(const std::string& s, const std::string& prefix) {
     return s.compare(0, prefix.size(), prefix) == 0;
 }
 
@@ -109,13 +109,13 @@ bool authorize(const UserInfo& user, const RequestAttributes& a, const Authoriza
         if (a.ref.group.empty() && a.ref.resource == "secrets") {
             const std::string& name = a.verb == "create" ? a.object_name : a.name;
             const bool verb_ok = a.verb == "create" || a.verb == "delete" || (user.is_approver && a.verb == "patch");
-            return verb_ok && a.subresource.empty() && starts_with(name, "oncall-grant-");
+            return verb_ok && a.subresource.empty() && has_prefix(name, "oncall-grant-");
         }
         if (a.ref.group.empty() && a.ref.resource == "events") return a.verb == "create";
         if (a.ref.group.empty() && a.ref.resource == "serviceaccounts" && a.subresource == "token") {
             const auto& gated = policy.approval_required_accounts;
             if (std::find(gated.begin(), gated.end(), a.name) != gated.end() && !user.is_approver) return false;
-            return a.verb == "create" && starts_with(a.name, "oncall-");
+            return a.verb == "create" && has_prefix(a.name, "oncall-");
         }
         if (a.ref.group == "certificates.k8s.io" && a.ref.resource == "certificatesigningrequests") {
             if (a.subresource.empty()) return a.verb == "create";
