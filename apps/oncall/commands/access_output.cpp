@@ -8,9 +8,8 @@
 #include "oncall/render/output.h"
 #include "oncall/render/table.h"
 
-#include <fmt/format.h>
-
 #include <cstdio>
+#include <fmt/format.h>
 
 namespace oncall::app {
 namespace {
@@ -154,26 +153,27 @@ void print_request_filed(AppContext& ctx, const ops::RequestedApproval& r,
     if (no_wait) {
         fmt::print(out, "Not waiting. Resume with: oncall access wait {}\n", r.grant);
     } else {
-        fmt::print(out, "Waiting up to {} for the approval (Ctrl-C stops waiting; resume with: "
-                        "oncall access wait {})\n",
+        fmt::print(out,
+                   "Waiting up to {} for the approval (Ctrl-C stops waiting; resume with: "
+                   "oncall access wait {})\n",
                    format_duration(std::chrono::milliseconds(timeout)), r.grant);
     }
     std::fflush(out);
 }
 
 void print_pending_json(const ops::RequestedApproval& r) {
-    render::print_json({{"service", r.service},
-                        {"namespace", r.namespace_name},
-                        {"role", r.role},
-                        {"requester", r.requester},
-                        {"expires_at", nullptr},
-                        {"grant", r.grant},
-                        {"reason", r.reason},
-                        {"ticket", r.ticket.empty() ? nlohmann::json(nullptr)
-                                                    : nlohmann::json(r.ticket)},
-                        {"state", "pending"},
-                        {"approver", nullptr},
-                        {"requested_for", format_duration(std::chrono::milliseconds(r.duration))}});
+    render::print_json(
+        {{"service", r.service},
+         {"namespace", r.namespace_name},
+         {"role", r.role},
+         {"requester", r.requester},
+         {"expires_at", nullptr},
+         {"grant", r.grant},
+         {"reason", r.reason},
+         {"ticket", r.ticket.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.ticket)},
+         {"state", "pending"},
+         {"approver", nullptr},
+         {"requested_for", format_duration(std::chrono::milliseconds(r.duration))}});
 }
 
 void print_grant(AppContext& ctx, const ops::IssuedGrant& issued, const char* state) {
@@ -223,9 +223,10 @@ void print_grant(AppContext& ctx, const ops::IssuedGrant& issued, const char* st
         fmt::print("Granted role {} on {} (namespace {}) to {}, grant {}.\n", grant.role,
                    grant.service, grant.namespace_name, grant.requester, grant.id);
     }
-    fmt::print("  expires   {} local, {} UTC; {} left\n", format_local(grant.expires_at),
-               format_rfc3339(grant.expires_at),
-               format_duration(std::chrono::milliseconds(std::max<long long>(left.count(), 0) * 1000)));
+    fmt::print(
+        "  expires   {} local, {} UTC; {} left\n", format_local(grant.expires_at),
+        format_rfc3339(grant.expires_at),
+        format_duration(std::chrono::milliseconds(std::max<long long>(left.count(), 0) * 1000)));
     fmt::print("  reason    {}\n", grant.reason);
     if (!grant.ticket.empty()) {
         fmt::print("  ticket    {}\n", grant.ticket);
@@ -235,7 +236,6 @@ void print_grant(AppContext& ctx, const ops::IssuedGrant& issued, const char* st
     fmt::print("Next: {}\n", next_command(grant));
     fmt::print("Done early? oncall access revoke {}\n", grant.service);
 }
-
 
 void print_pending(AppContext& ctx, const std::vector<ops::PendingRequest>& requests) {
     if (ctx.json()) {
@@ -249,9 +249,9 @@ void print_pending(AppContext& ctx, const std::vector<ops::PendingRequest>& requ
                 {"requester", r.requester},
                 {"reason", or_null(r.reason)},
                 {"ticket", or_null(r.ticket)},
-                {"requested_for",
-                 r.valid ? nlohmann::json(format_duration(std::chrono::milliseconds(r.requested_for)))
-                         : nlohmann::json(nullptr)},
+                {"requested_for", r.valid ? nlohmann::json(format_duration(
+                                                std::chrono::milliseconds(r.requested_for)))
+                                          : nlohmann::json(nullptr)},
                 {"requested_at", r.requested_at ? nlohmann::json(format_rfc3339(*r.requested_at))
                                                 : nlohmann::json(nullptr)},
                 {"valid", r.valid},
@@ -268,15 +268,20 @@ void print_pending(AppContext& ctx, const std::vector<ops::PendingRequest>& requ
         return;
     }
     render::Table table;
-    table.column("GRANT").column("SERVICE").column("ROLE").column("FOR").column("REQUESTER")
-        .column("AGE").column("REASON", render::Align::left, true);
+    table.column("GRANT")
+        .column("SERVICE")
+        .column("ROLE")
+        .column("FOR")
+        .column("REQUESTER")
+        .column("AGE")
+        .column("REASON", render::Align::left, true);
     const auto ref = now();
     for (const auto& r : requests) {
-        table.row({r.grant, r.valid ? r.service : "(invalid)", printable(r.role),
-                   r.valid ? format_duration(std::chrono::milliseconds(r.requested_for)) : "-",
-                   printable(r.requester), r.requested_at ? format_age(*r.requested_at, ref) : "-",
-                   r.valid ? printable(r.reason)
-                           : "INVALID, never approvable: " + printable(r.problem)});
+        table.row(
+            {r.grant, r.valid ? r.service : "(invalid)", printable(r.role),
+             r.valid ? format_duration(std::chrono::milliseconds(r.requested_for)) : "-",
+             printable(r.requester), r.requested_at ? format_age(*r.requested_at, ref) : "-",
+             r.valid ? printable(r.reason) : "INVALID, never approvable: " + printable(r.problem)});
     }
     fmt::print("{}", table.render(ctx.style().width));
     if (!ctx.options.quiet) {

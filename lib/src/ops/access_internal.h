@@ -6,10 +6,9 @@
 #include "oncall/core/result.h"
 #include "oncall/ops/grants.h"
 
-#include <nlohmann/json.hpp>
-
 #include <chrono>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 

@@ -1,17 +1,15 @@
 #include "oncall/ops/approvals.h"
 
 #include "access_internal.h"
-
 #include "oncall/backends/kubernetes.h"
 #include "oncall/backends/kubernetes_access.h"
 #include "oncall/core/duration.h"
 #include "oncall/ops/audit.h"
 #include "oncall/ops/grant_request.h"
 
+#include <algorithm>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
-
-#include <algorithm>
 
 namespace oncall::ops {
 
@@ -161,7 +159,8 @@ Result<kube::CertificateRequest> read_grant_csr(const kube::KubeClient& client,
 }
 
 // The parsed request of a grant CSR, or why it is invalid.
-Result<ParsedGrantCsr> parse_request_of(const kube::CertificateRequest& csr, const std::string& id) {
+Result<ParsedGrantCsr> parse_request_of(const kube::CertificateRequest& csr,
+                                        const std::string& id) {
     if (!csr.request_decodes) {
         return make_error(Errc::invalid, "spec.request is not base64");
     }
@@ -203,8 +202,7 @@ std::string approve_command(const std::string& grant_id, const std::string& cont
 Result<RequestedApproval> request_approval(const kube::KubeClient& client,
                                            const config::Context& context,
                                            const config::Service& service,
-                                           const AccessRequest& request,
-                                           const AccessStores& stores,
+                                           const AccessRequest& request, const AccessStores& stores,
                                            const std::function<void(std::string_view)>& progress) {
     auto valid = validate_request(context.access, request);
     if (!valid) {
@@ -238,8 +236,8 @@ Result<RequestedApproval> request_approval(const kube::KubeClient& client,
         return std::move(key).error();
     }
     local.private_pem = key->private_pem;
-    RequestedGrant asked{local.id,     local.service,  local.namespace_name, local.role,
-                         local.duration, local.reason, local.ticket};
+    RequestedGrant asked{local.id,       local.service, local.namespace_name, local.role,
+                         local.duration, local.reason,  local.ticket};
     auto pem = make_grant_csr(*key, asked);
     if (!pem) {
         return std::move(pem).error();
@@ -269,11 +267,11 @@ Result<RequestedApproval> request_approval(const kube::KubeClient& client,
     }
     say(progress, fmt::format("created CertificateSigningRequest {} (signer {})", csr_name,
                               kube::k_grant_signer));
-    const std::string message = fmt::format(
-        "{} asks for role {} on {} for {}: {}{}; approve with: {}", local.requester, local.role,
-        local.service, fmt_seconds(local.duration), local.reason,
-        local.ticket.empty() ? "" : fmt::format(" [ticket {}]", local.ticket),
-        approve_command(local.id, context.name));
+    const std::string message =
+        fmt::format("{} asks for role {} on {} for {}: {}{}; approve with: {}", local.requester,
+                    local.role, local.service, fmt_seconds(local.duration), local.reason,
+                    local.ticket.empty() ? "" : fmt::format(" [ticket {}]", local.ticket),
+                    approve_command(local.id, context.name));
     if (auto event = client.create_event(csr_ref(*csr, local.namespace_name), "Normal",
                                          "AccessRequested", message);
         !event) {
@@ -343,8 +341,7 @@ Result<IssuedGrant> wait_for_grant(const kube::KubeClient& client, const config:
     }
     const auto deadline = std::chrono::steady_clock::now() + options.timeout;
     const auto remaining = [&] {
-        return std::chrono::ceil<std::chrono::seconds>(deadline -
-                                                       std::chrono::steady_clock::now());
+        return std::chrono::ceil<std::chrono::seconds>(deadline - std::chrono::steady_clock::now());
     };
     const std::string name = k_grant_secret_prefix + *id;
     bool told_no_token = false;
@@ -362,11 +359,14 @@ Result<IssuedGrant> wait_for_grant(const kube::KubeClient& client, const config:
         }
         if (const auto* denied = csr->condition("Denied")) {
             (void)stores.grants.remove_request(*id);
-            (void)append_audit(stores.audit_path,
-                               {{"user", local->requester}, {"context", context.name},
-                                {"service", local->service}, {"action", "request-access"},
-                                {"role", local->role}, {"grant", *id}, {"result", "denied"},
-                                {"exit_code", 4}});
+            (void)append_audit(stores.audit_path, {{"user", local->requester},
+                                                   {"context", context.name},
+                                                   {"service", local->service},
+                                                   {"action", "request-access"},
+                                                   {"role", local->role},
+                                                   {"grant", *id},
+                                                   {"result", "denied"},
+                                                   {"exit_code", 4}});
             return make_error(Errc::access_denied,
                               fmt::format("the request {} for role {} on {} was denied ({}); "
                                           "nothing was granted",
@@ -419,8 +419,8 @@ Result<IssuedGrant> wait_for_grant(const kube::KubeClient& client, const config:
                 auto token = open_sealed_token(*box, local->private_pem);
                 if (!token) {
                     auto e = std::move(token).error();
-                    e.message = fmt::format("secret {}/{}: {}; nothing was stored", local->namespace_name,
-                                            name, e.message);
+                    e.message = fmt::format("secret {}/{}: {}; nothing was stored",
+                                            local->namespace_name, name, e.message);
                     return e;
                 }
                 auto expires = parse_rfc3339(annotation("oncall.dev/expires-at"));
@@ -457,9 +457,8 @@ Result<IssuedGrant> wait_for_grant(const kube::KubeClient& client, const config:
                 }
                 (void)stores.grants.remove_request(*id);
                 say(options.progress, "grant stored; request key deleted");
-                if (auto audited = append_audit(stores.audit_path,
-                                                grant_audit_record(grant, "request-access",
-                                                                   "granted"));
+                if (auto audited = append_audit(
+                        stores.audit_path, grant_audit_record(grant, "request-access", "granted"));
                     !audited) {
                     (void)stores.grants.remove(grant.context, grant.service, grant.role);
                     return std::move(audited).error();
@@ -494,11 +493,10 @@ Result<IssuedGrant> wait_for_grant(const kube::KubeClient& client, const config:
                                           fmt_seconds(options.timeout), *id,
                                           approve_command(*id, context.name)));
         }
-        auto changed = csr->approved()
-                           ? kube::wait_secret_change(client, local->namespace_name, name,
-                                                      watch_rv, left)
-                           : kube::wait_csr_change(client, name, csr->metadata.resource_version,
-                                                   left);
+        auto changed =
+            csr->approved()
+                ? kube::wait_secret_change(client, local->namespace_name, name, watch_rv, left)
+                : kube::wait_csr_change(client, name, csr->metadata.resource_version, left);
         if (!changed) {
             return std::move(changed).error();
         }
@@ -548,9 +546,8 @@ Result<std::vector<PendingRequest>> list_pending(const kube::KubeClient& client,
 }
 
 Result<ApprovedGrant> approve_request(const kube::KubeClient& client,
-                                      const config::Context& context,
-                                      const ServiceLookup& services, const ApproveRequest& request,
-                                      const std::string& audit_path,
+                                      const config::Context& context, const ServiceLookup& services,
+                                      const ApproveRequest& request, const std::string& audit_path,
                                       const std::function<void(std::string_view)>& progress) {
     auto id = checked_id(request.grant);
     if (!id) {
@@ -652,8 +649,8 @@ Result<ApprovedGrant> approve_request(const kube::KubeClient& client,
         }
         if (*cap < limit) {
             limit = *cap;
-            limit_by = fmt::format("service account {}/{}'s cap {}", ns, account,
-                                   fmt_seconds(*cap));
+            limit_by =
+                fmt::format("service account {}/{}'s cap {}", ns, account, fmt_seconds(*cap));
         }
     }
     std::chrono::seconds granted = std::min(asked.duration, limit);
@@ -673,10 +670,10 @@ Result<ApprovedGrant> approve_request(const kube::KubeClient& client,
         return std::move(existing).error();
     }
 
-    auto approved = kube::add_csr_condition(
-        client, *csr, "Approved", kube::k_oncall_approve_reason,
-        fmt::format("approved by {} for {} with oncall access approve", identity->username,
-                    fmt_seconds(granted)));
+    auto approved =
+        kube::add_csr_condition(client, *csr, "Approved", kube::k_oncall_approve_reason,
+                                fmt::format("approved by {} for {} with oncall access approve",
+                                            identity->username, fmt_seconds(granted)));
     if (!approved) {
         auto e = std::move(approved).error();
         if (e.code == Errc::access_denied) {
@@ -714,8 +711,8 @@ Result<ApprovedGrant> approve_request(const kube::KubeClient& client,
         }
         return explain_secret_refusal(std::move(e), client, ns, identity->username);
     }
-    auto token = kube::request_bound_token(client, ns, account, granted.count(), secret_name,
-                                           secret->uid);
+    auto token =
+        kube::request_bound_token(client, ns, account, granted.count(), secret_name, secret->uid);
     if (!token) {
         return undo_secret(explain_token_refusal(std::move(token).error(), ns, account, granted,
                                                  identity->username),
@@ -736,12 +733,12 @@ Result<ApprovedGrant> approve_request(const kube::KubeClient& client,
         annotations["oncall.dev/expires-at"] = format_rfc3339(expires_at);
     }
     if (auto patched = kube::patch_secret_data(client, ns, secret_name, k_sealed_token_key,
-                                         base64_encode(*sealed), annotations);
+                                               base64_encode(*sealed), annotations);
         !patched) {
         return undo_secret(std::move(patched).error(), client, ns, secret_name, progress);
     }
-    say(progress, fmt::format("token sealed to the requester's key in secret {}/{}", ns,
-                              secret_name));
+    say(progress,
+        fmt::format("token sealed to the requester's key in secret {}/{}", ns, secret_name));
 
     ApprovedGrant out;
     out.grant = *id;
@@ -848,9 +845,9 @@ Result<DeniedRequest> deny_request(const kube::KubeClient& client, const config:
         out.service = parsed->grant.service;
         out.role = parsed->grant.role;
     }
-    auto denied = kube::add_csr_condition(client, *csr, "Denied", "OncallDeny",
-                                          fmt::format("denied by {}: {}", out.approver,
-                                                      out.reason));
+    auto denied =
+        kube::add_csr_condition(client, *csr, "Denied", "OncallDeny",
+                                fmt::format("denied by {}: {}", out.approver, out.reason));
     if (!denied) {
         auto e = std::move(denied).error();
         if (e.code == Errc::access_denied) {
@@ -861,11 +858,10 @@ Result<DeniedRequest> deny_request(const kube::KubeClient& client, const config:
         return e;
     }
     if (parsed) {
-        (void)client.create_event(csr_ref(*csr, parsed->grant.namespace_name), "Normal",
-                                  "AccessDenied",
-                                  fmt::format("{} denied {}'s request for role {} on {}: {}",
-                                              out.approver, out.requester, out.role, out.service,
-                                              out.reason));
+        (void)client.create_event(
+            csr_ref(*csr, parsed->grant.namespace_name), "Normal", "AccessDenied",
+            fmt::format("{} denied {}'s request for role {} on {}: {}", out.approver, out.requester,
+                        out.role, out.service, out.reason));
         Notification n;
         n.event = "access_denied";
         n.service = out.service;
@@ -878,11 +874,16 @@ Result<DeniedRequest> deny_request(const kube::KubeClient& client, const config:
         n.context = context.name;
         out.notified = send_notification(context.access.notify, n);
     }
-    json audit = {{"user", out.approver},   {"context", context.name},
-                  {"service", out.service}, {"action", "access-deny"},
-                  {"role", out.role},       {"grant", out.grant},
-                  {"requester", out.requester}, {"reason", out.reason},
-                  {"result", "denied"},     {"notification", out.notified.audit_value()},
+    json audit = {{"user", out.approver},
+                  {"context", context.name},
+                  {"service", out.service},
+                  {"action", "access-deny"},
+                  {"role", out.role},
+                  {"grant", out.grant},
+                  {"requester", out.requester},
+                  {"reason", out.reason},
+                  {"result", "denied"},
+                  {"notification", out.notified.audit_value()},
                   {"exit_code", 0}};
     if (auto audited = append_audit(audit_path, audit); !audited) {
         return std::move(audited).error();

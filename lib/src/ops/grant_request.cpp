@@ -4,19 +4,18 @@
 #include "oncall/core/duration.h"
 #include "oncall/ops/grants.h"
 
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cstring>
 #include <fmt/format.h>
+#include <map>
+#include <memory>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <sodium.h>
-
-#include <algorithm>
-#include <array>
-#include <cctype>
-#include <cstring>
-#include <map>
-#include <memory>
 
 namespace oncall::ops {
 namespace {
@@ -33,8 +32,8 @@ using ExtPtr = std::unique_ptr<X509_EXTENSION, Deleter<X509_EXTENSION, X509_EXTE
 void free_extensions(STACK_OF(X509_EXTENSION) * exts) {
     sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
 }
-using ExtsPtr = std::unique_ptr<STACK_OF(X509_EXTENSION),
-                                Deleter<STACK_OF(X509_EXTENSION), free_extensions>>;
+using ExtsPtr =
+    std::unique_ptr<STACK_OF(X509_EXTENSION), Deleter<STACK_OF(X509_EXTENSION), free_extensions>>;
 
 constexpr std::size_t k_ed25519_bytes = 32;
 constexpr std::size_t k_max_request_bytes = 16 * 1024;
@@ -123,7 +122,8 @@ Result<std::string> decode_uri_value(std::string_view text, std::string_view key
 }
 
 bool has_control(std::string_view text) {
-    return std::any_of(text.begin(), text.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; });
+    return std::any_of(text.begin(), text.end(),
+                       [](unsigned char c) { return c < 0x20 || c == 0x7f; });
 }
 
 } // namespace
@@ -134,8 +134,8 @@ Result<GrantKey> generate_grant_key() {
         return crypto_error("cannot generate an Ed25519 key");
     }
     BioPtr bio(BIO_new(BIO_s_mem()));
-    if (!bio ||
-        PEM_write_bio_PrivateKey(bio.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1) {
+    if (!bio || PEM_write_bio_PrivateKey(bio.get(), key.get(), nullptr, nullptr, 0, nullptr,
+                                         nullptr) != 1) {
         return crypto_error("cannot encode the Ed25519 key");
     }
     GrantKey out;
@@ -250,8 +250,8 @@ Result<std::string> make_grant_csr(const GrantKey& key, const RequestedGrant& gr
     }
     X509_NAME* name = X509_REQ_get_subject_name(req.get());
     if (X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
-                                   reinterpret_cast<const unsigned char*>(grant.id.c_str()), -1,
-                                   -1, 0) != 1 ||
+                                   reinterpret_cast<const unsigned char*>(grant.id.c_str()), -1, -1,
+                                   0) != 1 ||
         X509_REQ_set_pubkey(req.get(), pkey->get()) != 1) {
         return crypto_error("cannot fill the certificate request");
     }
@@ -311,16 +311,14 @@ Result<ParsedGrantCsr> parse_grant_csr(std::string_view pem) {
     const ASN1_STRING* cn = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, cn_index));
     const std::string id(reinterpret_cast<const char*>(ASN1_STRING_get0_data(cn)),
                          static_cast<std::size_t>(ASN1_STRING_length(cn)));
-    if (id.empty() || id.size() > 32 ||
-        !std::all_of(id.begin(), id.end(), [](unsigned char c) {
+    if (id.empty() || id.size() > 32 || !std::all_of(id.begin(), id.end(), [](unsigned char c) {
             return std::islower(c) || std::isdigit(c);
         })) {
         return bad("the certificate request's CN is not a grant id");
     }
     ExtsPtr exts(X509_REQ_get_extensions(req.get()));
-    NamesPtr names(exts ? static_cast<GENERAL_NAMES*>(X509V3_get_d2i(exts.get(),
-                                                                      NID_subject_alt_name,
-                                                                      nullptr, nullptr))
+    NamesPtr names(exts ? static_cast<GENERAL_NAMES*>(
+                              X509V3_get_d2i(exts.get(), NID_subject_alt_name, nullptr, nullptr))
                         : nullptr);
     std::string uri;
     int uris = 0;
@@ -358,8 +356,8 @@ Result<std::string> seal_token(std::string_view token, std::string_view ed25519_
         return make_error(Errc::invalid, "the requester's public key is not 32 bytes");
     }
     std::array<unsigned char, crypto_box_PUBLICKEYBYTES> x25519{};
-    if (crypto_sign_ed25519_pk_to_curve25519(
-            x25519.data(), reinterpret_cast<const unsigned char*>(ed25519_public_key.data())) != 0) {
+    if (crypto_sign_ed25519_pk_to_curve25519(x25519.data(), reinterpret_cast<const unsigned char*>(
+                                                                ed25519_public_key.data())) != 0) {
         return make_error(Errc::invalid, "the requester's public key is not a valid Ed25519 key");
     }
     std::string sealed(token.size() + crypto_box_SEALBYTES, '\0');

@@ -2,9 +2,8 @@
 
 #include "oncall/http/client.h"
 
-#include <fmt/format.h>
-
 #include <cstdlib>
+#include <fmt/format.h>
 #include <fstream>
 #include <sstream>
 
@@ -37,10 +36,9 @@ Result<std::string> webhook_url(const config::NotifyConfig& notify) {
     } else {
         std::ifstream in(notify.webhook_url_file);
         if (!in) {
-            return make_error(Errc::config,
-                              fmt::format("cannot read the webhook URL file {} "
-                                          "(access.notify.webhook-url-file)",
-                                          notify.webhook_url_file));
+            return make_error(Errc::config, fmt::format("cannot read the webhook URL file {} "
+                                                        "(access.notify.webhook-url-file)",
+                                                        notify.webhook_url_file));
         }
         std::stringstream ss;
         ss << in.rdbuf();

@@ -12,12 +12,11 @@
 #include "test_server.h"
 
 #include <catch2/catch.hpp>
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
-
 #include <filesystem>
+#include <fmt/format.h>
 #include <fstream>
 #include <future>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 #include <sys/stat.h>
@@ -73,7 +72,8 @@ public:
     explicit Person(const std::string& token_file_var) : m_env(test::sandbox_env()) {
         m_env["XDG_STATE_HOME"] = m_state.path();
         m_token_file = m_env.at(token_file_var);
-        const std::string config = fmt::format(R"(current-context: sandbox
+        const std::string config = fmt::format(
+            R"(current-context: sandbox
 contexts:
   sandbox:
     kubernetes:
@@ -93,11 +93,8 @@ contexts:
         breakglass: {{ service-account: oncall-breakglass, max: 30m, break-glass: true }}
       notify: {{ webhook-url-env: ONCALL_TEST_WEBHOOK }}
 )",
-                                               m_env.at("ONCALL_SANDBOX_URL"), m_token_file,
-                                               m_env.at("ONCALL_SANDBOX_CA"),
-                                               m_env.at("PROMETHEUS_URL"),
-                                               m_env.at("ALERTMANAGER_URL"),
-                                               m_env.at("REGISTRY_URL"));
+            m_env.at("ONCALL_SANDBOX_URL"), m_token_file, m_env.at("ONCALL_SANDBOX_CA"),
+            m_env.at("PROMETHEUS_URL"), m_env.at("ALERTMANAGER_URL"), m_env.at("REGISTRY_URL"));
         m_env["ONCALL_CONFIG"] = m_state.write("config.yaml", config);
         m_env.erase("ONCALL_CONTEXT");
     }
@@ -183,9 +180,11 @@ contexts:
     }
 
     /// request-access for deployer on checkout (extra flags appended).
-    ProcessResult request(std::vector<std::string> extra, const std::string& duration = "30m") const {
-        std::vector<std::string> args{"request-access", "checkout", "--role", "deployer", "--for",
-                                      duration, "--reason", k_reason, "--ticket", "INC-4711"};
+    ProcessResult request(std::vector<std::string> extra,
+                          const std::string& duration = "30m") const {
+        std::vector<std::string> args{"request-access", "checkout", "--role",   "deployer",
+                                      "--for",          duration,   "--reason", k_reason,
+                                      "--ticket",       "INC-4711"};
         args.insert(args.end(), extra.begin(), extra.end());
         return oncall(args);
     }
@@ -207,8 +206,12 @@ private:
     std::string m_token_file;
 };
 
-Person engineer() { return Person("ONCALL_K8S_TOKEN_FILE"); }
-Person approver() { return Person("ONCALL_APPROVER_TOKEN_FILE"); }
+Person engineer() {
+    return Person("ONCALL_K8S_TOKEN_FILE");
+}
+Person approver() {
+    return Person("ONCALL_APPROVER_TOKEN_FILE");
+}
 
 std::string csr_path(const std::string& id) {
     return "/apis/certificates.k8s.io/v1/certificatesigningrequests/oncall-grant-" + id;
@@ -262,16 +265,15 @@ void post_raw_csr(const Person& who, const std::string& name, const std::string&
                         {{"request", ops::base64_encode(pem)},
                          {"signerName", "oncall.dev/access-grant"},
                          {"usages", json::array({"digital signature"})}}}};
-    auto [status, text] = who.api(http::Method::post,
-                                  "/apis/certificates.k8s.io/v1/certificatesigningrequests",
-                                  body.dump());
+    auto [status, text] = who.api(
+        http::Method::post, "/apis/certificates.k8s.io/v1/certificatesigningrequests", body.dump());
     INFO(text);
     REQUIRE(status == 201);
 }
 
 // A PEM CSR made with the openssl command line (any key, any SAN).
-std::string openssl_csr(const test::TempDir& dir, const std::string& algorithm, const std::string& cn,
-                        const std::string& san) {
+std::string openssl_csr(const test::TempDir& dir, const std::string& algorithm,
+                        const std::string& cn, const std::string& san) {
     const std::string key = dir.path() + "/" + cn + ".key";
     std::vector<std::string> genkey{"openssl", "genpkey", "-algorithm", algorithm, "-out", key};
     if (algorithm == "EC") {
@@ -287,7 +289,8 @@ std::string openssl_csr(const test::TempDir& dir, const std::string& algorithm, 
 
 } // namespace
 
-TEST_CASE("kubectl get csr lists a pending request; kubectl certificate deny ends the waiting requester with exit 4") {
+TEST_CASE("kubectl get csr lists a pending request; kubectl certificate deny ends the waiting "
+          "requester with exit 4") {
     const Person alice = engineer();
     const Person bob = approver();
     const auto known = csr_names(alice);
@@ -304,8 +307,11 @@ TEST_CASE("kubectl get csr lists a pending request; kubectl certificate deny end
     CHECK_THAT(listed.out, Catch::Contains("Pending"));
     // spec.username is the caller the server authenticated, not anything oncall wrote.
     const json csr = alice.get(csr_path(id));
-    const std::string alice_name = json::parse(alice.oncall({"access", "pending", "-o", "json"}).out)
-                                       .at("requests").back().at("requester");
+    const std::string alice_name =
+        json::parse(alice.oncall({"access", "pending", "-o", "json"}).out)
+            .at("requests")
+            .back()
+            .at("requester");
     CHECK(csr.at("spec").at("username") == alice_name);
     CHECK(csr.at("spec").at("groups").dump().find("oncall:engineers") != std::string::npos);
 
@@ -325,22 +331,27 @@ TEST_CASE("kubectl get csr lists a pending request; kubectl certificate deny end
     CHECK_THAT(after.out, Catch::Contains("Denied"));
 }
 
-TEST_CASE("kubectl certificate approve issues no token: the requester is told and waits until its deadline") {
+TEST_CASE("kubectl certificate approve issues no token: the requester is told and waits until its "
+          "deadline") {
     const Person alice = engineer();
     const Person bob = approver();
     const std::string id = alice.file_request();
     auto approved = bob.kubectl({"certificate", "approve", "oncall-grant-" + id});
     INFO(approved.err);
     REQUIRE(approved.exit_code == 0);
-    CHECK_THAT(alice.kubectl({"get", "csr", "oncall-grant-" + id}).out, Catch::Contains("Approved"));
+    CHECK_THAT(alice.kubectl({"get", "csr", "oncall-grant-" + id}).out,
+               Catch::Contains("Approved"));
 
     const auto started = std::chrono::steady_clock::now();
     auto waited = alice.oncall({"access", "wait", id, "--wait", "2s"});
     const auto took = std::chrono::steady_clock::now() - started;
     INFO(waited.out << waited.err);
     CHECK(waited.exit_code == 6);
-    CHECK_THAT(waited.err, Catch::Contains("approved, but no token was issued: approve with oncall access approve"));
-    CHECK(took >= std::chrono::seconds(2)); // it kept waiting for the grant Secret until the deadline
+    CHECK_THAT(
+        waited.err,
+        Catch::Contains("approved, but no token was issued: approve with oncall access approve"));
+    CHECK(took >=
+          std::chrono::seconds(2)); // it kept waiting for the grant Secret until the deadline
     CHECK_FALSE(std::filesystem::exists(alice.grant_file("checkout")));
     // The request stays approved-without-token: oncall does not approve it a second time.
     auto again = bob.oncall({"access", "approve", id});
@@ -348,7 +359,8 @@ TEST_CASE("kubectl certificate approve issues no token: the requester is told an
     CHECK_THAT(again.err, Catch::Contains("already approved"));
 }
 
-TEST_CASE("two people: request, pending, approve; the requester's grant works, revokes, and expires on the server") {
+TEST_CASE("two people: request, pending, approve; the requester's grant works, revokes, and "
+          "expires on the server") {
     const Person alice = engineer();
     const Person bob = approver();
     const int target = other_revision(alice);
@@ -367,8 +379,8 @@ TEST_CASE("two people: request, pending, approve; the requester's grant works, r
         }
     }
     REQUIRE(entry.is_object());
-    for (const char* key : {"grant", "service", "namespace", "role", "requester", "reason", "ticket",
-                            "requested_for", "requested_at"}) {
+    for (const char* key : {"grant", "service", "namespace", "role", "requester", "reason",
+                            "ticket", "requested_for", "requested_at"}) {
         CHECK(entry.contains(key));
     }
     CHECK(entry.at("service") == "checkout");
@@ -434,8 +446,11 @@ TEST_CASE("two people: request, pending, approve; the requester's grant works, r
     auto revoked = alice.oncall({"access", "revoke", "checkout"});
     INFO(revoked.err);
     CHECK(revoked.exit_code == 0);
-    const long refused_status = alice.api(http::Method::get, "/apis/apps/v1/namespaces/shop/deployments/checkout",
-                                          {}, "application/json", token).first;
+    const long refused_status =
+        alice
+            .api(http::Method::get, "/apis/apps/v1/namespaces/shop/deployments/checkout", {},
+                 "application/json", token)
+            .first;
     CHECK(refused_status == 401);
 
     // Expiry is the server's: a second approved grant stops working when the server expires it.
@@ -444,11 +459,14 @@ TEST_CASE("two people: request, pending, approve; the requester's grant works, r
     REQUIRE(bob.oncall({"access", "approve", second}).exit_code == 0);
     REQUIRE(second_wait.get().exit_code == 0);
     const std::string token2 = json::parse(read_file(alice.grant_file("checkout"))).at("token");
-    auto [expired_status, expired_body] = alice.api(http::Method::post, "/sandbox/v1/tokens/expire",
-                                                    json{{"token", token2}}.dump());
+    auto [expired_status, expired_body] =
+        alice.api(http::Method::post, "/sandbox/v1/tokens/expire", json{{"token", token2}}.dump());
     REQUIRE(expired_status == 200);
-    const long expired_use = alice.api(http::Method::get, "/apis/apps/v1/namespaces/shop/deployments/checkout",
-                                       {}, "application/json", token2).first;
+    const long expired_use =
+        alice
+            .api(http::Method::get, "/apis/apps/v1/namespaces/shop/deployments/checkout", {},
+                 "application/json", token2)
+            .first;
     CHECK(expired_use == 401);
     (void)alice.oncall({"access", "revoke", "checkout"});
 }
@@ -458,13 +476,17 @@ TEST_CASE("the requester alone can neither approve nor mint; oncall says an appr
     const std::string id = alice.file_request();
     const json csr = alice.get(csr_path(id));
     json approval = csr;
-    approval["status"]["conditions"] = json::array({{{"type", "Approved"}, {"status", "True"}, {"reason", "Self"}}});
-    auto [approve_status, approve_body] = alice.api(http::Method::put, csr_path(id) + "/approval", approval.dump());
+    approval["status"]["conditions"] =
+        json::array({{{"type", "Approved"}, {"status", "True"}, {"reason", "Self"}}});
+    auto [approve_status, approve_body] =
+        alice.api(http::Method::put, csr_path(id) + "/approval", approval.dump());
     CHECK(approve_status == 403);
-    const json token_request = {{"apiVersion", "authentication.k8s.io/v1"}, {"kind", "TokenRequest"},
+    const json token_request = {{"apiVersion", "authentication.k8s.io/v1"},
+                                {"kind", "TokenRequest"},
                                 {"spec", {{"expirationSeconds", 600}}}};
     auto [mint_status, mint_body] = alice.api(
-        http::Method::post, "/api/v1/namespaces/shop/serviceaccounts/oncall-deployer/token", token_request.dump());
+        http::Method::post, "/api/v1/namespaces/shop/serviceaccounts/oncall-deployer/token",
+        token_request.dump());
     CHECK(mint_status == 403);
 
     // oncall's own refusal, and its text: the line a second person runs.
@@ -497,10 +519,11 @@ TEST_CASE("deny (exit 4 for the waiting requester), timeout (exit 6), --no-wait 
     const Person bob = approver();
     SECTION("deny") {
         const auto known = csr_names(alice);
-        auto waiting = alice.oncall_async({"request-access", "checkout", "--role", "deployer", "--for", "30m",
-                                           "--reason", k_reason, "--wait", "60s"});
+        auto waiting = alice.oncall_async({"request-access", "checkout", "--role", "deployer",
+                                           "--for", "30m", "--reason", k_reason, "--wait", "60s"});
         const std::string id = wait_for_new_request(alice, known);
-        auto denied = bob.oncall({"access", "deny", id, "--reason", "use the canary rollback instead", "-o", "json"});
+        auto denied = bob.oncall(
+            {"access", "deny", id, "--reason", "use the canary rollback instead", "-o", "json"});
         INFO(denied.err);
         REQUIRE(denied.exit_code == 0);
         CHECK(json::parse(denied.out).at("state") == "denied");
@@ -539,7 +562,8 @@ TEST_CASE("the grant Secret holds only a sealed box that the approver's own stat
     REQUIRE(bob.oncall({"access", "approve", id, "-v"}).exit_code == 0);
     const json secret = bob.get("/api/v1/namespaces/shop/secrets/oncall-grant-" + id);
     REQUIRE(secret.at("data").size() == 1);
-    const std::string box = ops::base64_decode(secret.at("data").at("sealed-token").get<std::string>()).value();
+    const std::string box =
+        ops::base64_decode(secret.at("data").at("sealed-token").get<std::string>()).value();
     REQUIRE(alice.oncall({"access", "wait", id}).exit_code == 0);
     const std::string token = json::parse(read_file(alice.grant_file("checkout"))).at("token");
     CHECK(box.find(token) == std::string::npos);
@@ -557,9 +581,11 @@ TEST_CASE("abuse is refused and grants nothing") {
     const Person bob = approver();
     SECTION("a planted grant Secret") {
         const std::string id = alice.file_request();
-        const json planted = {{"apiVersion", "v1"}, {"kind", "Secret"},
+        const json planted = {{"apiVersion", "v1"},
+                              {"kind", "Secret"},
                               {"metadata", {{"name", "oncall-grant-" + id}}}};
-        REQUIRE(alice.api(http::Method::post, "/api/v1/namespaces/shop/secrets", planted.dump()).first == 201);
+        REQUIRE(alice.api(http::Method::post, "/api/v1/namespaces/shop/secrets", planted.dump())
+                    .first == 201);
         auto r = bob.oncall({"access", "approve", id});
         CHECK(r.exit_code == 5);
         CHECK_THAT(r.err, Catch::Contains("planted"));
@@ -590,7 +616,8 @@ TEST_CASE("abuse is refused and grants nothing") {
         const std::string forged = ops::seal_token("forged-token", stranger.public_key).value();
         const json patch = {{"data", {{"sealed-token", ops::base64_encode(forged)}}}};
         REQUIRE(bob.api(http::Method::patch, "/api/v1/namespaces/shop/secrets/oncall-grant-" + id,
-                        patch.dump(), "application/merge-patch+json").first == 200);
+                        patch.dump(), "application/merge-patch+json")
+                    .first == 200);
         auto r = alice.oncall({"access", "wait", id});
         CHECK(r.exit_code == 4);
         CHECK_THAT(r.err, Catch::Contains("does not open"));
@@ -609,15 +636,18 @@ TEST_CASE("abuse is refused and grants nothing") {
         CHECK(missing.exit_code == 4);
         CHECK_THAT(missing.err, Catch::Contains("no request key"));
     }
-    SECTION("requests that are not Ed25519 or carry a malformed URI: listed as invalid, never approvable") {
+    SECTION("requests that are not Ed25519 or carry a malformed URI: listed as invalid, never "
+            "approvable") {
         test::TempDir dir;
-        const std::string good_uri = "oncall://grant?service=checkout&namespace=shop&role=deployer&for=30m&"
-                                     "reason=checkout%20down%20since%20rev%203&ticket=";
+        const std::string good_uri =
+            "oncall://grant?service=checkout&namespace=shop&role=deployer&for=30m&"
+            "reason=checkout%20down%20since%20rev%203&ticket=";
         const std::string ecdsa = ops::new_grant_id();
         const std::string badurl = ops::new_grant_id();
         post_raw_csr(alice, "oncall-grant-" + ecdsa, openssl_csr(dir, "EC", ecdsa, good_uri));
-        post_raw_csr(alice, "oncall-grant-" + badurl,
-                     openssl_csr(dir, "ED25519", badurl, "oncall://grant?service=checkout&admin=true"));
+        post_raw_csr(
+            alice, "oncall-grant-" + badurl,
+            openssl_csr(dir, "ED25519", badurl, "oncall://grant?service=checkout&admin=true"));
         auto pending = bob.oncall({"access", "pending", "-o", "json"});
         INFO(pending.out << pending.err);
         REQUIRE(pending.exit_code == 0);
@@ -631,7 +661,8 @@ TEST_CASE("abuse is refused and grants nothing") {
         CHECK(by_id[ecdsa].at("valid") == false);
         CHECK_THAT(by_id[ecdsa].at("problem").get<std::string>(), Catch::Contains("not Ed25519"));
         CHECK(by_id[badurl].at("valid") == false);
-        CHECK_THAT(by_id[badurl].at("problem").get<std::string>(), Catch::Contains("malformed request URI"));
+        CHECK_THAT(by_id[badurl].at("problem").get<std::string>(),
+                   Catch::Contains("malformed request URI"));
         CHECK_THAT(bob.oncall({"access", "pending"}).out, Catch::Contains("INVALID"));
         for (const std::string& id : {ecdsa, badurl}) {
             auto r = bob.oncall({"access", "approve", id});
@@ -642,7 +673,8 @@ TEST_CASE("abuse is refused and grants nothing") {
     }
 }
 
-TEST_CASE("break-glass: Warning Event, audit line, notification with every field; the webhook never blocks it") {
+TEST_CASE("break-glass: Warning Event, audit line, notification with every field; the webhook "
+          "never blocks it") {
     test::TestServer receiver;
     std::atomic<int> mode{0}; // 0 ok, 1 answers 500, 2 slow
     receiver.on("POST", "/hook", [&](const httplib::Request&, httplib::Response& res, std::size_t) {
@@ -680,8 +712,8 @@ TEST_CASE("break-glass: Warning Event, audit line, notification with every field
         const std::string id = g.at("grant");
         REQUIRE(receiver.request_count() == 1);
         const json body = json::parse(receiver.requests().at(0).body);
-        for (const char* key : {"event", "service", "role", "grant", "requester", "approver", "reason",
-                                "ticket", "expires_at", "context", "text"}) {
+        for (const char* key : {"event", "service", "role", "grant", "requester", "approver",
+                                "reason", "ticket", "expires_at", "context", "text"}) {
             CHECK(body.contains(key));
         }
         CHECK(body.at("event") == "break_glass");
@@ -704,10 +736,13 @@ TEST_CASE("break-glass: Warning Event, audit line, notification with every field
         CHECK(line.at("break_glass") == true);
         CHECK(line.at("grant") == id);
         CHECK(line.at("notification") == "sent");
-        CHECK(json::parse(read_file(alice.grant_file("checkout", "breakglass"))).at("break_glass") == true);
+        CHECK(
+            json::parse(read_file(alice.grant_file("checkout", "breakglass"))).at("break_glass") ==
+            true);
         (void)alice.oncall({"access", "revoke", "checkout"});
     }
-    SECTION("the webhook answers 500 or is slow: warning only, the grant works, the audit says so") {
+    SECTION(
+        "the webhook answers 500 or is slow: warning only, the grant works, the audit says so") {
         for (int m : {1, 2}) {
             mode = m;
             const auto started = std::chrono::steady_clock::now();
@@ -731,7 +766,8 @@ TEST_CASE("break-glass: Warning Event, audit line, notification with every field
         INFO(r.err);
         REQUIRE(r.exit_code == 0);
         CHECK_THAT(r.err, Catch::Contains("notification was not delivered"));
-        CHECK_THAT(alice.audit_lines().back().at("notification").get<std::string>(), Catch::StartsWith("failed: "));
+        CHECK_THAT(alice.audit_lines().back().at("notification").get<std::string>(),
+                   Catch::StartsWith("failed: "));
         (void)alice.oncall({"access", "revoke", "checkout"});
     }
 }

@@ -32,7 +32,8 @@ RequestedGrant sample_request() {
 // A CSR made with OpenSSL directly: any key type, any CN and SAN URI.
 std::string foreign_csr(const char* key_type, const std::string& cn, const std::string& uri) {
     const std::string type = key_type;
-    EVP_PKEY* key = type == "RSA"  ? EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<size_t>(2048))
+    EVP_PKEY* key = type == "RSA"
+                        ? EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<size_t>(2048))
                     : type == "EC" ? EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256")
                                    : EVP_PKEY_Q_keygen(nullptr, nullptr, key_type);
     REQUIRE(key != nullptr);
@@ -43,7 +44,8 @@ std::string foreign_csr(const char* key_type, const std::string& cn, const std::
     if (!uri.empty()) {
         STACK_OF(X509_EXTENSION)* exts = sk_X509_EXTENSION_new_null();
         const std::string value = "URI:" + uri;
-        X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, nullptr, NID_subject_alt_name, value.c_str());
+        X509_EXTENSION* ext =
+            X509V3_EXT_conf_nid(nullptr, nullptr, NID_subject_alt_name, value.c_str());
         REQUIRE(ext != nullptr);
         sk_X509_EXTENSION_push(exts, ext);
         X509_REQ_add_extensions(req, exts);
@@ -84,7 +86,8 @@ TEST_CASE("a grant request round-trips through its signed PKCS#10 request") {
 
 TEST_CASE("the SAN URI percent-encodes every value") {
     const std::string uri = grant_uri(sample_request());
-    CHECK(uri.rfind("oncall://grant?service=checkout&namespace=shop&role=deployer&for=30m&reason=", 0) == 0);
+    CHECK(uri.rfind("oncall://grant?service=checkout&namespace=shop&role=deployer&for=30m&reason=",
+                    0) == 0);
     CHECK(uri.find("%26") != std::string::npos); // '&' inside the reason
     CHECK(uri.find("%3D") != std::string::npos); // '='
     CHECK(uri.find(' ') == std::string::npos);
@@ -98,14 +101,26 @@ TEST_CASE("malformed request URIs are refused with the reason") {
     REQUIRE(parse_grant_uri(good));
     for (const std::string& bad : {
              std::string("https://grant?service=checkout"),
-             good + "&service=other",                                   // repeated key
-             good + "&admin=true",                                      // unknown key
-             std::string("oncall://grant?service=checkout&namespace=shop&role=deployer&for=30m"), // no reason
-             std::string("oncall://grant?service=Check_out&namespace=shop&role=deployer&for=30m&reason=checkout%20is%20down%20now"),
-             std::string("oncall://grant?service=checkout&namespace=shop&role=deployer&for=forever&reason=checkout%20is%20down%20now"),
-             std::string("oncall://grant?service=checkout&namespace=shop&role=deployer&for=30m&reason=checkout%2is%20down%20now"),
-             std::string("oncall://grant?service=checkout&namespace=shop&role=deployer&for=30m&reason=line%0Abreak%20in%20reason"),
-             std::string("oncall://grant?service=checkout&namespace=shop&role=deployer&for=30m&reason=raw space here please"),
+             good + "&service=other", // repeated key
+             good + "&admin=true",    // unknown key
+             std::string(
+                 "oncall://grant?service=checkout&namespace=shop&role=deployer&for=30m"), // no
+                                                                                          // reason
+             std::string("oncall://"
+                         "grant?service=Check_out&namespace=shop&role=deployer&for=30m&reason="
+                         "checkout%20is%20down%20now"),
+             std::string("oncall://"
+                         "grant?service=checkout&namespace=shop&role=deployer&for=forever&reason="
+                         "checkout%20is%20down%20now"),
+             std::string("oncall://"
+                         "grant?service=checkout&namespace=shop&role=deployer&for=30m&reason="
+                         "checkout%2is%20down%20now"),
+             std::string("oncall://"
+                         "grant?service=checkout&namespace=shop&role=deployer&for=30m&reason=line%"
+                         "0Abreak%20in%20reason"),
+             std::string(
+                 "oncall://grant?service=checkout&namespace=shop&role=deployer&for=30m&reason=raw "
+                 "space here please"),
          }) {
         INFO(bad);
         auto parsed = parse_grant_uri(bad);
@@ -128,7 +143,8 @@ TEST_CASE("requests that are not Ed25519, not parseable or malformed are invalid
         CHECK(r.error().message.find("not Ed25519") != std::string::npos);
     }
     SECTION("Ed25519 but a malformed URI") {
-        auto r = parse_grant_csr(foreign_csr("ED25519", "k3j9x0abcd", "oncall://grant?service=x&rm=-rf"));
+        auto r = parse_grant_csr(
+            foreign_csr("ED25519", "k3j9x0abcd", "oncall://grant?service=x&rm=-rf"));
         REQUIRE_FALSE(r);
         CHECK(r.error().message.find("malformed request URI") != std::string::npos);
     }
@@ -143,7 +159,8 @@ TEST_CASE("requests that are not Ed25519, not parseable or malformed are invalid
         CHECK(r.error().message.find("CN") != std::string::npos);
     }
     SECTION("garbage") {
-        auto r = parse_grant_csr("-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n");
+        auto r = parse_grant_csr(
+            "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n");
         REQUIRE_FALSE(r);
         CHECK(r.error().message.find("does not parse") != std::string::npos);
     }

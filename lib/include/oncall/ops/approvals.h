@@ -36,12 +36,12 @@ std::string approve_command(const std::string& grant_id, const std::string& cont
 
 /// What request_approval sent.
 struct RequestedApproval {
-    std::string grant;        // grant id
-    std::string csr_name;     // oncall-grant-<id>
+    std::string grant;    // grant id
+    std::string csr_name; // oncall-grant-<id>
     std::string service;
     std::string namespace_name;
     std::string role;
-    std::string requester;    // from a SelfSubjectReview
+    std::string requester; // from a SelfSubjectReview
     std::string reason;
     std::string ticket;
     std::chrono::seconds duration{0};
@@ -51,12 +51,11 @@ struct RequestedApproval {
 
 /// Files a request for an approval-required role: Ed25519 key (0600 in the grant store), CSR,
 /// Event AccessRequested, notification, audit line. Nothing is granted yet.
-Result<RequestedApproval> request_approval(const kube::KubeClient& client,
-                                           const config::Context& context,
-                                           const config::Service& service,
-                                           const AccessRequest& request,
-                                           const AccessStores& stores,
-                                           const std::function<void(std::string_view)>& progress = {});
+Result<RequestedApproval>
+request_approval(const kube::KubeClient& client, const config::Context& context,
+                 const config::Service& service, const AccessRequest& request,
+                 const AccessStores& stores,
+                 const std::function<void(std::string_view)>& progress = {});
 
 /// How wait_for_grant waits.
 struct GrantWaitOptions {
@@ -76,17 +75,17 @@ Result<IssuedGrant> wait_for_grant(const kube::KubeClient& client, const config:
 
 /// One request in `access pending`.
 struct PendingRequest {
-    std::string grant;        // id (CSR name without oncall-grant-)
+    std::string grant; // id (CSR name without oncall-grant-)
     std::string csr_name;
     std::string service;
     std::string namespace_name;
     std::string role;
-    std::string requester;    // spec.username (attested)
+    std::string requester; // spec.username (attested)
     std::string reason;
     std::string ticket;
     std::chrono::seconds requested_for{0};
     std::optional<TimePoint> requested_at;
-    bool valid = true;        // false: never approvable, `problem` says why
+    bool valid = true; // false: never approvable, `problem` says why
     std::string problem;
 };
 
@@ -97,8 +96,8 @@ Result<std::vector<PendingRequest>> list_pending(const kube::KubeClient& client,
 
 /// What `access approve` asks.
 struct ApproveRequest {
-    std::string grant;     // id, or oncall-grant-<id>
-    std::string duration;  // --for as typed; empty: what was requested
+    std::string grant;    // id, or oncall-grant-<id>
+    std::string duration; // --for as typed; empty: what was requested
 };
 
 /// What approve_request did.
@@ -125,9 +124,8 @@ using ServiceLookup = std::function<Result<config::Service>(const std::string& n
 /// annotated); mints the bound token for min(requested, --for, role max, service-account cap);
 /// stores it sealed to the requester's key; Event AccessApproved; notification; audit line.
 Result<ApprovedGrant> approve_request(const kube::KubeClient& client,
-                                      const config::Context& context,
-                                      const ServiceLookup& services, const ApproveRequest& request,
-                                      const std::string& audit_path,
+                                      const config::Context& context, const ServiceLookup& services,
+                                      const ApproveRequest& request, const std::string& audit_path,
                                       const std::function<void(std::string_view)>& progress = {});
 
 /// What deny_request did.

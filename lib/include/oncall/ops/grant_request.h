@@ -15,13 +15,13 @@ namespace oncall::ops {
 
 /// What a two-person request asks for; all of it is signed into the PKCS#10 request.
 struct RequestedGrant {
-    std::string id;             // grant id: subject CN, and the CSR is oncall-grant-<id>
+    std::string id; // grant id: subject CN, and the CSR is oncall-grant-<id>
     std::string service;
     std::string namespace_name;
     std::string role;
     std::chrono::seconds duration{0}; // "for"
     std::string reason;
-    std::string ticket;         // may be empty
+    std::string ticket; // may be empty
 };
 
 /// A requester's key pair. `private_pem` is the PKCS#8 PEM of the Ed25519 key (secret);

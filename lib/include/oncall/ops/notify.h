@@ -7,9 +7,8 @@
 #include "oncall/config/config.h"
 #include "oncall/core/result.h"
 
-#include <nlohmann/json.hpp>
-
 #include <chrono>
+#include <nlohmann/json.hpp>
 #include <string>
 
 namespace oncall::ops {
