@@ -23,17 +23,6 @@ namespace {
 
 using nlohmann::json;
 
-std::chrono::milliseconds parse_flag_duration(const std::string& text, const char* flag) {
-    auto d = parse_duration(text);
-    if (!d) {
-        auto e = std::move(d).error();
-        e.code = Errc::usage;
-        e.message = fmt::format("{}: {}", flag, e.message);
-        fail(std::move(e));
-    }
-    return *d;
-}
-
 std::string artifacts_text(const std::vector<std::string>& artifacts) {
     return artifacts.empty() ? std::string("(none)") : fmt::format("{}", fmt::join(artifacts, ", "));
 }
@@ -280,9 +269,9 @@ void add_change_flags(CLI::App& cmd, ChangeFlags& flags) {
 }
 
 void run_change(AppContext& ctx, ops::DeployAction action, const ChangeFlags& flags) {
-    const auto timeout = parse_flag_duration(flags.timeout, "--timeout");
+    const auto timeout = parse_flag_duration("--timeout", flags.timeout);
     const auto window =
-        std::chrono::duration_cast<std::chrono::seconds>(parse_flag_duration(flags.verify_window, "--verify-window"));
+        std::chrono::duration_cast<std::chrono::seconds>(parse_flag_duration("--verify-window", flags.verify_window));
     if (window.count() < 5) {
         fail(make_error(Errc::usage, "--verify-window must be at least 5s (a few scrapes)"));
     }
