@@ -1,7 +1,7 @@
 // oncall request-access SERVICE --role ROLE --for DUR --reason TEXT [--ticket ID]
 
 #include "commands.h"
-#include "oncall/backends/kubernetes.h"
+#include "oncall/backends/clients.h"
 #include "oncall/core/duration.h"
 #include "oncall/core/time.h"
 #include "oncall/ops/access.h"
@@ -32,7 +32,7 @@ void run(AppContext& ctx, const RequestAccessFlags& flags) {
     const auto service = ctx.service(flags.service);
     // Checked before any connection is made: a bad request changes nothing anywhere.
     unwrap(ops::validate_request(context.access, flags.request));
-    const auto client = unwrap(kube::KubeClient::create(context.kubernetes, ctx.logger()));
+    const auto client = unwrap(backends::make_kube_client(context, ctx.logger()));
     const ops::AccessStores stores{ops::GrantStore::open_default(), ops::default_audit_path()};
     const auto issued = unwrap(ops::request_access(
         client, context, service, flags.request, stores,

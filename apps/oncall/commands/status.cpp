@@ -38,6 +38,7 @@ nlohmann::json status_json(const config::Service& service, const ops::RolloutSta
             {"ready", s.ready},
             {"available", s.available},
             {"message", s.message},
+            {"reason", s.reason.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.reason)},
             {"problems", problems}};
 }
 
@@ -49,6 +50,9 @@ void print_status(AppContext& ctx, const config::Service& service, const ops::Ro
     fmt::print("{}: revision {}, {}\n", service.name, s.revision,
                render::paint(ops::rollout_state_name(s.state), color, style));
     fmt::print("  {}\n", s.message);
+    if (s.state == ops::RolloutState::failed && !s.reason.empty() && s.message.find(s.reason) == std::string::npos) {
+        fmt::print("  reason: {}\n", s.reason);
+    }
     fmt::print("  replicas: {} desired, {} updated, {} ready, {} available\n", s.desired, s.updated, s.ready,
                s.available);
     if (!s.problems.empty()) {
@@ -84,8 +88,11 @@ void register_status(CLI::App& app, AppContext& ctx) {
             } else {
                 print_status(ctx, service, s);
             }
+            // complete and progressing: 0; failed: 7; paused: 5 (DESIGN.md, "One judgement").
             if (s.state == ops::RolloutState::failed) {
                 ctx.exit_code = ExitCode::rollout_failed;
+            } else if (s.state == ops::RolloutState::paused) {
+                ctx.exit_code = ExitCode::conflict;
             }
             return;
         }
@@ -111,13 +118,7 @@ void register_status(CLI::App& app, AppContext& ctx) {
         if (progress) {
             progress->finish(fmt::format("{}: {} after {}", service.name, w.reason, format_duration(w.elapsed)));
         }
-        auto s = w.status;
-        if (auto fresh = ops::read_rollout_status(client, service.namespace_name, service.deployment)) {
-            s.problems = fresh->problems;
-        }
-        if (w.end == ops::WaitEnd::failed) {
-            s.state = ops::RolloutState::failed;
-        }
+        const auto& s = w.status;
         if (ctx.json()) {
             render::print_json(status_json(service, s));
         } else {

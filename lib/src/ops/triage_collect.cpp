@@ -338,8 +338,15 @@ KubePart collect_kube(const config::Context& ctx, const config::Service& svc, Ti
         pods_future = std::async(req.sequential ? std::launch::deferred : std::launch::async,
                                  [&client, &ns, &lo] { return client.list_pods(ns, lo); });
     }
-    auto revs = client.deployment_revisions(facts.deployment);
+    auto replicasets = client.list_replicasets(ns, lo);
     ++part.status.requests;
+    Result<std::vector<kube::Revision>> revs = std::vector<kube::Revision>{};
+    if (replicasets) {
+        revs = kube::revisions_of(facts.deployment, replicasets->items);
+        facts.replicasets = std::move(replicasets->items);
+    } else {
+        revs = std::move(replicasets).error();
+    }
     Result<kube::List<kube::Pod>> all_pods = kube::List<kube::Pod>{};
     if (pods_future.valid()) {
         all_pods = pods_future.get();

@@ -78,7 +78,22 @@ KubeFacts kube_facts(const std::string& service, std::vector<kube::Revision> rev
     for (int i = 0; i < 3; ++i) {
         k.pods.push_back(running_pod(service + "-abc-" + std::to_string(i), service, newest.artifacts[0]));
     }
+    // The ReplicaSet of the current template, which the rollout judgement looks for.
+    kube::ReplicaSet rs;
+    rs.metadata.name = service + "-abc";
+    rs.metadata.uid = "rs-" + service + "-new";
+    rs.metadata.owner_references.push_back({"apps/v1", "Deployment", k.deployment.metadata.name,
+                                            k.deployment.metadata.uid, true});
+    rs.pod_template = k.deployment.pod_template;
+    rs.revision = newest.number;
+    k.replicasets.push_back(rs);
     return k;
+}
+
+// Makes `pod` one of the new ReplicaSet's pods in `k`.
+void own_by_new_replicaset(const KubeFacts& k, kube::Pod& pod) {
+    pod.metadata.owner_references = {{"apps/v1", "ReplicaSet", k.replicasets.back().metadata.name,
+                                      k.replicasets.back().metadata.uid, true}};
 }
 
 TriageFacts facts_for(const std::string& service, const std::string& alerts_fixture) {
@@ -279,6 +294,7 @@ TEST_CASE("triage: crash-looping pods fail the rollout and make the new revision
                                    revision("search", 1, 50h, 'a', false)});
     auto crash = kube::decode_pod(json::parse(read_fixture("kubernetes/pod_crashloop.json")));
     REQUIRE(crash.ok());
+    own_by_new_replicaset(k, *crash);
     k.pods = {*crash};
     k.deployment.status.updated_replicas = 1;
     k.deployment.status.available_replicas = 3;
@@ -387,4 +403,46 @@ TEST_CASE("triage: the screen of a bad deploy fits 100 columns by 30 lines", "[t
     const auto er = std::find_if(lines.begin(), lines.end(), [](const std::string& l) { return l.rfind("  error ratio", 0) == 0; });
     REQUIRE(er != lines.end());
     CHECK(render::display_width(*marks) == render::display_width(*er));
+}
+
+TEST_CASE("triage: a GitOps-owned Deployment gets the GitOps tool's commands, not a rollback it would revert",
+          "[triage]") {
+    auto make = [](std::map<std::string, std::string> labels, std::map<std::string, std::string> annotations) {
+        auto f = facts_for("payments", "");
+        f.service = "search";
+        auto k = kube_facts("search", {revision("search", 3, 8min, 'c', true), revision("search", 2, 160min, 'b', false),
+                                       revision("search", 1, 50h, 'a', false)});
+        auto crash = kube::decode_pod(json::parse(read_fixture("kubernetes/pod_crashloop.json")));
+        REQUIRE(crash.ok());
+        own_by_new_replicaset(k, *crash);
+        k.pods = {*crash};
+        k.deployment.status.updated_replicas = 1;
+        k.deployment.status.replicas = 4;
+        k.deployment.metadata.labels.insert(labels.begin(), labels.end());
+        k.deployment.metadata.annotations.insert(annotations.begin(), annotations.end());
+        f.kube = k;
+        return build_report(f);
+    };
+    auto commands = [](const TriageReport& r) {
+        std::string all;
+        for (const auto& rec : r.recommendations) {
+            all += rec.command + "\n";
+        }
+        return all;
+    };
+    const auto argo = make({{"argocd.argoproj.io/instance", "shop-search"}}, {});
+    REQUIRE(argo.rollback_target);
+    CHECK_THAT(commands(argo), Catch::Contains("argocd app history shop-search") &&
+                                   Catch::Contains("argocd app rollback shop-search ID") &&
+                                   !Catch::Contains("oncall rollback"));
+    const auto tracked = make({}, {{"argocd.argoproj.io/tracking-id", "shop-search2:apps/Deployment:shop/search"}});
+    CHECK_THAT(commands(tracked), Catch::Contains("argocd app history shop-search2"));
+    const auto flux = make({{"kustomize.toolkit.fluxcd.io/name", "apps"}, {"kustomize.toolkit.fluxcd.io/namespace", "flux-system"}}, {});
+    CHECK_THAT(commands(flux), Catch::Contains("flux suspend kustomization apps -n flux-system") &&
+                                   Catch::Contains("oncall rollback search --to-revision") &&
+                                   Catch::Contains("--force"));
+    const auto helm = make({{"helm.toolkit.fluxcd.io/name", "search"}}, {});
+    CHECK_THAT(commands(helm), Catch::Contains("flux suspend helmrelease search"));
+    const auto plain = make({}, {});
+    CHECK_THAT(commands(plain), Catch::Contains("oncall rollback search --to-revision") && !Catch::Contains("--force"));
 }
