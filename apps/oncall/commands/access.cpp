@@ -1,7 +1,7 @@
 // oncall access list | access revoke SERVICE [--role ROLE]
 
 #include "commands.h"
-#include "oncall/backends/kubernetes.h"
+#include "oncall/backends/clients.h"
 #include "oncall/core/duration.h"
 #include "oncall/core/time.h"
 #include "oncall/ops/access.h"

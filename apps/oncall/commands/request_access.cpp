@@ -1,6 +1,7 @@
 // oncall request-access SERVICE --role ROLE --for DUR --reason TEXT [--ticket ID]
 
 #include "commands.h"
+#include "deploy_flow.h"
 #include "oncall/backends/clients.h"
 #include "oncall/core/duration.h"
 #include "oncall/core/time.h"
@@ -97,7 +98,10 @@ void register_request_access(CLI::App& app, AppContext& ctx) {
     cmd->add_option("--reason", flags->request.reason, "Why: what is broken and what you will do")
         ->required();
     cmd->add_option("--ticket", flags->request.ticket, "Incident or ticket id");
-    cmd->callback([&ctx, flags] { run(ctx, *flags); });
+    cmd->callback([&ctx, flags, cmd] {
+        refuse_flags_as_values(*cmd);
+        run(ctx, *flags);
+    });
 }
 
 } // namespace oncall::app

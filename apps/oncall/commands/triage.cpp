@@ -92,6 +92,8 @@ void run_overview(AppContext& ctx, const ops::TriageRequest& request) {
                  {"suspect", l.suspect ? nlohmann::json{{"revision", l.suspect->revision}, {"reason", l.suspect->reason}}
                                        : nlohmann::json(nullptr)},
                  {"summary", l.summary},
+                 {"rollout", l.rollout.empty() ? nlohmann::json(nullptr) : nlohmann::json(l.rollout)},
+                 {"rollout_reason", l.rollout_reason.empty() ? nlohmann::json(nullptr) : nlohmann::json(l.rollout_reason)},
                  {"failed_sources", l.failed_sources}});
         }
         j["errors"] = list_error ? nlohmann::json::array({list_error->message}) : nlohmann::json::array();

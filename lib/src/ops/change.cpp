@@ -11,6 +11,8 @@
 
 #include <fmt/format.h>
 
+#include <cctype>
+
 namespace oncall::ops {
 
 void ChangeObserver::planned(const ChangePlan& /*plan*/, const ChangeRequest& /*request*/) {}
@@ -205,6 +207,11 @@ AutoRollback roll_back(const ChangeBackends& backends, const ChangeRequest& requ
     again.to_revision = failed.from.revision;
     again.images.clear();
     again.reason = fmt::format("auto-rollback after failed redeploy: {}", why.message);
+    for (auto& c : again.reason) {
+        if (std::iscntrl(static_cast<unsigned char>(c)) != 0) {
+            c = ' ';
+        }
+    }
     if (again.reason.size() > 1000) {
         again.reason.resize(1000);
     }
@@ -417,7 +424,7 @@ Result<ChangeOutcome> run_change_in_context(const config::Context& context, Chan
     }
     const auto registry = backends::make_registry_client(context, log);
     ChangeBackends backends{*kube, &registry, *prometheus ? &**prometheus : nullptr, context,
-                            default_audit_path(), std::move(*access)};
+                            default_audit_path(), std::move(*access), {}};
     return run_change(backends, request, options, observer);
 }
 

@@ -539,6 +539,12 @@ std::vector<OverviewLine> overview(const config::Config& config, const config::C
             line.exit_code = report->exit_code;
             line.since = report->since;
             line.suspect = report->suspect;
+            if (report->rollout) {
+                line.rollout = report->rollout->state;
+                if (!report->rollout->problems.empty() && report->rollout->state == "failed") {
+                    line.rollout_reason = report->rollout->problems.front();
+                }
+            }
             line.summary = report->verdict_reasons.empty() ? std::string("all signals within their SLO")
                                                            : report->verdict_reasons.front();
             for (const auto& s : report->sources) {

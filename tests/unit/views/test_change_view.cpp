@@ -4,7 +4,7 @@
 
 #include "oncall/views/change.h"
 
-#include "read_fixture.h"
+#include "../read_fixture.h"
 
 #include <catch2/catch.hpp>
 

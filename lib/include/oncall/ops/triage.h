@@ -204,6 +204,8 @@ struct OverviewLine {
     std::optional<TimePoint> since;
     std::optional<SuspectReport> suspect;
     std::string summary; // the most important finding
+    std::string rollout; // the rollout state (assess_rollout's, as `status` says it); "" when not read
+    std::string rollout_reason; // why a failed rollout failed
     std::vector<std::string> failed_sources;
 };
 
