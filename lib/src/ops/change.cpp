@@ -50,6 +50,10 @@ Result<void> validate_change(const ChangeRequest& request, const ChangeOptions& 
     if (options.verify_window < std::chrono::seconds(5)) {
         return make_error(Errc::usage, "--verify-window must be at least 5s (a few scrapes)");
     }
+    if (options.require_verification && (!options.wait || !options.verify)) {
+        return make_error(Errc::usage, "--require-verification needs the rollout followed and verified; drop "
+                                       "--no-wait and --no-verify");
+    }
     if (options.auto_rollback) {
         if (request.action != DeployAction::redeploy) {
             return make_error(Errc::usage, "--auto-rollback is for redeploy");

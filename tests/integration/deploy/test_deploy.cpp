@@ -512,7 +512,7 @@ TEST_CASE("an option value that is one of the command's flags is refused; so are
     INFO(flag.out << flag.err);
     CHECK(flag.exit_code == 2);
     CHECK_THAT(flag.err, Catch::Contains("--dry-run") && Catch::Contains("--reason"));
-    for (const std::string reason : {std::string(""), std::string("two\nlines"), std::string("bell\a"),
+    for (const std::string& reason : {std::string(""), std::string("two\nlines"), std::string("bell\a"),
                                      std::string(1500, 'x')}) {
         const auto bad = ws.oncall({"rollback", "payments", "--reason", reason, "-y", "--no-wait"});
         INFO(bad.err);

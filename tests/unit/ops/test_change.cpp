@@ -331,7 +331,7 @@ TEST_CASE("change: no traffic is inconclusive: exit 0 with a warning, exit 7 whe
 TEST_CASE("change: reasons and options are checked before anything is read", "[ops][change]") {
     Harness h;
     auto request = Harness::request(ops::DeployAction::rollback);
-    for (const std::string reason : {std::string(" "), std::string("line\nbreak"), std::string("esc\x1b[2J"),
+    for (const std::string& reason : {std::string(" "), std::string("line\nbreak"), std::string("esc\x1b[2J"),
                                      std::string(2000, 'x')}) {
         request.reason = reason;
         const auto out = ops::run_change(h.backends(), request, Harness::options(), h.observer);
