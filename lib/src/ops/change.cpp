@@ -201,9 +201,10 @@ Result<void> write_result(const ChangeBackends& backends, nlohmann::json record,
 // Returns a failed redeploy to the revision that ran before it: one more attempt with its own
 // intent and result lines.
 AutoRollback roll_back(const ChangeBackends& backends, const ChangeRequest& request, const ChangePlan& failed,
-                       const ChangeOptions& options, const Error& why, const std::string& first_attempt,
-                       ChangeObserver& observer) {
+                       const ChangeOptions& options, const Error& why, std::string trigger,
+                       const std::string& first_attempt, ChangeObserver& observer) {
     AutoRollback back;
+    back.trigger = std::move(trigger);
     back.to_revision = failed.from.revision;
     observer.rolling_back(back.to_revision, why.message);
     ChangeRequest again = request;
@@ -233,6 +234,7 @@ AutoRollback roll_back(const ChangeBackends& backends, const ChangeRequest& requ
     back.attempt = new_attempt_id();
     auto record = attempt_record(backends, again, *plan);
     record["auto_rollback_of"] = first_attempt;
+    record["trigger"] = back.trigger;
     if (auto intent = audit_intent(backends.audit_path, record, back.attempt); !intent) {
         back.error = intent.error().message;
         back.attempt.clear();
@@ -349,6 +351,7 @@ Result<ChangeOutcome> run_change(const ChangeBackends& backends, const ChangeReq
     std::optional<Error> failure;
     bool rollout_failed = false;
     bool breach = false;
+    std::string trigger;
     if (options.wait) {
         auto waited = follow(client, out.plan, options, observer);
         const TimePoint done_at = now();
@@ -358,6 +361,7 @@ Result<ChangeOutcome> run_change(const ChangeBackends& backends, const ChangeReq
             out.rollout = *waited;
             failure = wait_error(*waited, out.plan.deployment.metadata.name);
             rollout_failed = waited->end == WaitEnd::failed || waited->end == WaitEnd::timed_out;
+            trigger = waited->end == WaitEnd::failed ? "rollout_failed" : "rollout_timed_out";
         }
         if (!failure && options.verify) {
             out.verification = verify_change(backends, request, options, done_at, observer);
@@ -366,6 +370,7 @@ Result<ChangeOutcome> run_change(const ChangeBackends& backends, const ChangeReq
             const std::string window = format_duration(v.window);
             if (v.status == VerificationStatus::breach) {
                 breach = true;
+                trigger = "breach";
                 failure = make_error(Errc::verification_failed,
                                      fmt::format("verification of {} failed: {} (over {} after the rollout)",
                                                  request.service.name, v.summary, window));
@@ -394,7 +399,7 @@ Result<ChangeOutcome> run_change(const ChangeBackends& backends, const ChangeReq
         }
     }
     if (failure && options.auto_rollback && (breach || rollout_failed) && out.plan.from.revision > 0) {
-        out.auto_rollback = roll_back(backends, request, out.plan, options, *failure, out.attempt, observer);
+        out.auto_rollback = roll_back(backends, request, out.plan, options, *failure, trigger, out.attempt, observer);
         failure->message += fmt::format("; auto-rollback to revision {}: {}", out.plan.from.revision,
                                         out.auto_rollback->error.empty()
                                             ? std::string(change_result_name(out.auto_rollback->result))

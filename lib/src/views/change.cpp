@@ -107,8 +107,11 @@ std::string change_text(const ops::ChangeOutcome& o, const render::Style& style)
     }
     if (o.auto_rollback) {
         const auto& b = *o.auto_rollback;
-        out += fmt::format("  auto-rollback to revision {}: {}{}\n", b.to_revision, ops::change_result_name(b.result),
-                           b.error.empty() ? std::string() : " (" + b.error + ")");
+        const std::string after = b.trigger == "breach"              ? "the SLO breach"
+                                  : b.trigger == "rollout_timed_out" ? "the rollout timed out"
+                                                                     : "the failed rollout";
+        out += fmt::format("  auto-rollback to revision {} after {}: {}{}\n", b.to_revision, after,
+                           ops::change_result_name(b.result), b.error.empty() ? std::string() : " (" + b.error + ")");
     }
     return out;
 }
@@ -132,6 +135,7 @@ json change_json(const ops::ChangeOutcome& o) {
     if (o.auto_rollback) {
         const auto& b = *o.auto_rollback;
         j["auto_rollback"] = {{"to", b.to_revision},
+                              {"trigger", b.trigger},
                               {"result", ops::change_result_name(b.result)},
                               {"artifacts", b.artifacts},
                               {"rollout", b.rollout ? rollout_json(*b.rollout) : json(nullptr)},

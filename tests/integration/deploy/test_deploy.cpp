@@ -484,7 +484,8 @@ TEST_CASE("no audit intent line, no change: an unwritable, full, FIFO or symlink
         Workstation ws;
         ws.grant("payments");
         std::string target;
-        for (const auto& rev : parse_out(ws.oncall({"history", "payments", "-o", "json"})).at("revisions")) {
+        const json history = parse_out(ws.oncall({"history", "payments", "-o", "json"}));
+        for (const auto& rev : history.at("revisions")) {
             if (!rev.at("current").get<bool>()) {
                 target = std::to_string(rev.at("revision").get<long>());
             }

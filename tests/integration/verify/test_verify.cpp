@@ -147,6 +147,7 @@ TEST_CASE("verification at a 30 s scrape interval: pass, breach with auto-rollba
         CHECK(j.at("result") == "failed");
         CHECK(j.at("verification").at("status") == "breach");
         CHECK(j.at("auto_rollback").at("result") == "done");
+        CHECK(j.at("auto_rollback").at("trigger") == "breach");
         CHECK(ws.image("payments") == payments_before);
     }
     const auto idle = quiet.get();

@@ -244,6 +244,7 @@ TEST_CASE("change: a breach after a redeploy is exit 7, and --auto-rollback retu
     CHECK(exit_code_for(*out->error) == ExitCode::rollout_failed);
     REQUIRE(out->auto_rollback);
     CHECK(out->auto_rollback->result == ops::ChangeResult::done);
+    CHECK(out->auto_rollback->trigger == "breach");
     CHECK(out->auto_rollback->to_revision == 3);
     CHECK(h.observer.rollbacks == std::vector<long>{3});
     // Back on the restarted-before template: the restartedAt annotation is gone again.
@@ -284,6 +285,7 @@ TEST_CASE("change: a crash-looping redeploy fails its rollout (exit 7) and is ro
     REQUIRE(out->auto_rollback);
     CHECK(out->auto_rollback->to_revision == 3);
     CHECK(out->auto_rollback->result == ops::ChangeResult::done);
+    CHECK(out->auto_rollback->trigger == "rollout_failed");
 }
 
 TEST_CASE("change: no traffic is inconclusive: exit 0 with a warning, exit 7 when verification is required, and "

@@ -135,6 +135,7 @@ TEST_CASE("golden: redeploy breached its SLO and was rolled back", "[views][gold
     o.rollout = complete_rollout();
     o.verification = verification(ops::VerificationStatus::breach, {60.0, 0.15, 1.8});
     ops::AutoRollback back;
+    back.trigger = "breach";
     back.to_revision = 2;
     back.result = ops::ChangeResult::done;
     back.artifacts = {k_good};

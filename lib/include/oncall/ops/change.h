@@ -58,6 +58,7 @@ struct ChangeBackends {
 
 /// The automatic rollback after a failed redeploy.
 struct AutoRollback {
+    std::string trigger; // what it acted on: "breach", "rollout_failed" or "rollout_timed_out"
     long to_revision = 0;
     ChangeResult result = ChangeResult::failed;
     std::vector<std::string> artifacts;
