@@ -7,6 +7,7 @@
 #include "oncall/ops/change.h"
 #include "oncall/render/output.h"
 #include "oncall/render/progress.h"
+#include "oncall/render/sanitize.h"
 #include "oncall/views/change.h"
 
 #include <fmt/format.h>
@@ -18,17 +19,6 @@
 
 namespace oncall::app {
 namespace {
-
-std::chrono::milliseconds parse_flag_duration(const std::string& text, const char* flag) {
-    auto d = parse_duration(text);
-    if (!d) {
-        auto e = std::move(d).error();
-        e.code = Errc::usage;
-        e.message = fmt::format("{}: {}", flag, e.message);
-        fail(std::move(e));
-    }
-    return *d;
-}
 
 // Progress on stderr: a live line on a terminal, plain lines otherwise; the prompt on the terminal.
 class TerminalObserver final : public ops::ChangeObserver {
@@ -70,17 +60,17 @@ public:
         if (!m_progress) {
             m_progress.emplace(std::cerr, ::isatty(STDERR_FILENO) == 1);
         }
-        m_progress->update(fmt::format("rollout: {} desired, {} updated, {} ready, {} available: {}", s.desired,
-                                       s.updated, s.ready, s.available, s.message));
+        m_progress->update(render::sanitize(fmt::format("rollout: {} desired, {} updated, {} ready, {} available: {}",
+                                                        s.desired, s.updated, s.ready, s.available, s.message)));
     }
 
     void rollout_finished(const ops::WaitResult& w) override {
         if (m_progress) {
-            m_progress->finish(w.end == ops::WaitEnd::complete
+            m_progress->finish(render::sanitize(w.end == ops::WaitEnd::complete
                                    ? fmt::format("rollout: complete in {}", format_duration(w.elapsed))
                                    : fmt::format("rollout: {} after {}: {}",
                                                  w.end == ops::WaitEnd::timed_out ? "not done" : "ended",
-                                                 format_duration(w.elapsed), w.reason));
+                                                 format_duration(w.elapsed), w.reason)));
             m_progress.reset();
         }
     }
@@ -164,9 +154,9 @@ void run_change(AppContext& ctx, const CLI::App& cmd, ops::DeployAction action, 
     options.verify = !flags.no_verify;
     options.auto_rollback = flags.auto_rollback;
     options.require_verification = flags.require_verification;
-    options.timeout = parse_flag_duration(flags.timeout, "--timeout");
+    options.timeout = parse_flag_duration("--timeout", flags.timeout);
     options.verify_window =
-        std::chrono::duration_cast<std::chrono::seconds>(parse_flag_duration(flags.verify_window, "--verify-window"));
+        std::chrono::duration_cast<std::chrono::seconds>(parse_flag_duration("--verify-window", flags.verify_window));
     ops::ChangeRequest request;
     request.action = action;
     request.service = ctx.service(flags.service);
@@ -184,7 +174,7 @@ void run_change(AppContext& ctx, const CLI::App& cmd, ops::DeployAction action, 
     if (ctx.json()) {
         render::print_json(views::change_json(outcome));
     } else {
-        fmt::print("{}", views::change_text(outcome, ctx.style()));
+        fmt::print("{}", views::change_text(outcome, ctx.text_options()));
     }
     if (outcome.error) {
         fail(*outcome.error);

@@ -3,11 +3,11 @@
 #include "commands.h"
 #include "deploy_flow.h"
 #include "oncall/backends/clients.h"
-#include "oncall/core/duration.h"
 #include "oncall/core/time.h"
 #include "oncall/ops/access.h"
 #include "oncall/ops/audit.h"
 #include "oncall/render/output.h"
+#include "oncall/views/access.h"
 
 #include <fmt/format.h>
 
@@ -20,13 +20,6 @@ struct RequestAccessFlags {
     std::string service;
     ops::AccessRequest request;
 };
-
-std::string next_command(const ops::Grant& g) {
-    if (g.role == ops::k_deployer_role) {
-        return fmt::format("oncall rollback {}   (or: oncall redeploy {})", g.service, g.service);
-    }
-    return fmt::format("oncall triage {}", g.service);
-}
 
 void run(AppContext& ctx, const RequestAccessFlags& flags) {
     const auto& context = ctx.context();
@@ -55,32 +48,10 @@ void run(AppContext& ctx, const RequestAccessFlags& flags) {
     }
 
     if (ctx.json()) {
-        render::print_json({{"service", grant.service},
-                            {"namespace", grant.namespace_name},
-                            {"role", grant.role},
-                            {"requester", grant.requester},
-                            {"issued_at", format_rfc3339(grant.issued_at)},
-                            {"expires_at", format_rfc3339(grant.expires_at)},
-                            {"grant", grant.id},
-                            {"reason", grant.reason},
-                            {"ticket", grant.ticket.empty() ? nlohmann::json(nullptr)
-                                                            : nlohmann::json(grant.ticket)}});
-        return;
+        render::print_json(views::request_access_json(grant));
+    } else {
+        fmt::print("{}", views::request_access_text(grant, ctx.text_options()));
     }
-    const auto left = std::chrono::duration_cast<std::chrono::seconds>(grant.time_left(now()));
-    fmt::print("Granted role {} on {} (namespace {}) to {}, grant {}.\n", grant.role,
-               grant.service, grant.namespace_name, grant.requester, grant.id);
-    fmt::print("  expires   {} local, {} UTC; {} left\n", format_local(grant.expires_at),
-               format_rfc3339(grant.expires_at),
-               format_duration(std::chrono::milliseconds(std::max<long long>(left.count(), 0) * 1000)));
-    fmt::print("  reason    {}\n", grant.reason);
-    if (!grant.ticket.empty()) {
-        fmt::print("  ticket    {}\n", grant.ticket);
-    }
-    fmt::print("  record    secret {}/{} (delete it to revoke)\n", grant.namespace_name,
-               grant.secret_name);
-    fmt::print("Next: {}\n", next_command(grant));
-    fmt::print("Done early? oncall access revoke {}\n", grant.service);
 }
 
 } // namespace

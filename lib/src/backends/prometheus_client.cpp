@@ -34,9 +34,7 @@ http::Request form_post(std::string url, std::string body, std::chrono::millisec
     return r;
 }
 
-} // namespace
-
-http::Request Client::instant_request(const InstantQuery& query) const {
+http::Request instant_request(const std::string& base_url, const InstantQuery& query) {
     std::string body = "query=" + http::url_encode(query.query);
     if (query.time) {
         body += "&time=" + format_prometheus_time(*query.time);
@@ -44,10 +42,10 @@ http::Request Client::instant_request(const InstantQuery& query) const {
     if (query.timeout.count() > 0) {
         body += "&timeout=" + http::url_encode(fmt::format("{}ms", query.timeout.count()));
     }
-    return form_post(m_base_url + "/api/v1/query", std::move(body), query.timeout);
+    return form_post(base_url + "/api/v1/query", std::move(body), query.timeout);
 }
 
-http::Request Client::range_request(const RangeQuery& query) const {
+http::Request range_request(const std::string& base_url, const RangeQuery& query) {
     std::string body = "query=" + http::url_encode(query.query);
     body += "&start=" + format_prometheus_time(query.start);
     body += "&end=" + format_prometheus_time(query.end);
@@ -57,19 +55,38 @@ http::Request Client::range_request(const RangeQuery& query) const {
     if (query.timeout.count() > 0) {
         body += "&timeout=" + http::url_encode(fmt::format("{}ms", query.timeout.count()));
     }
-    return form_post(m_base_url + "/api/v1/query_range", std::move(body), query.timeout);
+    return form_post(base_url + "/api/v1/query_range", std::move(body), query.timeout);
 }
 
-Result<QueryResult> Client::decode(const Result<http::Response>& response) const {
-    return decode_query_result(response, m_redacted_url);
+} // namespace
+
+http::Request Client::request_for(const Query& query) const {
+    if (const auto* instant = std::get_if<InstantQuery>(&query)) {
+        return instant_request(m_base_url, *instant);
+    }
+    return range_request(m_base_url, std::get<RangeQuery>(query));
 }
 
-Result<QueryResult> Client::instant(const InstantQuery& query) const {
-    return decode(m_http.perform(instant_request(query)));
-}
-
-Result<QueryResult> Client::range(const RangeQuery& query) const {
-    return decode(m_http.perform(range_request(query)));
+std::vector<Result<QueryResult>> Client::query_all(const std::vector<Query>& queries, bool sequential) const {
+    std::vector<http::Request> requests;
+    requests.reserve(queries.size());
+    for (const auto& q : queries) {
+        requests.push_back(request_for(q));
+    }
+    std::vector<Result<http::Response>> responses;
+    if (sequential) {
+        for (const auto& r : requests) {
+            responses.push_back(m_http.perform(r));
+        }
+    } else {
+        responses = m_http.perform_all(requests, std::max<std::size_t>(requests.size(), 1));
+    }
+    std::vector<Result<QueryResult>> out;
+    out.reserve(responses.size());
+    for (const auto& r : responses) {
+        out.push_back(decode_query_result(r, m_redacted_url));
+    }
+    return out;
 }
 
 Result<std::vector<Target>> decode_targets_response(long http_status, std::string_view body, std::string_view url) {

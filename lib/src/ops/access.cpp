@@ -421,12 +421,4 @@ Error explain_grant_refusal(Error error, const config::Context& context,
     return error;
 }
 
-bool needs_deployer_grant(const config::Context& context, const config::Service& service) {
-    if (!context.access.require_grant) {
-        return false;
-    }
-    auto lookup = find_active_grant(context.name, service.name, k_deployer_role);
-    return !lookup || !lookup->active();
-}
-
 } // namespace oncall::ops

@@ -47,14 +47,6 @@ std::string escape_pointer(std::string_view key) {
     return out;
 }
 
-std::string repository_of(const std::string& image) {
-    auto ref = registry::parse_image_reference(image);
-    if (!ref) {
-        return {};
-    }
-    return ref->name();
-}
-
 } // namespace
 
 const kube::Revision* current_revision(const std::vector<kube::Revision>& revisions) {
@@ -262,7 +254,7 @@ Result<std::vector<std::string>> allowed_repositories(const std::vector<std::str
         }
     } else {
         for (const auto& c : deployment.pod_template.containers) {
-            const std::string repo = repository_of(c.image);
+            const std::string repo = registry::repository_of(c.image);
             if (!repo.empty() && std::find(out.begin(), out.end(), repo) == out.end()) {
                 out.push_back(repo);
             }

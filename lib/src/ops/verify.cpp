@@ -159,10 +159,10 @@ ScrapeInterval find_scrape_interval(const prometheus::Client& client, const conf
         return fallback(fmt::format("could not read Prometheus' scrape targets ({})", targets.error().message));
     }
     std::vector<std::map<std::string, std::string>> series;
-    auto found = client.instant(prometheus::InstantQuery{fmt::format("group by (job, instance) ({{{}}})", service.selector),
-                                                         std::nullopt, {}});
-    if (found) {
-        for (const auto& s : found->series) {
+    auto found = client.query_all({prometheus::InstantQuery{
+        fmt::format("group by (job, instance) ({{{}}})", service.selector), std::nullopt, {}}});
+    if (!found.empty() && found.front()) {
+        for (const auto& s : found.front()->series) {
             series.push_back(s.labels);
         }
     }
@@ -234,15 +234,15 @@ Result<Verification> verify_signals(const prometheus::Client& client, const conf
     } else if (now() < ready) {
         std::this_thread::sleep_until(ready);
     }
-    std::vector<http::Request> requests;
+    std::vector<prometheus::Query> queries;
     for (auto& spec : *specs) {
         spec.query = with_range(spec.query, window);
-        requests.push_back(client.instant_request(prometheus::InstantQuery{spec.query, at, {}}));
+        queries.emplace_back(prometheus::InstantQuery{spec.query, at, {}});
     }
-    auto responses = client.http().perform_all(requests);
+    auto answers = client.query_all(queries);
     std::vector<std::optional<double>> values;
     for (std::size_t i = 0; i < specs->size(); ++i) {
-        auto decoded = client.decode(responses[i]);
+        auto& decoded = answers[i];
         if (!decoded) {
             auto e = std::move(decoded).error();
             e.message = fmt::format("verification could not read {} from Prometheus: {}", (*specs)[i].title, e.message);

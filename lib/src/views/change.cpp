@@ -4,6 +4,7 @@
 
 #include "oncall/core/duration.h"
 #include "oncall/core/time.h"
+#include "oncall/render/sanitize.h"
 
 #include <fmt/format.h>
 
@@ -11,9 +12,10 @@ namespace oncall::views {
 namespace {
 
 using nlohmann::json;
+using render::sanitize;
 
 std::string artifacts_text(const std::vector<std::string>& artifacts) {
-    return artifacts.empty() ? std::string("(none)") : fmt::format("{}", fmt::join(artifacts, ", "));
+    return artifacts.empty() ? std::string("(none)") : sanitize(fmt::format("{}", fmt::join(artifacts, ", ")));
 }
 
 std::string revision_text(long revision) {
@@ -37,9 +39,10 @@ std::string rollout_line(const ops::WaitResult& w) {
     switch (w.end) {
     case ops::WaitEnd::complete:
         return fmt::format("rollout: complete in {} ({}/{} available)", took, w.status.available, w.status.desired);
-    case ops::WaitEnd::failed: return fmt::format("rollout: failed after {}: {}", took, w.reason);
+    case ops::WaitEnd::failed: return fmt::format("rollout: failed after {}: {}", took, sanitize(w.reason));
     case ops::WaitEnd::paused: return "rollout: the deployment was paused";
-    case ops::WaitEnd::timed_out: return fmt::format("rollout: not done after {}: {}", took, w.status.message);
+    case ops::WaitEnd::timed_out:
+        return fmt::format("rollout: not done after {}: {}", took, sanitize(w.status.message));
     }
     return "rollout: unknown";
 }
@@ -49,10 +52,10 @@ std::string rollout_line(const ops::WaitResult& w) {
 std::string verification_line(const ops::Verification& v) {
     std::string line = fmt::format("verification: {}", ops::verification_status_name(v.status));
     if (v.status == ops::VerificationStatus::inconclusive && !v.reason.empty()) {
-        line += fmt::format(" ({})", v.reason);
+        line += fmt::format(" ({})", sanitize(v.reason));
     }
     if (!v.checks.empty()) {
-        line += fmt::format(": {}", v.summary);
+        line += fmt::format(": {}", sanitize(v.summary));
     }
     if (v.window.count() > 0) {
         line += fmt::format(" over {} (scrape interval {}, from {})", format_duration(v.window),
@@ -64,24 +67,25 @@ std::string verification_line(const ops::Verification& v) {
 std::string change_plan_text(const ops::ChangePlan& plan, const ops::ChangeRequest& request) {
     const auto& d = plan.deployment;
     std::string out = fmt::format("{} {} (deployment {}/{}){}\n", ops::deploy_action_name(plan.action),
-                                  request.service.name, d.metadata.namespace_name, d.metadata.name,
-                                  request.dry_run ? " [dry run]" : "");
+                                  sanitize(request.service.name), sanitize(d.metadata.namespace_name),
+                                  sanitize(d.metadata.name), request.dry_run ? " [dry run]" : "");
     out += fmt::format("  from: {}  {}\n", revision_text(plan.from.revision), artifacts_text(plan.from.artifacts));
     out += fmt::format("  to:   {}  {}\n", revision_text(plan.to.revision), artifacts_text(plan.to.artifacts));
-    out += fmt::format("  rule: {}\n", plan.rule);
-    out += fmt::format("  change-cause: {}\n", plan.cause);
+    out += fmt::format("  rule: {}\n", sanitize(plan.rule));
+    out += fmt::format("  change-cause: {}\n", sanitize(plan.cause));
     if (plan.gitops) {
-        out += fmt::format("  warning: managed by {}; writing anyway because of --force\n", *plan.gitops);
+        out += fmt::format("  warning: managed by {}; writing anyway because of --force\n", sanitize(*plan.gitops));
     }
     return out;
 }
 
-std::string change_text(const ops::ChangeOutcome& o, const render::Style& style) {
+std::string change_text(const ops::ChangeOutcome& o, const TextOptions& options) {
+    const auto& style = options.style;
     const std::string action = ops::deploy_action_name(o.request.action);
-    const std::string& service = o.request.service.name;
+    const std::string service = sanitize(o.request.service.name);
     std::string out;
     switch (o.result) {
-    case ops::ChangeResult::skipped: return fmt::format("skipped: {}\n", o.plan.skip_reason);
+    case ops::ChangeResult::skipped: return fmt::format("skipped: {}\n", sanitize(o.plan.skip_reason));
     case ops::ChangeResult::dry_run:
         return "dry run: the API server accepted the change; nothing was written\n";
     case ops::ChangeResult::done:
@@ -111,7 +115,8 @@ std::string change_text(const ops::ChangeOutcome& o, const render::Style& style)
                                   : b.trigger == "rollout_timed_out" ? "the rollout timed out"
                                                                      : "the failed rollout";
         out += fmt::format("  auto-rollback to revision {} after {}: {}{}\n", b.to_revision, after,
-                           ops::change_result_name(b.result), b.error.empty() ? std::string() : " (" + b.error + ")");
+                           ops::change_result_name(b.result),
+                           b.error.empty() ? std::string() : " (" + sanitize(b.error) + ")");
     }
     return out;
 }

@@ -1,34 +1,22 @@
 // Golden files of the rollback/redeploy views: one outcome per result, text and JSON, fixed clock.
-// A changed view fails here until its golden file is updated on purpose:
-//   ONCALL_UPDATE_GOLDEN=1 build/dev/tests/oncall_unit_tests '[golden]'
+// A changed view fails here until its golden file is rewritten on purpose (scripts/update-goldens).
 
 #include "oncall/views/change.h"
 
-#include "../read_fixture.h"
+#include "golden.h"
 
 #include <catch2/catch.hpp>
 
-#include <cstdlib>
-#include <fstream>
 
 using namespace oncall;
 using namespace std::chrono_literals;
+using oncall::test::check_golden;
 
 namespace {
 
 const TimePoint k_done = TimePoint(std::chrono::milliseconds(1764400000000));
 const std::string k_good = "127.0.0.1:5001/shop/checkout@sha256:" + std::string(64, 'b');
 const std::string k_bad = "127.0.0.1:5001/shop/checkout@sha256:" + std::string(64, 'c');
-
-void check_golden(const std::string& name, const std::string& actual) {
-    const std::string path = std::string(ONCALL_FIXTURES_DIR) + "/golden/change/" + name;
-    if (const char* update = std::getenv("ONCALL_UPDATE_GOLDEN"); update != nullptr && std::string(update) == "1") {
-        std::ofstream(path, std::ios::binary) << actual;
-        return;
-    }
-    INFO("golden file " << path << " (ONCALL_UPDATE_GOLDEN=1 rewrites it)");
-    CHECK(actual == test::read_fixture("golden/change/" + name));
-}
 
 ops::ChangeOutcome outcome(ops::DeployAction action) {
     ops::ChangeOutcome o;
@@ -85,8 +73,10 @@ ops::Verification verification(ops::VerificationStatus status, std::vector<std::
 }
 
 void check_both(const std::string& name, const ops::ChangeOutcome& o) {
-    check_golden(name + ".txt", views::change_text(o, render::Style{}));
-    check_golden(name + ".json", views::change_json(o).dump(2) + "\n");
+    views::TextOptions options;
+    options.now = k_done;
+    check_golden("change_" + name + ".txt", views::change_text(o, options));
+    check_golden("change_" + name + ".json", views::change_json(o).dump(2) + "\n");
 }
 
 } // namespace
@@ -97,7 +87,7 @@ TEST_CASE("golden: rollback done and verified", "[views][golden]") {
     o.rollout = complete_rollout();
     o.verification = verification(ops::VerificationStatus::pass, {60.0, 0.002, 0.2});
     check_both("rollback_done", o);
-    check_golden("rollback_plan.txt", views::change_plan_text(o.plan, o.request));
+    check_golden("change_rollback_plan.txt", views::change_plan_text(o.plan, o.request));
 }
 
 TEST_CASE("golden: rollback skipped", "[views][golden]") {

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 namespace oncall::prometheus {
@@ -31,9 +32,6 @@ struct Series {
 
 /// The resultType of a successful query.
 enum class ResultType { vector, matrix, scalar, string };
-
-/// "vector", "matrix", ...
-const char* result_type_name(ResultType type) noexcept;
 
 /// A successful query's data and any warnings Prometheus attached (to be shown, never dropped).
 struct QueryResult {
@@ -58,6 +56,9 @@ struct RangeQuery {
     std::chrono::milliseconds step{std::chrono::seconds(60)};
     std::chrono::milliseconds timeout{0};
 };
+
+/// One query of a batch.
+using Query = std::variant<InstantQuery, RangeQuery>;
 
 /// Decodes a Prometheus API answer. Tolerant of missing optional fields (warnings, errorType),
 /// strict about wrong types: those give Errc::bad_response naming `url` (already redacted).
@@ -84,21 +85,15 @@ class Client {
 public:
     Client(http::Client http, std::string base_url);
 
-    /// The POST request for an instant query (for perform_all).
-    http::Request instant_request(const InstantQuery& query) const;
-    /// The POST request for a range query (for perform_all).
-    http::Request range_request(const RangeQuery& query) const;
+    /// Runs `queries` at once on one multi handle (or one after another when `sequential`) and
+    /// decodes each answer: one result per query, in order; a failed query fails alone.
+    std::vector<Result<QueryResult>> query_all(const std::vector<Query>& queries, bool sequential = false) const;
 
-    /// Runs an instant query.
-    Result<QueryResult> instant(const InstantQuery& query) const;
-    /// Runs a range query.
-    Result<QueryResult> range(const RangeQuery& query) const;
+    /// The POST request of a query (what query_all sends).
+    http::Request request_for(const Query& query) const;
 
     /// The active scrape targets (GET /api/v1/targets?state=active).
     Result<std::vector<Target>> targets() const;
-
-    /// Decodes an answer to one of this client's requests.
-    Result<QueryResult> decode(const Result<http::Response>& response) const;
 
     /// The base URL with credentials removed, for messages.
     const std::string& redacted_url() const noexcept { return m_redacted_url; }

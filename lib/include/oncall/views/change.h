@@ -3,7 +3,7 @@
 // the JSON document of DESIGN.md. Pure functions of the outcome (golden-tested).
 
 #include "oncall/ops/change.h"
-#include "oncall/render/style.h"
+#include "oncall/views/view.h"
 
 #include <nlohmann/json.hpp>
 
@@ -12,11 +12,12 @@
 namespace oncall::views {
 
 /// The plan: action, Deployment, from/to revisions with their artifacts, the rule, the change-cause.
+/// Text that came from the cluster, the registry or a person is sanitised (render::sanitize).
 std::string change_plan_text(const ops::ChangePlan& plan, const ops::ChangeRequest& request);
 
 /// The result for stdout: one line saying what happened (done, skipped, dry-run, failed), then
 /// the rollout, the verification and any automatic rollback.
-std::string change_text(const ops::ChangeOutcome& outcome, const render::Style& style);
+std::string change_text(const ops::ChangeOutcome& outcome, const TextOptions& options);
 
 /// `rollback|redeploy -o json`: {"service", "action", "from", "to", "rule", "result",
 /// "verification": {"status": "pass|breach|inconclusive", ...}|null, "rollout", "auto_rollback",
