@@ -1,7 +1,7 @@
 // oncall access list | access revoke SERVICE [--role ROLE]
 
 #include "commands.h"
-#include "oncall/backends/kubernetes.h"
+#include "oncall/backends/clients.h"
 #include "oncall/ops/access.h"
 #include "oncall/ops/audit.h"
 #include "oncall/render/output.h"
@@ -28,7 +28,7 @@ void run_list(AppContext& ctx) {
 void run_revoke(AppContext& ctx, const std::string& service_name, const std::string& role) {
     const auto& context = ctx.context();
     const auto service = ctx.service(service_name);
-    const auto client = unwrap(kube::KubeClient::create(context.kubernetes, ctx.logger()));
+    const auto client = unwrap(backends::make_kube_client(context, ctx.logger()));
     const ops::AccessStores stores{ops::GrantStore::open_default(), ops::default_audit_path()};
     const auto results = unwrap(ops::revoke_access(client, context, service, role, stores));
     if (ctx.json()) {

@@ -1,7 +1,8 @@
 // oncall request-access SERVICE --role ROLE --for DUR --reason TEXT [--ticket ID]
 
 #include "commands.h"
-#include "oncall/backends/kubernetes.h"
+#include "deploy_flow.h"
+#include "oncall/backends/clients.h"
 #include "oncall/core/time.h"
 #include "oncall/ops/access.h"
 #include "oncall/ops/audit.h"
@@ -25,7 +26,7 @@ void run(AppContext& ctx, const RequestAccessFlags& flags) {
     const auto service = ctx.service(flags.service);
     // Checked before any connection is made: a bad request changes nothing anywhere.
     unwrap(ops::validate_request(context.access, flags.request));
-    const auto client = unwrap(kube::KubeClient::create(context.kubernetes, ctx.logger()));
+    const auto client = unwrap(backends::make_kube_client(context, ctx.logger()));
     const ops::AccessStores stores{ops::GrantStore::open_default(), ops::default_audit_path()};
     const auto issued = unwrap(ops::request_access(
         client, context, service, flags.request, stores,
@@ -68,7 +69,10 @@ void register_request_access(CLI::App& app, AppContext& ctx) {
     cmd->add_option("--reason", flags->request.reason, "Why: what is broken and what you will do")
         ->required();
     cmd->add_option("--ticket", flags->request.ticket, "Incident or ticket id");
-    cmd->callback([&ctx, flags] { run(ctx, *flags); });
+    cmd->callback([&ctx, flags, cmd] {
+        refuse_flags_as_values(*cmd);
+        run(ctx, *flags);
+    });
 }
 
 } // namespace oncall::app

@@ -44,8 +44,11 @@ void register_status(CLI::App& app, AppContext& ctx) {
         if (!*watch) {
             const auto s = unwrap(ops::read_rollout_status(client, service.namespace_name, service.deployment));
             print_status(ctx, service, s);
+            // complete and progressing: 0; failed: 7; paused: 5 (DESIGN.md, "One judgement").
             if (s.state == ops::RolloutState::failed) {
                 ctx.exit_code = ExitCode::rollout_failed;
+            } else if (s.state == ops::RolloutState::paused) {
+                ctx.exit_code = ExitCode::conflict;
             }
             return;
         }
@@ -65,14 +68,7 @@ void register_status(CLI::App& app, AppContext& ctx) {
         if (progress) {
             progress->finish(views::status_wait_line(service, w));
         }
-        auto s = w.status;
-        if (auto fresh = ops::read_rollout_status(client, service.namespace_name, service.deployment)) {
-            s.problems = fresh->problems;
-        }
-        if (w.end == ops::WaitEnd::failed) {
-            s.state = ops::RolloutState::failed;
-        }
-        print_status(ctx, service, s);
+        print_status(ctx, service, w.status);
         switch (w.end) {
         case ops::WaitEnd::complete: break;
         case ops::WaitEnd::failed:

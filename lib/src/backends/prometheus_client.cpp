@@ -2,6 +2,9 @@
 
 #include "oncall/backends/prometheus.h"
 
+#include "oncall/core/duration.h"
+#include "oncall/http/json.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -84,6 +87,80 @@ std::vector<Result<QueryResult>> Client::query_all(const std::vector<Query>& que
         out.push_back(decode_query_result(r, m_redacted_url));
     }
     return out;
+}
+
+Result<std::vector<Target>> decode_targets_response(long http_status, std::string_view body, std::string_view url) {
+    auto bad = [&](std::string_view what) {
+        return make_error(Errc::bad_response, fmt::format("prometheus at {}: /api/v1/targets: {}", url, what));
+    };
+    if (http_status < 200 || http_status > 299) {
+        auto e = bad(fmt::format("HTTP {}", http_status));
+        e.http_status = http_status;
+        return e;
+    }
+    auto doc = http::parse_json_text(body, fmt::format("prometheus at {} /api/v1/targets", url));
+    if (!doc) {
+        return std::move(doc).error();
+    }
+    if (!doc->is_object() || !doc->contains("data") || !(*doc)["data"].is_object()) {
+        return bad("no data object");
+    }
+    const auto& data = (*doc)["data"];
+    std::vector<Target> out;
+    if (!data.contains("activeTargets")) {
+        return out;
+    }
+    if (!data["activeTargets"].is_array()) {
+        return bad("activeTargets is not a list");
+    }
+    for (const auto& t : data["activeTargets"]) {
+        if (!t.is_object()) {
+            return bad("a target is not an object");
+        }
+        Target target;
+        if (t.contains("labels")) {
+            if (!t["labels"].is_object()) {
+                return bad("a target's labels are not an object");
+            }
+            for (const auto& [k, v] : t["labels"].items()) {
+                if (v.is_string()) {
+                    target.labels[k] = v.get<std::string>();
+                }
+            }
+        }
+        if (t.contains("scrapePool") && t["scrapePool"].is_string()) {
+            target.scrape_pool = t["scrapePool"].get<std::string>();
+        }
+        if (t.contains("health") && t["health"].is_string()) {
+            target.health = t["health"].get<std::string>();
+        }
+        if (t.contains("scrapeInterval")) {
+            if (!t["scrapeInterval"].is_string()) {
+                return bad("scrapeInterval is not a string");
+            }
+            auto d = parse_duration(t["scrapeInterval"].get<std::string>());
+            if (!d || d->count() <= 0) {
+                return bad("scrapeInterval is not a duration");
+            }
+            target.scrape_interval = *d;
+        }
+        out.push_back(std::move(target));
+    }
+    return out;
+}
+
+Result<std::vector<Target>> Client::targets() const {
+    http::Request r;
+    r.method = http::Method::get;
+    r.url = m_base_url + "/api/v1/targets?state=active";
+    r.headers.push_back({"Accept", "application/json"});
+    auto response = m_http.perform(r);
+    if (!response) {
+        auto e = std::move(response).error();
+        e.message = fmt::format("prometheus at {}: {}", m_redacted_url, e.message);
+        return e;
+    }
+    return decode_targets_response(response->status, response->body, m_redacted_url);
 }
 
 } // namespace oncall::prometheus

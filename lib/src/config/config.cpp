@@ -267,7 +267,10 @@ Result<Context> read_context(Reader& r, const std::string& name, const YAML::Nod
     if (!node.IsMap()) {
         return r.error(node, path, "expected a map");
     }
-    r.warn_unknown(node, path, {"kubernetes", "prometheus", "alertmanager", "registry", "access"});
+    r.warn_unknown(node, path, {"kubernetes", "prometheus", "alertmanager", "registry", "access", "scrape-interval"});
+    if (node["scrape-interval"]) {
+        ONCALL_TRY_ASSIGN(c.scrape_interval, r.duration(node["scrape-interval"], path + ".scrape-interval"));
+    }
     if (node["kubernetes"]) {
         ONCALL_TRY(read_kubernetes(r, node["kubernetes"], path + ".kubernetes", c.kubernetes));
     }
@@ -300,7 +303,11 @@ Result<Service> read_service(Reader& r, const std::string& name, const YAML::Nod
     if (!node.IsMap()) {
         return r.error(node, path, "expected a map");
     }
-    r.warn_unknown(node, path, {"namespace", "deployment", "selector", "alerts", "slo", "repositories", "signals"});
+    r.warn_unknown(node, path,
+                   {"namespace", "deployment", "selector", "alerts", "slo", "repositories", "signals", "scrape-interval"});
+    if (node["scrape-interval"]) {
+        ONCALL_TRY_ASSIGN(s.scrape_interval, r.duration(node["scrape-interval"], path + ".scrape-interval"));
+    }
     if (node["namespace"]) {
         ONCALL_TRY_ASSIGN(s.namespace_name, r.string(node["namespace"], path + ".namespace"));
         if (!is_dns1123_label(s.namespace_name)) {
@@ -525,6 +532,9 @@ Result<Service> service_for(const Config& config, const Context& context, const 
     }
     if (s.deployment.empty()) {
         s.deployment = name;
+    }
+    if (s.scrape_interval.count() == 0) {
+        s.scrape_interval = context.scrape_interval;
     }
     if (s.selector.empty()) {
         s.selector = fmt::format("service=\"{}\"", name);

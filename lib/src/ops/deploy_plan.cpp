@@ -89,6 +89,29 @@ Result<TargetChoice> choose_rollback_target(const std::vector<kube::Revision>& r
                                   current->number, join_revisions(revisions)));
 }
 
+std::optional<GitOpsOwner> gitops_owner_of(const kube::Deployment& deployment) {
+    const auto& labels = deployment.metadata.labels;
+    const auto& annotations = deployment.metadata.annotations;
+    auto value = [](const std::map<std::string, std::string>& m, const char* key) {
+        const auto it = m.find(key);
+        return it == m.end() ? std::string() : it->second;
+    };
+    if (auto app = value(labels, "argocd.argoproj.io/instance"); !app.empty()) {
+        return GitOpsOwner{GitOpsOwner::Tool::argocd, app, ""};
+    }
+    if (auto id = value(annotations, "argocd.argoproj.io/tracking-id"); !id.empty()) {
+        return GitOpsOwner{GitOpsOwner::Tool::argocd, id.substr(0, id.find(':')), ""};
+    }
+    if (auto name = value(labels, "kustomize.toolkit.fluxcd.io/name"); !name.empty()) {
+        return GitOpsOwner{GitOpsOwner::Tool::flux_kustomization, name,
+                           value(labels, "kustomize.toolkit.fluxcd.io/namespace")};
+    }
+    if (auto name = value(labels, "helm.toolkit.fluxcd.io/name"); !name.empty()) {
+        return GitOpsOwner{GitOpsOwner::Tool::flux_helmrelease, name, value(labels, "helm.toolkit.fluxcd.io/namespace")};
+    }
+    return std::nullopt;
+}
+
 std::optional<std::string> gitops_owner(const kube::Deployment& deployment) {
     auto scan = [](const std::map<std::string, std::string>& m, const char* where) -> std::optional<std::string> {
         for (const auto& [k, v] : m) {

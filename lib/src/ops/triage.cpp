@@ -3,6 +3,8 @@
 #include "oncall/ops/triage.h"
 
 #include "oncall/backends/registry.h"
+#include "oncall/ops/deploy_plan.h"
+#include "oncall/ops/rollout.h"
 #include "oncall/core/duration.h"
 #include "oncall/ops/grants.h"
 
@@ -92,50 +94,30 @@ const char* drift_kind_name(DriftKind kind) noexcept {
 }
 
 RolloutReport rollout_health(const KubeFacts& k) {
-    const auto& d = k.deployment;
+    const auto status = assess_rollout(k.deployment, k.replicasets, k.pods);
     RolloutReport r;
-    r.desired = d.replicas;
-    r.updated = d.status.updated_replicas;
-    r.ready = d.status.ready_replicas;
-    r.available = d.status.available_replicas;
-    bool pods_failing = false;
-    for (const auto& pod : k.pods) {
-        for (const auto& cs : pod.container_statuses) {
-            const auto& why = cs.waiting_reason;
-            if (why == "CrashLoopBackOff" || why == "ImagePullBackOff" || why == "ErrImagePull" ||
-                why == "InvalidImageName" || why == "CreateContainerConfigError") {
-                pods_failing = true;
-                std::string line = fmt::format("pod {}: {}", pod.metadata.name, why);
-                if (cs.restart_count > 0) {
-                    line += fmt::format(", {} restart{}", cs.restart_count, cs.restart_count == 1 ? "" : "s");
-                }
-                if (!cs.last_terminated_reason.empty()) {
-                    line += fmt::format(" (last exit: {})", cs.last_terminated_reason);
-                }
-                r.problems.push_back(std::move(line));
-            }
+    r.desired = status.desired;
+    r.updated = status.updated;
+    r.ready = status.ready;
+    r.available = status.available;
+    r.state = status.state;
+    if (!status.reason.empty()) {
+        r.problems.push_back(status.reason);
+    }
+    for (const auto& p : status.problems) {
+        if (!p.fatal()) {
+            continue;
         }
+        std::string line = problem_sentence(p);
+        if (line == status.reason) {
+            continue;
+        }
+        r.problems.push_back(p.in_new_replicaset ? line : line + " [old revision]");
     }
-    const auto* progressing = d.status.condition("Progressing");
-    const bool deadline = progressing != nullptr && progressing->reason == "ProgressDeadlineExceeded";
-    if (deadline) {
-        r.problems.insert(r.problems.begin(), Untrusted(fmt::format("progress deadline exceeded: {}", progressing->message)));
-    }
-    const bool observed = d.status.observed_generation >= d.metadata.generation;
-    if (d.paused) {
-        r.state = RolloutState::paused;
-        r.problems.insert(r.problems.begin(), Untrusted("the Deployment is paused"));
-    } else if (deadline || pods_failing) {
-        r.state = RolloutState::failed;
-    } else if (observed && r.updated >= r.desired && d.status.replicas <= r.desired && r.available >= r.desired) {
-        r.state = RolloutState::complete;
-    } else {
-        r.state = RolloutState::progressing;
-        if (!observed) {
+    if (status.state == RolloutState::progressing) {
+        if (!status.observed) {
             r.problems.push_back("the controller has not observed the newest generation yet");
         }
-    }
-    if (r.state != RolloutState::complete && r.state != RolloutState::paused && !deadline) {
         if (r.updated < r.desired) {
             r.problems.push_back(fmt::format("{} of {} replicas updated", r.updated, r.desired));
         }
@@ -397,7 +379,33 @@ TriageReport build_report(const TriageFacts& f, const CorrelationOptions& option
 
     // Recommendations.
     const std::string& svc = f.service;
-    if (r.rollback_target && r.suspect) {
+    const auto gitops = f.kube ? gitops_owner_of(f.kube->deployment) : std::nullopt;
+    if (r.rollback_target && r.suspect && gitops && gitops->tool == GitOpsOwner::Tool::argocd) {
+        // Argo CD would revert a rollback made here at its next sync: roll back through it.
+        r.recommendations.push_back({fmt::format("argocd app history {}", gitops->name),
+                                     fmt::format("{} is managed by Argo CD application {}: find the history ID that "
+                                                 "deployed revision {}'s artifacts",
+                                                 svc, gitops->name, r.rollback_target->revision)});
+        r.recommendations.push_back({fmt::format("argocd app rollback {} ID", gitops->name),
+                                     fmt::format("{} (ID from the history above)", r.rollback_target->reason)});
+    } else if (r.rollback_target && r.suspect && gitops) {
+        // Flux: suspend its reconciliation first, then roll back here, then fix Git and resume.
+        const char* kind = gitops->tool == GitOpsOwner::Tool::flux_helmrelease ? "helmrelease" : "kustomization";
+        r.recommendations.push_back(
+            {fmt::format("flux suspend {} {}{}", kind, gitops->name,
+                         gitops->namespace_name.empty() ? std::string() : " -n " + gitops->namespace_name),
+             fmt::format("{} is managed by Flux {} {}: suspend it so it does not revert the rollback (resume it "
+                         "once Git names the good artifacts)",
+                         svc, kind, gitops->name)});
+        if (!f.deployer_grant_active) {
+            r.recommendations.push_back(
+                {request_access_command(svc, k_deployer_role, f.deployer_role_max),
+                 "rollback needs an active deployer grant for " + svc + " and none is active"});
+        }
+        r.recommendations.push_back(
+            {fmt::format("oncall rollback {} --to-revision {} --force", svc, r.rollback_target->revision),
+             r.rollback_target->reason});
+    } else if (r.rollback_target && r.suspect) {
         if (!f.deployer_grant_active) {
             r.recommendations.push_back(
                 {request_access_command(svc, k_deployer_role, f.deployer_role_max),

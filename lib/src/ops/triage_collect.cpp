@@ -330,8 +330,15 @@ KubePart collect_kube(const config::Context& ctx, const config::Service& svc, Ti
         pods_future = std::async(req.sequential ? std::launch::deferred : std::launch::async,
                                  [&client, &ns, &lo] { return client.list_pods(ns, lo); });
     }
-    auto revs = client.deployment_revisions(facts.deployment);
+    auto replicasets = client.list_replicasets(ns, lo);
     ++part.status.requests;
+    Result<std::vector<kube::Revision>> revs = std::vector<kube::Revision>{};
+    if (replicasets) {
+        revs = kube::revisions_of(facts.deployment, replicasets->items);
+        facts.replicasets = std::move(replicasets->items);
+    } else {
+        revs = std::move(replicasets).error();
+    }
     Result<kube::List<kube::Pod>> all_pods = kube::List<kube::Pod>{};
     if (pods_future.valid()) {
         all_pods = pods_future.get();
@@ -524,6 +531,12 @@ std::vector<OverviewLine> overview(const config::Config& config, const config::C
             line.exit_code = report->exit_code;
             line.since = report->since;
             line.suspect = report->suspect;
+            if (report->rollout) {
+                line.rollout = report->rollout->state;
+                if (!report->rollout->problems.empty() && report->rollout->state == RolloutState::failed) {
+                    line.rollout_reason = report->rollout->problems.front();
+                }
+            }
             line.summary = report->verdict_reasons.empty() ? std::string("all signals within their SLO")
                                                            : report->verdict_reasons.front();
             for (const auto& s : report->sources) {

@@ -18,6 +18,10 @@ std::string status_text(const config::Service& service, const ops::RolloutStatus
     std::string out = fmt::format("{}: revision {}, {}\n", sanitize(service.name), s.revision,
                                   render::paint(ops::rollout_state_name(s.state), color, style));
     out += fmt::format("  {}\n", sanitize(s.message));
+    if (s.state == ops::RolloutState::failed && !s.reason.empty() &&
+        s.message.find(s.reason) == std::string::npos) {
+        out += fmt::format("  reason: {}\n", sanitize(s.reason));
+    }
     out += fmt::format("  replicas: {} desired, {} updated, {} ready, {} available\n", s.desired,
                        s.updated, s.ready, s.available);
     if (!s.problems.empty()) {
@@ -55,6 +59,7 @@ nlohmann::json status_json(const config::Service& service, const ops::RolloutSta
             {"ready", s.ready},
             {"available", s.available},
             {"message", s.message},
+            {"reason", s.reason.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.reason)},
             {"problems", problems}};
 }
 

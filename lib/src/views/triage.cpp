@@ -368,6 +368,8 @@ nlohmann::json overview_json(const Overview& overview) {
              {"suspect", l.suspect ? json{{"revision", l.suspect->revision}, {"reason", l.suspect->reason}}
                                    : json(nullptr)},
              {"summary", l.summary},
+             {"rollout", l.rollout ? json(ops::rollout_state_name(*l.rollout)) : json(nullptr)},
+             {"rollout_reason", l.rollout_reason.empty() ? json(nullptr) : json(l.rollout_reason.raw())},
              {"failed_sources", l.failed_sources}});
     }
     j["errors"] = overview.listing_error ? json::array({*overview.listing_error}) : json::array();

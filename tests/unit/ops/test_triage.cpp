@@ -196,6 +196,7 @@ TEST_CASE("triage: crash-looping pods fail the rollout and make the new revision
                                    revision("search", 1, 50h, 'a', false)});
     auto crash = kube::decode_pod(json::parse(read_fixture("kubernetes/pod_crashloop.json")));
     REQUIRE(crash.ok());
+    own_by_new_replicaset(k, *crash);
     k.pods = {*crash};
     k.deployment.status.updated_replicas = 1;
     k.deployment.status.available_replicas = 3;
@@ -304,4 +305,46 @@ TEST_CASE("triage: the screen of a bad deploy fits 100 columns by 30 lines", "[t
     const auto er = std::find_if(lines.begin(), lines.end(), [](const std::string& l) { return l.rfind("  error ratio", 0) == 0; });
     REQUIRE(er != lines.end());
     CHECK(render::display_width(*marks) == render::display_width(*er));
+}
+
+TEST_CASE("triage: a GitOps-owned Deployment gets the GitOps tool's commands, not a rollback it would revert",
+          "[triage]") {
+    auto make = [](std::map<std::string, std::string> labels, std::map<std::string, std::string> annotations) {
+        auto f = facts_for("payments", "");
+        f.service = "search";
+        auto k = kube_facts("search", {revision("search", 3, 8min, 'c', true), revision("search", 2, 160min, 'b', false),
+                                       revision("search", 1, 50h, 'a', false)});
+        auto crash = kube::decode_pod(json::parse(read_fixture("kubernetes/pod_crashloop.json")));
+        REQUIRE(crash.ok());
+        own_by_new_replicaset(k, *crash);
+        k.pods = {*crash};
+        k.deployment.status.updated_replicas = 1;
+        k.deployment.status.replicas = 4;
+        k.deployment.metadata.labels.insert(labels.begin(), labels.end());
+        k.deployment.metadata.annotations.insert(annotations.begin(), annotations.end());
+        f.kube = k;
+        return build_report(f);
+    };
+    auto commands = [](const TriageReport& r) {
+        std::string all;
+        for (const auto& rec : r.recommendations) {
+            all += rec.command + "\n";
+        }
+        return all;
+    };
+    const auto argo = make({{"argocd.argoproj.io/instance", "shop-search"}}, {});
+    REQUIRE(argo.rollback_target);
+    CHECK_THAT(commands(argo), Catch::Contains("argocd app history shop-search") &&
+                                   Catch::Contains("argocd app rollback shop-search ID") &&
+                                   !Catch::Contains("oncall rollback"));
+    const auto tracked = make({}, {{"argocd.argoproj.io/tracking-id", "shop-search2:apps/Deployment:shop/search"}});
+    CHECK_THAT(commands(tracked), Catch::Contains("argocd app history shop-search2"));
+    const auto flux = make({{"kustomize.toolkit.fluxcd.io/name", "apps"}, {"kustomize.toolkit.fluxcd.io/namespace", "flux-system"}}, {});
+    CHECK_THAT(commands(flux), Catch::Contains("flux suspend kustomization apps -n flux-system") &&
+                                   Catch::Contains("oncall rollback search --to-revision") &&
+                                   Catch::Contains("--force"));
+    const auto helm = make({{"helm.toolkit.fluxcd.io/name", "search"}}, {});
+    CHECK_THAT(commands(helm), Catch::Contains("flux suspend helmrelease search"));
+    const auto plain = make({}, {});
+    CHECK_THAT(commands(plain), Catch::Contains("oncall rollback search --to-revision") && !Catch::Contains("--force"));
 }

@@ -78,6 +78,15 @@ inline KubeFacts kube_facts(const std::string& service, std::vector<kube::Revisi
     for (int i = 0; i < 3; ++i) {
         k.pods.push_back(running_pod(service + "-abc-" + std::to_string(i), service, newest.artifacts[0]));
     }
+    // The ReplicaSet of the current template, which the rollout judgement looks for.
+    kube::ReplicaSet rs;
+    rs.metadata.name = service + "-abc";
+    rs.metadata.uid = "rs-" + service + "-new";
+    rs.metadata.owner_references.push_back({"apps/v1", "Deployment", k.deployment.metadata.name,
+                                            k.deployment.metadata.uid, true});
+    rs.pod_template = k.deployment.pod_template;
+    rs.revision = newest.number;
+    k.replicasets.push_back(rs);
     return k;
 }
 
@@ -103,6 +112,12 @@ inline TriageFacts facts_for(const std::string& service, const std::string& aler
     }
     f.sources = {ok_source("prometheus"), ok_source("alertmanager"), ok_source("kubernetes")};
     return f;
+}
+
+// Makes `pod` one of the new ReplicaSet's pods in `k`.
+inline void own_by_new_replicaset(const KubeFacts& k, kube::Pod& pod) {
+    pod.metadata.owner_references = {{"apps/v1", "ReplicaSet", k.replicasets.back().metadata.name,
+                                      k.replicasets.back().metadata.uid, true}};
 }
 
 } // namespace oncall::test::triage_facts

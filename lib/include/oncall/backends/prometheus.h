@@ -69,6 +69,17 @@ Result<QueryResult> decode_query_response(long http_status, std::string_view bod
 /// "prometheus at <url>: " in front.
 Result<QueryResult> decode_query_result(const Result<http::Response>& response, std::string_view base_url);
 
+/// One active scrape target (/api/v1/targets): its labels and how often it is scraped.
+struct Target {
+    std::map<std::string, std::string> labels; // after relabelling (job, instance, ...)
+    std::string scrape_pool;
+    std::chrono::milliseconds scrape_interval{0}; // 0 when the server does not say (before 2.35)
+    std::string health;                           // up | down | unknown
+};
+
+/// Decodes a /api/v1/targets answer (active targets only); wrong types are Errc::bad_response.
+Result<std::vector<Target>> decode_targets_response(long http_status, std::string_view body, std::string_view url);
+
 /// Client bound to one Prometheus base URL ("http://127.0.0.1:9090", optionally with a path prefix).
 class Client {
 public:
@@ -80,6 +91,9 @@ public:
 
     /// The POST request of a query (what query_all sends).
     http::Request request_for(const Query& query) const;
+
+    /// The active scrape targets (GET /api/v1/targets?state=active).
+    Result<std::vector<Target>> targets() const;
 
     /// The base URL with credentials removed, for messages.
     const std::string& redacted_url() const noexcept { return m_redacted_url; }

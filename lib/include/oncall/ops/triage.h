@@ -53,6 +53,7 @@ struct SourceStatus {
 struct KubeFacts {
     kube::Deployment deployment;
     std::vector<kube::Revision> revisions; // newest first
+    std::vector<kube::ReplicaSet> replicasets; // the Deployment's (revisions are made from them)
     std::vector<kube::Pod> pods;           // pods of the newest ReplicaSet
     std::vector<std::string> log_lines;    // recent lines of the newest pods
     bool live = true;                      // false for --at in the past: pods and rollout not read
@@ -160,8 +161,8 @@ struct OverviewLine;
 /// log patterns, verdict, exit code and the commands to type next. Pure.
 TriageReport build_report(const TriageFacts& facts, const CorrelationOptions& options = {});
 
-/// Rollout health as `kubectl rollout status` judges it, plus crash-looping and image-pull
-/// failures of the newest pods.
+/// Rollout health as ops::assess_rollout judges it (the judgement `status` shows), with its
+/// problems as sentences.
 RolloutReport rollout_health(const KubeFacts& kube);
 
 /// Groups log lines by message shape (timestamps, numbers, ids, hex, durations and non-message
@@ -207,6 +208,8 @@ struct OverviewLine {
     std::optional<TimePoint> since;
     std::optional<SuspectReport> suspect;
     std::string summary; // the most important finding
+    std::optional<RolloutState> rollout; // assess_rollout's state, as `status` says it; nullopt when not read
+    Untrusted rollout_reason;            // why a failed rollout failed (pod names and reasons)
     std::vector<std::string> failed_sources;
 };
 
