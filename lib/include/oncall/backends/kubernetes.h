@@ -7,6 +7,7 @@
 #include "oncall/config/config.h"
 #include "oncall/core/result.h"
 #include "oncall/core/time.h"
+#include "oncall/core/untrusted.h"
 #include "oncall/http/client.h"
 
 #include <nlohmann/json.hpp>
@@ -215,7 +216,7 @@ struct Revision {
     long number = 0;
     std::vector<std::string> artifacts; // container images of the template, in order
     std::optional<TimePoint> deployed_at; // the ReplicaSet's creation time
-    std::string change_cause;
+    Untrusted change_cause;               // whoever annotated the ReplicaSet wrote it
     bool current = false;
     std::string replicaset;               // name
     int replicas = 0;                     // spec.replicas of the ReplicaSet
