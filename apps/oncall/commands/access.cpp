@@ -29,6 +29,14 @@ void run_list(AppContext& ctx) {
     const auto& context = ctx.context();
     const auto grants = unwrap(ops::GrantStore::open_default().list(context.name));
     const auto ref = now();
+    const auto roles = ops::effective_roles(context.access);
+    for (const auto& g : grants) {
+        const auto role = roles.find(g.role);
+        const auto role_max = role == roles.end() ? std::chrono::seconds(0) : role->second.max;
+        if (auto doubt = ops::grant_expiry_doubt(g, role_max)) {
+            ctx.warn(*doubt); // already starts with "warning:"
+        }
+    }
     if (ctx.json()) {
         nlohmann::json items = nlohmann::json::array();
         for (const auto& g : grants) {

@@ -298,8 +298,10 @@ void run_change(AppContext& ctx, ops::DeployAction action, const ChangeFlags& fl
     if (flags.to_revision && *flags.to_revision <= 0) {
         fail(make_error(Errc::usage, "--to-revision must be a positive revision number (see 'oncall history')"));
     }
-    // Writes use an active deployer grant's token for this service (when grants are required).
-    const auto access = unwrap(ops::write_access_for(ctx.context(), request.service));
+    const auto client = make_kube_client(ctx);
+    // Writes use an active deployer grant's token for this service (when grants are required),
+    // and only when the resolved connection points at the server that minted it.
+    const auto access = unwrap(ops::write_access_for(ctx.context(), request.service, client.connection()));
     request.write_token = access.bearer_token;
     if (access.grant && !access.grant->requester.empty()) {
         request.actor = access.grant->requester;
@@ -307,7 +309,6 @@ void run_change(AppContext& ctx, ops::DeployAction action, const ChangeFlags& fl
     if (access.warning) {
         ctx.warn(*access.warning); // already starts with "warning:"
     }
-    const auto client = make_kube_client(ctx);
     const auto prom = make_prometheus_client(ctx);
     const registry::RegistryClient registry(ctx.context().registry, ctx.logger());
 
