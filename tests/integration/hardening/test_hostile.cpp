@@ -586,7 +586,7 @@ TEST_CASE("a grant's token only goes to the server that minted it, also for kube
         out << fmt::format(R"(current-context: sandbox
 contexts:
   sandbox:
-    kubernetes: {{ kubeconfig: "{}" }}
+    kubernetes: {{ kubeconfig: "{}", namespace: shop }}
     access:
       require-grant: true
       roles: {{ deployer: {{ service-account: oncall-deployer, max: 1h }} }}
