@@ -26,7 +26,8 @@ nlohmann::json endpoint_json(const config::Endpoint& e) {
 
 nlohmann::json context_json(const config::Context& c) {
     const auto& k = c.kubernetes;
-    nlohmann::json kube = {{"server", config::redact_value(k.server)}, {"namespace", k.namespace_name}};
+    nlohmann::json kube = {{"server", config::redact_value(k.server)},
+                           {"namespace", k.namespace_name}};
     if (!k.auth.token.empty()) {
         kube["token"] = "<redacted>";
     }

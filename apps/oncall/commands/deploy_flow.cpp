@@ -301,7 +301,8 @@ void run_change(AppContext& ctx, ops::DeployAction action, const ChangeFlags& fl
     const auto client = make_kube_client(ctx);
     // Writes use an active deployer grant's token for this service (when grants are required),
     // and only when the resolved connection points at the server that minted it.
-    const auto access = unwrap(ops::write_access_for(ctx.context(), request.service, client.connection()));
+    const auto access =
+        unwrap(ops::write_access_for(ctx.context(), request.service, client.connection()));
     request.write_token = access.bearer_token;
     if (access.grant && !access.grant->requester.empty()) {
         request.actor = access.grant->requester;

@@ -89,7 +89,8 @@ Result<EndpointClient> make_endpoint_client(std::string_view name, const config:
         return error;
     }
     if (!endpoint.ca_file.empty()) {
-        if (auto probe = read_local_file(endpoint.ca_file, "ca-file", k_max_kubeconfig_bytes); !probe) {
+        auto probe = read_local_file(endpoint.ca_file, "ca-file", k_max_kubeconfig_bytes);
+        if (!probe) {
             Error error = std::move(probe).error();
             error.message = fmt::format("{}: {}", name, error.message);
             return error;

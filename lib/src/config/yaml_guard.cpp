@@ -1,14 +1,13 @@
 #include "config/yaml_guard.h"
 
 #include <fmt/format.h>
-#include <yaml-cpp/eventhandler.h>
-#include <yaml-cpp/yaml.h>
-
 #include <map>
 #include <optional>
 #include <set>
 #include <sstream>
 #include <vector>
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/yaml.h>
 
 namespace oncall::config {
 namespace {

@@ -1,11 +1,10 @@
 #include "oncall/core/local_file.h"
 
-#include <fmt/format.h>
-
 #include <array>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -114,8 +113,8 @@ Result<void> make_private_dirs(const std::string& dir) {
             if (errno == EEXIST) {
                 continue; // created meanwhile by someone else: left alone
             }
-            return make_error(Errc::io, fmt::format("cannot create folder {}: {}", part,
-                                                    std::strerror(errno)));
+            return make_error(
+                Errc::io, fmt::format("cannot create folder {}: {}", part, std::strerror(errno)));
         }
         // mkdir's mode went through the umask; set exactly 0700 on the folder we just made,
         // through a descriptor that refuses a symlink swapped in meanwhile.

@@ -231,7 +231,8 @@ void warn_cleartext_once(const std::string& url) {
         return;
     }
     const std::lock_guard<std::mutex> lock(g_warning_mutex);
-    const std::string origin = redact_url(url.substr(0, url.find_first_of("/?#", url.find("://") + 3)));
+    const auto authority_end = url.find_first_of("/?#", url.find("://") + 3);
+    const std::string origin = redact_url(url.substr(0, authority_end));
     if (g_warning_sink && g_warned_hosts.insert(origin).second) {
         g_warning_sink(*warning);
     }
@@ -789,7 +790,7 @@ std::optional<std::string> cleartext_credential_warning(std::string_view url) {
     }
     return fmt::format("warning: a credential is being sent in clear text over http:// to {} "
                        "(anyone on the network path can read it); use https://",
-                       redact_url(url.substr(0, std::min(url.size(), url.find_first_of("/?#", 7)))));
+                       redact_url(url.substr(0, url.find_first_of("/?#", 7))));
 }
 
 void set_warning_sink(std::function<void(std::string_view)> sink) {

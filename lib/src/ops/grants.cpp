@@ -247,21 +247,22 @@ std::optional<TimePoint> token_expiry(std::string_view token) {
 
 std::optional<std::string> grant_expiry_doubt(const Grant& grant, std::chrono::seconds role_max) {
     if (grant.claimed_expires_at) {
-        return fmt::format("warning: grant file of the {} grant for {} claims it expires at {}, but "
-                           "its token expires at {}; the token's expiry is shown (was the file "
-                           "edited?)",
+        return fmt::format("warning: grant file of the {} grant for {} claims it expires at {}, "
+                           "but its token expires at {}; the token's expiry is shown (was the "
+                           "file edited?)",
                            grant.role, grant.service, format_rfc3339(*grant.claimed_expires_at),
                            format_rfc3339(grant.expires_at));
     }
     if (!token_expiry(grant.token) && role_max.count() > 0 &&
         grant.expires_at - grant.issued_at > role_max + std::chrono::seconds(60)) {
-        return fmt::format("warning: grant file of the {} grant for {} claims {} of access, more than "
-                           "the role's maximum of {}; the server enforces the real expiry (was the "
-                           "file edited?)",
+        using std::chrono::milliseconds;
+        return fmt::format("warning: grant file of the {} grant for {} claims {} of access, more "
+                           "than the role's maximum of {}; the server enforces the real expiry "
+                           "(was the file edited?)",
                            grant.role, grant.service,
-                           format_duration(std::chrono::duration_cast<std::chrono::milliseconds>(
+                           format_duration(std::chrono::duration_cast<milliseconds>(
                                grant.expires_at - grant.issued_at)),
-                           format_duration(std::chrono::duration_cast<std::chrono::milliseconds>(role_max)));
+                           format_duration(std::chrono::duration_cast<milliseconds>(role_max)));
     }
     return std::nullopt;
 }
@@ -275,7 +276,8 @@ std::string normalize_server_url(std::string_view url) {
     }
     const auto path_at = rest.find_first_of("/?#");
     std::string_view authority = rest.substr(0, path_at);
-    std::string_view path = path_at == std::string_view::npos ? std::string_view{} : rest.substr(path_at);
+    std::string_view path =
+        path_at == std::string_view::npos ? std::string_view{} : rest.substr(path_at);
     path = path.substr(0, path.find_first_of("?#"));
     if (const auto userinfo = authority.rfind('@'); userinfo != std::string_view::npos) {
         authority.remove_prefix(userinfo + 1);

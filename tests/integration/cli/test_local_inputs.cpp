@@ -4,11 +4,10 @@
 #include "process.h"
 
 #include <catch2/catch.hpp>
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
-
 #include <chrono>
 #include <fcntl.h>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -59,7 +58,8 @@ std::string base64url(const std::string& in) {
 
 } // namespace
 
-TEST_CASE("config view and get-contexts show no credential written into a URL", "[cli][config][security]") {
+TEST_CASE("config view and get-contexts show no credential written into a URL",
+          "[cli][config][security]") {
     TempDir dir;
     const auto path = dir.write("config.yaml", R"(current-context: prod
 contexts:
@@ -76,7 +76,8 @@ contexts:
         const auto r = run_oncall(args, quick());
         INFO(args[2] << " " << args.back() << "\n" << r.out << r.err);
         CHECK(r.exit_code == 0);
-        for (const char* secret : {"kube-pass-777", "prom-pass-123", "query-token-42", "am-key-99", "am-pass-55"}) {
+        for (const char* secret :
+             {"kube-pass-777", "prom-pass-123", "query-token-42", "am-key-99", "am-pass-55"}) {
             CHECK_THAT(r.out + r.err, !Catch::Contains(secret));
         }
         CHECK_THAT(r.out, Catch::Contains("<redacted>@10.0.0.1:6443"));
@@ -85,10 +86,12 @@ contexts:
     CHECK_THAT(text.out, Catch::Contains("<redacted>@prom.example:9090/?token=<redacted>"));
     const auto json = run_oncall({"--config", path, "-o", "json", "config", "view"}, quick());
     const auto doc = nlohmann::json::parse(json.out);
-    CHECK(doc["contexts"]["prod"]["alertmanager"]["urls"][0] == "https://am.example/?api_key=<redacted>");
+    CHECK(doc["contexts"]["prod"]["alertmanager"]["urls"][0] ==
+          "https://am.example/?api_key=<redacted>");
 }
 
-TEST_CASE("a pipe, a device or a huge file given as configuration or token ends at once", "[cli][config][security]") {
+TEST_CASE("a pipe, a device or a huge file given as configuration or token ends at once",
+          "[cli][config][security]") {
     TempDir dir;
     const auto fifo = make_fifo(dir, "fifo");
     const auto huge = dir.path() + "/huge.yaml";
@@ -128,20 +131,25 @@ contexts:
         CHECK_FALSE(status.timed_out);
         CHECK(status.exit_code == 2);
         CHECK_THAT(status.err, Catch::Contains(c.file == huge ? "larger than 64 KiB" : c.expected));
-        const auto tab_services = run_oncall({"__complete", "--no-descriptions", "--", "status", ""},
-                                             quick({{"ONCALL_CONFIG", config}}));
+        const auto tab_services =
+            run_oncall({"__complete", "--no-descriptions", "--", "status", ""},
+                       quick({{"ONCALL_CONFIG", config}}));
         CHECK_FALSE(tab_services.timed_out);
     }
 }
 
-TEST_CASE("YAML aliases that explode and keys given twice are refused with their line", "[cli][config][security]") {
+TEST_CASE("YAML aliases that explode and keys given twice are refused with their line",
+          "[cli][config][security]") {
     TempDir dir;
     std::string bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n";
     for (char level = 'b'; level <= 'i'; ++level) {
         const char prev = static_cast<char>(level - 1);
-        bomb += fmt::format("{0}: &{0} [*{1}, *{1}, *{1}, *{1}, *{1}, *{1}, *{1}, *{1}, *{1}, *{1}]\n", level, prev);
+        bomb +=
+            fmt::format("{0}: &{0} [*{1}, *{1}, *{1}, *{1}, *{1}, *{1}, *{1}, *{1}, *{1}, *{1}]\n",
+                        level, prev);
     }
-    bomb += "current-context: local\ncontexts:\n  local:\n    kubernetes: { server: \"https://127.0.0.1:6443\" }\n";
+    bomb += "current-context: local\ncontexts:\n  local:\n    kubernetes: { server: "
+            "\"https://127.0.0.1:6443\" }\n";
     const auto bomb_path = dir.write("bomb.yaml", bomb);
     const auto started = std::chrono::steady_clock::now();
     for (const char* format : {"text", "json"}) {
@@ -171,7 +179,8 @@ current-context: two
 )");
     r = run_oncall({"--config", dup_top, "-o", "json", "config", "view"}, quick());
     CHECK(r.exit_code == 2);
-    CHECK_THAT(r.err, Catch::Contains("dup-top.yaml:4:") && Catch::Contains("'server' appears twice"));
+    CHECK_THAT(r.err,
+               Catch::Contains("dup-top.yaml:4:") && Catch::Contains("'server' appears twice"));
     CHECK(r.out.empty());
 }
 
@@ -184,7 +193,8 @@ contexts:
 )");
     const std::string state = dir.path() + "/state";
     auto options = quick({{"ONCALL_CONFIG", config}, {"XDG_STATE_HOME", state}});
-    const auto r = run_process({"sh", "-c", "umask 000; exec \"$ONCALL_BIN\" __complete -- status ''"}, options);
+    const auto r = run_process(
+        {"sh", "-c", "umask 000; exec \"$ONCALL_BIN\" __complete -- status ''"}, options);
     INFO(r.err);
     CHECK_FALSE(r.timed_out);
     REQUIRE(::access((state + "/oncall").c_str(), F_OK) == 0); // the completion cache's folder
@@ -204,13 +214,17 @@ contexts:
     };
     const auto env = std::map<std::string, std::string>{{"K8S_TOKEN", "clear-text-token-1"}};
     // 0.0.0.0 reaches this machine but is not a loopback name: the token would cross a network.
-    auto r = run_oncall({"--config", config_for("http://0.0.0.0:1"), "status", "checkout"}, quick(env));
+    auto r =
+        run_oncall({"--config", config_for("http://0.0.0.0:1"), "status", "checkout"}, quick(env));
     CHECK_FALSE(r.timed_out);
-    CHECK_THAT(r.err, Catch::Contains("warning: a credential is being sent in clear text over http://"));
+    CHECK_THAT(r.err,
+               Catch::Contains("warning: a credential is being sent in clear text over http://"));
     CHECK_THAT(r.err, !Catch::Contains("clear-text-token-1"));
-    r = run_oncall({"--config", config_for("http://0.0.0.0:1"), "-q", "status", "checkout"}, quick(env));
+    r = run_oncall({"--config", config_for("http://0.0.0.0:1"), "-q", "status", "checkout"},
+                   quick(env));
     CHECK_THAT(r.err, !Catch::Contains("clear text"));
-    r = run_oncall({"--config", config_for("http://127.0.0.1:1"), "status", "checkout"}, quick(env));
+    r = run_oncall({"--config", config_for("http://127.0.0.1:1"), "status", "checkout"},
+                   quick(env));
     CHECK_THAT(r.err, !Catch::Contains("clear text"));
 
     // A token file others can read is refused like a token in a world-readable configuration.
@@ -263,15 +277,26 @@ contexts:
                            std::chrono::system_clock::now().time_since_epoch())
                            .count();
     // The token the server minted says 10 minutes; the file was edited to say 30 days.
-    const std::string token = base64url(R"({"alg":"RS256"})") + "." +
-                              base64url(fmt::format(R"({{"exp":{},"iat":{}}})", now_s + 600, now_s)) + ".sig";
-    const nlohmann::json grant = {
-        {"version", 2}, {"context", "local"}, {"server", "https://127.0.0.1:6443"},
-        {"server_identity", "system-roots"}, {"service", "checkout"}, {"namespace", "shop"},
-        {"role", "deployer"}, {"service_account", "oncall-deployer"}, {"grant", "abcdefghij"},
-        {"secret", "oncall-grant-abcdefghij"}, {"secret_uid", "u1"}, {"requester", "alice"},
-        {"reason", "checkout errors since revision 3"}, {"ticket", ""},
-        {"issued_at", "2020-01-01T00:00:00Z"}, {"expires_at", "2099-01-01T00:00:00Z"}, {"token", token}};
+    const std::string token =
+        base64url(R"({"alg":"RS256"})") + "." +
+        base64url(fmt::format(R"({{"exp":{},"iat":{}}})", now_s + 600, now_s)) + ".sig";
+    const nlohmann::json grant = {{"version", 2},
+                                  {"context", "local"},
+                                  {"server", "https://127.0.0.1:6443"},
+                                  {"server_identity", "system-roots"},
+                                  {"service", "checkout"},
+                                  {"namespace", "shop"},
+                                  {"role", "deployer"},
+                                  {"service_account", "oncall-deployer"},
+                                  {"grant", "abcdefghij"},
+                                  {"secret", "oncall-grant-abcdefghij"},
+                                  {"secret_uid", "u1"},
+                                  {"requester", "alice"},
+                                  {"reason", "checkout errors since revision 3"},
+                                  {"ticket", ""},
+                                  {"issued_at", "2020-01-01T00:00:00Z"},
+                                  {"expires_at", "2099-01-01T00:00:00Z"},
+                                  {"token", token}};
     {
         const std::string path = grants + "/local.checkout.deployer.json";
         const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);

@@ -1,15 +1,13 @@
 // The configuration as an attacker writes it: aliases that explode, keys given twice, secrets in
 // URLs, token files others can read.
 
-#include "oncall/config/config.h"
-
 #include "config/yaml_guard.h"
+#include "oncall/config/config.h"
 #include "process.h"
 
 #include <catch2/catch.hpp>
-#include <fmt/format.h>
-
 #include <chrono>
+#include <fmt/format.h>
 
 using namespace oncall;
 using namespace oncall::config;
@@ -21,7 +19,9 @@ std::string alias_bomb() {
     std::string text = "a: &a [x, x, x, x, x, x, x, x, x, x]\n";
     for (char level = 'b'; level <= 'i'; ++level) {
         const char prev = static_cast<char>(level - 1);
-        text += fmt::format("{0}: &{0} [*{1}, *{1}, *{1}, *{1}, *{1}, *{1}, *{1}, *{1}, *{1}, *{1}]\n", level, prev);
+        text +=
+            fmt::format("{0}: &{0} [*{1}, *{1}, *{1}, *{1}, *{1}, *{1}, *{1}, *{1}, *{1}, *{1}]\n",
+                        level, prev);
     }
     return text;
 }
@@ -33,7 +33,8 @@ TEST_CASE("aliases that expand past the bound are refused with their line", "[co
     auto r = check_yaml_document(alias_bomb(), "bomb.yaml");
     REQUIRE_FALSE(r);
     CHECK(r.error().code == Errc::config);
-    CHECK_THAT(r.error().message, Catch::StartsWith("bomb.yaml:") && Catch::Contains("aliases expand"));
+    CHECK_THAT(r.error().message,
+               Catch::StartsWith("bomb.yaml:") && Catch::Contains("aliases expand"));
     auto parsed = parse_config(alias_bomb() + "current-context: a\n", "bomb.yaml");
     REQUIRE_FALSE(parsed);
     CHECK_THAT(parsed.error().message, Catch::Contains("aliases expand"));
@@ -55,11 +56,13 @@ contexts:
 }
 
 TEST_CASE("a key given twice in one map is refused with the second one's line", "[config][yaml]") {
-    auto r = parse_config("current-context: a\ncontexts:\n  a: {kubernetes: {server: 'https://h:1'}}\n"
-                          "  a: {kubernetes: {server: 'https://evil:1'}}\n",
-                          "dup.yaml");
+    auto r =
+        parse_config("current-context: a\ncontexts:\n  a: {kubernetes: {server: 'https://h:1'}}\n"
+                     "  a: {kubernetes: {server: 'https://evil:1'}}\n",
+                     "dup.yaml");
     REQUIRE_FALSE(r);
-    CHECK_THAT(r.error().message, Catch::StartsWith("dup.yaml:4:") && Catch::Contains("'a' appears twice"));
+    CHECK_THAT(r.error().message,
+               Catch::StartsWith("dup.yaml:4:") && Catch::Contains("'a' appears twice"));
     r = parse_config("current-context: a\ncurrent-context: b\n", "top.yaml");
     REQUIRE_FALSE(r);
     CHECK_THAT(r.error().message, Catch::StartsWith("top.yaml:2:"));

@@ -1,11 +1,9 @@
 // The bounded reader of local files and the private-folder maker.
 
 #include "oncall/core/local_file.h"
-
 #include "process.h"
 
 #include <catch2/catch.hpp>
-
 #include <chrono>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -50,8 +48,8 @@ TEST_CASE("a FIFO, a device or a folder is refused at once", "[core][files]") {
         INFO(path);
         REQUIRE_FALSE(file);
         CHECK(file.error().code == Errc::config);
-        CHECK_THAT(file.error().message, Catch::Contains("token file " + path) &&
-                                             Catch::Contains("not a regular file"));
+        CHECK_THAT(file.error().message,
+                   Catch::Contains("token file " + path) && Catch::Contains("not a regular file"));
     }
     CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(1));
 }
@@ -76,7 +74,8 @@ TEST_CASE("no_follow refuses a symlink; by default it is followed", "[core][file
     CHECK_THAT(refused.error().message, Catch::Contains("symbolic link"));
 }
 
-TEST_CASE("private folders are 0700 whatever the umask; existing ones are left alone", "[core][files]") {
+TEST_CASE("private folders are 0700 whatever the umask; existing ones are left alone",
+          "[core][files]") {
     test::TempDir dir;
     {
         const Umask mask(0);

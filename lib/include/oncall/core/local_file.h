@@ -18,8 +18,8 @@ inline constexpr std::size_t k_max_token_bytes = std::size_t{64} << 10;     // t
 /// What a bounded read found out about the file besides its bytes.
 struct LocalFile {
     std::string text;
-    unsigned mode = 0;  // permission bits (07777)
-    unsigned uid = 0;   // owner
+    unsigned mode = 0; // permission bits (07777)
+    unsigned uid = 0;  // owner
 };
 
 /// Reads `path` (`what` names it in errors: "token file", "configuration"): opened non-blocking

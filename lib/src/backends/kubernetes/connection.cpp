@@ -21,8 +21,8 @@ Result<Connection> resolve_connection(const config::KubernetesConfig& settings) 
         // The rule of a token by value in the oncall configuration: only a private file holds one.
         if ((file->mode & 077) != 0 && kubeconfig_holds_inline_secret(*text)) {
             return make_error(Errc::config,
-                              fmt::format("kubeconfig {} holds a credential by value but is readable "
-                                          "by others (mode {:04o}); run 'chmod 600 {}'",
+                              fmt::format("kubeconfig {} holds a credential by value but is "
+                                          "readable by others (mode {:04o}); run 'chmod 600 {}'",
                                           path, file->mode, path));
         }
         auto parsed = parse_kubeconfig(*text, path, settings.kube_context);
