@@ -171,7 +171,9 @@ Result<Grant> from_json(const std::string& text, const std::string& path) {
     }
     // The file is only a note; the token's own expiry is what the server enforces.
     if (const auto exp = token_expiry(g.token); exp && *exp < g.expires_at) {
-        g.claimed_expires_at = g.expires_at;
+        if (g.expires_at - *exp > std::chrono::minutes(1)) { // more than clock rounding
+            g.claimed_expires_at = g.expires_at;
+        }
         g.expires_at = *exp;
     }
     return g;
