@@ -117,6 +117,10 @@ Result<std::string> resolve_token(const TokenSource& source);
 /// Rewrites current-context in place, keeping every other line, comment and format as it was.
 Result<void> set_current_context(const std::string& path, const std::string& name);
 
+/// A configuration value fit to show: a URL loses its userinfo and token-like query parameters
+/// (the redaction of -v output); anything else is returned as it is.
+std::string redact_value(const std::string& value);
+
 /// The file's YAML with every secret value replaced by "<redacted>" (comments dropped).
 Result<std::string> redacted_yaml(const std::string& path);
 
