@@ -24,6 +24,10 @@ const char* value_kind_name(ValueKind kind) noexcept {
         return "role";
     case ValueKind::revision:
         return "revision";
+    case ValueKind::silence:
+        return "silence";
+    case ValueKind::alert:
+        return "alert";
     }
     return "none";
 }
@@ -43,6 +47,12 @@ ValueKind value_kind_from_name(std::string_view name) noexcept {
     }
     if (upper == "REVISION") {
         return ValueKind::revision;
+    }
+    if (upper == "SILENCE" || upper == "SILENCE_ID") {
+        return ValueKind::silence;
+    }
+    if (upper == "ALERT" || upper == "ALERTNAME") {
+        return ValueKind::alert;
     }
     if (upper == "FILE" || upper == "PATH") {
         return ValueKind::file;

@@ -4,6 +4,7 @@
 
 #include "oncall/core/duration.h"
 #include "oncall/ops/grants.h"
+#include "oncall/ops/silence_view.h"
 
 #include <fmt/format.h>
 
@@ -234,6 +235,9 @@ TriageReport build_report(const TriageFacts& f, const CorrelationOptions& option
     }
 
     // Alerts.
+    if (f.silences) {
+        r.silences = *f.silences;
+    }
     if (f.alerts) {
         r.alerts = *f.alerts;
         std::stable_sort(r.alerts.begin(), r.alerts.end(), [](const auto& a, const auto& b) {
@@ -441,7 +445,9 @@ nlohmann::json report_json(const TriageReport& r) {
                                {"starts_at", opt_time(a.starts_at)},
                                {"summary", a.summary},
                                {"fingerprint", a.fingerprint},
-                               {"labels", a.labels}});
+                               {"labels", a.labels},
+                               {"silenced_by", a.silenced_by},
+                               {"inhibited_by", a.inhibited_by}});
     }
     j["signals"] = json::array();
     for (const auto& s : r.signals) {
@@ -493,6 +499,7 @@ nlohmann::json report_json(const TriageReport& r) {
                               {"expected", d.expected},
                               {"running", d.running}});
     }
+    j["silences"] = triage_silences_json(r.silences, r.at);
     j["sources"] = json::array();
     for (const auto& s : r.sources) {
         j["sources"].push_back({{"name", s.name},

@@ -3,6 +3,7 @@
 #include "oncall/ops/triage.h"
 
 #include "oncall/core/duration.h"
+#include "oncall/ops/silence_view.h"
 #include "oncall/render/sparkline.h"
 #include "oncall/render/style.h"
 #include "oncall/render/table.h"
@@ -175,6 +176,9 @@ std::string report_text(const TriageReport& r, const Style& style) {
                 s.line(fmt::format("  +{} more (oncall triage {} -o json)", r.alerts.size() - shown, r.service));
             }
         }
+    }
+    for (const auto& line : triage_silences_lines(r.silences, r.at, style)) {
+        s.line(line);
     }
 
     // Signals with sparklines and deploy marks on one time axis.
