@@ -77,7 +77,7 @@ std::string created_silence_text(const CreatedSilenceResult& r, TimePoint ref) {
     std::string out = fmt::format("Silenced {} for {} ({}): silence {}\n", r.service, length, left_text(s, ref), s.id);
     out += fmt::format("  matchers  {}\n", terminal_safe(format_silence_matchers(s.matchers)));
     if (s.ends_at) {
-        out += fmt::format("  ends      {} local, {} UTC\n", format_local(*s.ends_at), format_rfc3339(*s.ends_at));
+        out += fmt::format("  ends      {}\n", format_local(*s.ends_at));
     }
     out += fmt::format("  by        {}\n", terminal_safe(s.created_by));
     out += fmt::format("  why       {}\n", terminal_safe(s.comment));

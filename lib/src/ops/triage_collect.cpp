@@ -296,7 +296,7 @@ AlertPart collect_alerts(const config::Endpoint& e, const config::Service& svc, 
     std::vector<Result<http::Response>> silence_responses(
         std::make_move_iterator(responses.begin() + static_cast<std::ptrdiff_t>(alert_requests)),
         std::make_move_iterator(responses.end()));
-    responses.resize(alert_requests);
+    responses.erase(responses.begin() + static_cast<std::ptrdiff_t>(alert_requests), responses.end());
     auto set = client.decode(responses);
     part.status.elapsed = since(started);
     if (!silence_responses.empty()) {
