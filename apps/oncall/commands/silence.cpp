@@ -5,7 +5,7 @@
 #include "commands.h"
 #include "oncall/core/time.h"
 #include "oncall/ops/audit.h"
-#include "oncall/ops/silence_view.h"
+#include "oncall/views/silence.h"
 #include "oncall/ops/silences.h"
 #include "oncall/render/output.h"
 
@@ -54,12 +54,12 @@ void run_create(AppContext& ctx, const SilenceFlags& flags) {
         ctx.warn("note: " + skipped + " (created on the next instance; they gossip)");
     }
     if (ctx.json()) {
-        auto j = ops::silence_json(created.silence, created.service);
+        auto j = views::silence_json(created.silence, created.service);
         j["alertmanager"] = created.alertmanager;
         render::print_json(j);
         return;
     }
-    fmt::print("{}", ops::created_silence_text(created, now()));
+    fmt::print("{}", views::created_silence_text(created, now()));
 }
 
 void run_list(AppContext& ctx, const std::string& service_name) {
@@ -75,13 +75,13 @@ void run_list(AppContext& ctx, const std::string& service_name) {
     }
     const auto ref = now();
     if (ctx.json()) {
-        render::print_json(ops::silence_list_json(silences, ref));
+        render::print_json(views::silence_list_json(silences, ref));
         return;
     }
     if (silences.empty() && ctx.options.quiet) {
         return;
     }
-    fmt::print("{}", ops::silence_list_text(silences, ref, ctx.style()));
+    fmt::print("{}", views::silence_list_text(silences, ref, ctx.style()));
 }
 
 void run_expire(AppContext& ctx, const std::string& id) {
@@ -90,10 +90,10 @@ void run_expire(AppContext& ctx, const std::string& id) {
     const auto author = ops::silence_author(context, [&ctx](std::string_view line) { ctx.debug(line); });
     const auto result = unwrap(ops::expire_silence(client, context, id, author, ops::default_audit_path()));
     if (ctx.json()) {
-        render::print_json(ops::expired_silence_json(result));
+        render::print_json(views::expired_silence_json(result));
         return;
     }
-    fmt::print("{}", ops::expired_silence_text(result));
+    fmt::print("{}", views::expired_silence_text(result));
 }
 
 } // namespace

@@ -3,7 +3,7 @@
 #include "oncall/backends/alertmanager.h"
 #include "oncall/backends/endpoint.h"
 #include "oncall/backends/kubernetes.h"
-#include "oncall/ops/silence_view.h"
+#include "oncall/views/silence.h"
 #include "oncall/ops/silences.h"
 #include "oncall/core/duration.h"
 #include "oncall/core/time.h"
@@ -214,7 +214,7 @@ CompletionLookup::fetch_alertmanager(cli::ValueKind kind, const cli::CompletionC
             const auto left = silence_time_left(s, ref);
             description = fmt::format("{} left, {}", format_duration(std::chrono::milliseconds(left.count() * 1000)),
                                       description);
-            out.push_back({s.id, terminal_safe(description.substr(0, 120))});
+            out.push_back({s.id, views::terminal_safe(description.substr(0, 120))});
         }
         return out;
     }
@@ -239,7 +239,7 @@ CompletionLookup::fetch_alertmanager(cli::ValueKind kind, const cli::CompletionC
         if (a.name.empty() || !seen.insert(a.name).second) {
             continue;
         }
-        out.push_back({a.name, terminal_safe(fmt::format("{} {}", a.state == "active" ? "firing" : a.state,
+        out.push_back({a.name, views::terminal_safe(fmt::format("{} {}", a.state == "active" ? "firing" : a.state,
                                                          a.severity.empty() ? "" : "(" + a.severity + ")"))});
     }
     return out;

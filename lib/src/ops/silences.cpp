@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
+#include <random>
 #include <set>
 
 namespace oncall::ops {
@@ -65,8 +66,26 @@ nlohmann::json matchers_json(const std::vector<SilenceMatcher>& matchers) {
     return out;
 }
 
-// Writes one audit line; the write-ahead "intent" line goes before the request, the outcome after.
-Result<void> audit(const std::string& path, nlohmann::json record) { return append_audit(path, std::move(record)); }
+// Write-ahead audit: an "intent" line before the request, a "result" line after it, tied by an
+// attempt id (the same line shapes as every other change of the tool).
+std::string attempt_id() {
+    std::random_device device;
+    std::uniform_int_distribution<std::uint64_t> pick;
+    return fmt::format("{:016x}", pick(device));
+}
+
+Result<void> write_intent(const std::string& path, nlohmann::json record, const std::string& attempt) {
+    record.erase("result");
+    record["phase"] = "intent";
+    record["attempt"] = attempt;
+    return append_audit(path, std::move(record));
+}
+
+Result<void> write_result(const std::string& path, nlohmann::json record, const std::string& attempt) {
+    record["phase"] = "result";
+    record["attempt"] = attempt;
+    return append_audit(path, std::move(record));
+}
 
 std::string local_user() {
     if (const passwd* pw = ::getpwuid(::getuid()); pw != nullptr && pw->pw_name != nullptr) {
@@ -288,9 +307,8 @@ Result<CreatedSilenceResult> create_silence(const alertmanager::Client& client, 
     if (!request.ticket.empty()) {
         record["ticket"] = request.ticket;
     }
-    auto intent = record;
-    intent["result"] = "intent";
-    if (auto written = audit(audit_path, intent); !written) {
+    const std::string attempt = attempt_id();
+    if (auto written = write_intent(audit_path, record, attempt); !written) {
         Error e = std::move(written).error();
         e.message = "cannot write the audit line, so no silence was created: " + e.message;
         return e;
@@ -301,7 +319,7 @@ Result<CreatedSilenceResult> create_silence(const alertmanager::Client& client, 
         failed["result"] = "failed";
         failed["error"] = created.error().message;
         failed["exit_code"] = static_cast<int>(exit_code_for(created.error()));
-        (void)audit(audit_path, failed);
+        (void)write_result(audit_path, failed, attempt);
         return std::move(created).error();
     }
     auto done = record;
@@ -309,7 +327,7 @@ Result<CreatedSilenceResult> create_silence(const alertmanager::Client& client, 
     done["silence"] = created->id;
     done["alertmanager"] = created->url;
     done["exit_code"] = 0;
-    if (auto written = audit(audit_path, done); !written) {
+    if (auto written = write_result(audit_path, done, attempt); !written) {
         Error e = std::move(written).error();
         e.message = fmt::format("silence {} was created on {}, but its audit line could not be written: {}; "
                                 "expire it with: oncall silence expire {}",
@@ -405,9 +423,8 @@ Result<ExpiredSilenceResult> expire_silence(const alertmanager::Client& client, 
     if (out.silence.ends_at) {
         record["ends_at"] = format_rfc3339(*out.silence.ends_at);
     }
-    auto intent = record;
-    intent["result"] = "intent";
-    if (auto written = audit(audit_path, intent); !written) {
+    const std::string attempt = attempt_id();
+    if (auto written = write_intent(audit_path, record, attempt); !written) {
         Error e = std::move(written).error();
         e.message = "cannot write the audit line, so the silence was not expired: " + e.message;
         return e;
@@ -418,7 +435,7 @@ Result<ExpiredSilenceResult> expire_silence(const alertmanager::Client& client, 
         failed["result"] = "failed";
         failed["error"] = expired.error().message;
         failed["exit_code"] = static_cast<int>(exit_code_for(expired.error()));
-        (void)audit(audit_path, failed);
+        (void)write_result(audit_path, failed, attempt);
         return std::move(expired).error();
     }
     out.alertmanager = *expired;
@@ -426,7 +443,7 @@ Result<ExpiredSilenceResult> expire_silence(const alertmanager::Client& client, 
     done["result"] = "expired";
     done["alertmanager"] = *expired;
     done["exit_code"] = 0;
-    if (auto written = audit(audit_path, done); !written) {
+    if (auto written = write_result(audit_path, done, attempt); !written) {
         Error e = std::move(written).error();
         e.message = fmt::format("silence {} was expired, but its audit line could not be written: {}", id, e.message);
         return e;

@@ -4,7 +4,7 @@
 
 #include "oncall/core/duration.h"
 #include "oncall/ops/grants.h"
-#include "oncall/ops/silence_view.h"
+#include "oncall/views/silence.h"
 
 #include <fmt/format.h>
 
@@ -499,7 +499,7 @@ nlohmann::json report_json(const TriageReport& r) {
                               {"expected", d.expected},
                               {"running", d.running}});
     }
-    j["silences"] = triage_silences_json(r.silences, r.at);
+    j["silences"] = views::triage_silences_json(r.silences, r.at);
     j["sources"] = json::array();
     for (const auto& s : r.sources) {
         j["sources"].push_back({{"name", s.name},

@@ -3,7 +3,7 @@
 #include "oncall/ops/triage.h"
 
 #include "oncall/core/duration.h"
-#include "oncall/ops/silence_view.h"
+#include "oncall/views/silence.h"
 #include "oncall/render/sparkline.h"
 #include "oncall/render/style.h"
 #include "oncall/render/table.h"
@@ -177,7 +177,7 @@ std::string report_text(const TriageReport& r, const Style& style) {
             }
         }
     }
-    for (const auto& line : triage_silences_lines(r.silences, r.at, style)) {
+    for (const auto& line : views::triage_silences_lines(r.silences, r.at, style)) {
         s.line(line);
     }
 

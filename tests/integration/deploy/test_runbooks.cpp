@@ -104,7 +104,7 @@ TEST_CASE("runbook silence-rollback-verify keeps the silence until a verified ro
     CHECK(state_of(lifted) == "expired");
     std::vector<std::string> actions;
     for (const auto& line : ws.audit_lines()) {
-        if (line.value("result", "") != "intent") {
+        if (line.value("phase", "") != "intent") {
             actions.push_back(line.value("action", "") + ":" + line.value("result", ""));
         }
     }

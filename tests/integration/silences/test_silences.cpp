@@ -294,7 +294,8 @@ TEST_CASE("a silence is created once, gossiped to both instances, listed once, a
     const auto gone = desk.oncall({"__complete", "--", "silence", "expire", ""});
     CHECK_THAT(gone.out, !Catch::Contains(id));
 
-    // The audit log: one line for the creation and one for the expiry (each preceded by its intent).
+    // The audit log: one line for the creation and one for the expiry, each preceded by its intent
+    // (written before the request, tied to it by the attempt id).
     int created_lines = 0;
     int expired_lines = 0;
     for (const auto& line : desk.audit_lines()) {
@@ -304,11 +305,11 @@ TEST_CASE("a silence is created once, gossiped to both instances, listed once, a
         CHECK(line.at("user") == out.at("created_by"));
         CHECK_THAT(line.at("reason").get<std::string>(), Catch::Contains("rolling checkout back to 1.2.1"));
         CHECK(line.at("matchers").at(0).at("value") == "checkout");
-        if (line.at("action") == "silence" && line.at("result") == "created") {
+        if (line.at("phase") == "result" && line.at("action") == "silence" && line.at("result") == "created") {
             ++created_lines;
             CHECK(line.at("ticket") == "INC-4711");
         }
-        if (line.at("action") == "silence-expire" && line.at("result") == "expired") {
+        if (line.at("phase") == "result" && line.at("action") == "silence-expire" && line.at("result") == "expired") {
             ++expired_lines;
         }
     }
@@ -316,8 +317,14 @@ TEST_CASE("a silence is created once, gossiped to both instances, listed once, a
     CHECK(expired_lines == 1);
     const auto lines = desk.audit_lines();
     REQUIRE(lines.size() == 4);
-    CHECK(lines[0].at("result") == "intent");
-    CHECK(lines[2].at("result") == "intent");
+    CHECK(lines[0].at("phase") == "intent");
+    CHECK(lines[1].at("phase") == "result");
+    CHECK(lines[0].at("attempt") == lines[1].at("attempt"));
+    CHECK_FALSE(lines[0].contains("silence")); // written before Alertmanager gave the id
+    CHECK(lines[0].at("matchers") == lines[1].at("matchers"));
+    CHECK(lines[2].at("phase") == "intent");
+    CHECK(lines[2].at("silence") == id);
+    CHECK(lines[3].at("attempt") == lines[2].at("attempt"));
 }
 
 TEST_CASE("with the first instance down, the silence is created on the second") {

@@ -1,6 +1,5 @@
 // Scoping, capping and wording of silences (no network).
 
-#include "oncall/ops/silence_view.h"
 #include "oncall/ops/silences.h"
 
 #include <catch2/catch.hpp>
@@ -112,35 +111,4 @@ TEST_CASE("silence: a service's silences carry all of its matchers", "[silences]
     CHECK_FALSE(silence_covers_service(s, service("checkout", {R"(service="checkout", team="shop")"})));
     s.matchers[0].is_regex = true;
     CHECK_FALSE(silence_covers_service(s, service("checkout")));
-}
-
-TEST_CASE("silence: text from Alertmanager is escaped for the terminal, JSON keeps it", "[silences]") {
-    CHECK(terminal_safe("ok \x1b[2J\x07") == "ok ^[[2J^G");
-    CHECK(terminal_safe("a\nb") == "a^Jb");
-    CHECK(terminal_safe("c1 \xc2\x9b x") == "c1 \\u009b x");
-    CHECK(terminal_safe("caf\xc3\xa9") == "caf\xc3\xa9");
-
-    alertmanager::Silence s;
-    s.id = "28a5518c-4db1-4144-bcb4-52f3694c1551";
-    s.created_by = "mallory\x1b[2J";
-    s.comment = "ok";
-    s.matchers = {{"service", "checkout", false, true}};
-    s.starts_at = *parse_rfc3339("2026-11-29T15:00:00Z");
-    s.ends_at = *parse_rfc3339("2026-11-29T16:00:00Z");
-    s.state = "active";
-    const auto ref = *parse_rfc3339("2026-11-29T15:30:00Z");
-    const auto lines = triage_silences_lines({s}, ref, render::Style{});
-    REQUIRE(lines.size() == 2);
-    CHECK_THAT(lines[1], Catch::Contains("30m left") && Catch::Contains("mallory^[[2J"));
-    const auto j = triage_silences_json({s}, ref);
-    CHECK(j[0].at("created_by") == "mallory\x1b[2J");
-    CHECK(j[0].at("ends_at") == "2026-11-29T16:00:00Z");
-    CHECK(j[0].at("time_left_seconds") == 1800);
-    const auto doc = silence_json(s, "checkout");
-    for (const char* key : {"id", "service", "matchers", "starts_at", "ends_at", "created_by", "comment"}) {
-        CHECK(doc.contains(key));
-    }
-    CHECK(doc.at("matchers")[0] ==
-          nlohmann::json({{"name", "service"}, {"value", "checkout"}, {"is_regex", false}, {"is_equal", true}}));
-    CHECK(silence_list_text({}, ref, render::Style{}) == "No active or pending silences.\n");
 }

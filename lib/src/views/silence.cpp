@@ -1,13 +1,13 @@
 // Output of the silence commands and triage's silences block.
 
-#include "oncall/ops/silence_view.h"
+#include "oncall/views/silence.h"
 
 #include "oncall/core/duration.h"
 #include "oncall/render/table.h"
 
 #include <fmt/format.h>
 
-namespace oncall::ops {
+namespace oncall::views {
 namespace {
 
 using alertmanager::Silence;
@@ -27,7 +27,7 @@ std::string left_text(const Silence& s, TimePoint ref) {
     if (s.state == "pending" && s.starts_at && *s.starts_at > ref) {
         return "starts in " + format_duration(std::chrono::duration_cast<std::chrono::milliseconds>(*s.starts_at - ref));
     }
-    const auto left = silence_time_left(s, ref);
+    const auto left = ops::silence_time_left(s, ref);
     if (left.count() <= 0) {
         return "ended";
     }
@@ -68,14 +68,14 @@ json silence_json(const Silence& s, const std::string& service) {
             {"state", s.state}};
 }
 
-std::string created_silence_text(const CreatedSilenceResult& r, TimePoint ref) {
+std::string created_silence_text(const ops::CreatedSilenceResult& r, TimePoint ref) {
     const auto& s = r.silence;
     std::string length = "?";
     if (s.starts_at && s.ends_at) {
         length = format_duration(std::chrono::duration_cast<std::chrono::milliseconds>(*s.ends_at - *s.starts_at));
     }
     std::string out = fmt::format("Silenced {} for {} ({}): silence {}\n", r.service, length, left_text(s, ref), s.id);
-    out += fmt::format("  matchers  {}\n", terminal_safe(format_silence_matchers(s.matchers)));
+    out += fmt::format("  matchers  {}\n", terminal_safe(ops::format_silence_matchers(s.matchers)));
     if (s.ends_at) {
         out += fmt::format("  ends      {}\n", format_local(*s.ends_at));
     }
@@ -86,17 +86,17 @@ std::string created_silence_text(const CreatedSilenceResult& r, TimePoint ref) {
     return out;
 }
 
-json silence_list_json(const std::vector<SilenceView>& silences, TimePoint ref) {
+json silence_list_json(const std::vector<ops::SilenceView>& silences, TimePoint ref) {
     json items = json::array();
     for (const auto& v : silences) {
         auto j = silence_json(v.silence, v.service);
-        j["time_left_seconds"] = silence_time_left(v.silence, ref).count();
+        j["time_left_seconds"] = ops::silence_time_left(v.silence, ref).count();
         items.push_back(std::move(j));
     }
     return {{"silences", items}};
 }
 
-std::string silence_list_text(const std::vector<SilenceView>& silences, TimePoint ref, const render::Style& style) {
+std::string silence_list_text(const std::vector<ops::SilenceView>& silences, TimePoint ref, const render::Style& style) {
     if (silences.empty()) {
         return "No active or pending silences.\n";
     }
@@ -106,26 +106,26 @@ std::string silence_list_text(const std::vector<SilenceView>& silences, TimePoin
         const auto& s = v.silence;
         const auto color = s.state == "pending" ? render::Color::gray : render::Color::yellow;
         table.row({s.id, render::paint(left_text(s, ref), color, style), terminal_safe(s.created_by),
-                   terminal_safe(format_silence_matchers(s.matchers)), terminal_safe(s.comment)});
+                   terminal_safe(ops::format_silence_matchers(s.matchers)), terminal_safe(s.comment)});
     }
     return table.render(style.width);
 }
 
-json expired_silence_json(const ExpiredSilenceResult& r) {
+json expired_silence_json(const ops::ExpiredSilenceResult& r) {
     auto j = silence_json(r.silence, "");
     j.erase("service");
     j["already_expired"] = r.already_expired;
     return j;
 }
 
-std::string expired_silence_text(const ExpiredSilenceResult& r) {
+std::string expired_silence_text(const ops::ExpiredSilenceResult& r) {
     const auto& s = r.silence;
     if (r.already_expired) {
         return fmt::format("Silence {} had already ended{}; nothing to do.\n", s.id,
                            s.ends_at ? " at " + format_rfc3339(*s.ends_at) : std::string());
     }
     return fmt::format("Expired silence {} ({}); its alerts notify again.\n  was  {} by {}: {}\n", s.id, r.alertmanager,
-                       terminal_safe(format_silence_matchers(s.matchers)), terminal_safe(s.created_by),
+                       terminal_safe(ops::format_silence_matchers(s.matchers)), terminal_safe(s.created_by),
                        terminal_safe(s.comment));
 }
 
@@ -139,7 +139,7 @@ json triage_silences_json(const std::vector<Silence>& silences, TimePoint ref) {
                        {"starts_at", time_or_null(s.starts_at)},
                        {"ends_at", time_or_null(s.ends_at)},
                        {"state", s.state},
-                       {"time_left_seconds", silence_time_left(s, ref).count()}});
+                       {"time_left_seconds", ops::silence_time_left(s, ref).count()}});
     }
     return out;
 }
@@ -152,10 +152,11 @@ std::vector<std::string> triage_silences_lines(const std::vector<Silence>& silen
     }
     out.push_back(render::paint(fmt::format("SILENCES  {} active", silences.size()), render::Color::bold, style));
     for (const auto& s : silences) {
-        out.push_back(fmt::format("  {}  {}  by {}: {}", s.id, render::paint(left_text(s, ref), render::Color::yellow, style),
+        out.push_back(fmt::format("  {}  {}  by {}: {}", s.id,
+                                  render::paint(fmt::format("{:<11}", left_text(s, ref)), render::Color::yellow, style),
                                   terminal_safe(s.created_by), terminal_safe(s.comment)));
     }
     return out;
 }
 
-} // namespace oncall::ops
+} // namespace oncall::views

@@ -1,6 +1,6 @@
 #pragma once
-// Text and JSON of the silence commands, and triage's silences block: the one place where
-// silences become output (strings from Alertmanager are escaped for the terminal here; JSON keeps
+// The views of the silence commands, and triage's silences block: the one place where silences
+// become output (pure functions, golden-tested) (strings from Alertmanager are escaped for the terminal here; JSON keeps
 // their bytes).
 
 #include "oncall/ops/silences.h"
@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-namespace oncall::ops {
+namespace oncall::views {
 
 /// Control characters (C0, DEL, C1) of untrusted text in caret / \u00XX notation, on one line.
 std::string terminal_safe(std::string_view text);
@@ -21,19 +21,19 @@ std::string terminal_safe(std::string_view text);
 nlohmann::json silence_json(const alertmanager::Silence& silence, const std::string& service);
 
 /// What `oncall silence SERVICE` prints.
-std::string created_silence_text(const CreatedSilenceResult& result, TimePoint ref);
+std::string created_silence_text(const ops::CreatedSilenceResult& result, TimePoint ref);
 
 /// `silence list -o json`: {"silences": [...]}.
-nlohmann::json silence_list_json(const std::vector<SilenceView>& silences, TimePoint ref);
+nlohmann::json silence_list_json(const std::vector<ops::SilenceView>& silences, TimePoint ref);
 
 /// `silence list`: a table of id, service matchers, who, why and time left.
-std::string silence_list_text(const std::vector<SilenceView>& silences, TimePoint ref, const render::Style& style);
+std::string silence_list_text(const std::vector<ops::SilenceView>& silences, TimePoint ref, const render::Style& style);
 
 /// `silence expire -o json`: {"id", "state", "already_expired", "matchers", "created_by", "comment"}.
-nlohmann::json expired_silence_json(const ExpiredSilenceResult& result);
+nlohmann::json expired_silence_json(const ops::ExpiredSilenceResult& result);
 
 /// What `oncall silence expire ID` prints.
-std::string expired_silence_text(const ExpiredSilenceResult& result);
+std::string expired_silence_text(const ops::ExpiredSilenceResult& result);
 
 /// Triage JSON's "silences": [{"id", "matchers", "created_by", "comment", "ends_at"}].
 nlohmann::json triage_silences_json(const std::vector<alertmanager::Silence>& silences, TimePoint ref);
@@ -43,4 +43,4 @@ nlohmann::json triage_silences_json(const std::vector<alertmanager::Silence>& si
 std::vector<std::string> triage_silences_lines(const std::vector<alertmanager::Silence>& silences, TimePoint ref,
                                                const render::Style& style);
 
-} // namespace oncall::ops
+} // namespace oncall::views
