@@ -16,11 +16,11 @@ namespace {
 
 using nlohmann::json;
 
-Error bad(std::string_view url, std::string_view what) {
+Error silence_garbage(std::string_view url, std::string_view what) {
     return make_error(Errc::bad_response, fmt::format("alertmanager at {} answered garbage: {}", url, what));
 }
 
-bool string_field(const json& obj, const char* key, std::string& out) {
+bool silence_string_field(const json& obj, const char* key, std::string& out) {
     const auto it = obj.find(key);
     if (it == obj.end() || it->is_null()) {
         return true;
@@ -32,9 +32,9 @@ bool string_field(const json& obj, const char* key, std::string& out) {
     return true;
 }
 
-bool time_field(const json& obj, const char* key, std::optional<TimePoint>& out) {
+bool silence_time_field(const json& obj, const char* key, std::optional<TimePoint>& out) {
     std::string text;
-    if (!string_field(obj, key, text)) {
+    if (!silence_string_field(obj, key, text)) {
         return false;
     }
     if (text.empty() || text.rfind("0001-01-01", 0) == 0) {
@@ -48,44 +48,44 @@ bool time_field(const json& obj, const char* key, std::optional<TimePoint>& out)
     return true;
 }
 
-Result<Silence> decode_one(const json& item, std::string_view url) {
+Result<Silence> decode_one_silence(const json& item, std::string_view url) {
     if (!item.is_object()) {
-        return bad(url, "a silence is not an object");
+        return silence_garbage(url, "a silence is not an object");
     }
     Silence s;
-    if (!string_field(item, "id", s.id) || !string_field(item, "createdBy", s.created_by) ||
-        !string_field(item, "comment", s.comment)) {
-        return bad(url, "a silence's id, createdBy or comment is not a string");
+    if (!silence_string_field(item, "id", s.id) || !silence_string_field(item, "createdBy", s.created_by) ||
+        !silence_string_field(item, "comment", s.comment)) {
+        return silence_garbage(url, "a silence's id, createdBy or comment is not a string");
     }
     if (s.id.empty()) {
-        return bad(url, "a silence has no id");
+        return silence_garbage(url, "a silence has no id");
     }
-    if (!time_field(item, "startsAt", s.starts_at) || !time_field(item, "endsAt", s.ends_at) ||
-        !time_field(item, "updatedAt", s.updated_at)) {
-        return bad(url, "a silence's startsAt, endsAt or updatedAt is not an RFC 3339 time");
+    if (!silence_time_field(item, "startsAt", s.starts_at) || !silence_time_field(item, "endsAt", s.ends_at) ||
+        !silence_time_field(item, "updatedAt", s.updated_at)) {
+        return silence_garbage(url, "a silence's startsAt, endsAt or updatedAt is not an RFC 3339 time");
     }
     if (const auto st = item.find("status"); st != item.end() && !st->is_null()) {
-        if (!st->is_object() || !string_field(*st, "state", s.state)) {
-            return bad(url, "a silence's status is malformed");
+        if (!st->is_object() || !silence_string_field(*st, "state", s.state)) {
+            return silence_garbage(url, "a silence's status is malformed");
         }
     }
     const auto ms = item.find("matchers");
     if (ms == item.end() || !ms->is_array()) {
-        return bad(url, "a silence has no list of matchers");
+        return silence_garbage(url, "a silence has no list of matchers");
     }
     for (const auto& m : *ms) {
         SilenceMatcher sm;
-        if (!m.is_object() || !string_field(m, "name", sm.name) || !string_field(m, "value", sm.value)) {
-            return bad(url, "a silence matcher is malformed");
+        if (!m.is_object() || !silence_string_field(m, "name", sm.name) || !silence_string_field(m, "value", sm.value)) {
+            return silence_garbage(url, "a silence matcher is malformed");
         }
         const auto regex = m.find("isRegex");
         if (regex != m.end() && !regex->is_boolean()) {
-            return bad(url, "a silence matcher's isRegex is not a boolean");
+            return silence_garbage(url, "a silence matcher's isRegex is not a boolean");
         }
         sm.is_regex = regex != m.end() && regex->get<bool>();
         const auto equal = m.find("isEqual");
         if (equal != m.end() && !equal->is_null() && !equal->is_boolean()) {
-            return bad(url, "a silence matcher's isEqual is not a boolean");
+            return silence_garbage(url, "a silence matcher's isEqual is not a boolean");
         }
         sm.is_equal = equal == m.end() || equal->is_null() || equal->get<bool>();
         s.matchers.push_back(std::move(sm));
@@ -93,10 +93,10 @@ Result<Silence> decode_one(const json& item, std::string_view url) {
     return s;
 }
 
-json parse(std::string_view body) { return json::parse(body.begin(), body.end(), nullptr, false); }
+json parse_silence_body(std::string_view body) { return json::parse(body.begin(), body.end(), nullptr, false); }
 
-Error not_json(std::string_view url, std::string_view body) {
-    return bad(url, body.empty() ? std::string("empty body")
+Error silence_not_json(std::string_view url, std::string_view body) {
+    return silence_garbage(url, body.empty() ? std::string("empty body")
                                  : fmt::format("not JSON ({})", http::body_excerpt(body, 120)));
 }
 
@@ -119,16 +119,16 @@ Result<std::vector<Silence>> decode_silences(long http_status, std::string_view 
     if (http_status < 200 || http_status >= 300) {
         return answer_error(http_status, body, url);
     }
-    const json doc = parse(body);
+    const json doc = parse_silence_body(body);
     if (doc.is_discarded()) {
-        return not_json(url, body);
+        return silence_not_json(url, body);
     }
     if (!doc.is_array()) {
-        return bad(url, "the answer is not a list of silences");
+        return silence_garbage(url, "the answer is not a list of silences");
     }
     std::vector<Silence> out;
     for (const auto& item : doc) {
-        auto s = decode_one(item, url);
+        auto s = decode_one_silence(item, url);
         if (!s) {
             return std::move(s).error();
         }
@@ -146,24 +146,24 @@ Result<Silence> decode_silence(long http_status, std::string_view body, std::str
     if (http_status < 200 || http_status >= 300) {
         return answer_error(http_status, body, url);
     }
-    const json doc = parse(body);
+    const json doc = parse_silence_body(body);
     if (doc.is_discarded()) {
-        return not_json(url, body);
+        return silence_not_json(url, body);
     }
-    return decode_one(doc, url);
+    return decode_one_silence(doc, url);
 }
 
 Result<std::string> decode_created_silence(long http_status, std::string_view body, std::string_view url) {
     if (http_status < 200 || http_status >= 300) {
         return answer_error(http_status, body, url);
     }
-    const json doc = parse(body);
+    const json doc = parse_silence_body(body);
     if (doc.is_discarded()) {
-        return not_json(url, body);
+        return silence_not_json(url, body);
     }
     std::string id;
-    if (!doc.is_object() || !string_field(doc, "silenceID", id) || !is_silence_id(id)) {
-        return bad(url, "the answer to a new silence carries no silenceID");
+    if (!doc.is_object() || !silence_string_field(doc, "silenceID", id) || !is_silence_id(id)) {
+        return silence_garbage(url, "the answer to a new silence carries no silenceID");
     }
     return id;
 }

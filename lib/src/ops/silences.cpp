@@ -31,7 +31,7 @@ constexpr std::size_t k_max_reason = 1024;
 constexpr std::size_t k_max_ticket = 128;
 constexpr std::size_t k_max_alert_name = 256;
 
-std::string trimmed(std::string_view text) {
+std::string silence_trimmed(std::string_view text) {
     std::size_t b = 0;
     std::size_t e = text.size();
     while (b < e && std::isspace(static_cast<unsigned char>(text[b])) != 0) {
@@ -43,13 +43,13 @@ std::string trimmed(std::string_view text) {
     return std::string(text.substr(b, e - b));
 }
 
-bool has_control(std::string_view text) {
+bool has_control_chars(std::string_view text) {
     return std::any_of(text.begin(), text.end(),
                        [](char c) { return std::iscntrl(static_cast<unsigned char>(c)) != 0; });
 }
 
 // The printable form of untrusted text for an error message.
-std::string shown(std::string_view text) {
+std::string silence_shown(std::string_view text) {
     std::string out;
     for (const char c : text.substr(0, 80)) {
         const auto u = static_cast<unsigned char>(c);
@@ -58,7 +58,7 @@ std::string shown(std::string_view text) {
     return out;
 }
 
-nlohmann::json matchers_json(const std::vector<SilenceMatcher>& matchers) {
+nlohmann::json silence_matchers_json(const std::vector<SilenceMatcher>& matchers) {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& m : matchers) {
         out.push_back({{"name", m.name}, {"value", m.value}, {"is_regex", m.is_regex}, {"is_equal", m.is_equal}});
@@ -68,7 +68,7 @@ nlohmann::json matchers_json(const std::vector<SilenceMatcher>& matchers) {
 
 // Write-ahead audit: an "intent" line before the request, a "result" line after it, tied by an
 // attempt id (the same line shapes as every other change of the tool).
-std::string attempt_id() {
+std::string silence_attempt_id() {
     std::random_device device;
     std::uniform_int_distribution<std::uint64_t> pick;
     return fmt::format("{:016x}", pick(device));
@@ -87,7 +87,7 @@ Result<void> write_result(const std::string& path, nlohmann::json record, const 
     return append_audit(path, std::move(record));
 }
 
-std::string local_user() {
+std::string local_user_name() {
     if (const passwd* pw = ::getpwuid(::getuid()); pw != nullptr && pw->pw_name != nullptr) {
         return pw->pw_name;
     }
@@ -134,11 +134,11 @@ Result<std::vector<SilenceMatcher>> silence_matchers(const config::Service& serv
         if (raw.empty()) {
             return make_error(Errc::invalid, "--alert is empty; give an alert name, e.g. --alert HighErrorRatio");
         }
-        if (has_control(raw)) {
+        if (has_control_chars(raw)) {
             return make_error(Errc::invalid,
                               fmt::format("--alert \"{}\" contains a line break or control character; give "
                                           "the alert's name exactly as Alertmanager shows it",
-                                          shown(raw)));
+                                          silence_shown(raw)));
         }
         if (raw.size() > k_max_alert_name) {
             return make_error(Errc::invalid, fmt::format("--alert is longer than {} characters", k_max_alert_name));
@@ -166,44 +166,44 @@ std::string silence_comment(const std::string& reason, const std::string& ticket
 Result<ValidatedSilence> validate_silence(const config::Context& context, const config::Service& service,
                                           const SilenceRequest& request) {
     ValidatedSilence v;
-    v.reason = trimmed(request.reason);
+    v.reason = silence_trimmed(request.reason);
     if (v.reason.empty()) {
         return make_error(Errc::invalid, "--reason is empty; say why the page may stay quiet, e.g. --reason "
                                          "\"rolling checkout back to 1.2.1, errors since 1.2.2\"");
     }
-    if (has_control(v.reason)) {
+    if (has_control_chars(v.reason)) {
         return make_error(Errc::invalid, "--reason contains a line break or control character; use one line");
     }
     if (v.reason.size() > k_max_reason) {
         return make_error(Errc::invalid,
                           fmt::format("--reason is longer than {} characters; put details in the ticket", k_max_reason));
     }
-    v.ticket = trimmed(request.ticket);
-    if (has_control(v.ticket) || v.ticket.size() > k_max_ticket) {
+    v.ticket = silence_trimmed(request.ticket);
+    if (has_control_chars(v.ticket) || v.ticket.size() > k_max_ticket) {
         return make_error(Errc::invalid,
                           fmt::format("--ticket must be one line of at most {} characters", k_max_ticket));
     }
     const std::string cap = format_duration(std::chrono::duration_cast<std::chrono::milliseconds>(context.silences.max));
-    if (trimmed(request.duration).rfind('-', 0) == 0) {
+    if (silence_trimmed(request.duration).rfind('-', 0) == 0) {
         return make_error(Errc::invalid,
                           fmt::format("--for {}: a silence lasts a positive time, e.g. --for 30m (at most {})",
-                                      shown(request.duration), cap));
+                                      silence_shown(request.duration), cap));
     }
-    auto d = parse_duration(trimmed(request.duration));
+    auto d = parse_duration(silence_trimmed(request.duration));
     if (!d) {
         Error e = std::move(d).error();
         e.message = fmt::format("--for: {} (a silence lasts e.g. 30m, at most {})", e.message, cap);
         return e;
     }
     if (d->count() < 1000) {
-        return make_error(Errc::invalid, fmt::format("--for {}: a silence lasts at least 1s", shown(request.duration)));
+        return make_error(Errc::invalid, fmt::format("--for {}: a silence lasts at least 1s", silence_shown(request.duration)));
     }
     v.duration = std::chrono::duration_cast<std::chrono::seconds>(*d);
     if (v.duration > context.silences.max) {
         return make_error(Errc::invalid,
                           fmt::format("--for {} is longer than this context allows for a silence ({}, "
                                       "contexts.{}.silences.max); silence for at most {} and extend it later",
-                                      shown(request.duration), cap, context.name, cap));
+                                      silence_shown(request.duration), cap, context.name, cap));
     }
     auto matchers = silence_matchers(service, request.alerts);
     if (!matchers) {
@@ -245,11 +245,11 @@ std::string silence_author(const config::Context& context, const std::function<v
         }
     };
     if (context.kubernetes.server.empty() && context.kubernetes.kubeconfig.empty()) {
-        return local_user();
+        return local_user_name();
     }
     auto connection = kube::resolve_connection(context.kubernetes);
     if (!connection) {
-        const auto user = local_user();
+        const auto user = local_user_name();
         say(fmt::format("cannot reach Kubernetes to ask who you are ({}); the silence names the local user {}",
                         connection.error().message, user));
         return user;
@@ -257,7 +257,7 @@ std::string silence_author(const config::Context& context, const std::function<v
     const kube::KubeClient client(std::move(*connection), {}, std::chrono::seconds(3));
     auto identity = kube::self_subject_review(client);
     if (!identity || identity->username.empty()) {
-        const auto user = local_user();
+        const auto user = local_user_name();
         say(fmt::format("Kubernetes did not say who you are ({}); the silence names the local user {}",
                         identity ? std::string("no username") : identity.error().message, user));
         return user;
@@ -300,14 +300,14 @@ Result<CreatedSilenceResult> create_silence(const alertmanager::Client& client, 
                              {"service", service.name},
                              {"action", "silence"},
                              {"reason", request.reason},
-                             {"matchers", matchers_json(fresh.matchers)},
+                             {"matchers", silence_matchers_json(fresh.matchers)},
                              {"starts_at", format_rfc3339(fresh.starts_at)},
                              {"ends_at", format_rfc3339(fresh.ends_at)},
                              {"alertmanager", client.redacted_urls()}};
     if (!request.ticket.empty()) {
         record["ticket"] = request.ticket;
     }
-    const std::string attempt = attempt_id();
+    const std::string attempt = silence_attempt_id();
     if (auto written = write_intent(audit_path, record, attempt); !written) {
         Error e = std::move(written).error();
         e.message = "cannot write the audit line, so no silence was created: " + e.message;
@@ -394,7 +394,7 @@ Result<ExpiredSilenceResult> expire_silence(const alertmanager::Client& client, 
     if (!alertmanager::is_silence_id(id)) {
         return make_error(Errc::invalid, fmt::format("'{}' is not a silence id (they look like "
                                                      "5d1d0d4e-6c1f-4c1e-9a57-0f6f3f2a7b10); see oncall silence list",
-                                                     shown(id)));
+                                                     silence_shown(id)));
     }
     auto found = client.silence(id);
     if (!found) {
@@ -418,12 +418,12 @@ Result<ExpiredSilenceResult> expire_silence(const alertmanager::Client& client, 
                              {"silence", id},
                              {"reason", out.silence.comment},
                              {"created_by", out.silence.created_by},
-                             {"matchers", matchers_json(out.silence.matchers)},
+                             {"matchers", silence_matchers_json(out.silence.matchers)},
                              {"alertmanager", client.redacted_urls()}};
     if (out.silence.ends_at) {
         record["ends_at"] = format_rfc3339(*out.silence.ends_at);
     }
-    const std::string attempt = attempt_id();
+    const std::string attempt = silence_attempt_id();
     if (auto written = write_intent(audit_path, record, attempt); !written) {
         Error e = std::move(written).error();
         e.message = "cannot write the audit line, so the silence was not expired: " + e.message;

@@ -13,7 +13,7 @@ namespace {
 using alertmanager::Silence;
 using nlohmann::json;
 
-json matchers_json(const std::vector<alertmanager::SilenceMatcher>& matchers) {
+json silence_matchers_json(const std::vector<alertmanager::SilenceMatcher>& matchers) {
     json out = json::array();
     for (const auto& m : matchers) {
         out.push_back({{"name", m.name}, {"value", m.value}, {"is_regex", m.is_regex}, {"is_equal", m.is_equal}});
@@ -21,9 +21,9 @@ json matchers_json(const std::vector<alertmanager::SilenceMatcher>& matchers) {
     return out;
 }
 
-json time_or_null(const std::optional<TimePoint>& t) { return t ? json(format_rfc3339(*t)) : json(nullptr); }
+json silence_time_or_null(const std::optional<TimePoint>& t) { return t ? json(format_rfc3339(*t)) : json(nullptr); }
 
-std::string left_text(const Silence& s, TimePoint ref) {
+std::string silence_left_text(const Silence& s, TimePoint ref) {
     if (s.state == "pending" && s.starts_at && *s.starts_at > ref) {
         return "starts in " + format_duration(std::chrono::duration_cast<std::chrono::milliseconds>(*s.starts_at - ref));
     }
@@ -60,9 +60,9 @@ std::string terminal_safe(std::string_view text) {
 json silence_json(const Silence& s, const std::string& service) {
     return {{"id", s.id},
             {"service", service.empty() ? json(nullptr) : json(service)},
-            {"matchers", matchers_json(s.matchers)},
-            {"starts_at", time_or_null(s.starts_at)},
-            {"ends_at", time_or_null(s.ends_at)},
+            {"matchers", silence_matchers_json(s.matchers)},
+            {"starts_at", silence_time_or_null(s.starts_at)},
+            {"ends_at", silence_time_or_null(s.ends_at)},
             {"created_by", s.created_by},
             {"comment", s.comment},
             {"state", s.state}};
@@ -74,7 +74,7 @@ std::string created_silence_text(const ops::CreatedSilenceResult& r, TimePoint r
     if (s.starts_at && s.ends_at) {
         length = format_duration(std::chrono::duration_cast<std::chrono::milliseconds>(*s.ends_at - *s.starts_at));
     }
-    std::string out = fmt::format("Silenced {} for {} ({}): silence {}\n", r.service, length, left_text(s, ref), s.id);
+    std::string out = fmt::format("Silenced {} for {} ({}): silence {}\n", r.service, length, silence_left_text(s, ref), s.id);
     out += fmt::format("  matchers  {}\n", terminal_safe(ops::format_silence_matchers(s.matchers)));
     if (s.ends_at) {
         out += fmt::format("  ends      {}\n", format_local(*s.ends_at));
@@ -105,7 +105,7 @@ std::string silence_list_text(const std::vector<ops::SilenceView>& silences, Tim
     for (const auto& v : silences) {
         const auto& s = v.silence;
         const auto color = s.state == "pending" ? render::Color::gray : render::Color::yellow;
-        table.row({s.id, render::paint(left_text(s, ref), color, style), terminal_safe(s.created_by),
+        table.row({s.id, render::paint(silence_left_text(s, ref), color, style), terminal_safe(s.created_by),
                    terminal_safe(ops::format_silence_matchers(s.matchers)), terminal_safe(s.comment)});
     }
     return table.render(style.width);
@@ -133,11 +133,11 @@ json triage_silences_json(const std::vector<Silence>& silences, TimePoint ref) {
     json out = json::array();
     for (const auto& s : silences) {
         out.push_back({{"id", s.id},
-                       {"matchers", matchers_json(s.matchers)},
+                       {"matchers", silence_matchers_json(s.matchers)},
                        {"created_by", s.created_by},
                        {"comment", s.comment},
-                       {"starts_at", time_or_null(s.starts_at)},
-                       {"ends_at", time_or_null(s.ends_at)},
+                       {"starts_at", silence_time_or_null(s.starts_at)},
+                       {"ends_at", silence_time_or_null(s.ends_at)},
                        {"state", s.state},
                        {"time_left_seconds", ops::silence_time_left(s, ref).count()}});
     }
@@ -153,7 +153,7 @@ std::vector<std::string> triage_silences_lines(const std::vector<Silence>& silen
     out.push_back(render::paint(fmt::format("SILENCES  {} active", silences.size()), render::Color::bold, style));
     for (const auto& s : silences) {
         out.push_back(fmt::format("  {}  {}  by {}: {}", s.id,
-                                  render::paint(fmt::format("{:<11}", left_text(s, ref)), render::Color::yellow, style),
+                                  render::paint(fmt::format("{:<11}", silence_left_text(s, ref)), render::Color::yellow, style),
                                   terminal_safe(s.created_by), terminal_safe(s.comment)));
     }
     return out;

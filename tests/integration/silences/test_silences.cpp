@@ -2,6 +2,7 @@
 // practice cluster: create once, seen on both, listed once, suppresses exactly the service's
 // alerts, expires, audited, shown in triage, completed; bad input changes nothing.
 
+#include "oncall/core/time.h"
 #include "oncall/http/client.h"
 #include "process.h"
 #include "test_server.h"
@@ -12,6 +13,7 @@
 #include <csignal>
 #include <fstream>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -181,6 +183,26 @@ void require_checkout_firing(const Desk& desk) {
 }
 
 } // namespace
+
+TEST_CASE("right after sandbox up, checkout's alerts fire on both instances since the scenario's onset") {
+    Desk desk;
+    // No waiting: the launcher posted them before it returned; their start is the bad deploy's
+    // (20 minutes before the epoch), and stays so once Prometheus' rules fire them too.
+    const auto epoch = parse_rfc3339(desk.env().at("ONCALL_SANDBOX_EPOCH"));
+    REQUIRE(epoch);
+    const auto onset = format_rfc3339(*epoch - std::chrono::minutes(20));
+    for (std::size_t peer = 0; peer < 2; ++peer) {
+        const auto alerts = desk.alerts_on(peer, "checkout");
+        std::set<std::string> names;
+        for (const auto& a : alerts) {
+            names.insert(a.at("labels").at("alertname").get<std::string>());
+            CHECK(format_rfc3339(*parse_rfc3339(a.at("startsAt").get<std::string>())) == onset);
+        }
+        CHECK(names == std::set<std::string>{"HighErrorRatio", "HighLatencyP99"});
+    }
+    const auto triage = desk.oncall({"triage", "checkout", "--no-color"});
+    CHECK_THAT(triage.out, Catch::Contains("2 firing") && Catch::Matches(R"([\s\S]*firing 2[0-9]m[\s\S]*)"));
+}
 
 TEST_CASE("a silence is created once, gossiped to both instances, listed once, and suppresses only the "
           "service's alerts") {
@@ -505,4 +527,25 @@ TEST_CASE("Alertmanager down, answering HTML or refusing: exit 3, 3, 2/4 with it
                                  with("{ url: " + refusing.url() + " }"));
     CHECK(forbidden.exit_code == 4);
     CHECK_THAT(forbidden.err, Catch::Contains("forbidden by policy"));
+}
+
+TEST_CASE("completion of silence ids and alert names stays within the TAB budget when Alertmanager hangs") {
+    Desk desk;
+    test::TestServer slow;
+    slow.on("GET", "/api/v2/.*", [&slow](const httplib::Request&, httplib::Response& res, std::size_t) {
+        slow.sleep(std::chrono::seconds(5));
+        res.set_content("[]", "application/json");
+    });
+    slow.start();
+    const std::map<std::string, std::string> env{{"ONCALL_CONFIG", desk.config_with_alertmanager("{ url: " + slow.url() + " }")}};
+    for (const auto& words : {std::vector<std::string>{"__complete", "--", "silence", "expire", ""},
+                              std::vector<std::string>{"__complete", "--", "silence", "checkout", "--alert", ""}}) {
+        const auto started = std::chrono::steady_clock::now();
+        const auto r = desk.oncall(words, env);
+        const auto took = std::chrono::steady_clock::now() - started;
+        CHECK(r.exit_code == 0);
+        CHECK(r.out.empty());
+        CHECK(took < std::chrono::milliseconds(2000));
+    }
+    slow.stop();
 }

@@ -13,11 +13,11 @@ using namespace oncall::alertmanager;
 using oncall::test::read_fixture;
 
 namespace {
-constexpr const char* k_url = "http://127.0.0.1:9093";
+constexpr const char* k_silences_url = "http://127.0.0.1:9093";
 }
 
 TEST_CASE("alertmanager: a silence list decodes matchers, state, author and times", "[alertmanager][silences]") {
-    auto r = decode_silences(200, read_fixture("alertmanager/silences_list.json"), k_url);
+    auto r = decode_silences(200, read_fixture("alertmanager/silences_list.json"), k_silences_url);
     REQUIRE(r.ok());
     REQUIRE(r->size() == 2);
     const auto& active = (*r)[0];
@@ -37,21 +37,21 @@ TEST_CASE("alertmanager: a silence list decodes matchers, state, author and time
 }
 
 TEST_CASE("alertmanager: one silence, a created id and refusals", "[alertmanager][silences]") {
-    auto one = decode_silence(200, read_fixture("alertmanager/silence_one.json"), k_url);
+    auto one = decode_silence(200, read_fixture("alertmanager/silence_one.json"), k_silences_url);
     REQUIRE(one.ok());
     CHECK(one->created_by == "alice");
-    auto created = decode_created_silence(200, read_fixture("alertmanager/silence_created.json"), k_url);
+    auto created = decode_created_silence(200, read_fixture("alertmanager/silence_created.json"), k_silences_url);
     REQUIRE(created.ok());
     CHECK(*created == "28a5518c-4db1-4144-bcb4-52f3694c1551");
 
-    auto refused = decode_created_silence(400, read_fixture("alertmanager/silence_error_400.json"), k_url);
+    auto refused = decode_created_silence(400, read_fixture("alertmanager/silence_error_400.json"), k_silences_url);
     REQUIRE_FALSE(refused.ok());
     CHECK(refused.error().code == Errc::invalid);
     CHECK_THAT(refused.error().message, Catch::Contains("at least one matcher must not match the empty string"));
-    auto missing = decode_silence(404, "", k_url);
+    auto missing = decode_silence(404, "", k_silences_url);
     REQUIRE_FALSE(missing.ok());
     CHECK(missing.error().code == Errc::not_found);
-    auto forbidden = decode_created_silence(403, "\"no\"", k_url);
+    auto forbidden = decode_created_silence(403, "\"no\"", k_silences_url);
     REQUIRE_FALSE(forbidden.ok());
     CHECK(forbidden.error().code == Errc::access_denied);
 }
@@ -60,20 +60,20 @@ TEST_CASE("alertmanager: garbage in a silence answer is a bad response", "[alert
     for (const char* body : {"<html>login</html>", "{}", R"([{"id":"x","matchers":"service"}])",
                              R"([{"id":"x","matchers":[{"name":"a","value":"b","isRegex":"yes"}]}])",
                              R"([{"matchers":[]}])", R"([{"id":"x","matchers":[],"endsAt":"tomorrow"}])"}) {
-        auto r = decode_silences(200, body, k_url);
+        auto r = decode_silences(200, body, k_silences_url);
         INFO(body);
         REQUIRE_FALSE(r.ok());
         CHECK(r.error().code == Errc::bad_response);
     }
-    auto html = decode_created_silence(200, "<html>proxy</html>", k_url);
+    auto html = decode_created_silence(200, "<html>proxy</html>", k_silences_url);
     REQUIRE_FALSE(html.ok());
     CHECK(html.error().code == Errc::bad_response);
-    auto no_id = decode_created_silence(200, R"({"silenceID":"../../x"})", k_url);
+    auto no_id = decode_created_silence(200, R"({"silenceID":"../../x"})", k_silences_url);
     REQUIRE_FALSE(no_id.ok());
 }
 
 TEST_CASE("alertmanager: an HA pair's silence lists merge by id", "[alertmanager][silences]") {
-    auto a = decode_silences(200, read_fixture("alertmanager/silences_list.json"), k_url);
+    auto a = decode_silences(200, read_fixture("alertmanager/silences_list.json"), k_silences_url);
     auto b = decode_silences(200, read_fixture("alertmanager/silences_list.json"), "http://127.0.0.1:9094");
     REQUIRE(a.ok());
     REQUIRE(b.ok());

@@ -16,7 +16,7 @@ using namespace oncall;
 
 namespace {
 
-void check_golden(const std::string& name, const std::string& actual) {
+void check_silence_golden(const std::string& name, const std::string& actual) {
     const std::string path = std::string(ONCALL_FIXTURES_DIR) + "/golden/silence/" + name;
     if (const char* update = std::getenv("ONCALL_UPDATE_GOLDEN"); update != nullptr && std::string(update) == "1") {
         std::ofstream(path, std::ios::binary) << actual;
@@ -26,9 +26,9 @@ void check_golden(const std::string& name, const std::string& actual) {
     CHECK(actual == test::read_fixture("golden/silence/" + name));
 }
 
-const TimePoint k_now = *parse_rfc3339("2026-11-29T15:30:00Z");
+const TimePoint k_silence_now = *parse_rfc3339("2026-11-29T15:30:00Z");
 
-alertmanager::Silence silence(const std::string& id, const std::string& by, const std::string& comment,
+alertmanager::Silence make_silence(const std::string& id, const std::string& by, const std::string& comment,
                               const std::string& ends, const std::string& state = "active") {
     alertmanager::Silence s;
     s.id = id;
@@ -41,10 +41,10 @@ alertmanager::Silence silence(const std::string& id, const std::string& by, cons
     return s;
 }
 
-const auto k_one = silence("28a5518c-4db1-4144-bcb4-52f3694c1551", "alice", "rolling back 1.2.2 [ticket INC-4711]",
+const auto k_silence_one = make_silence("28a5518c-4db1-4144-bcb4-52f3694c1551", "alice", "rolling back 1.2.2 [ticket INC-4711]",
                            "2026-11-29T16:00:00Z");
 // Text another person wrote, with a terminal escape in it.
-const auto k_two = silence("fa69d306-df11-4848-8255-29090f70c12c", "mallory\x1b[2J", "provider maintenance\x07",
+const auto k_silence_two = make_silence("fa69d306-df11-4848-8255-29090f70c12c", "mallory\x1b[2J", "provider maintenance\x07",
                            "2026-11-29T15:35:00Z");
 
 } // namespace
@@ -54,34 +54,34 @@ TEST_CASE("silence view: created", "[views][silence-golden]") {
     ::tzset();
     ops::CreatedSilenceResult created;
     created.service = "checkout";
-    created.silence = k_one;
+    created.silence = k_silence_one;
     created.alertmanager = "http://127.0.0.1:9093";
-    check_golden("created.txt", views::created_silence_text(created, k_now));
+    check_silence_golden("created.txt", views::created_silence_text(created, k_silence_now));
     auto j = views::silence_json(created.silence, created.service);
-    check_golden("created.json", j.dump(2) + "\n");
+    check_silence_golden("created.json", j.dump(2) + "\n");
     for (const char* key : {"id", "service", "matchers", "starts_at", "ends_at", "created_by", "comment"}) {
         CHECK(j.contains(key));
     }
 }
 
 TEST_CASE("silence view: list", "[views][silence-golden]") {
-    const std::vector<ops::SilenceView> list = {{k_two, ""}, {k_one, ""}};
+    const std::vector<ops::SilenceView> list = {{k_silence_two, ""}, {k_silence_one, ""}};
     render::Style style;
     style.width = 160;
-    check_golden("list.txt", views::silence_list_text(list, k_now, style));
-    const auto j = views::silence_list_json(list, k_now);
-    check_golden("list.json", j.dump(2) + "\n");
+    check_silence_golden("list.txt", views::silence_list_text(list, k_silence_now, style));
+    const auto j = views::silence_list_json(list, k_silence_now);
+    check_silence_golden("list.json", j.dump(2) + "\n");
     CHECK(j.at("silences")[0].at("created_by") == "mallory\x1b[2J"); // JSON keeps the bytes
-    CHECK(views::silence_list_text({}, k_now, style) == "No active or pending silences.\n");
+    CHECK(views::silence_list_text({}, k_silence_now, style) == "No active or pending silences.\n");
 }
 
 TEST_CASE("silence view: expired", "[views][silence-golden]") {
     ops::ExpiredSilenceResult expired;
-    expired.silence = k_one;
+    expired.silence = k_silence_one;
     expired.silence.state = "expired";
     expired.alertmanager = "http://127.0.0.1:9094";
-    check_golden("expired.txt", views::expired_silence_text(expired));
-    check_golden("expired.json", views::expired_silence_json(expired).dump(2) + "\n");
+    check_silence_golden("expired.txt", views::expired_silence_text(expired));
+    check_silence_golden("expired.json", views::expired_silence_json(expired).dump(2) + "\n");
     ops::ExpiredSilenceResult already = expired;
     already.already_expired = true;
     CHECK_THAT(views::expired_silence_text(already), Catch::Contains("had already ended"));
@@ -90,12 +90,12 @@ TEST_CASE("silence view: expired", "[views][silence-golden]") {
 TEST_CASE("silence view: triage's block", "[views][silence-golden]") {
     render::Style style;
     std::string text;
-    for (const auto& line : views::triage_silences_lines({k_one, k_two}, k_now, style)) {
+    for (const auto& line : views::triage_silences_lines({k_silence_one, k_silence_two}, k_silence_now, style)) {
         text += line + "\n";
     }
-    check_golden("triage_block.txt", text);
-    check_golden("triage_block.json", views::triage_silences_json({k_one, k_two}, k_now).dump(2) + "\n");
-    CHECK(views::triage_silences_lines({}, k_now, style).empty());
+    check_silence_golden("triage_block.txt", text);
+    check_silence_golden("triage_block.json", views::triage_silences_json({k_silence_one, k_silence_two}, k_silence_now).dump(2) + "\n");
+    CHECK(views::triage_silences_lines({}, k_silence_now, style).empty());
 }
 
 TEST_CASE("silence view: control characters are shown, never sent to the terminal", "[views]") {
