@@ -3,9 +3,9 @@
 #include "oncall/backends/alertmanager.h"
 #include "oncall/backends/endpoint.h"
 #include "oncall/backends/kubernetes.h"
-#include "oncall/views/silence.h"
 #include "oncall/ops/silences.h"
 #include "oncall/core/duration.h"
+#include "oncall/core/files.h"
 #include "oncall/core/time.h"
 
 #include <algorithm>
@@ -16,15 +16,6 @@
 
 namespace oncall::ops {
 namespace {
-
-std::string expand_home(const std::string& path) {
-    if (path.rfind("~/", 0) == 0) {
-        if (const char* home = std::getenv("HOME"); home != nullptr) {
-            return std::string(home) + path.substr(1);
-        }
-    }
-    return path;
-}
 
 // "registry.example/shop/checkout@sha256:0123456789abcdef..." -> "...checkout@sha256:0123456789ab".
 std::string short_artifact(const std::string& image) {
@@ -214,7 +205,7 @@ CompletionLookup::fetch_alertmanager(cli::ValueKind kind, const cli::CompletionC
             const auto left = silence_time_left(s, ref);
             description = fmt::format("{} left, {}", format_duration(std::chrono::milliseconds(left.count() * 1000)),
                                       description);
-            out.push_back({s.id, views::terminal_safe(description.substr(0, 120))});
+            out.push_back({s.id, description.substr(0, 120)});
         }
         return out;
     }
@@ -239,8 +230,8 @@ CompletionLookup::fetch_alertmanager(cli::ValueKind kind, const cli::CompletionC
         if (a.name.empty() || !seen.insert(a.name).second) {
             continue;
         }
-        out.push_back({a.name, views::terminal_safe(fmt::format("{} {}", a.state == "active" ? "firing" : a.state,
-                                                         a.severity.empty() ? "" : "(" + a.severity + ")"))});
+        out.push_back({a.name, fmt::format("{} {}", a.state == "active" ? "firing" : a.state,
+                                           a.severity.empty() ? "" : "(" + a.severity + ")")});
     }
     return out;
 }

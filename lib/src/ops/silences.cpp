@@ -18,7 +18,6 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
-#include <random>
 #include <set>
 
 namespace oncall::ops {
@@ -64,27 +63,6 @@ nlohmann::json silence_matchers_json(const std::vector<SilenceMatcher>& matchers
         out.push_back({{"name", m.name}, {"value", m.value}, {"is_regex", m.is_regex}, {"is_equal", m.is_equal}});
     }
     return out;
-}
-
-// Write-ahead audit: an "intent" line before the request, a "result" line after it, tied by an
-// attempt id (the same line shapes as every other change of the tool).
-std::string silence_attempt_id() {
-    std::random_device device;
-    std::uniform_int_distribution<std::uint64_t> pick;
-    return fmt::format("{:016x}", pick(device));
-}
-
-Result<void> write_intent(const std::string& path, nlohmann::json record, const std::string& attempt) {
-    record.erase("result");
-    record["phase"] = "intent";
-    record["attempt"] = attempt;
-    return append_audit(path, std::move(record));
-}
-
-Result<void> write_result(const std::string& path, nlohmann::json record, const std::string& attempt) {
-    record["phase"] = "result";
-    record["attempt"] = attempt;
-    return append_audit(path, std::move(record));
 }
 
 std::string local_user_name() {
@@ -307,8 +285,8 @@ Result<CreatedSilenceResult> create_silence(const alertmanager::Client& client, 
     if (!request.ticket.empty()) {
         record["ticket"] = request.ticket;
     }
-    const std::string attempt = silence_attempt_id();
-    if (auto written = write_intent(audit_path, record, attempt); !written) {
+    const std::string attempt = new_attempt_id();
+    if (auto written = audit_intent(audit_path, record, attempt); !written) {
         Error e = std::move(written).error();
         e.message = "cannot write the audit line, so no silence was created: " + e.message;
         return e;
@@ -319,7 +297,7 @@ Result<CreatedSilenceResult> create_silence(const alertmanager::Client& client, 
         failed["result"] = "failed";
         failed["error"] = created.error().message;
         failed["exit_code"] = static_cast<int>(exit_code_for(created.error()));
-        (void)write_result(audit_path, failed, attempt);
+        (void)audit_result(audit_path, failed, attempt);
         return std::move(created).error();
     }
     auto done = record;
@@ -327,7 +305,7 @@ Result<CreatedSilenceResult> create_silence(const alertmanager::Client& client, 
     done["silence"] = created->id;
     done["alertmanager"] = created->url;
     done["exit_code"] = 0;
-    if (auto written = write_result(audit_path, done, attempt); !written) {
+    if (auto written = audit_result(audit_path, done, attempt); !written) {
         Error e = std::move(written).error();
         e.message = fmt::format("silence {} was created on {}, but its audit line could not be written: {}; "
                                 "expire it with: oncall silence expire {}",
@@ -423,8 +401,8 @@ Result<ExpiredSilenceResult> expire_silence(const alertmanager::Client& client, 
     if (out.silence.ends_at) {
         record["ends_at"] = format_rfc3339(*out.silence.ends_at);
     }
-    const std::string attempt = silence_attempt_id();
-    if (auto written = write_intent(audit_path, record, attempt); !written) {
+    const std::string attempt = new_attempt_id();
+    if (auto written = audit_intent(audit_path, record, attempt); !written) {
         Error e = std::move(written).error();
         e.message = "cannot write the audit line, so the silence was not expired: " + e.message;
         return e;
@@ -435,7 +413,7 @@ Result<ExpiredSilenceResult> expire_silence(const alertmanager::Client& client, 
         failed["result"] = "failed";
         failed["error"] = expired.error().message;
         failed["exit_code"] = static_cast<int>(exit_code_for(expired.error()));
-        (void)write_result(audit_path, failed, attempt);
+        (void)audit_result(audit_path, failed, attempt);
         return std::move(expired).error();
     }
     out.alertmanager = *expired;
@@ -443,7 +421,7 @@ Result<ExpiredSilenceResult> expire_silence(const alertmanager::Client& client, 
     done["result"] = "expired";
     done["alertmanager"] = *expired;
     done["exit_code"] = 0;
-    if (auto written = write_result(audit_path, done, attempt); !written) {
+    if (auto written = audit_result(audit_path, done, attempt); !written) {
         Error e = std::move(written).error();
         e.message = fmt::format("silence {} was expired, but its audit line could not be written: {}", id, e.message);
         return e;

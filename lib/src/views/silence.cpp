@@ -3,6 +3,7 @@
 #include "oncall/views/silence.h"
 
 #include "oncall/core/duration.h"
+#include "oncall/render/sanitize.h"
 #include "oncall/render/table.h"
 
 #include <fmt/format.h>
@@ -36,27 +37,6 @@ std::string silence_left_text(const Silence& s, TimePoint ref) {
 
 } // namespace
 
-std::string terminal_safe(std::string_view text) {
-    std::string out;
-    out.reserve(text.size());
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        const auto c = static_cast<unsigned char>(text[i]);
-        if (c < 0x20) {
-            out += '^';
-            out += static_cast<char>(c + 0x40);
-        } else if (c == 0x7f) {
-            out += "^?";
-        } else if (c == 0xc2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
-                   static_cast<unsigned char>(text[i + 1]) <= 0x9f) {
-            out += fmt::format("\\u{:04x}", static_cast<unsigned char>(text[i + 1]));
-            ++i;
-        } else {
-            out += static_cast<char>(c);
-        }
-    }
-    return out;
-}
-
 json silence_json(const Silence& s, const std::string& service) {
     return {{"id", s.id},
             {"service", service.empty() ? json(nullptr) : json(service)},
@@ -75,12 +55,12 @@ std::string created_silence_text(const ops::CreatedSilenceResult& r, TimePoint r
         length = format_duration(std::chrono::duration_cast<std::chrono::milliseconds>(*s.ends_at - *s.starts_at));
     }
     std::string out = fmt::format("Silenced {} for {} ({}): silence {}\n", r.service, length, silence_left_text(s, ref), s.id);
-    out += fmt::format("  matchers  {}\n", terminal_safe(ops::format_silence_matchers(s.matchers)));
+    out += fmt::format("  matchers  {}\n", render::sanitize(ops::format_silence_matchers(s.matchers)));
     if (s.ends_at) {
         out += fmt::format("  ends      {}\n", format_local(*s.ends_at));
     }
-    out += fmt::format("  by        {}\n", terminal_safe(s.created_by));
-    out += fmt::format("  why       {}\n", terminal_safe(s.comment));
+    out += fmt::format("  by        {}\n", render::sanitize(s.created_by));
+    out += fmt::format("  why       {}\n", render::sanitize(s.comment));
     out += fmt::format("  on        {}\n", r.alertmanager);
     out += fmt::format("Lift it early: oncall silence expire {}\n", s.id);
     return out;
@@ -105,8 +85,8 @@ std::string silence_list_text(const std::vector<ops::SilenceView>& silences, Tim
     for (const auto& v : silences) {
         const auto& s = v.silence;
         const auto color = s.state == "pending" ? render::Color::gray : render::Color::yellow;
-        table.row({s.id, render::paint(silence_left_text(s, ref), color, style), terminal_safe(s.created_by),
-                   terminal_safe(ops::format_silence_matchers(s.matchers)), terminal_safe(s.comment)});
+        table.row({s.id, render::paint(silence_left_text(s, ref), color, style), render::sanitize(s.created_by),
+                   render::sanitize(ops::format_silence_matchers(s.matchers)), render::sanitize(s.comment)});
     }
     return table.render(style.width);
 }
@@ -125,8 +105,8 @@ std::string expired_silence_text(const ops::ExpiredSilenceResult& r) {
                            s.ends_at ? " at " + format_rfc3339(*s.ends_at) : std::string());
     }
     return fmt::format("Expired silence {} ({}); its alerts notify again.\n  was  {} by {}: {}\n", s.id, r.alertmanager,
-                       terminal_safe(ops::format_silence_matchers(s.matchers)), terminal_safe(s.created_by),
-                       terminal_safe(s.comment));
+                       render::sanitize(ops::format_silence_matchers(s.matchers)), render::sanitize(s.created_by),
+                       render::sanitize(s.comment));
 }
 
 json triage_silences_json(const std::vector<Silence>& silences, TimePoint ref) {
@@ -154,7 +134,7 @@ std::vector<std::string> triage_silences_lines(const std::vector<Silence>& silen
     for (const auto& s : silences) {
         out.push_back(fmt::format("  {}  {}  by {}: {}", s.id,
                                   render::paint(fmt::format("{:<11}", silence_left_text(s, ref)), render::Color::yellow, style),
-                                  terminal_safe(s.created_by), terminal_safe(s.comment)));
+                                  render::sanitize(s.created_by), render::sanitize(s.comment)));
     }
     return out;
 }

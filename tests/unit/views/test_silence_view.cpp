@@ -1,10 +1,9 @@
-// Golden files of the silence views: the commands' text and JSON and triage's silences block, on
-// fixed silences and a fixed clock. A changed view fails here until its golden file is updated on
-// purpose:  ONCALL_UPDATE_GOLDEN=1 build/dev/tests/oncall_unit_tests '[silence-golden]'
+// Golden files of the silence views (tests/golden/silence_*): the commands' text and JSON and
+// triage's silences block, on fixed silences and a fixed clock.
 
 #include "oncall/views/silence.h"
 
-#include "../read_fixture.h"
+#include "golden.h"
 
 #include <catch2/catch.hpp>
 
@@ -13,18 +12,9 @@
 #include <fstream>
 
 using namespace oncall;
+using oncall::test::check_golden;
 
 namespace {
-
-void check_silence_golden(const std::string& name, const std::string& actual) {
-    const std::string path = std::string(ONCALL_FIXTURES_DIR) + "/golden/silence/" + name;
-    if (const char* update = std::getenv("ONCALL_UPDATE_GOLDEN"); update != nullptr && std::string(update) == "1") {
-        std::ofstream(path, std::ios::binary) << actual;
-        return;
-    }
-    INFO("golden file " << path << " (ONCALL_UPDATE_GOLDEN=1 rewrites it)");
-    CHECK(actual == test::read_fixture("golden/silence/" + name));
-}
 
 const TimePoint k_silence_now = *parse_rfc3339("2026-11-29T15:30:00Z");
 
@@ -49,58 +39,51 @@ const auto k_silence_two = make_silence("fa69d306-df11-4848-8255-29090f70c12c", 
 
 } // namespace
 
-TEST_CASE("silence view: created", "[views][silence-golden]") {
+TEST_CASE("silence view: created", "[views][golden][silence]") {
     ::setenv("TZ", "UTC", 1); // the end time is shown in local time
     ::tzset();
     ops::CreatedSilenceResult created;
     created.service = "checkout";
     created.silence = k_silence_one;
     created.alertmanager = "http://127.0.0.1:9093";
-    check_silence_golden("created.txt", views::created_silence_text(created, k_silence_now));
+    check_golden("silence_created.txt", views::created_silence_text(created, k_silence_now));
     auto j = views::silence_json(created.silence, created.service);
-    check_silence_golden("created.json", j.dump(2) + "\n");
+    check_golden("silence_created.json", j.dump(2) + "\n");
     for (const char* key : {"id", "service", "matchers", "starts_at", "ends_at", "created_by", "comment"}) {
         CHECK(j.contains(key));
     }
 }
 
-TEST_CASE("silence view: list", "[views][silence-golden]") {
+TEST_CASE("silence view: list", "[views][golden][silence]") {
     const std::vector<ops::SilenceView> list = {{k_silence_two, ""}, {k_silence_one, ""}};
     render::Style style;
     style.width = 160;
-    check_silence_golden("list.txt", views::silence_list_text(list, k_silence_now, style));
+    check_golden("silence_list.txt", views::silence_list_text(list, k_silence_now, style));
     const auto j = views::silence_list_json(list, k_silence_now);
-    check_silence_golden("list.json", j.dump(2) + "\n");
+    check_golden("silence_list.json", j.dump(2) + "\n");
     CHECK(j.at("silences")[0].at("created_by") == "mallory\x1b[2J"); // JSON keeps the bytes
     CHECK(views::silence_list_text({}, k_silence_now, style) == "No active or pending silences.\n");
 }
 
-TEST_CASE("silence view: expired", "[views][silence-golden]") {
+TEST_CASE("silence view: expired", "[views][golden][silence]") {
     ops::ExpiredSilenceResult expired;
     expired.silence = k_silence_one;
     expired.silence.state = "expired";
     expired.alertmanager = "http://127.0.0.1:9094";
-    check_silence_golden("expired.txt", views::expired_silence_text(expired));
-    check_silence_golden("expired.json", views::expired_silence_json(expired).dump(2) + "\n");
+    check_golden("silence_expired.txt", views::expired_silence_text(expired));
+    check_golden("silence_expired.json", views::expired_silence_json(expired).dump(2) + "\n");
     ops::ExpiredSilenceResult already = expired;
     already.already_expired = true;
     CHECK_THAT(views::expired_silence_text(already), Catch::Contains("had already ended"));
 }
 
-TEST_CASE("silence view: triage's block", "[views][silence-golden]") {
+TEST_CASE("silence view: triage's block", "[views][golden][silence]") {
     render::Style style;
     std::string text;
     for (const auto& line : views::triage_silences_lines({k_silence_one, k_silence_two}, k_silence_now, style)) {
         text += line + "\n";
     }
-    check_silence_golden("triage_block.txt", text);
-    check_silence_golden("triage_block.json", views::triage_silences_json({k_silence_one, k_silence_two}, k_silence_now).dump(2) + "\n");
+    check_golden("silence_triage_block.txt", text);
+    check_golden("silence_triage_block.json", views::triage_silences_json({k_silence_one, k_silence_two}, k_silence_now).dump(2) + "\n");
     CHECK(views::triage_silences_lines({}, k_silence_now, style).empty());
-}
-
-TEST_CASE("silence view: control characters are shown, never sent to the terminal", "[views]") {
-    CHECK(views::terminal_safe("ok \x1b[2J\x07") == "ok ^[[2J^G");
-    CHECK(views::terminal_safe("a\nb") == "a^Jb");
-    CHECK(views::terminal_safe("c1 \xc2\x9b x") == "c1 \\u009b x");
-    CHECK(views::terminal_safe("caf\xc3\xa9") == "caf\xc3\xa9");
 }

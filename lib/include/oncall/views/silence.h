@@ -1,7 +1,7 @@
 #pragma once
 // The views of the silence commands, and triage's silences block: the one place where silences
-// become output (pure functions, golden-tested) (strings from Alertmanager are escaped for the terminal here; JSON keeps
-// their bytes).
+// become output (pure functions, golden-tested) (strings from Alertmanager go through render::sanitize() in text; JSON
+// keeps their bytes).
 
 #include "oncall/ops/silences.h"
 #include "oncall/render/style.h"
@@ -12,9 +12,6 @@
 #include <vector>
 
 namespace oncall::views {
-
-/// Control characters (C0, DEL, C1) of untrusted text in caret / \u00XX notation, on one line.
-std::string terminal_safe(std::string_view text);
 
 /// `silence -o json`: {"id", "service", "matchers": [...], "starts_at", "ends_at", "created_by",
 /// "comment"} (plus "alertmanager" and "state").
