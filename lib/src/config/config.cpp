@@ -271,7 +271,7 @@ Result<Context> read_context(Reader& r, const std::string& name, const YAML::Nod
     if (!node.IsMap()) {
         return r.error(node, path, "expected a map");
     }
-    r.warn_unknown(node, path, {"kubernetes", "prometheus", "alertmanager", "registry", "access", "scrape-interval"});
+    r.warn_unknown(node, path, {"kubernetes", "prometheus", "alertmanager", "registry", "access", "scrape-interval", "silences"});
     if (node["scrape-interval"]) {
         ONCALL_TRY_ASSIGN(c.scrape_interval, r.duration(node["scrape-interval"], path + ".scrape-interval"));
     }
@@ -289,6 +289,20 @@ Result<Context> read_context(Reader& r, const std::string& name, const YAML::Nod
     }
     if (node["access"]) {
         ONCALL_TRY(read_access(r, node["access"], path + ".access", c.access));
+    }
+    if (const auto sn = node["silences"]) {
+        if (!sn.IsMap()) {
+            return r.error(sn, path + ".silences", "expected a map like {max: 4h}");
+        }
+        r.warn_unknown(sn, path + ".silences", {"max"});
+        if (sn["max"]) {
+            std::chrono::milliseconds max{};
+            ONCALL_TRY_ASSIGN(max, r.duration(sn["max"], path + ".silences.max"));
+            if (max.count() < 1000) {
+                return r.error(sn["max"], path + ".silences.max", "must be at least 1s");
+            }
+            c.silences.max = std::chrono::duration_cast<std::chrono::seconds>(max);
+        }
     }
     return c;
 }

@@ -51,6 +51,11 @@ struct AccessConfig {
     std::map<std::string, Role> roles;
 };
 
+/// contexts.<name>.silences: the longest silence `oncall silence` may create.
+struct SilencesConfig {
+    std::chrono::seconds max{4 * 3600};
+};
+
 struct Context {
     std::string name;
     KubernetesConfig kubernetes;
@@ -58,6 +63,7 @@ struct Context {
     Endpoint alertmanager;
     Endpoint registry;
     AccessConfig access;
+    SilencesConfig silences;
     /// How often Prometheus scrapes this context's services when /api/v1/targets cannot say (0: unknown).
     std::chrono::milliseconds scrape_interval{0};
 };
