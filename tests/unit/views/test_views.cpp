@@ -277,7 +277,7 @@ TEST_CASE("views: the overview of all services (golden)", "[views][golden][triag
                     {}};
     OverviewLine l2{"search",      Verdict::unknown, ExitCode::partial,
                     std::nullopt,  std::nullopt,     "kubernetes said: \x1b[2Jforbidden\nline",
-                    {"kubernetes"}};
+                    std::nullopt,  {},               {"kubernetes"}};
     OverviewLine l3{"payments",
                     Verdict::healthy,
                     ExitCode::success,
