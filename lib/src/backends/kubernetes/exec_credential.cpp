@@ -355,7 +355,7 @@ std::string exec_info(const Connection& connection, bool interactive) {
     doc["kind"] = "ExecCredential";
     doc["apiVersion"] = exec.api_version;
     doc["spec"] = std::move(spec);
-    return doc.dump();
+    return doc.dump() + "\n"; // client-go's encoder ends the document with a newline
 }
 
 Result<ExecCredential> exec_credential(const Connection& connection, const ExecRun& run) {
