@@ -150,8 +150,12 @@ std::optional<std::string> CompletionLookup::cluster_key(cli::ValueKind kind,
         return std::nullopt;
     }
     const auto& k = m_context->kubernetes;
-    const std::string where =
-        k.server.empty() ? fmt::format("kubeconfig:{}#{}", fmt::join(k.kubeconfigs, ":"), k.kube_context) : k.server;
+    std::string where = k.server;
+    if (where.empty()) {
+        // The server the kubeconfig resolves to, so that another $KUBECONFIG is another cache entry.
+        auto c = kube::resolve_connection_settings(k);
+        where = c ? c->server : fmt::format("kubeconfig:{}#{}", fmt::join(k.kubeconfigs, ":"), k.kube_context);
+    }
     if (kind == cli::ValueKind::service) {
         return fmt::format("deployments {} {}", where, k.namespace_name);
     }

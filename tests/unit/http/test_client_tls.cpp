@@ -29,13 +29,13 @@ ClientOptions tls_options() {
     return o;
 }
 
-Request get(const std::string& url) {
+Request tls_get(const std::string& url) {
     Request r;
     r.url = url;
     return r;
 }
 
-std::string slurp(const std::string& path) {
+std::string read_pem(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     std::ostringstream ss;
     ss << in.rdbuf();
@@ -69,7 +69,7 @@ TEST_CASE("a client certificate from files or from PEM text is presented to the 
         o.tls.ca_file = s.pki.ca_file;
         o.tls.client_cert_file = alice.cert_file;
         o.tls.client_key_file = alice.key_file;
-        auto r = Client(o).perform(get(url));
+        auto r = Client(o).perform(tls_get(url));
         REQUIRE(r.ok());
         CHECK(r->status == 200);
         REQUIRE(s.server.request_count() == 1);
@@ -79,11 +79,11 @@ TEST_CASE("a client certificate from files or from PEM text is presented to the 
     }
     SECTION("PEM text, CA included") {
         auto o = tls_options();
-        o.tls.ca_pem = slurp(s.pki.ca_file);
-        o.tls.client_cert_pem = slurp(alice.cert_file);
-        o.tls.client_key_pem = slurp(alice.key_file);
+        o.tls.ca_pem = read_pem(s.pki.ca_file);
+        o.tls.client_cert_pem = read_pem(alice.cert_file);
+        o.tls.client_key_pem = read_pem(alice.key_file);
         REQUIRE(o.tls.has_client_certificate());
-        auto r = Client(o).perform(get(url));
+        auto r = Client(o).perform(tls_get(url));
         REQUIRE(r.ok());
         CHECK(r->status == 200);
         CHECK(s.server.requests().front().client_subject.find("CN=alice") != std::string::npos);
@@ -91,18 +91,18 @@ TEST_CASE("a client certificate from files or from PEM text is presented to the 
     SECTION("PEM text wins over a file") {
         auto o = tls_options();
         o.tls.ca_file = s.dir.path() + "/missing-ca.pem";
-        o.tls.ca_pem = slurp(s.pki.ca_file);
+        o.tls.ca_pem = read_pem(s.pki.ca_file);
         o.tls.client_cert_file = s.dir.path() + "/missing.pem";
-        o.tls.client_cert_pem = slurp(alice.cert_file);
+        o.tls.client_cert_pem = read_pem(alice.cert_file);
         o.tls.client_key_file = s.dir.path() + "/missing.key";
-        o.tls.client_key_pem = slurp(alice.key_file);
-        auto r = Client(o).perform(get(url));
+        o.tls.client_key_pem = read_pem(alice.key_file);
+        auto r = Client(o).perform(tls_get(url));
         REQUIRE(r.ok());
     }
     SECTION("without a certificate the server refuses the connection") {
         auto o = tls_options();
         o.tls.ca_file = s.pki.ca_file;
-        auto r = Client(o).perform(get(url));
+        auto r = Client(o).perform(tls_get(url));
         REQUIRE_FALSE(r.ok());
         CHECK(s.server.request_count() == 0);
     }
@@ -114,7 +114,7 @@ TEST_CASE("a client certificate from files or from PEM text is presented to the 
         o.tls.ca_file = s.pki.ca_file;
         o.tls.client_cert_file = mallory.cert_file;
         o.tls.client_key_file = mallory.key_file;
-        auto r = Client(o).perform(get(url));
+        auto r = Client(o).perform(tls_get(url));
         REQUIRE_FALSE(r.ok());
         CHECK(s.server.request_count() == 0);
     }
@@ -125,18 +125,18 @@ TEST_CASE("a key that does not match its certificate is a TLS error that never q
     MutualTlsServer s;
     const TestClientCert alice = make_test_client_cert(s.dir.path(), "alice");
     const TestClientCert bob = make_test_client_cert(s.dir.path(), "bob");
-    const std::string key = slurp(bob.key_file);
+    const std::string key = read_pem(bob.key_file);
     std::vector<std::string> lines;
     std::mutex mutex;
     auto o = tls_options();
     o.tls.ca_file = s.pki.ca_file;
-    o.tls.client_cert_pem = slurp(alice.cert_file);
+    o.tls.client_cert_pem = read_pem(alice.cert_file);
     o.tls.client_key_pem = key;
     o.log = [&](std::string_view line) {
         std::lock_guard lock(mutex);
         lines.emplace_back(line);
     };
-    auto r = Client(o).perform(get(s.server.url("/whoami")));
+    auto r = Client(o).perform(tls_get(s.server.url("/whoami")));
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().code == Errc::tls);
     CHECK(r.error().message.find("client certificate") != std::string::npos);
@@ -159,13 +159,13 @@ TEST_CASE("CA data in memory verifies the server; bad CA data is a TLS error",
     });
     server.start();
     auto o = tls_options();
-    o.tls.ca_pem = slurp(pki.ca_file);
-    REQUIRE(Client(o).perform(get(server.url("/x"))).ok());
+    o.tls.ca_pem = read_pem(pki.ca_file);
+    REQUIRE(Client(o).perform(tls_get(server.url("/x"))).ok());
 
     TempDir other;
     const TestPki stranger = make_test_pki(other.path());
-    o.tls.ca_pem = slurp(stranger.ca_file);
-    auto r = Client(o).perform(get(server.url("/x")));
+    o.tls.ca_pem = read_pem(stranger.ca_file);
+    auto r = Client(o).perform(tls_get(server.url("/x")));
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().code == Errc::tls);
 }
@@ -184,25 +184,25 @@ TEST_CASE("tls server_name: the certificate is checked against it, the Host head
     o.tls.ca_file = pki.ca_file;
 
     SECTION("without it the host 127.0.0.1 does not match the certificate") {
-        auto r = Client(o).perform(get(url));
+        auto r = Client(o).perform(tls_get(url));
         REQUIRE_FALSE(r.ok());
         CHECK(r.error().code == Errc::tls);
     }
     SECTION("with it the request goes to the URL's address and succeeds") {
         o.tls.server_name = "kube.internal";
-        auto r = Client(o).perform(get(url));
+        auto r = Client(o).perform(tls_get(url));
         REQUIRE(r.ok());
         CHECK(r->body == "127.0.0.1:" + std::to_string(server.port()));
         CHECK(r->url == url);
         // a second request on the pooled handle, and in a batch
-        auto all = Client(o).perform_all({get(url), get(url)});
+        auto all = Client(o).perform_all({tls_get(url), tls_get(url)});
         REQUIRE(all.size() == 2);
         CHECK(all[0].ok());
         CHECK(all[1].ok());
     }
     SECTION("a wrong name still fails") {
         o.tls.server_name = "other.internal";
-        auto r = Client(o).perform(get(url));
+        auto r = Client(o).perform(tls_get(url));
         REQUIRE_FALSE(r.ok());
         CHECK(r.error().code == Errc::tls);
     }
@@ -219,7 +219,7 @@ TEST_CASE("proxy_url sends every request through the proxy, ignoring no_proxy", 
     ScopedEnv no_proxy("no_proxy", "127.0.0.1,localhost");
     auto o = tls_options();
     o.proxy_url = proxy.url();
-    auto r = Client(o).perform(get(origin.url("/metrics")));
+    auto r = Client(o).perform(tls_get(origin.url("/metrics")));
     REQUIRE(r.ok());
     CHECK(r->body == "through");
     REQUIRE(proxy.request_count() == 1);
@@ -227,7 +227,7 @@ TEST_CASE("proxy_url sends every request through the proxy, ignoring no_proxy", 
 
     SECTION("an unsupported scheme is refused before anything is sent") {
         o.proxy_url = "ftp://user:hunter2@127.0.0.1:1";
-        auto bad = Client(o).perform(get(origin.url("/metrics")));
+        auto bad = Client(o).perform(tls_get(origin.url("/metrics")));
         REQUIRE_FALSE(bad.ok());
         CHECK(bad.error().code == Errc::invalid);
         CHECK(bad.error().message.find("proxy-url") != std::string::npos);
