@@ -124,7 +124,7 @@ TEST_CASE("no configuration file: rollback --dry-run with a grant", "[kubeconfig
     CHECK(json::parse(rollback.out).at("result") == "dry-run");
 }
 
-TEST_CASE("a client-certificate kubeconfig works for kubectl and oncall; the key never shows",
+TEST_CASE("a client-certificate kubeconfig works for kubectl and oncall, and the key never shows",
           "[kubeconfig][client-cert]") {
     kube_test::Workspace ws;
     SECTION("files") {

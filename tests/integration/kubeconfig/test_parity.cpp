@@ -309,7 +309,7 @@ contexts: [{name: x, context: {cluster: c, user: u}}]
     CHECK(c.error().message.find("SECRET-ID-TOKEN") == std::string::npos);
 }
 
-TEST_CASE("the context's own keys apply on top of the kubeconfig; its namespace comes first",
+TEST_CASE("the context's own keys apply on top of the kubeconfig, and its namespace comes first",
           "[kubeconfig]") {
     test::TempDir dir;
     const std::string path = dir.write("config", R"(current-context: x

@@ -149,7 +149,7 @@ TEST_CASE("a key that does not match its certificate is a TLS error that never q
     CHECK(s.server.request_count() == 0);
 }
 
-TEST_CASE("CA data in memory verifies the server; bad CA data is a TLS error",
+TEST_CASE("CA data in memory verifies the server, and CA data of another CA is a TLS error",
           "[http][client][tls]") {
     TempDir dir;
     const TestPki pki = make_test_pki(dir.path());
