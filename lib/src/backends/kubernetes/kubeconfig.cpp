@@ -202,16 +202,6 @@ void merge_into(Kubeconfig& into, Kubeconfig from) {
 
 } // namespace
 
-std::string expand_home(const std::string& path) {
-    if (path.rfind("~/", 0) == 0) {
-        const char* home = std::getenv("HOME");
-        if (home != nullptr) {
-            return std::string(home) + path.substr(1);
-        }
-    }
-    return path;
-}
-
 Result<std::string> read_file(const std::string& path, const char* what) {
     std::ifstream in(path, std::ios::binary);
     if (!in) {
