@@ -10,12 +10,11 @@
 
 #include "process.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fmt/format.h>
 #include <string>
 #include <vector>
 
@@ -32,8 +31,8 @@ struct Stats {
         }
         auto v = values;
         std::sort(v.begin(), v.end());
-        return fmt::format("n={} min={:.0f} median={:.0f} max={:.0f} ms", v.size(), v.front(), v[v.size() / 2],
-                           v.back());
+        return fmt::format("n={} min={:.0f} median={:.0f} max={:.0f} ms", v.size(), v.front(),
+                           v[v.size() / 2], v.back());
     }
 };
 
@@ -56,24 +55,29 @@ int main(int argc, char** argv) {
     const auto sandbox = test::sandbox_env();
     test::TempDir dir;
     const std::string token_file = sandbox.at("ONCALL_K8S_TOKEN_FILE");
-    const std::string plugin = dir.write("get-token",
-                                         fmt::format("#!/bin/sh\nsleep {:.3f}\n"
-                                                     "printf '{{\"kind\":\"ExecCredential\",\"apiVersion\":"
-                                                     "\"client.authentication.k8s.io/v1\",\"status\":{{\"token\":\"%s\","
-                                                     "\"expirationTimestamp\":\"%s\"}}}}' \"$(tr -d '\\n' <{})\" "
-                                                     "\"$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)\"\n",
-                                                     sleep_ms / 1000.0, token_file),
-                                         0700);
-    const std::string cluster = fmt::format("clusters:\n- name: c\n  cluster: {{server: \"{}\", certificate-authority: {}}}\n"
-                                            "contexts:\n- name: x\n  context: {{cluster: c, user: u, namespace: shop}}\n"
-                                            "current-context: x\n",
-                                            sandbox.at("ONCALL_SANDBOX_URL"), sandbox.at("ONCALL_SANDBOX_CA"));
-    const std::string exec_kubeconfig =
-        dir.write("exec", cluster + fmt::format("users:\n- name: u\n  user:\n    exec: {{apiVersion: "
-                                                "client.authentication.k8s.io/v1, command: {}, interactiveMode: Never}}\n",
-                                                plugin));
+    const std::string plugin =
+        dir.write("get-token",
+                  fmt::format("#!/bin/sh\nsleep {:.3f}\n"
+                              "printf '{{\"kind\":\"ExecCredential\",\"apiVersion\":"
+                              "\"client.authentication.k8s.io/v1\",\"status\":{{\"token\":\"%s\","
+                              "\"expirationTimestamp\":\"%s\"}}}}' \"$(tr -d '\\n' <{})\" "
+                              "\"$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)\"\n",
+                              sleep_ms / 1000.0, token_file),
+                  0700);
+    const std::string cluster = fmt::format(
+        "clusters:\n- name: c\n  cluster: {{server: \"{}\", certificate-authority: {}}}\n"
+        "contexts:\n- name: x\n  context: {{cluster: c, user: u, namespace: shop}}\n"
+        "current-context: x\n",
+        sandbox.at("ONCALL_SANDBOX_URL"), sandbox.at("ONCALL_SANDBOX_CA"));
+    const std::string exec_kubeconfig = dir.write(
+        "exec",
+        cluster +
+            fmt::format("users:\n- name: u\n  user:\n    exec: {{apiVersion: "
+                        "client.authentication.k8s.io/v1, command: {}, interactiveMode: Never}}\n",
+                        plugin));
     const std::string token_kubeconfig =
-        dir.write("token", cluster + fmt::format("users:\n- name: u\n  user: {{tokenFile: {}}}\n", token_file));
+        dir.write("token", cluster + fmt::format("users:\n- name: u\n  user: {{tokenFile: {}}}\n",
+                                                 token_file));
 
     auto options_for = [&](const std::string& kubeconfig) {
         test::ProcessOptions o;
@@ -88,8 +92,10 @@ int main(int argc, char** argv) {
     };
     auto timed = [&](const std::string& kubeconfig) {
         const auto started = Steady::now();
-        const auto r = test::run_oncall({"triage", "checkout", "-o", "json"}, options_for(kubeconfig));
-        const double elapsed = std::chrono::duration<double, std::milli>(Steady::now() - started).count();
+        const auto r =
+            test::run_oncall({"triage", "checkout", "-o", "json"}, options_for(kubeconfig));
+        const double elapsed =
+            std::chrono::duration<double, std::milli>(Steady::now() - started).count();
         if (r.exit_code != 8 && r.exit_code != 0) {
             fmt::print(stderr, "triage exited {}: {}\n", r.exit_code, r.err);
             std::exit(1);

@@ -5,7 +5,6 @@
 #include "process.h"
 
 #include <catch2/catch.hpp>
-
 #include <map>
 #include <string>
 #include <vector>
@@ -21,16 +20,19 @@ struct Workspace {
     /// A kubeconfig for the practice cluster whose user is `user_yaml` (the lines under `user:`,
     /// indented by 6 spaces), context namespace shop. Returns its path.
     std::string kubeconfig(const std::string& name, const std::string& user_yaml) const {
-        const std::string text = "apiVersion: v1\nkind: Config\ncurrent-context: practice\nclusters:\n- name: practice\n"
-                                 "  cluster:\n    server: " +
-                                 sandbox.at("ONCALL_SANDBOX_URL") + "\n    certificate-authority: " +
-                                 sandbox.at("ONCALL_SANDBOX_CA") + "\nusers:\n- name: someone\n  user:\n" + user_yaml +
-                                 "contexts:\n- name: practice\n  context: {cluster: practice, user: someone, namespace: "
-                                 "shop}\n";
+        const std::string text =
+            "apiVersion: v1\nkind: Config\ncurrent-context: practice\nclusters:\n- name: practice\n"
+            "  cluster:\n    server: " +
+            sandbox.at("ONCALL_SANDBOX_URL") +
+            "\n    certificate-authority: " + sandbox.at("ONCALL_SANDBOX_CA") +
+            "\nusers:\n- name: someone\n  user:\n" + user_yaml +
+            "contexts:\n- name: practice\n  context: {cluster: practice, user: someone, namespace: "
+            "shop}\n";
         return dir.write(name, text);
     }
 
-    /// Options for oncall (or kubectl) with KUBECONFIG set to `kubeconfig` and nothing else configured.
+    /// Options for oncall (or kubectl) with KUBECONFIG set to `kubeconfig` and nothing else
+    /// configured.
     oncall::test::ProcessOptions env(const std::string& kubeconfig) const {
         oncall::test::ProcessOptions o;
         o.env["KUBECONFIG"] = kubeconfig;
@@ -38,13 +40,15 @@ struct Workspace {
         o.env["XDG_CACHE_HOME"] = dir.path() + "/xdg-cache";
         o.env["XDG_STATE_HOME"] = dir.path() + "/xdg-state";
         o.env["HOME"] = dir.path();
-        o.unset_env = {"ONCALL_CONFIG", "ONCALL_CONTEXT", "ONCALL_PROMETHEUS_URL", "ONCALL_ALERTMANAGER_URL"};
+        o.unset_env = {"ONCALL_CONFIG", "ONCALL_CONTEXT", "ONCALL_PROMETHEUS_URL",
+                       "ONCALL_ALERTMANAGER_URL"};
         o.timeout = std::chrono::seconds(60);
         return o;
     }
 
     std::string token() const {
-        return oncall::test::run_process({"cat", sandbox.at("ONCALL_K8S_TOKEN_FILE")}).out.substr(0, 64);
+        return oncall::test::run_process({"cat", sandbox.at("ONCALL_K8S_TOKEN_FILE")})
+            .out.substr(0, 64);
     }
 };
 

@@ -3,18 +3,15 @@
 // the cache and its expiry, one re-run after a 401, and plugins that are missing, fail, print
 // garbage or hang. Real kubectl runs the same kubeconfig.
 
-#include "sandbox_kube.h"
-
 #include "backends/text.h"
-
-#include <nlohmann/json.hpp>
-
-#include <sys/stat.h>
+#include "sandbox_kube.h"
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
+#include <sys/stat.h>
 
 using namespace oncall::test;
 using nlohmann::json;
@@ -58,12 +55,14 @@ struct Plugin {
     }
 
     // A kubeconfig whose user runs the plugin in `mode`.
-    std::string kubeconfig(const std::string& mode, const std::string& api = "client.authentication.k8s.io/v1",
+    std::string kubeconfig(const std::string& mode,
+                           const std::string& api = "client.authentication.k8s.io/v1",
                            int expires = 3600, const std::string& command = "") const {
-        std::string user = "    exec:\n      apiVersion: " + api + "\n      command: " +
-                           (command.empty() ? script : command) +
+        std::string user = "    exec:\n      apiVersion: " + api +
+                           "\n      command: " + (command.empty() ? script : command) +
                            "\n      args: [--region, eu-test-1]\n      provideClusterInfo: true\n"
-                           "      installHint: |\n        Install the test plugin with: apt install oncall-test-plugin\n"
+                           "      installHint: |\n        Install the test plugin with: apt "
+                           "install oncall-test-plugin\n"
                            "      interactiveMode: IfAvailable\n      env:\n";
         for (const auto& [k, v] : std::vector<std::pair<std::string, std::string>>{
                  {"PLUGIN_DIR", dir},
@@ -118,7 +117,8 @@ std::vector<fs::path> cache_files(const kube_test::Workspace& ws) {
 
 } // namespace
 
-TEST_CASE("exec plugin: a v1 token, cached 0600 until shortly before it expires", "[kubeconfig][exec]") {
+TEST_CASE("exec plugin: a v1 token, cached 0600 until shortly before it expires",
+          "[kubeconfig][exec]") {
     kube_test::Workspace ws;
     Plugin plugin(ws);
     const std::string kubeconfig = plugin.kubeconfig("token");
@@ -137,8 +137,8 @@ TEST_CASE("exec plugin: a v1 token, cached 0600 until shortly before it expires"
     std::ifstream ca(ws.sandbox.at("ONCALL_SANDBOX_CA"));
     std::ostringstream ca_text;
     ca_text << ca.rdbuf();
-    const auto ca_data =
-        oncall::backends::base64_decode(info.at("spec").at("cluster").at("certificate-authority-data").get<std::string>());
+    const auto ca_data = oncall::backends::base64_decode(
+        info.at("spec").at("cluster").at("certificate-authority-data").get<std::string>());
     REQUIRE(ca_data.ok());
     CHECK(*ca_data == ca_text.str());
     CHECK(run_process({"cat", plugin.dir + "/stdin-1"}).out == "none\n");
@@ -173,10 +173,12 @@ TEST_CASE("exec plugin: a v1 token, cached 0600 until shortly before it expires"
     CHECK(plugin.exec_info_text(1) == plugin.exec_info_text(2));
 }
 
-TEST_CASE("exec plugin: a credential expiring within a minute is not reused", "[kubeconfig][exec]") {
+TEST_CASE("exec plugin: a credential expiring within a minute is not reused",
+          "[kubeconfig][exec]") {
     kube_test::Workspace ws;
     Plugin plugin(ws);
-    const std::string kubeconfig = plugin.kubeconfig("token", "client.authentication.k8s.io/v1", 45);
+    const std::string kubeconfig =
+        plugin.kubeconfig("token", "client.authentication.k8s.io/v1", 45);
     REQUIRE(history(ws, kubeconfig).exit_code == 0);
     REQUIRE(history(ws, kubeconfig).exit_code == 0);
     CHECK(plugin.runs() == 2);
@@ -210,7 +212,8 @@ TEST_CASE("exec plugin: v1beta1, and a client certificate as the result", "[kube
     }
 }
 
-TEST_CASE("exec plugin: a 401 drops the cached credential and runs the plugin once more", "[kubeconfig][exec]") {
+TEST_CASE("exec plugin: a 401 drops the cached credential and runs the plugin once more",
+          "[kubeconfig][exec]") {
     kube_test::Workspace ws;
     Plugin plugin(ws);
     auto r = history(ws, plugin.kubeconfig("bad-then-good"));
@@ -228,14 +231,16 @@ TEST_CASE("exec plugin failures are exit 4 with a clear error", "[kubeconfig][ex
         auto r = history(ws, plugin.kubeconfig("token", "client.authentication.k8s.io/v1", 3600,
                                                "oncall-test-plugin-that-is-not-installed"));
         CHECK(r.exit_code == 4);
-        CHECK(r.err.find("oncall-test-plugin-that-is-not-installed not found") != std::string::npos);
+        CHECK(r.err.find("oncall-test-plugin-that-is-not-installed not found") !=
+              std::string::npos);
         CHECK(r.err.find("apt install oncall-test-plugin") != std::string::npos);
     }
     SECTION("exits non-zero") {
         auto r = history(ws, plugin.kubeconfig("fail"));
         CHECK(r.exit_code == 4);
         CHECK(r.err.find("failed with exit code 3") != std::string::npos);
-        CHECK(r.err.find("the identity provider said no") != std::string::npos); // its stderr passes through
+        CHECK(r.err.find("the identity provider said no") !=
+              std::string::npos); // its stderr passes through
     }
     SECTION("prints garbage, which is never echoed") {
         auto r = history(ws, plugin.kubeconfig("garbage"));
@@ -255,8 +260,9 @@ TEST_CASE("exec plugin failures are exit 4 with a clear error", "[kubeconfig][ex
     }
 }
 
-TEST_CASE("exec-plugin tokens and client keys reach no output, audit line or file but the 0600 cache",
-          "[kubeconfig][exec][secrets]") {
+TEST_CASE(
+    "exec-plugin tokens and client keys reach no output, audit line or file but the 0600 cache",
+    "[kubeconfig][exec][secrets]") {
     kube_test::Workspace ws;
     Plugin plugin(ws);
     const std::string token = ws.token();
@@ -273,7 +279,8 @@ TEST_CASE("exec-plugin tokens and client keys reach no output, audit line or fil
         for (const std::vector<std::string>& args :
              {std::vector<std::string>{"history", "checkout", "-v"},
               {"triage", "checkout", "-v", "-o", "json"},
-              {"request-access", "checkout", "--role", "deployer", "--for", "10m", "--reason", "leak test", "-v"},
+              {"request-access", "checkout", "--role", "deployer", "--for", "10m", "--reason",
+               "leak test", "-v"},
               {"rollback", "checkout", "--dry-run", "-v", "--reason", "leak test"},
               {"__complete", "--", "history", ""}}) {
             const auto r = run_oncall(args, options);
@@ -291,7 +298,8 @@ TEST_CASE("exec-plugin tokens and client keys reach no output, audit line or fil
         std::ifstream in(e.path());
         std::ostringstream ss;
         ss << in.rdbuf();
-        const bool has_secret = ss.str().find(token) != std::string::npos || ss.str().find(key_line) != std::string::npos;
+        const bool has_secret = ss.str().find(token) != std::string::npos ||
+                                ss.str().find(key_line) != std::string::npos;
         if (!has_secret) {
             continue;
         }

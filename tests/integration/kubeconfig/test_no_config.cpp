@@ -5,9 +5,8 @@
 #include "sandbox_kube.h"
 #include "test_server.h"
 
-#include <nlohmann/json.hpp>
-
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 using namespace oncall::test;
@@ -15,7 +14,9 @@ using nlohmann::json;
 
 namespace {
 
-std::string token_user(const kube_test::Workspace& ws) { return "    token: " + ws.token() + "\n"; }
+std::string token_user(const kube_test::Workspace& ws) {
+    return "    token: " + ws.token() + "\n";
+}
 
 std::string read_text(const std::string& path) {
     std::ifstream in(path);
@@ -44,7 +45,8 @@ TEST_CASE("no configuration file: history, status and the implicit context from 
     auto history = run_oncall({"history", "checkout", "-o", "json"}, options);
     INFO(history.err);
     REQUIRE(history.exit_code == 0);
-    CHECK(json::parse(history.out).at("revisions").size() == 3); // namespace shop from the kubeconfig context
+    CHECK(json::parse(history.out).at("revisions").size() ==
+          3); // namespace shop from the kubeconfig context
 
     auto status = run_oncall({"status", "checkout", "-o", "json"}, options);
     INFO(status.err);
@@ -69,9 +71,10 @@ TEST_CASE("no configuration file: history, status and the implicit context from 
     CHECK(unknown.err.find("context 'nope' was not found") != std::string::npos);
 }
 
-TEST_CASE("no configuration file: triage skips unconfigured sources without exit 3, and is complete with "
-          "the two environment variables",
-          "[kubeconfig][no-config]") {
+TEST_CASE(
+    "no configuration file: triage skips unconfigured sources without exit 3, and is complete with "
+    "the two environment variables",
+    "[kubeconfig][no-config]") {
     kube_test::Workspace ws;
     const std::string kubeconfig = ws.kubeconfig("config", token_user(ws));
     auto options = ws.env(kubeconfig);
@@ -94,7 +97,8 @@ TEST_CASE("no configuration file: triage skips unconfigured sources without exit
     CHECK(text.out.find("metrics were not checked") != std::string::npos);
 
     options.env["ONCALL_PROMETHEUS_URL"] = ws.sandbox.at("PROMETHEUS_URL");
-    options.env["ONCALL_ALERTMANAGER_URL"] = ws.sandbox.at("ALERTMANAGER_URL") + "," + ws.sandbox.at("ALERTMANAGER_URL");
+    options.env["ONCALL_ALERTMANAGER_URL"] =
+        ws.sandbox.at("ALERTMANAGER_URL") + "," + ws.sandbox.at("ALERTMANAGER_URL");
     auto full = run_oncall({"triage", "checkout", "-o", "json"}, options);
     INFO(full.err);
     CHECK(full.exit_code == 8);
@@ -113,12 +117,13 @@ TEST_CASE("no configuration file: rollback --dry-run with a grant", "[kubeconfig
     kube_test::Workspace ws;
     const std::string kubeconfig = ws.kubeconfig("config", token_user(ws));
     const auto options = ws.env(kubeconfig);
-    auto grant = run_oncall({"request-access", "checkout", "--role", "deployer", "--for", "10m", "--reason",
-                             "no-config rollback test", "-o", "json"},
+    auto grant = run_oncall({"request-access", "checkout", "--role", "deployer", "--for", "10m",
+                             "--reason", "no-config rollback test", "-o", "json"},
                             options);
     INFO(grant.err);
     REQUIRE(grant.exit_code == 0);
-    auto rollback = run_oncall({"rollback", "checkout", "--dry-run", "-o", "json", "--reason", "test"}, options);
+    auto rollback = run_oncall(
+        {"rollback", "checkout", "--dry-run", "-o", "json", "--reason", "test"}, options);
     INFO(rollback.err);
     REQUIRE(rollback.exit_code == 0);
     CHECK(json::parse(rollback.out).at("result") == "dry-run");
@@ -143,10 +148,13 @@ TEST_CASE("a client-certificate kubeconfig works for kubectl and oncall, and the
         REQUIRE(r.exit_code == 0);
     }
     SECTION("data, copied the way kind writes it") {
-        const std::string cert = run_process({"base64", "-w0", ws.sandbox.at("ONCALL_SANDBOX_CLIENT_CERT")}).out;
-        const std::string key = run_process({"base64", "-w0", ws.sandbox.at("ONCALL_SANDBOX_CLIENT_KEY")}).out;
+        const std::string cert =
+            run_process({"base64", "-w0", ws.sandbox.at("ONCALL_SANDBOX_CLIENT_CERT")}).out;
+        const std::string key =
+            run_process({"base64", "-w0", ws.sandbox.at("ONCALL_SANDBOX_CLIENT_KEY")}).out;
         const std::string kubeconfig =
-            ws.kubeconfig("config", "    client-certificate-data: " + cert + "\n    client-key-data: " + key + "\n");
+            ws.kubeconfig("config", "    client-certificate-data: " + cert +
+                                        "\n    client-key-data: " + key + "\n");
         const auto options = ws.env(kubeconfig);
         REQUIRE(run_process({"kubectl", "get", "deployments"}, options).exit_code == 0);
         auto r = run_oncall({"history", "checkout", "-o", "json", "-v"}, options);
@@ -161,28 +169,33 @@ TEST_CASE("a client-certificate kubeconfig works for kubectl and oncall, and the
     SECTION("a certificate from another CA is refused by the server (401, exit 4)") {
         TempDir other;
         make_test_pki(other.path());
-        const TestClientCert stranger = make_test_client_cert(other.path(), "mallory", {"oncall:engineers"});
-        const std::string kubeconfig = ws.kubeconfig(
-            "config", "    client-certificate: " + stranger.cert_file + "\n    client-key: " + stranger.key_file + "\n");
+        const TestClientCert stranger =
+            make_test_client_cert(other.path(), "mallory", {"oncall:engineers"});
+        const std::string kubeconfig =
+            ws.kubeconfig("config", "    client-certificate: " + stranger.cert_file +
+                                        "\n    client-key: " + stranger.key_file + "\n");
         auto r = run_oncall({"history", "checkout"}, ws.env(kubeconfig));
         CHECK(r.exit_code == 4);
         CHECK(run_process({"kubectl", "get", "deployments"}, ws.env(kubeconfig)).exit_code != 0);
     }
 }
 
-TEST_CASE("KUBECONFIG=a:b: the cluster in one file, context and user in the other", "[kubeconfig][merge]") {
+TEST_CASE("KUBECONFIG=a:b: the cluster in one file, context and user in the other",
+          "[kubeconfig][merge]") {
     kube_test::Workspace ws;
-    const std::string a = ws.dir.write("a", "apiVersion: v1\nkind: Config\ncurrent-context: split\nclusters:\n- name: c\n"
-                                            "  cluster: {server: \"" +
-                                                ws.sandbox.at("ONCALL_SANDBOX_URL") + "\", certificate-authority: " +
-                                                ws.sandbox.at("ONCALL_SANDBOX_CA") +
-                                                "}\ncontexts:\n- name: split\n  context: {cluster: c, user: u, "
-                                                "namespace: shop}\nusers:\n- name: u\n  user: {token: wrong}\n");
-    const std::string b = ws.dir.write("b", "apiVersion: v1\nkind: Config\ncurrent-context: split\nusers:\n- name: u2\n"
-                                            "  user: {token: " +
-                                                ws.token() +
-                                                "}\ncontexts:\n- name: split\n  context: {cluster: c, user: u2, "
-                                                "namespace: shop}\n");
+    const std::string a = ws.dir.write(
+        "a", "apiVersion: v1\nkind: Config\ncurrent-context: split\nclusters:\n- name: c\n"
+             "  cluster: {server: \"" +
+                 ws.sandbox.at("ONCALL_SANDBOX_URL") +
+                 "\", certificate-authority: " + ws.sandbox.at("ONCALL_SANDBOX_CA") +
+                 "}\ncontexts:\n- name: split\n  context: {cluster: c, user: u, "
+                 "namespace: shop}\nusers:\n- name: u\n  user: {token: wrong}\n");
+    const std::string b = ws.dir.write(
+        "b", "apiVersion: v1\nkind: Config\ncurrent-context: split\nusers:\n- name: u2\n"
+             "  user: {token: " +
+                 ws.token() +
+                 "}\ncontexts:\n- name: split\n  context: {cluster: c, user: u2, "
+                 "namespace: shop}\n");
     SECTION("a first: a's context and its wrong token, so both tools are refused") {
         auto options = ws.env(a + ":" + b);
         CHECK(run_process({"kubectl", "get", "deployments"}, options).exit_code != 0);

@@ -3,16 +3,14 @@
 // --context / kube-context, the namespace, -data versus file fields, relative paths resolved
 // against the folder of the file that names them, duplicates and missing files in the list.
 
-#include "oncall/backends/kubernetes.h"
-
 #include "backends/text.h"
+#include "oncall/backends/kubernetes.h"
 #include "process.h"
 
 #include <catch2/catch.hpp>
-#include <nlohmann/json.hpp>
-
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 using namespace oncall;
@@ -27,7 +25,8 @@ std::string b64(const std::string& text) {
     std::string out;
     std::size_t i = 0;
     for (; i + 2 < text.size(); i += 3) {
-        const unsigned n = (static_cast<unsigned char>(text[i]) << 16u) | (static_cast<unsigned char>(text[i + 1]) << 8u) |
+        const unsigned n = (static_cast<unsigned char>(text[i]) << 16u) |
+                           (static_cast<unsigned char>(text[i + 1]) << 8u) |
                            static_cast<unsigned char>(text[i + 2]);
         out += {k[(n >> 18u) & 63u], k[(n >> 12u) & 63u], k[(n >> 6u) & 63u], k[n & 63u]};
     }
@@ -35,7 +34,8 @@ std::string b64(const std::string& text) {
         const unsigned n = static_cast<unsigned char>(text[i]) << 16u;
         out += {k[(n >> 18u) & 63u], k[(n >> 12u) & 63u], '=', '='};
     } else if (i + 2 == text.size()) {
-        const unsigned n = (static_cast<unsigned char>(text[i]) << 16u) | (static_cast<unsigned char>(text[i + 1]) << 8u);
+        const unsigned n = (static_cast<unsigned char>(text[i]) << 16u) |
+                           (static_cast<unsigned char>(text[i + 1]) << 8u);
         out += {k[(n >> 18u) & 63u], k[(n >> 12u) & 63u], k[(n >> 6u) & 63u], '='};
     }
     return out;
@@ -69,7 +69,8 @@ struct Fixture {
 const std::string k_ca_a = "-----BEGIN CERTIFICATE-----\nCA-A\n-----END CERTIFICATE-----\n";
 const std::string k_ca_b = "-----BEGIN CERTIFICATE-----\nCA-B\n-----END CERTIFICATE-----\n";
 const std::string k_cert = "-----BEGIN CERTIFICATE-----\nCLIENT\n-----END CERTIFICATE-----\n";
-const std::string k_key = "-----BEGIN EC PRIVATE KEY-----\nKEY-SECRET\n-----END EC PRIVATE KEY-----\n";
+const std::string k_key =
+    "-----BEGIN EC PRIVATE KEY-----\nKEY-SECRET\n-----END EC PRIVATE KEY-----\n";
 
 std::vector<Fixture> fixtures() {
     const std::string a = R"(apiVersion: v1
@@ -84,7 +85,8 @@ users:
 - name: shared-user
   user: {token: token-from-a}
 - name: cert-user
-  user: {client-certificate: certs/client.pem, client-key-data: )" + b64(k_key) + R"(}
+  user: {client-certificate: certs/client.pem, client-key-data: )" +
+                          b64(k_key) + R"(}
 contexts:
 - name: alpha
   context: {cluster: shared, user: shared-user, namespace: shop}
@@ -96,14 +98,16 @@ kind: Config
 current-context: beta
 clusters:
 - name: shared
-  cluster: {server: "https://b.example:6443", certificate-authority-data: )" + b64(k_ca_b) + R"(}
+  cluster: {server: "https://b.example:6443", certificate-authority-data: )" +
+                          b64(k_ca_b) + R"(}
 - name: only-b
   cluster: {server: "https://only-b.example/", insecure-skip-tls-verify: true}
 users:
 - name: shared-user
   user: {token: token-from-b}
 - name: file-user
-  user: {tokenFile: secrets/token, client-certificate-data: )" + b64(k_cert) + R"(, client-key: secrets/client.key}
+  user: {tokenFile: secrets/token, client-certificate-data: )" +
+                          b64(k_cert) + R"(, client-key: secrets/client.key}
 - name: exec-user
   user:
     exec:
@@ -133,18 +137,27 @@ users: []
 contexts: []
 )";
     std::vector<std::pair<std::string, std::string>> files{
-        {"a/config", a},           {"a/certs/ca.pem", k_ca_a},   {"a/certs/client.pem", k_cert},
-        {"b/config", b},           {"b/secrets/token", "token-from-file\n"}, {"b/secrets/client.key", k_key},
-        {"b/bin/get-token", "#!/bin/sh\nexit 1\n"}, {"empty/config", no_current}};
+        {"a/config", a},
+        {"a/certs/ca.pem", k_ca_a},
+        {"a/certs/client.pem", k_cert},
+        {"b/config", b},
+        {"b/secrets/token", "token-from-file\n"},
+        {"b/secrets/client.key", k_key},
+        {"b/bin/get-token", "#!/bin/sh\nexit 1\n"},
+        {"empty/config", no_current}};
     return {
         {"first file wins for clusters, users and current-context", files, "a/config:b/config", ""},
         {"the other order", files, "b/config:a/config", ""},
-        {"current-context from the first file that sets it", files, "empty/config:b/config:a/config", ""},
-        {"--context picks a context; the first file's entry of that name wins", files, "b/config:a/config", "alpha"},
-        {"a context of the second file using a cluster merged from the first", files, "a/config:b/config", "exec"},
-        {"client certificate from a file and key data, tls-server-name, proxy-url", files, "a/config:b/config",
-         "certs"},
-        {"tokenFile, certificate data and key file relative to their own file", files, "a/config:b/config", "beta"},
+        {"current-context from the first file that sets it", files,
+         "empty/config:b/config:a/config", ""},
+        {"--context picks a context; the first file's entry of that name wins", files,
+         "b/config:a/config", "alpha"},
+        {"a context of the second file using a cluster merged from the first", files,
+         "a/config:b/config", "exec"},
+        {"client certificate from a file and key data, tls-server-name, proxy-url", files,
+         "a/config:b/config", "certs"},
+        {"tokenFile, certificate data and key file relative to their own file", files,
+         "a/config:b/config", "beta"},
         {"exec plugin with a PATH command, v1beta1", files, "b/config", "path-exec"},
         {"missing files and duplicates in the list are skipped", files,
          "missing/config:a/config:a/config:b/config", "beta"},
@@ -153,7 +166,8 @@ contexts: []
 
 } // namespace
 
-TEST_CASE("kubeconfig resolution matches kubectl config view --minify --flatten", "[kubeconfig][kubectl]") {
+TEST_CASE("kubeconfig resolution matches kubectl config view --minify --flatten",
+          "[kubeconfig][kubectl]") {
     if (test::run_process({"sh", "-c", "command -v kubectl"}).exit_code != 0) {
         FAIL("kubectl is not installed (Debian package kubernetes-client)");
     }
@@ -171,7 +185,8 @@ TEST_CASE("kubeconfig resolution matches kubectl config view --minify --flatten"
             }
             test::ProcessOptions options;
             options.env["KUBECONFIG"] = list;
-            std::vector<std::string> argv{"kubectl", "config", "view", "--minify", "--flatten", "--raw", "-o", "json"};
+            std::vector<std::string> argv{"kubectl",   "config", "view", "--minify",
+                                          "--flatten", "--raw",  "-o",   "json"};
             if (!f.context.empty()) {
                 argv.push_back("--context=" + f.context);
             }
@@ -197,7 +212,8 @@ TEST_CASE("kubeconfig resolution matches kubectl config view --minify --flatten"
                 server.pop_back();
             }
             CHECK(c->server == server);
-            CHECK(c->namespace_name == ctx.at("context").value("namespace", std::string("default")));
+            CHECK(c->namespace_name ==
+                  ctx.at("context").value("namespace", std::string("default")));
             // --flatten embeds a CA file's content as certificate-authority-data.
             CHECK(c->ca_bundle().value() == decoded(cluster, "certificate-authority-data"));
             CHECK(c->tls_server_name == cluster.value("tls-server-name", std::string()));
@@ -206,13 +222,14 @@ TEST_CASE("kubeconfig resolution matches kubectl config view --minify --flatten"
             const std::string cert = c->client_cert_pem.empty() && !c->client_cert_file.empty()
                                          ? slurp(c->client_cert_file)
                                          : c->client_cert_pem;
-            const std::string key = c->client_key_pem.empty() && !c->client_key_file.empty() ? slurp(c->client_key_file)
-                                                                                             : c->client_key_pem;
+            const std::string key = c->client_key_pem.empty() && !c->client_key_file.empty()
+                                        ? slurp(c->client_key_file)
+                                        : c->client_key_pem;
             CHECK(cert == decoded(user, "client-certificate-data"));
             CHECK(key == decoded(user, "client-key-data"));
             // `config view` prints tokenFile and a relative exec command as written; kubectl's
-            // client resolves them against the folder of the file holding the user (ResolveLocalPaths
-            // in client-go), which in these fixtures is always b/.
+            // client resolves them against the folder of the file holding the user
+            // (ResolveLocalPaths in client-go), which in these fixtures is always b/.
             const auto as_kubectl_runs = [&](std::string path) {
                 return path.empty() || path.front() == '/' || path.find('/') == std::string::npos
                            ? path
@@ -238,7 +255,8 @@ TEST_CASE("kubeconfig resolution matches kubectl config view --minify --flatten"
                 CHECK(c->exec->interactive_mode == e.value("interactiveMode", std::string()));
                 std::vector<std::pair<std::string, std::string>> env;
                 for (const auto& v : e.value("env", json::array())) {
-                    env.emplace_back(v.at("name").get<std::string>(), v.at("value").get<std::string>());
+                    env.emplace_back(v.at("name").get<std::string>(),
+                                     v.at("value").get<std::string>());
                 }
                 CHECK(c->exec->env == env);
             }
@@ -280,7 +298,8 @@ contexts: [{name: x, context: {cluster: c, user: u}}]
             const std::string path = dir.write("config", text);
             test::ProcessOptions options;
             options.env["KUBECONFIG"] = path;
-            const auto r = test::run_process({"kubectl", "get", "--raw", "/version", "--request-timeout=1s"}, options);
+            const auto r = test::run_process(
+                {"kubectl", "get", "--raw", "/version", "--request-timeout=1s"}, options);
             INFO(r.err);
             CHECK(r.exit_code != 0);
             CHECK(r.err.find("lookup x") == std::string::npos); // refused before any connection

@@ -1,14 +1,12 @@
-// Client certificates (files and in-memory PEM), CA data in memory, a TLS server name other than the
-// URL's host, and an explicit proxy, against local servers with a throwaway PKI.
-
-#include "oncall/http/client.h"
+// Client certificates (files and in-memory PEM), CA data in memory, a TLS server name other than
+// the URL's host, and an explicit proxy, against local servers with a throwaway PKI.
 
 #include "fault_proxy.h"
+#include "oncall/http/client.h"
 #include "process.h"
 #include "test_server.h"
 
 #include <catch2/catch.hpp>
-
 #include <fstream>
 #include <mutex>
 #include <sstream>
@@ -49,9 +47,10 @@ struct MutualTlsServer {
     TestServer server{TestServer::Tls{pki.cert_file, pki.key_file}, pki.ca_file};
 
     MutualTlsServer() {
-        server.on("GET", "/whoami", [](const httplib::Request&, httplib::Response& res, std::size_t) {
-            res.set_content("ok", "text/plain");
-        });
+        server.on("GET", "/whoami",
+                  [](const httplib::Request&, httplib::Response& res, std::size_t) {
+                      res.set_content("ok", "text/plain");
+                  });
         server.start();
     }
 };
@@ -61,7 +60,8 @@ struct MutualTlsServer {
 TEST_CASE("a client certificate from files or from PEM text is presented to the server",
           "[http][client][tls][mtls]") {
     MutualTlsServer s;
-    const TestClientCert alice = make_test_client_cert(s.dir.path(), "alice", {"engineers", "oncall"});
+    const TestClientCert alice =
+        make_test_client_cert(s.dir.path(), "alice", {"engineers", "oncall"});
     const std::string url = s.server.url("/whoami");
 
     SECTION("files") {
@@ -175,9 +175,10 @@ TEST_CASE("tls server_name: the certificate is checked against it, the Host head
     TempDir dir;
     const TestPki pki = make_test_pki(dir.path(), {"kube.internal"});
     TestServer server(TestServer::Tls{pki.cert_file, pki.key_file});
-    server.on("GET", "/version", [](const httplib::Request& req, httplib::Response& res, std::size_t) {
-        res.set_content(req.get_header_value("Host"), "text/plain");
-    });
+    server.on("GET", "/version",
+              [](const httplib::Request& req, httplib::Response& res, std::size_t) {
+                  res.set_content(req.get_header_value("Host"), "text/plain");
+              });
     server.start();
     const std::string url = server.url("/version");
     auto o = tls_options();
@@ -208,7 +209,8 @@ TEST_CASE("tls server_name: the certificate is checked against it, the Host head
     }
 }
 
-TEST_CASE("proxy_url sends every request through the proxy, ignoring no_proxy", "[http][client][proxy]") {
+TEST_CASE("proxy_url sends every request through the proxy, ignoring no_proxy",
+          "[http][client][proxy]") {
     TestServer origin;
     origin.on("GET", "/metrics", [](const httplib::Request&, httplib::Response& res, std::size_t) {
         res.set_content("through", "text/plain");

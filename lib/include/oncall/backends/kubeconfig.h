@@ -16,13 +16,13 @@ namespace oncall::kube {
 
 /// users[].user.exec of a kubeconfig: a credential plugin (client.authentication.k8s.io).
 struct ExecConfig {
-    std::string api_version;                               // client.authentication.k8s.io/v1 or v1beta1
-    std::string command;                                   // resolved against the file's folder if it has a '/'
+    std::string api_version; // client.authentication.k8s.io/v1 or v1beta1
+    std::string command;     // resolved against the file's folder if it has a '/'
     std::vector<std::string> args;
-    std::vector<std::pair<std::string, std::string>> env;  // added to oncall's own environment
+    std::vector<std::pair<std::string, std::string>> env; // added to oncall's own environment
     std::string install_hint;
     bool provide_cluster_info = false;
-    std::string interactive_mode;                          // Never | IfAvailable | Always
+    std::string interactive_mode; // Never | IfAvailable | Always
 };
 
 /// clusters[].cluster of a kubeconfig.
@@ -33,19 +33,19 @@ struct KubeconfigCluster {
     std::string tls_server_name;
     std::string proxy_url;
     bool insecure_skip_tls_verify = false;
-    std::string exec_extension_json;        // extensions["client.authentication.k8s.io/exec"], as JSON
-    std::string file;                       // the kubeconfig file it came from
+    std::string exec_extension_json; // extensions["client.authentication.k8s.io/exec"], as JSON
+    std::string file;                // the kubeconfig file it came from
 };
 
 /// users[].user of a kubeconfig.
 struct KubeconfigUser {
     std::string token;
-    std::string token_file;                 // absolute path, or ""
-    std::string client_certificate;         // absolute path, or ""
-    std::string client_certificate_data;    // PEM (decoded)
-    std::string client_key;                 // absolute path, or ""
-    std::string client_key_data;            // PEM (decoded); a secret
-    std::string username;                   // basic auth (refused)
+    std::string token_file;              // absolute path, or ""
+    std::string client_certificate;      // absolute path, or ""
+    std::string client_certificate_data; // PEM (decoded)
+    std::string client_key;              // absolute path, or ""
+    std::string client_key_data;         // PEM (decoded); a secret
+    std::string username;                // basic auth (refused)
     std::string password;
     std::optional<ExecConfig> exec;
     std::optional<std::string> auth_provider; // its name, when the user has one (refused)
@@ -62,12 +62,13 @@ struct KubeconfigContext {
 
 /// Several kubeconfig files merged as kubectl merges them.
 struct Kubeconfig {
-    std::vector<std::string> files;   // the files that were read, in order
-    std::string current_context;      // from the first file that sets it
+    std::vector<std::string> files; // the files that were read, in order
+    std::string current_context;    // from the first file that sets it
     std::map<std::string, KubeconfigCluster> clusters;
     std::map<std::string, KubeconfigUser> users;
     std::map<std::string, KubeconfigContext> contexts;
-    std::string source;               // where the list came from: "kubeconfig:", "$KUBECONFIG" or "~/.kube/config"
+    std::string
+        source; // where the list came from: "kubeconfig:", "$KUBECONFIG" or "~/.kube/config"
 };
 
 /// Parses one kubeconfig file's text; `path` resolves relative paths and names the file in errors.

@@ -1,10 +1,9 @@
 // Connection settings of an oncall context: its own server and credentials, or a kubeconfig (with
 // the context's keys on top), then the exec plugin's credential when nothing else authenticates.
 
-#include "oncall/backends/kubernetes.h"
-
 #include "backends/kubernetes/exec_credential.h"
 #include "backends/kubernetes/files.h"
+#include "oncall/backends/kubernetes.h"
 
 #include <fmt/format.h>
 
@@ -12,11 +11,13 @@ namespace oncall::kube {
 namespace {
 
 std::string trim(std::string s) {
-    while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ' || s.back() == '\t')) {
+    while (!s.empty() &&
+           (s.back() == '\n' || s.back() == '\r' || s.back() == ' ' || s.back() == '\t')) {
         s.pop_back();
     }
     std::size_t start = 0;
-    while (start < s.size() && (s[start] == ' ' || s[start] == '\t' || s[start] == '\n' || s[start] == '\r')) {
+    while (start < s.size() &&
+           (s[start] == ' ' || s[start] == '\t' || s[start] == '\n' || s[start] == '\r')) {
         ++start;
     }
     return s.substr(start);
@@ -62,8 +63,11 @@ Result<std::string> Connection::ca_bundle() const {
     return read_file(ca_file, "CA file");
 }
 
-Result<Connection> connection_from_kubeconfig(const Kubeconfig& kubeconfig, const std::string& context_name) {
-    const std::string files = kubeconfig.files.empty() ? std::string("(none)") : fmt::format("{}", fmt::join(kubeconfig.files, ":"));
+Result<Connection> connection_from_kubeconfig(const Kubeconfig& kubeconfig,
+                                              const std::string& context_name) {
+    const std::string files = kubeconfig.files.empty()
+                                  ? std::string("(none)")
+                                  : fmt::format("{}", fmt::join(kubeconfig.files, ":"));
     auto fail = [&](const std::string& what) {
         return make_error(Errc::config, fmt::format("kubeconfig {}: {}", files, what));
     };
@@ -72,12 +76,14 @@ Result<Connection> connection_from_kubeconfig(const Kubeconfig& kubeconfig, cons
         name = kubeconfig.current_context;
         if (name.empty()) {
             if (kubeconfig.files.empty()) {
-                return make_error(Errc::config,
-                                  fmt::format("no kubeconfig found (looked at {}); set $KUBECONFIG, create "
-                                              "~/.kube/config, or give the context kubernetes.server",
-                                              fmt::join(default_kubeconfig_paths(), ":")));
+                return make_error(
+                    Errc::config,
+                    fmt::format("no kubeconfig found (looked at {}); set $KUBECONFIG, create "
+                                "~/.kube/config, or give the context kubernetes.server",
+                                fmt::join(default_kubeconfig_paths(), ":")));
             }
-            return fail("no current-context; pass --context NAME or set kube-context in the oncall configuration");
+            return fail("no current-context; pass --context NAME or set kube-context in the oncall "
+                        "configuration");
         }
     }
     const auto ctx = kubeconfig.contexts.find(name);
@@ -86,7 +92,8 @@ Result<Connection> connection_from_kubeconfig(const Kubeconfig& kubeconfig, cons
         for (const auto& [n, c] : kubeconfig.contexts) {
             known += known.empty() ? n : ", " + n;
         }
-        return fail(fmt::format("context '{}' was not found (known: {})", name, known.empty() ? "none" : known));
+        return fail(fmt::format("context '{}' was not found (known: {})", name,
+                                known.empty() ? "none" : known));
     }
     const KubeconfigContext& context = ctx->second;
     if (context.cluster.empty()) {
@@ -94,7 +101,8 @@ Result<Connection> connection_from_kubeconfig(const Kubeconfig& kubeconfig, cons
     }
     const auto cl = kubeconfig.clusters.find(context.cluster);
     if (cl == kubeconfig.clusters.end()) {
-        return fail(fmt::format("cluster '{}' was not found for context '{}'", context.cluster, name));
+        return fail(
+            fmt::format("cluster '{}' was not found for context '{}'", context.cluster, name));
     }
     const KubeconfigCluster& cluster = cl->second;
     Connection c;
@@ -111,9 +119,10 @@ Result<Connection> connection_from_kubeconfig(const Kubeconfig& kubeconfig, cons
     c.proxy_url = cluster.proxy_url;
     c.exec_cluster_json = cluster.exec_extension_json;
     if (!cluster.certificate_authority.empty() && !cluster.certificate_authority_data.empty()) {
-        return fail(fmt::format("certificate-authority-data and certificate-authority are both specified for "
-                                "cluster '{}'; keep one",
-                                context.cluster));
+        return fail(fmt::format(
+            "certificate-authority-data and certificate-authority are both specified for "
+            "cluster '{}'; keep one",
+            context.cluster));
     }
     if (!cluster.certificate_authority_data.empty()) {
         c.ca_pem = cluster.certificate_authority_data;
@@ -133,36 +142,43 @@ Result<Connection> connection_from_kubeconfig(const Kubeconfig& kubeconfig, cons
     }
     const KubeconfigUser& user = us->second;
     if (user.auth_provider) {
-        return fail(fmt::format(
-            "user '{}' uses auth-provider '{}', which kubectl and oncall no longer support; switch the user to an "
-            "exec plugin, e.g. kubelogin's: 'kubelogin convert-kubeconfig -l azurecli' (AKS) or exec: {{apiVersion: "
-            "client.authentication.k8s.io/v1beta1, command: kubectl, args: [oidc-login, get-token, ...]}} (OIDC)",
-            context.user, *user.auth_provider));
+        return fail(fmt::format("user '{}' uses auth-provider '{}', which kubectl and oncall no "
+                                "longer support; switch the user to an "
+                                "exec plugin, e.g. kubelogin's: 'kubelogin convert-kubeconfig -l "
+                                "azurecli' (AKS) or exec: {{apiVersion: "
+                                "client.authentication.k8s.io/v1beta1, command: kubectl, args: "
+                                "[oidc-login, get-token, ...]}} (OIDC)",
+                                context.user, *user.auth_provider));
     }
     if (!user.username.empty() || !user.password.empty()) {
-        return fail(fmt::format("user '{}' uses basic authentication (username/password), which Kubernetes removed; "
-                                "use a token, a client certificate or an exec plugin",
-                                context.user));
+        return fail(fmt::format(
+            "user '{}' uses basic authentication (username/password), which Kubernetes removed; "
+            "use a token, a client certificate or an exec plugin",
+            context.user));
     }
     const bool has_cert = !user.client_certificate.empty() || !user.client_certificate_data.empty();
     if (has_cert) {
         if (!user.client_certificate.empty() && !user.client_certificate_data.empty()) {
-            return fail(fmt::format("client-certificate-data and client-certificate are both specified for user "
-                                    "'{}'; keep one",
-                                    context.user));
+            return fail(fmt::format(
+                "client-certificate-data and client-certificate are both specified for user "
+                "'{}'; keep one",
+                context.user));
         }
         if (!user.client_key.empty() && !user.client_key_data.empty()) {
-            return fail(fmt::format("client-key-data and client-key are both specified for user '{}'; keep one",
-                                    context.user));
+            return fail(fmt::format(
+                "client-key-data and client-key are both specified for user '{}'; keep one",
+                context.user));
         }
         if (user.client_key.empty() && user.client_key_data.empty()) {
-            return fail(fmt::format("user '{}' has a client certificate but no client-key or client-key-data",
-                                    context.user));
+            return fail(fmt::format(
+                "user '{}' has a client certificate but no client-key or client-key-data",
+                context.user));
         }
         for (const auto& [path, what] : {std::pair{user.client_certificate, "client-certificate"},
                                          std::pair{user.client_key, "client-key"}}) {
             if (!path.empty() && !file_readable(path)) {
-                return fail(fmt::format("unable to read {} {} for user '{}'", what, path, context.user));
+                return fail(
+                    fmt::format("unable to read {} {} for user '{}'", what, path, context.user));
             }
         }
         c.client_cert_file = user.client_certificate;
@@ -174,17 +190,20 @@ Result<Connection> connection_from_kubeconfig(const Kubeconfig& kubeconfig, cons
         c.token = user.token;
     }
     if (!user.token_file.empty()) {
-        // As client-go: the file is read and its (trimmed) content used, even when token is also set.
+        // As client-go: the file is read and its (trimmed) content used, even when token is also
+        // set.
         auto t = read_file(user.token_file, "tokenFile");
         if (!t) {
-            return fail(fmt::format("unable to read tokenFile {} for user '{}'", user.token_file, context.user));
+            return fail(fmt::format("unable to read tokenFile {} for user '{}'", user.token_file,
+                                    context.user));
         }
         c.token = trim(*t);
     }
     if (user.exec) {
         const ExecConfig& e = *user.exec;
         if (e.command.empty()) {
-            return fail(fmt::format("command must be specified for user '{}' to use an exec plugin", context.user));
+            return fail(fmt::format("command must be specified for user '{}' to use an exec plugin",
+                                    context.user));
         }
         if (e.api_version != "client.authentication.k8s.io/v1" &&
             e.api_version != "client.authentication.k8s.io/v1beta1") {
@@ -193,17 +212,21 @@ Result<Connection> connection_from_kubeconfig(const Kubeconfig& kubeconfig, cons
                                     context.user, e.api_version));
         }
         if (e.interactive_mode.empty()) {
-            return fail(fmt::format("interactiveMode must be specified for user '{}' to use an exec plugin "
-                                    "(Never, IfAvailable or Always)",
-                                    context.user));
+            return fail(
+                fmt::format("interactiveMode must be specified for user '{}' to use an exec plugin "
+                            "(Never, IfAvailable or Always)",
+                            context.user));
         }
-        if (e.interactive_mode != "Never" && e.interactive_mode != "IfAvailable" && e.interactive_mode != "Always") {
-            return fail(fmt::format("invalid interactiveMode for user '{}': '{}'", context.user, e.interactive_mode));
+        if (e.interactive_mode != "Never" && e.interactive_mode != "IfAvailable" &&
+            e.interactive_mode != "Always") {
+            return fail(fmt::format("invalid interactiveMode for user '{}': '{}'", context.user,
+                                    e.interactive_mode));
         }
         for (const auto& [n, v] : e.env) {
             if (n.empty()) {
-                return fail(fmt::format("env variable name must be specified for user '{}' to use an exec plugin",
-                                        context.user));
+                return fail(fmt::format(
+                    "env variable name must be specified for user '{}' to use an exec plugin",
+                    context.user));
             }
         }
         c.exec = e;
@@ -242,7 +265,8 @@ Result<Connection> resolve_connection_settings(const config::KubernetesConfig& s
         c = std::move(*resolved);
     }
     if (c.server.rfind("https://", 0) != 0 && c.server.rfind("http://", 0) != 0) {
-        return make_error(Errc::config, fmt::format("kubernetes server '{}' is not an http(s) URL", c.server));
+        return make_error(Errc::config,
+                          fmt::format("kubernetes server '{}' is not an http(s) URL", c.server));
     }
     // The context's own keys apply on top, as kubectl's flags do on top of its kubeconfig.
     if (!settings.namespace_name.empty()) {
@@ -279,10 +303,11 @@ Result<Connection> resolve_connection_settings(const config::KubernetesConfig& s
     if (!settings.proxy_url.empty()) {
         c.proxy_url = settings.proxy_url;
     }
-    if (!c.proxy_url.empty() && c.proxy_url.rfind("http://", 0) != 0 && c.proxy_url.rfind("https://", 0) != 0 &&
-        c.proxy_url.rfind("socks5://", 0) != 0) {
-        return make_error(Errc::config, fmt::format("{}: proxy-url must be an http://, https:// or socks5:// URL",
-                                                    c.origin));
+    if (!c.proxy_url.empty() && c.proxy_url.rfind("http://", 0) != 0 &&
+        c.proxy_url.rfind("https://", 0) != 0 && c.proxy_url.rfind("socks5://", 0) != 0) {
+        return make_error(
+            Errc::config,
+            fmt::format("{}: proxy-url must be an http://, https:// or socks5:// URL", c.origin));
     }
     // A token or a client certificate of its own wins over the plugin, as in client-go.
     if (c.exec && (!c.token.empty() || !c.client_cert_file.empty() || !c.client_cert_pem.empty())) {
@@ -305,12 +330,14 @@ void complete_context(config::Context& context) {
     }
 }
 
-Result<Connection> resolve_connection(const config::KubernetesConfig& settings, const ResolveOptions& options) {
+Result<Connection> resolve_connection(const config::KubernetesConfig& settings,
+                                      const ResolveOptions& options) {
     auto c = resolve_connection_settings(settings);
     if (!c || !c->exec) {
         return c;
     }
-    auto credential = exec_credential(*c, ExecRun{options.allow_interactive, false, options.log, options.exec_deadline});
+    auto credential = exec_credential(
+        *c, ExecRun{options.allow_interactive, false, options.log, options.exec_deadline});
     if (!credential) {
         return credential.error();
     }

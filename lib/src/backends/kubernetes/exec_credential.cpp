@@ -7,26 +7,24 @@
 #include "backends/text.h"
 #include "oncall/core/duration.h"
 
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
-#include <openssl/evp.h>
-
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <fcntl.h>
 #include <filesystem>
+#include <fmt/format.h>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
+#include <openssl/evp.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
 #include <sstream>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 extern char** environ;
 
@@ -43,7 +41,8 @@ constexpr auto k_expiry_margin = std::chrono::minutes(1);
 std::string base64_encode(std::string_view bytes) {
     std::string out(4 * ((bytes.size() + 2) / 3), '\0');
     const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                  reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
+                                  reinterpret_cast<const unsigned char*>(bytes.data()),
+                                  static_cast<int>(bytes.size()));
     out.resize(static_cast<std::size_t>(std::max(n, 0)));
     return out;
 }
@@ -58,7 +57,8 @@ fs::path cache_dir() {
 }
 
 Error plugin_error(const ExecConfig& exec, const std::string& what) {
-    return make_error(Errc::access_denied, fmt::format("exec credential plugin {}: {}", exec.command, what));
+    return make_error(Errc::access_denied,
+                      fmt::format("exec credential plugin {}: {}", exec.command, what));
 }
 
 // $ONCALL_EXEC_TIMEOUT, else the caller's deadline for a plugin without the terminal (a command's
@@ -79,9 +79,10 @@ std::chrono::milliseconds plugin_deadline(bool interactive, std::chrono::millise
 Result<ExecCredential> decode_credential(const ExecConfig& exec, const std::string& out) {
     const json doc = json::parse(out, nullptr, false);
     if (doc.is_discarded() || !doc.is_object()) {
-        return plugin_error(exec, fmt::format("its output ({} bytes) is not an ExecCredential JSON object; run the "
-                                              "command by hand to see what it prints",
-                                              out.size()));
+        return plugin_error(
+            exec, fmt::format("its output ({} bytes) is not an ExecCredential JSON object; run the "
+                              "command by hand to see what it prints",
+                              out.size()));
     }
     const auto str = [&](const json& o, const char* key) -> std::string {
         const auto it = o.find(key);
@@ -91,8 +92,9 @@ Result<ExecCredential> decode_credential(const ExecConfig& exec, const std::stri
         return plugin_error(exec, "its output is not an ExecCredential (kind)");
     }
     if (str(doc, "apiVersion") != exec.api_version) {
-        return plugin_error(exec, fmt::format("is configured to use API version {}, plugin returned version {}",
-                                              exec.api_version, str(doc, "apiVersion")));
+        return plugin_error(
+            exec, fmt::format("is configured to use API version {}, plugin returned version {}",
+                              exec.api_version, str(doc, "apiVersion")));
     }
     const auto status = doc.find("status");
     if (status == doc.end() || !status->is_object()) {
@@ -121,7 +123,8 @@ Result<ExecCredential> decode_credential(const ExecConfig& exec, const std::stri
 
 // Runs the plugin: the environment plus exec.env plus KUBERNETES_EXEC_INFO, stdin only when
 // interactive, stderr passed through, stdout captured (bounded); stopped at the deadline.
-Result<std::string> run_plugin(const Connection& connection, bool interactive, std::chrono::milliseconds deadline_length) {
+Result<std::string> run_plugin(const Connection& connection, bool interactive,
+                               std::chrono::milliseconds deadline_length) {
     const ExecConfig& exec = *connection.exec;
     std::map<std::string, std::string> overrides;
     for (const auto& [name, value] : exec.env) {
@@ -154,7 +157,8 @@ Result<std::string> run_plugin(const Connection& connection, bool interactive, s
 
     int out_pipe[2];
     if (::pipe2(out_pipe, O_CLOEXEC) != 0) {
-        return make_error(Errc::io, fmt::format("cannot create a pipe for the exec plugin: {}", std::strerror(errno)));
+        return make_error(Errc::io, fmt::format("cannot create a pipe for the exec plugin: {}",
+                                                std::strerror(errno)));
     }
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
@@ -166,7 +170,8 @@ Result<std::string> run_plugin(const Connection& connection, bool interactive, s
     posix_spawnattr_init(&attr);
     short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
     if (!interactive) {
-        flags |= POSIX_SPAWN_SETPGROUP; // its own group, so a hung plugin and its children can be stopped
+        flags |= POSIX_SPAWN_SETPGROUP; // its own group, so a hung plugin and its children can be
+                                        // stopped
         posix_spawnattr_setpgroup(&attr, 0);
     }
     posix_spawnattr_setflags(&attr, flags);
@@ -178,7 +183,8 @@ Result<std::string> run_plugin(const Connection& connection, bool interactive, s
     sigaddset(&defaults, SIGPIPE);
     posix_spawnattr_setsigdefault(&attr, &defaults);
     pid_t pid = 0;
-    const int spawned = ::posix_spawnp(&pid, exec.command.c_str(), &actions, &attr, argv.data(), envp.data());
+    const int spawned =
+        ::posix_spawnp(&pid, exec.command.c_str(), &actions, &attr, argv.data(), envp.data());
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attr);
     ::close(out_pipe[1]);
@@ -188,7 +194,8 @@ Result<std::string> run_plugin(const Connection& connection, bool interactive, s
             std::string message = fmt::format("executable {} not found{}", exec.command,
                                               spawned == EACCES ? " or not executable" : "");
             if (!exec.install_hint.empty()) {
-                message += "\n\nIt looks like you are trying to use a client-go credential plugin that is not "
+                message += "\n\nIt looks like you are trying to use a client-go credential plugin "
+                           "that is not "
                            "installed.\n\n" +
                            exec.install_hint;
             } else {
@@ -205,7 +212,8 @@ Result<std::string> run_plugin(const Connection& connection, bool interactive, s
     bool timed_out = false;
     char buffer[8192];
     while (true) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0) {
             timed_out = true;
             break;
@@ -247,9 +255,10 @@ Result<std::string> run_plugin(const Connection& connection, bool interactive, s
             ::waitpid(pid, &status, 0);
         }
         if (timed_out) {
-            return plugin_error(exec, fmt::format("did not finish within {} and was stopped; check that it works "
-                                                  "when run by hand (set ONCALL_EXEC_TIMEOUT to allow longer)",
-                                                  format_duration(deadline_length)));
+            return plugin_error(
+                exec, fmt::format("did not finish within {} and was stopped; check that it works "
+                                  "when run by hand (set ONCALL_EXEC_TIMEOUT to allow longer)",
+                                  format_duration(deadline_length)));
         }
         return plugin_error(exec, "its output is larger than 1 MiB");
     }
@@ -344,7 +353,8 @@ std::string exec_info(const Connection& connection, bool interactive) {
         if (!connection.proxy_url.empty()) {
             cluster["proxy-url"] = connection.proxy_url;
         }
-        // As client-go encodes it: null without the cluster's client.authentication.k8s.io/exec extension.
+        // As client-go encodes it: null without the cluster's client.authentication.k8s.io/exec
+        // extension.
         cluster["config"] = connection.exec_cluster_json.empty()
                                 ? ordered_json(nullptr)
                                 : ordered_json::parse(connection.exec_cluster_json, nullptr, false);
@@ -363,10 +373,11 @@ Result<ExecCredential> exec_credential(const Connection& connection, const ExecR
     const std::string file = exec_cache_file(exec, connection.server);
     if (run.refresh) {
         ::unlink(file.c_str());
-    } else if (auto cached = read_cache(file); cached && *cached->expires - k_expiry_margin > now()) {
+    } else if (auto cached = read_cache(file);
+               cached && *cached->expires - k_expiry_margin > now()) {
         if (run.log) {
-            run.log(fmt::format("exec plugin {}: using the cached credential (expires {})", exec.command,
-                                format_rfc3339(*cached->expires)));
+            run.log(fmt::format("exec plugin {}: using the cached credential (expires {})",
+                                exec.command, format_rfc3339(*cached->expires)));
         }
         return std::move(*cached);
     }
@@ -376,20 +387,22 @@ Result<ExecCredential> exec_credential(const Connection& connection, const ExecR
         interactive = run.allow_interactive && terminal;
     } else if (exec.interactive_mode == "Always") {
         if (!run.allow_interactive) {
-            return plugin_error(exec, "needs the terminal (interactiveMode Always) and is not started during "
-                                      "completion; run any oncall command once to log in");
+            return plugin_error(
+                exec, "needs the terminal (interactiveMode Always) and is not started during "
+                      "completion; run any oncall command once to log in");
         }
         if (!terminal) {
-            return plugin_error(exec, "needs the terminal (interactiveMode Always) but standard input is not a "
-                                      "terminal; run oncall from a terminal once to log in");
+            return plugin_error(
+                exec, "needs the terminal (interactiveMode Always) but standard input is not a "
+                      "terminal; run oncall from a terminal once to log in");
         }
         interactive = true;
     }
     if (run.log) {
-        run.log(fmt::format("exec plugin {}: running{}", exec.command, interactive ? " (interactive)" : ""));
+        run.log(fmt::format("exec plugin {}: running{}", exec.command,
+                            interactive ? " (interactive)" : ""));
     }
-    auto out = run_plugin(connection, interactive,
-                          plugin_deadline(interactive, run.deadline));
+    auto out = run_plugin(connection, interactive, plugin_deadline(interactive, run.deadline));
     if (!out) {
         return out.error();
     }

@@ -27,7 +27,8 @@ struct ExecRun {
     bool allow_interactive = true; // false: never hand the plugin the terminal (completion)
     bool refresh = false;          // drop the cached credential and run the plugin (after a 401)
     std::function<void(std::string_view)> log;
-    std::chrono::milliseconds deadline{0}; // without the terminal: the deadline (0: 60s); $ONCALL_EXEC_TIMEOUT wins
+    std::chrono::milliseconds deadline{
+        0}; // without the terminal: the deadline (0: 60s); $ONCALL_EXEC_TIMEOUT wins
 };
 
 /// The credential of `connection.exec`: from the cache when still valid (until one minute before

@@ -7,28 +7,27 @@
 #include "backends/kubernetes/files.h"
 #include "backends/text.h"
 
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
-#include <yaml-cpp/yaml.h>
-
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <fmt/format.h>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
+#include <yaml-cpp/yaml.h>
 
 namespace oncall::kube {
 namespace {
 
 namespace fs = std::filesystem;
 
-#define KUBECONFIG_TRY_ASSIGN(target, expr)                                                                \
-    do {                                                                                                   \
-        auto result_ = (expr);                                                                             \
-        if (!result_) {                                                                                    \
-            return std::move(result_).error();                                                             \
-        }                                                                                                  \
-        target = std::move(result_).value();                                                               \
+#define KUBECONFIG_TRY_ASSIGN(target, expr)                                                        \
+    do {                                                                                           \
+        auto result_ = (expr);                                                                     \
+        if (!result_) {                                                                            \
+            return std::move(result_).error();                                                     \
+        }                                                                                          \
+        target = std::move(result_).value();                                                       \
     } while (false)
 
 Error kubeconfig_error(const std::string& path, const std::string& what) {
@@ -116,13 +115,15 @@ nlohmann::json to_json(const YAML::Node& node) {
         }
         return text;
     }
-    default: return nullptr;
+    default:
+        return nullptr;
     }
 }
 
 // Each entry of a named list: {name: ..., <field>: {...}}.
 template <class F>
-Result<void> each_entry(const YAML::Node& root, const char* list, const char* field, const std::string& path, F on_entry) {
+Result<void> each_entry(const YAML::Node& root, const char* list, const char* field,
+                        const std::string& path, F on_entry) {
     const YAML::Node items = root[list];
     if (!items || items.IsNull()) {
         return ok_result();
@@ -137,7 +138,8 @@ Result<void> each_entry(const YAML::Node& root, const char* list, const char* fi
         const std::string name = scalar(item, "name");
         const YAML::Node value = item[field];
         if (value && !value.IsNull() && !value.IsMap()) {
-            return kubeconfig_error(path, fmt::format("{} '{}': '{}' is not a map", list, name, field));
+            return kubeconfig_error(path,
+                                    fmt::format("{} '{}': '{}' is not a map", list, name, field));
         }
         auto r = on_entry(name, value && value.IsMap() ? value : YAML::Node(YAML::NodeType::Map));
         if (!r) {
@@ -147,7 +149,8 @@ Result<void> each_entry(const YAML::Node& root, const char* list, const char* fi
     return ok_result();
 }
 
-Result<ExecConfig> read_exec(const YAML::Node& node, const std::string& path, const std::string& user) {
+Result<ExecConfig> read_exec(const YAML::Node& node, const std::string& path,
+                             const std::string& user) {
     ExecConfig e;
     e.api_version = scalar(node, "apiVersion");
     e.command = scalar(node, "command");
@@ -162,7 +165,8 @@ Result<ExecConfig> read_exec(const YAML::Node& node, const std::string& path, co
     if (const auto env = node["env"]; env && env.IsSequence()) {
         for (const auto& v : env) {
             if (!v.IsMap()) {
-                return kubeconfig_error(path, fmt::format("user '{}': an entry of exec.env is not a map", user));
+                return kubeconfig_error(
+                    path, fmt::format("user '{}': an entry of exec.env is not a map", user));
             }
             e.env.emplace_back(scalar(v, "name"), scalar(v, "value"));
         }
@@ -225,65 +229,75 @@ Result<Kubeconfig> parse_kubeconfig_file(const std::string& text, const std::str
         return out; // an empty file is an empty kubeconfig, as for kubectl
     }
     if (!root.IsMap()) {
-        return kubeconfig_error(path, "not a kubeconfig (expected a map with clusters, users and contexts)");
+        return kubeconfig_error(
+            path, "not a kubeconfig (expected a map with clusters, users and contexts)");
     }
     out.current_context = scalar(root, "current-context");
-    auto clusters = each_entry(root, "clusters", "cluster", path, [&](const std::string& name, const YAML::Node& n) -> Result<void> {
-        KubeconfigCluster c;
-        c.file = path;
-        c.server = scalar(n, "server");
-        c.certificate_authority = resolve_path(scalar(n, "certificate-authority"), path);
-        KUBECONFIG_TRY_ASSIGN(c.certificate_authority_data,
-                          decode_data(n, "certificate-authority-data", path, "cluster '" + name + "'"));
-        c.tls_server_name = scalar(n, "tls-server-name");
-        c.proxy_url = scalar(n, "proxy-url");
-        c.insecure_skip_tls_verify = boolean(n, "insecure-skip-tls-verify");
-        if (const auto ext = n["extensions"]; ext && ext.IsSequence()) {
-            for (const auto& e : ext) {
-                if (e.IsMap() && scalar(e, "name") == "client.authentication.k8s.io/exec" && e["extension"]) {
-                    c.exec_extension_json = to_json(e["extension"]).dump();
+    auto clusters = each_entry(
+        root, "clusters", "cluster", path,
+        [&](const std::string& name, const YAML::Node& n) -> Result<void> {
+            KubeconfigCluster c;
+            c.file = path;
+            c.server = scalar(n, "server");
+            c.certificate_authority = resolve_path(scalar(n, "certificate-authority"), path);
+            KUBECONFIG_TRY_ASSIGN(
+                c.certificate_authority_data,
+                decode_data(n, "certificate-authority-data", path, "cluster '" + name + "'"));
+            c.tls_server_name = scalar(n, "tls-server-name");
+            c.proxy_url = scalar(n, "proxy-url");
+            c.insecure_skip_tls_verify = boolean(n, "insecure-skip-tls-verify");
+            if (const auto ext = n["extensions"]; ext && ext.IsSequence()) {
+                for (const auto& e : ext) {
+                    if (e.IsMap() && scalar(e, "name") == "client.authentication.k8s.io/exec" &&
+                        e["extension"]) {
+                        c.exec_extension_json = to_json(e["extension"]).dump();
+                    }
                 }
             }
-        }
-        out.clusters.emplace(name, std::move(c));
-        return ok_result();
-    });
+            out.clusters.emplace(name, std::move(c));
+            return ok_result();
+        });
     if (!clusters) {
         return clusters.error();
     }
-    auto users = each_entry(root, "users", "user", path, [&](const std::string& name, const YAML::Node& n) -> Result<void> {
-        KubeconfigUser u;
-        u.file = path;
-        const std::string owner = "user '" + name + "'";
-        u.token = scalar(n, "token");
-        u.token_file = resolve_path(scalar(n, "tokenFile"), path);
-        u.client_certificate = resolve_path(scalar(n, "client-certificate"), path);
-        u.client_key = resolve_path(scalar(n, "client-key"), path);
-        KUBECONFIG_TRY_ASSIGN(u.client_certificate_data, decode_data(n, "client-certificate-data", path, owner));
-        KUBECONFIG_TRY_ASSIGN(u.client_key_data, decode_data(n, "client-key-data", path, owner));
-        u.username = scalar(n, "username");
-        u.password = scalar(n, "password");
-        if (const auto exec = n["exec"]; exec && exec.IsMap()) {
-            KUBECONFIG_TRY_ASSIGN(u.exec, read_exec(exec, path, name));
-        }
-        if (const auto provider = n["auth-provider"]; provider && provider.IsMap()) {
-            u.auth_provider = scalar(provider, "name");
-        }
-        out.users.emplace(name, std::move(u));
-        return ok_result();
-    });
+    auto users = each_entry(
+        root, "users", "user", path,
+        [&](const std::string& name, const YAML::Node& n) -> Result<void> {
+            KubeconfigUser u;
+            u.file = path;
+            const std::string owner = "user '" + name + "'";
+            u.token = scalar(n, "token");
+            u.token_file = resolve_path(scalar(n, "tokenFile"), path);
+            u.client_certificate = resolve_path(scalar(n, "client-certificate"), path);
+            u.client_key = resolve_path(scalar(n, "client-key"), path);
+            KUBECONFIG_TRY_ASSIGN(u.client_certificate_data,
+                                  decode_data(n, "client-certificate-data", path, owner));
+            KUBECONFIG_TRY_ASSIGN(u.client_key_data,
+                                  decode_data(n, "client-key-data", path, owner));
+            u.username = scalar(n, "username");
+            u.password = scalar(n, "password");
+            if (const auto exec = n["exec"]; exec && exec.IsMap()) {
+                KUBECONFIG_TRY_ASSIGN(u.exec, read_exec(exec, path, name));
+            }
+            if (const auto provider = n["auth-provider"]; provider && provider.IsMap()) {
+                u.auth_provider = scalar(provider, "name");
+            }
+            out.users.emplace(name, std::move(u));
+            return ok_result();
+        });
     if (!users) {
         return users.error();
     }
-    auto contexts = each_entry(root, "contexts", "context", path, [&](const std::string& name, const YAML::Node& n) -> Result<void> {
-        KubeconfigContext c;
-        c.file = path;
-        c.cluster = scalar(n, "cluster");
-        c.user = scalar(n, "user");
-        c.namespace_name = scalar(n, "namespace");
-        out.contexts.emplace(name, std::move(c));
-        return ok_result();
-    });
+    auto contexts = each_entry(root, "contexts", "context", path,
+                               [&](const std::string& name, const YAML::Node& n) -> Result<void> {
+                                   KubeconfigContext c;
+                                   c.file = path;
+                                   c.cluster = scalar(n, "cluster");
+                                   c.user = scalar(n, "user");
+                                   c.namespace_name = scalar(n, "namespace");
+                                   out.contexts.emplace(name, std::move(c));
+                                   return ok_result();
+                               });
     if (!contexts) {
         return contexts.error();
     }
@@ -332,9 +346,11 @@ Result<Kubeconfig> load_kubeconfig(const std::vector<std::string>& explicit_path
         std::error_code ec;
         if (!fs::exists(path, ec)) {
             if (is_explicit) {
-                return make_error(Errc::config, fmt::format("kubeconfig {} does not exist; check kubernetes.kubeconfig "
-                                                            "in the oncall configuration",
-                                                            path));
+                return make_error(
+                    Errc::config,
+                    fmt::format("kubeconfig {} does not exist; check kubernetes.kubeconfig "
+                                "in the oncall configuration",
+                                path));
             }
             continue; // kubectl skips missing files of $KUBECONFIG
         }
