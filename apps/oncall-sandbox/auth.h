@@ -67,6 +67,11 @@ public:
     std::optional<UserInfo> authenticate(const std::string& authorization, const Store& store,
                                          std::chrono::system_clock::time_point now) const;
 
+    /// The user of a verified client certificate: user name = subject CN, groups = each O plus
+    /// system:authenticated, as kube-apiserver's x509 authenticator does. Certificate users have
+    /// the engineer's permissions (the sandbox's RBAC knows one human role).
+    static UserInfo certificate_user(const std::string& common_name, const std::vector<std::string>& organizations);
+
     /// Makes a minted token expire at `now` (the admin API's test hook); false for unknown tokens.
     bool expire(const std::string& token, std::chrono::system_clock::time_point now);
 

@@ -2,6 +2,7 @@
 
 #include "cli_model.h"
 #include "commands.h"
+#include "oncall/backends/kubernetes.h"
 #include "oncall/render/output.h"
 #include "oncall/render/table.h"
 
@@ -37,14 +38,41 @@ nlohmann::json context_json(const config::Context& c) {
     if (!k.auth.token_file.empty()) {
         kube["token-file"] = k.auth.token_file;
     }
-    if (!k.kubeconfig.empty()) {
-        kube["kubeconfig"] = k.kubeconfig;
+    if (!k.kubeconfigs.empty()) {
+        kube["kubeconfig"] = k.kubeconfigs;
+    }
+    for (const auto& [key, value] : {std::pair{"kube-context", &k.kube_context}, std::pair{"ca-file", &k.ca_file},
+                                     std::pair{"cert-file", &k.cert_file}, std::pair{"key-file", &k.key_file},
+                                     std::pair{"tls-server-name", &k.tls_server_name},
+                                     std::pair{"proxy-url", &k.proxy_url}}) {
+        if (!value->empty()) {
+            kube[key] = *value;
+        }
+    }
+    if (k.insecure_skip_tls_verify) {
+        kube["insecure-skip-tls-verify"] = true;
+    }
+    if (k.server.empty()) {
+        // What the kubeconfig resolves to (no plugin is run, no secret shown).
+        auto c = kube::resolve_connection_settings(k);
+        if (c) {
+            kube["resolved"] = {{"server", c->server},
+                                {"kube-context", c->kube_context},
+                                {"origin", c->origin},
+                                {"auth", !c->token.empty()                                                ? "token"
+                                         : c->exec                                                         ? "exec " + c->exec->command
+                                         : !c->client_cert_file.empty() || !c->client_cert_pem.empty() ? "client certificate"
+                                                                                                           : "none"}};
+        } else {
+            kube["resolved"] = {{"error", c.error().message}};
+        }
     }
     nlohmann::json roles = nlohmann::json::object();
     for (const auto& [name, role] : c.access.roles) {
         roles[name] = {{"service-account", role.service_account}, {"max_seconds", role.max.count()}};
     }
-    return {{"kubernetes", kube},
+    return {{"implicit", c.implicit},
+            {"kubernetes", kube},
             {"prometheus", endpoint_json(c.prometheus)},
             {"alertmanager", endpoint_json(c.alertmanager)},
             {"registry", endpoint_json(c.registry)},
@@ -60,6 +88,22 @@ void register_config(CLI::App& app, AppContext& ctx) {
     auto* view = cmd->add_subcommand("view", "Print the configuration with secrets redacted");
     view->callback([&ctx] {
         const auto& cfg = ctx.config();
+        if (cfg.path.empty()) {
+            // No file: show the implicit context made from the kubeconfig and the environment.
+            const auto& c = ctx.context();
+            const nlohmann::json view = {{"path", nullptr},
+                                         {"current-context", c.name},
+                                         {"contexts", {{c.name, context_json(c)}}},
+                                         {"services", nlohmann::json::array()}};
+            if (ctx.json()) {
+                render::print_json(view);
+            } else {
+                fmt::print("# no configuration file: one implicit context from the kubeconfig, Prometheus from "
+                           "$ONCALL_PROMETHEUS_URL, Alertmanager from $ONCALL_ALERTMANAGER_URL\n{}\n",
+                           view.dump(2));
+            }
+            return;
+        }
         if (ctx.json()) {
             nlohmann::json contexts = nlohmann::json::object();
             for (const auto& [name, c] : cfg.contexts) {
@@ -107,6 +151,12 @@ void register_config(CLI::App& app, AppContext& ctx) {
     takes(use->add_option("NAME", *name, "Context name")->required(), cli::ValueKind::context);
     use->callback([&ctx, name] {
         const auto& cfg = ctx.config();
+        if (cfg.path.empty()) {
+            fail(make_error(Errc::config, fmt::format("there is no oncall configuration file to edit; the implicit "
+                                                      "context follows the kubeconfig: run 'kubectl config "
+                                                      "use-context {}', or pass --context {}",
+                                                      *name, *name)));
+        }
         if (cfg.contexts.find(*name) == cfg.contexts.end()) {
             std::string known;
             for (const auto& [n, c] : cfg.contexts) {

@@ -23,6 +23,12 @@
 #include <sstream>
 
 namespace oncall::config {
+
+std::string env_or_empty(const char* name) {
+    const char* v = std::getenv(name);
+    return v == nullptr ? std::string() : std::string(v);
+}
+
 namespace {
 
 // Walks the YAML tree with the file name and key path at hand, so every error can say
@@ -192,7 +198,8 @@ Result<void> read_kubernetes(Reader& r, const YAML::Node& k, const std::string& 
         return r.error(k, kp, "expected a map");
     }
     r.warn_unknown(k, kp, {"server", "namespace", "token", "token-env", "token-file", "kubeconfig", "kube-context",
-                           "ca-file", "insecure-skip-tls-verify"});
+                           "ca-file", "cert-file", "key-file", "tls-server-name", "proxy-url",
+                           "insecure-skip-tls-verify"});
     if (k["server"]) {
         ONCALL_TRY_ASSIGN(kc.server, r.string(k["server"], kp + ".server"));
         ONCALL_TRY(check_url(r, k["server"], kp + ".server", kc.server));
@@ -205,8 +212,12 @@ Result<void> read_kubernetes(Reader& r, const YAML::Node& k, const std::string& 
         }
     }
     ONCALL_TRY(read_token_source(r, k, kp, kc.auth));
-    if (k["kubeconfig"]) {
-        ONCALL_TRY_ASSIGN(kc.kubeconfig, r.string(k["kubeconfig"], kp + ".kubeconfig"));
+    if (const auto files = k["kubeconfig"]; files && files.IsSequence()) {
+        ONCALL_TRY_ASSIGN(kc.kubeconfigs, r.strings(files, kp + ".kubeconfig"));
+    } else if (files) {
+        std::string file;
+        ONCALL_TRY_ASSIGN(file, r.string(files, kp + ".kubeconfig"));
+        kc.kubeconfigs.push_back(file);
     }
     if (k["kube-context"]) {
         ONCALL_TRY_ASSIGN(kc.kube_context, r.string(k["kube-context"], kp + ".kube-context"));
@@ -218,8 +229,22 @@ Result<void> read_kubernetes(Reader& r, const YAML::Node& k, const std::string& 
         ONCALL_TRY_ASSIGN(kc.insecure_skip_tls_verify,
                           r.boolean(k["insecure-skip-tls-verify"], kp + ".insecure-skip-tls-verify"));
     }
-    if (kc.server.empty() && kc.kubeconfig.empty()) {
-        return r.error(k, kp, "set server (with a token source) or kubeconfig");
+    for (const auto& [key, target] : {std::pair{"cert-file", &kc.cert_file}, std::pair{"key-file", &kc.key_file},
+                                      std::pair{"tls-server-name", &kc.tls_server_name},
+                                      std::pair{"proxy-url", &kc.proxy_url}}) {
+        if (k[key]) {
+            ONCALL_TRY_ASSIGN(*target, r.string(k[key], kp + "." + key));
+        }
+    }
+    if (kc.cert_file.empty() != kc.key_file.empty()) {
+        return r.error(k, kp, "cert-file and key-file go together; set both");
+    }
+    if (!kc.proxy_url.empty() && kc.proxy_url.rfind("http://", 0) != 0 && kc.proxy_url.rfind("https://", 0) != 0 &&
+        kc.proxy_url.rfind("socks5://", 0) != 0) {
+        return r.error(k["proxy-url"], kp + ".proxy-url", "use an http://, https:// or socks5:// URL");
+    }
+    if (!kc.server.empty() && (!kc.kubeconfigs.empty() || !kc.kube_context.empty())) {
+        return r.error(k, kp, "give server or kubeconfig (with kube-context), not both");
     }
     return ok_result();
 }
@@ -371,11 +396,6 @@ Result<Service> read_service(Reader& r, const std::string& name, const YAML::Nod
     return s;
 }
 
-std::string env_or_empty(const char* name) {
-    const char* v = std::getenv(name);
-    return v == nullptr ? std::string() : std::string(v);
-}
-
 std::string home_dir() {
     auto home = env_or_empty("HOME");
     return home.empty() ? std::string("/") : home;
@@ -509,6 +529,39 @@ Result<Config> load_config(const std::string& path) {
                                       "'chmod 600 {}' or use token-env / token-file instead",
                                       path, st.st_mode & 0777, path));
     }
+    return config;
+}
+
+Result<Config> implicit_config(const std::optional<std::string>& context_flag) {
+    Config config;
+    Context context;
+    context.implicit = true;
+    if (context_flag && !context_flag->empty()) {
+        context.kubernetes.kube_context = *context_flag;
+    } else {
+        context.kubernetes.kube_context = env_or_empty("ONCALL_CONTEXT");
+    }
+    context.name = context.kubernetes.kube_context;
+    for (const auto& [variable, endpoint] : {std::pair{"ONCALL_PROMETHEUS_URL", &context.prometheus},
+                                             std::pair{"ONCALL_ALERTMANAGER_URL", &context.alertmanager}}) {
+        std::stringstream list(env_or_empty(variable));
+        std::string url;
+        while (std::getline(list, url, ',')) {
+            const auto first = url.find_first_not_of(" \t");
+            if (first == std::string::npos) {
+                continue;
+            }
+            url = url.substr(first, url.find_last_not_of(" \t") - first + 1);
+            if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
+                return make_error(Errc::config, fmt::format("${} holds a value that is not an http(s) URL; give "
+                                                            "comma-separated http:// or https:// URLs",
+                                                            variable));
+            }
+            endpoint->urls.push_back(url);
+        }
+    }
+    config.current_context = context.name;
+    config.contexts.emplace(context.name, std::move(context));
     return config;
 }
 

@@ -374,14 +374,14 @@ Result<std::string> server_identity(const kube::Connection& connection) {
     if (normalize_server_url(connection.server).rfind("http://", 0) == 0) {
         return std::string("plain-http");
     }
-    if (connection.ca_file.empty()) {
+    if (connection.ca_file.empty() && connection.ca_pem.empty()) {
         return std::string("system-roots");
     }
-    auto ca = read_local_file(connection.ca_file, "CA file", k_max_kubeconfig_bytes);
+    auto ca = connection.ca_bundle(); // a file, or certificate-authority-data
     if (!ca) {
         return std::move(ca).error();
     }
-    return "ca-sha256:" + backends::sha256_hex(ca->text);
+    return "ca-sha256:" + backends::sha256_hex(*ca);
 }
 
 Result<WriteAccess> write_access_for(const config::Context& context,

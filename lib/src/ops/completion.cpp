@@ -76,16 +76,25 @@ CompletionLookup::CompletionLookup(CompletionSources sources)
     const auto path = config::resolve_config_path(m_sources.config_path);
     std::error_code ec;
     if (path.empty() || !std::filesystem::exists(path, ec)) {
-        return;
+        if (m_sources.config_path || !config::env_or_empty("ONCALL_CONFIG").empty()) {
+            return;
+        }
+        auto implicit = config::implicit_config(m_sources.context); // the kubeconfig alone
+        if (!implicit) {
+            return;
+        }
+        m_config = std::move(*implicit);
+    } else {
+        auto loaded = config::load_config(path);
+        if (!loaded) {
+            return;
+        }
+        m_config = std::move(*loaded);
     }
-    auto loaded = config::load_config(path);
-    if (!loaded) {
-        return;
-    }
-    m_config = std::move(*loaded);
     auto ctx = config::select_context(*m_config, m_sources.context);
     if (ctx) {
         m_context = std::move(*ctx);
+        kube::complete_context(*m_context);
     }
 }
 
@@ -98,8 +107,11 @@ std::vector<cli::Candidate> CompletionLookup::local(cli::ValueKind kind,
     switch (kind) {
     case cli::ValueKind::context:
         for (const auto& [name, c] : m_config->contexts) {
-            std::string where =
-                c.kubernetes.server.empty() ? c.kubernetes.kubeconfig : c.kubernetes.server;
+            std::string where = c.kubernetes.server;
+            if (where.empty()) {
+                where = c.kubernetes.kubeconfigs.empty() ? std::string("kubeconfig")
+                                                         : fmt::format("{}", fmt::join(c.kubernetes.kubeconfigs, ":"));
+            }
             out.push_back({name, fmt::format("{}{}, namespace {}",
                                              name == m_config->current_context ? "current: " : "",
                                              where, c.kubernetes.namespace_name)});
@@ -151,8 +163,12 @@ std::optional<std::string> CompletionLookup::cluster_key(cli::ValueKind kind,
         return fmt::format("alerts {} {}", urls, *name);
     }
     const auto& k = m_context->kubernetes;
-    const std::string where =
-        k.server.empty() ? "kubeconfig:" + k.kubeconfig + "#" + k.kube_context : k.server;
+    std::string where = k.server;
+    if (where.empty()) {
+        // The server the kubeconfig resolves to, so that another $KUBECONFIG is another cache entry.
+        auto c = kube::resolve_connection_settings(k);
+        where = c ? c->server : fmt::format("kubeconfig:{}#{}", fmt::join(k.kubeconfigs, ":"), k.kube_context);
+    }
     if (kind == cli::ValueKind::service) {
         return fmt::format("deployments {} {}", where, k.namespace_name);
     }
@@ -244,7 +260,8 @@ CompletionLookup::fetch(cli::ValueKind kind, const cli::CompletionContext& ctx) 
     if (kind == cli::ValueKind::silence || kind == cli::ValueKind::alert) {
         return fetch_alertmanager(kind, ctx);
     }
-    auto connection = kube::resolve_connection(m_context->kubernetes);
+    // Never a plugin that needs the terminal: a TAB must not start a login.
+    auto connection = kube::resolve_connection(m_context->kubernetes, kube::ResolveOptions{false, {}, m_sources.request_timeout});
     if (!connection) {
         return std::move(connection).error();
     }

@@ -221,7 +221,10 @@ TriageReport build_report(const TriageFacts& f, const CorrelationOptions& option
         s.points.erase(std::remove_if(s.points.begin(), s.points.end(), [&](const Point& p) { return p.time < window_start; }),
                        s.points.end());
         if (s.now) {
-            s.status = breaches(*it, *s.now) ? SignalStatus::breach : SignalStatus::ok;
+            // Without an SLO, the signal is judged against its own baseline.
+            const bool breach = s.threshold ? breaches(*it, *s.now)
+                                            : s.baseline && breaches_baseline(s.name, *s.baseline, *s.now);
+            s.status = breach ? SignalStatus::breach : SignalStatus::ok;
         }
     }
 
@@ -275,9 +278,13 @@ TriageReport build_report(const TriageFacts& f, const CorrelationOptions& option
 
     // Verdict.
     for (const auto& s : r.signals) {
-        if (s.status == SignalStatus::breach) {
+        if (s.status == SignalStatus::breach && s.threshold) {
             r.verdict_reasons.push_back(fmt::format("{} {} over the SLO of {}", s.title, format_signal_value(s.name, *s.now),
                                                     format_signal_value(s.name, *s.threshold)));
+        } else if (s.status == SignalStatus::breach) {
+            r.verdict_reasons.push_back(fmt::format("{} {}, up from a baseline of {} (no SLO set)", s.title,
+                                                    format_signal_value(s.name, *s.now),
+                                                    format_signal_value(s.name, *s.baseline)));
         }
     }
     if (r.rollout && r.rollout->state == RolloutState::failed) {

@@ -69,7 +69,7 @@ PrometheusPart collect_prometheus(const config::Endpoint& e, const std::vector<S
     part.series.resize(specs.size());
     if (!e.configured()) {
         part.status.skipped = true;
-        part.status.error = make_error(Errc::config, "not configured in this context");
+        part.status.error = make_error(Errc::config, "not configured");
         return part;
     }
     const auto started = Steady::now();
@@ -238,7 +238,7 @@ AlertPart collect_alerts(const config::Endpoint& e, const config::Service& svc, 
     part.status.name = "alertmanager";
     if (!e.configured()) {
         part.status.skipped = true;
-        part.status.error = make_error(Errc::config, "not configured in this context");
+        part.status.error = make_error(Errc::config, "not configured");
         return part;
     }
     std::string urls;
@@ -319,14 +319,9 @@ struct KubePart {
 KubePart collect_kube(const config::Context& ctx, const config::Service& svc, TimePoint at, const TriageRequest& req) {
     KubePart part;
     part.status.name = "kubernetes";
-    if (ctx.kubernetes.server.empty() && ctx.kubernetes.kubeconfig.empty()) {
-        part.status.skipped = true;
-        part.status.error = make_error(Errc::config, "not configured in this context");
-        return part;
-    }
     const auto started = Steady::now();
     const auto deadline = req.source_timeout;
-    auto conn = kube::resolve_connection(ctx.kubernetes);
+    auto conn = kube::resolve_connection(ctx.kubernetes, kube::ResolveOptions{true, req.log, deadline});
     if (!conn) {
         part.status.error = std::move(conn).error();
         return part;

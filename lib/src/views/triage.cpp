@@ -89,6 +89,27 @@ std::vector<std::optional<double>> cells_of(const std::vector<Point>& points, Ti
     return out;
 }
 
+// What a verdict without reasons rests on: sources that were not configured were not checked.
+std::string healthy_summary(const TriageReport& r) {
+    const auto skipped = [&](const char* name) {
+        return std::any_of(r.sources.begin(), r.sources.end(),
+                           [&](const SourceStatus& s) { return s.name == name && s.skipped; });
+    };
+    const bool no_metrics = skipped("prometheus");
+    const bool no_alerts = skipped("alertmanager");
+    if (no_metrics && no_alerts) {
+        return "rollout fine; metrics were not checked (no Prometheus configured), nor alerts (no Alertmanager "
+               "configured)";
+    }
+    if (no_metrics) {
+        return "no alert firing; metrics were not checked (no Prometheus configured)";
+    }
+    if (no_alerts) {
+        return "all signals within their SLO; alerts were not checked (no Alertmanager configured)";
+    }
+    return "all signals within their SLO, no alert firing";
+}
+
 std::string value_or_dash(const std::string& name, const std::optional<double>& v) {
     return v ? format_signal_value(name, *v) : "-";
 }
@@ -106,8 +127,7 @@ std::string triage_text(const TriageReport& r, const TextOptions& options) {
                                                      : r.verdict == Verdict::healthy ? "HEALTHY"
                                                                                      : "UNKNOWN"),
                                 verdict_color(r.verdict), style);
-    std::string why = r.verdict_reasons.empty() ? std::string("all signals within their SLO, no alert firing")
-                                                 : sanitize(r.verdict_reasons.front());
+    std::string why = r.verdict_reasons.empty() ? healthy_summary(r) : sanitize(r.verdict_reasons.front());
     if (r.verdict_reasons.size() > 1) {
         why += fmt::format(" (+{} more)", r.verdict_reasons.size() - 1);
     }

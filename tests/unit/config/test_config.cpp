@@ -270,3 +270,68 @@ TEST_CASE("use-context edits only the current-context line", "[config]") {
     CHECK(after == expected);
     CHECK(load_config(path).value().current_context == "prod");
 }
+
+TEST_CASE("implicit configuration: one context from the kubeconfig, endpoints from the environment",
+          "[config][implicit]") {
+    test::ScopedEnv context("ONCALL_CONTEXT", std::nullopt);
+    test::ScopedEnv prometheus("ONCALL_PROMETHEUS_URL", "http://prom-a:9090, https://prom-b:9090,");
+    test::ScopedEnv alertmanager("ONCALL_ALERTMANAGER_URL", std::nullopt);
+    auto c = config::implicit_config(std::nullopt);
+    REQUIRE(c.ok());
+    CHECK(c->path.empty());
+    REQUIRE(c->contexts.size() == 1);
+    const auto& ctx = c->contexts.begin()->second;
+    CHECK(ctx.implicit);
+    CHECK(ctx.name.empty()); // filled from the kubeconfig's current-context later
+    CHECK(ctx.prometheus.urls == std::vector<std::string>{"http://prom-a:9090", "https://prom-b:9090"});
+    CHECK_FALSE(ctx.alertmanager.configured());
+    CHECK(ctx.kubernetes.server.empty());
+    CHECK(ctx.kubernetes.namespace_name.empty());
+    auto selected = config::select_context(*c, std::nullopt);
+    REQUIRE(selected.ok());
+    CHECK(selected->implicit);
+
+    auto named = config::implicit_config(std::string("kind-dev"));
+    REQUIRE(named.ok());
+    CHECK(named->contexts.count("kind-dev") == 1);
+    CHECK(named->contexts.at("kind-dev").kubernetes.kube_context == "kind-dev");
+    CHECK(config::select_context(*named, std::string("kind-dev")).ok());
+
+    test::ScopedEnv bad("ONCALL_ALERTMANAGER_URL", "am.example:9093");
+    auto refused = config::implicit_config(std::nullopt);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().code == Errc::config);
+    CHECK(refused.error().message.find("$ONCALL_ALERTMANAGER_URL") != std::string::npos);
+}
+
+TEST_CASE("kubernetes keys: kubeconfig as a path or a list, client certificate, server name, proxy",
+          "[config]") {
+    auto c = config::parse_config(R"(current-context: a
+contexts:
+  a:
+    kubernetes:
+      kubeconfig: [~/.kube/config, /etc/kube/extra]
+      kube-context: prod
+      cert-file: /c.pem
+      key-file: /c.key
+      tls-server-name: api.internal
+      proxy-url: socks5://127.0.0.1:1080
+  b:
+    kubernetes: {kubeconfig: /one}
+)",
+                                  "config.yaml");
+    REQUIRE(c.ok());
+    const auto& a = c->contexts.at("a").kubernetes;
+    CHECK(a.kubeconfigs == std::vector<std::string>{"~/.kube/config", "/etc/kube/extra"});
+    CHECK(a.kube_context == "prod");
+    CHECK(a.cert_file == "/c.pem");
+    CHECK(a.key_file == "/c.key");
+    CHECK(a.tls_server_name == "api.internal");
+    CHECK(a.proxy_url == "socks5://127.0.0.1:1080");
+    CHECK(c->warnings.empty());
+    CHECK(c->contexts.at("b").kubernetes.kubeconfigs == std::vector<std::string>{"/one"});
+    CHECK_FALSE(config::parse_config("contexts:\n  a:\n    kubernetes: {cert-file: /c.pem}\n", "f").ok());
+    CHECK_FALSE(config::parse_config("contexts:\n  a:\n    kubernetes: {proxy-url: ftp://x}\n", "f").ok());
+    CHECK_FALSE(
+        config::parse_config("contexts:\n  a:\n    kubernetes: {server: 'https://x', kubeconfig: /k}\n", "f").ok());
+}

@@ -9,6 +9,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <cmath>
+
 using namespace oncall;
 using namespace oncall::ops;
 using namespace std::chrono_literals;
@@ -149,4 +151,22 @@ TEST_CASE("correlate: values for people", "[correlate]") {
     CHECK(format_signal_value("latency_p99", 1.8) == "1.80s");
     CHECK(format_signal_value("latency_p99", 0.21) == "210ms");
     CHECK(format_signal_value("request_rate", 30) == "30/s");
+}
+
+TEST_CASE("without an SLO a signal breaches against its own baseline", "[correlate][baseline]") {
+    // Error ratio: at least 3x and at least 1 percentage point higher.
+    CHECK(breaches_baseline("error_ratio", 0.004, 0.015));
+    CHECK_FALSE(breaches_baseline("error_ratio", 0.004, 0.0139)); // 3.5x but only 0.99 points up
+    CHECK_FALSE(breaches_baseline("error_ratio", 0.02, 0.05));    // 3 points up but only 2.5x
+    CHECK(breaches_baseline("error_ratio", 0.02, 0.061));
+    CHECK(breaches_baseline("error_ratio", 0.0, 0.01));
+    CHECK_FALSE(breaches_baseline("error_ratio", 0.0, 0.0099));
+    // p99 latency: at least 2x and at least 100 ms higher.
+    CHECK(breaches_baseline("latency_p99", 0.08, 0.181));
+    CHECK_FALSE(breaches_baseline("latency_p99", 0.08, 0.17));  // 2.1x but 90 ms up
+    CHECK_FALSE(breaches_baseline("latency_p99", 0.4, 0.75));   // 350 ms up but under 2x
+    CHECK(breaches_baseline("latency_p99", 0.4, 0.8));
+    // Other signals never breach this way.
+    CHECK_FALSE(breaches_baseline("request_rate", 1.0, 100.0));
+    CHECK_FALSE(breaches_baseline("error_ratio", std::nan(""), 0.5));
 }

@@ -4,6 +4,7 @@
 // objects decoded into Errors, and typed models of the objects oncall reads (apps/v1 Deployments and
 // ReplicaSets, core/v1 Pods and Events) with tolerant, type-strict decoders.
 
+#include "oncall/backends/kubeconfig.h"
 #include "oncall/config/config.h"
 #include "oncall/core/result.h"
 #include "oncall/core/time.h"
@@ -16,6 +17,8 @@
 #include <cstddef>
 #include <functional>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,22 +29,66 @@ namespace oncall::kube {
 // ---------------------------------------------------------------------------------------------
 // Connection
 
-/// Where the API server is and how to authenticate, after the context or kubeconfig is resolved.
+/// Where the API server is and how to authenticate, after the context or kubeconfig is resolved
+/// (and, for an exec plugin, after the plugin ran or its cached credential was read).
 struct Connection {
-    std::string server;          // https://host:port (no trailing slash)
-    std::string namespace_name;  // default namespace
+    std::string server;          // https://host:port[/path] (no trailing slash)
+    std::string namespace_name;  // the kubeconfig context's namespace, else the context's, else "default"
     std::string token;           // bearer token ("" for none); never logged
-    std::string ca_file;         // PEM bundle path ("" for the system store)
+    std::string ca_file;         // CA bundle path ("" for the system store or ca_pem)
+    std::string ca_pem;          // CA bundle in memory (certificate-authority-data)
+    std::string client_cert_file;
+    std::string client_cert_pem;
+    std::string client_key_file;
+    std::string client_key_pem;  // a secret; never logged
+    std::string tls_server_name;
+    std::string proxy_url;
     bool insecure_skip_tls_verify = false;
+    std::optional<ExecConfig> exec;      // the plugin the credential came from (401 runs it again)
+    std::string exec_cluster_json;       // KUBERNETES_EXEC_INFO's cluster, when provideClusterInfo
     std::string origin;          // what it came from, for messages ("kubeconfig ~/.kube/config context x")
+    std::string kube_context;    // the kubeconfig context used ("" with server:)
+
+    /// The HTTP layer's TLS options for this server.
+    http::TlsOptions tls() const;
+    /// The CA bundle that verifies the server, as PEM ("" when the system store is used); reads
+    /// ca_file when the bundle is not in memory. For binding records to this server's identity.
+    Result<std::string> ca_bundle() const;
 };
 
-/// Resolves the context's Kubernetes settings: server + token source + CA, or a kubeconfig file
-/// (+ kube-context). Exec and auth-provider plugins and client certificates are refused (Errc::config).
-Result<Connection> resolve_connection(const config::KubernetesConfig& settings);
+/// How resolve_connection may obtain credentials.
+struct ResolveOptions {
+    /// False during shell completion: a plugin that needs the terminal is not started.
+    bool allow_interactive = true;
+    /// Receives redacted diagnostic lines (-v).
+    std::function<void(std::string_view)> log;
+    /// When non-zero, the exec plugin's deadline (completion keeps a TAB short).
+    std::chrono::milliseconds exec_deadline{0};
+};
 
-/// Parses kubeconfig YAML text; `path` resolves relative file references and names the file in errors.
-/// An empty `context_name` means the file's current-context.
+/// Resolves the context's Kubernetes settings: `server:` with its own credentials, or a kubeconfig
+/// (`kubeconfig:` files, else $KUBECONFIG, else ~/.kube/config; `kube-context:`, else its
+/// current-context) with the context's keys (token-env, ca-file, cert-file, ...) applied on top.
+/// Runs the user's exec plugin, or reads its cached credential, when nothing else authenticates.
+Result<Connection> resolve_connection(const config::KubernetesConfig& settings, const ResolveOptions& options = {});
+
+/// The kubeconfig part of resolve_connection without running any plugin (the exec config is
+/// left in Connection::exec): for the namespace, `config view` and tests.
+Result<Connection> resolve_connection_settings(const config::KubernetesConfig& settings);
+
+/// Fills what a context leaves to the kubeconfig, without running any plugin: the namespace
+/// (kubernetes.namespace, else the kubeconfig context's, else "default") and, for the implicit
+/// context, its name (the kubeconfig context's). An unreadable kubeconfig leaves "default" and the
+/// error for the first connection.
+void complete_context(config::Context& context);
+
+/// A connection from a merged kubeconfig's context (empty `context_name`: its current-context).
+/// Refuses auth-provider users (naming the exec form of kubelogin), basic auth, and what kubectl's
+/// validation refuses (a certificate without a key, both a file and data, missing files).
+Result<Connection> connection_from_kubeconfig(const Kubeconfig& kubeconfig, const std::string& context_name);
+
+/// Parses kubeconfig YAML text of one file; `path` resolves relative file references and names the
+/// file in errors. An empty `context_name` means the file's current-context. No plugin is run.
 Result<Connection> parse_kubeconfig(const std::string& text, const std::string& path,
                                     const std::string& context_name);
 
@@ -357,9 +404,20 @@ public:
 
 private:
     http::Request make_request(http::Method method, const std::string& path_and_query) const;
-    Connection m_connection;
-    http::Client m_http;
-    http::Client m_stream_http;
+    /// Sends a request; a 401 to a credential from an exec plugin runs the plugin again (once per
+    /// client, the cached credential dropped) and sends the request once more.
+    Result<http::Response> send(const http::Request& request) const;
+    bool refresh_exec_credential() const;
+    http::Client http_client() const;
+    http::Client stream_client() const;
+
+    mutable Connection m_connection;
+    std::function<void(std::string_view)> m_log;
+    std::chrono::milliseconds m_timeout;
+    mutable http::Client m_http;
+    mutable http::Client m_stream_http;
+    std::shared_ptr<std::mutex> m_mutex = std::make_shared<std::mutex>();
+    std::shared_ptr<bool> m_refreshed = std::make_shared<bool>(false);
 };
 
 } // namespace oncall::kube

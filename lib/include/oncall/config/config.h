@@ -20,13 +20,19 @@ struct TokenSource {
     bool empty() const { return token.empty() && token_env.empty() && token_file.empty(); }
 };
 
+/// A context's `kubernetes:`. Without `server`, the kubeconfig is read (`kubeconfig` files, else
+/// $KUBECONFIG, else ~/.kube/config) and the other keys apply on top of it.
 struct KubernetesConfig {
     std::string server;
-    std::string namespace_name = "default";
+    std::string namespace_name;            // "" = the kubeconfig context's, else "default"
     TokenSource auth;
-    std::string kubeconfig;   // alternatively: a kubeconfig file (+ kube_context)
+    std::vector<std::string> kubeconfigs;  // `kubeconfig:` (a path or a list)
     std::string kube_context;
     std::string ca_file;
+    std::string cert_file;                 // client certificate (PEM) for mutual TLS
+    std::string key_file;                  // its key
+    std::string tls_server_name;
+    std::string proxy_url;
     bool insecure_skip_tls_verify = false;
 };
 
@@ -58,6 +64,8 @@ struct SilencesConfig {
 
 struct Context {
     std::string name;
+    /// Made from the kubeconfig because no configuration file exists (see implicit_config).
+    bool implicit = false;
     KubernetesConfig kubernetes;
     Endpoint prometheus;
     Endpoint alertmanager;
@@ -106,6 +114,12 @@ Result<Config> parse_config(const std::string& text, const std::string& origin);
 /// Reads and parses the file; refuses a secret by value unless the file is mode 0600 (or stricter).
 Result<Config> load_config(const std::string& path);
 
+/// The configuration used when no file exists: one implicit context named after the kubeconfig
+/// context (`context_flag` or $ONCALL_CONTEXT, else the kubeconfig's current-context, "" when
+/// unknown), with Prometheus and Alertmanager from $ONCALL_PROMETHEUS_URL and
+/// $ONCALL_ALERTMANAGER_URL (comma-separated for an HA set) when set.
+Result<Config> implicit_config(const std::optional<std::string>& context_flag);
+
 /// The context to use: flag, else $ONCALL_CONTEXT, else current-context; unknown names are
 /// Errc::config errors listing the known ones.
 Result<Context> select_context(const Config& config, const std::optional<std::string>& flag);
@@ -129,6 +143,9 @@ std::string redact_value(const std::string& value);
 
 /// The file's YAML with every secret value replaced by "<redacted>" (comments dropped).
 Result<std::string> redacted_yaml(const std::string& path);
+
+/// Value of an environment variable, "" when unset.
+std::string env_or_empty(const char* name);
 
 /// Directory for state (grants, audit, caches): $XDG_STATE_HOME/oncall or ~/.local/state/oncall.
 std::string state_dir();

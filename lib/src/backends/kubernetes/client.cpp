@@ -3,6 +3,8 @@
 #include "oncall/backends/kubernetes.h"
 #include "oncall/http/json.h"
 
+#include "backends/kubernetes/exec_credential.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -18,8 +20,8 @@ http::ClientOptions client_options(const Connection& c, std::function<void(std::
     http::ClientOptions o;
     o.name = fmt::format("kubernetes API server");
     o.total_timeout = timeout;
-    o.tls.ca_file = c.ca_file;
-    o.tls.insecure_skip_verify = c.insecure_skip_tls_verify;
+    o.tls = c.tls();
+    o.proxy_url = c.proxy_url;
     o.bearer_token = c.token;
     o.log = std::move(log);
     return o;
@@ -79,16 +81,59 @@ const char* patch_content_type(PatchType type) noexcept {
 
 KubeClient::KubeClient(Connection connection, std::function<void(std::string_view)> log,
                        std::chrono::milliseconds timeout)
-    : m_connection(std::move(connection)), m_http(client_options(m_connection, log, timeout)),
-      m_stream_http([&] {
-          auto o = client_options(m_connection, log, std::chrono::hours(24));
+    : m_connection(std::move(connection)), m_log(std::move(log)), m_timeout(timeout),
+      m_http(client_options(m_connection, m_log, timeout)), m_stream_http([&] {
+          auto o = client_options(m_connection, m_log, std::chrono::hours(24));
           o.retry = http::RetryPolicy::none();
           return o;
       }()) {}
 
+http::Client KubeClient::http_client() const {
+    std::lock_guard lock(*m_mutex);
+    return m_http;
+}
+
+http::Client KubeClient::stream_client() const {
+    std::lock_guard lock(*m_mutex);
+    return m_stream_http;
+}
+
+bool KubeClient::refresh_exec_credential() const {
+    std::lock_guard lock(*m_mutex);
+    if (*m_refreshed) {
+        return false; // once per client: a second 401 is the answer
+    }
+    *m_refreshed = true;
+    if (m_log) {
+        m_log("kubernetes API server answered 401: dropping the cached exec credential and running the plugin again");
+    }
+    auto credential = exec_credential(m_connection, ExecRun{true, true, m_log});
+    if (!credential) {
+        if (m_log) {
+            m_log(credential.error().message);
+        }
+        return false;
+    }
+    apply_exec_credential(m_connection, *credential);
+    m_http = http::Client(client_options(m_connection, m_log, m_timeout));
+    auto o = client_options(m_connection, m_log, std::chrono::hours(24));
+    o.retry = http::RetryPolicy::none();
+    m_stream_http = http::Client(o);
+    return true;
+}
+
+Result<http::Response> KubeClient::send(const http::Request& request) const {
+    auto response = http_client().perform(request);
+    if (response && response->status == 401 && m_connection.exec && !request.bearer_token &&
+        refresh_exec_credential()) {
+        response = http_client().perform(request);
+    }
+    return response;
+}
+
 Result<KubeClient> KubeClient::create(const config::KubernetesConfig& settings,
                                       std::function<void(std::string_view)> log) {
-    auto c = resolve_connection(settings);
+    auto c = resolve_connection(settings, ResolveOptions{true, log});
     if (!c) {
         return std::move(c).error();
     }
@@ -111,7 +156,7 @@ std::string Api::deployment_path(const std::string& ns, const std::string& name)
 }
 
 Result<json> KubeClient::get(const std::string& path) const {
-    auto response = m_http.perform(make_request(http::Method::get, path));
+    auto response = send(make_request(http::Method::get, path));
     if (!response) {
         return std::move(response).error();
     }
@@ -124,7 +169,7 @@ Result<json> KubeClient::get(const std::string& path) const {
 Result<std::string> KubeClient::get_text(const std::string& path) const {
     auto request = make_request(http::Method::get, path);
     request.headers = {{"Accept", "text/plain, */*"}};
-    auto response = m_http.perform(request);
+    auto response = send(request);
     if (!response) {
         return std::move(response).error();
     }
@@ -196,7 +241,7 @@ Result<json> KubeClient::post(const std::string& path, const json& body, const W
     request.headers.push_back({"Content-Type", "application/json"});
     request.body = body.dump();
     request.bearer_token = options.bearer_token;
-    auto response = m_http.perform(request);
+    auto response = send(request);
     if (!response) {
         return std::move(response).error();
     }
@@ -212,7 +257,7 @@ Result<json> KubeClient::patch(const std::string& path, PatchType type, const st
     request.headers.push_back({"Content-Type", patch_content_type(type)});
     request.body = body;
     request.bearer_token = options.bearer_token;
-    auto response = m_http.perform(request);
+    auto response = send(request);
     if (!response) {
         return std::move(response).error();
     }
@@ -225,7 +270,7 @@ Result<json> KubeClient::patch(const std::string& path, PatchType type, const st
 Result<void> KubeClient::del(const std::string& path, const WriteOptions& options) const {
     auto request = make_request(http::Method::del, write_path(path, options, false));
     request.bearer_token = options.bearer_token;
-    auto response = m_http.perform(request);
+    auto response = send(request);
     if (!response) {
         return std::move(response).error();
     }
@@ -309,7 +354,7 @@ Result<void> KubeClient::watch(const std::string& path, const WatchOptions& opti
         }
         return true;
     };
-    auto result = m_stream_http.stream(request, [&](std::string_view chunk) {
+    auto result = stream_client().stream(request, [&](std::string_view chunk) {
         buffer.append(chunk);
         std::size_t start = 0;
         for (;;) {
@@ -487,7 +532,7 @@ Result<Event> KubeClient::create_event(const ObjectReference& object, const std:
         request.headers.push_back({"Content-Type", "application/json"});
         request.body = body.dump();
         request.bearer_token = o.bearer_token;
-        auto response = m_http.perform(request);
+        auto response = send(request);
         if (!response) {
             return std::move(response).error();
         }
