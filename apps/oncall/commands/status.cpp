@@ -7,7 +7,6 @@
 #include "oncall/ops/rollout.h"
 #include "oncall/render/output.h"
 #include "oncall/render/progress.h"
-#include "oncall/render/sanitize.h"
 #include "oncall/views/status.h"
 
 #include <fmt/format.h>
@@ -67,8 +66,7 @@ void register_status(CLI::App& app, AppContext& ctx) {
         };
         const auto w = unwrap(ops::wait_for_rollout(client, service.namespace_name, service.deployment, options));
         if (progress) {
-            progress->finish(render::sanitize(
-                fmt::format("{}: {} after {}", service.name, w.reason, format_duration(w.elapsed))));
+            progress->finish(views::status_wait_line(service, w));
         }
         print_status(ctx, service, w.status);
         switch (w.end) {

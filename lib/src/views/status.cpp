@@ -1,5 +1,6 @@
 #include "oncall/views/status.h"
 
+#include "oncall/core/duration.h"
 #include "oncall/render/sanitize.h"
 
 #include <fmt/format.h>
@@ -66,6 +67,11 @@ std::string status_progress_line(const config::Service& service, const ops::Roll
     return fmt::format("{} revision {}: {}/{} updated, {} ready, {} available: {}",
                        sanitize(service.name), s.revision, s.updated, s.desired, s.ready,
                        s.available, sanitize(s.message));
+}
+
+std::string status_wait_line(const config::Service& service, const ops::WaitResult& wait) {
+    return fmt::format("{}: {} after {}", sanitize(service.name), sanitize(wait.reason),
+                       format_duration(wait.elapsed));
 }
 
 } // namespace oncall::views

@@ -144,7 +144,8 @@ std::vector<kube::Revision> recorded_revisions() {
 TEST_CASE("views: history of recorded revisions (golden)", "[views][golden][history]") {
     const UtcZone utc;
     const auto revisions = recorded_revisions();
-    check_golden("history.txt", views::history_text(checkout_service(), revisions, piped(100, k_history_now)));
+    check_golden("history.txt",
+                 views::history_text(checkout_service(), revisions, piped(100, k_history_now)));
     check_golden("history.json", views::history_json(checkout_service(), revisions).dump(2) + "\n");
 }
 
@@ -159,7 +160,8 @@ TEST_CASE("views: history with a hostile change-cause has one escaped line per r
         artifact_lines += r.artifacts.size();
     }
     for (const int width : {40, 100, 120, 300}) {
-        const auto text = views::history_text(checkout_service(), revisions, piped(width, k_history_now));
+        const auto text =
+            views::history_text(checkout_service(), revisions, piped(width, k_history_now));
         INFO("width " << width << ":\n" << text);
         CHECK(terminal_safe(text));
         const auto lines = lines_of(text);
@@ -314,6 +316,12 @@ TEST_CASE("views: status of a crash-looping rollout (golden)",
     CHECK(views::status_json(checkout_service(), s)["problems"][0]["message"] ==
           "back-off\x1b]0;pwned\x07\nrestarting");
     CHECK(terminal_safe(views::status_progress_line(checkout_service(), s)));
+    ops::WaitResult wait;
+    wait.end = ops::WaitEnd::failed;
+    wait.reason = "pod search-x: CrashLoopBackOff\x1b]0;pwned\x07";
+    wait.elapsed = std::chrono::seconds(95);
+    CHECK(views::status_wait_line(checkout_service(), wait) ==
+          "checkout: pod search-x: CrashLoopBackOff^[]0;pwned^G after 1m35s");
     check_golden("status_hostile.txt", text);
 }
 

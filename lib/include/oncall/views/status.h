@@ -20,4 +20,7 @@ nlohmann::json status_json(const config::Service& service, const ops::RolloutSta
 /// The one-line progress of `status --watch` (escaped, without colour).
 std::string status_progress_line(const config::Service& service, const ops::RolloutStatus& status);
 
+/// The last line of `status --watch`: how the wait ended and after how long (escaped).
+std::string status_wait_line(const config::Service& service, const ops::WaitResult& wait);
+
 } // namespace oncall::views
