@@ -10,7 +10,8 @@ Result<kube::KubeClient> make_kube_client(const config::Context& context, const 
     return kube::KubeClient::create(context.kubernetes, log);
 }
 
-Result<std::optional<prometheus::Client>> make_prometheus_client(const config::Context& context, const LogSink& log) {
+Result<std::optional<prometheus::Client>> make_prometheus_client(const config::Context& context,
+                                                                 const LogSink& log) {
     const auto& endpoint = context.prometheus;
     if (!endpoint.configured()) {
         return std::optional<prometheus::Client>();
@@ -22,7 +23,8 @@ Result<std::optional<prometheus::Client>> make_prometheus_client(const config::C
     if (!client) {
         return std::move(client).error();
     }
-    return std::optional<prometheus::Client>(prometheus::Client(std::move(client->client), client->urls.front()));
+    return std::optional<prometheus::Client>(
+        prometheus::Client(std::move(client->client), client->urls.front()));
 }
 
 registry::RegistryClient make_registry_client(const config::Context& context, const LogSink& log) {

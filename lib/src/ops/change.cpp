@@ -9,15 +9,15 @@
 #include "oncall/ops/audit.h"
 #include "oncall/ops/grants.h"
 
-#include <fmt/format.h>
-
 #include <cctype>
+#include <fmt/format.h>
 
 namespace oncall::ops {
 
 void ChangeObserver::planned(const ChangePlan& /*plan*/, const ChangeRequest& /*request*/) {}
 Result<void> ChangeObserver::confirm(const ChangePlan& /*plan*/, const ChangeRequest& /*request*/) {
-    return make_error(Errc::usage, "refusing to change production without confirmation; pass --yes");
+    return make_error(Errc::usage,
+                      "refusing to change production without confirmation; pass --yes");
 }
 void ChangeObserver::rollout_progress(const RolloutStatus& /*status*/) {}
 void ChangeObserver::rollout_finished(const WaitResult& /*result*/) {}
@@ -28,10 +28,14 @@ void ChangeObserver::note(std::string_view /*text*/) {}
 
 const char* change_result_name(ChangeResult result) noexcept {
     switch (result) {
-    case ChangeResult::done: return "done";
-    case ChangeResult::skipped: return "skipped";
-    case ChangeResult::dry_run: return "dry-run";
-    case ChangeResult::failed: return "failed";
+    case ChangeResult::done:
+        return "done";
+    case ChangeResult::skipped:
+        return "skipped";
+    case ChangeResult::dry_run:
+        return "dry-run";
+    case ChangeResult::failed:
+        return "failed";
     }
     return "failed";
 }
@@ -45,22 +49,26 @@ Result<void> validate_change(const ChangeRequest& request, const ChangeOptions& 
         }
     }
     if (request.to_revision && *request.to_revision <= 0) {
-        return make_error(Errc::usage, "--to-revision must be a positive revision number (see 'oncall history')");
+        return make_error(
+            Errc::usage, "--to-revision must be a positive revision number (see 'oncall history')");
     }
     if (options.verify_window < std::chrono::seconds(5)) {
         return make_error(Errc::usage, "--verify-window must be at least 5s (a few scrapes)");
     }
     if (options.require_verification && (!options.wait || !options.verify)) {
-        return make_error(Errc::usage, "--require-verification needs the rollout followed and verified; drop "
-                                       "--no-wait and --no-verify");
+        return make_error(Errc::usage,
+                          "--require-verification needs the rollout followed and verified; drop "
+                          "--no-wait and --no-verify");
     }
     if (options.auto_rollback) {
         if (request.action != DeployAction::redeploy) {
             return make_error(Errc::usage, "--auto-rollback is for redeploy");
         }
         if (!options.wait || !options.verify) {
-            return make_error(Errc::usage, "--auto-rollback needs the rollout followed and verified; drop --no-wait "
-                                           "and --no-verify, or drop --auto-rollback");
+            return make_error(
+                Errc::usage,
+                "--auto-rollback needs the rollout followed and verified; drop --no-wait "
+                "and --no-verify, or drop --auto-rollback");
         }
     }
     return ok_result();
@@ -76,7 +84,8 @@ int exit_of(const std::optional<Error>& error) {
 // controller updates status and with it resourceVersion); any change to the spec, labels or
 // annotations is a real conflict and ends the change with nothing overwritten.
 Result<Applied> write_plan(const kube::Api& client, ChangePlan& plan, const ChangeRequest& request,
-                           const std::function<Result<ChangePlan>()>& replan, ChangeObserver& observer) {
+                           const std::function<Result<ChangePlan>()>& replan,
+                           ChangeObserver& observer) {
     for (int attempt = 0;; ++attempt) {
         auto applied = apply_plan(client, plan, request);
         if (applied || applied.error().code != Errc::conflict || attempt >= 3) {
@@ -100,8 +109,9 @@ Result<Applied> write_plan(const kube::Api& client, ChangePlan& plan, const Chan
             again->to.artifacts != plan.to.artifacts) {
             return applied;
         }
-        observer.note(fmt::format("note: only the status of deployment {} changed since it was read; writing again",
-                                  before.metadata.name));
+        observer.note(fmt::format(
+            "note: only the status of deployment {} changed since it was read; writing again",
+            before.metadata.name));
         plan = std::move(*again);
     }
 }
@@ -110,22 +120,26 @@ Result<Applied> write_plan(const kube::Api& client, ChangePlan& plan, const Chan
 std::optional<Error> wait_error(const WaitResult& w, const std::string& name) {
     const std::string took = format_duration(w.elapsed);
     switch (w.end) {
-    case WaitEnd::complete: return std::nullopt;
+    case WaitEnd::complete:
+        return std::nullopt;
     case WaitEnd::failed:
-        return make_error(Errc::rollout_failed, fmt::format("the rollout of {} failed after {}: {}", name, took, w.reason));
+        return make_error(Errc::rollout_failed, fmt::format("the rollout of {} failed after {}: {}",
+                                                            name, took, w.reason));
     case WaitEnd::paused:
-        return make_error(Errc::conflict, fmt::format("deployment {} was paused during the rollout", name));
+        return make_error(Errc::conflict,
+                          fmt::format("deployment {} was paused during the rollout", name));
     case WaitEnd::timed_out:
-        return make_error(Errc::wait_timeout,
-                          fmt::format("the rollout of {} did not finish within {} ({}); it may still converge: "
-                                      "follow it with 'oncall status {} --watch'",
-                                      name, took, w.status.message, name));
+        return make_error(
+            Errc::wait_timeout,
+            fmt::format("the rollout of {} did not finish within {} ({}); it may still converge: "
+                        "follow it with 'oncall status {} --watch'",
+                        name, took, w.status.message, name));
     }
     return std::nullopt;
 }
 
-Result<WaitResult> follow(const kube::Api& client, const ChangePlan& plan, const ChangeOptions& options,
-                          ChangeObserver& observer) {
+Result<WaitResult> follow(const kube::Api& client, const ChangePlan& plan,
+                          const ChangeOptions& options, ChangeObserver& observer) {
     WaitOptions wait;
     wait.timeout = options.timeout;
     wait.on_update = [&observer](const RolloutStatus& s) { observer.rollout_progress(s); };
@@ -148,20 +162,21 @@ Verification no_evidence(std::string reason) {
 }
 
 Verification verify_change(const ChangeBackends& backends, const ChangeRequest& request,
-                           const ChangeOptions& options, TimePoint done_at, ChangeObserver& observer) {
+                           const ChangeOptions& options, TimePoint done_at,
+                           ChangeObserver& observer) {
     if (backends.prometheus == nullptr) {
         return no_evidence("no Prometheus is configured for this context");
     }
-    const auto scrape = find_scrape_interval(*backends.prometheus, request.service,
-                                             [&observer](std::string_view line) {
-                                                 observer.note(fmt::format("note: {}", line));
-                                             });
+    const auto scrape = find_scrape_interval(
+        *backends.prometheus, request.service,
+        [&observer](std::string_view line) { observer.note(fmt::format("note: {}", line)); });
     const auto window = verification_window(scrape.interval, options.verify_window);
     observer.verifying(window, scrape);
     auto v = verify_signals(*backends.prometheus, request.service, done_at, window, scrape,
                             backends.sleep_until);
     if (!v) {
-        auto none = no_evidence(fmt::format("Prometheus could not be asked: {}", v.error().message));
+        auto none =
+            no_evidence(fmt::format("Prometheus could not be asked: {}", v.error().message));
         none.window = window;
         none.scrape = scrape;
         return none;
@@ -170,7 +185,8 @@ Verification verify_change(const ChangeBackends& backends, const ChangeRequest& 
 }
 
 // The audit record of an attempt, with the grant when one was used.
-nlohmann::json attempt_record(const ChangeBackends& backends, const ChangeRequest& request, const ChangePlan& plan) {
+nlohmann::json attempt_record(const ChangeBackends& backends, const ChangeRequest& request,
+                              const ChangePlan& plan) {
     auto record = change_audit_record(backends.context.name, request, plan, "", 0);
     record.erase("result");
     record.erase("exit_code");
@@ -180,8 +196,9 @@ nlohmann::json attempt_record(const ChangeBackends& backends, const ChangeReques
     return record;
 }
 
-Result<void> write_result(const ChangeBackends& backends, nlohmann::json record, const std::string& attempt,
-                          const std::string& result, const std::optional<Error>& error) {
+Result<void> write_result(const ChangeBackends& backends, nlohmann::json record,
+                          const std::string& attempt, const std::string& result,
+                          const std::optional<Error>& error) {
     record["result"] = result;
     record["exit_code"] = exit_of(error);
     if (error) {
@@ -190,9 +207,10 @@ Result<void> write_result(const ChangeBackends& backends, nlohmann::json record,
     auto written = audit_result(backends.audit_path, std::move(record), attempt);
     if (!written) {
         auto e = std::move(written).error();
-        e.message = fmt::format("the change was made but its audit result line could not be written (its intent "
-                                "line is in the log): {}",
-                                e.message);
+        e.message = fmt::format(
+            "the change was made but its audit result line could not be written (its intent "
+            "line is in the log): {}",
+            e.message);
         return e;
     }
     return ok_result();
@@ -200,9 +218,10 @@ Result<void> write_result(const ChangeBackends& backends, nlohmann::json record,
 
 // Returns a failed redeploy to the revision that ran before it: one more attempt with its own
 // intent and result lines.
-AutoRollback roll_back(const ChangeBackends& backends, const ChangeRequest& request, const ChangePlan& failed,
-                       const ChangeOptions& options, const Error& why, std::string trigger,
-                       const std::string& first_attempt, ChangeObserver& observer) {
+AutoRollback roll_back(const ChangeBackends& backends, const ChangeRequest& request,
+                       const ChangePlan& failed, const ChangeOptions& options, const Error& why,
+                       std::string trigger, const std::string& first_attempt,
+                       ChangeObserver& observer) {
     AutoRollback back;
     back.trigger = std::move(trigger);
     back.to_revision = failed.from.revision;
@@ -257,7 +276,8 @@ AutoRollback roll_back(const ChangeBackends& backends, const ChangeRequest& requ
     if (failure) {
         back.error = failure->message;
     }
-    if (auto written = write_result(backends, record, back.attempt, change_result_name(back.result), failure);
+    if (auto written =
+            write_result(backends, record, back.attempt, change_result_name(back.result), failure);
         !written) {
         back.error = written.error().message;
         back.result = ChangeResult::failed;
@@ -288,8 +308,9 @@ Result<ChangeOutcome> run_change(const ChangeBackends& backends, const ChangeReq
     const kube::Api& client = backends.kube;
     SignalTargetRule rule;
     if (backends.prometheus != nullptr && request.action == DeployAction::rollback) {
-        rule = signal_target_rule(*backends.prometheus, request.service,
-                                  [&observer](std::string_view line) { observer.note(fmt::format("note: {}", line)); });
+        rule = signal_target_rule(
+            *backends.prometheus, request.service,
+            [&observer](std::string_view line) { observer.note(fmt::format("note: {}", line)); });
     }
     auto make_plan = [&]() -> Result<ChangePlan> {
         if (request.action == DeployAction::rollback) {
@@ -299,7 +320,8 @@ Result<ChangeOutcome> run_change(const ChangeBackends& backends, const ChangeReq
             return make_error(Errc::internal, "redeploy --image needs a registry client");
         }
         static const registry::RegistryClient k_no_registry(config::Endpoint{});
-        return plan_redeploy(client, backends.registry != nullptr ? *backends.registry : k_no_registry, request);
+        return plan_redeploy(
+            client, backends.registry != nullptr ? *backends.registry : k_no_registry, request);
     };
     auto planned = make_plan();
     if (!planned) {
@@ -371,18 +393,21 @@ Result<ChangeOutcome> run_change(const ChangeBackends& backends, const ChangeReq
             if (v.status == VerificationStatus::breach) {
                 breach = true;
                 trigger = "breach";
-                failure = make_error(Errc::verification_failed,
-                                     fmt::format("verification of {} failed: {} (over {} after the rollout)",
-                                                 request.service.name, v.summary, window));
+                failure = make_error(
+                    Errc::verification_failed,
+                    fmt::format("verification of {} failed: {} (over {} after the rollout)",
+                                request.service.name, v.summary, window));
             } else if (v.status == VerificationStatus::inconclusive &&
                        (options.require_verification || options.auto_rollback)) {
-                failure = make_error(Errc::verification_failed,
-                                     fmt::format("{} could not be verified ({}){}; nothing was rolled back",
-                                                 request.service.name, v.reason,
-                                                 options.auto_rollback ? " and --auto-rollback acts only on evidence"
-                                                                       : " and --require-verification is set"));
+                failure = make_error(
+                    Errc::verification_failed,
+                    fmt::format("{} could not be verified ({}){}; nothing was rolled back",
+                                request.service.name, v.reason,
+                                options.auto_rollback ? " and --auto-rollback acts only on evidence"
+                                                      : " and --require-verification is set"));
             } else if (v.status == VerificationStatus::inconclusive) {
-                observer.note(fmt::format("warning: {} could not be verified: {}", request.service.name, v.reason));
+                observer.note(fmt::format("warning: {} could not be verified: {}",
+                                          request.service.name, v.reason));
             }
         }
     }
@@ -392,18 +417,22 @@ Result<ChangeOutcome> run_change(const ChangeBackends& backends, const ChangeReq
         if (out.verification) {
             result_record["verification"] = verification_status_name(out.verification->status);
         }
-        if (auto written = write_result(backends, result_record, out.attempt, change_result_name(out.result), failure);
+        if (auto written = write_result(backends, result_record, out.attempt,
+                                        change_result_name(out.result), failure);
             !written) {
             failure = written.error();
             out.result = ChangeResult::failed;
         }
     }
-    if (failure && options.auto_rollback && (breach || rollout_failed) && out.plan.from.revision > 0) {
-        out.auto_rollback = roll_back(backends, request, out.plan, options, *failure, trigger, out.attempt, observer);
-        failure->message += fmt::format("; auto-rollback to revision {}: {}", out.plan.from.revision,
-                                        out.auto_rollback->error.empty()
-                                            ? std::string(change_result_name(out.auto_rollback->result))
-                                            : out.auto_rollback->error);
+    if (failure && options.auto_rollback && (breach || rollout_failed) &&
+        out.plan.from.revision > 0) {
+        out.auto_rollback = roll_back(backends, request, out.plan, options, *failure, trigger,
+                                      out.attempt, observer);
+        failure->message +=
+            fmt::format("; auto-rollback to revision {}: {}", out.plan.from.revision,
+                        out.auto_rollback->error.empty()
+                            ? std::string(change_result_name(out.auto_rollback->result))
+                            : out.auto_rollback->error);
     }
     out.error = failure;
     return out;
@@ -427,15 +456,21 @@ Result<ChangeOutcome> run_change_in_context(const config::Context& context, Chan
         return std::move(access).error();
     }
     if (kube->connection().insecure_skip_tls_verify) {
-        observer.note("warning: TLS verification of the Kubernetes API server is disabled for this context");
+        observer.note(
+            "warning: TLS verification of the Kubernetes API server is disabled for this context");
     }
     auto prometheus = backends::make_prometheus_client(context, log);
     if (!prometheus) {
         return std::move(prometheus).error();
     }
     const auto registry = backends::make_registry_client(context, log);
-    ChangeBackends backends{*kube, &registry, *prometheus ? &**prometheus : nullptr, context,
-                            default_audit_path(), std::move(*access), {}};
+    ChangeBackends backends{*kube,
+                            &registry,
+                            *prometheus ? &**prometheus : nullptr,
+                            context,
+                            default_audit_path(),
+                            std::move(*access),
+                            {}};
     return run_change(backends, request, options, observer);
 }
 

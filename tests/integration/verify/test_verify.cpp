@@ -1,15 +1,14 @@
-// One judgement of rollout health (status, triage and the overview agree on the crash-looping search
-// and on a healthy rollout in progress), and post-change verification against a Prometheus that
-// scrapes every 30 s: pass after a good rollback, breach and auto-rollback after a bad redeploy,
-// inconclusive for a service without traffic.
+// One judgement of rollout health (status, triage and the overview agree on the crash-looping
+// search and on a healthy rollout in progress), and post-change verification against a Prometheus
+// that scrapes every 30 s: pass after a good rollback, breach and auto-rollback after a bad
+// redeploy, inconclusive for a service without traffic.
 
 #include "../deploy/workstation.h"
 
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
-
 #include <future>
+#include <nlohmann/json.hpp>
 
 using namespace oncall;
 using nlohmann::json;
@@ -54,7 +53,8 @@ TEST_CASE("one judgement: the crash-looping search is failed in status, triage a
     const auto t = parse_out(triage);
     CHECK(t.at("rollout").at("state") == "failed");
     REQUIRE_FALSE(t.at("rollout").at("problems").empty());
-    CHECK_THAT(t.at("rollout").at("problems").at(0).get<std::string>(), Catch::Contains("CrashLoopBackOff"));
+    CHECK_THAT(t.at("rollout").at("problems").at(0).get<std::string>(),
+               Catch::Contains("CrashLoopBackOff"));
 
     const auto overview = ws.oncall({"triage", "-o", "json"});
     const auto o = parse_out(overview);
@@ -65,7 +65,8 @@ TEST_CASE("one judgement: the crash-looping search is failed in status, triage a
     CHECK_THAT(line->at("summary").get<std::string>(), Catch::Contains("rollout failed"));
 }
 
-TEST_CASE("one judgement: a healthy rollout in progress is progressing in status, triage and the overview") {
+TEST_CASE("one judgement: a healthy rollout in progress is progressing in status, triage and the "
+          "overview") {
     Workstation ws;
     ws.grant("inventory");
     // The sandbox moves one replica a second: a restart of three replicas takes a few seconds, long
@@ -76,9 +77,15 @@ TEST_CASE("one judgement: a healthy rollout in progress is progressing in status
                                         fmt::format("judgement test: restart {}", attempt), "-q"});
         INFO(restart.out << restart.err);
         REQUIRE(restart.exit_code == 0);
-        auto status = std::async(std::launch::async, [&] { return ws.oncall({"status", "inventory", "-o", "json"}); });
-        auto triage = std::async(std::launch::async, [&] { return ws.oncall({"triage", "inventory", "-o", "json"}); });
-        auto overview = std::async(std::launch::async, [&] { return ws.oncall({"triage", "-o", "json"}); });
+        auto status = std::async(std::launch::async, [&] {
+            return ws.oncall({"status", "inventory", "-o", "json"});
+        });
+        auto triage = std::async(std::launch::async, [&] {
+            return ws.oncall({"triage", "inventory", "-o", "json"});
+        });
+        auto overview = std::async(std::launch::async, [&] {
+            return ws.oncall({"triage", "-o", "json"});
+        });
         const auto s = status.get();
         const auto t = triage.get();
         const auto o = overview.get();
@@ -93,7 +100,8 @@ TEST_CASE("one judgement: a healthy rollout in progress is progressing in status
                                                tj.at("rollout").at("state").get<std::string>(),
                                                line->at("rollout").get<std::string>());
         INFO("status, triage, overview: " << states);
-        CHECK((states == "progressing progressing progressing" || states.find("complete") != std::string::npos));
+        CHECK((states == "progressing progressing progressing" ||
+               states.find("complete") != std::string::npos));
         seen = states == "progressing progressing progressing";
     }
     CHECK(seen);
@@ -116,12 +124,14 @@ TEST_CASE("verification at a 30 s scrape interval: pass, breach with auto-rollba
     });
     // payments 3.5.0 serves 15% errors.
     auto redeploy = std::async(std::launch::async, [&] {
-        return ws.oncall({"redeploy", "payments", "--image", ws.registry_host() + "/shop/payments:3.5.0",
-                          "--auto-rollback", "--yes", "--reason", "verification test: a bad release", "-o", "json"});
+        return ws.oncall({"redeploy", "payments", "--image",
+                          ws.registry_host() + "/shop/payments:3.5.0", "--auto-rollback", "--yes",
+                          "--reason", "verification test: a bad release", "-o", "json"});
     });
     // reports and archive serve no traffic at all.
     auto quiet = std::async(std::launch::async, [&] {
-        return ws.oncall({"redeploy", "reports", "--yes", "--reason", "verification test: no traffic", "-o", "json"});
+        return ws.oncall({"redeploy", "reports", "--yes", "--reason",
+                          "verification test: no traffic", "-o", "json"});
     });
     auto required = std::async(std::launch::async, [&] {
         return ws.oncall({"redeploy", "archive", "--yes", "--require-verification", "--reason",
@@ -156,7 +166,8 @@ TEST_CASE("verification at a 30 s scrape interval: pass, breach with auto-rollba
         CHECK(idle.exit_code == 0);
         const auto j = parse_out(idle);
         CHECK(j.at("verification").at("status") == "inconclusive");
-        CHECK_THAT(idle.err, Catch::Contains("warning") && Catch::Contains("could not be verified"));
+        CHECK_THAT(idle.err,
+                   Catch::Contains("warning") && Catch::Contains("could not be verified"));
     }
     const auto strict = required.get();
     {
@@ -166,8 +177,10 @@ TEST_CASE("verification at a 30 s scrape interval: pass, breach with auto-rollba
         CHECK(j.at("verification").at("status") == "inconclusive");
         CHECK_FALSE(j.contains("auto_rollback"));
     }
-    const auto took = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started);
-    fmt::print("VERIFY | four changes verified at a 30 s scrape interval in {} s (wall)\n", took.count());
+    const auto took = std::chrono::duration_cast<std::chrono::seconds>(
+        std::chrono::steady_clock::now() - started);
+    fmt::print("VERIFY | four changes verified at a 30 s scrape interval in {} s (wall)\n",
+               took.count());
 
     // Every attempt wrote an intent line and a result line naming its grant.
     std::map<std::string, int> phases;

@@ -2,7 +2,6 @@
 // conflicts, status-only retries, the write-ahead audit, verification and auto-rollback.
 
 #include "fake_kube.h"
-
 #include "oncall/core/exit_code.h"
 #include "oncall/ops/audit.h"
 #include "oncall/ops/change.h"
@@ -11,9 +10,8 @@
 
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
-#include <sys/stat.h>
-
 #include <fstream>
+#include <sys/stat.h>
 
 using namespace oncall;
 using nlohmann::json;
@@ -32,29 +30,35 @@ public:
     double latency_p99 = 0.2;
 
     FakePrometheus() {
-        m_server.on("GET", "/api/v1/targets", [](const httplib::Request&, httplib::Response& res, std::size_t) {
-            res.set_content(R"({"status":"success","data":{"activeTargets":[{"labels":{"job":"shop","instance":"a:9100"},)"
-                            R"("scrapePool":"shop","scrapeInterval":"1s","health":"up"}],"droppedTargets":[]}})",
-                            "application/json");
-        });
-        m_server.on("POST", "/api/v1/query", [this](const httplib::Request& req, httplib::Response& res, std::size_t) {
-            const std::string q = req.get_param_value("query");
-            std::string labels = "{}";
-            double value = request_rate;
-            if (q.rfind("group by", 0) == 0) {
-                labels = R"({"job":"shop","instance":"a:9100"})";
-                value = 1;
-            } else if (q.find("histogram_quantile") != std::string::npos) {
-                value = latency_p99;
-            } else if (q.find("5..") != std::string::npos) {
-                value = error_ratio;
-            }
-            std::string v = std::isfinite(value) ? fmt::format("{}", value) : "NaN";
-            res.set_content(fmt::format(R"({{"status":"success","data":{{"resultType":"vector","result":[)"
-                                        R"({{"metric":{},"value":[1764400000,"{}"]}}]}}}})",
-                                        labels, v),
-                            "application/json");
-        });
+        m_server.on(
+            "GET", "/api/v1/targets",
+            [](const httplib::Request&, httplib::Response& res, std::size_t) {
+                res.set_content(
+                    R"({"status":"success","data":{"activeTargets":[{"labels":{"job":"shop","instance":"a:9100"},)"
+                    R"("scrapePool":"shop","scrapeInterval":"1s","health":"up"}],"droppedTargets":[]}})",
+                    "application/json");
+            });
+        m_server.on(
+            "POST", "/api/v1/query",
+            [this](const httplib::Request& req, httplib::Response& res, std::size_t) {
+                const std::string q = req.get_param_value("query");
+                std::string labels = "{}";
+                double value = request_rate;
+                if (q.rfind("group by", 0) == 0) {
+                    labels = R"({"job":"shop","instance":"a:9100"})";
+                    value = 1;
+                } else if (q.find("histogram_quantile") != std::string::npos) {
+                    value = latency_p99;
+                } else if (q.find("5..") != std::string::npos) {
+                    value = error_ratio;
+                }
+                std::string v = std::isfinite(value) ? fmt::format("{}", value) : "NaN";
+                res.set_content(
+                    fmt::format(R"({{"status":"success","data":{{"resultType":"vector","result":[)"
+                                R"({{"metric":{},"value":[1764400000,"{}"]}}]}}}})",
+                                labels, v),
+                    "application/json");
+            });
         m_server.start();
     }
     prometheus::Client client() const {
@@ -71,7 +75,9 @@ public:
     std::vector<std::string> notes;
     std::vector<long> rollbacks;
     void note(std::string_view text) override { notes.emplace_back(text); }
-    void rolling_back(long revision, std::string_view /*why*/) override { rollbacks.push_back(revision); }
+    void rolling_back(long revision, std::string_view /*why*/) override {
+        rollbacks.push_back(revision);
+    }
 };
 
 struct Harness {
@@ -92,7 +98,8 @@ struct Harness {
     }
     std::string audit_path() const { return dir.path() + "/audit.jsonl"; }
     ops::ChangeBackends backends() {
-        ops::ChangeBackends b{kube, nullptr, prometheus ? &*prometheus : nullptr, context, audit_path(), access, {}};
+        ops::ChangeBackends b{
+            kube, nullptr, prometheus ? &*prometheus : nullptr, context, audit_path(), access, {}};
         b.sleep_until = [](TimePoint) {};
         return b;
     }
@@ -129,7 +136,8 @@ struct Harness {
 
 } // namespace
 
-TEST_CASE("change: a write that lands between our read and our write is a conflict; nothing is overwritten",
+TEST_CASE("change: a write that lands between our read and our write is a conflict; nothing is "
+          "overwritten",
           "[ops][change]") {
     Harness h;
     h.kube.before_patch = [](test::FakeKube& k) {
@@ -162,7 +170,8 @@ TEST_CASE("change: when only the status moved, the Deployment is read again and 
     Harness h;
     h.kube.before_patch = [](test::FakeKube& k) {
         k.before_patch = nullptr;
-        k.touch_status(); // the rollout controller writes status: resourceVersion moves, spec does not
+        k.touch_status(); // the rollout controller writes status: resourceVersion moves, spec does
+                          // not
     };
     auto request = Harness::request(ops::DeployAction::rollback);
     request.to_revision = 2;
@@ -181,7 +190,8 @@ TEST_CASE("change: when only the status moved, the Deployment is read again and 
     CHECK(audit[1].at("result") == "done");
 }
 
-TEST_CASE("change: one intent and one result line per attempt, both with the grant id; the grant's token writes",
+TEST_CASE("change: one intent and one result line per attempt, both with the grant id; the grant's "
+          "token writes",
           "[ops][change]") {
     Harness h;
     auto request = Harness::request(ops::DeployAction::rollback);
@@ -213,9 +223,15 @@ TEST_CASE("change: no intent line, no write", "[ops][change]") {
     const auto before = h.kube.resource_version();
     auto request = Harness::request(ops::DeployAction::rollback);
     request.to_revision = 2;
-    SECTION("a FIFO") { REQUIRE(::mkfifo(h.audit_path().c_str(), 0600) == 0); }
-    SECTION("a symlink") { REQUIRE(::symlink((h.dir.path() + "/elsewhere").c_str(), h.audit_path().c_str()) == 0); }
-    SECTION("a device") { REQUIRE(::symlink("/dev/full", h.audit_path().c_str()) == 0); }
+    SECTION("a FIFO") {
+        REQUIRE(::mkfifo(h.audit_path().c_str(), 0600) == 0);
+    }
+    SECTION("a symlink") {
+        REQUIRE(::symlink((h.dir.path() + "/elsewhere").c_str(), h.audit_path().c_str()) == 0);
+    }
+    SECTION("a device") {
+        REQUIRE(::symlink("/dev/full", h.audit_path().c_str()) == 0);
+    }
     const auto out = ops::run_change(h.backends(), request, Harness::options(), h.observer);
     REQUIRE_FALSE(out.ok());
     CHECK(out.error().code == Errc::io);
@@ -224,7 +240,8 @@ TEST_CASE("change: no intent line, no write", "[ops][change]") {
     CHECK(h.kube.resource_version() == before);
 }
 
-TEST_CASE("change: a breach after a redeploy is exit 7, and --auto-rollback returns to the previous revision",
+TEST_CASE("change: a breach after a redeploy is exit 7, and --auto-rollback returns to the "
+          "previous revision",
           "[ops][change]") {
     Harness h;
     FakePrometheus prom;
@@ -265,11 +282,13 @@ TEST_CASE("change: a breach after a redeploy is exit 7, and --auto-rollback retu
     }
 }
 
-TEST_CASE("change: a crash-looping redeploy fails its rollout (exit 7) and is rolled back", "[ops][change]") {
+TEST_CASE("change: a crash-looping redeploy fails its rollout (exit 7) and is rolled back",
+          "[ops][change]") {
     Harness h;
     FakePrometheus prom;
     h.prometheus = prom.client();
-    // Fresh instances crash-loop (the restarted template carries kubectl.kubernetes.io/restartedAt).
+    // Fresh instances crash-loop (the restarted template carries
+    // kubectl.kubernetes.io/restartedAt).
     h.kube.crashes = [](const json& tmpl) { return tmpl["metadata"].contains("annotations"); };
     auto request = Harness::request(ops::DeployAction::redeploy);
     auto options = Harness::options();
@@ -288,7 +307,8 @@ TEST_CASE("change: a crash-looping redeploy fails its rollout (exit 7) and is ro
     CHECK(out->auto_rollback->trigger == "rollout_failed");
 }
 
-TEST_CASE("change: no traffic is inconclusive: exit 0 with a warning, exit 7 when verification is required, and "
+TEST_CASE("change: no traffic is inconclusive: exit 0 with a warning, exit 7 when verification is "
+          "required, and "
           "never an automatic rollback",
           "[ops][change]") {
     Harness h;
@@ -333,8 +353,8 @@ TEST_CASE("change: no traffic is inconclusive: exit 0 with a warning, exit 7 whe
 TEST_CASE("change: reasons and options are checked before anything is read", "[ops][change]") {
     Harness h;
     auto request = Harness::request(ops::DeployAction::rollback);
-    for (const std::string& reason : {std::string(" "), std::string("line\nbreak"), std::string("esc\x1b[2J"),
-                                     std::string(2000, 'x')}) {
+    for (const std::string& reason : {std::string(" "), std::string("line\nbreak"),
+                                      std::string("esc\x1b[2J"), std::string(2000, 'x')}) {
         request.reason = reason;
         const auto out = ops::run_change(h.backends(), request, Harness::options(), h.observer);
         REQUIRE_FALSE(out.ok());
@@ -343,10 +363,12 @@ TEST_CASE("change: reasons and options are checked before anything is read", "[o
     request = Harness::request(ops::DeployAction::rollback);
     auto options = Harness::options();
     options.auto_rollback = true;
-    CHECK_FALSE(ops::run_change(h.backends(), request, options, h.observer).ok()); // rollback --auto-rollback
+    CHECK_FALSE(ops::run_change(h.backends(), request, options, h.observer)
+                    .ok()); // rollback --auto-rollback
     request.action = ops::DeployAction::redeploy;
     options.verify = false;
-    CHECK_FALSE(ops::run_change(h.backends(), request, options, h.observer).ok()); // nothing to act on
+    CHECK_FALSE(
+        ops::run_change(h.backends(), request, options, h.observer).ok()); // nothing to act on
     CHECK(h.kube.patches == 0);
     CHECK(h.audit().empty());
 }

@@ -1,12 +1,10 @@
 // Golden files of the rollback/redeploy views: one outcome per result, text and JSON, fixed clock.
 // A changed view fails here until its golden file is rewritten on purpose (scripts/update-goldens).
 
+#include "golden.h"
 #include "oncall/views/change.h"
 
-#include "golden.h"
-
 #include <catch2/catch.hpp>
-
 
 using namespace oncall;
 using namespace std::chrono_literals;
@@ -45,7 +43,8 @@ ops::WaitResult complete_rollout() {
     return w;
 }
 
-ops::Verification verification(ops::VerificationStatus status, std::vector<std::optional<double>> values) {
+ops::Verification verification(ops::VerificationStatus status,
+                               std::vector<std::optional<double>> values) {
     ops::Verification v;
     v.status = status;
     v.from = k_done;
@@ -57,15 +56,19 @@ ops::Verification verification(ops::VerificationStatus status, std::vector<std::
     const std::optional<double> thresholds[] = {std::nullopt, 0.01, 0.5};
     std::vector<std::string> parts;
     for (std::size_t i = 0; i < 3; ++i) {
-        std::string state = !values[i] ? "unknown" : thresholds[i] && *values[i] > *thresholds[i] ? "breach" : "ok";
+        std::string state = !values[i]                                     ? "unknown"
+                            : thresholds[i] && *values[i] > *thresholds[i] ? "breach"
+                                                                           : "ok";
         v.checks.push_back({names[i], titles[i], values[i], thresholds[i], state});
     }
-    v.summary = status == ops::VerificationStatus::breach ? "request rate 60.0/s, error ratio 15.0% > 1.0%, p99 "
-                                                            "latency 1.80s > 500ms"
-                : status == ops::VerificationStatus::pass ? "request rate 60.0/s, error ratio 0.2% <= 1.0%, p99 "
-                                                            "latency 200ms <= 500ms"
-                                                          : "request rate 0.0/s, error ratio no data, p99 latency no "
-                                                            "data";
+    v.summary = status == ops::VerificationStatus::breach
+                    ? "request rate 60.0/s, error ratio 15.0% > 1.0%, p99 "
+                      "latency 1.80s > 500ms"
+                : status == ops::VerificationStatus::pass
+                    ? "request rate 60.0/s, error ratio 0.2% <= 1.0%, p99 "
+                      "latency 200ms <= 500ms"
+                    : "request rate 0.0/s, error ratio no data, p99 latency no "
+                      "data";
     if (status == ops::VerificationStatus::inconclusive) {
         v.reason = "the service served no requests in the window";
     }
@@ -94,7 +97,8 @@ TEST_CASE("golden: rollback skipped", "[views][golden]") {
     auto o = outcome(ops::DeployAction::rollback);
     o.result = ops::ChangeResult::skipped;
     o.plan.skip = true;
-    o.plan.skip_reason = "deployment checkout already runs revision 2's template; nothing to roll back";
+    o.plan.skip_reason =
+        "deployment checkout already runs revision 2's template; nothing to roll back";
     o.attempt.clear();
     check_both("rollback_skipped", o);
 }
@@ -110,8 +114,9 @@ TEST_CASE("golden: rollback dry run", "[views][golden]") {
 TEST_CASE("golden: rollback failed on a conflict", "[views][golden]") {
     auto o = outcome(ops::DeployAction::rollback);
     o.result = ops::ChangeResult::failed;
-    o.error = make_error(Errc::conflict, "deployment shop/checkout changed after it was read (resourceVersion 48213 "
-                                         "is no longer current): someone else changed it; nothing was overwritten");
+    o.error = make_error(
+        Errc::conflict, "deployment shop/checkout changed after it was read (resourceVersion 48213 "
+                        "is no longer current): someone else changed it; nothing was overwritten");
     check_both("rollback_failed_conflict", o);
 }
 
@@ -132,9 +137,10 @@ TEST_CASE("golden: redeploy breached its SLO and was rolled back", "[views][gold
     back.rollout = complete_rollout();
     back.attempt = "fedcba9876543210";
     o.auto_rollback = back;
-    o.error = make_error(Errc::verification_failed,
-                         "verification of checkout failed: error ratio 15.0% > 1.0% (over 2m after the rollout); "
-                         "auto-rollback to revision 2: done");
+    o.error = make_error(
+        Errc::verification_failed,
+        "verification of checkout failed: error ratio 15.0% > 1.0% (over 2m after the rollout); "
+        "auto-rollback to revision 2: done");
     check_both("redeploy_breach_rolled_back", o);
 }
 
@@ -142,11 +148,13 @@ TEST_CASE("golden: redeploy with an inconclusive verification", "[views][golden]
     auto o = outcome(ops::DeployAction::redeploy);
     o.plan.from = {2, {k_good}};
     o.plan.to = {0, {k_good}};
-    o.plan.rule = "restart: fresh instances of the same artifacts (kubectl.kubernetes.io/restartedAt)";
+    o.plan.rule =
+        "restart: fresh instances of the same artifacts (kubectl.kubernetes.io/restartedAt)";
     o.plan.cause = "redeploy by alice: fresh instances";
     o.result = ops::ChangeResult::done;
     o.rollout = complete_rollout();
-    o.verification = verification(ops::VerificationStatus::inconclusive, {0.0, std::nullopt, std::nullopt});
+    o.verification =
+        verification(ops::VerificationStatus::inconclusive, {0.0, std::nullopt, std::nullopt});
     check_both("redeploy_inconclusive", o);
 }
 
@@ -166,6 +174,7 @@ TEST_CASE("golden: redeploy whose rollout failed", "[views][golden]") {
     w.reason = "pod checkout-5d8-x container checkout: CrashLoopBackOff (3 restarts)";
     w.elapsed = 14s;
     o.rollout = w;
-    o.error = make_error(Errc::rollout_failed, "the rollout of checkout failed after 14s: " + w.reason);
+    o.error =
+        make_error(Errc::rollout_failed, "the rollout of checkout failed after 14s: " + w.reason);
     check_both("redeploy_rollout_failed", o);
 }

@@ -26,6 +26,7 @@ Result<std::optional<prometheus::Client>> make_prometheus_client(const config::C
                                                                  const LogSink& log = {});
 
 /// The registry client of the context (tags are resolved to digests through it).
-registry::RegistryClient make_registry_client(const config::Context& context, const LogSink& log = {});
+registry::RegistryClient make_registry_client(const config::Context& context,
+                                              const LogSink& log = {});
 
 } // namespace oncall::backends

@@ -30,10 +30,11 @@ const char* change_result_name(ChangeResult result) noexcept;
 
 /// What the command asked for beyond the target (the flags of rollback and redeploy).
 struct ChangeOptions {
-    bool yes = false;                  // do not ask
-    bool wait = true;                  // follow the rollout (and verify)
-    bool verify = true;                // re-check the signals after the rollout
-    bool auto_rollback = false;        // redeploy: back to the previous revision on a breach or failed rollout
+    bool yes = false;   // do not ask
+    bool wait = true;   // follow the rollout (and verify)
+    bool verify = true; // re-check the signals after the rollout
+    bool auto_rollback =
+        false; // redeploy: back to the previous revision on a breach or failed rollout
     bool require_verification = false; // inconclusive verification is a failure (exit 7)
     std::chrono::milliseconds timeout{std::chrono::minutes(5)};
     std::chrono::seconds verify_window{30}; // at least; four scrape intervals when longer
@@ -51,9 +52,10 @@ struct ChangeBackends {
     const registry::RegistryClient* registry = nullptr;
     const prometheus::Client* prometheus = nullptr;
     const config::Context& context; // its name goes in the audit line
-    std::string audit_path; // where intent and result lines go
-    WriteAccess access;     // the write credential (a grant's token, or the context's own)
-    std::function<void(TimePoint)> sleep_until; // waits for the verification window; empty: the real clock
+    std::string audit_path;         // where intent and result lines go
+    WriteAccess access;             // the write credential (a grant's token, or the context's own)
+    std::function<void(TimePoint)>
+        sleep_until; // waits for the verification window; empty: the real clock
 };
 
 /// The automatic rollback after a failed redeploy.
@@ -75,8 +77,8 @@ struct ChangeOutcome {
     std::optional<WaitResult> rollout;
     std::optional<Verification> verification;
     std::optional<AutoRollback> auto_rollback;
-    std::optional<Error> error; // why it failed; its code gives the exit code
-    std::string attempt;        // the audit attempt id ("" when nothing was written)
+    std::optional<Error> error;       // why it failed; its code gives the exit code
+    std::string attempt;              // the audit attempt id ("" when nothing was written)
     std::optional<std::string> grant; // the grant whose token made the write
 };
 

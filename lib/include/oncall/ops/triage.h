@@ -210,9 +210,9 @@ struct OverviewLine {
     std::optional<TimePoint> since;
     std::optional<SuspectReport> suspect;
     std::string summary; // the most important finding
+    std::vector<std::string> failed_sources;
     std::optional<RolloutState> rollout; // assess_rollout's state, as `status` says it; nullopt when not read
     Untrusted rollout_reason;            // why a failed rollout failed (pod names and reasons)
-    std::vector<std::string> failed_sources;
 };
 
 /// The services to list: the configured ones plus the Deployments of the context's namespace

@@ -6,13 +6,13 @@
 #include "oncall/views/view.h"
 
 #include <nlohmann/json.hpp>
-
 #include <string>
 
 namespace oncall::views {
 
-/// The plan: action, Deployment, from/to revisions with their artifacts, the rule, the change-cause.
-/// Text that came from the cluster, the registry or a person is sanitised (render::sanitize).
+/// The plan: action, Deployment, from/to revisions with their artifacts, the rule, the
+/// change-cause. Text that came from the cluster, the registry or a person is sanitised
+/// (render::sanitize).
 std::string change_plan_text(const ops::ChangePlan& plan, const ops::ChangeRequest& request);
 
 /// The result for stdout: one line saying what happened (done, skipped, dry-run, failed), then
