@@ -1,6 +1,7 @@
 // oncall: entry point. Parses flags, runs one subcommand, maps its outcome to an exit code.
 
 #include "app_context.h"
+#include "oncall/http/client.h"
 #include "commands/commands.h"
 #include "oncall/core/exit_code.h"
 #include "oncall/core/version.h"
@@ -121,6 +122,8 @@ int main(int argc, char** argv) {
     cli.add_flag("-q,--quiet", o.quiet, "Print only results and errors");
 
     app::register_all(cli, ctx);
+    // The HTTP layer's warnings (a credential over http:// off loopback) honour -q.
+    http::set_warning_sink([&ctx](std::string_view line) { ctx.warn(line); });
 
     std::vector<std::string> args(argv + 1, argv + argc);
     try {

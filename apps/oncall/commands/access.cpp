@@ -17,6 +17,15 @@ namespace {
 void run_list(AppContext& ctx) {
     const auto& context = ctx.context();
     const auto grants = unwrap(ops::GrantStore::open_default().list(context.name));
+    // Expiry is the token's own (see GrantStore); a file that claimed more is said so.
+    const auto roles = ops::effective_roles(context.access);
+    for (const auto& g : grants) {
+        const auto role = roles.find(g.role);
+        const auto role_max = role == roles.end() ? std::chrono::seconds(0) : role->second.max;
+        if (auto doubt = ops::grant_expiry_doubt(g, role_max)) {
+            ctx.warn(*doubt); // already starts with "warning:"
+        }
+    }
     const auto options = ctx.text_options();
     if (ctx.json()) {
         render::print_json(views::grant_list_json(context.name, grants, options.now));

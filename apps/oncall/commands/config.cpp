@@ -11,7 +11,11 @@ namespace oncall::app {
 namespace {
 
 nlohmann::json endpoint_json(const config::Endpoint& e) {
-    nlohmann::json j = {{"urls", e.urls}};
+    nlohmann::json urls = nlohmann::json::array();
+    for (const auto& url : e.urls) {
+        urls.push_back(config::redact_value(url));
+    }
+    nlohmann::json j = {{"urls", urls}};
     if (!e.auth.empty()) {
         j["auth"] = e.auth.token_env.empty() ? (e.auth.token_file.empty() ? "<redacted>"
                                                                            : "file:" + e.auth.token_file)
@@ -22,7 +26,8 @@ nlohmann::json endpoint_json(const config::Endpoint& e) {
 
 nlohmann::json context_json(const config::Context& c) {
     const auto& k = c.kubernetes;
-    nlohmann::json kube = {{"server", k.server}, {"namespace", k.namespace_name}};
+    nlohmann::json kube = {{"server", config::redact_value(k.server)},
+                           {"namespace", k.namespace_name}};
     if (!k.auth.token.empty()) {
         kube["token"] = "<redacted>";
     }
@@ -82,7 +87,7 @@ void register_config(CLI::App& app, AppContext& ctx) {
             for (const auto& [name, c] : cfg.contexts) {
                 items.push_back({{"name", name},
                                  {"current", name == current},
-                                 {"server", c.kubernetes.server},
+                                 {"server", config::redact_value(c.kubernetes.server)},
                                  {"namespace", c.kubernetes.namespace_name}});
             }
             render::print_json({{"contexts", items}});
@@ -91,7 +96,8 @@ void register_config(CLI::App& app, AppContext& ctx) {
         render::Table table;
         table.column("CURRENT").column("NAME").column("SERVER").column("NAMESPACE", render::Align::left, true);
         for (const auto& [name, c] : cfg.contexts) {
-            table.row({name == current ? "*" : "", name, c.kubernetes.server, c.kubernetes.namespace_name});
+            table.row({name == current ? "*" : "", name, config::redact_value(c.kubernetes.server),
+                       c.kubernetes.namespace_name});
         }
         fmt::print("{}", table.render(ctx.style().width));
     });

@@ -2,10 +2,11 @@
 
 #include "oncall/backends/endpoint.h"
 
+#include "oncall/core/local_file.h"
+
 #include <fmt/format.h>
 
 #include <cctype>
-#include <fstream>
 
 namespace oncall::backends {
 
@@ -88,10 +89,11 @@ Result<EndpointClient> make_endpoint_client(std::string_view name, const config:
         return error;
     }
     if (!endpoint.ca_file.empty()) {
-        std::ifstream probe(endpoint.ca_file);
+        auto probe = read_local_file(endpoint.ca_file, "ca-file", k_max_kubeconfig_bytes);
         if (!probe) {
-            return make_error(Errc::config, fmt::format("{} ca-file '{}' cannot be read; check the path", name,
-                                                        endpoint.ca_file));
+            Error error = std::move(probe).error();
+            error.message = fmt::format("{}: {}", name, error.message);
+            return error;
         }
     }
     http::ClientOptions options;

@@ -248,6 +248,8 @@ Completion complete(const CommandSpec& root, const std::vector<std::string>& wor
     case ValueKind::context:
     case ValueKind::role:
     case ValueKind::revision:
+    case ValueKind::silence:
+    case ValueKind::alert:
         if (resolver) {
             auto more = resolver(ctx.kind, ctx);
             all.insert(all.end(), more.begin(), more.end());

@@ -22,6 +22,12 @@ ValueKind value_kind_from_name(std::string_view name) noexcept {
     if (upper == "REVISION") {
         return ValueKind::revision;
     }
+    if (upper == "SILENCE" || upper == "SILENCE_ID") {
+        return ValueKind::silence;
+    }
+    if (upper == "ALERT" || upper == "ALERTNAME") {
+        return ValueKind::alert;
+    }
     if (upper == "FILE" || upper == "PATH") {
         return ValueKind::file;
     }

@@ -2,6 +2,10 @@
 
 #include "oncall/core/duration.h"
 #include "oncall/core/files.h"
+#include "oncall/core/local_file.h"
+#include "oncall/http/client.h"
+
+#include "config/yaml_guard.h"
 
 #include <fmt/format.h>
 #include <sys/stat.h>
@@ -267,7 +271,7 @@ Result<Context> read_context(Reader& r, const std::string& name, const YAML::Nod
     if (!node.IsMap()) {
         return r.error(node, path, "expected a map");
     }
-    r.warn_unknown(node, path, {"kubernetes", "prometheus", "alertmanager", "registry", "access", "scrape-interval"});
+    r.warn_unknown(node, path, {"kubernetes", "prometheus", "alertmanager", "registry", "access", "scrape-interval", "silences"});
     if (node["scrape-interval"]) {
         ONCALL_TRY_ASSIGN(c.scrape_interval, r.duration(node["scrape-interval"], path + ".scrape-interval"));
     }
@@ -285,6 +289,20 @@ Result<Context> read_context(Reader& r, const std::string& name, const YAML::Nod
     }
     if (node["access"]) {
         ONCALL_TRY(read_access(r, node["access"], path + ".access", c.access));
+    }
+    if (const auto sn = node["silences"]) {
+        if (!sn.IsMap()) {
+            return r.error(sn, path + ".silences", "expected a map like {max: 4h}");
+        }
+        r.warn_unknown(sn, path + ".silences", {"max"});
+        if (sn["max"]) {
+            std::chrono::milliseconds max{};
+            ONCALL_TRY_ASSIGN(max, r.duration(sn["max"], path + ".silences.max"));
+            if (max.count() < 1000) {
+                return r.error(sn["max"], path + ".silences.max", "must be at least 1s");
+            }
+            c.silences.max = std::chrono::duration_cast<std::chrono::seconds>(max);
+        }
     }
     return c;
 }
@@ -373,17 +391,26 @@ bool contains_secret_by_value(const Config& c) {
     return false;
 }
 
-Result<std::string> read_file(const std::string& path, Errc code) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        return make_error(code, fmt::format("cannot read {}: {}", path, std::strerror(errno)));
+Result<std::string> read_file(const std::string& path, Errc code,
+                              std::size_t max_bytes = k_max_config_bytes,
+                              const char* what = "configuration file") {
+    auto file = read_local_file(path, what, max_bytes);
+    if (!file) {
+        auto e = std::move(file).error();
+        e.code = code;
+        return e;
     }
-    std::stringstream buffer;
-    buffer << in.rdbuf();
-    return buffer.str();
+    return std::move(file->text);
 }
 
 } // namespace
+
+std::string redact_value(const std::string& value) {
+    if (value.find("://") == std::string::npos) {
+        return value;
+    }
+    return http::redact_url(value);
+}
 
 bool is_dns1123_label(const std::string& name) {
     if (name.empty() || name.size() > 63) {
@@ -420,6 +447,9 @@ std::string state_dir() {
 Result<Config> parse_config(const std::string& text, const std::string& origin) {
     Config config;
     config.path = origin;
+    if (auto checked = check_yaml_document(text, origin); !checked) {
+        return std::move(checked).error();
+    }
     YAML::Node root;
     try {
         root = YAML::Load(text);
@@ -465,7 +495,7 @@ Result<Config> parse_config(const std::string& text, const std::string& origin) 
 Result<Config> load_config(const std::string& path) {
     auto text = read_file(path, Errc::config);
     if (!text) {
-        return make_error(Errc::config, text.error().message + " (the configuration file)");
+        return std::move(text).error();
     }
     auto config = parse_config(*text, path);
     if (!config) {
@@ -557,11 +587,20 @@ Result<std::string> resolve_token(const TokenSource& source) {
         return value;
     }
     if (!source.token_file.empty()) {
-        auto token = read_file(expand_home(source.token_file), Errc::config);
+        const std::string path = expand_home(source.token_file);
+        auto token = read_local_file(path, "token-file", k_max_token_bytes);
         if (!token) {
-            return make_error(Errc::config, token.error().message + " (token-file)");
+            return std::move(token).error();
         }
-        std::string value = std::move(token).value();
+        // The same rule as a token by value in the configuration: only its owner may read it.
+        if ((token->mode & 077) != 0) {
+            return make_error(Errc::config,
+                              fmt::format("token-file {} is readable by others (mode {:04o}); run "
+                                          "'chmod 600 {}' and rotate the token if others could "
+                                          "read it",
+                                          path, token->mode, path));
+        }
+        std::string value = std::move(token->text);
         while (!value.empty() && (value.back() == '\n' || value.back() == '\r' || value.back() == ' ')) {
             value.pop_back();
         }
@@ -649,9 +688,16 @@ Result<void> set_current_context(const std::string& path, const std::string& nam
 }
 
 Result<std::string> redacted_yaml(const std::string& path) {
+    auto text = read_file(path, Errc::config);
+    if (!text) {
+        return std::move(text).error();
+    }
+    if (auto checked = check_yaml_document(*text, path); !checked) {
+        return std::move(checked).error();
+    }
     YAML::Node root;
     try {
-        root = YAML::LoadFile(path);
+        root = YAML::Load(*text);
     } catch (const YAML::Exception& e) {
         return make_error(Errc::config, fmt::format("{}:{}: {}", path, e.mark.line + 1, e.msg));
     }
@@ -661,13 +707,19 @@ Result<std::string> redacted_yaml(const std::string& path) {
                 const auto key = item.first.as<std::string>("");
                 if ((key == "token" || key == "password" || key == "secret") && item.second.IsScalar()) {
                     item.second = "<redacted>";
+                } else if (item.second.IsScalar()) {
+                    item.second = redact_value(item.second.Scalar());
                 } else {
                     scrub(item.second);
                 }
             }
         } else if (node.IsSequence()) {
-            for (auto item : node) {
-                scrub(item);
+            for (std::size_t i = 0; i < node.size(); ++i) {
+                if (node[i].IsScalar()) {
+                    node[i] = redact_value(node[i].Scalar());
+                } else {
+                    scrub(node[i]);
+                }
             }
         }
     };

@@ -10,11 +10,13 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <atomic>
 #include <cstdio>
 #include <deque>
 #include <mutex>
 #include <random>
+#include <set>
 #include <thread>
 
 namespace oncall::http {
@@ -216,6 +218,26 @@ std::optional<Error> invalid_request(const Request& r, const ClientOptions& o) {
     return std::nullopt;
 }
 
+std::mutex g_warning_mutex;
+std::function<void(std::string_view)> g_warning_sink = [](std::string_view line) {
+    fmt::print(stderr, "oncall: {}\n", line);
+};
+std::set<std::string> g_warned_hosts;
+
+// Warns (once per host) when a credential is about to go over http:// to a host off loopback.
+void warn_cleartext_once(const std::string& url) {
+    const auto warning = cleartext_credential_warning(url);
+    if (!warning) {
+        return;
+    }
+    const std::lock_guard<std::mutex> lock(g_warning_mutex);
+    const auto authority_end = url.find_first_of("/?#", url.find("://") + 3);
+    const std::string origin = redact_url(url.substr(0, authority_end));
+    if (g_warning_sink && g_warned_hosts.insert(origin).second) {
+        g_warning_sink(*warning);
+    }
+}
+
 // Sets every option of one attempt on `easy` and logs the request.
 void configure(EasyHandle& easy, Transfer& t, int attempt) {
     const ClientState& state = *t.state;
@@ -281,6 +303,11 @@ void configure(EasyHandle& easy, Transfer& t, int attempt) {
     if (!token.empty() && !has_header(r, "Authorization")) {
         headers.append("Authorization: Bearer " + token);
         logged.push_back(redact_header("Authorization", "Bearer " + token));
+    }
+    const auto authority_end = r.url.find_first_of("/?#", r.url.find("://") + 3);
+    if (!token.empty() || has_header(r, "Authorization") || has_header(r, "Proxy-Authorization") ||
+        r.url.substr(0, authority_end).find('@') != std::string::npos) {
+        warn_cleartext_once(r.url);
     }
     headers.append("Expect:"); // no 100-continue round trip for large bodies
     easy.set_headers(std::move(headers));
@@ -738,6 +765,37 @@ Result<Response> Client::stream(const Request& request,
     Result<Response> result = finish(t, code, easy.error_text());
     log_outcome(t, result);
     return result;
+}
+
+std::optional<std::string> cleartext_credential_warning(std::string_view url) {
+    if (url.size() < 7 || !std::equal(url.begin(), url.begin() + 7, "http://", [](char a, char b) {
+            return std::tolower(static_cast<unsigned char>(a)) == b;
+        })) {
+        return std::nullopt;
+    }
+    std::string_view authority = url.substr(7, url.substr(7).find_first_of("/?#"));
+    if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
+        authority.remove_prefix(at + 1);
+    }
+    std::string host;
+    if (!authority.empty() && authority.front() == '[') {
+        host = std::string(authority.substr(1, authority.find(']') - 1));
+    } else {
+        host = std::string(authority.substr(0, authority.find(':')));
+    }
+    std::transform(host.begin(), host.end(), host.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0) {
+        return std::nullopt;
+    }
+    return fmt::format("warning: a credential is being sent in clear text over http:// to {} "
+                       "(anyone on the network path can read it); use https://",
+                       redact_url(url.substr(0, url.find_first_of("/?#", 7))));
+}
+
+void set_warning_sink(std::function<void(std::string_view)> sink) {
+    const std::lock_guard<std::mutex> lock(g_warning_mutex);
+    g_warning_sink = std::move(sink);
 }
 
 } // namespace oncall::http

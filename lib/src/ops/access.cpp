@@ -3,9 +3,12 @@
 #include "oncall/backends/kubernetes.h"
 #include "oncall/backends/kubernetes_access.h"
 #include "oncall/core/duration.h"
+#include "oncall/core/local_file.h"
 #include "oncall/core/time.h"
 #include "oncall/core/exit_code.h"
 #include "oncall/ops/audit.h"
+
+#include "backends/text.h"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -189,9 +192,14 @@ Result<IssuedGrant> request_access(const kube::KubeClient& client, const config:
         return std::move(r).error();
     }
 
+    auto identity_of_server = server_identity(client.connection());
+    if (!identity_of_server) {
+        return std::move(identity_of_server).error();
+    }
     Grant grant;
     grant.context = context.name;
-    grant.server = client.connection().server;
+    grant.server = normalize_server_url(client.connection().server);
+    grant.server_identity = std::move(*identity_of_server);
     grant.service = service.name;
     grant.namespace_name = ns;
     grant.role = valid->role.name;
@@ -281,7 +289,7 @@ Result<IssuedGrant> request_access(const kube::KubeClient& client, const config:
     }
     // The new grant replaced the old one's file; its token must not outlive it unnoticed.
     if (issued.replaced && issued.replaced->secret_name != grant.secret_name &&
-        issued.replaced->server == grant.server) {
+        normalize_server_url(issued.replaced->server) == grant.server) {
         auto deleted = kube::delete_secret(client, issued.replaced->namespace_name,
                                            issued.replaced->secret_name);
         issued.replaced_revoked = deleted || deleted.error().code == Errc::not_found;
@@ -323,7 +331,8 @@ Result<std::vector<RevokeResult>> revoke_access(const kube::KubeClient& client,
     }
     std::vector<RevokeResult> results;
     for (auto& g : targets) {
-        if (!g.server.empty() && g.server != client.connection().server) {
+        if (!g.server.empty() &&
+            normalize_server_url(g.server) != normalize_server_url(client.connection().server)) {
             return make_error(Errc::config,
                               fmt::format("the {} grant for {} was issued by {}, but context {} "
                                           "now points at {}; revoke it there or delete its "
@@ -358,8 +367,26 @@ Result<std::vector<RevokeResult>> revoke_access(const kube::KubeClient& client,
     return results;
 }
 
+Result<std::string> server_identity(const kube::Connection& connection) {
+    if (connection.insecure_skip_tls_verify) {
+        return std::string("insecure-skip-tls-verify");
+    }
+    if (normalize_server_url(connection.server).rfind("http://", 0) == 0) {
+        return std::string("plain-http");
+    }
+    if (connection.ca_file.empty()) {
+        return std::string("system-roots");
+    }
+    auto ca = read_local_file(connection.ca_file, "CA file", k_max_kubeconfig_bytes);
+    if (!ca) {
+        return std::move(ca).error();
+    }
+    return "ca-sha256:" + backends::sha256_hex(ca->text);
+}
+
 Result<WriteAccess> write_access_for(const config::Context& context,
-                                     const config::Service& service, const GrantStore& store) {
+                                     const config::Service& service,
+                                     const kube::Connection& connection, const GrantStore& store) {
     WriteAccess access;
     if (!context.access.require_grant) {
         return access;
@@ -374,16 +401,32 @@ Result<WriteAccess> write_access_for(const config::Context& context,
         return no_grant_error(*lookup, context.name, service.name, k_deployer_role, role_max);
     }
     const Grant& g = *lookup->grant;
+    const std::string server = normalize_server_url(connection.server);
     std::string mismatch;
     if (g.service != service.name) {
         mismatch = fmt::format("was issued for {}", g.service);
     } else if (!service.namespace_name.empty() && g.namespace_name != service.namespace_name) {
         mismatch = fmt::format("was issued for namespace {}, but {} is in {}", g.namespace_name,
                                service.name, service.namespace_name);
-    } else if (!context.kubernetes.server.empty() && !g.server.empty() &&
-               g.server != context.kubernetes.server) {
-        mismatch = fmt::format("was issued by {}, but context {} points at {}", g.server,
-                               context.name, context.kubernetes.server);
+    } else if (g.server.empty() || g.server_identity.empty()) {
+        mismatch = "does not record which server minted it (it was issued by an older oncall), so "
+                   "its token is not sent anywhere";
+    } else if (normalize_server_url(g.server) != server) {
+        mismatch = fmt::format("was issued by {}, but context {} now points at {} ({}); its token "
+                               "only goes to the server that minted it",
+                               http::redact_url(g.server), context.name,
+                               http::redact_url(server), connection.origin);
+    } else {
+        auto identity = server_identity(connection);
+        if (!identity) {
+            return std::move(identity).error();
+        }
+        if (*identity != g.server_identity) {
+            mismatch = fmt::format("was issued by {} trusted as {}, but the connection now trusts "
+                                   "it as {} (the CA bundle or TLS settings changed); its token "
+                                   "only goes to the server that minted it",
+                                   http::redact_url(server), g.server_identity, *identity);
+        }
     }
     if (!mismatch.empty()) {
         return make_error(Errc::access_denied,
@@ -400,8 +443,9 @@ Result<WriteAccess> write_access_for(const config::Context& context,
 }
 
 Result<WriteAccess> write_access_for(const config::Context& context,
-                                     const config::Service& service) {
-    return write_access_for(context, service, GrantStore::open_default());
+                                     const config::Service& service,
+                                     const kube::Connection& connection) {
+    return write_access_for(context, service, connection, GrantStore::open_default());
 }
 
 Error explain_grant_refusal(Error error, const config::Context& context,

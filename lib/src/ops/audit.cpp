@@ -1,6 +1,7 @@
 #include "oncall/ops/audit.h"
 
 #include "oncall/config/config.h"
+#include "oncall/core/local_file.h"
 #include "oncall/core/time.h"
 
 #include <fcntl.h>
@@ -55,14 +56,10 @@ Result<void> append_audit(const std::string& path, nlohmann::json record) {
     if (!record.contains("time")) {
         record["time"] = format_rfc3339(now());
     }
-    const auto dir = std::filesystem::path(path).parent_path();
-    std::error_code ec;
-    if (!dir.empty()) {
-        std::filesystem::create_directories(dir, ec);
-        if (ec) {
-            return make_error(Errc::io, fmt::format("cannot create {}: {}", dir.string(), ec.message()));
-        }
-        ::chmod(dir.c_str(), 0700);
+    // A new state folder is private (0700 whatever the umask); an existing one, or a symlink to
+    // one, is left as it is.
+    if (auto made = make_private_dirs(std::filesystem::path(path).parent_path().string()); !made) {
+        return std::move(made).error();
     }
     const std::string line = record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     // O_NOFOLLOW: a symlink planted at the log's name is refused, not followed. O_NONBLOCK: opening

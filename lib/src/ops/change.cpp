@@ -415,14 +415,16 @@ Result<ChangeOutcome> run_change_in_context(const config::Context& context, Chan
     if (auto ok = validate_change(request, options); !ok) {
         return std::move(ok).error();
     }
-    // Writes use an active deployer grant's token for this service (when grants are required).
-    auto access = write_access_for(context, request.service);
-    if (!access) {
-        return std::move(access).error();
-    }
     auto kube = backends::make_kube_client(context, log);
     if (!kube) {
         return std::move(kube).error();
+    }
+    // Writes use an active deployer grant's token for this service (when grants are required),
+    // and only when the resolved connection points at the server that minted it; checked before
+    // anything is sent.
+    auto access = write_access_for(context, request.service, kube->connection());
+    if (!access) {
+        return std::move(access).error();
     }
     if (kube->connection().insecure_skip_tls_verify) {
         observer.note("warning: TLS verification of the Kubernetes API server is disabled for this context");

@@ -1,6 +1,9 @@
 #include "oncall/ops/completion.h"
 
+#include "oncall/backends/alertmanager.h"
+#include "oncall/backends/endpoint.h"
 #include "oncall/backends/kubernetes.h"
+#include "oncall/ops/silences.h"
 #include "oncall/core/duration.h"
 #include "oncall/core/files.h"
 #include "oncall/core/time.h"
@@ -8,6 +11,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <set>
 #include <fmt/format.h>
 
 namespace oncall::ops {
@@ -129,6 +133,23 @@ std::optional<std::string> CompletionLookup::cluster_key(cli::ValueKind kind,
     if (!m_config || !m_context) {
         return std::nullopt;
     }
+    if (kind == cli::ValueKind::silence || kind == cli::ValueKind::alert) {
+        if (!m_context->alertmanager.configured()) {
+            return std::nullopt;
+        }
+        std::string urls;
+        for (const auto& u : m_context->alertmanager.urls) {
+            urls += (urls.empty() ? "" : ",") + u;
+        }
+        if (kind == cli::ValueKind::silence) {
+            return fmt::format("silences {}", urls);
+        }
+        const auto name = ctx.service();
+        if (!name || !config::is_dns1123_label(*name)) {
+            return std::nullopt;
+        }
+        return fmt::format("alerts {} {}", urls, *name);
+    }
     const auto& k = m_context->kubernetes;
     const std::string where =
         k.server.empty() ? "kubeconfig:" + k.kubeconfig + "#" + k.kube_context : k.server;
@@ -159,9 +180,69 @@ void CompletionLookup::remember(const std::string& key, const cli::CacheEntry& e
 }
 
 Result<std::vector<cli::Candidate>>
+CompletionLookup::fetch_alertmanager(cli::ValueKind kind, const cli::CompletionContext& ctx) const {
+    backends::EndpointDefaults defaults;
+    defaults.timeout = m_sources.request_timeout;
+    defaults.connect_timeout = m_sources.request_timeout;
+    defaults.retry = http::RetryPolicy::none();
+    auto endpoint = backends::make_endpoint_client("alertmanager", m_context->alertmanager, defaults);
+    if (!endpoint) {
+        return std::move(endpoint).error();
+    }
+    const alertmanager::Client client(std::move(endpoint->client), endpoint->urls);
+    std::vector<cli::Candidate> out;
+    const auto ref = now();
+    if (kind == cli::ValueKind::silence) {
+        auto set = client.silences();
+        if (!set) {
+            return std::move(set).error();
+        }
+        for (const auto& s : set->silences) {
+            if (s.state != "active" && s.state != "pending") {
+                continue;
+            }
+            std::string description = format_silence_matchers(s.matchers);
+            const auto left = silence_time_left(s, ref);
+            description = fmt::format("{} left, {}", format_duration(std::chrono::milliseconds(left.count() * 1000)),
+                                      description);
+            out.push_back({s.id, description.substr(0, 120)});
+        }
+        return out;
+    }
+    const auto name = ctx.service();
+    if (!name) {
+        return out;
+    }
+    auto service = config::service_for(*m_config, *m_context, *name);
+    if (!service) {
+        return std::move(service).error();
+    }
+    alertmanager::AlertQuery q;
+    q.filter = service->alerts;
+    q.silenced = true;
+    q.inhibited = true;
+    auto set = client.alerts(q);
+    if (!set) {
+        return std::move(set).error();
+    }
+    std::set<std::string> seen;
+    for (const auto& a : set->alerts) {
+        if (a.name.empty() || !seen.insert(a.name).second) {
+            continue;
+        }
+        out.push_back({a.name, fmt::format("{} {}", a.state == "active" ? "firing" : a.state,
+                                           a.severity.empty() ? "" : "(" + a.severity + ")")});
+    }
+    return out;
+}
+
+Result<std::vector<cli::Candidate>>
 CompletionLookup::fetch(cli::ValueKind kind, const cli::CompletionContext& ctx) const {
     if (!m_config || !m_context) {
         return make_error(Errc::config, "no configuration");
+    }
+    if (kind == cli::ValueKind::silence || kind == cli::ValueKind::alert) {
+        return fetch_alertmanager(kind, ctx);
     }
     auto connection = kube::resolve_connection(m_context->kubernetes);
     if (!connection) {

@@ -226,6 +226,9 @@ TriageReport build_report(const TriageFacts& f, const CorrelationOptions& option
     }
 
     // Alerts.
+    if (f.silences) {
+        r.silences = *f.silences;
+    }
     if (f.alerts) {
         r.alerts = *f.alerts;
         std::stable_sort(r.alerts.begin(), r.alerts.end(), [](const auto& a, const auto& b) {

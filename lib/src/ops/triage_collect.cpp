@@ -6,12 +6,14 @@
 #include "oncall/core/duration.h"
 #include "oncall/core/live.h"
 #include "oncall/ops/grants.h"
+#include "oncall/ops/silences.h"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <set>
 #include <atomic>
 #include <future>
 #include <mutex>
@@ -119,6 +121,7 @@ PrometheusPart collect_prometheus(const config::Endpoint& e, const std::vector<S
 struct AlertPart {
     SourceStatus status;
     std::optional<std::vector<alertmanager::Alert>> alerts;
+    std::optional<std::vector<alertmanager::Silence>> silences;
 };
 
 std::vector<std::string> alert_filter(const config::Service& svc) {
@@ -214,6 +217,22 @@ AlertPart collect_past_alerts(const config::Endpoint& prom, const config::Servic
     return part;
 }
 
+// The service's active silences: those carrying its matchers, and any that silence its alerts.
+std::vector<alertmanager::Silence> service_silences(std::vector<alertmanager::Silence> all, const config::Service& svc,
+                                                   const std::vector<alertmanager::Alert>& alerts) {
+    std::set<std::string> silencing;
+    for (const auto& a : alerts) {
+        silencing.insert(a.silenced_by.begin(), a.silenced_by.end());
+    }
+    std::vector<alertmanager::Silence> out;
+    for (auto& s : all) {
+        if (s.state == "active" && (silencing.count(s.id) != 0 || silence_covers_service(s, svc))) {
+            out.push_back(std::move(s));
+        }
+    }
+    return out;
+}
+
 AlertPart collect_alerts(const config::Endpoint& e, const config::Service& svc, const TriageRequest& req) {
     AlertPart part;
     part.status.name = "alertmanager";
@@ -246,6 +265,11 @@ AlertPart collect_alerts(const config::Endpoint& e, const config::Service& svc, 
         part.status.error = requests.error();
         return part;
     }
+    // The silences go out with the alerts (same batch, same deadline).
+    const std::size_t alert_requests = requests->size();
+    if (auto silence_requests = client.silence_requests({}, deadline); silence_requests) {
+        requests->insert(requests->end(), silence_requests->begin(), silence_requests->end());
+    }
     std::vector<Result<http::Response>> responses;
     if (req.sequential) {
         for (const auto& r : *requests) {
@@ -261,8 +285,20 @@ AlertPart collect_alerts(const config::Endpoint& e, const config::Service& svc, 
             responses[i] = make_error(Errc::timeout, fmt::format("timed out after {}", format_duration(deadline)));
         }
     }
+    std::vector<Result<http::Response>> silence_responses(
+        std::make_move_iterator(responses.begin() + static_cast<std::ptrdiff_t>(alert_requests)),
+        std::make_move_iterator(responses.end()));
+    responses.erase(responses.begin() + static_cast<std::ptrdiff_t>(alert_requests), responses.end());
     auto set = client.decode(responses);
     part.status.elapsed = since(started);
+    if (!silence_responses.empty()) {
+        if (auto silences = client.decode_silence_list(silence_responses); silences) {
+            part.silences = service_silences(std::move(silences->silences), svc,
+                                             set ? set->alerts : std::vector<alertmanager::Alert>{});
+        } else {
+            part.status.warnings.push_back("silences: " + silences.error().message);
+        }
+    }
     if (!set) {
         part.status.error = source_error(std::move(set).error(), "alertmanager", urls, deadline);
         return part;
@@ -459,6 +495,7 @@ Result<TriageFacts> collect(const config::Context& context, const config::Servic
     auto k = kube.get();
     facts.series = std::move(p.series);
     facts.alerts = std::move(a.alerts);
+    facts.silences = std::move(a.silences);
     facts.kube = std::move(k.facts);
     facts.sources = {std::move(p.status), std::move(a.status), std::move(k.status)};
     return facts;

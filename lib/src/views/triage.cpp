@@ -3,6 +3,7 @@
 #include "oncall/views/triage.h"
 
 #include "oncall/core/duration.h"
+#include "oncall/views/silence.h"
 #include "oncall/core/live.h"
 #include "oncall/render/sanitize.h"
 #include "oncall/render/sparkline.h"
@@ -181,6 +182,9 @@ std::string triage_text(const TriageReport& r, const TextOptions& options) {
                 s.line(fmt::format("  +{} more (oncall triage {} -o json)", r.alerts.size() - shown, r.service));
             }
         }
+    }
+    for (const auto& line : triage_silences_lines(r.silences, r.at, style)) {
+        s.line(line);
     }
 
     // Signals with sparklines and deploy marks on one time axis.
@@ -400,7 +404,9 @@ nlohmann::json triage_json(const TriageReport& r) {
                                {"starts_at", opt_time(a.starts_at)},
                                {"summary", a.summary},
                                {"fingerprint", a.fingerprint},
-                               {"labels", a.labels}});
+                               {"labels", a.labels},
+                               {"silenced_by", a.silenced_by},
+                               {"inhibited_by", a.inhibited_by}});
     }
     j["signals"] = json::array();
     for (const auto& s : r.signals) {
@@ -452,6 +458,7 @@ nlohmann::json triage_json(const TriageReport& r) {
                               {"expected", d.expected},
                               {"running", d.running}});
     }
+    j["silences"] = triage_silences_json(r.silences, r.at);
     j["sources"] = json::array();
     for (const auto& s : r.sources) {
         j["sources"].push_back({{"name", s.name},

@@ -65,7 +65,11 @@ TEST_CASE("make_endpoint_client refuses incomplete configuration with the key to
     endpoint.ca_file = "/nonexistent/ca.pem";
     r = make_endpoint_client("alertmanager", endpoint, {});
     REQUIRE_FALSE(r.ok());
-    CHECK(r.error().message.find("ca-file '/nonexistent/ca.pem' cannot be read") != std::string::npos);
+    CHECK(r.error().message.find("alertmanager: cannot read ca-file /nonexistent/ca.pem") != std::string::npos);
+    endpoint.ca_file = "/dev/zero"; // a device never stands in for a CA bundle (nor hangs)
+    r = make_endpoint_client("alertmanager", endpoint, {});
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().message.find("not a regular file") != std::string::npos);
 }
 
 TEST_CASE("an endpoint client talks to its server with the configured token and names it in errors",

@@ -29,6 +29,7 @@ contexts:
     prometheus:   { url: http://127.0.0.1:9090 }
     alertmanager: { urls: [http://127.0.0.1:9093, http://127.0.0.1:9094] }
     registry:     { url: http://127.0.0.1:5000 }
+    silences: { max: 2h }
     access:
       require-grant: true
       roles:
@@ -65,10 +66,23 @@ TEST_CASE("the sample configuration parses with every key", "[config]") {
     CHECK(s.alertmanager.urls.size() == 2);
     CHECK(s.access.roles.at("deployer").max == std::chrono::hours(1));
     CHECK(s.access.roles.at("triage").service_account == "oncall-triage");
+    CHECK(s.silences.max == std::chrono::hours(2));
+    CHECK(c->contexts.at("prod").silences.max == std::chrono::hours(4)); // the default
     const auto& checkout = c->services.at("checkout");
     CHECK(checkout.slo.error_ratio == Approx(0.01));
     CHECK(checkout.repositories.at(0) == "registry.example/shop/checkout");
     CHECK(checkout.signals.at("error-ratio") == "sum(rate(x[5m]))");
+}
+
+TEST_CASE("silences.max must be a positive duration", "[config]") {
+    for (const char* bad : {"{ max: 0s }", "{ max: soon }", "{ max: 500ms }", "[4h]"}) {
+        const std::string text = std::string("contexts:\n  a:\n    kubernetes: { server: https://k:6443 }\n"
+                                             "    silences: ") + bad + "\n";
+        const auto c = parse_config(text, "config.yaml");
+        INFO(bad);
+        REQUIRE_FALSE(c.ok());
+        CHECK_THAT(c.error().message, Catch::Contains("silences"));
+    }
 }
 
 TEST_CASE("services get defaults from the context and their name", "[config]") {

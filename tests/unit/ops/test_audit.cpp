@@ -93,3 +93,26 @@ TEST_CASE("intent and result lines share an attempt id; a refused intent says no
     REQUIRE_FALSE(refused.ok());
     CHECK_THAT(refused.error().message, Catch::Contains("nothing was changed"));
 }
+
+TEST_CASE("a symlinked state folder is not chmod'ed; a new one is 0700 under umask 000", "[ops][audit]") {
+    test::TempDir dir;
+    const auto shared = dir.path() + "/shared";
+    REQUIRE(::mkdir(shared.c_str(), 0755) == 0);
+    ::chmod(shared.c_str(), 0755);
+    const auto link = dir.path() + "/state";
+    REQUIRE(::symlink(shared.c_str(), link.c_str()) == 0);
+    REQUIRE(ops::append_audit(link + "/audit.jsonl", {{"action", "rollback"}}).ok());
+    struct stat st {};
+    REQUIRE(::stat(shared.c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0755);
+
+    const mode_t old = ::umask(0);
+    const auto made = ops::append_audit(dir.path() + "/fresh/oncall/audit.jsonl", {{"action", "rollback"}});
+    ::umask(old);
+    REQUIRE(made.ok());
+    for (const char* sub : {"/fresh", "/fresh/oncall"}) {
+        REQUIRE(::stat((dir.path() + sub).c_str(), &st) == 0);
+        INFO(sub);
+        CHECK((st.st_mode & 0777) == 0700);
+    }
+}

@@ -19,6 +19,8 @@ enum class ValueKind {
     context,   // contexts of the configuration
     role,      // roles of the selected context
     revision,  // revisions of the service named on the same line
+    silence,   // ids of the active and pending silences of the context's Alertmanager
+    alert,     // names of the firing alerts of the service named on the same line
 };
 
 /// The kind a value name stands for ("SERVICE" -> service, "FILE" -> file), none when unknown.

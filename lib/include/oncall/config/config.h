@@ -51,6 +51,11 @@ struct AccessConfig {
     std::map<std::string, Role> roles;
 };
 
+/// contexts.<name>.silences: the longest silence `oncall silence` may create.
+struct SilencesConfig {
+    std::chrono::seconds max{4 * 3600};
+};
+
 struct Context {
     std::string name;
     KubernetesConfig kubernetes;
@@ -58,6 +63,7 @@ struct Context {
     Endpoint alertmanager;
     Endpoint registry;
     AccessConfig access;
+    SilencesConfig silences;
     /// How often Prometheus scrapes this context's services when /api/v1/targets cannot say (0: unknown).
     std::chrono::milliseconds scrape_interval{0};
 };
@@ -116,6 +122,10 @@ Result<std::string> resolve_token(const TokenSource& source);
 
 /// Rewrites current-context in place, keeping every other line, comment and format as it was.
 Result<void> set_current_context(const std::string& path, const std::string& name);
+
+/// A configuration value fit to show: a URL loses its userinfo and token-like query parameters
+/// (the redaction of -v output); anything else is returned as it is.
+std::string redact_value(const std::string& value);
 
 /// The file's YAML with every secret value replaced by "<redacted>" (comments dropped).
 Result<std::string> redacted_yaml(const std::string& path);

@@ -149,6 +149,14 @@ struct BoundRequest {
 /// is retried per its own client's policy.
 std::vector<Result<Response>> perform_all(const std::vector<BoundRequest>& requests, std::size_t max_parallel = 8);
 
+/// The warning for sending a credential (bearer token, password) to `url` in clear text: set when
+/// the URL is http:// and its host is not loopback (localhost, 127.0.0.0/8, ::1), else nullopt.
+std::optional<std::string> cleartext_credential_warning(std::string_view url);
+
+/// Where the HTTP layer's warnings go whatever -v says (each cleartext-credential warning once per
+/// host and process); by default stderr, as "oncall: warning: ...". An empty sink drops them.
+void set_warning_sink(std::function<void(std::string_view)> sink);
+
 /// Removes credentials from a URL: userinfo and the values of token-like query parameters.
 std::string redact_url(std::string_view url);
 

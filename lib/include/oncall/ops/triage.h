@@ -68,6 +68,7 @@ struct TriageFacts {
     std::vector<SignalSpec> specs;
     std::vector<std::optional<SignalSeries>> series; // per spec; nullopt when its query failed
     std::optional<std::vector<alertmanager::Alert>> alerts;
+    std::optional<std::vector<alertmanager::Silence>> silences; // every silence the HA set holds
     std::optional<KubeFacts> kube;
     bool deployer_grant_active = false;
     std::chrono::seconds deployer_role_max{0};
@@ -143,6 +144,7 @@ struct TriageReport {
     std::optional<TimePoint> since;
     std::string since_reason;
     std::vector<alertmanager::Alert> alerts;
+    std::vector<alertmanager::Silence> silences; // active ones of the service, or silencing its alerts
     std::vector<SignalReport> signals;
     std::vector<DeployReport> deploys;
     std::optional<SuspectReport> suspect;

@@ -3,6 +3,7 @@
 #include "oncall/backends/kubernetes.h"
 
 #include "backends/kubernetes/files.h"
+#include "oncall/core/local_file.h"
 
 #include <fmt/format.h>
 
@@ -12,9 +13,17 @@ Result<Connection> resolve_connection(const config::KubernetesConfig& settings) 
     Connection c;
     if (!settings.kubeconfig.empty()) {
         const std::string path = expand_home(settings.kubeconfig);
-        auto text = read_file(path, "kubeconfig");
-        if (!text) {
-            return text.error();
+        auto file = read_local_file(path, "kubeconfig", k_max_kubeconfig_bytes);
+        if (!file) {
+            return file.error();
+        }
+        const std::string* text = &file->text;
+        // The rule of a token by value in the oncall configuration: only a private file holds one.
+        if ((file->mode & 077) != 0 && kubeconfig_holds_inline_secret(*text)) {
+            return make_error(Errc::config,
+                              fmt::format("kubeconfig {} holds a credential by value but is "
+                                          "readable by others (mode {:04o}); run 'chmod 600 {}'",
+                                          path, file->mode, path));
         }
         auto parsed = parse_kubeconfig(*text, path, settings.kube_context);
         if (!parsed) {

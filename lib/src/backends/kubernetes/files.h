@@ -11,4 +11,7 @@ namespace oncall::kube {
 /// Reads a whole file; a failure is an Errc::config error naming `what` and the path.
 Result<std::string> read_file(const std::string& path, const char* what);
 
+/// True when a kubeconfig's users hold a credential by value (token, password, client-key-data).
+bool kubeconfig_holds_inline_secret(const std::string& text);
+
 } // namespace oncall::kube

@@ -3,7 +3,9 @@
 #include "oncall/backends/kubernetes.h"
 
 #include "backends/kubernetes/files.h"
+#include "oncall/core/local_file.h"
 #include "backends/text.h"
+#include "config/yaml_guard.h"
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
@@ -84,11 +86,9 @@ Result<std::string> materialize_ca(const std::string& pem) {
     const std::string hex = backends::sha256_hex(pem);
     const fs::path dir = cache_dir() / "kube-ca";
     std::error_code ec;
-    fs::create_directories(dir, ec);
-    if (ec) {
-        return make_error(Errc::io, fmt::format("cannot create {}: {}", dir.string(), ec.message()));
+    if (auto made = make_private_dirs(dir.string()); !made) {
+        return std::move(made).error();
     }
-    ::chmod(dir.c_str(), 0700);
     const fs::path file = dir / (hex.substr(0, 32) + ".pem");
     if (fs::exists(file, ec)) {
         return file.string();
@@ -102,13 +102,11 @@ Result<std::string> materialize_ca(const std::string& pem) {
 } // namespace
 
 Result<std::string> read_file(const std::string& path, const char* what) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        return make_error(Errc::config, fmt::format("cannot read {} {}", what, path));
+    auto file = read_local_file(path, what, k_max_kubeconfig_bytes);
+    if (!file) {
+        return std::move(file).error();
     }
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
+    return std::move(file->text);
 }
 
 namespace {
@@ -122,8 +120,34 @@ std::string trim(std::string s) {
 
 } // namespace
 
+bool kubeconfig_holds_inline_secret(const std::string& text) {
+    try {
+        const YAML::Node root = YAML::Load(text);
+        const YAML::Node users = root.IsMap() ? root["users"] : YAML::Node();
+        if (!users || !users.IsSequence()) {
+            return false;
+        }
+        for (const auto& item : users) {
+            const YAML::Node user = item.IsMap() ? item["user"] : YAML::Node();
+            if (!user || !user.IsMap()) {
+                continue;
+            }
+            for (const char* key : {"token", "password", "client-key-data"}) {
+                if (user[key] && user[key].IsScalar() && !user[key].Scalar().empty()) {
+                    return true;
+                }
+            }
+        }
+    } catch (const YAML::Exception&) {
+    }
+    return false;
+}
+
 Result<Connection> parse_kubeconfig(const std::string& text, const std::string& path,
                                     const std::string& context_name) {
+    if (auto checked = config::check_yaml_document(text, "kubeconfig " + path); !checked) {
+        return std::move(checked).error();
+    }
     YAML::Node root;
     try {
         root = YAML::Load(text);
