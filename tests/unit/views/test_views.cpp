@@ -268,23 +268,25 @@ TEST_CASE("views: the overview of all services (golden)", "[views][golden][triag
     bad.kube = kube_facts("checkout", {revision("checkout", 3, 20min, '3', true),
                                        revision("checkout", 2, 130min, '2', false)});
     const auto report = build_report(bad);
-    OverviewLine l1{"checkout",
-                    report.verdict,
-                    report.exit_code,
-                    report.since,
-                    report.suspect,
-                    report.verdict_reasons.front(),
-                    {}};
-    OverviewLine l2{"search",      Verdict::unknown, ExitCode::partial,
-                    std::nullopt,  std::nullopt,     "kubernetes said: \x1b[2Jforbidden\nline",
-                    std::nullopt,  {},               {"kubernetes"}};
-    OverviewLine l3{"payments",
-                    Verdict::healthy,
-                    ExitCode::success,
-                    std::nullopt,
-                    std::nullopt,
-                    "all signals within their SLO",
-                    {}};
+    // Fields by name: the overview line grows as the engine does.
+    OverviewLine l1;
+    l1.service = "checkout";
+    l1.verdict = report.verdict;
+    l1.exit_code = report.exit_code;
+    l1.since = report.since;
+    l1.suspect = report.suspect;
+    l1.summary = report.verdict_reasons.front();
+    OverviewLine l2;
+    l2.service = "search";
+    l2.verdict = Verdict::unknown;
+    l2.exit_code = ExitCode::partial;
+    l2.summary = "kubernetes said: \x1b[2Jforbidden\nline";
+    l2.failed_sources = {"kubernetes"};
+    OverviewLine l3;
+    l3.service = "payments";
+    l3.verdict = Verdict::healthy;
+    l3.exit_code = ExitCode::success;
+    l3.summary = "all signals within their SLO";
     o.lines = {l1, l2, l3};
     o.exit_code = ExitCode::degraded;
     const auto text = views::overview_text(o, piped(100));
