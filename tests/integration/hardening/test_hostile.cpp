@@ -633,6 +633,7 @@ contexts:
     report("rollback", "kubeconfig trusting another CA", r);
     check_clear_failure(r, 4, "rollback with another CA");
     CHECK_THAT(r.err, Catch::Contains("CA bundle"));
+}
 
 TEST_CASE("history and triage show a hostile change-cause and log lines escaped, piped at any width",
           "[hostile][untrusted]") {
