@@ -12,10 +12,29 @@ namespace {
 
 nlohmann::json endpoint_json(const config::Endpoint& e) {
     nlohmann::json j = {{"urls", e.urls}};
+    if (e.kube_service.configured()) {
+        j["kube-service"] = e.kube_service.text();
+    }
     if (!e.auth.empty()) {
         j["auth"] = e.auth.token_env.empty() ? (e.auth.token_file.empty() ? "<redacted>"
                                                                            : "file:" + e.auth.token_file)
                                              : "env:" + e.auth.token_env;
+    }
+    if (e.basic_auth.configured()) {
+        j["basic-auth"] = {{"username", e.basic_auth.username},
+                           {"password", e.basic_auth.password_env.empty() ? "file:" + e.basic_auth.password_file
+                                                                          : "env:" + e.basic_auth.password_env}};
+    }
+    if (!e.headers.empty()) {
+        nlohmann::json headers = nlohmann::json::object();
+        for (const auto& [name, value] : e.headers) {
+            headers[name] = value;
+        }
+        j["headers"] = headers;
+    }
+    if (!e.cert_file.empty()) {
+        j["cert-file"] = e.cert_file;
+        j["key-file"] = e.key_file;
     }
     return j;
 }

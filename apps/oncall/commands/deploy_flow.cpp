@@ -2,6 +2,7 @@
 
 #include "deploy_flow.h"
 
+#include "oncall/backends/endpoint.h"
 #include "oncall/core/duration.h"
 #include "oncall/core/time.h"
 #include "oncall/ops/access.h"
@@ -254,16 +255,11 @@ std::optional<prometheus::Client> make_prometheus_client(AppContext& ctx) {
     if (!endpoint.configured()) {
         return std::nullopt;
     }
-    http::ClientOptions options;
-    options.name = "prometheus";
-    options.total_timeout = endpoint.timeout.count() > 0 ? endpoint.timeout : std::chrono::milliseconds(15000);
-    options.tls.ca_file = endpoint.ca_file;
-    options.tls.insecure_skip_verify = endpoint.insecure_skip_tls_verify;
-    options.log = ctx.logger();
-    if (!endpoint.auth.empty()) {
-        options.bearer_token = unwrap(config::resolve_token(endpoint.auth));
-    }
-    return prometheus::Client(http::Client(options), endpoint.urls.front());
+    backends::EndpointDefaults defaults;
+    defaults.timeout = std::chrono::milliseconds(15000);
+    defaults.log = ctx.logger();
+    auto client = unwrap(backends::make_endpoint_client("prometheus", endpoint, defaults, ctx.context().kubernetes));
+    return prometheus::Client(client.client, client.urls.front());
 }
 
 void add_change_flags(CLI::App& cmd, ChangeFlags& flags) {

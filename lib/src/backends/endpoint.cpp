@@ -1,6 +1,7 @@
 // Endpoint configuration -> http::Client.
 
 #include "oncall/backends/endpoint.h"
+#include "oncall/backends/kubernetes.h"
 
 #include <fmt/format.h>
 
@@ -63,11 +64,76 @@ std::string EndpointClient::url(std::string_view path) const {
     return join_url(urls.empty() ? std::string_view() : std::string_view(urls.front()), path);
 }
 
+namespace {
+
+Result<void> check_readable(std::string_view name, std::string_view key, const std::string& path) {
+    std::ifstream probe(path);
+    if (!probe) {
+        return make_error(Errc::config, fmt::format("{} {} '{}' cannot be read; check the path", name, key, path));
+    }
+    return ok_result();
+}
+
+http::ClientOptions base_options(std::string_view name, const config::Endpoint& endpoint,
+                                 const EndpointDefaults& defaults) {
+    http::ClientOptions options;
+    options.name = std::string(name);
+    options.connect_timeout = defaults.connect_timeout;
+    options.total_timeout = endpoint.timeout.count() > 0 ? endpoint.timeout : defaults.timeout;
+    options.connect_timeout = std::min(options.connect_timeout, options.total_timeout);
+    options.retry = defaults.retry;
+    options.log = defaults.log;
+    for (const auto& [header, value] : endpoint.headers) {
+        options.headers.push_back(http::Header{header, value});
+    }
+    return options;
+}
+
+Result<EndpointClient> through_service_proxy(std::string_view name, const config::Endpoint& endpoint,
+                                             const EndpointDefaults& defaults,
+                                             const config::KubernetesConfig& kubernetes) {
+    const std::string shown = endpoint.kube_service.text();
+    auto connection = kube::resolve_connection(kubernetes);
+    if (!connection) {
+        Error e = std::move(connection).error();
+        e.message = fmt::format("{} (kube-service {}): {}", name, shown, e.message);
+        return e;
+    }
+    const auto total = endpoint.timeout.count() > 0 ? endpoint.timeout : defaults.timeout;
+    http::ClientOptions options = kube::client_options(*connection, defaults.log, total);
+    const http::ClientOptions ours = base_options(name, endpoint, defaults);
+    options.name = fmt::format("{} (kube-service {})", name, shown);
+    options.connect_timeout = ours.connect_timeout;
+    options.retry = ours.retry;
+    options.headers = ours.headers;
+    options.credential_source = fmt::format("the kubernetes credentials of this context ({})", connection->origin);
+    EndpointClient out;
+    out.name = std::string(name);
+    out.urls.push_back(connection->server + endpoint.kube_service.proxy_path());
+    out.client = http::Client(std::move(options));
+    return out;
+}
+
+} // namespace
+
+Result<EndpointClient> make_endpoint_client(std::string_view name, const config::Endpoint& endpoint,
+                                            const EndpointDefaults& defaults,
+                                            const config::KubernetesConfig& kubernetes) {
+    if (endpoint.kube_service.configured()) {
+        return through_service_proxy(name, endpoint, defaults, kubernetes);
+    }
+    return make_endpoint_client(name, endpoint, defaults);
+}
+
 Result<EndpointClient> make_endpoint_client(std::string_view name, const config::Endpoint& endpoint,
                                             const EndpointDefaults& defaults) {
     if (!endpoint.configured()) {
         return make_error(Errc::config,
                           fmt::format("no {0} URL in this context; add '{0}: {{ url: http://HOST:PORT }}' to it", name));
+    }
+    if (endpoint.kube_service.configured()) {
+        return make_error(Errc::config, fmt::format("{} kube-service {} needs the context's kubernetes settings",
+                                                    name, endpoint.kube_service.text()));
     }
     EndpointClient out;
     out.name = std::string(name);
@@ -81,29 +147,42 @@ Result<EndpointClient> make_endpoint_client(std::string_view name, const config:
         }
         out.urls.emplace_back(trimmed);
     }
-    auto token = config::resolve_token(endpoint.auth);
-    if (!token) {
-        Error error = std::move(token).error();
-        error.message = fmt::format("{}: {}", name, error.message);
-        return error;
+    http::ClientOptions options = base_options(name, endpoint, defaults);
+    if (endpoint.basic_auth.configured()) {
+        auto password = config::resolve_password(endpoint.basic_auth);
+        if (!password) {
+            Error error = std::move(password).error();
+            error.message = fmt::format("{}: {}", name, error.message);
+            return error;
+        }
+        options.basic_auth = http::ClientOptions::BasicAuth{endpoint.basic_auth.username, std::move(*password)};
+    } else {
+        auto token = config::resolve_token(endpoint.auth);
+        if (!token) {
+            Error error = std::move(token).error();
+            error.message = fmt::format("{}: {}", name, error.message);
+            return error;
+        }
+        options.bearer_token = std::move(token).value();
     }
+    options.credential_source = config::credential_source(endpoint);
     if (!endpoint.ca_file.empty()) {
-        std::ifstream probe(endpoint.ca_file);
-        if (!probe) {
-            return make_error(Errc::config, fmt::format("{} ca-file '{}' cannot be read; check the path", name,
-                                                        endpoint.ca_file));
+        if (auto readable = check_readable(name, "ca-file", endpoint.ca_file); !readable) {
+            return std::move(readable).error();
         }
     }
-    http::ClientOptions options;
-    options.name = std::string(name);
-    options.connect_timeout = defaults.connect_timeout;
-    options.total_timeout = endpoint.timeout.count() > 0 ? endpoint.timeout : defaults.timeout;
-    options.connect_timeout = std::min(options.connect_timeout, options.total_timeout);
     options.tls.ca_file = endpoint.ca_file;
     options.tls.insecure_skip_verify = endpoint.insecure_skip_tls_verify;
-    options.bearer_token = std::move(token).value();
-    options.retry = defaults.retry;
-    options.log = defaults.log;
+    if (!endpoint.cert_file.empty()) {
+        for (const auto& [key, path] : {std::pair<std::string_view, const std::string&>{"cert-file", endpoint.cert_file},
+                                        {"key-file", endpoint.key_file}}) {
+            if (auto readable = check_readable(name, key, path); !readable) {
+                return std::move(readable).error();
+            }
+        }
+        options.tls.client_cert_file = endpoint.cert_file;
+        options.tls.client_key_file = endpoint.key_file;
+    }
     out.client = http::Client(std::move(options));
     return out;
 }

@@ -257,6 +257,15 @@ Result<QueryResult> decode_query_result(const Result<http::Response>& response, 
         e.message = fmt::format("prometheus at {}: {}", base_url, e.message);
         return e;
     }
+    if (response->status == 401 || response->status == 403) {
+        // Prometheus' own web.config and the proxies in front of hosted ones answer these in plain
+        // text; either way the question is which credential was sent.
+        return make_error(Errc::access_denied,
+                          fmt::format("prometheus at {}: HTTP {} {}; {}", base_url, response->status,
+                                      response->status == 401 ? "Unauthorized" : "Forbidden",
+                                      http::denied_advice(*response)),
+                          static_cast<int>(response->status));
+    }
     return decode_query_response(response->status, response->body, base_url);
 }
 

@@ -116,6 +116,9 @@ struct Transfer {
         if (request->bearer_token) {
             out.emplace_back(*request->bearer_token);
         }
+        if (state->options.basic_auth) {
+            out.emplace_back(state->options.basic_auth->password);
+        }
         return out;
     }
 };
@@ -127,7 +130,11 @@ void log_line(const ClientState& state, const Transfer* transfer, const std::str
     if (transfer != nullptr) {
         state.options.log(scrub(line, transfer->secrets()));
     } else {
-        state.options.log(scrub(line, {state.options.bearer_token}));
+        std::vector<std::string_view> secrets{state.options.bearer_token};
+        if (state.options.basic_auth) {
+            secrets.emplace_back(state.options.basic_auth->password);
+        }
+        state.options.log(scrub(line, secrets));
     }
 }
 
@@ -208,6 +215,20 @@ std::optional<Error> invalid_request(const Request& r, const ClientOptions& o) {
                                           where, has_break(h.name) ? std::string("?") : h.name));
         }
     }
+    for (const auto& h : o.headers) {
+        if (has_break(h.name) || has_break(h.value) || h.name.empty() || h.name.find(':') != std::string::npos) {
+            return make_error(Errc::invalid,
+                              fmt::format("{}: refusing to send a malformed configured header ('{}'); header names "
+                                          "and values cannot contain ':' (names) or line breaks",
+                                          where, has_break(h.name) ? std::string("?") : h.name));
+        }
+    }
+    if (o.basic_auth && (has_break(o.basic_auth->username) || has_break(o.basic_auth->password) ||
+                         o.basic_auth->username.find(':') != std::string::npos)) {
+        return make_error(Errc::invalid, fmt::format("{}: the basic-auth username contains ':' or a line break, or "
+                                                     "the password a line break; check basic-auth",
+                                                     where));
+    }
     if (has_break(o.bearer_token) || (r.bearer_token && has_break(*r.bearer_token))) {
         return make_error(Errc::invalid, fmt::format("{}: the bearer token contains a line break; check the token "
                                                      "source (token-env or token-file)",
@@ -248,6 +269,10 @@ void configure(EasyHandle& easy, Transfer& t, int attempt) {
     if (!o.tls.ca_file.empty()) {
         easy.set(CURLOPT_CAINFO, o.tls.ca_file.c_str());
     }
+    if (!o.tls.client_cert_file.empty()) {
+        easy.set(CURLOPT_SSLCERT, o.tls.client_cert_file.c_str());
+        easy.set(CURLOPT_SSLKEY, o.tls.client_key_file.c_str());
+    }
     const std::string user_agent = o.user_agent.empty() ? fmt::format("oncall/{}", version()) : o.user_agent;
     easy.set(CURLOPT_USERAGENT, user_agent.c_str()); // curl copies option strings
     if (o.accept_compressed) {
@@ -277,10 +302,25 @@ void configure(EasyHandle& easy, Transfer& t, int attempt) {
         headers.append(fmt::format("{}: {}", h.name, h.value));
         logged.push_back(redact_header(h.name, h.value));
     }
-    const std::string& token = r.bearer_token ? *r.bearer_token : o.bearer_token;
-    if (!token.empty() && !has_header(r, "Authorization")) {
-        headers.append("Authorization: Bearer " + token);
-        logged.push_back(redact_header("Authorization", "Bearer " + token));
+    for (const auto& h : o.headers) {
+        if (!has_header(r, h.name)) {
+            headers.append(fmt::format("{}: {}", h.name, h.value));
+            logged.push_back(redact_header(h.name, h.value));
+        }
+    }
+    const bool own_authorization = r.bearer_token.has_value() || has_header(r, "Authorization");
+    if (o.basic_auth && !own_authorization) {
+        // libcurl builds the header, and drops it when a followed redirect changes the host.
+        easy.set(CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BASIC));
+        easy.set(CURLOPT_USERNAME, o.basic_auth->username.c_str());
+        easy.set(CURLOPT_PASSWORD, o.basic_auth->password.c_str());
+        logged.push_back(fmt::format("Authorization: Basic <redacted> (user '{}')", o.basic_auth->username));
+    } else {
+        const std::string& token = r.bearer_token ? *r.bearer_token : o.bearer_token;
+        if (!token.empty() && !has_header(r, "Authorization")) {
+            headers.append("Authorization: Bearer " + token);
+            logged.push_back(redact_header("Authorization", "Bearer " + token));
+        }
     }
     headers.append("Expect:"); // no 100-continue round trip for large bodies
     easy.set_headers(std::move(headers));
@@ -336,6 +376,9 @@ Result<Response> finish(Transfer& t, CURLcode code, const char* curl_message) {
         curl_easy_getinfo(t.easy, CURLINFO_EFFECTIVE_URL, &effective);
         response.url = effective != nullptr ? redact_url(effective) : t.redacted_url;
         response.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - t.started);
+        const bool sent_own = t.request->bearer_token.has_value() || has_header(*t.request, "Authorization");
+        response.credential_source = sent_own ? std::string("a per-request credential")
+                                              : t.state->options.credential_source;
         return response;
     }
     if (t.body_too_large || code == CURLE_FILESIZE_EXCEEDED) {
@@ -455,7 +498,9 @@ std::optional<std::chrono::milliseconds> retry_delay_unbounded(const Result<Resp
         return std::nullopt;
     }
     reason = failed ? std::string(errc_name(result.error().code)) : fmt::format("HTTP {}", result->status);
-    if (!is_idempotent(r.method)) {
+    // A 429/503 with Retry-After was refused before it ran: safe to send again whatever the method.
+    const bool refused = !failed && refused_before_running(result->status, result->header("Retry-After"));
+    if (!is_idempotent(r.method) && !refused) {
         log_line(state, &t,
                  fmt::format("  {} {}: {}; not retried ({} is not idempotent)", method_name(r.method), t.redacted_url,
                              reason, method_name(r.method)));

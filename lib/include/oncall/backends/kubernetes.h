@@ -39,6 +39,12 @@ struct Connection {
 /// (+ kube-context). Exec and auth-provider plugins and client certificates are refused (Errc::config).
 Result<Connection> resolve_connection(const config::KubernetesConfig& settings);
 
+/// HTTP client options that reach the connection's API server (URL aside): its TLS settings and
+/// credentials, named "kubernetes API server" in messages. Also used for services reached through
+/// the API server's service proxy.
+http::ClientOptions client_options(const Connection& connection, std::function<void(std::string_view)> log,
+                                   std::chrono::milliseconds timeout);
+
 /// Parses kubeconfig YAML text; `path` resolves relative file references and names the file in errors.
 /// An empty `context_name` means the file's current-context.
 Result<Connection> parse_kubeconfig(const std::string& text, const std::string& path,
