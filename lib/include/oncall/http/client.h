@@ -13,7 +13,8 @@
 // Defaults chosen against hostile servers: TLS verified, no compression asked for (no
 // decompression bombs), redirects not followed (a 3xx is returned; when following is enabled the
 // token is never sent to another host), bodies capped (max_body_bytes), headers capped (256 KiB),
-// header values with line breaks refused. Proxies come from http_proxy/https_proxy/no_proxy.
+// header values with line breaks refused. Proxies come from http_proxy/https_proxy/no_proxy unless
+// ClientOptions::proxy_url names one.
 
 #include "oncall/core/result.h"
 
@@ -92,11 +93,23 @@ struct RetryPolicy {
     static RetryPolicy none() { return RetryPolicy{1, {}, {}, false, {}}; }
 };
 
+/// How the server is verified and how the client proves who it is. Each credential is a file or
+/// PEM text in memory (kubeconfig's *-data fields); when both are set, the PEM text wins. Handed to
+/// libcurl's own options (CAINFO / CAINFO_BLOB, SSLCERT / SSLCERT_BLOB, SSLKEY / SSLKEY_BLOB).
 struct TlsOptions {
-    std::string ca_file;
+    std::string ca_file;          // CA bundle (PEM) that verifies the server; "" for the system store
+    std::string ca_pem;           // the same, in memory
     std::string client_cert_file; // client certificate (PEM, may hold the chain) for mutual TLS
+    std::string client_cert_pem;  // the same, in memory
     std::string client_key_file;  // its private key (PEM); never logged
+    std::string client_key_pem;   // the same, in memory; a secret, scrubbed from every message
+    /// Name the server's certificate is checked against and sent as SNI, instead of the URL's host
+    /// (kubeconfig's tls-server-name); the Host header and the connection still use the URL's host.
+    std::string server_name;
     bool insecure_skip_verify = false; // warns loudly when used
+
+    /// True when a client certificate (file or PEM) is configured.
+    bool has_client_certificate() const noexcept { return !client_cert_file.empty() || !client_cert_pem.empty(); }
 };
 
 struct ClientOptions {
@@ -106,6 +119,10 @@ struct ClientOptions {
     std::chrono::milliseconds total_timeout{10000};
     TlsOptions tls;
     std::string bearer_token;                 // sent as Authorization: Bearer; never logged
+    /// Proxy for every request of this client (http://, https:// or socks5://, as kubeconfig's
+    /// proxy-url); when set, http_proxy/https_proxy/no_proxy are ignored. socks5 resolves names on
+    /// the proxy (socks5h), as Go's dialer does. Credentials in it are never logged.
+    std::string proxy_url;
     std::size_t max_body_bytes = 32u << 20u;  // larger bodies fail with Errc::too_large
     RetryPolicy retry;
     std::string user_agent;                   // default "oncall/<version>"
