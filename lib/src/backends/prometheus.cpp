@@ -234,6 +234,12 @@ Result<QueryResult> decode_query_response(long http_status, std::string_view bod
                           static_cast<int>(http_status), code == Errc::timeout || code == Errc::unavailable);
     }
     if (status != "success") {
+        if (http_status < 200 || http_status >= 300) {
+            // Not Prometheus' answer: a proxy's or the API server's (a kube Status says "Failure").
+            return make_error(http_status == 404 ? Errc::not_found : Errc::http_status,
+                              fmt::format("prometheus at {}: HTTP {} ({})", url, http_status, excerpt(body)),
+                              static_cast<int>(http_status), http_status >= 500 || http_status == 429);
+        }
         return bad(url, fmt::format("unknown status '{}'", excerpt(status)));
     }
     if (http_status < 200 || http_status >= 300) {

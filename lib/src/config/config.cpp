@@ -392,6 +392,12 @@ Result<Context> read_context(Reader& r, const std::string& name, const YAML::Nod
     }
     if (node["registry"]) {
         ONCALL_TRY_ASSIGN(c.registry, read_endpoint(r, node["registry"], path + ".registry"));
+        if (c.registry.kube_service.configured()) {
+            // Images name the registry by the host the nodes pull from; that is the one to reach.
+            return r.error(node["registry"]["kube-service"], path + ".registry.kube-service",
+                           "not supported for the registry: image references name the registry's host, so give "
+                           "its url (the host the cluster's nodes pull from)");
+        }
     }
     if (node["access"]) {
         ONCALL_TRY(read_access(r, node["access"], path + ".access", c.access));

@@ -63,6 +63,7 @@ TEST_CASE("auths entries: user:password, identity tokens, URL keys and podman's 
     }})");
 
     auto r = find_registry_credential("registry.example:5000", "shop/checkout", stores);
+    INFO((r.ok() ? std::string() : r.error().message));
     REQUIRE(r.ok());
     REQUIRE(r->credential);
     CHECK(r->credential->username == "alice");
@@ -70,11 +71,13 @@ TEST_CASE("auths entries: user:password, identity tokens, URL keys and podman's 
     CHECK(r->credential->source == stores.docker_config + " (auths.\"registry.example:5000\")");
 
     r = find_registry_credential("docker.io", "library/nginx", stores);
+    INFO((r.ok() ? std::string() : r.error().message));
     REQUIRE(r.ok());
     REQUIRE(r->credential);
     CHECK(r->credential->username == "hubuser");
 
     r = find_registry_credential("ghcr.example", "team/app", stores);
+    INFO((r.ok() ? std::string() : r.error().message));
     REQUIRE(r.ok());
     REQUIRE(r->credential);
     CHECK(r->credential->identity_token == "refresh-xyz");
@@ -94,6 +97,7 @@ TEST_CASE("auths entries: user:password, identity tokens, URL keys and podman's 
 
     // Nothing anywhere: every place looked at is listed.
     r = find_registry_credential("other.example", "x", stores);
+    INFO((r.ok() ? std::string() : r.error().message));
     REQUIRE(r.ok());
     CHECK_FALSE(r->credential);
     REQUIRE(r->searched.size() == 2);
@@ -145,6 +149,7 @@ esac
     })");
 
     auto r = find_registry_credential("helper.example", "x", stores);
+    INFO((r.ok() ? std::string() : r.error().message));
     REQUIRE(r.ok());
     REQUIRE(r->credential);
     CHECK(r->credential->username == "robot");
@@ -158,6 +163,7 @@ esac
     CHECK(r->credential->identity_token == "id-token");
     CHECK(r->credential->source == "docker-credential-fake (credsStore in " + stores.docker_config + ")");
     r = find_registry_credential("nothing.example", "x", stores); // the helper's "not found" is a miss
+    INFO((r.ok() ? std::string() : r.error().message));
     REQUIRE(r.ok());
     CHECK_FALSE(r->credential);
     CHECK_THAT(r->searched.front(), Catch::Contains("docker-credential-fake (credsStore"));
@@ -230,6 +236,7 @@ TEST_CASE("a Basic challenge is answered with the stored credential; none is exi
     dir.write("docker/config.json",
               R"({"auths": {")" + reg.host() + R"(": {"auth": ")" + auth_of("robot", "helper-secret") + R"("}}})");
     r = RegistryClient(endpoint, {}, 5s, stores).resolve(*ref);
+    INFO((r.ok() ? std::string() : r.error().message));
     REQUIRE(r.ok());
     CHECK(r->reference.digest == "sha256:" + backends::sha256_hex(reg.manifest));
 
@@ -246,6 +253,7 @@ TEST_CASE("a Basic challenge is answered with the stored credential; none is exi
     endpoint.basic_auth.username = "robot";
     endpoint.basic_auth.password_file = dir.write("pw", "helper-secret\n");
     r = RegistryClient(endpoint, {}, 5s, stores).resolve(*ref);
+    INFO((r.ok() ? std::string() : r.error().message));
     REQUIRE(r.ok());
 }
 
@@ -294,6 +302,7 @@ TEST_CASE("bearer realms get the credential only over https or on the registry's
     // Same host over http: the credential goes along.
     realm = reg.url("/token");
     auto r = RegistryClient(endpoint, {}, 5s, stores).resolve(*ref);
+    INFO((r.ok() ? std::string() : r.error().message));
     REQUIRE(r.ok());
 
     // Another host over plain http: asked anonymously, refused, nothing leaked.

@@ -135,3 +135,11 @@ TEST_CASE("basic-auth passwords resolve like tokens, with errors naming the pass
     CHECK(*p == "from-env");
     ::unsetenv("ONCALL_TEST_UNSET_PASSWORD");
 }
+
+TEST_CASE("a registry is reached by its URL, not through the service proxy", "[config][endpoint]") {
+    const std::string text = "current-context: c\ncontexts:\n  c:\n    kubernetes: { server: https://k:6443 }\n"
+                             "    registry: { kube-service: registry/registry:5000 }\n";
+    auto config = parse_config(text, "config.yaml");
+    REQUIRE_FALSE(config.ok());
+    CHECK_THAT(config.error().message, Catch::Contains("registry.kube-service") && Catch::Contains("give its url"));
+}

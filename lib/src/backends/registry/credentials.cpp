@@ -225,8 +225,14 @@ Result<std::optional<RegistryCredential>> from_file(const std::string& file, con
     if (doc.is_discarded() || !doc.is_object()) {
         return make_error(Errc::config, fmt::format("{} is not a JSON object; fix or remove it", file));
     }
+    // References into `doc` (not copies): best_entry returns a pointer into the map it is given.
+    static const json k_empty = json::object();
+    const auto member = [&](const char* name) -> const json& {
+        const auto it = doc.find(name);
+        return it == doc.end() ? k_empty : *it;
+    };
     std::string key;
-    if (const json* helper = best_entry(doc.value("credHelpers", json::object()), host, repository, &key)) {
+    if (const json* helper = best_entry(member("credHelpers"), host, repository, &key)) {
         if (!helper->is_string()) {
             return make_error(Errc::config, fmt::format("{}: credHelpers.\"{}\" is not a string", file, key));
         }
@@ -238,7 +244,7 @@ Result<std::optional<RegistryCredential>> from_file(const std::string& file, con
                                        helper->get<std::string>(), file, host));
         return found;
     }
-    if (const json* entry = best_entry(doc.value("auths", json::object()), host, repository, &key)) {
+    if (const json* entry = best_entry(member("auths"), host, repository, &key)) {
         auto found = from_entry(*entry, key, file);
         if (!found || *found) {
             return found;
