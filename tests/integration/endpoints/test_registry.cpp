@@ -7,6 +7,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <thread>
+
 using namespace oncall::test;
 using nlohmann::json;
 
@@ -14,13 +16,30 @@ namespace {
 
 const std::string k_password = "registry-pass-9e3a-never-printed";
 
-std::string deployment_image(const std::string& name) {
+json deployment(const std::string& name) {
     const auto env = cluster_env();
     const auto r = run_process({"curl", "-sf", "--cacert", env.at("ONCALL_SANDBOX_CA"), "-H",
                                 "Authorization: Bearer " + file_text(env.at("ONCALL_K8S_TOKEN_FILE")),
                                 env.at("ONCALL_SANDBOX_URL") + "/apis/apps/v1/namespaces/shop/deployments/" + name});
     REQUIRE(r.exit_code == 0);
-    return json::parse(r.out).at("spec").at("template").at("spec").at("containers").at(0).at("image");
+    return json::parse(r.out);
+}
+
+std::string deployment_image(const std::string& name) {
+    return deployment(name).at("spec").at("template").at("spec").at("containers").at(0).at("image");
+}
+
+// Waits (bounded) until the rollout controller has taken in the last change (it then writes the
+// revision annotation, which a write racing with it would see as a conflict).
+void wait_observed(const std::string& name) {
+    for (int i = 0; i < 100; ++i) {
+        const json d = deployment(name);
+        if (d.at("status").value("observedGeneration", 0) >= d.at("metadata").value("generation", 0)) {
+            return;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    FAIL("the rollout controller never observed the change to " << name);
 }
 
 std::string digest_of(const std::string& repository, const std::string& tag) {
@@ -90,6 +109,7 @@ TEST_CASE("redeploy --image through a registry behind htpasswd: DOCKER_CONFIG, a
     CHECK(json_of(r).at("to").at("artifacts").at(0) == pinned_094);
     CHECK(deployment_image("search") == pinned_094);
     std::string leaks = r.out + r.err;
+    wait_observed("search");
 
     // From a credential helper on PATH (credHelpers), which gets the host on stdin.
     TempDir bin;
@@ -108,6 +128,7 @@ TEST_CASE("redeploy --image through a registry behind htpasswd: DOCKER_CONFIG, a
     CHECK(deployment_image("search") == pinned_093);
     CHECK(all_files_under(bin.path()).find(host) != std::string::npos); // the helper was asked for this host
     leaks += r.out + r.err;
+    wait_observed("search");
 
     // A wrong password is refused by the registry: exit 4, naming where it came from.
     docker.write("config.json", R"({"auths": {")" + host + R"(": {"auth": ")" +
