@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <cctype>
+#include <cstdlib>
 #include <fstream>
 
 namespace oncall::backends {
@@ -26,6 +27,14 @@ std::string join_url(std::string_view base, std::string_view path) {
     out.push_back('/');
     out.append(path);
     return out;
+}
+
+std::string expand_home_path(const std::string& path) {
+    if (path.rfind("~/", 0) == 0) {
+        const char* home = std::getenv("HOME");
+        return std::string(home != nullptr && *home != '\0' ? home : "") + path.substr(1);
+    }
+    return path;
 }
 
 Result<void> check_base_url(std::string_view url, std::string_view what) {
@@ -166,22 +175,25 @@ Result<EndpointClient> make_endpoint_client(std::string_view name, const config:
         options.bearer_token = std::move(token).value();
     }
     options.credential_source = config::credential_source(endpoint);
-    if (!endpoint.ca_file.empty()) {
-        if (auto readable = check_readable(name, "ca-file", endpoint.ca_file); !readable) {
+    const std::string ca_file = expand_home_path(endpoint.ca_file);
+    if (!ca_file.empty()) {
+        if (auto readable = check_readable(name, "ca-file", ca_file); !readable) {
             return std::move(readable).error();
         }
     }
-    options.tls.ca_file = endpoint.ca_file;
+    options.tls.ca_file = ca_file;
     options.tls.insecure_skip_verify = endpoint.insecure_skip_tls_verify;
     if (!endpoint.cert_file.empty()) {
-        for (const auto& [key, path] : {std::pair<std::string_view, const std::string&>{"cert-file", endpoint.cert_file},
-                                        {"key-file", endpoint.key_file}}) {
+        const std::string cert_file = expand_home_path(endpoint.cert_file);
+        const std::string key_file = expand_home_path(endpoint.key_file);
+        for (const auto& [key, path] : {std::pair<std::string_view, const std::string&>{"cert-file", cert_file},
+                                        {"key-file", key_file}}) {
             if (auto readable = check_readable(name, key, path); !readable) {
                 return std::move(readable).error();
             }
         }
-        options.tls.client_cert_file = endpoint.cert_file;
-        options.tls.client_key_file = endpoint.key_file;
+        options.tls.client_cert_file = cert_file;
+        options.tls.client_key_file = key_file;
     }
     out.client = http::Client(std::move(options));
     return out;

@@ -143,3 +143,12 @@ TEST_CASE("a registry is reached by its URL, not through the service proxy", "[c
     REQUIRE_FALSE(config.ok());
     CHECK_THAT(config.error().message, Catch::Contains("registry.kube-service") && Catch::Contains("give its url"));
 }
+
+TEST_CASE("examples/config.yaml parses without warnings, its endpoint keys included", "[config][endpoint]") {
+    auto c = load_config(std::string(ONCALL_FIXTURES_DIR) + "/../../examples/config.yaml");
+    REQUIRE(c.ok());
+    CHECK(c->warnings.empty());
+    CHECK(c->contexts.at("prod").prometheus.kube_service.name == "prometheus-k8s");
+    CHECK(c->contexts.at("hosted").prometheus.basic_auth.password_env == "MIMIR_PASSWORD");
+    CHECK(c->contexts.at("hosted").alertmanager.key_file == "~/.config/oncall/oncall.key");
+}

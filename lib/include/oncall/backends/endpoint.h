@@ -46,6 +46,9 @@ Result<EndpointClient> make_endpoint_client(std::string_view name, const config:
                                             const EndpointDefaults& defaults,
                                             const config::KubernetesConfig& kubernetes);
 
+/// A configured file path with a leading "~/" made absolute ($HOME).
+std::string expand_home_path(const std::string& path);
+
 /// Checks that `url` is an absolute http(s) URL with a host; the error names `what`.
 Result<void> check_base_url(std::string_view url, std::string_view what);
 

@@ -1,5 +1,6 @@
 // Resolving tags to manifest digests over the OCI distribution API.
 
+#include "oncall/backends/endpoint.h"
 #include "oncall/backends/registry.h"
 #include "oncall/http/client.h"
 
@@ -81,10 +82,10 @@ Result<Resolved> RegistryClient::resolve(const ImageReference& reference) const 
     options.total_timeout = m_timeout;
     options.log = m_log;
     if (configured) {
-        options.tls.ca_file = m_endpoint.ca_file;
+        options.tls.ca_file = backends::expand_home_path(m_endpoint.ca_file);
         options.tls.insecure_skip_verify = m_endpoint.insecure_skip_tls_verify;
-        options.tls.client_cert_file = m_endpoint.cert_file;
-        options.tls.client_key_file = m_endpoint.key_file;
+        options.tls.client_cert_file = backends::expand_home_path(m_endpoint.cert_file);
+        options.tls.client_key_file = backends::expand_home_path(m_endpoint.key_file);
         for (const auto& [name, value] : m_endpoint.headers) {
             options.headers.push_back(http::Header{name, value});
         }
