@@ -6,7 +6,6 @@
 #include "oncall/core/version.h"
 
 #include <CLI/CLI.hpp>
-#include <curl/curl.h>
 #include <fmt/format.h>
 
 #include <cstdio>
@@ -100,11 +99,8 @@ std::string explain_unknown(const CLI::App& app, const std::vector<std::string>&
 
 int main(int argc, char** argv) {
     using namespace oncall;
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    struct CurlCleanup {
-        ~CurlCleanup() { curl_global_cleanup(); }
-    } curl_cleanup;
-
+    // libcurl is initialised by the first request (lib/src/http), not here: commands that make
+    // none start faster.
     app::AppContext ctx;
     CLI::App cli{"oncall: what is broken, since when, what changed, and what to type next.\n"
                  "Fixes only by replacing artifacts; access only by expiring, logged grants.",

@@ -2,9 +2,9 @@
 
 #include "commands.h"
 #include "oncall/core/version.h"
+#include "oncall/http/client.h"
 #include "oncall/render/output.h"
 
-#include <curl/curl.h>
 #include <fmt/format.h>
 
 namespace oncall::app {
@@ -12,7 +12,7 @@ namespace oncall::app {
 void register_version(CLI::App& app, AppContext& ctx) {
     auto* cmd = app.add_subcommand("version", "Print the version, commit and libcurl version");
     cmd->callback([&ctx] {
-        const char* curl = curl_version_info(CURLVERSION_NOW)->version;
+        const std::string curl = http::curl_library_version();
         if (ctx.json()) {
             render::print_json({{"version", version()}, {"commit", git_commit()}, {"libcurl", curl}});
             return;

@@ -12,6 +12,16 @@
 
 namespace oncall::http::detail {
 
+/// Runs curl_global_init once, before the first handle is made: commands that make no request
+/// (--version, help, completion of flags) never pay for it.
+void ensure_curl_initialised();
+
+/// curl_easy_init after ensure_curl_initialised.
+inline CURL* new_easy_handle() {
+    ensure_curl_initialised();
+    return curl_easy_init();
+}
+
 /// Owns a curl_slist (request header lines).
 class HeaderList {
 public:
@@ -52,7 +62,7 @@ private:
 /// pointer handed to curl survives moves).
 class EasyHandle {
 public:
-    EasyHandle() : m_handle(curl_easy_init()), m_error(std::make_unique<std::array<char, CURL_ERROR_SIZE>>()) {
+    EasyHandle() : m_handle(new_easy_handle()), m_error(std::make_unique<std::array<char, CURL_ERROR_SIZE>>()) {
         if (m_handle == nullptr) {
             throw std::bad_alloc();
         }
@@ -128,7 +138,7 @@ private:
 /// Owns a multi handle.
 class MultiHandle {
 public:
-    MultiHandle() : m_handle(curl_multi_init()) {
+    MultiHandle() : m_handle((ensure_curl_initialised(), curl_multi_init())) {
         if (m_handle == nullptr) {
             throw std::bad_alloc();
         }
@@ -161,7 +171,7 @@ private:
 /// (Connections are not shared: libcurl does not support that across concurrent threads.)
 class ShareHandle {
 public:
-    ShareHandle() : m_handle(curl_share_init()) {
+    ShareHandle() : m_handle((ensure_curl_initialised(), curl_share_init())) {
         if (m_handle == nullptr) {
             throw std::bad_alloc();
         }

@@ -191,6 +191,9 @@ std::vector<Result<Response>> perform_all(const std::vector<BoundRequest>& reque
 /// Removes credentials from a URL: userinfo and the values of token-like query parameters.
 std::string redact_url(std::string_view url);
 
+/// The version of the libcurl in use (e.g. "7.88.1").
+std::string curl_library_version();
+
 /// A header line safe to log: Authorization, Cookie, Proxy-Authorization and *token* values hidden.
 std::string redact_header(std::string_view name, std::string_view value);
 
