@@ -37,13 +37,13 @@ std::vector<ServicePort> read_services(const std::string& file) {
     return out;
 }
 
-std::string lower(std::string s) {
+std::string lower_case(std::string s) {
     std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     return s;
 }
 
 bool hop_by_hop(const std::string& name) {
-    const std::string n = lower(name);
+    const std::string n = lower_case(name);
     return n == "connection" || n == "keep-alive" || n == "proxy-authenticate" || n == "proxy-authorization" ||
            n == "te" || n == "trailer" || n == "transfer-encoding" || n == "upgrade" || n == "content-length" ||
            n == "host" || n == "authorization" || n == "local_addr" || n == "local_port" || n == "remote_addr" ||
@@ -164,7 +164,7 @@ void ServiceProxy::forward(const httplib::Request& req, httplib::Response& res, 
     res.status = result->status;
     std::string response_type = "text/plain";
     for (const auto& [name, value] : result->headers) {
-        if (lower(name) == "content-type") {
+        if (lower_case(name) == "content-type") {
             response_type = value;
         } else if (!hop_by_hop(name)) {
             res.set_header(name, value);

@@ -20,7 +20,7 @@ using nlohmann::json;
 
 namespace {
 
-const std::string k_password = "prom-pass-4b1d-never-printed";
+const std::string k_monitoring_password = "prom-pass-4b1d-never-printed";
 
 // The answer of triage with the practice cluster's own configuration (direct URLs, no auth).
 json direct_triage(const std::string& service) {
@@ -97,31 +97,31 @@ TEST_CASE("Prometheus and Alertmanager behind Basic auth: triage complete, wrong
           "endpoint and 401",
           "[endpoints][basic-auth]") {
     TempDir dir;
-    const std::string hash = bcrypt_line("oncall", k_password);
+    const std::string hash = bcrypt_line("oncall", k_monitoring_password);
     const std::string web = dir.write("web.yml", "basic_auth_users:\n  " + hash.substr(0, hash.find(':')) + ": '" +
                                                      hash.substr(hash.find(':') + 1) + "'\n");
     Monitoring m(dir, web);
     const std::string prom_url = "http://127.0.0.1:" + std::to_string(m.prometheus_port);
     const std::string am_url = "http://127.0.0.1:" + std::to_string(m.alertmanager_port);
-    wait_until_ready(*m.prometheus, {"-u", "oncall:" + k_password, prom_url + "/-/ready"});
-    wait_until_ready(*m.alertmanager, {"-u", "oncall:" + k_password, am_url + "/-/ready"});
+    wait_until_ready(*m.prometheus, {"-u", "oncall:" + k_monitoring_password, prom_url + "/-/ready"});
+    wait_until_ready(*m.alertmanager, {"-u", "oncall:" + k_monitoring_password, am_url + "/-/ready"});
     // Without credentials both refuse (the servers really check).
     CHECK(run_process({"curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", prom_url + "/api/v1/query?query=up"}).out ==
           "401");
     // An alert only this Alertmanager has, so the report shows it was read.
-    const auto posted = run_process({"curl", "-sf", "-u", "oncall:" + k_password, "-H",
+    const auto posted = run_process({"curl", "-sf", "-u", "oncall:" + k_monitoring_password, "-H",
                                      "Content-Type: application/json", "-d",
                                      R"([{"labels":{"alertname":"BehindBasicAuth","service":"checkout","severity":"page"}}])",
                                      am_url + "/api/v2/alerts"});
     REQUIRE(posted.exit_code == 0);
 
     const json direct = direct_triage("checkout");
-    const std::string password_file = dir.write("prometheus.password", k_password + "\n", 0600);
+    const std::string password_file = dir.write("prometheus.password", k_monitoring_password + "\n", 0600);
     const std::string config =
         write_config(dir, "{ url: " + prom_url + ", basic-auth: { username: oncall, password-file: " + password_file + " } }",
                      "{ url: " + am_url + ", basic-auth: { username: oncall, password-env: AM_PASSWORD } }");
     TempDir state;
-    auto r = oncall_with(config, state, {"triage", "checkout", "-o", "json", "-v"}, {{"AM_PASSWORD", k_password}});
+    auto r = oncall_with(config, state, {"triage", "checkout", "-o", "json", "-v"}, {{"AM_PASSWORD", k_monitoring_password}});
     INFO(r.err);
     const json report = json_of(r);
     check_same_answer(report, direct);
@@ -131,9 +131,9 @@ TEST_CASE("Prometheus and Alertmanager behind Basic auth: triage complete, wrong
     }
     CHECK(seen);
     CHECK_THAT(r.err, Catch::Contains("Authorization: Basic <redacted> (user 'oncall')"));
-    const std::string basic = base64("oncall:" + k_password);
+    const std::string basic = base64("oncall:" + k_monitoring_password);
     for (const auto& text : {r.out, r.err, all_files_under(state.path())}) {
-        CHECK(text.find(k_password) == std::string::npos);
+        CHECK(text.find(k_monitoring_password) == std::string::npos);
         CHECK(text.find(basic) == std::string::npos);
     }
 

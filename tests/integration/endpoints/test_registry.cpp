@@ -14,7 +14,7 @@ using nlohmann::json;
 
 namespace {
 
-const std::string k_password = "registry-pass-9e3a-never-printed";
+const std::string k_registry_password = "registry-pass-9e3a-never-printed";
 
 json deployment(const std::string& name) {
     const auto env = cluster_env();
@@ -58,7 +58,7 @@ TEST_CASE("redeploy --image through a registry behind htpasswd: DOCKER_CONFIG, a
           "[endpoints][registry]") {
     auto env = cluster_env();
     TempDir dir;
-    const std::string htpasswd = dir.write("htpasswd", bcrypt_line("robot", k_password) + "\n");
+    const std::string htpasswd = dir.write("htpasswd", bcrypt_line("robot", k_registry_password) + "\n");
     const int port = free_port();
     const std::string host = "127.0.0.1:" + std::to_string(port);
     const std::string config_file = dir.write("registry.yml", "version: 0.1\nlog: { level: warn }\n"
@@ -71,7 +71,7 @@ TEST_CASE("redeploy --image through a registry behind htpasswd: DOCKER_CONFIG, a
                                                                   "    path: " +
                                                                   htpasswd + "\n");
     Daemon registry({"docker-registry", "serve", config_file}, dir.path() + "/registry.log");
-    wait_until_ready(registry, {"-u", "robot:" + k_password, "http://" + host + "/v2/"});
+    wait_until_ready(registry, {"-u", "robot:" + k_registry_password, "http://" + host + "/v2/"});
     REQUIRE(run_process({"curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://" + host + "/v2/"}).out == "401");
 
     const std::string services = "  search:\n    repositories: [" + host + "/shop/search]\n";
@@ -101,7 +101,7 @@ TEST_CASE("redeploy --image through a registry behind htpasswd: DOCKER_CONFIG, a
     // From a temporary DOCKER_CONFIG.
     TempDir docker;
     docker.write("config.json", R"({"auths": {")" + host + R"(": {"auth": ")" +
-                                    base64("robot:" + k_password) + R"("}}})");
+                                    base64("robot:" + k_registry_password) + R"("}}})");
     r = redeploy("0.9.4", {{"DOCKER_CONFIG", docker.path()}});
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
@@ -115,7 +115,7 @@ TEST_CASE("redeploy --image through a registry behind htpasswd: DOCKER_CONFIG, a
     TempDir bin;
     bin.write("docker-credential-oncall-test",
               "#!/bin/sh\n[ \"$1\" = get ] || exit 2\nread -r server\necho \"$server\" > '" + bin.path() +
-                  "/asked'\nprintf '{\"ServerURL\":\"%s\",\"Username\":\"robot\",\"Secret\":\"" + k_password +
+                  "/asked'\nprintf '{\"ServerURL\":\"%s\",\"Username\":\"robot\",\"Secret\":\"" + k_registry_password +
                   "\"}' \"$server\"\n",
               0755);
     TempDir helper_docker;
@@ -141,7 +141,7 @@ TEST_CASE("redeploy --image through a registry behind htpasswd: DOCKER_CONFIG, a
 
     // The password is in no output, -v line, audit line or state file.
     leaks += all_files_under(state.path());
-    CHECK(leaks.find(k_password) == std::string::npos);
-    CHECK(leaks.find(base64("robot:" + k_password)) == std::string::npos);
+    CHECK(leaks.find(k_registry_password) == std::string::npos);
+    CHECK(leaks.find(base64("robot:" + k_registry_password)) == std::string::npos);
     CHECK(leaks.find("wrong-password") == std::string::npos);
 }
