@@ -109,7 +109,7 @@ Result<EndpointClient> through_service_proxy(std::string_view name, const config
         return e;
     }
     const auto total = endpoint.timeout.count() > 0 ? endpoint.timeout : defaults.timeout;
-    http::ClientOptions options = kube::client_options(*connection, defaults.log, total);
+    http::ClientOptions options = kube::api_server_options(*connection, defaults.log, total);
     const http::ClientOptions ours = base_options(name, endpoint, defaults);
     options.name = fmt::format("{} (kube-service {})", name, shown);
     options.connect_timeout = ours.connect_timeout;

@@ -39,12 +39,6 @@ struct Connection {
 /// (+ kube-context). Exec and auth-provider plugins and client certificates are refused (Errc::config).
 Result<Connection> resolve_connection(const config::KubernetesConfig& settings);
 
-/// HTTP client options that reach the connection's API server (URL aside): its TLS settings and
-/// credentials, named "kubernetes API server" in messages. Also used for services reached through
-/// the API server's service proxy.
-http::ClientOptions client_options(const Connection& connection, std::function<void(std::string_view)> log,
-                                   std::chrono::milliseconds timeout);
-
 /// Parses kubeconfig YAML text; `path` resolves relative file references and names the file in errors.
 /// An empty `context_name` means the file's current-context.
 Result<Connection> parse_kubeconfig(const std::string& text, const std::string& path,
@@ -57,6 +51,12 @@ Result<Connection> parse_kubeconfig(const std::string& text, const std::string& 
 /// 404 not_found, 401/403 access_denied, 409 and failed json-patch `test` ops conflict, 422 invalid
 /// (with the causes), 5xx unavailable, garbage bad_response. `what` names the request ("get deployment shop/checkout").
 Error api_error(const http::Response& response, std::string_view what);
+
+/// HTTP client options that reach the connection's API server (the URL aside): its TLS settings
+/// and credentials, named "kubernetes API server" in messages. Services reached through the API
+/// server's service proxy use them too.
+http::ClientOptions api_server_options(const Connection& connection, std::function<void(std::string_view)> log,
+                                       std::chrono::milliseconds timeout);
 
 // ---------------------------------------------------------------------------------------------
 // Models

@@ -13,6 +13,18 @@ namespace {
 
 using nlohmann::json;
 
+http::ClientOptions client_options(const Connection& c, std::function<void(std::string_view)> log,
+                                   std::chrono::milliseconds timeout) {
+    http::ClientOptions o;
+    o.name = fmt::format("kubernetes API server");
+    o.total_timeout = timeout;
+    o.tls.ca_file = c.ca_file;
+    o.tls.insecure_skip_verify = c.insecure_skip_tls_verify;
+    o.bearer_token = c.token;
+    o.log = std::move(log);
+    return o;
+}
+
 std::string append_query(std::string path, std::string_view name, std::string_view value) {
     path += path.find('?') == std::string::npos ? '?' : '&';
     path += name;
@@ -56,16 +68,9 @@ template <class T, class F> Result<List<T>> decode_list(Result<List<json>> raw, 
 
 } // namespace
 
-http::ClientOptions client_options(const Connection& c, std::function<void(std::string_view)> log,
-                                   std::chrono::milliseconds timeout) {
-    http::ClientOptions o;
-    o.name = fmt::format("kubernetes API server");
-    o.total_timeout = timeout;
-    o.tls.ca_file = c.ca_file;
-    o.tls.insecure_skip_verify = c.insecure_skip_tls_verify;
-    o.bearer_token = c.token;
-    o.log = std::move(log);
-    return o;
+http::ClientOptions api_server_options(const Connection& connection, std::function<void(std::string_view)> log,
+                                       std::chrono::milliseconds timeout) {
+    return client_options(connection, std::move(log), timeout);
 }
 
 const char* patch_content_type(PatchType type) noexcept {
