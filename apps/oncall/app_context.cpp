@@ -1,5 +1,8 @@
 #include "app_context.h"
 
+#include "oncall/core/duration.h"
+#include "oncall/render/sanitize.h"
+
 #include <fmt/format.h>
 
 #include <cstdio>
@@ -59,15 +62,26 @@ config::Service AppContext::service(const std::string& name) {
     return unwrap(config::service_for(config(), context(), name));
 }
 
+std::chrono::milliseconds parse_flag_duration(std::string_view flag, const std::string& text) {
+    auto d = parse_duration(text);
+    if (!d) {
+        auto e = std::move(d).error();
+        e.code = Errc::usage;
+        e.message = fmt::format("{}: {}", flag, e.message);
+        fail(std::move(e));
+    }
+    return *d;
+}
+
 void AppContext::debug(std::string_view line) const {
     if (options.verbose > 0) {
-        fmt::print(stderr, "oncall: {}\n", line);
+        fmt::print(stderr, "oncall: {}\n", render::sanitize(line));
     }
 }
 
 void AppContext::warn(std::string_view line) const {
     if (!options.quiet) {
-        fmt::print(stderr, "oncall: {}\n", line);
+        fmt::print(stderr, "oncall: {}\n", render::sanitize(line));
     }
 }
 
@@ -75,7 +89,7 @@ std::function<void(std::string_view)> AppContext::logger() const {
     if (options.verbose == 0) {
         return {};
     }
-    return [](std::string_view line) { fmt::print(stderr, "oncall: {}\n", line); };
+    return [](std::string_view line) { fmt::print(stderr, "oncall: {}\n", render::sanitize(line)); };
 }
 
 } // namespace oncall::app

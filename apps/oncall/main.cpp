@@ -4,6 +4,7 @@
 #include "commands/commands.h"
 #include "oncall/core/exit_code.h"
 #include "oncall/core/version.h"
+#include "oncall/render/sanitize.h"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -136,15 +137,16 @@ int main(int argc, char** argv) {
             if (message.empty()) {
                 message = fmt::format("{}; see 'oncall --help'", e.what());
             }
-            fmt::print(stderr, "oncall: error: {}\n", message);
+            fmt::print(stderr, "oncall: error: {}\n", render::sanitize(message));
             return static_cast<int>(ExitCode::usage);
         }
     } catch (const app::CommandError& e) {
         const auto code = exit_code_for(e.error);
-        fmt::print(stderr, "oncall: error: {}\n", e.error.message);
+        // Error texts quote servers: escaped like any other untrusted text.
+        fmt::print(stderr, "oncall: error: {}\n", render::sanitize(e.error.message));
         return static_cast<int>(code);
     } catch (const std::exception& e) {
-        fmt::print(stderr, "oncall: internal error: {}\n", e.what());
+        fmt::print(stderr, "oncall: internal error: {}\n", render::sanitize(e.what()));
         return static_cast<int>(ExitCode::failure);
     }
     return static_cast<int>(ctx.exit_code);

@@ -1,13 +1,11 @@
 // oncall access list | access revoke SERVICE [--role ROLE]
 
 #include "commands.h"
-#include "oncall/backends/kubernetes.h"
-#include "oncall/core/duration.h"
-#include "oncall/core/time.h"
+#include "oncall/backends/clients.h"
 #include "oncall/ops/access.h"
 #include "oncall/ops/audit.h"
 #include "oncall/render/output.h"
-#include "oncall/render/table.h"
+#include "oncall/views/access.h"
 
 #include <fmt/format.h>
 
@@ -16,88 +14,27 @@
 namespace oncall::app {
 namespace {
 
-std::string time_left_text(const ops::Grant& g, TimePoint ref) {
-    if (g.expired(ref)) {
-        return "expired " + format_age(g.expires_at, ref);
-    }
-    const auto left = std::chrono::duration_cast<std::chrono::seconds>(g.time_left(ref));
-    return format_duration(std::chrono::milliseconds(std::max<long long>(left.count(), 1) * 1000)) +
-           " left";
-}
-
 void run_list(AppContext& ctx) {
     const auto& context = ctx.context();
     const auto grants = unwrap(ops::GrantStore::open_default().list(context.name));
-    const auto ref = now();
+    const auto options = ctx.text_options();
     if (ctx.json()) {
-        nlohmann::json items = nlohmann::json::array();
-        for (const auto& g : grants) {
-            const auto left = std::chrono::duration_cast<std::chrono::seconds>(g.time_left(ref));
-            items.push_back({{"service", g.service},
-                             {"namespace", g.namespace_name},
-                             {"role", g.role},
-                             {"expires_at", format_rfc3339(g.expires_at)},
-                             {"expired", g.expired(ref)},
-                             {"time_left_seconds", std::max<long long>(left.count(), 0)},
-                             {"grant", g.id},
-                             {"requester", g.requester},
-                             {"reason", g.reason}});
-        }
-        render::print_json({{"context", context.name}, {"grants", items}});
-        return;
+        render::print_json(views::grant_list_json(context.name, grants, options.now));
+    } else if (!grants.empty() || !ctx.options.quiet) {
+        fmt::print("{}", views::grant_list_text(context.name, grants, options));
     }
-    if (grants.empty()) {
-        if (!ctx.options.quiet) {
-            fmt::print("No grants in context {}. Ask for one with: {}\n", context.name,
-                       ops::request_access_command("SERVICE"));
-        }
-        return;
-    }
-    render::Table table;
-    table.column("SERVICE").column("ROLE").column("GRANT").column("EXPIRES").column("LEFT").column(
-        "REASON", render::Align::left, true);
-    const auto& style = ctx.style();
-    for (const auto& g : grants) {
-        const std::string left = time_left_text(g, ref);
-        const auto color = g.expired(ref) ? render::Color::gray
-                           : g.time_left(ref) < ops::k_grant_warning_threshold
-                               ? render::Color::yellow
-                               : render::Color::green;
-        table.row({g.service, g.role, g.id, format_local(g.expires_at),
-                   render::paint(left, color, style), g.reason});
-    }
-    fmt::print("{}", table.render(style.width));
 }
 
 void run_revoke(AppContext& ctx, const std::string& service_name, const std::string& role) {
     const auto& context = ctx.context();
     const auto service = ctx.service(service_name);
-    const auto client = unwrap(kube::KubeClient::create(context.kubernetes, ctx.logger()));
+    const auto client = unwrap(backends::make_kube_client(context, ctx.logger()));
     const ops::AccessStores stores{ops::GrantStore::open_default(), ops::default_audit_path()};
     const auto results = unwrap(ops::revoke_access(client, context, service, role, stores));
     if (ctx.json()) {
-        nlohmann::json items = nlohmann::json::array();
-        for (const auto& r : results) {
-            items.push_back({{"service", r.grant.service},
-                             {"role", r.grant.role},
-                             {"grant", r.grant.id},
-                             {"secret_deleted", r.secret_deleted}});
-        }
-        render::print_json({{"revoked", items}});
-        return;
-    }
-    for (const auto& r : results) {
-        if (r.secret_deleted) {
-            fmt::print("Revoked the {} grant {} for {}: secret {}/{} deleted, its token no longer "
-                       "works.\n",
-                       r.grant.role, r.grant.id, r.grant.service, r.grant.namespace_name,
-                       r.grant.secret_name);
-        } else {
-            fmt::print("Removed the {} grant {} for {}: its secret {}/{} was already gone, so its "
-                       "token no longer works.\n",
-                       r.grant.role, r.grant.id, r.grant.service, r.grant.namespace_name,
-                       r.grant.secret_name);
-        }
+        render::print_json(views::revoke_json(results));
+    } else {
+        fmt::print("{}", views::revoke_text(results));
     }
 }
 

@@ -18,7 +18,7 @@ void register_request_access(CLI::App& app, AppContext& ctx);
 void register_access(CLI::App& app, AppContext& ctx);
 void register_completion(CLI::App& app, AppContext& ctx);
 
-/// Registers every finished subcommand (unfinished ones stay out of --help).
+/// Registers every subcommand, in the order `oncall --help` lists them.
 inline void register_all(CLI::App& app, AppContext& ctx) {
     register_version(app, ctx);
     register_config(app, ctx);

@@ -1,12 +1,13 @@
 // oncall request-access SERVICE --role ROLE --for DUR --reason TEXT [--ticket ID]
 
 #include "commands.h"
-#include "oncall/backends/kubernetes.h"
-#include "oncall/core/duration.h"
+#include "deploy_flow.h"
+#include "oncall/backends/clients.h"
 #include "oncall/core/time.h"
 #include "oncall/ops/access.h"
 #include "oncall/ops/audit.h"
 #include "oncall/render/output.h"
+#include "oncall/views/access.h"
 
 #include <fmt/format.h>
 
@@ -20,19 +21,12 @@ struct RequestAccessFlags {
     ops::AccessRequest request;
 };
 
-std::string next_command(const ops::Grant& g) {
-    if (g.role == ops::k_deployer_role) {
-        return fmt::format("oncall rollback {}   (or: oncall redeploy {})", g.service, g.service);
-    }
-    return fmt::format("oncall triage {}", g.service);
-}
-
 void run(AppContext& ctx, const RequestAccessFlags& flags) {
     const auto& context = ctx.context();
     const auto service = ctx.service(flags.service);
     // Checked before any connection is made: a bad request changes nothing anywhere.
     unwrap(ops::validate_request(context.access, flags.request));
-    const auto client = unwrap(kube::KubeClient::create(context.kubernetes, ctx.logger()));
+    const auto client = unwrap(backends::make_kube_client(context, ctx.logger()));
     const ops::AccessStores stores{ops::GrantStore::open_default(), ops::default_audit_path()};
     const auto issued = unwrap(ops::request_access(
         client, context, service, flags.request, stores,
@@ -54,32 +48,10 @@ void run(AppContext& ctx, const RequestAccessFlags& flags) {
     }
 
     if (ctx.json()) {
-        render::print_json({{"service", grant.service},
-                            {"namespace", grant.namespace_name},
-                            {"role", grant.role},
-                            {"requester", grant.requester},
-                            {"issued_at", format_rfc3339(grant.issued_at)},
-                            {"expires_at", format_rfc3339(grant.expires_at)},
-                            {"grant", grant.id},
-                            {"reason", grant.reason},
-                            {"ticket", grant.ticket.empty() ? nlohmann::json(nullptr)
-                                                            : nlohmann::json(grant.ticket)}});
-        return;
+        render::print_json(views::request_access_json(grant));
+    } else {
+        fmt::print("{}", views::request_access_text(grant, ctx.text_options()));
     }
-    const auto left = std::chrono::duration_cast<std::chrono::seconds>(grant.time_left(now()));
-    fmt::print("Granted role {} on {} (namespace {}) to {}, grant {}.\n", grant.role,
-               grant.service, grant.namespace_name, grant.requester, grant.id);
-    fmt::print("  expires   {} local, {} UTC; {} left\n", format_local(grant.expires_at),
-               format_rfc3339(grant.expires_at),
-               format_duration(std::chrono::milliseconds(std::max<long long>(left.count(), 0) * 1000)));
-    fmt::print("  reason    {}\n", grant.reason);
-    if (!grant.ticket.empty()) {
-        fmt::print("  ticket    {}\n", grant.ticket);
-    }
-    fmt::print("  record    secret {}/{} (delete it to revoke)\n", grant.namespace_name,
-               grant.secret_name);
-    fmt::print("Next: {}\n", next_command(grant));
-    fmt::print("Done early? oncall access revoke {}\n", grant.service);
 }
 
 } // namespace
@@ -97,7 +69,10 @@ void register_request_access(CLI::App& app, AppContext& ctx) {
     cmd->add_option("--reason", flags->request.reason, "Why: what is broken and what you will do")
         ->required();
     cmd->add_option("--ticket", flags->request.ticket, "Incident or ticket id");
-    cmd->callback([&ctx, flags] { run(ctx, *flags); });
+    cmd->callback([&ctx, flags, cmd] {
+        refuse_flags_as_values(*cmd);
+        run(ctx, *flags);
+    });
 }
 
 } // namespace oncall::app

@@ -173,16 +173,6 @@ Result<QueryResult> decode_data(const json& data, std::string_view url) {
 
 } // namespace
 
-const char* result_type_name(ResultType type) noexcept {
-    switch (type) {
-    case ResultType::vector: return "vector";
-    case ResultType::matrix: return "matrix";
-    case ResultType::scalar: return "scalar";
-    case ResultType::string: return "string";
-    }
-    return "unknown";
-}
-
 Result<QueryResult> decode_query_response(long http_status, std::string_view body, std::string_view url) {
     const json doc = json::parse(body.begin(), body.end(), nullptr, false);
     if (doc.is_discarded() || !doc.is_object()) {

@@ -1,5 +1,7 @@
 #include "oncall/cli/completion_cache.h"
 
+#include "oncall/core/files.h"
+
 #include <cstdio>
 #include <fcntl.h>
 #include <filesystem>
@@ -94,28 +96,8 @@ void CompletionCache::put(const std::string& key, const CacheEntry& entry,
         fs::create_directories(target.parent_path(), ec);
         ::chmod(target.parent_path().c_str(), 0700);
     }
-    const std::string tmp = m_path + ".tmp." + std::to_string(::getpid());
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        return;
-    }
-    const std::string text = Json{{"entries", kept}}.dump() + "\n";
-    const char* p = text.data();
-    std::size_t left = text.size();
-    bool ok = true;
-    while (left > 0) {
-        const ssize_t n = ::write(fd, p, left);
-        if (n <= 0) {
-            ok = false;
-            break;
-        }
-        p += n;
-        left -= static_cast<std::size_t>(n);
-    }
-    ::close(fd);
-    if (!ok || std::rename(tmp.c_str(), m_path.c_str()) != 0) {
-        ::unlink(tmp.c_str());
-    }
+    // A cache: a failed write only costs the next TAB a query.
+    (void)write_file_atomic(m_path, Json{{"entries", kept}}.dump() + "\n", 0600);
 }
 
 } // namespace oncall::cli

@@ -1,6 +1,7 @@
 #include "oncall/config/config.h"
 
 #include "oncall/core/duration.h"
+#include "oncall/core/files.h"
 
 #include <fmt/format.h>
 #include <sys/stat.h>
@@ -380,7 +381,10 @@ Result<Context> read_context(Reader& r, const std::string& name, const YAML::Nod
     if (!node.IsMap()) {
         return r.error(node, path, "expected a map");
     }
-    r.warn_unknown(node, path, {"kubernetes", "prometheus", "alertmanager", "registry", "access"});
+    r.warn_unknown(node, path, {"kubernetes", "prometheus", "alertmanager", "registry", "access", "scrape-interval"});
+    if (node["scrape-interval"]) {
+        ONCALL_TRY_ASSIGN(c.scrape_interval, r.duration(node["scrape-interval"], path + ".scrape-interval"));
+    }
     if (node["kubernetes"]) {
         ONCALL_TRY(read_kubernetes(r, node["kubernetes"], path + ".kubernetes", c.kubernetes));
     }
@@ -419,7 +423,11 @@ Result<Service> read_service(Reader& r, const std::string& name, const YAML::Nod
     if (!node.IsMap()) {
         return r.error(node, path, "expected a map");
     }
-    r.warn_unknown(node, path, {"namespace", "deployment", "selector", "alerts", "slo", "repositories", "signals"});
+    r.warn_unknown(node, path,
+                   {"namespace", "deployment", "selector", "alerts", "slo", "repositories", "signals", "scrape-interval"});
+    if (node["scrape-interval"]) {
+        ONCALL_TRY_ASSIGN(s.scrape_interval, r.duration(node["scrape-interval"], path + ".scrape-interval"));
+    }
     if (node["namespace"]) {
         ONCALL_TRY_ASSIGN(s.namespace_name, r.string(node["namespace"], path + ".namespace"));
         if (!is_dns1123_label(s.namespace_name)) {
@@ -473,13 +481,6 @@ std::string env_or_empty(const char* name) {
 std::string home_dir() {
     auto home = env_or_empty("HOME");
     return home.empty() ? std::string("/") : home;
-}
-
-std::string expand_home(const std::string& path) {
-    if (path.rfind("~/", 0) == 0) {
-        return home_dir() + path.substr(1);
-    }
-    return path;
 }
 
 bool contains_secret_by_value(const Config& c) {
@@ -652,6 +653,9 @@ Result<Service> service_for(const Config& config, const Context& context, const 
     if (s.deployment.empty()) {
         s.deployment = name;
     }
+    if (s.scrape_interval.count() == 0) {
+        s.scrape_interval = context.scrape_interval;
+    }
     if (s.selector.empty()) {
         s.selector = fmt::format("service=\"{}\"", name);
     }
@@ -813,6 +817,30 @@ std::string KubeService::proxy_path() const {
     return fmt::format("/api/v1/namespaces/{}/services/{}/proxy", namespace_name, service);
 }
 
+// `name` as a YAML scalar: plain when that reads back as itself, else double-quoted.
+std::string yaml_scalar(const std::string& name) {
+    const bool plain = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_' || c == '.' || c == '/' ||
+               c == '@';
+    }) && std::isalnum(static_cast<unsigned char>(name.front())) != 0;
+    if (plain) {
+        return name;
+    }
+    std::string out = "\"";
+    for (const char c : name) {
+        const auto u = static_cast<unsigned char>(c);
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += c;
+        } else if (u < 0x20 || u == 0x7F) {
+            out += fmt::format("\\x{:02x}", u);
+        } else {
+            out += c;
+        }
+    }
+    return out + "\"";
+}
+
 Result<void> set_current_context(const std::string& path, const std::string& name) {
     auto read = read_file(path, Errc::config);
     if (!read) {
@@ -837,7 +865,7 @@ Result<void> set_current_context(const std::string& path, const std::string& nam
                 }
                 comment = line.substr(hash);
             }
-            line = "current-context: " + name + comment;
+            line = "current-context: " + yaml_scalar(name) + comment;
             replaced = true;
         }
         out += line;
@@ -847,33 +875,21 @@ Result<void> set_current_context(const std::string& path, const std::string& nam
         pos = end + 1;
     }
     if (!replaced) {
-        out = "current-context: " + name + "\n" + text;
+        out = "current-context: " + yaml_scalar(name) + "\n" + text;
     }
     auto check = parse_config(out, path); // never write a file we could not read back
     if (!check) {
         return check.error();
     }
+    if (check->current_context != name) {
+        return make_error(Errc::config, fmt::format("cannot set current-context to '{}' in {}: it would read back as "
+                                                    "'{}'; nothing was changed",
+                                                    name, path, check->current_context));
+    }
+    // The mode of the file as it is (through a symlink: of its target), else private.
     struct stat st {};
-    const mode_t mode = ::stat(path.c_str(), &st) == 0 ? (st.st_mode & 07777) : 0600;
-    const std::string tmp = path + ".tmp-oncall";
-    {
-        std::ofstream o(tmp, std::ios::binary | std::ios::trunc);
-        if (!o) {
-            return make_error(Errc::io, fmt::format("cannot write {}: {}", tmp, std::strerror(errno)));
-        }
-        o << out;
-        if (!o.flush()) {
-            return make_error(Errc::io, fmt::format("cannot write {}", tmp));
-        }
-    }
-    ::chmod(tmp.c_str(), mode);
-    std::error_code ec;
-    std::filesystem::rename(tmp, path, ec);
-    if (ec) {
-        std::filesystem::remove(tmp, ec);
-        return make_error(Errc::io, fmt::format("cannot replace {}: {}", path, ec.message()));
-    }
-    return ok_result();
+    const unsigned mode = ::stat(path.c_str(), &st) == 0 ? (st.st_mode & 07777) : 0600;
+    return write_file_atomic(path, out, mode);
 }
 
 Result<std::string> redacted_yaml(const std::string& path) {

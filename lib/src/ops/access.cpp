@@ -4,6 +4,7 @@
 #include "oncall/backends/kubernetes_access.h"
 #include "oncall/core/duration.h"
 #include "oncall/core/time.h"
+#include "oncall/core/exit_code.h"
 #include "oncall/ops/audit.h"
 
 #include <fmt/format.h>
@@ -207,9 +208,27 @@ Result<IssuedGrant> request_access(const kube::KubeClient& client, const config:
     kube::GrantSecret record{ns,          grant.secret_name, grant.id,        grant.service,
                              grant.role,  account,           grant.requester, grant.reason,
                              grant.ticket, grant.expires_at};
+    // Write-ahead: the intent is on disk before the Secret (and with it the grant) exists.
+    const std::string attempt = new_attempt_id();
+    {
+        auto intent = grant_audit_record(grant, "request-access", "");
+        intent.erase("result");
+        intent.erase("exit_code");
+        if (auto written = audit_intent(stores.audit_path, std::move(intent), attempt); !written) {
+            return std::move(written).error();
+        }
+    }
+    // Every failure from here on leaves a result line beside the intent.
+    auto failed = [&](Error e) {
+        auto record = grant_audit_record(grant, "request-access", "failed");
+        record["error"] = e.message;
+        record["exit_code"] = static_cast<int>(exit_code_for(e));
+        (void)audit_result(stores.audit_path, std::move(record), attempt);
+        return e;
+    };
     auto secret = kube::create_grant_secret(client, record);
     if (!secret) {
-        return explain_secret_refusal(std::move(secret).error(), client, ns, grant.requester);
+        return failed(explain_secret_refusal(std::move(secret).error(), client, ns, grant.requester));
     }
     grant.secret_uid = secret->uid;
     say(progress, fmt::format("created secret {}/{} (uid {})", ns, grant.secret_name,
@@ -218,9 +237,9 @@ Result<IssuedGrant> request_access(const kube::KubeClient& client, const config:
     auto token = kube::request_bound_token(client, ns, account, valid->duration.count(),
                                            grant.secret_name, grant.secret_uid);
     if (!token) {
-        return undo_secret(explain_token_refusal(std::move(token).error(), ns, account,
-                                                 valid->duration, grant.requester),
-                           client, ns, grant.secret_name, progress);
+        return failed(undo_secret(explain_token_refusal(std::move(token).error(), ns, account,
+                                                        valid->duration, grant.requester),
+                                  client, ns, grant.secret_name, progress));
     }
     grant.token = std::move(token->token);
     if (token->expires_at && *token->expires_at < grant.expires_at) {
@@ -244,16 +263,16 @@ Result<IssuedGrant> request_access(const kube::KubeClient& client, const config:
     if (!event) {
         auto e = std::move(event).error();
         e.message = "cannot record the grant as an Event: " + e.message;
-        return undo_secret(std::move(e), client, ns, grant.secret_name, progress);
+        return failed(undo_secret(std::move(e), client, ns, grant.secret_name, progress));
     }
     say(progress, fmt::format("recorded event AccessGranted on secret {}/{}", ns,
                               grant.secret_name));
 
     if (auto saved = stores.grants.save(grant); !saved) {
-        return undo_secret(std::move(saved).error(), client, ns, grant.secret_name, progress);
+        return failed(undo_secret(std::move(saved).error(), client, ns, grant.secret_name, progress));
     }
-    if (auto audited = append_audit(stores.audit_path,
-                                    grant_audit_record(grant, "request-access", "granted"));
+    if (auto audited = audit_result(stores.audit_path,
+                                    grant_audit_record(grant, "request-access", "granted"), attempt);
         !audited) {
         (void)stores.grants.remove(grant.context, grant.service, grant.role);
         auto e = std::move(audited).error();
@@ -400,14 +419,6 @@ Error explain_grant_refusal(Error error, const config::Context& context,
                                 request_access_command(service, k_deployer_role,
                                                        role_max_of(context, k_deployer_role)));
     return error;
-}
-
-bool needs_deployer_grant(const config::Context& context, const config::Service& service) {
-    if (!context.access.require_grant) {
-        return false;
-    }
-    auto lookup = find_active_grant(context.name, service.name, k_deployer_role);
-    return !lookup || !lookup->active();
 }
 
 } // namespace oncall::ops

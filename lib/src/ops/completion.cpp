@@ -2,6 +2,7 @@
 
 #include "oncall/backends/kubernetes.h"
 #include "oncall/core/duration.h"
+#include "oncall/core/files.h"
 #include "oncall/core/time.h"
 
 #include <algorithm>
@@ -11,15 +12,6 @@
 
 namespace oncall::ops {
 namespace {
-
-std::string expand_home(const std::string& path) {
-    if (path.rfind("~/", 0) == 0) {
-        if (const char* home = std::getenv("HOME"); home != nullptr) {
-            return std::string(home) + path.substr(1);
-        }
-    }
-    return path;
-}
 
 // "registry.example/shop/checkout@sha256:0123456789abcdef..." -> "...checkout@sha256:0123456789ab".
 std::string short_artifact(const std::string& image) {

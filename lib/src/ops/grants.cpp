@@ -1,6 +1,7 @@
 #include "oncall/ops/grants.h"
 
 #include "oncall/core/duration.h"
+#include "oncall/core/files.h"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -293,51 +294,12 @@ Result<void> GrantStore::save(const Grant& grant) const {
         return r;
     }
     const std::string path = path_for(grant.context, grant.service, grant.role);
-    std::string tmp = m_dir + "/.tmp-grant-XXXXXX";
-    const int fd = ::mkstemp(tmp.data()); // mode 0600
-    if (fd < 0) {
-        return io_error("cannot create a temporary file in", m_dir);
+    // A grant file is never written through a link planted at its name.
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+        return make_error(Errc::io, fmt::format("{} is not a regular file; remove it and try again", path));
     }
-    auto fail = [&](const char* what) {
-        const Error e = io_error(what, tmp);
-        ::close(fd);
-        ::unlink(tmp.c_str());
-        return e;
-    };
-    if (::fchmod(fd, 0600) != 0) {
-        return fail("cannot set mode 0600 on");
-    }
-    const std::string text = to_json(grant).dump(2) + "\n";
-    std::size_t written = 0;
-    while (written < text.size()) {
-        const auto n = ::write(fd, text.data() + written, text.size() - written);
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            return fail("cannot write");
-        }
-        written += static_cast<std::size_t>(n);
-    }
-    if (::fsync(fd) != 0) {
-        return fail("cannot fsync");
-    }
-    if (::close(fd) != 0) {
-        const Error e = io_error("cannot close", tmp);
-        ::unlink(tmp.c_str());
-        return e;
-    }
-    if (::rename(tmp.c_str(), path.c_str()) != 0) {
-        const Error e = io_error("cannot move grant file into place:", path);
-        ::unlink(tmp.c_str());
-        return e;
-    }
-    const int dfd = ::open(m_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        ::fsync(dfd);
-        ::close(dfd);
-    }
-    return ok_result();
+    return write_file_atomic(path, to_json(grant).dump(2) + "\n", 0600);
 }
 
 Result<std::optional<Grant>> GrantStore::load(const std::string& context,

@@ -4,6 +4,7 @@
 
 #include "oncall/backends/endpoint.h"
 #include "oncall/core/duration.h"
+#include "oncall/core/live.h"
 #include "oncall/ops/grants.h"
 
 #include <fmt/format.h>
@@ -92,25 +93,18 @@ PrometheusPart collect_prometheus(const config::Endpoint& e, const config::Kuber
     if (step.count() <= 0) {
         step = std::max<milliseconds>(std::chrono::seconds(15), std::max(req.window, req.lookback) / 240);
     }
-    std::vector<http::Request> requests;
+    std::vector<prometheus::Query> queries;
     for (const auto& spec : specs) {
         // History reaches back past the window so that an older onset, its suspect and the revision
         // before it can still be found; the screen shows the window.
         const auto from = at - std::max(req.window, req.lookback);
-        requests.push_back(client.range_request(prometheus::RangeQuery{spec.query, from, at, step, deadline}));
+        queries.emplace_back(prometheus::RangeQuery{spec.query, from, at, step, deadline});
     }
-    std::vector<Result<http::Response>> responses;
-    if (req.sequential) {
-        for (const auto& r : requests) {
-            responses.push_back(client.http().perform(r));
-        }
-    } else {
-        responses = client.http().perform_all(requests, requests.size());
-    }
-    part.status.requests = static_cast<int>(requests.size());
+    auto answers = client.query_all(queries, req.sequential);
+    part.status.requests = static_cast<int>(queries.size());
     int failed = 0;
     for (std::size_t i = 0; i < specs.size(); ++i) {
-        auto decoded = client.decode(responses[i]);
+        auto& decoded = answers[i];
         if (!decoded) {
             ++failed;
             if (!part.status.error) {
@@ -184,15 +178,13 @@ AlertPart collect_past_alerts(const config::Endpoint& prom, const config::Kubern
     }
     const prometheus::Client client(http->client, http->urls.front());
     part.status.url = client.redacted_url() + " (ALERTS series)";
-    const std::vector<http::Request> requests = {
-        client.instant_request({fmt::format("ALERTS{{alertstate=\"firing\",{}}}", selector), at, deadline}),
-        client.instant_request({fmt::format("ALERTS_FOR_STATE{{{}}}", selector), at, deadline})};
-    auto responses = req.sequential ? std::vector<Result<http::Response>>{client.http().perform(requests[0]),
-                                                                          client.http().perform(requests[1])}
-                                    : client.http().perform_all(requests, 2);
+    auto answers = client.query_all(
+        {prometheus::InstantQuery{fmt::format("ALERTS{{alertstate=\"firing\",{}}}", selector), at, deadline},
+         prometheus::InstantQuery{fmt::format("ALERTS_FOR_STATE{{{}}}", selector), at, deadline}},
+        req.sequential);
     part.status.requests = 2;
-    auto firing = client.decode(responses[0]);
-    auto active_since = client.decode(responses[1]);
+    auto& firing = answers[0];
+    auto& active_since = answers[1];
     part.status.elapsed = since(started);
     if (!firing) {
         part.status.error = source_error(std::move(firing).error(), "prometheus", client.redacted_url(), deadline);
@@ -328,7 +320,7 @@ KubePart collect_kube(const config::Context& ctx, const config::Service& svc, Ti
     const std::string ns = svc.namespace_name.empty() ? conn->namespace_name : svc.namespace_name;
     const std::string name = svc.deployment.empty() ? svc.name : svc.deployment;
     KubeFacts facts;
-    facts.live = at >= now() - std::chrono::minutes(2);
+    facts.live = at >= now() - k_live_within;
     auto dep = client.get_deployment(ns, name);
     ++part.status.requests;
     if (!dep) {
@@ -347,8 +339,15 @@ KubePart collect_kube(const config::Context& ctx, const config::Service& svc, Ti
         pods_future = std::async(req.sequential ? std::launch::deferred : std::launch::async,
                                  [&client, &ns, &lo] { return client.list_pods(ns, lo); });
     }
-    auto revs = client.deployment_revisions(facts.deployment);
+    auto replicasets = client.list_replicasets(ns, lo);
     ++part.status.requests;
+    Result<std::vector<kube::Revision>> revs = std::vector<kube::Revision>{};
+    if (replicasets) {
+        revs = kube::revisions_of(facts.deployment, replicasets->items);
+        facts.replicasets = std::move(replicasets->items);
+    } else {
+        revs = std::move(replicasets).error();
+    }
     Result<kube::List<kube::Pod>> all_pods = kube::List<kube::Pod>{};
     if (pods_future.valid()) {
         all_pods = pods_future.get();
@@ -448,7 +447,7 @@ Result<TriageFacts> collect(const config::Context& context, const config::Servic
     auto prom = std::async(launch, [&] {
         return collect_prometheus(context.prometheus, context.kubernetes, facts.specs, facts.at, request);
     });
-    const bool past = facts.at < now() - std::chrono::minutes(2);
+    const bool past = facts.at < now() - k_live_within;
     auto alerts = std::async(launch, [&] {
         return past ? collect_past_alerts(context.prometheus, context.kubernetes, service, facts.at, request)
                     : collect_alerts(context.alertmanager, context.kubernetes, service, request);
@@ -525,7 +524,7 @@ std::vector<OverviewLine> overview(const config::Config& config, const config::C
             line.service = services[i];
             auto svc = config::service_for(config, context, services[i]);
             if (!svc) {
-                line.verdict = "unknown";
+                line.verdict = Verdict::unknown;
                 line.exit_code = ExitCode::usage;
                 line.summary = svc.error().message;
                 continue;
@@ -534,7 +533,7 @@ std::vector<OverviewLine> overview(const config::Config& config, const config::C
             req.service = services[i];
             auto report = triage(context, *svc, req);
             if (!report) {
-                line.verdict = "unknown";
+                line.verdict = Verdict::unknown;
                 line.exit_code = exit_code_for(report.error());
                 line.summary = report.error().message;
                 continue;
@@ -543,6 +542,12 @@ std::vector<OverviewLine> overview(const config::Config& config, const config::C
             line.exit_code = report->exit_code;
             line.since = report->since;
             line.suspect = report->suspect;
+            if (report->rollout) {
+                line.rollout = report->rollout->state;
+                if (!report->rollout->problems.empty() && report->rollout->state == RolloutState::failed) {
+                    line.rollout_reason = report->rollout->problems.front();
+                }
+            }
             line.summary = report->verdict_reasons.empty() ? std::string("all signals within their SLO")
                                                            : report->verdict_reasons.front();
             for (const auto& s : report->sources) {

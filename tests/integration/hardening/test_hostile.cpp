@@ -551,3 +551,69 @@ TEST_CASE("triage: a misbehaving source is named in the report and never hides t
     CHECK(elsewhere.server.request_count() == 0);
     CHECK(elsewhere.credentials_seen() == 0);
 }
+
+TEST_CASE("history and triage show a hostile change-cause and log lines escaped, piped at any width",
+          "[hostile][untrusted]") {
+    HostileWorkstation ws;
+    // Newlines, an OSC title change ended by BEL, clear screen and cursor home, a carriage return.
+    const std::string hostile = "deploy 1.3.0\nrm -rf /\x1b]0;pwned\x07\x1b[2J\x1b[H\rforged";
+    FaultSettings s;
+    s.mode = FaultMode::rewrite;
+    s.rewrite = [hostile](const ProxiedRequest& request, long, const std::string& body) {
+        if (request.target.find("/log") != std::string::npos) {
+            return "level=error msg=\"boom\x1b]0;pwned\x07\"\n" + body;
+        }
+        if (request.target.find("/replicasets") == std::string::npos) {
+            return body;
+        }
+        json j = json::parse(body, nullptr, false);
+        if (j.is_discarded() || !j.contains("items")) {
+            return body;
+        }
+        for (auto& item : j["items"]) {
+            item["metadata"]["annotations"]["kubernetes.io/change-cause"] = hostile;
+        }
+        return j.dump();
+    };
+    for (const char* width : {"40", "100", "120", "300"}) {
+        ws.reset_proxies();
+        ws.kube().set(s);
+        ws.set_env("COLUMNS", width);
+        const auto h = ws.oncall({"history", "checkout"});
+        INFO("COLUMNS=" << width << "\nexit " << h.exit_code << "\nstdout:\n" << h.out << "\nstderr:\n" << h.err);
+        CHECK_FALSE(h.timed_out);
+        REQUIRE(h.exit_code == 0);
+        CHECK(h.out.find('\x1b') == std::string::npos);
+        CHECK(h.out.find('\x07') == std::string::npos);
+        CHECK(h.out.find('\r') == std::string::npos);
+        // One table line per revision: the header, then each revision's row and its artifact line.
+        std::size_t rows = 0;
+        std::size_t pos = 0;
+        while ((pos = h.out.find("\n", pos)) != std::string::npos) {
+            ++pos;
+            ++rows;
+        }
+        const auto j = json::parse(ws.oncall({"history", "checkout", "-o", "json"}).out, nullptr, false);
+        REQUIRE_FALSE(j.is_discarded());
+        std::size_t expected = 1;
+        for (const auto& r : j["revisions"]) {
+            expected += 1 + r["artifacts"].size();
+            CHECK(r["change_cause"] == hostile); // JSON keeps the exact text
+        }
+        CHECK(rows == expected);
+        if (std::string(width) == "300") {
+            CHECK(h.out.find("deploy 1.3.0⏎rm -rf /^[]0;pwned^G^[[2J^[[H⏎forged") != std::string::npos);
+        }
+
+        const auto t = ws.oncall({"triage", "checkout"});
+        INFO("triage:\n" << t.out << "\n" << t.err);
+        CHECK_FALSE(t.timed_out);
+        CHECK((t.exit_code == 0 || t.exit_code == 3 || t.exit_code == 8));
+        CHECK(t.out.find('\x1b') == std::string::npos);
+        CHECK(t.out.find('\x07') == std::string::npos);
+        if (std::string(width) != "40") { // at 40 columns the deploy line is cut before it
+            CHECK(t.out.find("deploy 1.3.0⏎rm") != std::string::npos);
+        }
+    }
+    ws.reset_proxies();
+}

@@ -4,7 +4,11 @@
 
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -183,6 +187,63 @@ TEST_CASE("token sources resolve from the environment and files", "[config]") {
     CHECK(resolve_token(file).value() == "def");
     file.token_file = dir.path() + "/missing";
     CHECK_FALSE(resolve_token(file).ok());
+}
+
+TEST_CASE("use-context keeps the mode, a symlinked config stays a link, temp names are not followed",
+          "[config][use-context]") {
+    test::TempDir dir;
+    const auto real = dir.write("real.yaml", k_sample, 0640);
+    const auto link = dir.path() + "/config.yaml";
+    REQUIRE(::symlink("real.yaml", link.c_str()) == 0);
+    // A symlink planted at the fixed temp name an older version used, pointing at a victim.
+    const auto victim = dir.write("victim", "untouched\n", 0600);
+    REQUIRE(::symlink(victim.c_str(), (link + ".tmp-oncall").c_str()) == 0);
+    REQUIRE(::symlink(victim.c_str(), (real + ".tmp-oncall").c_str()) == 0);
+    const mode_t old_umask = ::umask(0);
+    const auto r = set_current_context(link, "prod");
+    ::umask(old_umask);
+    REQUIRE(r.ok());
+    struct stat st {};
+    REQUIRE(::lstat(link.c_str(), &st) == 0);
+    CHECK(S_ISLNK(st.st_mode));
+    REQUIRE(::stat(real.c_str(), &st) == 0);
+    CHECK((st.st_mode & 07777) == 0640);
+    CHECK(load_config(real).value().current_context == "prod");
+    CHECK(load_config(link).value().current_context == "prod");
+    CHECK(read_all(victim) == "untouched\n");
+    // Nothing is left behind but the files of the test.
+    int entries = 0;
+    for (const auto& e : std::filesystem::directory_iterator(dir.path())) {
+        (void)e;
+        ++entries;
+    }
+    CHECK(entries == 5);
+}
+
+TEST_CASE("use-context writes a private config private from the start", "[config][use-context]") {
+    test::TempDir dir;
+    const auto path = dir.write("config.yaml", k_sample, 0600);
+    const mode_t old_umask = ::umask(0);
+    REQUIRE(set_current_context(path, "prod").ok());
+    ::umask(old_umask);
+    struct stat st {};
+    REQUIRE(::stat(path.c_str(), &st) == 0);
+    CHECK((st.st_mode & 07777) == 0600);
+}
+
+TEST_CASE("use-context of a name with ' #' switches to exactly that context", "[config][use-context]") {
+    test::TempDir dir;
+    const auto path = dir.write("config.yaml",
+                                "current-context: sandbox\n"
+                                "contexts:\n"
+                                "  sandbox:\n    kubernetes: { server: 'https://a:1' }\n"
+                                "  \"sandbox #staging\":\n    kubernetes: { server: 'https://b:1' }\n",
+                                0600);
+    REQUIRE(load_config(path).value().contexts.count("sandbox #staging") == 1);
+    REQUIRE(set_current_context(path, "sandbox #staging").ok());
+    CHECK(load_config(path).value().current_context == "sandbox #staging");
+    REQUIRE(set_current_context(path, "sandbox").ok());
+    CHECK(load_config(path).value().current_context == "sandbox");
 }
 
 TEST_CASE("use-context edits only the current-context line", "[config]") {

@@ -5,6 +5,7 @@
 #include "oncall/ops/signals.h"
 
 #include "../read_fixture.h"
+#include "triage_facts.h"
 
 #include <catch2/catch.hpp>
 
@@ -12,20 +13,14 @@ using namespace oncall;
 using namespace oncall::ops;
 using namespace std::chrono_literals;
 using oncall::test::read_fixture;
+using oncall::test::triage_facts::k_now;
+using oncall::test::triage_facts::specs_for;
 
 namespace {
 
-const TimePoint k_now{std::chrono::seconds(1795003200)};
-
 std::vector<SignalSeries> recorded_signals(const std::string& service) {
-    config::Service svc;
-    svc.name = service;
-    svc.slo.error_ratio = 0.01;
-    svc.slo.latency_p99 = 0.5;
-    auto specs = signals_for(svc);
-    REQUIRE(specs.ok());
     std::vector<SignalSeries> out;
-    for (const auto& spec : *specs) {
+    for (const auto& spec : specs_for(service)) {
         auto decoded = prometheus::decode_query_response(
             200, read_fixture("prometheus/" + service + "_" + spec.name + "_range.json"), "http://prom");
         REQUIRE(decoded.ok());

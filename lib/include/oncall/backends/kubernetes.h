@@ -278,39 +278,39 @@ struct WatchOptions {
     std::chrono::seconds timeout{300}; // server-side timeoutSeconds and the client's bound
 };
 
-/// A Kubernetes API client. Requests go to paths like "/apis/apps/v1/namespaces/shop/deployments".
-class KubeClient {
+/// The Kubernetes API as the use cases see it: the generic verbs (implemented by KubeClient over
+/// HTTP, and by in-memory fakes in tests) and typed helpers built on them. Requests go to paths like
+/// "/apis/apps/v1/namespaces/shop/deployments".
+class Api {
 public:
-    /// Builds a client for a resolved connection; `log` receives redacted diagnostic lines.
-    explicit KubeClient(Connection connection, std::function<void(std::string_view)> log = {},
-                        std::chrono::milliseconds timeout = std::chrono::seconds(15));
+    virtual ~Api() = default;
 
-    /// Resolves the context's settings and builds the client.
-    static Result<KubeClient> create(const config::KubernetesConfig& settings,
-                                     std::function<void(std::string_view)> log = {});
-
-    const Connection& connection() const { return m_connection; }
-
+    /// The API server's URL, for messages.
+    virtual std::string server() const = 0;
     /// GET a JSON object.
-    Result<nlohmann::json> get(const std::string& path) const;
+    virtual Result<nlohmann::json> get(const std::string& path) const = 0;
     /// GET text (pod logs).
-    Result<std::string> get_text(const std::string& path) const;
+    virtual Result<std::string> get_text(const std::string& path) const = 0;
     /// LIST a collection following `continue`; returns every item and the list's resourceVersion.
-    Result<List<nlohmann::json>> list(const std::string& path, const ListOptions& options = {}) const;
+    virtual Result<List<nlohmann::json>> list(const std::string& path, const ListOptions& options = {}) const = 0;
     /// POST an object; returns the created object.
-    Result<nlohmann::json> post(const std::string& path, const nlohmann::json& body,
-                                const WriteOptions& options = {}) const;
+    virtual Result<nlohmann::json> post(const std::string& path, const nlohmann::json& body,
+                                        const WriteOptions& options = {}) const = 0;
     /// PATCH with fieldManager=oncall (and dryRun=All when asked); returns the patched object.
-    Result<nlohmann::json> patch(const std::string& path, PatchType type, const std::string& body,
-                                 const WriteOptions& options = {}) const;
+    virtual Result<nlohmann::json> patch(const std::string& path, PatchType type, const std::string& body,
+                                         const WriteOptions& options = {}) const = 0;
     /// DELETE an object.
-    Result<void> del(const std::string& path, const WriteOptions& options = {}) const;
+    virtual Result<void> del(const std::string& path, const WriteOptions& options = {}) const = 0;
     /// WATCH a collection from a resourceVersion; each event goes to on_event, which returns false to stop.
     /// Returns when stopped, when the server ends the stream, or on error (410 Gone is Errc::conflict).
-    Result<void> watch(const std::string& path, const WatchOptions& options,
-                       const std::function<bool(const WatchEvent&)>& on_event) const;
+    virtual Result<void> watch(const std::string& path, const WatchOptions& options,
+                               const std::function<bool(const WatchEvent&)>& on_event) const = 0;
+    /// Creates a core/v1 Event on an object (reason, message, type Normal/Warning).
+    virtual Result<Event> create_event(const ObjectReference& object, const std::string& type,
+                                       const std::string& reason, const std::string& message,
+                                       const WriteOptions& options = {}) const = 0;
 
-    // Typed helpers.
+    // Typed helpers over the verbs.
     Result<Deployment> get_deployment(const std::string& ns, const std::string& name) const;
     Result<List<ReplicaSet>> list_replicasets(const std::string& ns, const ListOptions& options) const;
     Result<List<Pod>> list_pods(const std::string& ns, const ListOptions& options) const;
@@ -324,12 +324,41 @@ public:
     /// Events whose involvedObject is the named object.
     Result<std::vector<Event>> events_for(const std::string& ns, const std::string& kind,
                                           const std::string& name) const;
-    /// Creates a core/v1 Event on an object (reason, message, type Normal/Warning).
-    Result<Event> create_event(const ObjectReference& object, const std::string& type, const std::string& reason,
-                               const std::string& message, const WriteOptions& options = {}) const;
 
     /// Path of a Deployment: /apis/apps/v1/namespaces/<ns>/deployments/<name>.
     static std::string deployment_path(const std::string& ns, const std::string& name);
+};
+
+/// The body of a core/v1 Event on `object` as create_event posts it.
+nlohmann::json event_body(const ObjectReference& object, const std::string& type, const std::string& reason,
+                          const std::string& message);
+
+/// A Kubernetes API client over HTTP.
+class KubeClient final : public Api {
+public:
+    /// Builds a client for a resolved connection; `log` receives redacted diagnostic lines.
+    explicit KubeClient(Connection connection, std::function<void(std::string_view)> log = {},
+                        std::chrono::milliseconds timeout = std::chrono::seconds(15));
+
+    /// Resolves the context's settings and builds the client.
+    static Result<KubeClient> create(const config::KubernetesConfig& settings,
+                                     std::function<void(std::string_view)> log = {});
+
+    const Connection& connection() const { return m_connection; }
+
+    std::string server() const override { return m_connection.server; }
+    Result<nlohmann::json> get(const std::string& path) const override;
+    Result<std::string> get_text(const std::string& path) const override;
+    Result<List<nlohmann::json>> list(const std::string& path, const ListOptions& options = {}) const override;
+    Result<nlohmann::json> post(const std::string& path, const nlohmann::json& body,
+                                const WriteOptions& options = {}) const override;
+    Result<nlohmann::json> patch(const std::string& path, PatchType type, const std::string& body,
+                                 const WriteOptions& options = {}) const override;
+    Result<void> del(const std::string& path, const WriteOptions& options = {}) const override;
+    Result<void> watch(const std::string& path, const WatchOptions& options,
+                       const std::function<bool(const WatchEvent&)>& on_event) const override;
+    Result<Event> create_event(const ObjectReference& object, const std::string& type, const std::string& reason,
+                               const std::string& message, const WriteOptions& options = {}) const override;
 
 private:
     http::Request make_request(http::Method method, const std::string& path_and_query) const;

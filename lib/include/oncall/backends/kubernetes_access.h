@@ -82,12 +82,4 @@ Result<IssuedToken> request_bound_token(const KubeClient& client, const std::str
 Result<void> delete_secret(const KubeClient& client, const std::string& ns,
                            const std::string& name);
 
-/// GET a Secret's metadata.
-Result<ObjectMeta> get_secret(const KubeClient& client, const std::string& ns,
-                              const std::string& name);
-
-/// Secrets in `ns` labelled managed-by=oncall that carry a grant id (the grant records).
-Result<std::vector<ObjectMeta>> list_grant_secrets(const KubeClient& client,
-                                                   const std::string& ns);
-
 } // namespace oncall::kube

@@ -37,6 +37,10 @@ struct ImageReference {
 /// upper-case repositories, bad tags, non-sha256 or malformed digests are Errc::invalid.
 Result<ImageReference> parse_image_reference(std::string_view text);
 
+/// The repository an image reference names, without tag or digest: registry/repository when the
+/// reference parses ("nginx:1.2" -> "docker.io/library/nginx"), else the text before its tag or digest.
+std::string repository_of(std::string_view image);
+
 /// Normalizes a repository name ("registry.example/shop/checkout", "nginx") to registry/repository form.
 Result<std::string> normalize_repository(std::string_view text);
 

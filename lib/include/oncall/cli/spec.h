@@ -21,9 +21,6 @@ enum class ValueKind {
     revision,  // revisions of the service named on the same line
 };
 
-/// Stable lower-case name of a kind ("service", "revision", ...).
-const char* value_kind_name(ValueKind kind) noexcept;
-
 /// The kind a value name stands for ("SERVICE" -> service, "FILE" -> file), none when unknown.
 ValueKind value_kind_from_name(std::string_view name) noexcept;
 

@@ -92,6 +92,8 @@ struct Context {
     Endpoint alertmanager;
     Endpoint registry;
     AccessConfig access;
+    /// How often Prometheus scrapes this context's services when /api/v1/targets cannot say (0: unknown).
+    std::chrono::milliseconds scrape_interval{0};
 };
 
 struct Slo {
@@ -109,6 +111,7 @@ struct Service {
     Slo slo;
     std::vector<std::string> repositories;
     std::map<std::string, std::string> signals; // name -> PromQL template override
+    std::chrono::milliseconds scrape_interval{0}; // `scrape-interval:`; 0: the context's, else unknown
     bool configured = false;                    // listed in the file (vs. defaults only)
 };
 

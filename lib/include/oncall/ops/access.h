@@ -102,8 +102,4 @@ Result<WriteAccess> write_access_for(const config::Context& context,
 Error explain_grant_refusal(Error error, const config::Context& context,
                             const std::string& service);
 
-/// True when triage should recommend requesting access before writing: grants are required
-/// and no active deployer grant exists for the service (a store error counts as none).
-bool needs_deployer_grant(const config::Context& context, const config::Service& service);
-
 } // namespace oncall::ops

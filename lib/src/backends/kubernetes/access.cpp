@@ -175,32 +175,4 @@ Result<void> delete_secret(const KubeClient& client, const std::string& ns,
     return client.del(fmt::format("{}/{}", secrets_path(ns), http::url_encode(name)));
 }
 
-Result<ObjectMeta> get_secret(const KubeClient& client, const std::string& ns,
-                              const std::string& name) {
-    auto answer = client.get(fmt::format("{}/{}", secrets_path(ns), http::url_encode(name)));
-    if (!answer) {
-        return std::move(answer).error();
-    }
-    return decode_metadata(*answer);
-}
-
-Result<std::vector<ObjectMeta>> list_grant_secrets(const KubeClient& client,
-                                                   const std::string& ns) {
-    ListOptions options;
-    options.label_selector = fmt::format("{}=oncall,{}", k_managed_by_label, k_grant_label);
-    auto answer = client.list(secrets_path(ns), options);
-    if (!answer) {
-        return std::move(answer).error();
-    }
-    std::vector<ObjectMeta> out;
-    for (const auto& item : answer->items) {
-        auto meta = decode_metadata(item);
-        if (!meta) {
-            return std::move(meta).error();
-        }
-        out.push_back(std::move(meta).value());
-    }
-    return out;
-}
-
 } // namespace oncall::kube

@@ -111,7 +111,7 @@ http::Request KubeClient::make_request(http::Method method, const std::string& p
     return r;
 }
 
-std::string KubeClient::deployment_path(const std::string& ns, const std::string& name) {
+std::string Api::deployment_path(const std::string& ns, const std::string& name) {
     return fmt::format("/apis/apps/v1/namespaces/{}/deployments/{}", http::url_encode(ns), http::url_encode(name));
 }
 
@@ -357,32 +357,32 @@ Result<void> KubeClient::watch(const std::string& path, const WatchOptions& opti
     return ok_result();
 }
 
-Result<Deployment> KubeClient::get_deployment(const std::string& ns, const std::string& name) const {
+Result<Deployment> Api::get_deployment(const std::string& ns, const std::string& name) const {
     auto body = get(deployment_path(ns, name));
     if (!body) {
         auto e = std::move(body).error();
         if (e.code == Errc::not_found) {
             e.message = fmt::format("deployment {}/{} not found at {} (check the service's namespace and deployment "
                                     "in the configuration)",
-                                    ns, name, m_connection.server);
+                                    ns, name, server());
         }
         return e;
     }
     return decode_deployment(*body);
 }
 
-Result<List<ReplicaSet>> KubeClient::list_replicasets(const std::string& ns, const ListOptions& options) const {
+Result<List<ReplicaSet>> Api::list_replicasets(const std::string& ns, const ListOptions& options) const {
     return decode_list<ReplicaSet>(list(fmt::format("/apis/apps/v1/namespaces/{}/replicasets", http::url_encode(ns)),
                                         options),
                                    decode_replicaset);
 }
 
-Result<List<Pod>> KubeClient::list_pods(const std::string& ns, const ListOptions& options) const {
+Result<List<Pod>> Api::list_pods(const std::string& ns, const ListOptions& options) const {
     return decode_list<Pod>(list(fmt::format("/api/v1/namespaces/{}/pods", http::url_encode(ns)), options),
                             decode_pod);
 }
 
-Result<std::vector<Revision>> KubeClient::deployment_revisions(const Deployment& deployment) const {
+Result<std::vector<Revision>> Api::deployment_revisions(const Deployment& deployment) const {
     ListOptions options;
     options.label_selector = deployment.selector_string();
     auto rs = list_replicasets(deployment.metadata.namespace_name, options);
@@ -392,7 +392,7 @@ Result<std::vector<Revision>> KubeClient::deployment_revisions(const Deployment&
     return revisions_of(deployment, rs->items);
 }
 
-Result<std::vector<Pod>> KubeClient::replicaset_pods(const ReplicaSet& replicaset) const {
+Result<std::vector<Pod>> Api::replicaset_pods(const ReplicaSet& replicaset) const {
     ListOptions options;
     std::vector<std::string> parts;
     for (const auto& [k, v] : replicaset.pod_template.labels) {
@@ -413,7 +413,7 @@ Result<std::vector<Pod>> KubeClient::replicaset_pods(const ReplicaSet& replicase
     return out;
 }
 
-Result<std::string> KubeClient::pod_logs(const std::string& ns, const std::string& pod, const std::string& container,
+Result<std::string> Api::pod_logs(const std::string& ns, const std::string& pod, const std::string& container,
                                          std::optional<int> tail_lines, std::optional<int> since_seconds) const {
     std::string p = fmt::format("/api/v1/namespaces/{}/pods/{}/log", http::url_encode(ns), http::url_encode(pod));
     if (!container.empty()) {
@@ -428,7 +428,7 @@ Result<std::string> KubeClient::pod_logs(const std::string& ns, const std::strin
     return get_text(p);
 }
 
-Result<std::vector<Event>> KubeClient::events_for(const std::string& ns, const std::string& kind,
+Result<std::vector<Event>> Api::events_for(const std::string& ns, const std::string& kind,
                                                   const std::string& name) const {
     ListOptions options;
     options.field_selector = fmt::format("involvedObject.kind={},involvedObject.name={}", kind, name);
@@ -446,9 +446,8 @@ Result<std::vector<Event>> KubeClient::events_for(const std::string& ns, const s
     return out;
 }
 
-Result<Event> KubeClient::create_event(const ObjectReference& object, const std::string& type,
-                                       const std::string& reason, const std::string& message,
-                                       const WriteOptions& options) const {
+json event_body(const ObjectReference& object, const std::string& type, const std::string& reason,
+                const std::string& message) {
     const auto t = now();
     const std::string stamp = format_rfc3339(std::chrono::time_point_cast<std::chrono::seconds>(t));
     char host[256] = {};
@@ -458,7 +457,7 @@ Result<Event> KubeClient::create_event(const ObjectReference& object, const std:
     if (!object.resource_version.empty()) {
         involved["resourceVersion"] = object.resource_version;
     }
-    const json body = {
+    return {
         {"apiVersion", "v1"},
         {"kind", "Event"},
         {"metadata",
@@ -478,6 +477,12 @@ Result<Event> KubeClient::create_event(const ObjectReference& object, const std:
         {"lastTimestamp", stamp},
         {"count", 1},
     };
+}
+
+Result<Event> KubeClient::create_event(const ObjectReference& object, const std::string& type,
+                                       const std::string& reason, const std::string& message,
+                                       const WriteOptions& options) const {
+    const json body = event_body(object, type, reason, message);
     WriteOptions o = options;
     auto created = [&]() -> Result<json> {
         auto request = make_request(http::Method::post,

@@ -24,19 +24,6 @@ Error kubeconfig_error(const std::string& path, const std::string& what) {
     return make_error(Errc::config, fmt::format("kubeconfig {}: {}", path, what));
 }
 
-} // namespace
-
-std::string expand_home(const std::string& path) {
-    if (path.rfind("~/", 0) == 0) {
-        const char* home = std::getenv("HOME");
-        if (home != nullptr) {
-            return std::string(home) + path.substr(1);
-        }
-    }
-    return path;
-}
-
-namespace {
 
 std::string relative_to(const std::string& file, const std::string& base_file) {
     const std::string p = expand_home(file);
@@ -106,17 +93,8 @@ Result<std::string> materialize_ca(const std::string& pem) {
     if (fs::exists(file, ec)) {
         return file.string();
     }
-    const fs::path tmp = dir / fmt::format(".{}.{}.tmp", hex.substr(0, 16), ::getpid());
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        out << pem;
-        if (!out) {
-            return make_error(Errc::io, fmt::format("cannot write {}", tmp.string()));
-        }
-    }
-    fs::rename(tmp, file, ec);
-    if (ec) {
-        return make_error(Errc::io, fmt::format("cannot write {}: {}", file.string(), ec.message()));
+    if (auto written = write_file_atomic(file.string(), pem, 0600); !written) {
+        return written.error();
     }
     return file.string();
 }
