@@ -218,7 +218,7 @@ bool wants_table(const httplib::Request& req) {
 ApiServer::ApiServer(Store& store, Controller& controller, Workload& workload, Authenticator& auth,
                      const SandboxClock& clock, const Scenario& scenario, ApiServerOptions options)
     : m_store(store), m_controller(controller), m_workload(workload), m_auth(auth), m_clock(clock),
-      m_scenario(scenario), m_options(std::move(options)) {
+      m_scenario(scenario), m_options(std::move(options)), m_service_proxy(m_options.services_file) {
     m_types = {
         {"", "v1", "namespaces", "Namespace", "namespace", false, {"get", "list", "watch"}, {"ns"}, {}},
         {"", "v1", "pods", "Pod", "pod", true, {"get", "list", "watch"}, {"po"}, {"log"}},
@@ -418,6 +418,22 @@ void ApiServer::route(const httplib::Request& req, httplib::Response& res) {
             if (!serve_discovery(path, res)) throw unknown_path();
             return;
         }
+    }
+    if (const auto proxy = ServiceProxy::parse(path)) {
+        RequestAttributes proxy_attrs;
+        proxy_attrs.ref = ResourceRef{"", "services", "Service"};
+        proxy_attrs.subresource = "proxy";
+        proxy_attrs.namespace_name = proxy->namespace_name;
+        proxy_attrs.name = proxy->name;
+        const std::string& m = req.method;
+        proxy_attrs.verb = m == "GET" || m == "HEAD" ? "get" : m == "POST" ? "create" : m == "PUT" ? "update"
+                           : m == "PATCH"                  ? "patch"
+                           : m == "DELETE"                 ? "delete"
+                                                           : "";
+        if (proxy_attrs.verb.empty()) throw method_not_allowed();
+        if (!authorize(*user, proxy_attrs)) throw forbidden_for(*user, proxy_attrs);
+        m_service_proxy.forward(req, res, *proxy);
+        return;
     }
     const Target t = parse_target(path);
     const ResourceType& type = *t.type;

@@ -1,6 +1,7 @@
 #pragma once
-// Authentication and a small RBAC. The engineer's static bearer token reads everything and mints
-// access grants (Secrets oncall-grant-*, Events, TokenRequests for oncall-* service accounts);
+// Authentication and a small RBAC. The engineer's static bearer token reads everything, may use the
+// service proxy (get and create on services/proxy) and mints access grants (Secrets
+// oncall-grant-*, Events, TokenRequests for oncall-* service accounts);
 // tokens minted by TokenRequest authenticate as their service account while unexpired and while
 // the Secret they are bound to still exists; only an oncall-deployer token may patch or update
 // Deployments, and only in its own namespace. A token bound to a grant Secret labelled

@@ -41,6 +41,7 @@ struct ServeOptions {
     std::string engineer_name = "alice";
     std::string min_token_expiration = "10m";
     std::string epoch;
+    std::string services_file;
     bool quiet = false;
 };
 
@@ -117,6 +118,8 @@ void run_serve(const ServeOptions& o) {
     sandbox::ApiServerOptions api_options;
     api_options.min_token_expiration = std::chrono::duration_cast<std::chrono::seconds>(min_expiration.value());
     api_options.log_requests = !o.quiet;
+    api_options.services_file =
+        o.services_file.empty() ? (fs::path(o.state_dir) / "services").string() : o.services_file;
     sandbox::ApiServer api(store, controller, workload, auth, clock, scenario, api_options);
 
     std::unique_ptr<httplib::Server> server;
@@ -212,6 +215,9 @@ int main(int argc, char** argv) {
                       "Shortest TokenRequest expiration accepted")
         ->capture_default_str();
     serve->add_option("--epoch", options.epoch, "Start-up instant scenario times are relative to (RFC 3339; default now)");
+    serve->add_option("--services-file", options.services_file,
+                      "Services the service proxy reaches, one 'NAMESPACE NAME PORT-NAME PORT URL' per line, read "
+                      "on every request (default: STATE_DIR/services)");
     serve->add_flag("--quiet", options.quiet, "Do not log requests to stderr");
     serve->callback([&] { run_serve(options); });
     sandbox::register_world_commands(app);

@@ -17,10 +17,29 @@ nlohmann::json endpoint_json(const config::Endpoint& e) {
         urls.push_back(config::redact_value(url));
     }
     nlohmann::json j = {{"urls", urls}};
+    if (e.kube_service.configured()) {
+        j["kube-service"] = e.kube_service.text();
+    }
     if (!e.auth.empty()) {
         j["auth"] = e.auth.token_env.empty() ? (e.auth.token_file.empty() ? "<redacted>"
                                                                            : "file:" + e.auth.token_file)
                                              : "env:" + e.auth.token_env;
+    }
+    if (e.basic_auth.configured()) {
+        j["basic-auth"] = {{"username", e.basic_auth.username},
+                           {"password", e.basic_auth.password_env.empty() ? "file:" + e.basic_auth.password_file
+                                                                          : "env:" + e.basic_auth.password_env}};
+    }
+    if (!e.headers.empty()) {
+        nlohmann::json headers = nlohmann::json::object();
+        for (const auto& [name, value] : e.headers) {
+            headers[name] = value;
+        }
+        j["headers"] = headers;
+    }
+    if (!e.cert_file.empty()) {
+        j["cert-file"] = e.cert_file;
+        j["key-file"] = e.key_file;
     }
     return j;
 }

@@ -58,6 +58,12 @@ Result<AlertSet> Client::decode(const std::vector<Result<http::Response>>& respo
             Error e = r.error();
             e.message = fmt::format("alertmanager at {}: {}", m_redacted[i], e.message);
             peers.emplace_back(std::move(e));
+        } else if (r->status == 401 || r->status == 403) {
+            peers.emplace_back(make_error(Errc::access_denied,
+                                          fmt::format("alertmanager at {}: HTTP {} {}; {}", m_redacted[i], r->status,
+                                                      r->status == 401 ? "Unauthorized" : "Forbidden",
+                                                      http::denied_advice(*r)),
+                                          static_cast<int>(r->status)));
         } else {
             peers.push_back(decode_alerts(r->status, r->body, m_redacted[i]));
         }

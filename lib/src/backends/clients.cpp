@@ -19,7 +19,7 @@ Result<std::optional<prometheus::Client>> make_prometheus_client(const config::C
     EndpointDefaults defaults;
     defaults.timeout = std::chrono::seconds(15);
     defaults.log = log;
-    auto client = make_endpoint_client("prometheus", endpoint, defaults);
+    auto client = make_endpoint_client("prometheus", endpoint, defaults, context.kubernetes);
     if (!client) {
         return std::move(client).error();
     }

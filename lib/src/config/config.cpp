@@ -159,13 +159,71 @@ Result<void> check_url(Reader& r, const YAML::Node& node, const std::string& key
     return ok_result();
 }
 
+// A header name as RFC 9110 allows it (a token), and one that may be set from the configuration:
+// credentials have keys of their own (basic-auth, token-env, token-file) that keep them secret, and
+// framing headers belong to the HTTP layer.
+std::string header_name_problem(const std::string& name) {
+    if (name.empty()) {
+        return "a header name cannot be empty";
+    }
+    for (const char c : name) {
+        const auto u = static_cast<unsigned char>(c);
+        if (!(std::isalnum(u) != 0 || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos)) {
+            return fmt::format("'{}' is not a valid header name", name);
+        }
+    }
+    std::string lower(name);
+    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+    if (lower == "authorization" || lower == "proxy-authorization" || lower == "cookie") {
+        return fmt::format("the {} header cannot be set here (the value would be a secret in the file); use "
+                           "basic-auth, token-env or token-file",
+                           name);
+    }
+    if (lower == "host" || lower == "content-length" || lower == "transfer-encoding" || lower == "connection" ||
+        lower == "content-type" || lower == "expect") {
+        return fmt::format("the {} header is set by oncall itself", name);
+    }
+    return {};
+}
+
+Result<void> read_basic_auth(Reader& r, const YAML::Node& node, const std::string& path, BasicAuthConfig& out) {
+    if (!node.IsMap()) {
+        return r.error(node, path, "expected {username: NAME, password-env: VAR} or {username, password-file: PATH}");
+    }
+    r.warn_unknown(node, path, {"username", "password-env", "password-file", "password"});
+    if (node["password"]) {
+        return r.error(node["password"], path + ".password",
+                       "a password by value is not accepted; use password-env or password-file");
+    }
+    if (!node["username"]) {
+        return r.error(node, path, "missing username");
+    }
+    ONCALL_TRY_ASSIGN(out.username, r.string(node["username"], path + ".username"));
+    if (out.username.empty() || out.username.find(':') != std::string::npos ||
+        out.username.find_first_of("\r\n") != std::string::npos) {
+        return r.error(node["username"], path + ".username",
+                       "a basic-auth user name must be non-empty, without ':' or line breaks");
+    }
+    if (node["password-env"]) {
+        ONCALL_TRY_ASSIGN(out.password_env, r.string(node["password-env"], path + ".password-env"));
+    }
+    if (node["password-file"]) {
+        ONCALL_TRY_ASSIGN(out.password_file, r.string(node["password-file"], path + ".password-file"));
+    }
+    if (out.password_env.empty() == out.password_file.empty()) {
+        return r.error(node, path, "give exactly one of password-env and password-file");
+    }
+    return ok_result();
+}
+
 Result<Endpoint> read_endpoint(Reader& r, const YAML::Node& node, const std::string& path) {
     Endpoint e;
     if (!node.IsMap()) {
-        return r.error(node, path, "expected a map with url or urls");
+        return r.error(node, path, "expected a map with url, urls or kube-service");
     }
-    r.warn_unknown(node, path, {"url", "urls", "token", "token-env", "token-file", "ca-file",
-                                "insecure-skip-tls-verify", "timeout"});
+    r.warn_unknown(node, path, {"url", "urls", "kube-service", "headers", "basic-auth", "token", "token-env",
+                                "token-file", "ca-file", "cert-file", "key-file", "insecure-skip-tls-verify",
+                                "timeout"});
     if (node["url"] && node["urls"]) {
         return r.error(node, path, "give url or urls, not both");
     }
@@ -179,9 +237,65 @@ Result<Endpoint> read_endpoint(Reader& r, const YAML::Node& node, const std::str
     for (const auto& url : e.urls) {
         ONCALL_TRY(check_url(r, node, path + ".url", url));
     }
+    if (const auto ks = node["kube-service"]) {
+        if (!e.urls.empty()) {
+            return r.error(ks, path + ".kube-service", "give url/urls or kube-service, not both");
+        }
+        std::string text;
+        ONCALL_TRY_ASSIGN(text, r.string(ks, path + ".kube-service"));
+        auto parsed = parse_kube_service(text);
+        if (!parsed) {
+            return r.error(ks, path + ".kube-service", parsed.error().message);
+        }
+        e.kube_service = std::move(*parsed);
+        // Through the service proxy, TLS and credentials are the API server's.
+        for (const char* key : {"token", "token-env", "token-file", "basic-auth", "ca-file", "cert-file", "key-file",
+                                "insecure-skip-tls-verify"}) {
+            if (node[key]) {
+                return r.error(node[key], path + "." + key,
+                               fmt::format("not used with kube-service, which reaches the service through the "
+                                           "Kubernetes API server with the context's kubernetes credentials and "
+                                           "TLS settings; remove {}",
+                                           key));
+            }
+        }
+    }
+    if (const auto headers = node["headers"]) {
+        if (!headers.IsMap()) {
+            return r.error(headers, path + ".headers", "expected a map of header name to value");
+        }
+        for (const auto& item : headers) {
+            const auto name = item.first.as<std::string>("");
+            if (const auto problem = header_name_problem(name); !problem.empty()) {
+                return r.error(item.first, path + ".headers", problem);
+            }
+            std::string value;
+            ONCALL_TRY_ASSIGN(value, r.string(item.second, path + ".headers." + name));
+            if (value.find_first_of("\r\n") != std::string::npos) {
+                return r.error(item.second, path + ".headers." + name, "a header value cannot contain line breaks");
+            }
+            e.headers.emplace_back(name, value);
+        }
+    }
     ONCALL_TRY(read_token_source(r, node, path, e.auth));
+    if (node["basic-auth"]) {
+        ONCALL_TRY(read_basic_auth(r, node["basic-auth"], path + ".basic-auth", e.basic_auth));
+        if (!e.auth.empty()) {
+            return r.error(node["basic-auth"], path + ".basic-auth",
+                           "give basic-auth or a bearer token (token, token-env, token-file), not both");
+        }
+    }
     if (node["ca-file"]) {
         ONCALL_TRY_ASSIGN(e.ca_file, r.string(node["ca-file"], path + ".ca-file"));
+    }
+    if (node["cert-file"]) {
+        ONCALL_TRY_ASSIGN(e.cert_file, r.string(node["cert-file"], path + ".cert-file"));
+    }
+    if (node["key-file"]) {
+        ONCALL_TRY_ASSIGN(e.key_file, r.string(node["key-file"], path + ".key-file"));
+    }
+    if (e.cert_file.empty() != e.key_file.empty()) {
+        return r.error(node, path, "cert-file and key-file go together (the client certificate and its key)");
     }
     if (node["insecure-skip-tls-verify"]) {
         ONCALL_TRY_ASSIGN(e.insecure_skip_tls_verify,
@@ -311,6 +425,12 @@ Result<Context> read_context(Reader& r, const std::string& name, const YAML::Nod
     }
     if (node["registry"]) {
         ONCALL_TRY_ASSIGN(c.registry, read_endpoint(r, node["registry"], path + ".registry"));
+        if (c.registry.kube_service.configured()) {
+            // Images name the registry by the host the nodes pull from; that is the one to reach.
+            return r.error(node["registry"]["kube-service"], path + ".registry.kube-service",
+                           "not supported for the registry: image references name the registry's host, so give "
+                           "its url (the host the cluster's nodes pull from)");
+        }
     }
     if (node["access"]) {
         ONCALL_TRY(read_access(r, node["access"], path + ".access", c.access));
@@ -663,6 +783,130 @@ Result<std::string> resolve_token(const TokenSource& source) {
         return value;
     }
     return std::string();
+}
+
+Result<std::string> resolve_password(const BasicAuthConfig& basic_auth) {
+    TokenSource source;
+    source.token_env = basic_auth.password_env;
+    source.token_file = basic_auth.password_file;
+    auto password = resolve_token(source);
+    if (!password) {
+        Error e = std::move(password).error();
+        for (const auto& [from, to] : {std::pair<std::string_view, std::string_view>{"token-env", "password-env"},
+                                       {"token-file", "password-file"}}) {
+            for (auto pos = e.message.find(from); pos != std::string::npos; pos = e.message.find(from, pos)) {
+                e.message.replace(pos, from.size(), to);
+            }
+        }
+        e.message = "basic-auth: " + e.message;
+        return e;
+    }
+    return password;
+}
+
+std::string credential_source(const Endpoint& endpoint) {
+    if (endpoint.kube_service.configured()) {
+        return "the context's kubernetes credentials (through the API server's service proxy)";
+    }
+    if (endpoint.basic_auth.configured()) {
+        const auto& b = endpoint.basic_auth;
+        return fmt::format("basic-auth user '{}' (password from {})", b.username,
+                           b.password_env.empty() ? "password-file " + b.password_file : "$" + b.password_env);
+    }
+    const auto& a = endpoint.auth;
+    if (!a.token_env.empty()) {
+        return fmt::format("a bearer token from ${} (token-env)", a.token_env);
+    }
+    if (!a.token_file.empty()) {
+        return fmt::format("a bearer token from token-file {}", a.token_file);
+    }
+    if (!a.token.empty()) {
+        return "the bearer token written in the configuration file (token)";
+    }
+    return {};
+}
+
+namespace {
+
+bool is_port_name(std::string_view port) {
+    // IANA service name: 1-15 lower-case letters, digits and '-', at least one letter, no '--'.
+    if (port.empty() || port.size() > 15 || port.front() == '-' || port.back() == '-' ||
+        port.find("--") != std::string_view::npos) {
+        return false;
+    }
+    bool letter = false;
+    for (const char c : port) {
+        if (c >= 'a' && c <= 'z') {
+            letter = true;
+        } else if (!((c >= '0' && c <= '9') || c == '-')) {
+            return false;
+        }
+    }
+    return letter;
+}
+
+bool is_port_number(std::string_view port) {
+    if (port.empty() || port.size() > 5 || port.front() == '0' ||
+        !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+        return false;
+    }
+    return std::stoi(std::string(port)) <= 65535;
+}
+
+} // namespace
+
+Result<KubeService> parse_kube_service(const std::string& text) {
+    const auto invalid = [&](const std::string& why) {
+        return make_error(Errc::config,
+                          fmt::format("'{}' is not NAMESPACE/NAME:PORT ({}); e.g. monitoring/prometheus-k8s:web", text,
+                                      why));
+    };
+    const auto slash = text.find('/');
+    if (slash == std::string::npos) {
+        return invalid("no '/' between namespace and service");
+    }
+    KubeService out;
+    out.namespace_name = text.substr(0, slash);
+    std::string rest = text.substr(slash + 1);
+    if (rest.rfind("https:", 0) == 0 || rest.rfind("http:", 0) == 0) {
+        out.scheme = rest.substr(0, rest.find(':'));
+        rest = rest.substr(out.scheme.size() + 1);
+    }
+    const auto colon = rest.find(':');
+    out.name = rest.substr(0, colon);
+    if (colon != std::string::npos) {
+        out.port = rest.substr(colon + 1);
+        if (!is_port_number(out.port) && !is_port_name(out.port)) {
+            return invalid(fmt::format("port '{}' is neither a number from 1 to 65535 nor a port name", out.port));
+        }
+    }
+    if (!is_dns1123_label(out.namespace_name)) {
+        return invalid(fmt::format("namespace '{}' is not a DNS-1123 label", out.namespace_name));
+    }
+    if (!is_dns1123_label(out.name)) {
+        return invalid(fmt::format("service '{}' is not a DNS-1123 label", out.name));
+    }
+    return out;
+}
+
+std::string KubeService::text() const {
+    std::string out = namespace_name + "/";
+    if (!scheme.empty()) {
+        out += scheme + ":";
+    }
+    out += name;
+    if (!port.empty()) {
+        out += ":" + port;
+    }
+    return out;
+}
+
+std::string KubeService::proxy_path() const {
+    std::string service = scheme.empty() ? name : scheme + ":" + name;
+    if (!port.empty()) {
+        service += ":" + port;
+    }
+    return fmt::format("/api/v1/namespaces/{}/services/{}/proxy", namespace_name, service);
 }
 
 // `name` as a YAML scalar: plain when that reads back as itself, else double-quoted.

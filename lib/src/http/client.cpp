@@ -118,6 +118,9 @@ struct Transfer {
         if (request->bearer_token) {
             out.emplace_back(*request->bearer_token);
         }
+        if (state->options.basic_auth) {
+            out.emplace_back(state->options.basic_auth->password);
+        }
         return out;
     }
 };
@@ -129,7 +132,11 @@ void log_line(const ClientState& state, const Transfer* transfer, const std::str
     if (transfer != nullptr) {
         state.options.log(scrub(line, transfer->secrets()));
     } else {
-        state.options.log(scrub(line, {state.options.bearer_token, state.options.tls.client_key_pem}));
+        std::vector<std::string_view> secrets{state.options.bearer_token, state.options.tls.client_key_pem};
+        if (state.options.basic_auth) {
+            secrets.emplace_back(state.options.basic_auth->password);
+        }
+        state.options.log(scrub(line, secrets));
     }
 }
 
@@ -304,6 +311,20 @@ std::optional<Error> invalid_request(const Request& r, const ClientOptions& o) {
                                           where, has_break(h.name) ? std::string("?") : h.name));
         }
     }
+    for (const auto& h : o.headers) {
+        if (has_break(h.name) || has_break(h.value) || h.name.empty() || h.name.find(':') != std::string::npos) {
+            return make_error(Errc::invalid,
+                              fmt::format("{}: refusing to send a malformed configured header ('{}'); header names "
+                                          "and values cannot contain ':' (names) or line breaks",
+                                          where, has_break(h.name) ? std::string("?") : h.name));
+        }
+    }
+    if (o.basic_auth && (has_break(o.basic_auth->username) || has_break(o.basic_auth->password) ||
+                         o.basic_auth->username.find(':') != std::string::npos)) {
+        return make_error(Errc::invalid, fmt::format("{}: the basic-auth username contains ':' or a line break, or "
+                                                     "the password a line break; check basic-auth",
+                                                     where));
+    }
     if (!o.proxy_url.empty() && !proxy_scheme_supported(o.proxy_url)) {
         return make_error(Errc::invalid, fmt::format("{}: proxy-url '{}' is not supported; use an http://, "
                                                      "https:// or socks5:// URL",
@@ -413,10 +434,25 @@ void configure(EasyHandle& easy, Transfer& t, int attempt) {
         headers.append(fmt::format("{}: {}", h.name, h.value));
         logged.push_back(redact_header(h.name, h.value));
     }
-    const std::string& token = r.bearer_token ? *r.bearer_token : o.bearer_token;
-    if (!token.empty() && !has_header(r, "Authorization")) {
-        headers.append("Authorization: Bearer " + token);
-        logged.push_back(redact_header("Authorization", "Bearer " + token));
+    for (const auto& h : o.headers) {
+        if (!has_header(r, h.name)) {
+            headers.append(fmt::format("{}: {}", h.name, h.value));
+            logged.push_back(redact_header(h.name, h.value));
+        }
+    }
+    const bool own_authorization = r.bearer_token.has_value() || has_header(r, "Authorization");
+    if (o.basic_auth && !own_authorization) {
+        // libcurl builds the header, and drops it when a followed redirect changes the host.
+        easy.set(CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BASIC));
+        easy.set(CURLOPT_USERNAME, o.basic_auth->username.c_str());
+        easy.set(CURLOPT_PASSWORD, o.basic_auth->password.c_str());
+        logged.push_back(fmt::format("Authorization: Basic <redacted> (user '{}')", o.basic_auth->username));
+    } else {
+        const std::string& token = r.bearer_token ? *r.bearer_token : o.bearer_token;
+        if (!token.empty() && !has_header(r, "Authorization")) {
+            headers.append("Authorization: Bearer " + token);
+            logged.push_back(redact_header("Authorization", "Bearer " + token));
+        }
     }
     const auto authority_end = r.url.find_first_of("/?#", r.url.find("://") + 3);
     if (!token.empty() || has_header(r, "Authorization") || has_header(r, "Proxy-Authorization") ||
@@ -478,6 +514,9 @@ Result<Response> finish(Transfer& t, CURLcode code, const char* curl_message) {
         const bool rewritten = !t.state->options.tls.server_name.empty();
         response.url = (effective != nullptr && !rewritten) ? redact_url(effective) : t.redacted_url;
         response.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - t.started);
+        const bool sent_own = t.request->bearer_token.has_value() || has_header(*t.request, "Authorization");
+        response.credential_source = sent_own ? std::string("a per-request credential")
+                                              : t.state->options.credential_source;
         return response;
     }
     if (t.body_too_large || code == CURLE_FILESIZE_EXCEEDED) {
@@ -610,7 +649,9 @@ std::optional<std::chrono::milliseconds> retry_delay_unbounded(const Result<Resp
         return std::nullopt;
     }
     reason = failed ? std::string(errc_name(result.error().code)) : fmt::format("HTTP {}", result->status);
-    if (!is_idempotent(r.method)) {
+    // A 429/503 with Retry-After was refused before it ran: safe to send again whatever the method.
+    const bool refused = !failed && refused_before_running(result->status, result->header("Retry-After"));
+    if (!is_idempotent(r.method) && !refused) {
         log_line(state, &t,
                  fmt::format("  {} {}: {}; not retried ({} is not idempotent)", method_name(r.method), t.redacted_url,
                              reason, method_name(r.method)));

@@ -33,18 +33,27 @@ milliseconds deadline_of(const config::Endpoint& e, const TriageRequest& req) {
     return e.timeout.count() > 0 ? e.timeout : req.source_timeout;
 }
 
-Result<http::Client> http_client_for(std::string_view name, const config::Endpoint& e, milliseconds deadline,
-                                     const TriageRequest& req) {
+Result<backends::EndpointClient> http_client_for(std::string_view name, const config::Endpoint& e,
+                                                 milliseconds deadline, const TriageRequest& req,
+                                                 const config::KubernetesConfig& kubernetes) {
     backends::EndpointDefaults defaults;
     defaults.timeout = deadline;
     defaults.connect_timeout = std::min(deadline, milliseconds(3000));
     defaults.retry = http::RetryPolicy::none(); // the deadline is short; a failed source is reported instead
     defaults.log = req.log;
-    auto client = backends::make_endpoint_client(name, e, defaults);
-    if (!client) {
-        return std::move(client).error();
+    return backends::make_endpoint_client(name, e, defaults, kubernetes);
+}
+
+// What the source is, before its client exists: the (first) URL or the kube-service.
+std::string shown_endpoint(const config::Endpoint& e) {
+    if (e.kube_service.configured()) {
+        return "kube-service " + e.kube_service.text();
     }
-    return std::move(client->client);
+    std::string urls;
+    for (const auto& u : e.urls) {
+        urls += (urls.empty() ? "" : ", ") + http::redact_url(u);
+    }
+    return urls;
 }
 
 // "prometheus at URL: timed out after 3s" instead of the transport's wording.
@@ -62,8 +71,8 @@ struct PrometheusPart {
     std::vector<std::optional<SignalSeries>> series;
 };
 
-PrometheusPart collect_prometheus(const config::Endpoint& e, const std::vector<SignalSpec>& specs, TimePoint at,
-                                  const TriageRequest& req) {
+PrometheusPart collect_prometheus(const config::Endpoint& e, const config::KubernetesConfig& kubernetes,
+                                  const std::vector<SignalSpec>& specs, TimePoint at, const TriageRequest& req) {
     PrometheusPart part;
     part.status.name = "prometheus";
     part.series.resize(specs.size());
@@ -74,13 +83,13 @@ PrometheusPart collect_prometheus(const config::Endpoint& e, const std::vector<S
     }
     const auto started = Steady::now();
     const auto deadline = deadline_of(e, req);
-    part.status.url = http::redact_url(e.urls.front());
-    auto http = http_client_for("prometheus", e, deadline, req);
+    part.status.url = shown_endpoint(e);
+    auto http = http_client_for("prometheus", e, deadline, req, kubernetes);
     if (!http) {
         part.status.error = source_error(std::move(http).error(), "prometheus", part.status.url, deadline);
         return part;
     }
-    const prometheus::Client client(*http, e.urls.front());
+    const prometheus::Client client(http->client, http->urls.front());
     part.status.url = client.redacted_url();
     auto step = req.step;
     if (step.count() <= 0) {
@@ -143,8 +152,8 @@ std::string label_fingerprint(const std::map<std::string, std::string>& labels) 
 }
 
 // Alerts as of a past moment: Alertmanager keeps no history, Prometheus' ALERTS series do.
-AlertPart collect_past_alerts(const config::Endpoint& prom, const config::Service& svc, TimePoint at,
-                              const TriageRequest& req) {
+AlertPart collect_past_alerts(const config::Endpoint& prom, const config::KubernetesConfig& kubernetes,
+                              const config::Service& svc, TimePoint at, const TriageRequest& req) {
     AlertPart part;
     part.status.name = "alertmanager";
     if (!prom.configured()) {
@@ -154,7 +163,7 @@ AlertPart collect_past_alerts(const config::Endpoint& prom, const config::Servic
     }
     const auto started = Steady::now();
     const auto deadline = deadline_of(prom, req);
-    part.status.url = http::redact_url(prom.urls.front());
+    part.status.url = shown_endpoint(prom);
     std::vector<backends::Matcher> matchers;
     for (const auto& entry : alert_filter(svc)) {
         auto m = backends::parse_selector(entry);
@@ -165,12 +174,12 @@ AlertPart collect_past_alerts(const config::Endpoint& prom, const config::Servic
         matchers.insert(matchers.end(), m->begin(), m->end());
     }
     const auto selector = backends::format_selector(matchers);
-    auto http = http_client_for("prometheus", prom, deadline, req);
+    auto http = http_client_for("prometheus", prom, deadline, req, kubernetes);
     if (!http) {
         part.status.error = source_error(std::move(http).error(), "prometheus", part.status.url, deadline);
         return part;
     }
-    const prometheus::Client client(*http, prom.urls.front());
+    const prometheus::Client client(http->client, http->urls.front());
     part.status.url = client.redacted_url() + " (ALERTS series)";
     auto answers = client.query_all(
         {prometheus::InstantQuery{fmt::format("ALERTS{{alertstate=\"firing\",{}}}", selector), at, deadline},
@@ -233,7 +242,8 @@ std::vector<alertmanager::Silence> service_silences(std::vector<alertmanager::Si
     return out;
 }
 
-AlertPart collect_alerts(const config::Endpoint& e, const config::Service& svc, const TriageRequest& req) {
+AlertPart collect_alerts(const config::Endpoint& e, const config::KubernetesConfig& kubernetes,
+                         const config::Service& svc, const TriageRequest& req) {
     AlertPart part;
     part.status.name = "alertmanager";
     if (!e.configured()) {
@@ -241,19 +251,18 @@ AlertPart collect_alerts(const config::Endpoint& e, const config::Service& svc, 
         part.status.error = make_error(Errc::config, "not configured");
         return part;
     }
-    std::string urls;
-    for (const auto& u : e.urls) {
-        urls += (urls.empty() ? "" : ", ") + http::redact_url(u);
-    }
+    std::string urls = shown_endpoint(e);
     part.status.url = urls;
     const auto started = Steady::now();
     const auto deadline = deadline_of(e, req);
-    auto http = http_client_for("alertmanager", e, deadline, req);
+    auto http = http_client_for("alertmanager", e, deadline, req, kubernetes);
     if (!http) {
         part.status.error = source_error(std::move(http).error(), "alertmanager", urls, deadline);
         return part;
     }
-    const alertmanager::Client client(*http, e.urls);
+    const alertmanager::Client client(http->client, http->urls);
+    urls = client.redacted_urls();
+    part.status.url = urls;
     alertmanager::AlertQuery q;
     q.filter = alert_filter(svc);
     q.active = true;
@@ -466,11 +475,13 @@ Result<TriageFacts> collect(const config::Context& context, const config::Servic
     facts.specs = *specs;
 
     const auto launch = request.sequential ? std::launch::deferred : std::launch::async;
-    auto prom = std::async(launch, [&] { return collect_prometheus(context.prometheus, facts.specs, facts.at, request); });
+    auto prom = std::async(launch, [&] {
+        return collect_prometheus(context.prometheus, context.kubernetes, facts.specs, facts.at, request);
+    });
     const bool past = facts.at < now() - k_live_within;
     auto alerts = std::async(launch, [&] {
-        return past ? collect_past_alerts(context.prometheus, service, facts.at, request)
-                    : collect_alerts(context.alertmanager, service, request);
+        return past ? collect_past_alerts(context.prometheus, context.kubernetes, service, facts.at, request)
+                    : collect_alerts(context.alertmanager, context.kubernetes, service, request);
     });
     auto kube = std::async(launch, [&] { return collect_kube(context, service, facts.at, request); });
 

@@ -100,6 +100,12 @@ Result<Connection> parse_kubeconfig(const std::string& text, const std::string& 
 /// (with the causes), 5xx unavailable, garbage bad_response. `what` names the request ("get deployment shop/checkout").
 Error api_error(const http::Response& response, std::string_view what);
 
+/// HTTP client options that reach the connection's API server (the URL aside): its TLS settings
+/// and credentials, named "kubernetes API server" in messages. Services reached through the API
+/// server's service proxy use them too.
+http::ClientOptions api_server_options(const Connection& connection, std::function<void(std::string_view)> log,
+                                       std::chrono::milliseconds timeout);
+
 // ---------------------------------------------------------------------------------------------
 // Models
 

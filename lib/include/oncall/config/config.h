@@ -36,14 +36,48 @@ struct KubernetesConfig {
     bool insecure_skip_tls_verify = false;
 };
 
-/// An HTTP backend (Prometheus, Alertmanager, registry). Several URLs form an HA set.
+/// HTTP Basic credentials of an endpoint: a user name and where its password comes from (one of
+/// password-env and password-file).
+struct BasicAuthConfig {
+    std::string username;
+    std::string password_env;
+    std::string password_file;
+    bool configured() const { return !username.empty(); }
+};
+
+/// A Service reached through the Kubernetes API server's service proxy
+/// (/api/v1/namespaces/NAMESPACE/services/[SCHEME:]NAME[:PORT]/proxy/).
+struct KubeService {
+    std::string namespace_name;
+    std::string name;
+    std::string port;   // a port name or number; "" for the Service's only port
+    std::string scheme; // "https" when written "NAMESPACE/https:NAME:PORT", else ""
+    bool configured() const { return !name.empty(); }
+    /// NAMESPACE/[SCHEME:]NAME[:PORT], as written in the configuration.
+    std::string text() const;
+    /// The proxy path without a trailing slash: /api/v1/namespaces/NS/services/NAME:PORT/proxy.
+    std::string proxy_path() const;
+};
+
+/// Parses `NAMESPACE/NAME:PORT` (also `NAMESPACE/NAME` and `NAMESPACE/https:NAME:PORT`); the names
+/// must be DNS-1123 labels and the port a number (1-65535) or a port name (Errc::config otherwise).
+Result<KubeService> parse_kube_service(const std::string& text);
+
+/// An HTTP backend (Prometheus, Alertmanager, registry). Several URLs form an HA set; instead of
+/// URLs, a kube-service is reached through the API server with the context's Kubernetes
+/// credentials.
 struct Endpoint {
     std::vector<std::string> urls;
-    TokenSource auth;
+    KubeService kube_service;
+    std::vector<std::pair<std::string, std::string>> headers; // sent with every request
+    TokenSource auth;                                          // Bearer
+    BasicAuthConfig basic_auth;
     std::string ca_file;
+    std::string cert_file; // client certificate (mutual TLS), with key_file
+    std::string key_file;
     bool insecure_skip_tls_verify = false;
     std::chrono::milliseconds timeout{0}; // 0: the command's default deadline
-    bool configured() const { return !urls.empty(); }
+    bool configured() const { return !urls.empty() || kube_service.configured(); }
 };
 
 struct Role {
@@ -133,6 +167,13 @@ bool is_dns1123_label(const std::string& name);
 
 /// Resolves a token source to its value (env var or file); empty source gives "".
 Result<std::string> resolve_token(const TokenSource& source);
+
+/// Resolves a basic-auth password (password-env or password-file) under the same rules as a token.
+Result<std::string> resolve_password(const BasicAuthConfig& basic_auth);
+
+/// Where an endpoint's credential comes from, for messages, never the secret itself:
+/// "basic-auth user 'u' (password from $P)", "a bearer token from file F", or "" when it has none.
+std::string credential_source(const Endpoint& endpoint);
 
 /// Rewrites current-context in place, keeping every other line, comment and format as it was.
 Result<void> set_current_context(const std::string& path, const std::string& name);

@@ -41,6 +41,11 @@ const char* method_name(Method m) noexcept;
 /// True for methods that may be retried safely (GET, HEAD, PUT, DELETE).
 bool is_idempotent(Method m) noexcept;
 
+/// True for a 429 or 503 answer carrying a valid Retry-After: the server refused the request before
+/// running it (API priority and fairness, rate limits), so any method, POST and PATCH included, may
+/// be sent again after the delay.
+bool refused_before_running(long status, const std::optional<std::string>& retry_after);
+
 struct Header {
     std::string name;
     std::string value;
@@ -64,6 +69,8 @@ struct Response {
     std::string body;
     std::string url; // redacted effective URL
     std::chrono::milliseconds elapsed{0};
+    /// Where the credential sent came from (the client's credential_source), for 401/403 messages.
+    std::string credential_source;
 
     /// First header with this name (case-insensitive), if any.
     std::optional<std::string> header(std::string_view name) const;
@@ -71,7 +78,8 @@ struct Response {
 };
 
 /// Retries only transient failures (connect errors, timeouts, 408/429/5xx, honouring Retry-After)
-/// of idempotent requests, with exponential backoff and full jitter.
+/// of idempotent requests, with exponential backoff and full jitter; a 429 or 503 with Retry-After
+/// is retried for every method (see refused_before_running).
 struct RetryPolicy {
     int max_attempts = 3;
     std::chrono::milliseconds base_delay{200};
@@ -125,6 +133,18 @@ struct ClientOptions {
     /// Receives redacted diagnostic lines (request lines, statuses, retries, warnings); called from
     /// every thread that uses the client, so it must be thread-safe when the client is shared.
     std::function<void(std::string_view)> log;
+    /// Sent with every request unless the request sets a header of that name (e.g. X-Scope-OrgID).
+    std::vector<Header> headers;
+    /// HTTP Basic credentials, sent instead of bearer_token unless the request carries its own
+    /// bearer_token or Authorization header; the password is never logged.
+    struct BasicAuth {
+        std::string username;
+        std::string password;
+    };
+    std::optional<BasicAuth> basic_auth;
+    /// Where the credential comes from ("basic-auth user 'u', password from $P"), without the
+    /// secret; copied to every Response so that a 401/403 can say it.
+    std::string credential_source;
 };
 
 struct BoundRequest;
@@ -193,9 +213,14 @@ std::string url_encode(std::string_view text);
 std::string body_excerpt(std::string_view body, std::size_t limit);
 
 /// Error for a response whose status was not expected: "<what> at <url>: HTTP 503 Service Unavailable".
-/// 401/403 give Errc::access_denied, 404 Errc::not_found, 409 Errc::conflict, others Errc::http_status;
-/// a short, single-line excerpt of a plain-text or JSON body is appended.
+/// 401/403 give Errc::access_denied (naming the response's credential_source), 404 Errc::not_found,
+/// 409 Errc::conflict, others Errc::http_status; a short, single-line excerpt of a plain-text or JSON
+/// body is appended.
 Error status_error(const Response& response, std::string_view what);
+
+/// The advice of a 401/403 answer: which credential was sent and where it came from, or that none
+/// was configured ("sent basic-auth user 'u', password from $P; check it").
+std::string denied_advice(const Response& response);
 
 /// Delay a Retry-After value asks for (delta-seconds or HTTP-date, relative to `now`); nullopt when
 /// the value is neither.

@@ -70,6 +70,11 @@ template <class T, class F> Result<List<T>> decode_list(Result<List<json>> raw, 
 
 } // namespace
 
+http::ClientOptions api_server_options(const Connection& connection, std::function<void(std::string_view)> log,
+                                       std::chrono::milliseconds timeout) {
+    return client_options(connection, std::move(log), timeout);
+}
+
 const char* patch_content_type(PatchType type) noexcept {
     switch (type) {
     case PatchType::json_patch: return "application/json-patch+json";
