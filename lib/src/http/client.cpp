@@ -441,21 +441,22 @@ void configure(EasyHandle& easy, Transfer& t, int attempt) {
         }
     }
     const bool own_authorization = r.bearer_token.has_value() || has_header(r, "Authorization");
-    if (o.basic_auth && !own_authorization) {
+    const std::string& token = r.bearer_token ? *r.bearer_token : o.bearer_token;
+    const bool sends_basic = o.basic_auth && !own_authorization;
+    if (sends_basic) {
         // libcurl builds the header, and drops it when a followed redirect changes the host.
         easy.set(CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BASIC));
         easy.set(CURLOPT_USERNAME, o.basic_auth->username.c_str());
         easy.set(CURLOPT_PASSWORD, o.basic_auth->password.c_str());
         logged.push_back(fmt::format("Authorization: Basic <redacted> (user '{}')", o.basic_auth->username));
     } else {
-        const std::string& token = r.bearer_token ? *r.bearer_token : o.bearer_token;
         if (!token.empty() && !has_header(r, "Authorization")) {
             headers.append("Authorization: Bearer " + token);
             logged.push_back(redact_header("Authorization", "Bearer " + token));
         }
     }
     const auto authority_end = r.url.find_first_of("/?#", r.url.find("://") + 3);
-    if (!token.empty() || has_header(r, "Authorization") || has_header(r, "Proxy-Authorization") ||
+    if (sends_basic || !token.empty() || has_header(r, "Authorization") || has_header(r, "Proxy-Authorization") ||
         r.url.substr(0, authority_end).find('@') != std::string::npos) {
         warn_cleartext_once(r.url);
     }

@@ -222,9 +222,7 @@ std::string silence_author(const config::Context& context, const std::function<v
             note(line);
         }
     };
-    if (context.kubernetes.server.empty() && context.kubernetes.kubeconfig.empty()) {
-        return local_user_name();
-    }
+    // Without kubernetes settings the default kubeconfig ($KUBECONFIG, ~/.kube/config) is asked.
     auto connection = kube::resolve_connection(context.kubernetes);
     if (!connection) {
         const auto user = local_user_name();
