@@ -33,7 +33,7 @@ try:
     v = json.load(sys.stdin).get("verification") or {}
 except ValueError:
     v = {}
-print("pass" if v.get("passed") and v.get("conclusive") else "inconclusive" if v.get("passed") else "none")' <<<"$out")
+print(v.get("status") or "none")' <<<"$out")
 
 case $code in
   0) ;;
