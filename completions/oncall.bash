@@ -57,7 +57,12 @@ _oncall() {
             local d
             while IFS= read -r d; do COMPREPLY+=("$d"); done < <(compgen -d -- "$cur")
             ;;
-        *) COMPREPLY+=("${candidate#"$prefix"}") ;;
+        *)
+            # Quoted as the shell reads it back: a name like $(cmd) or a;b is inserted as text,
+            # never run when the line is entered.
+            printf -v candidate '%q' "${candidate#"$prefix"}"
+            COMPREPLY+=("$candidate")
+            ;;
         esac
     done <<<"$out"
     return 0

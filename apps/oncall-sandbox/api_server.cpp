@@ -21,6 +21,34 @@ using namespace std::chrono_literals;
 
 namespace {
 
+// The user of the client certificate a TLS request presented, if it was verified against the
+// client CA (--client-ca): CN and each O of the subject.
+std::optional<UserInfo> certificate_user(const httplib::Request& req) {
+    if (req.ssl == nullptr) return std::nullopt;
+    X509* cert = SSL_get1_peer_certificate(req.ssl);
+    if (cert == nullptr) return std::nullopt;
+    std::optional<UserInfo> user;
+    if (SSL_get_verify_result(req.ssl) == X509_V_OK) {
+        std::string cn;
+        std::vector<std::string> orgs;
+        X509_NAME* subject = X509_get_subject_name(cert);
+        for (int i = 0; i < X509_NAME_entry_count(subject); ++i) {
+            X509_NAME_ENTRY* entry = X509_NAME_get_entry(subject, i);
+            const int nid = OBJ_obj2nid(X509_NAME_ENTRY_get_object(entry));
+            unsigned char* text = nullptr;
+            const int len = ASN1_STRING_to_UTF8(&text, X509_NAME_ENTRY_get_data(entry));
+            if (len < 0) continue;
+            std::string value(reinterpret_cast<char*>(text), static_cast<std::size_t>(len));
+            OPENSSL_free(text);
+            if (nid == NID_commonName) cn = value;
+            if (nid == NID_organizationName) orgs.push_back(value);
+        }
+        if (!cn.empty()) user = Authenticator::certificate_user(cn, orgs);
+    }
+    X509_free(cert);
+    return user;
+}
+
 constexpr auto k_watch_default_timeout = std::chrono::minutes(30);
 constexpr auto k_bookmark_interval = 30s;
 const char* const k_race_annotation = "sandbox.oncall.dev/race";
@@ -211,7 +239,7 @@ bool wants_table(const httplib::Request& req) {
 ApiServer::ApiServer(Store& store, Controller& controller, Workload& workload, Authenticator& auth,
                      const SandboxClock& clock, const Scenario& scenario, ApiServerOptions options)
     : m_store(store), m_controller(controller), m_workload(workload), m_auth(auth), m_clock(clock),
-      m_scenario(scenario), m_options(std::move(options)) {
+      m_scenario(scenario), m_options(std::move(options)), m_service_proxy(m_options.services_file) {
     m_types = {
         {"", "v1", "namespaces", "Namespace", "namespace", false, {"get", "list", "watch"}, {"ns"}, {}},
         {"", "v1", "pods", "Pod", "pod", true, {"get", "list", "watch"}, {"po"}, {"log"}},
@@ -402,8 +430,8 @@ void ApiServer::route(const httplib::Request& req, httplib::Response& res) {
         res.set_content(m_workload.render_metrics(m_clock.now()), "text/plain; version=0.0.4; charset=utf-8");
         return;
     }
-    std::optional<UserInfo> user;
-    {
+    std::optional<UserInfo> user = certificate_user(req);
+    if (!user) {
         std::lock_guard lock(m_store.mutex());
         user = m_auth.authenticate(req.get_header_value("Authorization"), m_store, m_clock.now());
     }
@@ -421,6 +449,22 @@ void ApiServer::route(const httplib::Request& req, httplib::Response& res) {
             if (!serve_discovery(path, res)) throw unknown_path();
             return;
         }
+    }
+    if (const auto proxy = ServiceProxy::parse(path)) {
+        RequestAttributes proxy_attrs;
+        proxy_attrs.ref = ResourceRef{"", "services", "Service"};
+        proxy_attrs.subresource = "proxy";
+        proxy_attrs.namespace_name = proxy->namespace_name;
+        proxy_attrs.name = proxy->name;
+        const std::string& m = req.method;
+        proxy_attrs.verb = m == "GET" || m == "HEAD" ? "get" : m == "POST" ? "create" : m == "PUT" ? "update"
+                           : m == "PATCH"                  ? "patch"
+                           : m == "DELETE"                 ? "delete"
+                                                           : "";
+        if (proxy_attrs.verb.empty()) throw method_not_allowed();
+        if (!authorize(*user, proxy_attrs)) throw forbidden_for(*user, proxy_attrs);
+        m_service_proxy.forward(req, res, *proxy);
+        return;
     }
     const Target t = parse_target(path);
     const ResourceType& type = *t.type;

@@ -3,12 +3,14 @@
 // watch with selectors and pagination, PATCH (JSON, merge, strategic merge) and PUT of
 // Deployments with preconditions and dry-run, Secrets, Events, ServiceAccounts with TokenRequest,
 // SelfSubjectReview, pod logs, Tables for kubectl, and a small admin API under /sandbox/v1/ for
-// tests. Every failure is a kube-shaped Status; no input stops the server.
+// tests, and the service proxy to the Services of a services file. Every failure is a kube-shaped
+// Status; no input stops the server.
 
 #include "auth.h"
 #include "controller.h"
 #include "objects.h"
 #include "scenario.h"
+#include "service_proxy.h"
 #include "store.h"
 #include "workload.h"
 
@@ -29,6 +31,7 @@ struct ApiServerOptions {
     std::string server_address; // host:port clients reach us at (for /api)
     bool log_requests = true;
     AuthorizationPolicy policy; // service accounts only approvers may mint for
+    std::string services_file;  // the Services the service proxy reaches (see service_proxy.h)
 };
 
 /// One kind of object the server serves.
@@ -94,6 +97,7 @@ private:
     std::set<std::string> m_race_armed; // namespace/name of Deployments whose next write races
     int m_race_counter = 0;
     std::atomic<bool> m_stopping{false};
+    ServiceProxy m_service_proxy;
 };
 
 } // namespace sandbox

@@ -1,6 +1,7 @@
 #pragma once
-// Authentication and a small RBAC. The engineer's static bearer token reads everything and mints
-// access grants (Secrets oncall-grant-*, Events, TokenRequests for oncall-* service accounts);
+// Authentication and a small RBAC. The engineer's static bearer token reads everything, may use the
+// service proxy (get and create on services/proxy) and mints access grants (Secrets
+// oncall-grant-*, Events, TokenRequests for oncall-* service accounts);
 // tokens minted by TokenRequest authenticate as their service account while unexpired and while
 // the Secret they are bound to still exists; only an oncall-deployer token may patch or update
 // Deployments, and only in its own namespace. People create CertificateSigningRequests; only the
@@ -72,6 +73,11 @@ public:
     /// expired or revoked token. The caller holds the store's mutex.
     std::optional<UserInfo> authenticate(const std::string& authorization, const Store& store,
                                          std::chrono::system_clock::time_point now) const;
+
+    /// The user of a verified client certificate: user name = subject CN, groups = each O plus
+    /// system:authenticated, as kube-apiserver's x509 authenticator does. Certificate users have
+    /// the engineer's permissions (the sandbox's RBAC knows one human role).
+    static UserInfo certificate_user(const std::string& common_name, const std::vector<std::string>& organizations);
 
     /// Makes a minted token expire at `now` (the admin API's test hook); false for unknown tokens.
     bool expire(const std::string& token, std::chrono::system_clock::time_point now);

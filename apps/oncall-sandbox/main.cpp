@@ -36,6 +36,7 @@ struct ServeOptions {
     int port = 0;
     std::string tls_cert;
     std::string tls_key;
+    std::string client_ca;
     std::string engineer_token_file;
     std::string engineer_name = "alice";
     std::string approver_token_file;
@@ -43,6 +44,7 @@ struct ServeOptions {
     std::vector<std::string> approval_required;
     std::string min_token_expiration = "10m";
     std::string epoch;
+    std::string services_file;
     bool quiet = false;
 };
 
@@ -123,12 +125,34 @@ void run_serve(const ServeOptions& o) {
     api_options.min_token_expiration = std::chrono::duration_cast<std::chrono::seconds>(min_expiration.value());
     api_options.log_requests = !o.quiet;
     api_options.policy.approval_required_accounts = o.approval_required;
+    api_options.services_file =
+        o.services_file.empty() ? (fs::path(o.state_dir) / "services").string() : o.services_file;
     sandbox::ApiServer api(store, controller, workload, auth, clock, scenario, api_options);
 
     std::unique_ptr<httplib::Server> server;
     if (!o.tls_cert.empty() || !o.tls_key.empty()) {
         if (o.tls_cert.empty() || o.tls_key.empty()) fail("--tls-cert and --tls-key go together");
-        auto tls = std::make_unique<httplib::SSLServer>(o.tls_cert.c_str(), o.tls_key.c_str());
+        std::unique_ptr<httplib::SSLServer> tls;
+        if (o.client_ca.empty()) {
+            tls = std::make_unique<httplib::SSLServer>(o.tls_cert.c_str(), o.tls_key.c_str());
+        } else {
+            // Client certificates are asked for and verified against the client CA, but optional:
+            // bearer tokens keep working (kube-apiserver's --client-ca-file).
+            tls = std::make_unique<httplib::SSLServer>([&o](SSL_CTX& ctx) {
+                if (SSL_CTX_use_certificate_chain_file(&ctx, o.tls_cert.c_str()) != 1 ||
+                    SSL_CTX_use_PrivateKey_file(&ctx, o.tls_key.c_str(), SSL_FILETYPE_PEM) != 1 ||
+                    SSL_CTX_load_verify_locations(&ctx, o.client_ca.c_str(), nullptr) != 1) {
+                    return false;
+                }
+                SSL_CTX_set_client_CA_list(&ctx, SSL_load_client_CA_file(o.client_ca.c_str()));
+                SSL_CTX_set_verify(&ctx, SSL_VERIFY_PEER, [](int, X509_STORE_CTX*) { return 1; });
+                // Resumed sessions (clients share them between connections) need an id context once
+                // peers are verified; without one OpenSSL ends the handshake with internal_error.
+                static const unsigned char k_session_context[] = "oncall-sandbox";
+                SSL_CTX_set_session_id_context(&ctx, k_session_context, sizeof k_session_context - 1);
+                return true;
+            });
+        }
         if (!tls->is_valid()) fail(fmt::format("cannot load the TLS certificate {} and key {}", o.tls_cert, o.tls_key));
         server = std::move(tls);
     } else {
@@ -188,6 +212,8 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     serve->add_option("--tls-cert", options.tls_cert, "Serve HTTPS with this certificate (PEM)");
     serve->add_option("--tls-key", options.tls_key, "Private key of --tls-cert (PEM)");
+    serve->add_option("--client-ca", options.client_ca,
+                      "Authenticate client certificates signed by this CA (PEM): user = CN, groups = O");
     serve->add_option("--engineer-token-file", options.engineer_token_file,
                       "File holding the engineer's bearer token (default: generate STATE_DIR/engineer.token)");
     serve->add_option("--engineer-name", options.engineer_name, "User name of the engineer's token")
@@ -202,6 +228,9 @@ int main(int argc, char** argv) {
                       "Shortest TokenRequest expiration accepted")
         ->capture_default_str();
     serve->add_option("--epoch", options.epoch, "Start-up instant scenario times are relative to (RFC 3339; default now)");
+    serve->add_option("--services-file", options.services_file,
+                      "Services the service proxy reaches, one 'NAMESPACE NAME PORT-NAME PORT URL' per line, read "
+                      "on every request (default: STATE_DIR/services)");
     serve->add_flag("--quiet", options.quiet, "Do not log requests to stderr");
     serve->callback([&] { run_serve(options); });
     sandbox::register_world_commands(app);

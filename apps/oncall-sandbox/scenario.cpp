@@ -114,7 +114,7 @@ std::chrono::seconds get_duration(const YAML::Node& parent, const std::string& p
     if (!node.IsScalar()) {
         fail(node, key, "expected a duration like 20m or 1h30m");
     }
-    const auto text = node.Scalar();
+    const auto& text = node.Scalar();
     if (allow_zero && (text == "0" || text == "0s")) {
         return std::chrono::seconds(0);
     }

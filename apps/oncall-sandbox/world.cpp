@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 #include <httplib.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cctype>
@@ -250,6 +251,51 @@ void run_describe(const std::string& scenario_path) {
     }
 }
 
+// The alerts the practice rules (examples/sandbox/sandbox: HighErrorRatio above 5% 5xx,
+// HighLatencyP99 above 1s) would have been firing at EPOCH, as a body for Alertmanager's
+// POST /api/v2/alerts, each starting when its service's current revision was deployed. Posting them
+// at start-up makes them fire from the first second with their real start; Prometheus' rules then
+// keep them firing (Alertmanager keeps the earliest start of an alert it already holds).
+void run_alerts(const std::string& scenario_path, const std::string& epoch_text) {
+    const auto scenario = load_or_fail(scenario_path);
+    const auto epoch = oncall::parse_rfc3339(epoch_text);
+    if (!epoch) {
+        command_failed(fmt::format("--epoch {}: {}", epoch_text, epoch.error().message));
+    }
+    nlohmann::json alerts = nlohmann::json::array();
+    for (const auto& service : scenario.services) {
+        if (service.revisions.empty() || service.revisions.back().containers.empty()) {
+            continue;
+        }
+        const auto& current = service.revisions.back();
+        const Behavior* behavior = behavior_for_image(scenario, current.containers.front().image);
+        if (behavior == nullptr || behavior->crash || service.replicas == 0) {
+            continue;
+        }
+        const auto onset = *epoch - std::chrono::duration_cast<std::chrono::milliseconds>(current.deployed_ago);
+        const auto add = [&](const char* name, const std::string& summary, const std::string& description) {
+            alerts.push_back({{"labels",
+                               {{"alertname", name},
+                                {"namespace", scenario.namespace_name},
+                                {"service", service.name},
+                                {"severity", "page"}}},
+                              {"annotations", {{"summary", summary}, {"description", description}}},
+                              {"startsAt", oncall::format_rfc3339(onset)}});
+        };
+        if (behavior->error_ratio > 0.05) {
+            add("HighErrorRatio",
+                fmt::format("{} answers {:.1f}% of requests with 5xx", service.name, behavior->error_ratio * 100),
+                fmt::format("The 5xx ratio of {}/{} over 1m is above 5%.", scenario.namespace_name, service.name));
+        }
+        if (behavior->latency_p99 > 1.0) {
+            add("HighLatencyP99", fmt::format("{} p99 latency is {:.2f}s", service.name, behavior->latency_p99),
+                fmt::format("The 99th percentile latency of {}/{} over 1m is above 1s.", scenario.namespace_name,
+                            service.name));
+        }
+    }
+    std::printf("%s\n", alerts.dump().c_str());
+}
+
 } // namespace
 
 Result<void> seed_registry(Scenario& scenario, const std::string& registry_url) {
@@ -264,8 +310,10 @@ Result<void> seed_registry(Scenario& scenario, const std::string& registry_url) 
             image.digest = content.manifest_digest; // a real-looking digest the registry does not hold
             continue;
         }
-        pushes.emplace_back(&image, std::async(std::launch::async, [&registry_url, content, key = key, &image] {
-                                return push_image(registry_url, key, image, content);
+        // Captured through a pointer: clang (and so clang-tidy) cannot capture a structured binding.
+        Image* target = &image;
+        pushes.emplace_back(target, std::async(std::launch::async, [&registry_url, content, key = key, target] {
+                                return push_image(registry_url, key, *target, content);
                             }));
     }
     std::optional<oncall::Error> first_error;
@@ -323,6 +371,14 @@ void register_world_commands(CLI::App& app) {
     auto describe_scenario = std::make_shared<std::string>();
     describe->add_option("--scenario", *describe_scenario, "Scenario file (YAML)")->required();
     describe->callback([=] { run_describe(*describe_scenario); });
+
+    auto* alerts = app.add_subcommand("alerts", "Print the alerts firing at EPOCH with their real start, as a body "
+                                                "for Alertmanager's POST /api/v2/alerts");
+    auto alerts_scenario = std::make_shared<std::string>();
+    auto alerts_epoch = std::make_shared<std::string>();
+    alerts->add_option("--scenario", *alerts_scenario, "Scenario file (YAML)")->required();
+    alerts->add_option("--epoch", *alerts_epoch, "Start-up instant (RFC 3339)")->required();
+    alerts->callback([=] { run_alerts(*alerts_scenario, *alerts_epoch); });
 }
 
 } // namespace sandbox

@@ -1,5 +1,9 @@
 #include "app_context.h"
 
+#include "oncall/backends/kubernetes.h"
+#include "oncall/core/duration.h"
+#include "oncall/render/sanitize.h"
+
 #include <fmt/format.h>
 
 #include <cstdio>
@@ -31,10 +35,19 @@ const config::Config& AppContext::config() {
         const std::string path = config::resolve_config_path(flag);
         std::error_code ec;
         if (!std::filesystem::exists(path, ec)) {
-            fail(make_error(Errc::config,
-                            fmt::format("no configuration at {}; create it (see examples/config.yaml) "
-                                        "or pass --config FILE",
-                                        path)));
+            if (flag || !config::env_or_empty("ONCALL_CONFIG").empty()) {
+                fail(make_error(Errc::config,
+                                fmt::format("no configuration at {}; create it (see examples/config.yaml), "
+                                            "or leave out --config and $ONCALL_CONFIG to use the kubeconfig alone",
+                                            path)));
+            }
+            // No file at all: one implicit context made from the kubeconfig, as kubectl works.
+            std::optional<std::string> context_flag;
+            if (!options.context.empty()) {
+                context_flag = options.context;
+            }
+            m_config = unwrap(config::implicit_config(context_flag));
+            return *m_config;
         }
         m_config = unwrap(config::load_config(path));
         for (const auto& w : m_config->warnings) {
@@ -51,6 +64,7 @@ const config::Context& AppContext::context() {
             flag = options.context;
         }
         m_context = unwrap(config::select_context(config(), flag));
+        kube::complete_context(*m_context);
     }
     return *m_context;
 }
@@ -59,15 +73,26 @@ config::Service AppContext::service(const std::string& name) {
     return unwrap(config::service_for(config(), context(), name));
 }
 
+std::chrono::milliseconds parse_flag_duration(std::string_view flag, const std::string& text) {
+    auto d = parse_duration(text);
+    if (!d) {
+        auto e = std::move(d).error();
+        e.code = Errc::usage;
+        e.message = fmt::format("{}: {}", flag, e.message);
+        fail(std::move(e));
+    }
+    return *d;
+}
+
 void AppContext::debug(std::string_view line) const {
     if (options.verbose > 0) {
-        fmt::print(stderr, "oncall: {}\n", line);
+        fmt::print(stderr, "oncall: {}\n", render::sanitize(line));
     }
 }
 
 void AppContext::warn(std::string_view line) const {
     if (!options.quiet) {
-        fmt::print(stderr, "oncall: {}\n", line);
+        fmt::print(stderr, "oncall: {}\n", render::sanitize(line));
     }
 }
 
@@ -75,7 +100,7 @@ std::function<void(std::string_view)> AppContext::logger() const {
     if (options.verbose == 0) {
         return {};
     }
-    return [](std::string_view line) { fmt::print(stderr, "oncall: {}\n", line); };
+    return [](std::string_view line) { fmt::print(stderr, "oncall: {}\n", render::sanitize(line)); };
 }
 
 } // namespace oncall::app

@@ -7,7 +7,9 @@
 #include "oncall/core/result.h"
 #include "oncall/render/output.h"
 #include "oncall/render/style.h"
+#include "oncall/views/view.h"
 
+#include <chrono>
 #include <functional>
 #include <optional>
 #include <string>
@@ -40,6 +42,9 @@ template <class T> T unwrap(Result<T> result) {
     }
     return std::move(result).value();
 }
+/// The duration given to `flag` (90s, 15m, 1h30m), or fail() with a usage error naming the flag.
+std::chrono::milliseconds parse_flag_duration(std::string_view flag, const std::string& text);
+
 inline void unwrap(Result<void> result) {
     if (!result) {
         fail(std::move(result).error());
@@ -57,6 +62,8 @@ public:
     bool json() const { return format() == render::Format::json; }
     /// Style of stdout (colour, width).
     const render::Style& style();
+    /// What a text view needs: the style of stdout and the current time.
+    views::TextOptions text_options() { return views::TextOptions{style(), now()}; }
 
     /// The configuration (loaded on first use; fail()s with exit 2 when it cannot be read).
     const config::Config& config();

@@ -90,6 +90,10 @@ const char* value_name_of(cli::ValueKind kind) {
         return "ROLE";
     case cli::ValueKind::revision:
         return "REVISION";
+    case cli::ValueKind::silence:
+        return "SILENCE";
+    case cli::ValueKind::alert:
+        return "ALERT";
     case cli::ValueKind::file:
         return "FILE";
     case cli::ValueKind::directory:

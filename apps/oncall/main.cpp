@@ -1,9 +1,11 @@
 // oncall: entry point. Parses flags, runs one subcommand, maps its outcome to an exit code.
 
 #include "app_context.h"
+#include "oncall/http/client.h"
 #include "commands/commands.h"
 #include "oncall/core/exit_code.h"
 #include "oncall/core/version.h"
+#include "oncall/render/sanitize.h"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -120,6 +122,8 @@ int main(int argc, char** argv) {
     cli.add_flag("-q,--quiet", o.quiet, "Print only results and errors");
 
     app::register_all(cli, ctx);
+    // The HTTP layer's warnings (a credential over http:// off loopback) honour -q.
+    http::set_warning_sink([&ctx](std::string_view line) { ctx.warn(line); });
 
     std::vector<std::string> args(argv + 1, argv + argc);
     try {
@@ -136,15 +140,16 @@ int main(int argc, char** argv) {
             if (message.empty()) {
                 message = fmt::format("{}; see 'oncall --help'", e.what());
             }
-            fmt::print(stderr, "oncall: error: {}\n", message);
+            fmt::print(stderr, "oncall: error: {}\n", render::sanitize(message));
             return static_cast<int>(ExitCode::usage);
         }
     } catch (const app::CommandError& e) {
         const auto code = exit_code_for(e.error);
-        fmt::print(stderr, "oncall: error: {}\n", e.error.message);
+        // Error texts quote servers: escaped like any other untrusted text.
+        fmt::print(stderr, "oncall: error: {}\n", render::sanitize(e.error.message));
         return static_cast<int>(code);
     } catch (const std::exception& e) {
-        fmt::print(stderr, "oncall: internal error: {}\n", e.what());
+        fmt::print(stderr, "oncall: internal error: {}\n", render::sanitize(e.what()));
         return static_cast<int>(ExitCode::failure);
     }
     return static_cast<int>(ctx.exit_code);

@@ -135,7 +135,7 @@ int main(int argc, char** argv) {
         const auto report = facts ? ops::build_report(*facts) : ops::TriageReport{};
         stats.add(ms(Steady::now() - start));
         requests = proxies.total();
-        if (!facts || report.verdict.empty()) {
+        if (!facts) {
             die("triage failed: " + (facts ? std::string("no verdict") : facts.error().message));
         }
         for (const auto& s : report.sources) {
@@ -208,7 +208,7 @@ int main(int argc, char** argv) {
         serial.add(ms(Steady::now() - start));
         if (i == 0) {
             for (const auto& l : lines) {
-                fmt::print("    {:<10} {:<9} {}\n", l.service, l.verdict, l.summary.substr(0, 70));
+                fmt::print("    {:<10} {:<9} {}\n", l.service, ops::verdict_name(l.verdict), l.summary.substr(0, 70));
             }
         }
     }

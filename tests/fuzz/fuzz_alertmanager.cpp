@@ -1,5 +1,5 @@
-// Fuzzes the Alertmanager API v2 alert-list decoder (and its plain-string error bodies) on an
-// arbitrary status and body.
+// Fuzzes the Alertmanager API v2 decoders of alert lists, silence lists, one silence and a new
+// silence's id (and their plain-string error bodies) on an arbitrary status and body.
 #include "oncall/backends/alertmanager.h"
 
 #include "fuzz_support.h"
@@ -11,6 +11,22 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         __builtin_trap();
     }
     if (result && (input.status < 200 || input.status >= 300)) {
+        __builtin_trap();
+    }
+    const auto silences = oncall::alertmanager::decode_silences(input.status, input.body, "http://127.0.0.1:9093");
+    if (silences && (input.status < 200 || input.status >= 300)) {
+        __builtin_trap();
+    }
+    if (silences) {
+        for (const auto& s : *silences) {
+            if (s.id.empty()) {
+                __builtin_trap(); // every decoded silence has an id
+            }
+        }
+    }
+    (void)oncall::alertmanager::decode_silence(input.status, input.body, "http://127.0.0.1:9093");
+    const auto created = oncall::alertmanager::decode_created_silence(input.status, input.body, "http://127.0.0.1:9093");
+    if (created && !oncall::alertmanager::is_silence_id(*created)) {
         __builtin_trap();
     }
     return 0;

@@ -52,4 +52,18 @@ private:
     std::string m_path;
 };
 
+/// Sets (or, with nullopt, unsets) an environment variable of this process for one scope and puts
+/// the old value back afterwards. Not thread-safe: only for single-threaded test sections.
+class ScopedEnv {
+public:
+    ScopedEnv(std::string name, std::optional<std::string> value);
+    ~ScopedEnv();
+    ScopedEnv(const ScopedEnv&) = delete;
+    ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+private:
+    std::string m_name;
+    std::optional<std::string> m_old;
+};
+
 } // namespace oncall::test

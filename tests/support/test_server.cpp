@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <cctype>
 #include <stdexcept>
 
 namespace oncall::test {
@@ -17,13 +18,39 @@ std::string RecordedRequest::header(const std::string& name) const {
     return it == headers.end() ? std::string() : it->second;
 }
 
+namespace {
+
+// "CN=...,O=..." of the client certificate of a TLS request, "" for none.
+std::string peer_subject(const httplib::Request& req) {
+    if (req.ssl == nullptr) {
+        return {};
+    }
+    X509* cert = SSL_get1_peer_certificate(req.ssl);
+    if (cert == nullptr) {
+        return {};
+    }
+    std::string out;
+    BIO* bio = BIO_new(BIO_s_mem());
+    X509_NAME_print_ex(bio, X509_get_subject_name(cert), 0, XN_FLAG_RFC2253);
+    char* data = nullptr;
+    const long len = BIO_get_mem_data(bio, &data);
+    out.assign(data, static_cast<std::size_t>(len));
+    BIO_free(bio);
+    X509_free(cert);
+    return out;
+}
+
+} // namespace
+
 TestServer::TestServer() : m_server(std::make_unique<httplib::Server>()) {
     m_server->new_task_queue = [] { return new httplib::ThreadPool(48); };
     m_server->set_tcp_nodelay(true); // else Nagle and delayed ACKs add ~40 ms to every response
 }
 
-TestServer::TestServer(const Tls& tls)
-    : m_server(std::make_unique<httplib::SSLServer>(tls.cert_file.c_str(), tls.key_file.c_str())), m_tls(true) {
+TestServer::TestServer(const Tls& tls, const std::string& client_ca_file)
+    : m_server(std::make_unique<httplib::SSLServer>(tls.cert_file.c_str(), tls.key_file.c_str(),
+                                                    client_ca_file.empty() ? nullptr : client_ca_file.c_str())),
+      m_tls(true) {
     if (!m_server->is_valid()) {
         throw std::runtime_error("TestServer: cannot load the TLS certificate " + tls.cert_file);
     }
@@ -46,6 +73,7 @@ TestServer& TestServer::on(const std::string& method, const std::string& pattern
             record.params = req.params;
             record.headers = req.headers;
             record.body = req.body;
+            record.client_subject = peer_subject(req);
             record.started = std::chrono::steady_clock::now();
             slot = m_requests.size();
             m_requests.push_back(std::move(record));
@@ -191,6 +219,41 @@ TestPki make_test_pki(const std::string& dir, const std::vector<std::string>& ho
     run({"openssl", "x509", "-req", "-in", csr, "-CA", pki.ca_file, "-CAkey", ca_key, "-CAcreateserial", "-out",
          pki.cert_file, "-days", expired ? "-1" : "2", "-extfile", ext});
     return pki;
+}
+
+TestClientCert make_test_client_cert(const std::string& pki_dir, const std::string& common_name,
+                                     const std::vector<std::string>& organizations) {
+    auto run = [](const std::vector<std::string>& argv) {
+        const ProcessResult r = run_process(argv);
+        if (r.exit_code != 0) {
+            throw std::runtime_error("openssl failed: " + r.err);
+        }
+    };
+    std::string stem;
+    for (char c : common_name) {
+        stem += std::isalnum(static_cast<unsigned char>(c)) != 0 ? c : '-';
+    }
+    TestClientCert out{pki_dir + "/client-" + stem + ".pem", pki_dir + "/client-" + stem + ".key"};
+    const std::string csr = pki_dir + "/client-" + stem + ".csr";
+    const std::string ext = pki_dir + "/client.ext";
+    {
+        std::FILE* f = std::fopen(ext.c_str(), "w");
+        if (f == nullptr) {
+            throw std::runtime_error("cannot write " + ext);
+        }
+        std::fprintf(f, "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=clientAuth\n");
+        std::fclose(f);
+    }
+    std::string subject;
+    for (const auto& o : organizations) {
+        subject += "/O=" + o;
+    }
+    subject += "/CN=" + common_name;
+    run({"openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
+         out.key_file, "-out", csr, "-subj", subject});
+    run({"openssl", "x509", "-req", "-in", csr, "-CA", pki_dir + "/ca.pem", "-CAkey", pki_dir + "/ca.key",
+         "-CAcreateserial", "-out", out.cert_file, "-days", "2", "-extfile", ext});
+    return out;
 }
 
 } // namespace oncall::test

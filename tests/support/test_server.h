@@ -27,6 +27,7 @@ struct RecordedRequest {
     httplib::Params params;   // decoded query (and form) parameters
     httplib::Headers headers;
     std::string body;
+    std::string client_subject; // subject of the client's TLS certificate ("CN=...,O=..."), "" for none
     SteadyTime started;  // when the handler began
     SteadyTime finished; // when the handler returned
 
@@ -47,7 +48,8 @@ public:
     };
 
     TestServer();
-    explicit TestServer(const Tls& tls);
+    /// With a `client_ca_file`, a client certificate signed by that CA is required (mutual TLS).
+    explicit TestServer(const Tls& tls, const std::string& client_ca_file = {});
     ~TestServer();
     TestServer(const TestServer&) = delete;
     TestServer& operator=(const TestServer&) = delete;
@@ -103,6 +105,17 @@ struct TestPki {
 /// in `dir` (an already expired one when `expired`); throws std::runtime_error when openssl fails.
 TestPki make_test_pki(const std::string& dir, const std::vector<std::string>& hosts = {"127.0.0.1", "localhost"},
                       bool expired = false);
+
+/// A client certificate for mutual TLS, signed by the CA of a TestPki made in the same `dir`.
+struct TestClientCert {
+    std::string cert_file;
+    std::string key_file;
+};
+
+/// Creates a client certificate (subject CN=`common_name`, one O= per entry of `organizations`,
+/// extendedKeyUsage clientAuth) signed by the CA that make_test_pki left in `pki_dir`.
+TestClientCert make_test_client_cert(const std::string& pki_dir, const std::string& common_name,
+                                     const std::vector<std::string>& organizations = {});
 
 /// Milliseconds between two recorded times.
 inline long long millis_between(SteadyTime from, SteadyTime to) {

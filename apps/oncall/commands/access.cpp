@@ -1,16 +1,15 @@
 // oncall access list | revoke SERVICE [--role ROLE] | pending [SERVICE] | approve GRANT [--for DUR]
 //        | deny GRANT --reason TEXT | wait GRANT [--wait DUR]
 
-#include "access_output.h"
+#include "access_flow.h"
 #include "commands.h"
-#include "oncall/backends/kubernetes.h"
+#include "oncall/backends/clients.h"
 #include "oncall/core/duration.h"
-#include "oncall/core/time.h"
 #include "oncall/ops/access.h"
 #include "oncall/ops/approvals.h"
 #include "oncall/ops/audit.h"
 #include "oncall/render/output.h"
-#include "oncall/render/table.h"
+#include "oncall/views/access.h"
 
 #include <fmt/format.h>
 
@@ -21,15 +20,35 @@ namespace {
 
 void run_list(AppContext& ctx) {
     const auto& context = ctx.context();
-    print_grants(ctx, context.name, unwrap(ops::GrantStore::open_default().list(context.name)));
+    const auto grants = unwrap(ops::GrantStore::open_default().list(context.name));
+    // Expiry is the token's own (see GrantStore); a file that claimed more is said so.
+    const auto roles = ops::effective_roles(context.access);
+    for (const auto& g : grants) {
+        const auto role = roles.find(g.role);
+        const auto role_max = role == roles.end() ? std::chrono::seconds(0) : role->second.max;
+        if (auto doubt = ops::grant_expiry_doubt(g, role_max)) {
+            ctx.warn(*doubt); // already starts with "warning:"
+        }
+    }
+    const auto options = ctx.text_options();
+    if (ctx.json()) {
+        render::print_json(views::grant_list_json(context.name, grants, options.now));
+    } else if (!grants.empty() || !ctx.options.quiet) {
+        fmt::print("{}", views::grant_list_text(context.name, grants, options));
+    }
 }
 
 void run_revoke(AppContext& ctx, const std::string& service_name, const std::string& role) {
     const auto& context = ctx.context();
     const auto service = ctx.service(service_name);
-    const auto client = unwrap(kube::KubeClient::create(context.kubernetes, ctx.logger()));
+    const auto client = unwrap(backends::make_kube_client(context, ctx.logger()));
     const ops::AccessStores stores{ops::GrantStore::open_default(), ops::default_audit_path()};
-    print_revoked(ctx, unwrap(ops::revoke_access(client, context, service, role, stores)));
+    const auto results = unwrap(ops::revoke_access(client, context, service, role, stores));
+    if (ctx.json()) {
+        render::print_json(views::revoke_json(results));
+    } else {
+        fmt::print("{}", views::revoke_text(results));
+    }
 }
 
 void run_pending(AppContext& ctx, const std::string& service) {
@@ -37,26 +56,49 @@ void run_pending(AppContext& ctx, const std::string& service) {
     if (!service.empty()) {
         (void)ctx.service(service); // a bad name is refused before any request
     }
-    const auto client = unwrap(kube::KubeClient::create(context.kubernetes, ctx.logger()));
-    print_pending(ctx, unwrap(ops::list_pending(client, service)));
+    const auto client = unwrap(backends::make_kube_client(context, ctx.logger()));
+    const auto requests = unwrap(ops::list_pending(client, service));
+    if (ctx.json()) {
+        render::print_json(views::pending_json(requests));
+    } else {
+        fmt::print("{}", views::pending_text(requests, ctx.text_options(), ctx.options.quiet));
+    }
 }
 
 void run_approve(AppContext& ctx, const ops::ApproveRequest& request) {
     const auto& context = ctx.context();
-    const auto client = unwrap(kube::KubeClient::create(context.kubernetes, ctx.logger()));
+    const auto client = unwrap(backends::make_kube_client(context, ctx.logger()));
     const ops::ServiceLookup services = [&ctx](const std::string& name) -> Result<config::Service> {
         return ctx.service(name);
     };
-    print_approved(ctx, unwrap(ops::approve_request(
-                            client, context, services, request, ops::default_audit_path(),
-                            [&ctx](std::string_view line) { ctx.debug(line); })));
+    const auto approved = unwrap(ops::approve_request(
+        client, context, services, request, ops::default_audit_path(),
+        [&ctx](std::string_view line) { ctx.debug(line); }));
+    warn_notification(ctx, approved.notified);
+    if (approved.capped) {
+        ctx.warn(fmt::format("note: capped to {} by {} (asked for {})",
+                             format_duration(std::chrono::milliseconds(approved.granted)),
+                             approved.capped_by,
+                             format_duration(std::chrono::milliseconds(approved.requested))));
+    }
+    if (ctx.json()) {
+        render::print_json(views::approved_json(approved));
+    } else {
+        fmt::print("{}", views::approved_text(approved));
+    }
 }
 
 void run_deny(AppContext& ctx, const std::string& grant, const std::string& reason) {
     const auto& context = ctx.context();
-    const auto client = unwrap(kube::KubeClient::create(context.kubernetes, ctx.logger()));
-    print_denied(ctx, unwrap(ops::deny_request(client, context, grant, reason,
-                                               ops::default_audit_path())));
+    const auto client = unwrap(backends::make_kube_client(context, ctx.logger()));
+    const auto denied = unwrap(
+        ops::deny_request(client, context, grant, reason, ops::default_audit_path()));
+    warn_notification(ctx, denied.notified);
+    if (ctx.json()) {
+        render::print_json(views::denied_json(denied));
+    } else {
+        fmt::print("{}", views::denied_text(denied));
+    }
 }
 
 void run_wait(AppContext& ctx, const std::string& grant, const std::string& wait) {
@@ -65,7 +107,7 @@ void run_wait(AppContext& ctx, const std::string& grant, const std::string& wait
     if (!wait.empty()) {
         timeout = unwrap(ops::parse_grant_duration(wait));
     }
-    const auto client = unwrap(kube::KubeClient::create(context.kubernetes, ctx.logger()));
+    const auto client = unwrap(backends::make_kube_client(context, ctx.logger()));
     const ops::AccessStores stores{ops::GrantStore::open_default(), ops::default_audit_path()};
     print_grant(ctx, unwrap(wait_for(ctx, client, context, grant, stores, timeout)), "approved");
 }

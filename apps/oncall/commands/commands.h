@@ -16,9 +16,10 @@ void register_rollback(CLI::App& app, AppContext& ctx);
 void register_redeploy(CLI::App& app, AppContext& ctx);
 void register_request_access(CLI::App& app, AppContext& ctx);
 void register_access(CLI::App& app, AppContext& ctx);
+void register_silence(CLI::App& app, AppContext& ctx);
 void register_completion(CLI::App& app, AppContext& ctx);
 
-/// Registers every finished subcommand (unfinished ones stay out of --help).
+/// Registers every subcommand, in the order `oncall --help` lists them.
 inline void register_all(CLI::App& app, AppContext& ctx) {
     register_version(app, ctx);
     register_config(app, ctx);
@@ -29,6 +30,7 @@ inline void register_all(CLI::App& app, AppContext& ctx) {
     register_redeploy(app, ctx);
     register_request_access(app, ctx);
     register_access(app, ctx);
+    register_silence(app, ctx);
     register_completion(app, ctx);
 }
 

@@ -42,7 +42,10 @@ std::vector<cli::Candidate> cluster_candidates(const ops::CompletionLookup& look
     if (!key) {
         return {};
     }
-    if (auto hit = lookup.cached(*key)) {
+    // Silence ids change with every create and expire: only a failure to reach Alertmanager is
+    // remembered for them, so a fresh silence can be expired with TAB at once.
+    const bool keep_answers = kind != cli::ValueKind::silence;
+    if (auto hit = lookup.cached(*key); hit && (keep_answers || !hit->ok)) {
         return hit->candidates;
     }
     auto pending = std::make_shared<PendingLookup>();
@@ -71,7 +74,9 @@ std::vector<cli::Candidate> cluster_candidates(const ops::CompletionLookup& look
         lookup.remember(*key, cli::CacheEntry{false, {}});
         return {};
     }
-    lookup.remember(*key, cli::CacheEntry{true, *pending->result});
+    if (keep_answers) {
+        lookup.remember(*key, cli::CacheEntry{true, *pending->result});
+    }
     return *pending->result;
 }
 

@@ -1,17 +1,13 @@
 #pragma once
-// What history, status, rollback and redeploy share: building the backend clients from the
-// context, and the plan -> confirm -> write -> wait -> verify -> audit flow of a change.
+// What history, status, rollback and redeploy share: the Kubernetes client of the context, and the
+// flags of a change turned into a request for ops::run_change_in_context.
 
 #include "app_context.h"
 #include "oncall/backends/kubernetes.h"
-#include "oncall/backends/prometheus.h"
-#include "oncall/backends/registry.h"
 #include "oncall/ops/deploy.h"
 
 #include <CLI/CLI.hpp>
 
-#include <chrono>
-#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -21,9 +17,6 @@ namespace oncall::app {
 /// The Kubernetes client of the selected context (fail()s on bad settings).
 kube::KubeClient make_kube_client(AppContext& ctx);
 
-/// The Prometheus client of the selected context, or nullopt when none is configured.
-std::optional<prometheus::Client> make_prometheus_client(AppContext& ctx);
-
 /// Flags shared by rollback and redeploy.
 struct ChangeFlags {
     std::string service;
@@ -32,6 +25,7 @@ struct ChangeFlags {
     bool yes = false;
     bool no_wait = false;
     bool no_verify = false;
+    bool require_verification = false;
     bool force = false;
     std::string timeout = "5m";
     std::string verify_window = "30s";
@@ -45,7 +39,11 @@ struct ChangeFlags {
 /// Adds the shared flags to a subcommand.
 void add_change_flags(CLI::App& cmd, ChangeFlags& flags);
 
-/// Runs a rollback or redeploy end to end.
-void run_change(AppContext& ctx, ops::DeployAction action, const ChangeFlags& flags);
+/// Refuses option values of `cmd` that are one of its own flags ("--reason --dry-run"): such a
+/// value is almost always a forgotten argument (exit 2).
+void refuse_flags_as_values(const CLI::App& cmd);
+
+/// Runs a rollback or redeploy end to end (`cmd` is its subcommand, for the flag checks).
+void run_change(AppContext& ctx, const CLI::App& cmd, ops::DeployAction action, const ChangeFlags& flags);
 
 } // namespace oncall::app

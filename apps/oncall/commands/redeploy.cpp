@@ -17,8 +17,9 @@ void register_redeploy(CLI::App& app, AppContext& ctx) {
         ->take_all()
         ->allow_extra_args(false);
     cmd->add_flag("--auto-rollback", flags->auto_rollback,
-                  "Return to the previous revision when the new one fails to roll out or to verify");
-    cmd->callback([&ctx, flags] { run_change(ctx, ops::DeployAction::redeploy, *flags); });
+                  "Return to the previous revision when the new one fails to roll out or breaches its SLO "
+                  "(never on no evidence: an inconclusive verification then exits 7 and changes nothing)");
+    cmd->callback([&ctx, flags, cmd] { run_change(ctx, *cmd, ops::DeployAction::redeploy, *flags); });
 }
 
 } // namespace oncall::app

@@ -1,15 +1,17 @@
 // oncall request-access SERVICE --role ROLE --for DUR --reason TEXT [--ticket ID]
 
-#include "access_output.h"
+#include "access_flow.h"
 #include "commands.h"
-#include "oncall/backends/kubernetes.h"
-#include "oncall/core/duration.h"
+#include "deploy_flow.h"
+#include "oncall/backends/clients.h"
 #include "oncall/core/time.h"
 #include "oncall/ops/access.h"
 #include "oncall/ops/approvals.h"
 #include "oncall/ops/audit.h"
 #include "oncall/render/output.h"
+#include "oncall/views/access.h"
 
+#include <cstdio>
 #include <fmt/format.h>
 
 #include <memory>
@@ -39,17 +41,23 @@ void run(AppContext& ctx, const RequestAccessFlags& flags) {
     if (!flags.wait.empty()) {
         timeout = unwrap(ops::parse_grant_duration(flags.wait));
     }
-    const auto client = unwrap(kube::KubeClient::create(context.kubernetes, ctx.logger()));
+    const auto client = unwrap(backends::make_kube_client(context, ctx.logger()));
     const ops::AccessStores stores{ops::GrantStore::open_default(), ops::default_audit_path()};
     const auto progress = [&ctx](std::string_view line) { ctx.debug(line); };
     if (valid.role.approval_required) {
         const auto requested = unwrap(
             ops::request_approval(client, context, service, flags.request, stores, progress));
         warn_notification(ctx, requested.notified);
-        print_request_filed(ctx, requested, context.name, timeout, flags.no_wait);
+        if (!ctx.options.quiet || ctx.json()) {
+            // The approver's line goes to stderr with -o json, so stdout stays one document.
+            const auto out = ctx.json() ? stderr : stdout;
+            fmt::print(out, "{}",
+                       views::request_filed_text(requested, context.name, timeout, flags.no_wait));
+            std::fflush(out);
+        }
         if (flags.no_wait) {
             if (ctx.json()) {
-                print_pending_json(requested);
+                render::print_json(views::request_filed_json(requested));
             }
             return;
         }
@@ -84,7 +92,10 @@ void register_request_access(CLI::App& app, AppContext& ctx) {
     cmd->add_flag("--no-wait", flags->no_wait,
                   "Roles that need approval: file the request and return (resume with oncall "
                   "access wait GRANT)");
-    cmd->callback([&ctx, flags] { run(ctx, *flags); });
+    cmd->callback([&ctx, flags, cmd] {
+        refuse_flags_as_values(*cmd);
+        run(ctx, *flags);
+    });
 }
 
 } // namespace oncall::app

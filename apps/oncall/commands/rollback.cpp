@@ -19,7 +19,7 @@ void register_rollback(CLI::App& app, AppContext& ctx) {
         if (cmd->count("--to-revision") > 0) {
             flags->to_revision = *revision;
         }
-        run_change(ctx, ops::DeployAction::rollback, *flags);
+        run_change(ctx, *cmd, ops::DeployAction::rollback, *flags);
     });
 }
 

@@ -6,6 +6,7 @@
 #include "oncall/core/time.h"
 #include "oncall/ops/triage.h"
 #include "oncall/render/output.h"
+#include "oncall/views/triage.h"
 
 #include <fmt/format.h>
 
@@ -36,14 +37,6 @@ TimePoint parse_at(const std::string& text) {
                                              "duration ago (90m)", text)));
 }
 
-std::chrono::milliseconds parse_flag_duration(const std::string& flag, const std::string& text) {
-    auto d = parse_duration(text);
-    if (!d) {
-        fail(make_error(Errc::usage, fmt::format("{}: {}", flag, d.error().message)));
-    }
-    return *d;
-}
-
 void run_one(AppContext& ctx, const ops::TriageRequest& request) {
     const auto service = ctx.service(request.service);
     auto report = unwrap(ops::triage(ctx.context(), service, request));
@@ -53,9 +46,9 @@ void run_one(AppContext& ctx, const ops::TriageRequest& request) {
         }
     }
     if (ctx.json()) {
-        render::print_json(ops::report_json(report));
+        render::print_json(views::triage_json(report));
     } else {
-        std::cout << ops::report_text(report, ctx.style()) << std::flush;
+        std::cout << views::triage_text(report, ctx.text_options()) << std::flush;
     }
     ctx.exit_code = report.exit_code;
 }
@@ -77,28 +70,14 @@ void run_overview(AppContext& ctx, const ops::TriageRequest& request) {
     for (const auto& l : lines) {
         worst = worst_exit_code(worst, l.exit_code);
     }
-    const TimePoint at = request.at.value_or(now());
+    views::Overview view{context.name, request.at.value_or(now()), lines, std::nullopt, worst};
+    if (list_error) {
+        view.listing_error = list_error->message;
+    }
     if (ctx.json()) {
-        nlohmann::json j;
-        j["context"] = context.name;
-        j["at"] = format_rfc3339(at);
-        j["services"] = nlohmann::json::array();
-        for (const auto& l : lines) {
-            j["services"].push_back(
-                {{"service", l.service},
-                 {"verdict", l.verdict},
-                 {"exit_code", static_cast<int>(l.exit_code)},
-                 {"since", l.since ? nlohmann::json(format_rfc3339(*l.since)) : nlohmann::json(nullptr)},
-                 {"suspect", l.suspect ? nlohmann::json{{"revision", l.suspect->revision}, {"reason", l.suspect->reason}}
-                                       : nlohmann::json(nullptr)},
-                 {"summary", l.summary},
-                 {"failed_sources", l.failed_sources}});
-        }
-        j["errors"] = list_error ? nlohmann::json::array({list_error->message}) : nlohmann::json::array();
-        j["exit_code"] = static_cast<int>(worst);
-        render::print_json(j);
+        render::print_json(views::overview_json(view));
     } else {
-        std::cout << ops::overview_text(lines, at, ctx.style()) << std::flush;
+        std::cout << views::overview_text(view, ctx.text_options()) << std::flush;
     }
     ctx.exit_code = worst;
 }

@@ -159,21 +159,27 @@ int severity_rank(std::string_view severity) {
     return 4;
 }
 
+Error answer_error(long http_status, std::string_view body, std::string_view url) {
+    const json doc = json::parse(body.begin(), body.end(), nullptr, false);
+    // Alertmanager answers errors with a bare JSON string ("bad matcher format: ...").
+    std::string message = !doc.is_discarded() && doc.is_string() ? doc.get<std::string>() : excerpt(body);
+    if (!doc.is_discarded() && doc.is_object() && doc.contains("message") && doc["message"].is_string()) {
+        message = doc["message"].get<std::string>();
+    }
+    message = http::body_excerpt(message, 300);
+    const Errc code = http_status == 400                           ? Errc::invalid
+                      : (http_status == 401 || http_status == 403) ? Errc::access_denied
+                                                                   : Errc::http_status;
+    return make_error(code,
+                      fmt::format("alertmanager at {}: HTTP {}: {}", url, http_status,
+                                  message.empty() ? std::string("empty body") : message),
+                      static_cast<int>(http_status), http_status >= 500 || http_status == 429);
+}
+
 Result<std::vector<Alert>> decode_alerts(long http_status, std::string_view body, std::string_view url) {
     const json doc = json::parse(body.begin(), body.end(), nullptr, false);
     if (http_status < 200 || http_status >= 300) {
-        // Alertmanager answers errors with a bare JSON string ("bad matcher format: ...").
-        std::string message = !doc.is_discarded() && doc.is_string() ? doc.get<std::string>() : excerpt(body);
-        if (!doc.is_discarded() && doc.is_object() && doc.contains("message") && doc["message"].is_string()) {
-            message = doc["message"].get<std::string>();
-        }
-        const Errc code = http_status == 400 ? Errc::invalid
-                          : (http_status == 401 || http_status == 403) ? Errc::access_denied
-                                                                        : Errc::http_status;
-        return make_error(code,
-                          fmt::format("alertmanager at {}: HTTP {}: {}", url, http_status,
-                                      message.empty() ? std::string("empty body") : message),
-                          static_cast<int>(http_status), http_status >= 500 || http_status == 429);
+        return answer_error(http_status, body, url);
     }
     if (doc.is_discarded()) {
         return bad(url, body.empty() ? std::string("empty body") : fmt::format("not JSON ({})", excerpt(body)));

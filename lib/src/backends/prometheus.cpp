@@ -173,16 +173,6 @@ Result<QueryResult> decode_data(const json& data, std::string_view url) {
 
 } // namespace
 
-const char* result_type_name(ResultType type) noexcept {
-    switch (type) {
-    case ResultType::vector: return "vector";
-    case ResultType::matrix: return "matrix";
-    case ResultType::scalar: return "scalar";
-    case ResultType::string: return "string";
-    }
-    return "unknown";
-}
-
 Result<QueryResult> decode_query_response(long http_status, std::string_view body, std::string_view url) {
     const json doc = json::parse(body.begin(), body.end(), nullptr, false);
     if (doc.is_discarded() || !doc.is_object()) {
@@ -234,6 +224,12 @@ Result<QueryResult> decode_query_response(long http_status, std::string_view bod
                           static_cast<int>(http_status), code == Errc::timeout || code == Errc::unavailable);
     }
     if (status != "success") {
+        if (http_status < 200 || http_status >= 300) {
+            // Not Prometheus' answer: a proxy's or the API server's (a kube Status says "Failure").
+            return make_error(http_status == 404 ? Errc::not_found : Errc::http_status,
+                              fmt::format("prometheus at {}: HTTP {} ({})", url, http_status, excerpt(body)),
+                              static_cast<int>(http_status), http_status >= 500 || http_status == 429);
+        }
         return bad(url, fmt::format("unknown status '{}'", excerpt(status)));
     }
     if (http_status < 200 || http_status >= 300) {
@@ -256,6 +252,15 @@ Result<QueryResult> decode_query_result(const Result<http::Response>& response, 
         Error e = response.error();
         e.message = fmt::format("prometheus at {}: {}", base_url, e.message);
         return e;
+    }
+    if (response->status == 401 || response->status == 403) {
+        // Prometheus' own web.config and the proxies in front of hosted ones answer these in plain
+        // text; either way the question is which credential was sent.
+        return make_error(Errc::access_denied,
+                          fmt::format("prometheus at {}: HTTP {} {}; {}", base_url, response->status,
+                                      response->status == 401 ? "Unauthorized" : "Forbidden",
+                                      http::denied_advice(*response)),
+                          static_cast<int>(response->status));
     }
     return decode_query_response(response->status, response->body, base_url);
 }

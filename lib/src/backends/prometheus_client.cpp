@@ -2,6 +2,9 @@
 
 #include "oncall/backends/prometheus.h"
 
+#include "oncall/core/duration.h"
+#include "oncall/http/json.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -31,9 +34,7 @@ http::Request form_post(std::string url, std::string body, std::chrono::millisec
     return r;
 }
 
-} // namespace
-
-http::Request Client::instant_request(const InstantQuery& query) const {
+http::Request instant_request(const std::string& base_url, const InstantQuery& query) {
     std::string body = "query=" + http::url_encode(query.query);
     if (query.time) {
         body += "&time=" + format_prometheus_time(*query.time);
@@ -41,10 +42,10 @@ http::Request Client::instant_request(const InstantQuery& query) const {
     if (query.timeout.count() > 0) {
         body += "&timeout=" + http::url_encode(fmt::format("{}ms", query.timeout.count()));
     }
-    return form_post(m_base_url + "/api/v1/query", std::move(body), query.timeout);
+    return form_post(base_url + "/api/v1/query", std::move(body), query.timeout);
 }
 
-http::Request Client::range_request(const RangeQuery& query) const {
+http::Request range_request(const std::string& base_url, const RangeQuery& query) {
     std::string body = "query=" + http::url_encode(query.query);
     body += "&start=" + format_prometheus_time(query.start);
     body += "&end=" + format_prometheus_time(query.end);
@@ -54,19 +55,112 @@ http::Request Client::range_request(const RangeQuery& query) const {
     if (query.timeout.count() > 0) {
         body += "&timeout=" + http::url_encode(fmt::format("{}ms", query.timeout.count()));
     }
-    return form_post(m_base_url + "/api/v1/query_range", std::move(body), query.timeout);
+    return form_post(base_url + "/api/v1/query_range", std::move(body), query.timeout);
 }
 
-Result<QueryResult> Client::decode(const Result<http::Response>& response) const {
-    return decode_query_result(response, m_redacted_url);
+} // namespace
+
+http::Request Client::request_for(const Query& query) const {
+    if (const auto* instant = std::get_if<InstantQuery>(&query)) {
+        return instant_request(m_base_url, *instant);
+    }
+    return range_request(m_base_url, std::get<RangeQuery>(query));
 }
 
-Result<QueryResult> Client::instant(const InstantQuery& query) const {
-    return decode(m_http.perform(instant_request(query)));
+std::vector<Result<QueryResult>> Client::query_all(const std::vector<Query>& queries, bool sequential) const {
+    std::vector<http::Request> requests;
+    requests.reserve(queries.size());
+    for (const auto& q : queries) {
+        requests.push_back(request_for(q));
+    }
+    std::vector<Result<http::Response>> responses;
+    if (sequential) {
+        for (const auto& r : requests) {
+            responses.push_back(m_http.perform(r));
+        }
+    } else {
+        responses = m_http.perform_all(requests, std::max<std::size_t>(requests.size(), 1));
+    }
+    std::vector<Result<QueryResult>> out;
+    out.reserve(responses.size());
+    for (const auto& r : responses) {
+        out.push_back(decode_query_result(r, m_redacted_url));
+    }
+    return out;
 }
 
-Result<QueryResult> Client::range(const RangeQuery& query) const {
-    return decode(m_http.perform(range_request(query)));
+Result<std::vector<Target>> decode_targets_response(long http_status, std::string_view body, std::string_view url) {
+    auto bad = [&](std::string_view what) {
+        return make_error(Errc::bad_response, fmt::format("prometheus at {}: /api/v1/targets: {}", url, what));
+    };
+    if (http_status < 200 || http_status > 299) {
+        auto e = bad(fmt::format("HTTP {}", http_status));
+        e.http_status = http_status;
+        return e;
+    }
+    auto doc = http::parse_json_text(body, fmt::format("prometheus at {} /api/v1/targets", url));
+    if (!doc) {
+        return std::move(doc).error();
+    }
+    if (!doc->is_object() || !doc->contains("data") || !(*doc)["data"].is_object()) {
+        return bad("no data object");
+    }
+    const auto& data = (*doc)["data"];
+    std::vector<Target> out;
+    if (!data.contains("activeTargets")) {
+        return out;
+    }
+    if (!data["activeTargets"].is_array()) {
+        return bad("activeTargets is not a list");
+    }
+    for (const auto& t : data["activeTargets"]) {
+        if (!t.is_object()) {
+            return bad("a target is not an object");
+        }
+        Target target;
+        if (t.contains("labels")) {
+            if (!t["labels"].is_object()) {
+                return bad("a target's labels are not an object");
+            }
+            for (const auto& [k, v] : t["labels"].items()) {
+                if (v.is_string()) {
+                    target.labels[k] = v.get<std::string>();
+                }
+            }
+        }
+        if (t.contains("scrapePool") && t["scrapePool"].is_string()) {
+            target.scrape_pool = t["scrapePool"].get<std::string>();
+        }
+        if (t.contains("health") && t["health"].is_string()) {
+            target.health = t["health"].get<std::string>();
+        }
+        if (t.contains("scrapeInterval")) {
+            if (!t["scrapeInterval"].is_string()) {
+                return bad("scrapeInterval is not a string");
+            }
+            auto d = parse_duration(t["scrapeInterval"].get<std::string>());
+            if (!d || d->count() <= 0) {
+                return bad("scrapeInterval is not a duration");
+            }
+            target.scrape_interval = *d;
+        }
+        out.push_back(std::move(target));
+    }
+    return out;
+}
+
+Result<std::vector<Target>> Client::targets() const {
+    http::Request r;
+    r.method = http::Method::get;
+    r.url = m_base_url + "/api/v1/targets?state=active";
+    r.headers.push_back({"Accept", "application/json"});
+    auto response = m_http.perform(r);
+    if (!response) {
+        auto e = std::move(response).error();
+        e.message = fmt::format("prometheus at {}: {}", m_redacted_url, e.message);
+        return e;
+    }
+    return decode_targets_response(response->status, response->body, m_redacted_url);
 }
 
 } // namespace oncall::prometheus

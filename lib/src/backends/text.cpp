@@ -1,6 +1,9 @@
 #include "backends/text.h"
 
+#include <openssl/evp.h>
 #include <openssl/sha.h>
+
+#include <vector>
 
 namespace oncall::backends {
 
@@ -37,6 +40,13 @@ Result<std::string> base64_decode(std::string_view text) {
         }
     }
     return out;
+}
+
+std::string base64_encode(std::string_view bytes) {
+    std::vector<unsigned char> out(4 * ((bytes.size() + 2) / 3) + 1);
+    const int n = EVP_EncodeBlock(out.data(), reinterpret_cast<const unsigned char*>(bytes.data()),
+                                  static_cast<int>(bytes.size()));
+    return std::string(reinterpret_cast<const char*>(out.data()), static_cast<std::size_t>(n < 0 ? 0 : n));
 }
 
 std::string sha256_hex(std::string_view bytes) {

@@ -1,5 +1,7 @@
 #include "oncall/cli/complete.h"
 
+#include "oncall/render/sanitize.h"
+
 #include <algorithm>
 #include <set>
 
@@ -58,13 +60,16 @@ void offer_options(CompletionContext& ctx, const std::vector<const OptionSpec*>&
     }
 }
 
-std::string one_line(std::string text) {
-    for (auto& c : text) {
-        if (c == '\t' || c == '\n' || c == '\r') {
-            c = ' ';
-        }
-    }
-    return text;
+// A description is shown by the shell as it is: one line, control characters and escape
+// sequences escaped (a server-supplied description must not retitle or clear the terminal).
+std::string one_line(const std::string& text) { return render::sanitize(text); }
+
+// A value is typed into the command line: one with control characters is not offered at all.
+bool typeable(const std::string& value) {
+    return std::none_of(value.begin(), value.end(), [](char c) {
+        const auto u = static_cast<unsigned char>(c);
+        return u < 0x20 || u == 0x7F;
+    });
 }
 
 } // namespace
@@ -243,6 +248,8 @@ Completion complete(const CommandSpec& root, const std::vector<std::string>& wor
     case ValueKind::context:
     case ValueKind::role:
     case ValueKind::revision:
+    case ValueKind::silence:
+    case ValueKind::alert:
         if (resolver) {
             auto more = resolver(ctx.kind, ctx);
             all.insert(all.end(), more.begin(), more.end());
@@ -263,7 +270,7 @@ Completion complete(const CommandSpec& root, const std::vector<std::string>& wor
         if (c.value.empty() || !starts_with(c.value, ctx.filter)) {
             continue;
         }
-        if (c.value.find_first_of("\t\n\r") != std::string::npos) {
+        if (!typeable(c.value)) {
             continue;
         }
         std::string value = ctx.value_prefix + c.value;

@@ -1,5 +1,8 @@
 #include "oncall/cli/completion_cache.h"
 
+#include "oncall/core/files.h"
+#include "oncall/core/local_file.h"
+
 #include <cstdio>
 #include <fcntl.h>
 #include <filesystem>
@@ -19,13 +22,12 @@ std::int64_t to_ms(CompletionCache::Clock::time_point t) {
 }
 
 Json read_entries(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) {
+    // A planted FIFO, device or huge file reads as an empty cache, at once.
+    auto file = read_local_file(path, "completion cache", k_max_kubeconfig_bytes, true);
+    if (!file) {
         return Json::object();
     }
-    std::stringstream text;
-    text << in.rdbuf();
-    auto doc = Json::parse(text.str(), nullptr, false);
+    auto doc = Json::parse(file->text, nullptr, false);
     if (doc.is_discarded() || !doc.is_object() || !doc.contains("entries") ||
         !doc["entries"].is_object()) {
         return Json::object();
@@ -91,31 +93,12 @@ void CompletionCache::put(const std::string& key, const CacheEntry& entry,
     const fs::path target(m_path);
     if (target.has_parent_path() && !fs::exists(target.parent_path(), ec)) {
         // A new state directory is private, like the grants kept beside the cache.
-        fs::create_directories(target.parent_path(), ec);
-        ::chmod(target.parent_path().c_str(), 0700);
-    }
-    const std::string tmp = m_path + ".tmp." + std::to_string(::getpid());
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        return;
-    }
-    const std::string text = Json{{"entries", kept}}.dump() + "\n";
-    const char* p = text.data();
-    std::size_t left = text.size();
-    bool ok = true;
-    while (left > 0) {
-        const ssize_t n = ::write(fd, p, left);
-        if (n <= 0) {
-            ok = false;
-            break;
+        if (!make_private_dirs(target.parent_path().string())) {
+            return;
         }
-        p += n;
-        left -= static_cast<std::size_t>(n);
     }
-    ::close(fd);
-    if (!ok || std::rename(tmp.c_str(), m_path.c_str()) != 0) {
-        ::unlink(tmp.c_str());
-    }
+    // A cache: a failed write only costs the next TAB a query.
+    (void)write_file_atomic(m_path, Json{{"entries", kept}}.dump() + "\n", 0600);
 }
 
 } // namespace oncall::cli

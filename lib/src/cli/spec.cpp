@@ -6,28 +6,6 @@
 
 namespace oncall::cli {
 
-const char* value_kind_name(ValueKind kind) noexcept {
-    switch (kind) {
-    case ValueKind::none:
-        return "none";
-    case ValueKind::choices:
-        return "choices";
-    case ValueKind::file:
-        return "file";
-    case ValueKind::directory:
-        return "directory";
-    case ValueKind::service:
-        return "service";
-    case ValueKind::context:
-        return "context";
-    case ValueKind::role:
-        return "role";
-    case ValueKind::revision:
-        return "revision";
-    }
-    return "none";
-}
-
 ValueKind value_kind_from_name(std::string_view name) noexcept {
     std::string upper(name);
     std::transform(upper.begin(), upper.end(), upper.begin(),
@@ -43,6 +21,12 @@ ValueKind value_kind_from_name(std::string_view name) noexcept {
     }
     if (upper == "REVISION") {
         return ValueKind::revision;
+    }
+    if (upper == "SILENCE" || upper == "SILENCE_ID") {
+        return ValueKind::silence;
+    }
+    if (upper == "ALERT" || upper == "ALERTNAME") {
+        return ValueKind::alert;
     }
     if (upper == "FILE" || upper == "PATH") {
         return ValueKind::file;

@@ -1,11 +1,18 @@
 #include "oncall/config/config.h"
 
 #include "oncall/core/duration.h"
+#include "oncall/core/files.h"
+#include "oncall/core/local_file.h"
+#include "oncall/http/client.h"
+
+#include "config/yaml_guard.h"
 
 #include <fmt/format.h>
 #include <sys/stat.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -16,6 +23,12 @@
 #include <sstream>
 
 namespace oncall::config {
+
+std::string env_or_empty(const char* name) {
+    const char* v = std::getenv(name);
+    return v == nullptr ? std::string() : std::string(v);
+}
+
 namespace {
 
 // Walks the YAML tree with the file name and key path at hand, so every error can say
@@ -146,13 +159,71 @@ Result<void> check_url(Reader& r, const YAML::Node& node, const std::string& key
     return ok_result();
 }
 
+// A header name as RFC 9110 allows it (a token), and one that may be set from the configuration:
+// credentials have keys of their own (basic-auth, token-env, token-file) that keep them secret, and
+// framing headers belong to the HTTP layer.
+std::string header_name_problem(const std::string& name) {
+    if (name.empty()) {
+        return "a header name cannot be empty";
+    }
+    for (const char c : name) {
+        const auto u = static_cast<unsigned char>(c);
+        if (!(std::isalnum(u) != 0 || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos)) {
+            return fmt::format("'{}' is not a valid header name", name);
+        }
+    }
+    std::string lower(name);
+    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+    if (lower == "authorization" || lower == "proxy-authorization" || lower == "cookie") {
+        return fmt::format("the {} header cannot be set here (the value would be a secret in the file); use "
+                           "basic-auth, token-env or token-file",
+                           name);
+    }
+    if (lower == "host" || lower == "content-length" || lower == "transfer-encoding" || lower == "connection" ||
+        lower == "content-type" || lower == "expect") {
+        return fmt::format("the {} header is set by oncall itself", name);
+    }
+    return {};
+}
+
+Result<void> read_basic_auth(Reader& r, const YAML::Node& node, const std::string& path, BasicAuthConfig& out) {
+    if (!node.IsMap()) {
+        return r.error(node, path, "expected {username: NAME, password-env: VAR} or {username, password-file: PATH}");
+    }
+    r.warn_unknown(node, path, {"username", "password-env", "password-file", "password"});
+    if (node["password"]) {
+        return r.error(node["password"], path + ".password",
+                       "a password by value is not accepted; use password-env or password-file");
+    }
+    if (!node["username"]) {
+        return r.error(node, path, "missing username");
+    }
+    ONCALL_TRY_ASSIGN(out.username, r.string(node["username"], path + ".username"));
+    if (out.username.empty() || out.username.find(':') != std::string::npos ||
+        out.username.find_first_of("\r\n") != std::string::npos) {
+        return r.error(node["username"], path + ".username",
+                       "a basic-auth user name must be non-empty, without ':' or line breaks");
+    }
+    if (node["password-env"]) {
+        ONCALL_TRY_ASSIGN(out.password_env, r.string(node["password-env"], path + ".password-env"));
+    }
+    if (node["password-file"]) {
+        ONCALL_TRY_ASSIGN(out.password_file, r.string(node["password-file"], path + ".password-file"));
+    }
+    if (out.password_env.empty() == out.password_file.empty()) {
+        return r.error(node, path, "give exactly one of password-env and password-file");
+    }
+    return ok_result();
+}
+
 Result<Endpoint> read_endpoint(Reader& r, const YAML::Node& node, const std::string& path) {
     Endpoint e;
     if (!node.IsMap()) {
-        return r.error(node, path, "expected a map with url or urls");
+        return r.error(node, path, "expected a map with url, urls or kube-service");
     }
-    r.warn_unknown(node, path, {"url", "urls", "token", "token-env", "token-file", "ca-file",
-                                "insecure-skip-tls-verify", "timeout"});
+    r.warn_unknown(node, path, {"url", "urls", "kube-service", "headers", "basic-auth", "token", "token-env",
+                                "token-file", "ca-file", "cert-file", "key-file", "insecure-skip-tls-verify",
+                                "timeout"});
     if (node["url"] && node["urls"]) {
         return r.error(node, path, "give url or urls, not both");
     }
@@ -166,9 +237,65 @@ Result<Endpoint> read_endpoint(Reader& r, const YAML::Node& node, const std::str
     for (const auto& url : e.urls) {
         ONCALL_TRY(check_url(r, node, path + ".url", url));
     }
+    if (const auto ks = node["kube-service"]) {
+        if (!e.urls.empty()) {
+            return r.error(ks, path + ".kube-service", "give url/urls or kube-service, not both");
+        }
+        std::string text;
+        ONCALL_TRY_ASSIGN(text, r.string(ks, path + ".kube-service"));
+        auto parsed = parse_kube_service(text);
+        if (!parsed) {
+            return r.error(ks, path + ".kube-service", parsed.error().message);
+        }
+        e.kube_service = std::move(*parsed);
+        // Through the service proxy, TLS and credentials are the API server's.
+        for (const char* key : {"token", "token-env", "token-file", "basic-auth", "ca-file", "cert-file", "key-file",
+                                "insecure-skip-tls-verify"}) {
+            if (node[key]) {
+                return r.error(node[key], path + "." + key,
+                               fmt::format("not used with kube-service, which reaches the service through the "
+                                           "Kubernetes API server with the context's kubernetes credentials and "
+                                           "TLS settings; remove {}",
+                                           key));
+            }
+        }
+    }
+    if (const auto headers = node["headers"]) {
+        if (!headers.IsMap()) {
+            return r.error(headers, path + ".headers", "expected a map of header name to value");
+        }
+        for (const auto& item : headers) {
+            const auto name = item.first.as<std::string>("");
+            if (const auto problem = header_name_problem(name); !problem.empty()) {
+                return r.error(item.first, path + ".headers", problem);
+            }
+            std::string value;
+            ONCALL_TRY_ASSIGN(value, r.string(item.second, path + ".headers." + name));
+            if (value.find_first_of("\r\n") != std::string::npos) {
+                return r.error(item.second, path + ".headers." + name, "a header value cannot contain line breaks");
+            }
+            e.headers.emplace_back(name, value);
+        }
+    }
     ONCALL_TRY(read_token_source(r, node, path, e.auth));
+    if (node["basic-auth"]) {
+        ONCALL_TRY(read_basic_auth(r, node["basic-auth"], path + ".basic-auth", e.basic_auth));
+        if (!e.auth.empty()) {
+            return r.error(node["basic-auth"], path + ".basic-auth",
+                           "give basic-auth or a bearer token (token, token-env, token-file), not both");
+        }
+    }
     if (node["ca-file"]) {
         ONCALL_TRY_ASSIGN(e.ca_file, r.string(node["ca-file"], path + ".ca-file"));
+    }
+    if (node["cert-file"]) {
+        ONCALL_TRY_ASSIGN(e.cert_file, r.string(node["cert-file"], path + ".cert-file"));
+    }
+    if (node["key-file"]) {
+        ONCALL_TRY_ASSIGN(e.key_file, r.string(node["key-file"], path + ".key-file"));
+    }
+    if (e.cert_file.empty() != e.key_file.empty()) {
+        return r.error(node, path, "cert-file and key-file go together (the client certificate and its key)");
     }
     if (node["insecure-skip-tls-verify"]) {
         ONCALL_TRY_ASSIGN(e.insecure_skip_tls_verify,
@@ -185,7 +312,8 @@ Result<void> read_kubernetes(Reader& r, const YAML::Node& k, const std::string& 
         return r.error(k, kp, "expected a map");
     }
     r.warn_unknown(k, kp, {"server", "namespace", "token", "token-env", "token-file", "kubeconfig", "kube-context",
-                           "ca-file", "insecure-skip-tls-verify"});
+                           "ca-file", "cert-file", "key-file", "tls-server-name", "proxy-url",
+                           "insecure-skip-tls-verify"});
     if (k["server"]) {
         ONCALL_TRY_ASSIGN(kc.server, r.string(k["server"], kp + ".server"));
         ONCALL_TRY(check_url(r, k["server"], kp + ".server", kc.server));
@@ -198,8 +326,12 @@ Result<void> read_kubernetes(Reader& r, const YAML::Node& k, const std::string& 
         }
     }
     ONCALL_TRY(read_token_source(r, k, kp, kc.auth));
-    if (k["kubeconfig"]) {
-        ONCALL_TRY_ASSIGN(kc.kubeconfig, r.string(k["kubeconfig"], kp + ".kubeconfig"));
+    if (const auto files = k["kubeconfig"]; files && files.IsSequence()) {
+        ONCALL_TRY_ASSIGN(kc.kubeconfigs, r.strings(files, kp + ".kubeconfig"));
+    } else if (files) {
+        std::string file;
+        ONCALL_TRY_ASSIGN(file, r.string(files, kp + ".kubeconfig"));
+        kc.kubeconfigs.push_back(file);
     }
     if (k["kube-context"]) {
         ONCALL_TRY_ASSIGN(kc.kube_context, r.string(k["kube-context"], kp + ".kube-context"));
@@ -211,8 +343,22 @@ Result<void> read_kubernetes(Reader& r, const YAML::Node& k, const std::string& 
         ONCALL_TRY_ASSIGN(kc.insecure_skip_tls_verify,
                           r.boolean(k["insecure-skip-tls-verify"], kp + ".insecure-skip-tls-verify"));
     }
-    if (kc.server.empty() && kc.kubeconfig.empty()) {
-        return r.error(k, kp, "set server (with a token source) or kubeconfig");
+    for (const auto& [key, target] : {std::pair{"cert-file", &kc.cert_file}, std::pair{"key-file", &kc.key_file},
+                                      std::pair{"tls-server-name", &kc.tls_server_name},
+                                      std::pair{"proxy-url", &kc.proxy_url}}) {
+        if (k[key]) {
+            ONCALL_TRY_ASSIGN(*target, r.string(k[key], kp + "." + key));
+        }
+    }
+    if (kc.cert_file.empty() != kc.key_file.empty()) {
+        return r.error(k, kp, "cert-file and key-file go together; set both");
+    }
+    if (!kc.proxy_url.empty() && kc.proxy_url.rfind("http://", 0) != 0 && kc.proxy_url.rfind("https://", 0) != 0 &&
+        kc.proxy_url.rfind("socks5://", 0) != 0) {
+        return r.error(k["proxy-url"], kp + ".proxy-url", "use an http://, https:// or socks5:// URL");
+    }
+    if (!kc.server.empty() && (!kc.kubeconfigs.empty() || !kc.kube_context.empty())) {
+        return r.error(k, kp, "give server or kubeconfig (with kube-context), not both");
     }
     return ok_result();
 }
@@ -298,7 +444,10 @@ Result<Context> read_context(Reader& r, const std::string& name, const YAML::Nod
     if (!node.IsMap()) {
         return r.error(node, path, "expected a map");
     }
-    r.warn_unknown(node, path, {"kubernetes", "prometheus", "alertmanager", "registry", "access"});
+    r.warn_unknown(node, path, {"kubernetes", "prometheus", "alertmanager", "registry", "access", "scrape-interval", "silences"});
+    if (node["scrape-interval"]) {
+        ONCALL_TRY_ASSIGN(c.scrape_interval, r.duration(node["scrape-interval"], path + ".scrape-interval"));
+    }
     if (node["kubernetes"]) {
         ONCALL_TRY(read_kubernetes(r, node["kubernetes"], path + ".kubernetes", c.kubernetes));
     }
@@ -310,9 +459,29 @@ Result<Context> read_context(Reader& r, const std::string& name, const YAML::Nod
     }
     if (node["registry"]) {
         ONCALL_TRY_ASSIGN(c.registry, read_endpoint(r, node["registry"], path + ".registry"));
+        if (c.registry.kube_service.configured()) {
+            // Images name the registry by the host the nodes pull from; that is the one to reach.
+            return r.error(node["registry"]["kube-service"], path + ".registry.kube-service",
+                           "not supported for the registry: image references name the registry's host, so give "
+                           "its url (the host the cluster's nodes pull from)");
+        }
     }
     if (node["access"]) {
         ONCALL_TRY(read_access(r, node["access"], path + ".access", c.access));
+    }
+    if (const auto sn = node["silences"]) {
+        if (!sn.IsMap()) {
+            return r.error(sn, path + ".silences", "expected a map like {max: 4h}");
+        }
+        r.warn_unknown(sn, path + ".silences", {"max"});
+        if (sn["max"]) {
+            std::chrono::milliseconds max{};
+            ONCALL_TRY_ASSIGN(max, r.duration(sn["max"], path + ".silences.max"));
+            if (max.count() < 1000) {
+                return r.error(sn["max"], path + ".silences.max", "must be at least 1s");
+            }
+            c.silences.max = std::chrono::duration_cast<std::chrono::seconds>(max);
+        }
     }
     return c;
 }
@@ -331,7 +500,11 @@ Result<Service> read_service(Reader& r, const std::string& name, const YAML::Nod
     if (!node.IsMap()) {
         return r.error(node, path, "expected a map");
     }
-    r.warn_unknown(node, path, {"namespace", "deployment", "selector", "alerts", "slo", "repositories", "signals"});
+    r.warn_unknown(node, path,
+                   {"namespace", "deployment", "selector", "alerts", "slo", "repositories", "signals", "scrape-interval"});
+    if (node["scrape-interval"]) {
+        ONCALL_TRY_ASSIGN(s.scrape_interval, r.duration(node["scrape-interval"], path + ".scrape-interval"));
+    }
     if (node["namespace"]) {
         ONCALL_TRY_ASSIGN(s.namespace_name, r.string(node["namespace"], path + ".namespace"));
         if (!is_dns1123_label(s.namespace_name)) {
@@ -377,21 +550,9 @@ Result<Service> read_service(Reader& r, const std::string& name, const YAML::Nod
     return s;
 }
 
-std::string env_or_empty(const char* name) {
-    const char* v = std::getenv(name);
-    return v == nullptr ? std::string() : std::string(v);
-}
-
 std::string home_dir() {
     auto home = env_or_empty("HOME");
     return home.empty() ? std::string("/") : home;
-}
-
-std::string expand_home(const std::string& path) {
-    if (path.rfind("~/", 0) == 0) {
-        return home_dir() + path.substr(1);
-    }
-    return path;
 }
 
 bool contains_secret_by_value(const Config& c) {
@@ -404,17 +565,26 @@ bool contains_secret_by_value(const Config& c) {
     return false;
 }
 
-Result<std::string> read_file(const std::string& path, Errc code) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        return make_error(code, fmt::format("cannot read {}: {}", path, std::strerror(errno)));
+Result<std::string> read_file(const std::string& path, Errc code,
+                              std::size_t max_bytes = k_max_config_bytes,
+                              const char* what = "configuration file") {
+    auto file = read_local_file(path, what, max_bytes);
+    if (!file) {
+        auto e = std::move(file).error();
+        e.code = code;
+        return e;
     }
-    std::stringstream buffer;
-    buffer << in.rdbuf();
-    return buffer.str();
+    return std::move(file->text);
 }
 
 } // namespace
+
+std::string redact_value(const std::string& value) {
+    if (value.find("://") == std::string::npos) {
+        return value;
+    }
+    return http::redact_url(value);
+}
 
 bool is_dns1123_label(const std::string& name) {
     if (name.empty() || name.size() > 63) {
@@ -451,6 +621,9 @@ std::string state_dir() {
 Result<Config> parse_config(const std::string& text, const std::string& origin) {
     Config config;
     config.path = origin;
+    if (auto checked = check_yaml_document(text, origin); !checked) {
+        return std::move(checked).error();
+    }
     YAML::Node root;
     try {
         root = YAML::Load(text);
@@ -496,7 +669,7 @@ Result<Config> parse_config(const std::string& text, const std::string& origin) 
 Result<Config> load_config(const std::string& path) {
     auto text = read_file(path, Errc::config);
     if (!text) {
-        return make_error(Errc::config, text.error().message + " (the configuration file)");
+        return std::move(text).error();
     }
     auto config = parse_config(*text, path);
     if (!config) {
@@ -510,6 +683,39 @@ Result<Config> load_config(const std::string& path) {
                                       "'chmod 600 {}' or use token-env / token-file instead",
                                       path, st.st_mode & 0777, path));
     }
+    return config;
+}
+
+Result<Config> implicit_config(const std::optional<std::string>& context_flag) {
+    Config config;
+    Context context;
+    context.implicit = true;
+    if (context_flag && !context_flag->empty()) {
+        context.kubernetes.kube_context = *context_flag;
+    } else {
+        context.kubernetes.kube_context = env_or_empty("ONCALL_CONTEXT");
+    }
+    context.name = context.kubernetes.kube_context;
+    for (const auto& [variable, endpoint] : {std::pair{"ONCALL_PROMETHEUS_URL", &context.prometheus},
+                                             std::pair{"ONCALL_ALERTMANAGER_URL", &context.alertmanager}}) {
+        std::stringstream list(env_or_empty(variable));
+        std::string url;
+        while (std::getline(list, url, ',')) {
+            const auto first = url.find_first_not_of(" \t");
+            if (first == std::string::npos) {
+                continue;
+            }
+            url = url.substr(first, url.find_last_not_of(" \t") - first + 1);
+            if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
+                return make_error(Errc::config, fmt::format("${} holds a value that is not an http(s) URL; give "
+                                                            "comma-separated http:// or https:// URLs",
+                                                            variable));
+            }
+            endpoint->urls.push_back(url);
+        }
+    }
+    config.current_context = context.name;
+    config.contexts.emplace(context.name, std::move(context));
     return config;
 }
 
@@ -564,6 +770,9 @@ Result<Service> service_for(const Config& config, const Context& context, const 
     if (s.deployment.empty()) {
         s.deployment = name;
     }
+    if (s.scrape_interval.count() == 0) {
+        s.scrape_interval = context.scrape_interval;
+    }
     if (s.selector.empty()) {
         s.selector = fmt::format("service=\"{}\"", name);
     }
@@ -585,11 +794,20 @@ Result<std::string> resolve_token(const TokenSource& source) {
         return value;
     }
     if (!source.token_file.empty()) {
-        auto token = read_file(expand_home(source.token_file), Errc::config);
+        const std::string path = expand_home(source.token_file);
+        auto token = read_local_file(path, "token-file", k_max_token_bytes);
         if (!token) {
-            return make_error(Errc::config, token.error().message + " (token-file)");
+            return std::move(token).error();
         }
-        std::string value = std::move(token).value();
+        // The same rule as a token by value in the configuration: only its owner may read it.
+        if ((token->mode & 077) != 0) {
+            return make_error(Errc::config,
+                              fmt::format("token-file {} is readable by others (mode {:04o}); run "
+                                          "'chmod 600 {}' and rotate the token if others could "
+                                          "read it",
+                                          path, token->mode, path));
+        }
+        std::string value = std::move(token->text);
         while (!value.empty() && (value.back() == '\n' || value.back() == '\r' || value.back() == ' ')) {
             value.pop_back();
         }
@@ -599,6 +817,154 @@ Result<std::string> resolve_token(const TokenSource& source) {
         return value;
     }
     return std::string();
+}
+
+Result<std::string> resolve_password(const BasicAuthConfig& basic_auth) {
+    TokenSource source;
+    source.token_env = basic_auth.password_env;
+    source.token_file = basic_auth.password_file;
+    auto password = resolve_token(source);
+    if (!password) {
+        Error e = std::move(password).error();
+        for (const auto& [from, to] : {std::pair<std::string_view, std::string_view>{"token-env", "password-env"},
+                                       {"token-file", "password-file"}}) {
+            for (auto pos = e.message.find(from); pos != std::string::npos; pos = e.message.find(from, pos)) {
+                e.message.replace(pos, from.size(), to);
+            }
+        }
+        e.message = "basic-auth: " + e.message;
+        return e;
+    }
+    return password;
+}
+
+std::string credential_source(const Endpoint& endpoint) {
+    if (endpoint.kube_service.configured()) {
+        return "the context's kubernetes credentials (through the API server's service proxy)";
+    }
+    if (endpoint.basic_auth.configured()) {
+        const auto& b = endpoint.basic_auth;
+        return fmt::format("basic-auth user '{}' (password from {})", b.username,
+                           b.password_env.empty() ? "password-file " + b.password_file : "$" + b.password_env);
+    }
+    const auto& a = endpoint.auth;
+    if (!a.token_env.empty()) {
+        return fmt::format("a bearer token from ${} (token-env)", a.token_env);
+    }
+    if (!a.token_file.empty()) {
+        return fmt::format("a bearer token from token-file {}", a.token_file);
+    }
+    if (!a.token.empty()) {
+        return "the bearer token written in the configuration file (token)";
+    }
+    return {};
+}
+
+namespace {
+
+bool is_port_name(std::string_view port) {
+    // IANA service name: 1-15 lower-case letters, digits and '-', at least one letter, no '--'.
+    if (port.empty() || port.size() > 15 || port.front() == '-' || port.back() == '-' ||
+        port.find("--") != std::string_view::npos) {
+        return false;
+    }
+    bool letter = false;
+    for (const char c : port) {
+        if (c >= 'a' && c <= 'z') {
+            letter = true;
+        } else if (!((c >= '0' && c <= '9') || c == '-')) {
+            return false;
+        }
+    }
+    return letter;
+}
+
+bool is_port_number(std::string_view port) {
+    if (port.empty() || port.size() > 5 || port.front() == '0' ||
+        !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+        return false;
+    }
+    return std::stoi(std::string(port)) <= 65535;
+}
+
+} // namespace
+
+Result<KubeService> parse_kube_service(const std::string& text) {
+    const auto invalid = [&](const std::string& why) {
+        return make_error(Errc::config,
+                          fmt::format("'{}' is not NAMESPACE/NAME:PORT ({}); e.g. monitoring/prometheus-k8s:web", text,
+                                      why));
+    };
+    const auto slash = text.find('/');
+    if (slash == std::string::npos) {
+        return invalid("no '/' between namespace and service");
+    }
+    KubeService out;
+    out.namespace_name = text.substr(0, slash);
+    std::string rest = text.substr(slash + 1);
+    if (rest.rfind("https:", 0) == 0 || rest.rfind("http:", 0) == 0) {
+        out.scheme = rest.substr(0, rest.find(':'));
+        rest = rest.substr(out.scheme.size() + 1);
+    }
+    const auto colon = rest.find(':');
+    out.name = rest.substr(0, colon);
+    if (colon != std::string::npos) {
+        out.port = rest.substr(colon + 1);
+        if (!is_port_number(out.port) && !is_port_name(out.port)) {
+            return invalid(fmt::format("port '{}' is neither a number from 1 to 65535 nor a port name", out.port));
+        }
+    }
+    if (!is_dns1123_label(out.namespace_name)) {
+        return invalid(fmt::format("namespace '{}' is not a DNS-1123 label", out.namespace_name));
+    }
+    if (!is_dns1123_label(out.name)) {
+        return invalid(fmt::format("service '{}' is not a DNS-1123 label", out.name));
+    }
+    return out;
+}
+
+std::string KubeService::text() const {
+    std::string out = namespace_name + "/";
+    if (!scheme.empty()) {
+        out += scheme + ":";
+    }
+    out += name;
+    if (!port.empty()) {
+        out += ":" + port;
+    }
+    return out;
+}
+
+std::string KubeService::proxy_path() const {
+    std::string service = scheme.empty() ? name : scheme + ":" + name;
+    if (!port.empty()) {
+        service += ":" + port;
+    }
+    return fmt::format("/api/v1/namespaces/{}/services/{}/proxy", namespace_name, service);
+}
+
+// `name` as a YAML scalar: plain when that reads back as itself, else double-quoted.
+std::string yaml_scalar(const std::string& name) {
+    const bool plain = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_' || c == '.' || c == '/' ||
+               c == '@';
+    }) && std::isalnum(static_cast<unsigned char>(name.front())) != 0;
+    if (plain) {
+        return name;
+    }
+    std::string out = "\"";
+    for (const char c : name) {
+        const auto u = static_cast<unsigned char>(c);
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += c;
+        } else if (u < 0x20 || u == 0x7F) {
+            out += fmt::format("\\x{:02x}", u);
+        } else {
+            out += c;
+        }
+    }
+    return out + "\"";
 }
 
 Result<void> set_current_context(const std::string& path, const std::string& name) {
@@ -625,7 +991,7 @@ Result<void> set_current_context(const std::string& path, const std::string& nam
                 }
                 comment = line.substr(hash);
             }
-            line = "current-context: " + name + comment;
+            line = "current-context: " + yaml_scalar(name) + comment;
             replaced = true;
         }
         out += line;
@@ -635,39 +1001,34 @@ Result<void> set_current_context(const std::string& path, const std::string& nam
         pos = end + 1;
     }
     if (!replaced) {
-        out = "current-context: " + name + "\n" + text;
+        out = "current-context: " + yaml_scalar(name) + "\n" + text;
     }
     auto check = parse_config(out, path); // never write a file we could not read back
     if (!check) {
         return check.error();
     }
+    if (check->current_context != name) {
+        return make_error(Errc::config, fmt::format("cannot set current-context to '{}' in {}: it would read back as "
+                                                    "'{}'; nothing was changed",
+                                                    name, path, check->current_context));
+    }
+    // The mode of the file as it is (through a symlink: of its target), else private.
     struct stat st {};
-    const mode_t mode = ::stat(path.c_str(), &st) == 0 ? (st.st_mode & 07777) : 0600;
-    const std::string tmp = path + ".tmp-oncall";
-    {
-        std::ofstream o(tmp, std::ios::binary | std::ios::trunc);
-        if (!o) {
-            return make_error(Errc::io, fmt::format("cannot write {}: {}", tmp, std::strerror(errno)));
-        }
-        o << out;
-        if (!o.flush()) {
-            return make_error(Errc::io, fmt::format("cannot write {}", tmp));
-        }
-    }
-    ::chmod(tmp.c_str(), mode);
-    std::error_code ec;
-    std::filesystem::rename(tmp, path, ec);
-    if (ec) {
-        std::filesystem::remove(tmp, ec);
-        return make_error(Errc::io, fmt::format("cannot replace {}: {}", path, ec.message()));
-    }
-    return ok_result();
+    const unsigned mode = ::stat(path.c_str(), &st) == 0 ? (st.st_mode & 07777) : 0600;
+    return write_file_atomic(path, out, mode);
 }
 
 Result<std::string> redacted_yaml(const std::string& path) {
+    auto text = read_file(path, Errc::config);
+    if (!text) {
+        return std::move(text).error();
+    }
+    if (auto checked = check_yaml_document(*text, path); !checked) {
+        return std::move(checked).error();
+    }
     YAML::Node root;
     try {
-        root = YAML::LoadFile(path);
+        root = YAML::Load(*text);
     } catch (const YAML::Exception& e) {
         return make_error(Errc::config, fmt::format("{}:{}: {}", path, e.mark.line + 1, e.msg));
     }
@@ -677,13 +1038,19 @@ Result<std::string> redacted_yaml(const std::string& path) {
                 const auto key = item.first.as<std::string>("");
                 if ((key == "token" || key == "password" || key == "secret") && item.second.IsScalar()) {
                     item.second = "<redacted>";
+                } else if (item.second.IsScalar()) {
+                    item.second = redact_value(item.second.Scalar());
                 } else {
                     scrub(item.second);
                 }
             }
         } else if (node.IsSequence()) {
-            for (auto item : node) {
-                scrub(item);
+            for (std::size_t i = 0; i < node.size(); ++i) {
+                if (node[i].IsScalar()) {
+                    node[i] = redact_value(node[i].Scalar());
+                } else {
+                    scrub(node[i]);
+                }
             }
         }
     };

@@ -10,11 +10,13 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <atomic>
 #include <cstdio>
 #include <deque>
 #include <mutex>
 #include <random>
+#include <set>
 #include <thread>
 
 namespace oncall::http {
@@ -112,9 +114,12 @@ struct Transfer {
         return fmt::format("{} at {}", name, redacted_url);
     }
     std::vector<std::string_view> secrets() const {
-        std::vector<std::string_view> out{state->options.bearer_token};
+        std::vector<std::string_view> out{state->options.bearer_token, state->options.tls.client_key_pem};
         if (request->bearer_token) {
             out.emplace_back(*request->bearer_token);
+        }
+        if (state->options.basic_auth) {
+            out.emplace_back(state->options.basic_auth->password);
         }
         return out;
     }
@@ -127,7 +132,11 @@ void log_line(const ClientState& state, const Transfer* transfer, const std::str
     if (transfer != nullptr) {
         state.options.log(scrub(line, transfer->secrets()));
     } else {
-        state.options.log(scrub(line, {state.options.bearer_token}));
+        std::vector<std::string_view> secrets{state.options.bearer_token, state.options.tls.client_key_pem};
+        if (state.options.basic_auth) {
+            secrets.emplace_back(state.options.basic_auth->password);
+        }
+        state.options.log(scrub(line, secrets));
     }
 }
 
@@ -195,6 +204,100 @@ bool has_header(const Request& request, std::string_view name) {
     });
 }
 
+bool starts_with_nocase(std::string_view text, std::string_view prefix) {
+    return text.size() >= prefix.size() &&
+           std::equal(prefix.begin(), prefix.end(), text.begin(),
+                      [](char a, char b) { return a == std::tolower(static_cast<unsigned char>(b)); });
+}
+
+bool proxy_scheme_supported(std::string_view url) {
+    return starts_with_nocase(url, "http://") || starts_with_nocase(url, "https://") ||
+           starts_with_nocase(url, "socks5://");
+}
+
+// The proxy as curl takes it: socks5 names are resolved by the proxy (socks5h), as Go's dialer
+// and so kubectl do.
+std::string curl_proxy(const std::string& url) {
+    if (starts_with_nocase(url, "socks5://")) {
+        return "socks5h://" + url.substr(9);
+    }
+    return url;
+}
+
+// For a TLS server name other than the URL's host: the URL to give curl (its host replaced by the
+// name, so SNI and verification use it), the CONNECT_TO line that still connects to the URL's
+// host and port, and the Host header that still names them. nullopt when the URL cannot be parsed
+// (curl then reports it).
+struct ServerNameRoute {
+    std::string url;
+    std::string connect_to;
+    std::string host_header;
+};
+
+std::optional<ServerNameRoute> route_for_server_name(const std::string& url, const std::string& server_name) {
+    std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> parts(curl_url(), &curl_url_cleanup);
+    if (!parts || curl_url_set(parts.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) {
+        return std::nullopt;
+    }
+    auto get = [&](CURLUPart part, unsigned flags) -> std::optional<std::string> {
+        char* value = nullptr;
+        if (curl_url_get(parts.get(), part, &value, flags) != CURLUE_OK || value == nullptr) {
+            return std::nullopt;
+        }
+        std::string out(value);
+        curl_free(value);
+        return out;
+    };
+    const auto host = get(CURLUPART_HOST, 0);
+    const auto port = get(CURLUPART_PORT, CURLU_DEFAULT_PORT);
+    const auto explicit_port = get(CURLUPART_PORT, 0);
+    if (!host || !port) {
+        return std::nullopt;
+    }
+    if (curl_url_set(parts.get(), CURLUPART_HOST, server_name.c_str(), 0) != CURLUE_OK) {
+        return std::nullopt;
+    }
+    auto rewritten = get(CURLUPART_URL, 0);
+    if (!rewritten) {
+        return std::nullopt;
+    }
+    ServerNameRoute route;
+    route.url = std::move(*rewritten);
+    route.connect_to = fmt::format("{}:{}:{}:{}", server_name, *port, *host, *port);
+    route.host_header = explicit_port ? fmt::format("{}:{}", *host, *explicit_port) : *host;
+    return route;
+}
+
+void set_blob(EasyHandle& easy, CURLoption option, const std::string& pem) {
+    curl_blob blob{const_cast<char*>(pem.data()), pem.size(), CURL_BLOB_COPY};
+    easy.set(option, &blob);
+}
+
+// Sets the TLS options: server verification, the client certificate, the server name.
+void configure_tls(EasyHandle& easy, const TlsOptions& tls) {
+    easy.set(CURLOPT_SSL_VERIFYPEER, tls.insecure_skip_verify ? 0L : 1L);
+    easy.set(CURLOPT_SSL_VERIFYHOST, tls.insecure_skip_verify ? 0L : 2L);
+    if (!tls.ca_pem.empty()) {
+        set_blob(easy, CURLOPT_CAINFO_BLOB, tls.ca_pem);
+    } else if (!tls.ca_file.empty()) {
+        easy.set(CURLOPT_CAINFO, tls.ca_file.c_str());
+    }
+    if (!tls.client_cert_pem.empty()) {
+        easy.set(CURLOPT_SSLCERTTYPE, "PEM");
+        set_blob(easy, CURLOPT_SSLCERT_BLOB, tls.client_cert_pem);
+    } else if (!tls.client_cert_file.empty()) {
+        easy.set(CURLOPT_SSLCERTTYPE, "PEM");
+        easy.set(CURLOPT_SSLCERT, tls.client_cert_file.c_str());
+    }
+    if (!tls.client_key_pem.empty()) {
+        easy.set(CURLOPT_SSLKEYTYPE, "PEM");
+        set_blob(easy, CURLOPT_SSLKEY_BLOB, tls.client_key_pem);
+    } else if (!tls.client_key_file.empty()) {
+        easy.set(CURLOPT_SSLKEYTYPE, "PEM");
+        easy.set(CURLOPT_SSLKEY, tls.client_key_file.c_str());
+    }
+}
+
 // A request that must not go out: a line break in a header or token would let whoever supplied it
 // add headers of their own. The value is not quoted (it may be a credential).
 std::optional<Error> invalid_request(const Request& r, const ClientOptions& o) {
@@ -208,12 +311,51 @@ std::optional<Error> invalid_request(const Request& r, const ClientOptions& o) {
                                           where, has_break(h.name) ? std::string("?") : h.name));
         }
     }
+    for (const auto& h : o.headers) {
+        if (has_break(h.name) || has_break(h.value) || h.name.empty() || h.name.find(':') != std::string::npos) {
+            return make_error(Errc::invalid,
+                              fmt::format("{}: refusing to send a malformed configured header ('{}'); header names "
+                                          "and values cannot contain ':' (names) or line breaks",
+                                          where, has_break(h.name) ? std::string("?") : h.name));
+        }
+    }
+    if (o.basic_auth && (has_break(o.basic_auth->username) || has_break(o.basic_auth->password) ||
+                         o.basic_auth->username.find(':') != std::string::npos)) {
+        return make_error(Errc::invalid, fmt::format("{}: the basic-auth username contains ':' or a line break, or "
+                                                     "the password a line break; check basic-auth",
+                                                     where));
+    }
+    if (!o.proxy_url.empty() && !proxy_scheme_supported(o.proxy_url)) {
+        return make_error(Errc::invalid, fmt::format("{}: proxy-url '{}' is not supported; use an http://, "
+                                                     "https:// or socks5:// URL",
+                                                     where, redact_url(o.proxy_url)));
+    }
     if (has_break(o.bearer_token) || (r.bearer_token && has_break(*r.bearer_token))) {
         return make_error(Errc::invalid, fmt::format("{}: the bearer token contains a line break; check the token "
                                                      "source (token-env or token-file)",
                                                      where));
     }
     return std::nullopt;
+}
+
+std::mutex g_warning_mutex;
+std::function<void(std::string_view)> g_warning_sink = [](std::string_view line) {
+    fmt::print(stderr, "oncall: {}\n", line);
+};
+std::set<std::string> g_warned_hosts;
+
+// Warns (once per host) when a credential is about to go over http:// to a host off loopback.
+void warn_cleartext_once(const std::string& url) {
+    const auto warning = cleartext_credential_warning(url);
+    if (!warning) {
+        return;
+    }
+    const std::lock_guard<std::mutex> lock(g_warning_mutex);
+    const auto authority_end = url.find_first_of("/?#", url.find("://") + 3);
+    const std::string origin = redact_url(url.substr(0, authority_end));
+    if (g_warning_sink && g_warned_hosts.insert(origin).second) {
+        g_warning_sink(*warning);
+    }
 }
 
 // Sets every option of one attempt on `easy` and logs the request.
@@ -233,7 +375,23 @@ void configure(EasyHandle& easy, Transfer& t, int attempt) {
     }
     easy.clear_error();
 
-    easy.set(CURLOPT_URL, r.url.c_str());
+    std::optional<ServerNameRoute> route;
+    if (!o.tls.server_name.empty() && starts_with_nocase(r.url, "https://")) {
+        route = route_for_server_name(r.url, o.tls.server_name);
+    }
+    if (route) {
+        easy.set(CURLOPT_URL, route->url.c_str());
+        HeaderList connect_to;
+        connect_to.append(route->connect_to);
+        easy.set_connect_to(std::move(connect_to));
+    } else {
+        easy.set(CURLOPT_URL, r.url.c_str());
+    }
+    if (!o.proxy_url.empty()) {
+        const std::string proxy = curl_proxy(o.proxy_url);
+        easy.set(CURLOPT_PROXY, proxy.c_str());
+        easy.set(CURLOPT_NOPROXY, ""); // the configured proxy applies to every host, as in kubectl
+    }
     easy.set(CURLOPT_NOSIGNAL, 1L);
     easy.set(CURLOPT_SHARE, state.share.get());
     easy.set(CURLOPT_PROTOCOLS_STR, "http,https");
@@ -243,11 +401,7 @@ void configure(EasyHandle& easy, Transfer& t, int attempt) {
     easy.set(CURLOPT_UNRESTRICTED_AUTH, 0L);
     easy.set(CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::max<long long>(1, o.connect_timeout.count())));
     easy.set(CURLOPT_TIMEOUT_MS, static_cast<long>(std::max<long long>(1, t.timeout.count())));
-    easy.set(CURLOPT_SSL_VERIFYPEER, o.tls.insecure_skip_verify ? 0L : 1L);
-    easy.set(CURLOPT_SSL_VERIFYHOST, o.tls.insecure_skip_verify ? 0L : 2L);
-    if (!o.tls.ca_file.empty()) {
-        easy.set(CURLOPT_CAINFO, o.tls.ca_file.c_str());
-    }
+    configure_tls(easy, o.tls);
     const std::string user_agent = o.user_agent.empty() ? fmt::format("oncall/{}", version()) : o.user_agent;
     easy.set(CURLOPT_USERAGENT, user_agent.c_str()); // curl copies option strings
     if (o.accept_compressed) {
@@ -273,14 +427,38 @@ void configure(EasyHandle& easy, Transfer& t, int attempt) {
 
     HeaderList headers;
     std::vector<std::string> logged;
+    if (route && !has_header(r, "Host")) {
+        headers.append("Host: " + route->host_header);
+    }
     for (const auto& h : r.headers) {
         headers.append(fmt::format("{}: {}", h.name, h.value));
         logged.push_back(redact_header(h.name, h.value));
     }
+    for (const auto& h : o.headers) {
+        if (!has_header(r, h.name)) {
+            headers.append(fmt::format("{}: {}", h.name, h.value));
+            logged.push_back(redact_header(h.name, h.value));
+        }
+    }
+    const bool own_authorization = r.bearer_token.has_value() || has_header(r, "Authorization");
     const std::string& token = r.bearer_token ? *r.bearer_token : o.bearer_token;
-    if (!token.empty() && !has_header(r, "Authorization")) {
-        headers.append("Authorization: Bearer " + token);
-        logged.push_back(redact_header("Authorization", "Bearer " + token));
+    const bool sends_basic = o.basic_auth && !own_authorization;
+    if (sends_basic) {
+        // libcurl builds the header, and drops it when a followed redirect changes the host.
+        easy.set(CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BASIC));
+        easy.set(CURLOPT_USERNAME, o.basic_auth->username.c_str());
+        easy.set(CURLOPT_PASSWORD, o.basic_auth->password.c_str());
+        logged.push_back(fmt::format("Authorization: Basic <redacted> (user '{}')", o.basic_auth->username));
+    } else {
+        if (!token.empty() && !has_header(r, "Authorization")) {
+            headers.append("Authorization: Bearer " + token);
+            logged.push_back(redact_header("Authorization", "Bearer " + token));
+        }
+    }
+    const auto authority_end = r.url.find_first_of("/?#", r.url.find("://") + 3);
+    if (sends_basic || !token.empty() || has_header(r, "Authorization") || has_header(r, "Proxy-Authorization") ||
+        r.url.substr(0, authority_end).find('@') != std::string::npos) {
+        warn_cleartext_once(r.url);
     }
     headers.append("Expect:"); // no 100-continue round trip for large bodies
     easy.set_headers(std::move(headers));
@@ -334,8 +512,12 @@ Result<Response> finish(Transfer& t, CURLcode code, const char* curl_message) {
         response.status = status;
         char* effective = nullptr;
         curl_easy_getinfo(t.easy, CURLINFO_EFFECTIVE_URL, &effective);
-        response.url = effective != nullptr ? redact_url(effective) : t.redacted_url;
+        const bool rewritten = !t.state->options.tls.server_name.empty();
+        response.url = (effective != nullptr && !rewritten) ? redact_url(effective) : t.redacted_url;
         response.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - t.started);
+        const bool sent_own = t.request->bearer_token.has_value() || has_header(*t.request, "Authorization");
+        response.credential_source = sent_own ? std::string("a per-request credential")
+                                              : t.state->options.credential_source;
         return response;
     }
     if (t.body_too_large || code == CURLE_FILESIZE_EXCEEDED) {
@@ -359,7 +541,9 @@ Result<Response> finish(Transfer& t, CURLcode code, const char* curl_message) {
                                            detail),
                     false);
     case CURLE_COULDNT_RESOLVE_PROXY:
-        return fail(Errc::dns, fmt::format("could not resolve the proxy ({}); check http_proxy/https_proxy", detail),
+        return fail(Errc::dns,
+                    fmt::format("could not resolve the proxy ({}); check {}", detail,
+                                t.state->options.proxy_url.empty() ? "http_proxy/https_proxy" : "proxy-url"),
                     false);
     case CURLE_COULDNT_CONNECT:
         return fail(Errc::connect,
@@ -408,9 +592,14 @@ Result<Response> finish(Transfer& t, CURLcode code, const char* curl_message) {
         return fail(Errc::bad_response, fmt::format("the server's reply is not valid HTTP ({})", detail), false);
     case CURLE_URL_MALFORMAT:
         return fail(Errc::invalid, fmt::format("malformed URL ({}); check it in the configuration", detail), false);
+    case CURLE_SSL_CERTPROBLEM:
+        return fail(Errc::tls,
+                    fmt::format("cannot use the client certificate or its key ({}); check that the certificate "
+                                "and key files (or data) are PEM and belong together",
+                                detail),
+                    false);
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CERTPROBLEM:
     case CURLE_SSL_CIPHER:
     case CURLE_SSL_ISSUER_ERROR:
     case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
@@ -426,6 +615,12 @@ Result<Response> finish(Transfer& t, CURLcode code, const char* curl_message) {
                                 detail),
                     false);
     case CURLE_SSL_CACERT_BADFILE:
+        if (!t.state->options.tls.ca_pem.empty()) {
+            return fail(Errc::tls,
+                        fmt::format("cannot use the CA certificate data ({}); check that it is a PEM bundle",
+                                    detail),
+                        false);
+        }
         return fail(Errc::tls,
                     fmt::format("cannot use the CA file '{}' ({}); check ca-file in the configuration",
                                 t.state->options.tls.ca_file, detail),
@@ -455,7 +650,9 @@ std::optional<std::chrono::milliseconds> retry_delay_unbounded(const Result<Resp
         return std::nullopt;
     }
     reason = failed ? std::string(errc_name(result.error().code)) : fmt::format("HTTP {}", result->status);
-    if (!is_idempotent(r.method)) {
+    // A 429/503 with Retry-After was refused before it ran: safe to send again whatever the method.
+    const bool refused = !failed && refused_before_running(result->status, result->header("Retry-After"));
+    if (!is_idempotent(r.method) && !refused) {
         log_line(state, &t,
                  fmt::format("  {} {}: {}; not retried ({} is not idempotent)", method_name(r.method), t.redacted_url,
                              reason, method_name(r.method)));
@@ -738,6 +935,37 @@ Result<Response> Client::stream(const Request& request,
     Result<Response> result = finish(t, code, easy.error_text());
     log_outcome(t, result);
     return result;
+}
+
+std::optional<std::string> cleartext_credential_warning(std::string_view url) {
+    if (url.size() < 7 || !std::equal(url.begin(), url.begin() + 7, "http://", [](char a, char b) {
+            return std::tolower(static_cast<unsigned char>(a)) == b;
+        })) {
+        return std::nullopt;
+    }
+    std::string_view authority = url.substr(7, url.substr(7).find_first_of("/?#"));
+    if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
+        authority.remove_prefix(at + 1);
+    }
+    std::string host;
+    if (!authority.empty() && authority.front() == '[') {
+        host = std::string(authority.substr(1, authority.find(']') - 1));
+    } else {
+        host = std::string(authority.substr(0, authority.find(':')));
+    }
+    std::transform(host.begin(), host.end(), host.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0) {
+        return std::nullopt;
+    }
+    return fmt::format("warning: a credential is being sent in clear text over http:// to {} "
+                       "(anyone on the network path can read it); use https://",
+                       redact_url(url.substr(0, url.find_first_of("/?#", 7))));
+}
+
+void set_warning_sink(std::function<void(std::string_view)> sink) {
+    const std::lock_guard<std::mutex> lock(g_warning_mutex);
+    g_warning_sink = std::move(sink);
 }
 
 } // namespace oncall::http

@@ -75,7 +75,7 @@ public:
     }
     EasyHandle(EasyHandle&& other) noexcept
         : m_handle(std::exchange(other.m_handle, nullptr)), m_headers(std::move(other.m_headers)),
-          m_error(std::move(other.m_error)) {}
+          m_connect_to(std::move(other.m_connect_to)), m_error(std::move(other.m_error)) {}
     EasyHandle& operator=(EasyHandle&& other) noexcept {
         if (this != &other) {
             if (m_handle != nullptr) {
@@ -83,6 +83,7 @@ public:
             }
             m_handle = std::exchange(other.m_handle, nullptr);
             m_headers = std::move(other.m_headers);
+            m_connect_to = std::move(other.m_connect_to);
             m_error = std::move(other.m_error);
         }
         return *this;
@@ -103,10 +104,18 @@ public:
         curl_easy_setopt(m_handle, CURLOPT_HTTPHEADER, m_headers.get());
     }
 
+    /// Installs a CURLOPT_CONNECT_TO list (kept alive with the handle, like the headers).
+    void set_connect_to(HeaderList entries) {
+        HeaderList old = std::move(m_connect_to);
+        m_connect_to = std::move(entries);
+        curl_easy_setopt(m_handle, CURLOPT_CONNECT_TO, m_connect_to.get());
+    }
+
     /// Forgets every option (keeps live connections and caches) so the handle can be reused.
     void reset() noexcept {
         curl_easy_reset(m_handle);
         m_headers.reset();
+        m_connect_to.reset();
         install_error_buffer();
     }
 
@@ -122,6 +131,7 @@ private:
 
     CURL* m_handle = nullptr;
     HeaderList m_headers;
+    HeaderList m_connect_to;
     std::unique_ptr<std::array<char, CURL_ERROR_SIZE>> m_error;
 };
 

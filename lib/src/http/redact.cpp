@@ -117,6 +117,11 @@ bool is_idempotent(Method m) noexcept {
     return m == Method::get || m == Method::head || m == Method::put || m == Method::del;
 }
 
+bool refused_before_running(long status, const std::optional<std::string>& retry_after) {
+    return (status == 429 || status == 503) && retry_after &&
+           parse_retry_after(*retry_after, std::chrono::system_clock::now()).has_value();
+}
+
 std::optional<std::string> Response::header(std::string_view name) const {
     for (const auto& h : headers) {
         if (iequals(h.name, name)) {
@@ -295,7 +300,7 @@ Error status_error(const Response& response, std::string_view what) {
     const bool transient = status == 408 || status == 429 || (status >= 500 && status != 501 && status != 505);
     if (status == 401 || status == 403) {
         code = Errc::access_denied;
-        message += "; check the credentials configured for it (token-env or token-file) and their permissions";
+        message += "; " + denied_advice(response);
     } else if (status == 404) {
         code = Errc::not_found;
         message += "; check the URL in the configuration";
@@ -305,6 +310,14 @@ Error status_error(const Response& response, std::string_view what) {
         message += "; the server is failing or overloaded, try again shortly";
     }
     return make_error(code, std::move(message), static_cast<int>(status), transient);
+}
+
+std::string denied_advice(const Response& response) {
+    if (response.credential_source.empty()) {
+        return "no credentials are configured for it: add basic-auth, token-env or token-file to its "
+               "configuration";
+    }
+    return fmt::format("sent {}; check that credential and its permissions", response.credential_source);
 }
 
 // A single printable line of at most `limit` characters from the body.

@@ -5,10 +5,14 @@
 #include "oncall/backends/kubernetes.h"
 #include "oncall/backends/kubernetes_access.h"
 #include "oncall/core/duration.h"
+#include "oncall/core/local_file.h"
 #include "oncall/core/time.h"
+#include "oncall/core/exit_code.h"
 #include "oncall/ops/approvals.h"
 #include "oncall/ops/audit.h"
 #include "oncall/ops/notify.h"
+
+#include "backends/text.h"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -215,9 +219,14 @@ Result<IssuedGrant> request_access(const kube::KubeClient& client, const config:
         return std::move(r).error();
     }
 
+    auto identity_of_server = server_identity(client.connection());
+    if (!identity_of_server) {
+        return std::move(identity_of_server).error();
+    }
     Grant grant;
     grant.context = context.name;
-    grant.server = client.connection().server;
+    grant.server = normalize_server_url(client.connection().server);
+    grant.server_identity = std::move(*identity_of_server);
     grant.service = service.name;
     grant.namespace_name = ns;
     grant.role = valid->role.name;
@@ -236,9 +245,27 @@ Result<IssuedGrant> request_access(const kube::KubeClient& client, const config:
                              grant.role,  account,           grant.requester, grant.reason,
                              grant.ticket, grant.expires_at, {}, false};
     record.break_glass = grant.break_glass;
+    // Write-ahead: the intent is on disk before the Secret (and with it the grant) exists.
+    const std::string attempt = new_attempt_id();
+    {
+        auto intent = grant_audit_record(grant, "request-access", "");
+        intent.erase("result");
+        intent.erase("exit_code");
+        if (auto written = audit_intent(stores.audit_path, std::move(intent), attempt); !written) {
+            return std::move(written).error();
+        }
+    }
+    // Every failure from here on leaves a result line beside the intent.
+    auto failed = [&](Error e) {
+        auto record = grant_audit_record(grant, "request-access", "failed");
+        record["error"] = e.message;
+        record["exit_code"] = static_cast<int>(exit_code_for(e));
+        (void)audit_result(stores.audit_path, std::move(record), attempt);
+        return e;
+    };
     auto secret = kube::create_grant_secret(client, record);
     if (!secret) {
-        return explain_secret_refusal(std::move(secret).error(), client, ns, grant.requester);
+        return failed(explain_secret_refusal(std::move(secret).error(), client, ns, grant.requester));
     }
     grant.secret_uid = secret->uid;
     say(progress, fmt::format("created secret {}/{} (uid {})", ns, grant.secret_name,
@@ -247,9 +274,9 @@ Result<IssuedGrant> request_access(const kube::KubeClient& client, const config:
     auto token = kube::request_bound_token(client, ns, account, valid->duration.count(),
                                            grant.secret_name, grant.secret_uid);
     if (!token) {
-        return undo_secret(explain_token_refusal(std::move(token).error(), ns, account,
-                                                 valid->duration, grant.requester),
-                           client, ns, grant.secret_name, progress);
+        return failed(undo_secret(explain_token_refusal(std::move(token).error(), ns, account,
+                                                        valid->duration, grant.requester),
+                                  client, ns, grant.secret_name, progress));
     }
     grant.token = std::move(token->token);
     if (token->expires_at && *token->expires_at < grant.expires_at) {
@@ -275,13 +302,13 @@ Result<IssuedGrant> request_access(const kube::KubeClient& client, const config:
     if (!event) {
         auto e = std::move(event).error();
         e.message = "cannot record the grant as an Event: " + e.message;
-        return undo_secret(std::move(e), client, ns, grant.secret_name, progress);
+        return failed(undo_secret(std::move(e), client, ns, grant.secret_name, progress));
     }
     say(progress, fmt::format("recorded event AccessGranted on secret {}/{}", ns,
                               grant.secret_name));
 
     if (auto saved = stores.grants.save(grant); !saved) {
-        return undo_secret(std::move(saved).error(), client, ns, grant.secret_name, progress);
+        return failed(undo_secret(std::move(saved).error(), client, ns, grant.secret_name, progress));
     }
     auto audit_record = grant_audit_record(grant, "request-access", "granted");
     if (grant.break_glass) {
@@ -299,7 +326,7 @@ Result<IssuedGrant> request_access(const kube::KubeClient& client, const config:
         audit_record["notification"] = issued.notified.audit_value();
         say(progress, fmt::format("notification: {}", issued.notified.audit_value()));
     }
-    if (auto audited = append_audit(stores.audit_path, audit_record); !audited) {
+    if (auto audited = audit_result(stores.audit_path, audit_record, attempt); !audited) {
         (void)stores.grants.remove(grant.context, grant.service, grant.role);
         auto e = std::move(audited).error();
         e.message = "cannot write the audit line, so the grant is withdrawn: " + e.message;
@@ -307,7 +334,7 @@ Result<IssuedGrant> request_access(const kube::KubeClient& client, const config:
     }
     // The new grant replaced the old one's file; its token must not outlive it unnoticed.
     if (issued.replaced && issued.replaced->secret_name != grant.secret_name &&
-        issued.replaced->server == grant.server) {
+        normalize_server_url(issued.replaced->server) == grant.server) {
         auto deleted = kube::delete_secret(client, issued.replaced->namespace_name,
                                            issued.replaced->secret_name);
         issued.replaced_revoked = deleted || deleted.error().code == Errc::not_found;
@@ -349,7 +376,8 @@ Result<std::vector<RevokeResult>> revoke_access(const kube::KubeClient& client,
     }
     std::vector<RevokeResult> results;
     for (auto& g : targets) {
-        if (!g.server.empty() && g.server != client.connection().server) {
+        if (!g.server.empty() &&
+            normalize_server_url(g.server) != normalize_server_url(client.connection().server)) {
             return make_error(Errc::config,
                               fmt::format("the {} grant for {} was issued by {}, but context {} "
                                           "now points at {}; revoke it there or delete its "
@@ -384,8 +412,26 @@ Result<std::vector<RevokeResult>> revoke_access(const kube::KubeClient& client,
     return results;
 }
 
+Result<std::string> server_identity(const kube::Connection& connection) {
+    if (connection.insecure_skip_tls_verify) {
+        return std::string("insecure-skip-tls-verify");
+    }
+    if (normalize_server_url(connection.server).rfind("http://", 0) == 0) {
+        return std::string("plain-http");
+    }
+    if (connection.ca_file.empty() && connection.ca_pem.empty()) {
+        return std::string("system-roots");
+    }
+    auto ca = connection.ca_bundle(); // a file, or certificate-authority-data
+    if (!ca) {
+        return std::move(ca).error();
+    }
+    return "ca-sha256:" + backends::sha256_hex(*ca);
+}
+
 Result<WriteAccess> write_access_for(const config::Context& context,
-                                     const config::Service& service, const GrantStore& store) {
+                                     const config::Service& service,
+                                     const kube::Connection& connection, const GrantStore& store) {
     WriteAccess access;
     if (!context.access.require_grant) {
         return access;
@@ -400,16 +446,32 @@ Result<WriteAccess> write_access_for(const config::Context& context,
         return no_grant_error(*lookup, context.name, service.name, k_deployer_role, role_max);
     }
     const Grant& g = *lookup->grant;
+    const std::string server = normalize_server_url(connection.server);
     std::string mismatch;
     if (g.service != service.name) {
         mismatch = fmt::format("was issued for {}", g.service);
     } else if (!service.namespace_name.empty() && g.namespace_name != service.namespace_name) {
         mismatch = fmt::format("was issued for namespace {}, but {} is in {}", g.namespace_name,
                                service.name, service.namespace_name);
-    } else if (!context.kubernetes.server.empty() && !g.server.empty() &&
-               g.server != context.kubernetes.server) {
-        mismatch = fmt::format("was issued by {}, but context {} points at {}", g.server,
-                               context.name, context.kubernetes.server);
+    } else if (g.server.empty() || g.server_identity.empty()) {
+        mismatch = "does not record which server minted it (it was issued by an older oncall), so "
+                   "its token is not sent anywhere";
+    } else if (normalize_server_url(g.server) != server) {
+        mismatch = fmt::format("was issued by {}, but context {} now points at {} ({}); its token "
+                               "only goes to the server that minted it",
+                               http::redact_url(g.server), context.name,
+                               http::redact_url(server), connection.origin);
+    } else {
+        auto identity = server_identity(connection);
+        if (!identity) {
+            return std::move(identity).error();
+        }
+        if (*identity != g.server_identity) {
+            mismatch = fmt::format("was issued by {} trusted as {}, but the connection now trusts "
+                                   "it as {} (the CA bundle or TLS settings changed); its token "
+                                   "only goes to the server that minted it",
+                                   http::redact_url(server), g.server_identity, *identity);
+        }
     }
     if (!mismatch.empty()) {
         return make_error(Errc::access_denied,
@@ -426,8 +488,9 @@ Result<WriteAccess> write_access_for(const config::Context& context,
 }
 
 Result<WriteAccess> write_access_for(const config::Context& context,
-                                     const config::Service& service) {
-    return write_access_for(context, service, GrantStore::open_default());
+                                     const config::Service& service,
+                                     const kube::Connection& connection) {
+    return write_access_for(context, service, connection, GrantStore::open_default());
 }
 
 Error explain_grant_refusal(Error error, const config::Context& context,
@@ -445,14 +508,6 @@ Error explain_grant_refusal(Error error, const config::Context& context,
                                 request_access_command(service, k_deployer_role,
                                                        role_max_of(context, k_deployer_role)));
     return error;
-}
-
-bool needs_deployer_grant(const config::Context& context, const config::Service& service) {
-    if (!context.access.require_grant) {
-        return false;
-    }
-    auto lookup = find_active_grant(context.name, service.name, k_deployer_role);
-    return !lookup || !lookup->active();
 }
 
 } // namespace oncall::ops

@@ -4,6 +4,7 @@
 #include "oncall/backends/kubernetes.h"
 #include "oncall/backends/kubernetes_access.h"
 #include "oncall/core/duration.h"
+#include "oncall/core/exit_code.h"
 #include "oncall/ops/audit.h"
 #include "oncall/ops/grant_request.h"
 
@@ -249,6 +250,24 @@ Result<RequestedApproval> request_approval(const kube::KubeClient& client,
     say(progress, fmt::format("request key stored in {}/{}.request (0600)",
                               stores.grants.requests_dir(), local.id));
     const std::string csr_name = k_grant_secret_prefix + local.id;
+    json record = {{"user", local.requester},
+                   {"context", context.name},
+                   {"service", local.service},
+                   {"namespace", local.namespace_name},
+                   {"action", "request-access"},
+                   {"role", local.role},
+                   {"grant", local.id},
+                   {"requested_for", fmt_seconds(local.duration)},
+                   {"reason", local.reason}};
+    if (!local.ticket.empty()) {
+        record["ticket"] = local.ticket;
+    }
+    // Write-ahead: the intent is on disk before the request exists in the cluster.
+    const std::string attempt = new_attempt_id();
+    if (auto written = audit_intent(stores.audit_path, record, attempt); !written) {
+        (void)stores.grants.remove_request(local.id);
+        return std::move(written).error();
+    }
     auto csr = kube::create_grant_csr(client, csr_name, *pem,
                                       {{kube::k_managed_by_label, "oncall"},
                                        {"oncall.dev/service", local.service},
@@ -263,6 +282,10 @@ Result<RequestedApproval> request_approval(const kube::KubeClient& client,
                                     "examples/rbac/",
                                     client.connection().server, local.requester, e.message);
         }
+        record["result"] = "failed";
+        record["error"] = e.message;
+        record["exit_code"] = static_cast<int>(exit_code_for(e));
+        (void)audit_result(stores.audit_path, record, attempt);
         return e;
     }
     say(progress, fmt::format("created CertificateSigningRequest {} (signer {})", csr_name,
@@ -301,22 +324,10 @@ Result<RequestedApproval> request_approval(const kube::KubeClient& client,
     n.context = context.name;
     out.notified = send_notification(context.access.notify, n);
 
-    json record = {{"user", out.requester},
-                   {"context", context.name},
-                   {"service", out.service},
-                   {"namespace", out.namespace_name},
-                   {"action", "request-access"},
-                   {"role", out.role},
-                   {"grant", out.grant},
-                   {"requested_for", fmt_seconds(out.duration)},
-                   {"reason", out.reason},
-                   {"result", "pending"},
-                   {"notification", out.notified.audit_value()},
-                   {"exit_code", 0}};
-    if (!out.ticket.empty()) {
-        record["ticket"] = out.ticket;
-    }
-    if (auto audited = append_audit(stores.audit_path, record); !audited) {
+    record["result"] = "pending";
+    record["notification"] = out.notified.audit_value();
+    record["exit_code"] = 0;
+    if (auto audited = audit_result(stores.audit_path, record, attempt); !audited) {
         return std::move(audited).error();
     }
     return out;
@@ -358,15 +369,21 @@ Result<IssuedGrant> wait_for_grant(const kube::KubeClient& client, const config:
             return e;
         }
         if (const auto* denied = csr->condition("Denied")) {
+            // Intent and result together: the only change is the local request key's removal.
+            json record = {{"user", local->requester},
+                           {"context", context.name},
+                           {"service", local->service},
+                           {"action", "request-access"},
+                           {"role", local->role},
+                           {"grant", *id}};
+            const std::string attempt = new_attempt_id();
+            if (auto written = audit_intent(stores.audit_path, record, attempt); !written) {
+                return std::move(written).error();
+            }
             (void)stores.grants.remove_request(*id);
-            (void)append_audit(stores.audit_path, {{"user", local->requester},
-                                                   {"context", context.name},
-                                                   {"service", local->service},
-                                                   {"action", "request-access"},
-                                                   {"role", local->role},
-                                                   {"grant", *id},
-                                                   {"result", "denied"},
-                                                   {"exit_code", 4}});
+            record["result"] = "denied";
+            record["exit_code"] = 4;
+            (void)audit_result(stores.audit_path, record, attempt);
             return make_error(Errc::access_denied,
                               fmt::format("the request {} for role {} on {} was denied ({}); "
                                           "nothing was granted",
@@ -430,9 +447,14 @@ Result<IssuedGrant> wait_for_grant(const kube::KubeClient& client, const config:
                                                   "oncall.dev/expires-at; nothing was stored",
                                                   local->namespace_name, name));
                 }
+                auto identity_of_server = server_identity(client.connection());
+                if (!identity_of_server) {
+                    return std::move(identity_of_server).error();
+                }
                 Grant grant;
                 grant.context = context.name;
-                grant.server = client.connection().server;
+                grant.server = normalize_server_url(client.connection().server);
+                grant.server_identity = std::move(*identity_of_server);
                 grant.service = local->service;
                 grant.namespace_name = local->namespace_name;
                 grant.role = local->role;
@@ -452,13 +474,30 @@ Result<IssuedGrant> wait_for_grant(const kube::KubeClient& client, const config:
                 if (existing && existing->has_value()) {
                     issued.replaced = std::move(**existing);
                 }
+                // Write-ahead: the intent is on disk before the grant is stored.
+                const std::string attempt = new_attempt_id();
+                {
+                    auto intent = grant_audit_record(grant, "request-access", "");
+                    intent.erase("result");
+                    intent.erase("exit_code");
+                    if (auto written = audit_intent(stores.audit_path, std::move(intent), attempt);
+                        !written) {
+                        return std::move(written).error();
+                    }
+                }
                 if (auto saved = stores.grants.save(grant); !saved) {
-                    return std::move(saved).error();
+                    auto e = std::move(saved).error();
+                    auto failed = grant_audit_record(grant, "request-access", "failed");
+                    failed["error"] = e.message;
+                    failed["exit_code"] = static_cast<int>(exit_code_for(e));
+                    (void)audit_result(stores.audit_path, std::move(failed), attempt);
+                    return e;
                 }
                 (void)stores.grants.remove_request(*id);
                 say(options.progress, "grant stored; request key deleted");
-                if (auto audited = append_audit(
-                        stores.audit_path, grant_audit_record(grant, "request-access", "granted"));
+                if (auto audited = audit_result(
+                        stores.audit_path, grant_audit_record(grant, "request-access", "granted"),
+                        attempt);
                     !audited) {
                     (void)stores.grants.remove(grant.context, grant.service, grant.role);
                     return std::move(audited).error();
@@ -670,6 +709,37 @@ Result<ApprovedGrant> approve_request(const kube::KubeClient& client,
         return std::move(existing).error();
     }
 
+    json audit = {{"user", identity->username},
+                  {"context", context.name},
+                  {"service", asked.service},
+                  {"namespace", ns},
+                  {"action", "access-approve"},
+                  {"role", role->name},
+                  {"service_account", account},
+                  {"grant", *id},
+                  {"requester", csr->username},
+                  {"approver", identity->username},
+                  {"requested_for", fmt_seconds(asked.duration)},
+                  {"granted_for", fmt_seconds(granted)},
+                  {"capped", capped},
+                  {"reason", asked.reason}};
+    if (!asked.ticket.empty()) {
+        audit["ticket"] = asked.ticket;
+    }
+    // Write-ahead: the intent is on disk before the CSR is approved; every failure from here on
+    // leaves a result line beside it.
+    const std::string attempt = new_attempt_id();
+    if (auto written = audit_intent(audit_path, audit, attempt); !written) {
+        return std::move(written).error();
+    }
+    auto failed = [&](Error e) {
+        auto record = audit;
+        record["result"] = "failed";
+        record["error"] = e.message;
+        record["exit_code"] = static_cast<int>(exit_code_for(e));
+        (void)audit_result(audit_path, std::move(record), attempt);
+        return e;
+    };
     auto approved =
         kube::add_csr_condition(client, *csr, "Approved", kube::k_oncall_approve_reason,
                                 fmt::format("approved by {} for {} with oncall access approve",
@@ -682,7 +752,7 @@ Result<ApprovedGrant> approve_request(const kube::KubeClient& client,
                                     "examples/rbac/); nothing was approved",
                                     identity->username, e.message, kube::k_grant_signer);
         }
-        return e;
+        return failed(std::move(e));
     }
     say(progress, fmt::format("CSR {} approved", csr->metadata.name));
 
@@ -707,16 +777,16 @@ Result<ApprovedGrant> approve_request(const kube::KubeClient& client,
             e.message = fmt::format("secret {}/{} appeared meanwhile (planted?); the request is "
                                     "approved but no token was issued",
                                     ns, secret_name);
-            return e;
+            return failed(std::move(e));
         }
-        return explain_secret_refusal(std::move(e), client, ns, identity->username);
+        return failed(explain_secret_refusal(std::move(e), client, ns, identity->username));
     }
     auto token =
         kube::request_bound_token(client, ns, account, granted.count(), secret_name, secret->uid);
     if (!token) {
-        return undo_secret(explain_token_refusal(std::move(token).error(), ns, account, granted,
-                                                 identity->username),
-                           client, ns, secret_name, progress);
+        return failed(undo_secret(explain_token_refusal(std::move(token).error(), ns, account,
+                                                        granted, identity->username),
+                                  client, ns, secret_name, progress));
     }
     TimePoint expires_at = record.expires_at;
     if (token->expires_at && *token->expires_at < expires_at) {
@@ -725,7 +795,7 @@ Result<ApprovedGrant> approve_request(const kube::KubeClient& client,
     auto sealed = seal_token(token->token, parsed->public_key);
     token->token.assign(token->token.size(), '\0');
     if (!sealed) {
-        return undo_secret(std::move(sealed).error(), client, ns, secret_name, progress);
+        return failed(undo_secret(std::move(sealed).error(), client, ns, secret_name, progress));
     }
     // The Secret's expiry annotation is what the requester stores: the server's, when earlier.
     std::map<std::string, std::string> annotations;
@@ -735,7 +805,7 @@ Result<ApprovedGrant> approve_request(const kube::KubeClient& client,
     if (auto patched = kube::patch_secret_data(client, ns, secret_name, k_sealed_token_key,
                                                base64_encode(*sealed), annotations);
         !patched) {
-        return undo_secret(std::move(patched).error(), client, ns, secret_name, progress);
+        return failed(undo_secret(std::move(patched).error(), client, ns, secret_name, progress));
     }
     say(progress,
         fmt::format("token sealed to the requester's key in secret {}/{}", ns, secret_name));
@@ -778,28 +848,11 @@ Result<ApprovedGrant> approve_request(const kube::KubeClient& client,
     n.expires_at = format_rfc3339(expires_at);
     n.context = context.name;
     out.notified = send_notification(context.access.notify, n);
-    json audit = {{"user", out.approver},
-                  {"context", context.name},
-                  {"service", out.service},
-                  {"namespace", ns},
-                  {"action", "access-approve"},
-                  {"role", out.role},
-                  {"service_account", account},
-                  {"grant", out.grant},
-                  {"requester", out.requester},
-                  {"approver", out.approver},
-                  {"requested_for", fmt_seconds(out.requested)},
-                  {"granted_for", fmt_seconds(out.granted)},
-                  {"capped", out.capped},
-                  {"expires_at", format_rfc3339(expires_at)},
-                  {"reason", asked.reason},
-                  {"result", "approved"},
-                  {"notification", out.notified.audit_value()},
-                  {"exit_code", 0}};
-    if (!asked.ticket.empty()) {
-        audit["ticket"] = asked.ticket;
-    }
-    if (auto audited = append_audit(audit_path, audit); !audited) {
+    audit["expires_at"] = format_rfc3339(expires_at);
+    audit["result"] = "approved";
+    audit["notification"] = out.notified.audit_value();
+    audit["exit_code"] = 0;
+    if (auto audited = audit_result(audit_path, audit, attempt); !audited) {
         auto e = std::move(audited).error();
         e.message = "cannot write the audit line, so the grant is withdrawn: " + e.message;
         return undo_secret(std::move(e), client, ns, secret_name, progress);
@@ -845,6 +898,19 @@ Result<DeniedRequest> deny_request(const kube::KubeClient& client, const config:
         out.service = parsed->grant.service;
         out.role = parsed->grant.role;
     }
+    json audit = {{"user", out.approver},
+                  {"context", context.name},
+                  {"service", out.service},
+                  {"action", "access-deny"},
+                  {"role", out.role},
+                  {"grant", out.grant},
+                  {"requester", out.requester},
+                  {"reason", out.reason}};
+    // Write-ahead: the intent is on disk before the CSR is denied.
+    const std::string attempt = new_attempt_id();
+    if (auto written = audit_intent(audit_path, audit, attempt); !written) {
+        return std::move(written).error();
+    }
     auto denied =
         kube::add_csr_condition(client, *csr, "Denied", "OncallDeny",
                                 fmt::format("denied by {}: {}", out.approver, out.reason));
@@ -855,6 +921,11 @@ Result<DeniedRequest> deny_request(const kube::KubeClient& client, const config:
                                     "an approver needs 'approve' on signers {}",
                                     out.approver, e.message, kube::k_grant_signer);
         }
+        auto record = audit;
+        record["result"] = "failed";
+        record["error"] = e.message;
+        record["exit_code"] = static_cast<int>(exit_code_for(e));
+        (void)audit_result(audit_path, std::move(record), attempt);
         return e;
     }
     if (parsed) {
@@ -874,18 +945,10 @@ Result<DeniedRequest> deny_request(const kube::KubeClient& client, const config:
         n.context = context.name;
         out.notified = send_notification(context.access.notify, n);
     }
-    json audit = {{"user", out.approver},
-                  {"context", context.name},
-                  {"service", out.service},
-                  {"action", "access-deny"},
-                  {"role", out.role},
-                  {"grant", out.grant},
-                  {"requester", out.requester},
-                  {"reason", out.reason},
-                  {"result", "denied"},
-                  {"notification", out.notified.audit_value()},
-                  {"exit_code", 0}};
-    if (auto audited = append_audit(audit_path, audit); !audited) {
+    audit["result"] = "denied";
+    audit["notification"] = out.notified.audit_value();
+    audit["exit_code"] = 0;
+    if (auto audited = audit_result(audit_path, audit, attempt); !audited) {
         return std::move(audited).error();
     }
     return out;

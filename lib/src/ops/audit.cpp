@@ -1,6 +1,7 @@
 #include "oncall/ops/audit.h"
 
 #include "oncall/config/config.h"
+#include "oncall/core/local_file.h"
 #include "oncall/core/time.h"
 
 #include <fcntl.h>
@@ -9,6 +10,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <random>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -53,19 +56,24 @@ Result<void> append_audit(const std::string& path, nlohmann::json record) {
     if (!record.contains("time")) {
         record["time"] = format_rfc3339(now());
     }
-    const auto dir = std::filesystem::path(path).parent_path();
-    std::error_code ec;
-    if (!dir.empty()) {
-        std::filesystem::create_directories(dir, ec);
-        if (ec) {
-            return make_error(Errc::io, fmt::format("cannot create {}: {}", dir.string(), ec.message()));
-        }
-        ::chmod(dir.c_str(), 0700);
+    // A new state folder is private (0700 whatever the umask); an existing one, or a symlink to
+    // one, is left as it is.
+    if (auto made = make_private_dirs(std::filesystem::path(path).parent_path().string()); !made) {
+        return std::move(made).error();
     }
     const std::string line = record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-    const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    // O_NOFOLLOW: a symlink planted at the log's name is refused, not followed. O_NONBLOCK: opening
+    // a FIFO with no reader fails at once instead of hanging the command.
+    const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
     if (fd < 0) {
-        return make_error(Errc::io, fmt::format("cannot open audit log {}: {}", path, std::strerror(errno)));
+        const int err = errno;
+        const char* why = err == ELOOP ? "it is a symbolic link" : err == ENXIO ? "it is a FIFO" : std::strerror(err);
+        return make_error(Errc::io, fmt::format("cannot open audit log {}: {}", path, why));
+    }
+    struct stat kind {};
+    if (::fstat(fd, &kind) != 0 || !S_ISREG(kind.st_mode)) {
+        ::close(fd);
+        return make_error(Errc::io, fmt::format("cannot use audit log {}: it is not a regular file", path));
     }
     // One write(2) of the whole line under O_APPEND: concurrent writers never interleave inside a line,
     // and a crash leaves either the whole line or none of it (a short write is truncated away below).
@@ -89,6 +97,32 @@ Result<void> append_audit(const std::string& path, nlohmann::json record) {
         return make_error(Errc::io, fmt::format("cannot close audit log {}: {}", path, std::strerror(errno)));
     }
     return ok_result();
+}
+
+std::string new_attempt_id() {
+    std::random_device device;
+    std::uniform_int_distribution<std::uint64_t> pick;
+    const std::uint64_t high = device();
+    return fmt::format("{:016x}", (high << 32U) ^ pick(device));
+}
+
+Result<void> audit_intent(const std::string& path, nlohmann::json record, const std::string& attempt) {
+    record["phase"] = "intent";
+    record["attempt"] = attempt;
+    if (auto written = append_audit(path, std::move(record)); !written) {
+        auto e = std::move(written).error();
+        e.message = fmt::format("{}; the audit line must be on disk before the change is made, so nothing was "
+                                "changed (fix the audit log, or point XDG_STATE_HOME at a writable folder)",
+                                e.message);
+        return e;
+    }
+    return ok_result();
+}
+
+Result<void> audit_result(const std::string& path, nlohmann::json record, const std::string& attempt) {
+    record["phase"] = "result";
+    record["attempt"] = attempt;
+    return append_audit(path, std::move(record));
 }
 
 } // namespace oncall::ops

@@ -1,25 +1,21 @@
 #include "oncall/ops/completion.h"
 
+#include "oncall/backends/alertmanager.h"
+#include "oncall/backends/endpoint.h"
 #include "oncall/backends/kubernetes.h"
+#include "oncall/ops/silences.h"
 #include "oncall/core/duration.h"
+#include "oncall/core/files.h"
 #include "oncall/core/time.h"
 
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <set>
 #include <fmt/format.h>
 
 namespace oncall::ops {
 namespace {
-
-std::string expand_home(const std::string& path) {
-    if (path.rfind("~/", 0) == 0) {
-        if (const char* home = std::getenv("HOME"); home != nullptr) {
-            return std::string(home) + path.substr(1);
-        }
-    }
-    return path;
-}
 
 // "registry.example/shop/checkout@sha256:0123456789abcdef..." -> "...checkout@sha256:0123456789ab".
 std::string short_artifact(const std::string& image) {
@@ -80,16 +76,25 @@ CompletionLookup::CompletionLookup(CompletionSources sources)
     const auto path = config::resolve_config_path(m_sources.config_path);
     std::error_code ec;
     if (path.empty() || !std::filesystem::exists(path, ec)) {
-        return;
+        if (m_sources.config_path || !config::env_or_empty("ONCALL_CONFIG").empty()) {
+            return;
+        }
+        auto implicit = config::implicit_config(m_sources.context); // the kubeconfig alone
+        if (!implicit) {
+            return;
+        }
+        m_config = std::move(*implicit);
+    } else {
+        auto loaded = config::load_config(path);
+        if (!loaded) {
+            return;
+        }
+        m_config = std::move(*loaded);
     }
-    auto loaded = config::load_config(path);
-    if (!loaded) {
-        return;
-    }
-    m_config = std::move(*loaded);
     auto ctx = config::select_context(*m_config, m_sources.context);
     if (ctx) {
         m_context = std::move(*ctx);
+        kube::complete_context(*m_context);
     }
 }
 
@@ -102,8 +107,11 @@ std::vector<cli::Candidate> CompletionLookup::local(cli::ValueKind kind,
     switch (kind) {
     case cli::ValueKind::context:
         for (const auto& [name, c] : m_config->contexts) {
-            std::string where =
-                c.kubernetes.server.empty() ? c.kubernetes.kubeconfig : c.kubernetes.server;
+            std::string where = c.kubernetes.server;
+            if (where.empty()) {
+                where = c.kubernetes.kubeconfigs.empty() ? std::string("kubeconfig")
+                                                         : fmt::format("{}", fmt::join(c.kubernetes.kubeconfigs, ":"));
+            }
             out.push_back({name, fmt::format("{}{}, namespace {}",
                                              name == m_config->current_context ? "current: " : "",
                                              where, c.kubernetes.namespace_name)});
@@ -137,9 +145,30 @@ std::optional<std::string> CompletionLookup::cluster_key(cli::ValueKind kind,
     if (!m_config || !m_context) {
         return std::nullopt;
     }
+    if (kind == cli::ValueKind::silence || kind == cli::ValueKind::alert) {
+        if (!m_context->alertmanager.configured()) {
+            return std::nullopt;
+        }
+        std::string urls;
+        for (const auto& u : m_context->alertmanager.urls) {
+            urls += (urls.empty() ? "" : ",") + u;
+        }
+        if (kind == cli::ValueKind::silence) {
+            return fmt::format("silences {}", urls);
+        }
+        const auto name = ctx.service();
+        if (!name || !config::is_dns1123_label(*name)) {
+            return std::nullopt;
+        }
+        return fmt::format("alerts {} {}", urls, *name);
+    }
     const auto& k = m_context->kubernetes;
-    const std::string where =
-        k.server.empty() ? "kubeconfig:" + k.kubeconfig + "#" + k.kube_context : k.server;
+    std::string where = k.server;
+    if (where.empty()) {
+        // The server the kubeconfig resolves to, so that another $KUBECONFIG is another cache entry.
+        auto c = kube::resolve_connection_settings(k);
+        where = c ? c->server : fmt::format("kubeconfig:{}#{}", fmt::join(k.kubeconfigs, ":"), k.kube_context);
+    }
     if (kind == cli::ValueKind::service) {
         return fmt::format("deployments {} {}", where, k.namespace_name);
     }
@@ -167,11 +196,72 @@ void CompletionLookup::remember(const std::string& key, const cli::CacheEntry& e
 }
 
 Result<std::vector<cli::Candidate>>
+CompletionLookup::fetch_alertmanager(cli::ValueKind kind, const cli::CompletionContext& ctx) const {
+    backends::EndpointDefaults defaults;
+    defaults.timeout = m_sources.request_timeout;
+    defaults.connect_timeout = m_sources.request_timeout;
+    defaults.retry = http::RetryPolicy::none();
+    auto endpoint = backends::make_endpoint_client("alertmanager", m_context->alertmanager, defaults);
+    if (!endpoint) {
+        return std::move(endpoint).error();
+    }
+    const alertmanager::Client client(std::move(endpoint->client), endpoint->urls);
+    std::vector<cli::Candidate> out;
+    const auto ref = now();
+    if (kind == cli::ValueKind::silence) {
+        auto set = client.silences();
+        if (!set) {
+            return std::move(set).error();
+        }
+        for (const auto& s : set->silences) {
+            if (s.state != "active" && s.state != "pending") {
+                continue;
+            }
+            std::string description = format_silence_matchers(s.matchers);
+            const auto left = silence_time_left(s, ref);
+            description = fmt::format("{} left, {}", format_duration(std::chrono::milliseconds(left.count() * 1000)),
+                                      description);
+            out.push_back({s.id, description.substr(0, 120)});
+        }
+        return out;
+    }
+    const auto name = ctx.service();
+    if (!name) {
+        return out;
+    }
+    auto service = config::service_for(*m_config, *m_context, *name);
+    if (!service) {
+        return std::move(service).error();
+    }
+    alertmanager::AlertQuery q;
+    q.filter = service->alerts;
+    q.silenced = true;
+    q.inhibited = true;
+    auto set = client.alerts(q);
+    if (!set) {
+        return std::move(set).error();
+    }
+    std::set<std::string> seen;
+    for (const auto& a : set->alerts) {
+        if (a.name.empty() || !seen.insert(a.name).second) {
+            continue;
+        }
+        out.push_back({a.name, fmt::format("{} {}", a.state == "active" ? "firing" : a.state,
+                                           a.severity.empty() ? "" : "(" + a.severity + ")")});
+    }
+    return out;
+}
+
+Result<std::vector<cli::Candidate>>
 CompletionLookup::fetch(cli::ValueKind kind, const cli::CompletionContext& ctx) const {
     if (!m_config || !m_context) {
         return make_error(Errc::config, "no configuration");
     }
-    auto connection = kube::resolve_connection(m_context->kubernetes);
+    if (kind == cli::ValueKind::silence || kind == cli::ValueKind::alert) {
+        return fetch_alertmanager(kind, ctx);
+    }
+    // Never a plugin that needs the terminal: a TAB must not start a login.
+    auto connection = kube::resolve_connection(m_context->kubernetes, kube::ResolveOptions{false, {}, m_sources.request_timeout});
     if (!connection) {
         return std::move(connection).error();
     }

@@ -97,6 +97,19 @@ bool breaches(const SignalSeries& series, double value) {
     return false;
 }
 
+bool breaches_baseline(const std::string& signal, double baseline, double value) {
+    if (std::isnan(baseline) || std::isnan(value) || baseline < 0.0) {
+        return false;
+    }
+    if (signal == "error_ratio") {
+        return value >= 3.0 * baseline && value - baseline >= 0.01;
+    }
+    if (signal == "latency_p99") {
+        return value >= 2.0 * baseline && value - baseline >= 0.1;
+    }
+    return false;
+}
+
 bool is_worse(const SignalSeries& series, double before, double after, const CorrelationOptions& options) {
     if (series.direction == Direction::neutral || std::isnan(before) || std::isnan(after)) {
         return false;

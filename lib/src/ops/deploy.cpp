@@ -24,7 +24,7 @@ std::vector<std::string> images_of(const kube::Deployment& d) {
 }
 
 // Reads the Deployment and its revisions, refusing paused and GitOps-owned ones.
-Result<ChangePlan> read_target(const kube::KubeClient& client, const ChangeRequest& request) {
+Result<ChangePlan> read_target(const kube::Api& client, const ChangeRequest& request) {
     const auto& service = request.service;
     auto deployment = client.get_deployment(service.namespace_name, service.deployment);
     if (!deployment) {
@@ -65,7 +65,7 @@ const char* deploy_action_name(DeployAction action) noexcept {
     return action == DeployAction::rollback ? "rollback" : "redeploy";
 }
 
-Result<ChangePlan> plan_rollback(const kube::KubeClient& client, const ChangeRequest& request,
+Result<ChangePlan> plan_rollback(const kube::Api& client, const ChangeRequest& request,
                                  const SignalTargetRule& signal_rule) {
     auto read = read_target(client, request);
     if (!read) {
@@ -110,7 +110,7 @@ Result<ChangePlan> plan_rollback(const kube::KubeClient& client, const ChangeReq
     return plan;
 }
 
-Result<ChangePlan> plan_redeploy(const kube::KubeClient& client, const registry::RegistryClient& registry,
+Result<ChangePlan> plan_redeploy(const kube::Api& client, const registry::RegistryClient& registry,
                                  const ChangeRequest& request) {
     // Check the image arguments before talking to anyone.
     std::vector<ImageChange> changes;
@@ -188,7 +188,7 @@ Result<ChangePlan> plan_redeploy(const kube::KubeClient& client, const registry:
     return plan;
 }
 
-Result<Applied> apply_plan(const kube::KubeClient& client, const ChangePlan& plan, const ChangeRequest& request) {
+Result<Applied> apply_plan(const kube::Api& client, const ChangePlan& plan, const ChangeRequest& request) {
     const auto& d = plan.deployment;
     kube::WriteOptions options;
     options.dry_run = request.dry_run;

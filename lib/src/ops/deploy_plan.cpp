@@ -47,14 +47,6 @@ std::string escape_pointer(std::string_view key) {
     return out;
 }
 
-std::string repository_of(const std::string& image) {
-    auto ref = registry::parse_image_reference(image);
-    if (!ref) {
-        return {};
-    }
-    return ref->name();
-}
-
 } // namespace
 
 const kube::Revision* current_revision(const std::vector<kube::Revision>& revisions) {
@@ -95,6 +87,29 @@ Result<TargetChoice> choose_rollback_target(const std::vector<kube::Revision>& r
     return make_error(Errc::not_found,
                       fmt::format("no revision older than {} runs different artifacts; known revisions: {}",
                                   current->number, join_revisions(revisions)));
+}
+
+std::optional<GitOpsOwner> gitops_owner_of(const kube::Deployment& deployment) {
+    const auto& labels = deployment.metadata.labels;
+    const auto& annotations = deployment.metadata.annotations;
+    auto value = [](const std::map<std::string, std::string>& m, const char* key) {
+        const auto it = m.find(key);
+        return it == m.end() ? std::string() : it->second;
+    };
+    if (auto app = value(labels, "argocd.argoproj.io/instance"); !app.empty()) {
+        return GitOpsOwner{GitOpsOwner::Tool::argocd, app, ""};
+    }
+    if (auto id = value(annotations, "argocd.argoproj.io/tracking-id"); !id.empty()) {
+        return GitOpsOwner{GitOpsOwner::Tool::argocd, id.substr(0, id.find(':')), ""};
+    }
+    if (auto name = value(labels, "kustomize.toolkit.fluxcd.io/name"); !name.empty()) {
+        return GitOpsOwner{GitOpsOwner::Tool::flux_kustomization, name,
+                           value(labels, "kustomize.toolkit.fluxcd.io/namespace")};
+    }
+    if (auto name = value(labels, "helm.toolkit.fluxcd.io/name"); !name.empty()) {
+        return GitOpsOwner{GitOpsOwner::Tool::flux_helmrelease, name, value(labels, "helm.toolkit.fluxcd.io/namespace")};
+    }
+    return std::nullopt;
 }
 
 std::optional<std::string> gitops_owner(const kube::Deployment& deployment) {
@@ -239,7 +254,7 @@ Result<std::vector<std::string>> allowed_repositories(const std::vector<std::str
         }
     } else {
         for (const auto& c : deployment.pod_template.containers) {
-            const std::string repo = repository_of(c.image);
+            const std::string repo = registry::repository_of(c.image);
             if (!repo.empty() && std::find(out.begin(), out.end(), repo) == out.end()) {
                 out.push_back(repo);
             }

@@ -1,6 +1,10 @@
 #include "oncall/ops/grants.h"
 
 #include "oncall/core/duration.h"
+#include "oncall/core/files.h"
+#include "oncall/core/local_file.h"
+
+#include "backends/text.h"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -20,7 +24,7 @@
 namespace oncall::ops {
 namespace {
 
-constexpr int k_file_version = 1;
+constexpr int k_file_version = 2; // 2: server_identity
 constexpr const char* k_file_suffix = ".json";
 constexpr std::size_t k_max_reason_length = 1024;
 constexpr std::size_t k_max_ticket_length = 128;
@@ -95,31 +99,11 @@ Result<void> check_file_private(const std::string& path, const struct stat& st) 
     return ok_result();
 }
 
-// mkdir -p with mode 0700 for every directory it creates.
-Result<void> make_private_dirs(const std::string& dir) {
-    if (dir.empty()) {
-        return ok_result();
-    }
-    struct stat st {};
-    if (::stat(dir.c_str(), &st) == 0) {
-        return ok_result();
-    }
-    const auto slash = dir.find_last_of('/');
-    if (slash != std::string::npos && slash > 0) {
-        if (auto r = make_private_dirs(dir.substr(0, slash)); !r) {
-            return r;
-        }
-    }
-    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-        return io_error("cannot create directory", dir);
-    }
-    return ok_result();
-}
-
 nlohmann::json to_json(const Grant& g) {
     return {{"version", k_file_version},
             {"context", g.context},
             {"server", g.server},
+            {"server_identity", g.server_identity},
             {"service", g.service},
             {"namespace", g.namespace_name},
             {"role", g.role},
@@ -187,8 +171,19 @@ Result<Grant> from_json(const std::string& text, const std::string& path) {
     if (const auto it = j.find("approver"); it != j.end() && it->is_string()) {
         g.approver = it->get<std::string>();
     }
+    // Written since version 2; an older grant loads without it and is refused for writes.
+    if (const auto it = j.find("server_identity"); it != j.end() && it->is_string()) {
+        g.server_identity = it->get<std::string>();
+    }
     if (g.token.empty() || g.service.empty() || g.role.empty()) {
         return bad("empty token, service or role");
+    }
+    // The file is only a note; the token's own expiry is what the server enforces.
+    if (const auto exp = token_expiry(g.token); exp && *exp < g.expires_at) {
+        if (g.expires_at - *exp > std::chrono::minutes(1)) { // more than clock rounding
+            g.claimed_expires_at = g.expires_at;
+        }
+        g.expires_at = *exp;
     }
     return g;
 }
@@ -197,32 +192,13 @@ Result<std::string> read_private_file(const std::string& path, const struct stat
     if (auto r = check_file_private(path, st); !r) {
         return std::move(r).error();
     }
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) {
-        return io_error("cannot open grant file", path);
+    auto file = read_local_file(path, "grant file", std::size_t{1} << 20, true);
+    if (!file) {
+        auto e = std::move(file).error();
+        e.code = Errc::io;
+        return e;
     }
-    std::string text;
-    std::array<char, 4096> buf{};
-    for (;;) {
-        const auto n = ::read(fd, buf.data(), buf.size());
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            ::close(fd);
-            return io_error("cannot read grant file", path);
-        }
-        if (n == 0) {
-            break;
-        }
-        text.append(buf.data(), static_cast<std::size_t>(n));
-        if (text.size() > (1u << 20)) {
-            ::close(fd);
-            return make_error(Errc::io, fmt::format("grant file {} is too large; remove it", path));
-        }
-    }
-    ::close(fd);
-    return text;
+    return std::move(file->text);
 }
 
 Result<Grant> load_file(const std::string& path, const struct stat& st) {
@@ -231,55 +207,6 @@ Result<Grant> load_file(const std::string& path, const struct stat& st) {
         return std::move(text).error();
     }
     return from_json(*text, path);
-}
-
-// Writes `text` to `path` in `dir` as a 0600 file: temporary file, fsync, rename, fsync of dir.
-Result<void> write_private_file(const std::string& dir, const std::string& path,
-                                const std::string& text) {
-    std::string tmp = dir + "/.tmp-grant-XXXXXX";
-    const int fd = ::mkstemp(tmp.data()); // mode 0600
-    if (fd < 0) {
-        return io_error("cannot create a temporary file in", dir);
-    }
-    auto fail = [&](const char* what) {
-        const Error e = io_error(what, tmp);
-        ::close(fd);
-        ::unlink(tmp.c_str());
-        return e;
-    };
-    if (::fchmod(fd, 0600) != 0) {
-        return fail("cannot set mode 0600 on");
-    }
-    std::size_t written = 0;
-    while (written < text.size()) {
-        const auto n = ::write(fd, text.data() + written, text.size() - written);
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            return fail("cannot write");
-        }
-        written += static_cast<std::size_t>(n);
-    }
-    if (::fsync(fd) != 0) {
-        return fail("cannot fsync");
-    }
-    if (::close(fd) != 0) {
-        const Error e = io_error("cannot close", tmp);
-        ::unlink(tmp.c_str());
-        return e;
-    }
-    if (::rename(tmp.c_str(), path.c_str()) != 0) {
-        const Error e = io_error("cannot move grant file into place:", path);
-        ::unlink(tmp.c_str());
-        return e;
-    }
-    const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        ::fsync(dfd);
-        ::close(dfd);
-    }
-    return ok_result();
 }
 
 std::string to_lower(std::string_view text) {
@@ -304,6 +231,89 @@ constexpr const char* k_reason_example =
     "revision 3, rolling back\"";
 
 } // namespace
+
+std::optional<TimePoint> token_expiry(std::string_view token) {
+    const auto first = token.find('.');
+    const auto second = first == std::string_view::npos ? first : token.find('.', first + 1);
+    if (second == std::string_view::npos || second - first > 8192) {
+        return std::nullopt;
+    }
+    std::string payload(token.substr(first + 1, second - first - 1));
+    std::replace(payload.begin(), payload.end(), '-', '+');
+    std::replace(payload.begin(), payload.end(), '_', '/');
+    auto decoded = backends::base64_decode(payload);
+    if (!decoded) {
+        return std::nullopt;
+    }
+    const auto claims = nlohmann::json::parse(*decoded, nullptr, false);
+    if (!claims.is_object() || !claims.contains("exp") || !claims["exp"].is_number()) {
+        return std::nullopt;
+    }
+    const double exp = claims["exp"].get<double>();
+    if (!(exp > 0 && exp < 1e11)) {
+        return std::nullopt;
+    }
+    return TimePoint(std::chrono::milliseconds(static_cast<long long>(exp * 1000)));
+}
+
+std::optional<std::string> grant_expiry_doubt(const Grant& grant, std::chrono::seconds role_max) {
+    if (grant.claimed_expires_at) {
+        return fmt::format("warning: grant file of the {} grant for {} claims it expires at {}, "
+                           "but its token expires at {}; the token's expiry is shown (was the "
+                           "file edited?)",
+                           grant.role, grant.service, format_rfc3339(*grant.claimed_expires_at),
+                           format_rfc3339(grant.expires_at));
+    }
+    if (!token_expiry(grant.token) && role_max.count() > 0 &&
+        grant.expires_at - grant.issued_at > role_max + std::chrono::seconds(60)) {
+        using std::chrono::milliseconds;
+        return fmt::format("warning: grant file of the {} grant for {} claims {} of access, more "
+                           "than the role's maximum of {}; the server enforces the real expiry "
+                           "(was the file edited?)",
+                           grant.role, grant.service,
+                           format_duration(std::chrono::duration_cast<milliseconds>(
+                               grant.expires_at - grant.issued_at)),
+                           format_duration(std::chrono::duration_cast<milliseconds>(role_max)));
+    }
+    return std::nullopt;
+}
+
+std::string normalize_server_url(std::string_view url) {
+    std::string scheme;
+    std::string_view rest = url;
+    if (const auto at = url.find("://"); at != std::string_view::npos) {
+        scheme = to_lower(url.substr(0, at));
+        rest = url.substr(at + 3);
+    }
+    const auto path_at = rest.find_first_of("/?#");
+    std::string_view authority = rest.substr(0, path_at);
+    std::string_view path =
+        path_at == std::string_view::npos ? std::string_view{} : rest.substr(path_at);
+    path = path.substr(0, path.find_first_of("?#"));
+    if (const auto userinfo = authority.rfind('@'); userinfo != std::string_view::npos) {
+        authority.remove_prefix(userinfo + 1);
+    }
+    std::string host;
+    std::string port;
+    const auto bracket = authority.find(']');
+    const auto colon = authority.rfind(':');
+    if (colon != std::string_view::npos && (bracket == std::string_view::npos || colon > bracket)) {
+        host = to_lower(authority.substr(0, colon));
+        port = std::string(authority.substr(colon + 1));
+    } else {
+        host = to_lower(authority);
+    }
+    while (port.size() > 1 && port.front() == '0') {
+        port.erase(0, 1);
+    }
+    if (port.empty()) {
+        port = scheme == "http" ? "80" : "443";
+    }
+    while (!path.empty() && path.back() == '/') {
+        path.remove_suffix(1);
+    }
+    return fmt::format("{}://{}:{}{}", scheme, host, port, path);
+}
 
 // ---- GrantLookup ----
 
@@ -349,9 +359,15 @@ Result<void> GrantStore::save(const Grant& grant) const {
     if (auto r = check_dir_private(m_dir); !r) {
         return r;
     }
-    return write_private_file(m_dir, path_for(grant.context, grant.service, grant.role),
-                              to_json(grant).dump(2) + "\n");
+    const std::string path = path_for(grant.context, grant.service, grant.role);
+    // A grant file is never written through a link planted at its name.
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+        return make_error(Errc::io, fmt::format("{} is not a regular file; remove it and try again", path));
+    }
+    return write_file_atomic(path, to_json(grant).dump(2) + "\n", 0600);
 }
+
 
 namespace {
 
@@ -376,7 +392,14 @@ Result<void> GrantStore::save_request(const std::string& id, const std::string& 
             return r;
         }
     }
-    return write_private_file(requests_dir(), requests_dir() + "/" + id + ".request", text);
+    const std::string path = requests_dir() + "/" + id + ".request";
+    // A request file is never written through a link planted at its name.
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+        return make_error(Errc::io,
+                          fmt::format("{} is not a regular file; remove it and try again", path));
+    }
+    return write_file_atomic(path, text, 0600);
 }
 
 Result<std::optional<std::string>> GrantStore::load_request(const std::string& id) const {

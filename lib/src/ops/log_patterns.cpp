@@ -184,8 +184,8 @@ std::vector<LogPattern> group_log_lines(const std::vector<std::string>& lines, s
         return 2;
     };
     std::stable_sort(out.begin(), out.end(), [&](const LogPattern& a, const LogPattern& b) {
-        const int sa = severity(a.pattern);
-        const int sb = severity(b.pattern);
+        const int sa = severity(a.pattern.raw());
+        const int sb = severity(b.pattern.raw());
         if (sa != sb) {
             return sa < sb;
         }

@@ -59,6 +59,7 @@ RolloutStatus evaluate_rollout(const kube::Deployment& d) {
     if (d.paused) {
         s.state = RolloutState::paused;
         s.message = fmt::format("deployment \"{}\" is paused; resume it before it can roll out", n);
+        s.reason = "the Deployment is paused";
         return s;
     }
     if (!s.observed) {
@@ -70,6 +71,9 @@ RolloutStatus evaluate_rollout(const kube::Deployment& d) {
     if (progressing != nullptr && progressing->reason == "ProgressDeadlineExceeded") {
         s.state = RolloutState::failed;
         s.message = fmt::format("deployment \"{}\" exceeded its progress deadline", n);
+        s.reason = progressing->message.empty()
+                       ? std::string("progress deadline exceeded")
+                       : fmt::format("progress deadline exceeded: {}", progressing->message);
         return s;
     }
     s.state = RolloutState::progressing;
@@ -121,6 +125,48 @@ std::vector<PodProblem> pod_problems(const std::vector<kube::Pod>& pods, const s
         return std::make_tuple(!a.in_new_replicaset, !a.fatal()) < std::make_tuple(!b.in_new_replicaset, !b.fatal());
     });
     return out;
+}
+
+RolloutStatus assess_rollout(const kube::Deployment& deployment, const std::vector<kube::ReplicaSet>& replicasets,
+                             const std::vector<kube::Pod>& pods) {
+    RolloutStatus s = evaluate_rollout(deployment);
+    std::set<std::string> owned;
+    for (const auto& rs : replicasets) {
+        const auto* owner = rs.metadata.controller();
+        if (owner != nullptr && owner->uid == deployment.metadata.uid) {
+            owned.insert(rs.metadata.uid);
+        }
+    }
+    std::vector<kube::Pod> mine;
+    for (const auto& pod : pods) {
+        const auto* owner = pod.metadata.controller();
+        if (owner != nullptr && owned.count(owner->uid) > 0) {
+            mine.push_back(pod);
+        }
+    }
+    const auto* fresh = new_replicaset(deployment, replicasets);
+    s.problems = pod_problems(mine, fresh != nullptr ? fresh->metadata.uid : std::string());
+    if (s.state == RolloutState::paused || s.state == RolloutState::failed) {
+        return s;
+    }
+    for (const auto& p : s.problems) {
+        if (p.in_new_replicaset && p.fatal()) {
+            s.state = RolloutState::failed;
+            s.reason = problem_sentence(p);
+            s.message = fmt::format("deployment \"{}\" cannot roll out: {}", deployment.metadata.name, s.reason);
+            break;
+        }
+    }
+    return s;
+}
+
+std::string problem_sentence(const PodProblem& p) {
+    std::string s = p.container.empty() ? fmt::format("pod {}: {}", p.pod, p.reason)
+                                         : fmt::format("pod {} container {}: {}", p.pod, p.container, p.reason);
+    if (p.restarts > 0) {
+        s += fmt::format(" ({} restart{})", p.restarts, p.restarts == 1 ? "" : "s");
+    }
+    return s;
 }
 
 const kube::ReplicaSet* new_replicaset(const kube::Deployment& deployment,

@@ -12,66 +12,41 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::string problem_sentence(const PodProblem& p) {
-    std::string s = fmt::format("pod {} container {}: {}", p.pod, p.container, p.reason);
-    if (p.restarts > 0) {
-        s += fmt::format(" ({} restarts)", p.restarts);
-    }
-    return s;
-}
+// The Deployment's ReplicaSets and pods (by its selector), read at once.
+struct Owned {
+    std::vector<kube::ReplicaSet> replicasets;
+    std::vector<kube::Pod> pods;
+};
 
-} // namespace
-
-namespace {
-
-// Pods of the Deployment (by its selector) and the problems among them.
-Result<std::vector<PodProblem>> read_problems(const kube::KubeClient& client, const kube::Deployment& d) {
+Result<Owned> read_owned(const kube::Api& client, const kube::Deployment& d) {
     kube::ListOptions options;
     options.label_selector = d.selector_string();
     auto rs = client.list_replicasets(d.metadata.namespace_name, options);
     if (!rs) {
         return std::move(rs).error();
     }
-    std::set<std::string> owned;
-    for (const auto& r : rs->items) {
-        const auto* owner = r.metadata.controller();
-        if (owner != nullptr && owner->uid == d.metadata.uid) {
-            owned.insert(r.metadata.uid);
-        }
-    }
-    const auto* fresh = new_replicaset(d, rs->items);
     auto pods = client.list_pods(d.metadata.namespace_name, options);
     if (!pods) {
         return std::move(pods).error();
     }
-    std::vector<kube::Pod> mine;
-    for (auto& p : pods->items) {
-        const auto* owner = p.metadata.controller();
-        if (owner != nullptr && owned.count(owner->uid) > 0) {
-            mine.push_back(std::move(p));
-        }
-    }
-    return pod_problems(mine, fresh != nullptr ? fresh->metadata.uid : std::string());
+    return Owned{std::move(rs->items), std::move(pods->items)};
 }
 
 } // namespace
 
-Result<RolloutStatus> read_rollout_status(const kube::KubeClient& client, const std::string& ns,
-                                          const std::string& name) {
+Result<RolloutStatus> read_rollout_status(const kube::Api& client, const std::string& ns, const std::string& name) {
     auto d = client.get_deployment(ns, name);
     if (!d) {
         return std::move(d).error();
     }
-    auto status = evaluate_rollout(*d);
-    auto problems = read_problems(client, *d);
-    if (!problems) {
-        return std::move(problems).error();
+    auto owned = read_owned(client, *d);
+    if (!owned) {
+        return std::move(owned).error();
     }
-    status.problems = std::move(*problems);
-    return status;
+    return assess_rollout(*d, owned->replicasets, owned->pods);
 }
 
-Result<WaitResult> wait_for_rollout(const kube::KubeClient& client, const std::string& ns, const std::string& name,
+Result<WaitResult> wait_for_rollout(const kube::Api& client, const std::string& ns, const std::string& name,
                                     const WaitOptions& options) {
     const auto start = Clock::now();
     const auto deadline = start + options.timeout;
@@ -81,7 +56,7 @@ Result<WaitResult> wait_for_rollout(const kube::KubeClient& client, const std::s
     }
     kube::Deployment deployment = std::move(*current);
     std::string resource_version = deployment.metadata.resource_version;
-    std::vector<PodProblem> problems;
+    Owned owned;
     auto finish = [&](WaitEnd end, RolloutStatus status, std::string reason) {
         WaitResult r;
         r.end = end;
@@ -96,23 +71,20 @@ Result<WaitResult> wait_for_rollout(const kube::KubeClient& client, const std::s
             return finish(WaitEnd::complete, s, s.message);
         }
         if (s.state == RolloutState::failed) {
-            return finish(WaitEnd::failed, s, s.message);
+            return finish(WaitEnd::failed, s, s.reason.empty() ? s.message : s.reason);
         }
         if (s.state == RolloutState::paused) {
             return finish(WaitEnd::paused, s, s.message);
         }
-        if (options.fail_fast) {
-            for (const auto& p : s.problems) {
-                if (p.in_new_replicaset && p.fatal()) {
-                    return finish(WaitEnd::failed, s, problem_sentence(p));
-                }
-            }
-        }
         return std::nullopt;
     };
+    if (auto first = read_owned(client, deployment)) {
+        owned = std::move(*first);
+    } else {
+        return std::move(first).error();
+    }
     for (;;) {
-        auto status = evaluate_rollout(deployment);
-        status.problems = problems;
+        auto status = assess_rollout(deployment, owned.replicasets, owned.pods);
         if (options.on_update) {
             options.on_update(status);
         }
@@ -154,8 +126,7 @@ Result<WaitResult> wait_for_rollout(const kube::KubeClient& client, const std::s
                 }
                 deployment = std::move(*d);
                 resource_version = deployment.metadata.resource_version;
-                auto s = evaluate_rollout(deployment);
-                s.problems = problems;
+                auto s = assess_rollout(deployment, owned.replicasets, owned.pods);
                 if (options.on_update) {
                     options.on_update(s);
                 }
@@ -182,11 +153,11 @@ Result<WaitResult> wait_for_rollout(const kube::KubeClient& client, const std::s
                 return watched.error();
             }
         }
-        auto fresh_problems = read_problems(client, deployment);
-        if (!fresh_problems) {
-            return std::move(fresh_problems).error();
+        auto fresh_owned = read_owned(client, deployment);
+        if (!fresh_owned) {
+            return std::move(fresh_owned).error();
         }
-        problems = std::move(*fresh_problems);
+        owned = std::move(*fresh_owned);
     }
 }
 

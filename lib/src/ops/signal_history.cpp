@@ -7,16 +7,16 @@ namespace oncall::ops {
 std::vector<Result<SignalSeries>> fetch_signal_history(const prometheus::Client& client,
                                                        const std::vector<SignalSpec>& specs, TimePoint start,
                                                        TimePoint end, std::chrono::milliseconds step) {
-    std::vector<http::Request> requests;
-    requests.reserve(specs.size());
+    std::vector<prometheus::Query> queries;
+    queries.reserve(specs.size());
     for (const auto& spec : specs) {
-        requests.push_back(client.range_request(prometheus::RangeQuery{spec.query, start, end, step, {}}));
+        queries.emplace_back(prometheus::RangeQuery{spec.query, start, end, step, {}});
     }
-    auto responses = client.http().perform_all(requests);
+    auto answers = client.query_all(queries);
     std::vector<Result<SignalSeries>> out;
     out.reserve(specs.size());
     for (std::size_t i = 0; i < specs.size(); ++i) {
-        auto decoded = client.decode(responses[i]);
+        auto& decoded = answers[i];
         if (!decoded) {
             out.emplace_back(std::move(decoded).error());
         } else {

@@ -2,6 +2,9 @@
 
 #include "oncall/ops/triage.h"
 
+#include "oncall/backends/registry.h"
+#include "oncall/ops/deploy_plan.h"
+#include "oncall/ops/rollout.h"
 #include "oncall/core/duration.h"
 #include "oncall/ops/grants.h"
 
@@ -56,18 +59,6 @@ std::string digest_of(std::string_view ref) {
     return sha == std::string_view::npos ? std::string() : std::string(ref.substr(sha));
 }
 
-std::string repository_of(std::string_view ref) {
-    if (const auto at = ref.find('@'); at != std::string_view::npos) {
-        ref = ref.substr(0, at);
-    }
-    const auto slash = ref.rfind('/');
-    const auto colon = ref.rfind(':');
-    if (colon != std::string_view::npos && (slash == std::string_view::npos || colon > slash)) {
-        ref = ref.substr(0, colon);
-    }
-    return std::string(ref);
-}
-
 const kube::Revision* newest_revision(const KubeFacts& k) {
     const kube::Revision* best = nullptr;
     for (const auto& r : k.revisions) {
@@ -80,51 +71,53 @@ const kube::Revision* newest_revision(const KubeFacts& k) {
 
 } // namespace
 
+const char* verdict_name(Verdict verdict) noexcept {
+    switch (verdict) {
+    case Verdict::healthy: return "healthy";
+    case Verdict::degraded: return "degraded";
+    case Verdict::unknown: break;
+    }
+    return "unknown";
+}
+
+const char* signal_status_name(SignalStatus status) noexcept {
+    switch (status) {
+    case SignalStatus::ok: return "ok";
+    case SignalStatus::breach: return "breach";
+    case SignalStatus::unknown: break;
+    }
+    return "unknown";
+}
+
+const char* drift_kind_name(DriftKind kind) noexcept {
+    return kind == DriftKind::mutable_tag ? "mutable_tag" : "image_mismatch";
+}
+
 RolloutReport rollout_health(const KubeFacts& k) {
-    const auto& d = k.deployment;
+    const auto status = assess_rollout(k.deployment, k.replicasets, k.pods);
     RolloutReport r;
-    r.desired = d.replicas;
-    r.updated = d.status.updated_replicas;
-    r.ready = d.status.ready_replicas;
-    r.available = d.status.available_replicas;
-    bool pods_failing = false;
-    for (const auto& pod : k.pods) {
-        for (const auto& cs : pod.container_statuses) {
-            const auto& why = cs.waiting_reason;
-            if (why == "CrashLoopBackOff" || why == "ImagePullBackOff" || why == "ErrImagePull" ||
-                why == "InvalidImageName" || why == "CreateContainerConfigError") {
-                pods_failing = true;
-                std::string line = fmt::format("pod {}: {}", pod.metadata.name, why);
-                if (cs.restart_count > 0) {
-                    line += fmt::format(", {} restart{}", cs.restart_count, cs.restart_count == 1 ? "" : "s");
-                }
-                if (!cs.last_terminated_reason.empty()) {
-                    line += fmt::format(" (last exit: {})", cs.last_terminated_reason);
-                }
-                r.problems.push_back(std::move(line));
-            }
+    r.desired = status.desired;
+    r.updated = status.updated;
+    r.ready = status.ready;
+    r.available = status.available;
+    r.state = status.state;
+    if (!status.reason.empty()) {
+        r.problems.push_back(status.reason);
+    }
+    for (const auto& p : status.problems) {
+        if (!p.fatal()) {
+            continue;
         }
+        std::string line = problem_sentence(p);
+        if (line == status.reason) {
+            continue;
+        }
+        r.problems.push_back(p.in_new_replicaset ? line : line + " [old revision]");
     }
-    const auto* progressing = d.status.condition("Progressing");
-    const bool deadline = progressing != nullptr && progressing->reason == "ProgressDeadlineExceeded";
-    if (deadline) {
-        r.problems.insert(r.problems.begin(), fmt::format("progress deadline exceeded: {}", progressing->message));
-    }
-    const bool observed = d.status.observed_generation >= d.metadata.generation;
-    if (d.paused) {
-        r.state = "paused";
-        r.problems.insert(r.problems.begin(), "the Deployment is paused");
-    } else if (deadline || pods_failing) {
-        r.state = "failed";
-    } else if (observed && r.updated >= r.desired && d.status.replicas <= r.desired && r.available >= r.desired) {
-        r.state = "complete";
-    } else {
-        r.state = "progressing";
-        if (!observed) {
+    if (status.state == RolloutState::progressing) {
+        if (!status.observed) {
             r.problems.push_back("the controller has not observed the newest generation yet");
         }
-    }
-    if (r.state != "complete" && r.state != "paused" && !deadline) {
         if (r.updated < r.desired) {
             r.problems.push_back(fmt::format("{} of {} replicas updated", r.updated, r.desired));
         }
@@ -139,7 +132,7 @@ std::vector<DriftReport> find_drift(const KubeFacts& k) {
     std::vector<DriftReport> out;
     for (const auto& c : k.deployment.pod_template.containers) {
         if (c.image.find("@sha256:") == std::string::npos) {
-            out.push_back(DriftReport{"mutable_tag", "", c.name, repository_of(c.image) + "@sha256:...", c.image});
+            out.push_back(DriftReport{DriftKind::mutable_tag, "", c.name, registry::repository_of(c.image) + "@sha256:...", c.image});
         }
     }
     const auto* rev = newest_revision(k);
@@ -181,8 +174,8 @@ std::vector<DriftReport> find_drift(const KubeFacts& k) {
             if (want == expected.end() || got.empty() || got == want->second) {
                 continue;
             }
-            const auto repo = repository_of(image_of[cs.name]);
-            out.push_back(DriftReport{"image_mismatch", pod.metadata.name, cs.name, repo + "@" + want->second,
+            const auto repo = registry::repository_of(image_of[cs.name]);
+            out.push_back(DriftReport{DriftKind::image_mismatch, pod.metadata.name, cs.name, repo + "@" + want->second,
                                       repo + "@" + got});
         }
     }
@@ -206,7 +199,6 @@ TriageReport build_report(const TriageFacts& f, const CorrelationOptions& option
         s.name = spec.name;
         s.title = spec.title;
         s.threshold = spec.threshold;
-        s.status = "unknown";
         if (i < f.series.size() && f.series[i]) {
             const auto& ser = *f.series[i];
             s.points = ser.points;
@@ -229,11 +221,17 @@ TriageReport build_report(const TriageFacts& f, const CorrelationOptions& option
         s.points.erase(std::remove_if(s.points.begin(), s.points.end(), [&](const Point& p) { return p.time < window_start; }),
                        s.points.end());
         if (s.now) {
-            s.status = breaches(*it, *s.now) ? "breach" : "ok";
+            // Without an SLO, the signal is judged against its own baseline.
+            const bool breach = s.threshold ? breaches(*it, *s.now)
+                                            : s.baseline && breaches_baseline(s.name, *s.baseline, *s.now);
+            s.status = breach ? SignalStatus::breach : SignalStatus::ok;
         }
     }
 
     // Alerts.
+    if (f.silences) {
+        r.silences = *f.silences;
+    }
     if (f.alerts) {
         r.alerts = *f.alerts;
         std::stable_sort(r.alerts.begin(), r.alerts.end(), [](const auto& a, const auto& b) {
@@ -280,13 +278,17 @@ TriageReport build_report(const TriageFacts& f, const CorrelationOptions& option
 
     // Verdict.
     for (const auto& s : r.signals) {
-        if (s.status == "breach") {
+        if (s.status == SignalStatus::breach && s.threshold) {
             r.verdict_reasons.push_back(fmt::format("{} {} over the SLO of {}", s.title, format_signal_value(s.name, *s.now),
                                                     format_signal_value(s.name, *s.threshold)));
+        } else if (s.status == SignalStatus::breach) {
+            r.verdict_reasons.push_back(fmt::format("{} {}, up from a baseline of {} (no SLO set)", s.title,
+                                                    format_signal_value(s.name, *s.now),
+                                                    format_signal_value(s.name, *s.baseline)));
         }
     }
-    if (r.rollout && r.rollout->state == "failed") {
-        r.verdict_reasons.push_back("rollout failed" + (r.rollout->problems.empty() ? std::string() : ": " + r.rollout->problems.front()));
+    if (r.rollout && r.rollout->state == RolloutState::failed) {
+        r.verdict_reasons.push_back("rollout failed" + (r.rollout->problems.empty() ? std::string() : ": " + r.rollout->problems.front().raw()));
     }
     std::optional<TimePoint> first_alert;
     for (const auto& a : r.alerts) {
@@ -309,16 +311,16 @@ TriageReport build_report(const TriageFacts& f, const CorrelationOptions& option
         std::any_of(f.series.begin(), f.series.end(), [](const auto& s) { return s.has_value(); });
     const bool no_metrics = !f.specs.empty() && prometheus_answered && !any_signal_data;
     if (!r.verdict_reasons.empty()) {
-        r.verdict = "degraded";
+        r.verdict = Verdict::degraded;
         r.exit_code = ExitCode::degraded;
     } else if (any_failed || no_metrics) {
-        r.verdict = "unknown";
+        r.verdict = Verdict::unknown;
         r.exit_code = ExitCode::partial;
         if (no_metrics) {
             r.verdict_reasons.push_back("Prometheus has no current data for this service's selector");
         }
     } else {
-        r.verdict = "healthy";
+        r.verdict = Verdict::healthy;
         r.exit_code = ExitCode::success;
     }
     for (const auto& s : r.sources) {
@@ -328,7 +330,7 @@ TriageReport build_report(const TriageFacts& f, const CorrelationOptions& option
     }
 
     // Since.
-    if (r.verdict == "degraded") {
+    if (r.verdict == Verdict::degraded) {
         std::optional<TimePoint> since;
         std::string why;
         if (onset) {
@@ -349,7 +351,7 @@ TriageReport build_report(const TriageFacts& f, const CorrelationOptions& option
                 }
             }
         }
-        if (r.rollout && r.rollout->state == "failed" && f.kube) {
+        if (r.rollout && r.rollout->state == RolloutState::failed && f.kube) {
             if (const auto* n = newest_revision(*f.kube); n != nullptr && n->deployed_at && (!since || *n->deployed_at < *since)) {
                 since = n->deployed_at;
                 why = fmt::format("the rollout of revision {} began", n->number);
@@ -361,17 +363,17 @@ TriageReport build_report(const TriageFacts& f, const CorrelationOptions& option
 
     // Suspect and rollback target.
     const auto* newest = f.kube ? newest_revision(*f.kube) : nullptr;
-    if (r.verdict == "degraded") {
+    if (r.verdict == Verdict::degraded) {
         if (!revinfos.empty() && !series.empty()) {
             if (const auto s = find_suspect(revinfos, series, onset, options)) {
                 r.suspect = SuspectReport{s->revision, s->reason};
             }
         }
-        if (!r.suspect && r.rollout && r.rollout->state == "failed" && newest != nullptr) {
+        if (!r.suspect && r.rollout && r.rollout->state == RolloutState::failed && newest != nullptr) {
             r.suspect = SuspectReport{static_cast<int>(newest->number),
                                       fmt::format("its rollout failed: {}", r.rollout->problems.empty()
                                                                                  ? std::string("see rollout")
-                                                                                 : r.rollout->problems.front())};
+                                                                                 : r.rollout->problems.front().raw())};
         }
         if (r.suspect) {
             auto target = pick_rollback_target(revinfos, r.suspect->revision, series, f.at, options);
@@ -387,7 +389,33 @@ TriageReport build_report(const TriageFacts& f, const CorrelationOptions& option
 
     // Recommendations.
     const std::string& svc = f.service;
-    if (r.rollback_target && r.suspect) {
+    const auto gitops = f.kube ? gitops_owner_of(f.kube->deployment) : std::nullopt;
+    if (r.rollback_target && r.suspect && gitops && gitops->tool == GitOpsOwner::Tool::argocd) {
+        // Argo CD would revert a rollback made here at its next sync: roll back through it.
+        r.recommendations.push_back({fmt::format("argocd app history {}", gitops->name),
+                                     fmt::format("{} is managed by Argo CD application {}: find the history ID that "
+                                                 "deployed revision {}'s artifacts",
+                                                 svc, gitops->name, r.rollback_target->revision)});
+        r.recommendations.push_back({fmt::format("argocd app rollback {} ID", gitops->name),
+                                     fmt::format("{} (ID from the history above)", r.rollback_target->reason)});
+    } else if (r.rollback_target && r.suspect && gitops) {
+        // Flux: suspend its reconciliation first, then roll back here, then fix Git and resume.
+        const char* kind = gitops->tool == GitOpsOwner::Tool::flux_helmrelease ? "helmrelease" : "kustomization";
+        r.recommendations.push_back(
+            {fmt::format("flux suspend {} {}{}", kind, gitops->name,
+                         gitops->namespace_name.empty() ? std::string() : " -n " + gitops->namespace_name),
+             fmt::format("{} is managed by Flux {} {}: suspend it so it does not revert the rollback (resume it "
+                         "once Git names the good artifacts)",
+                         svc, kind, gitops->name)});
+        if (!f.deployer_grant_active) {
+            r.recommendations.push_back(
+                {request_access_command(svc, k_deployer_role, f.deployer_role_max),
+                 "rollback needs an active deployer grant for " + svc + " and none is active"});
+        }
+        r.recommendations.push_back(
+            {fmt::format("oncall rollback {} --to-revision {} --force", svc, r.rollback_target->revision),
+             r.rollback_target->reason});
+    } else if (r.rollback_target && r.suspect) {
         if (!f.deployer_grant_active) {
             r.recommendations.push_back(
                 {request_access_command(svc, k_deployer_role, f.deployer_role_max),
@@ -396,116 +424,26 @@ TriageReport build_report(const TriageFacts& f, const CorrelationOptions& option
         r.recommendations.push_back({fmt::format("oncall rollback {} --to-revision {}", svc, r.rollback_target->revision),
                                      r.rollback_target->reason});
         r.recommendations.push_back({fmt::format("oncall status {} --watch", svc), "follow the rollback until it completes"});
-    } else if (r.rollout && r.rollout->state != "complete") {
+    } else if (r.rollout && r.rollout->state != RolloutState::complete) {
         r.recommendations.push_back({fmt::format("oncall status {} --watch", svc),
-                                     fmt::format("the rollout is {}", r.rollout->state)});
+                                     fmt::format("the rollout is {}", rollout_state_name(r.rollout->state))});
     }
-    if (r.verdict == "degraded" && !r.suspect) {
+    if (r.verdict == Verdict::degraded && !r.suspect) {
         r.recommendations.push_back({fmt::format("oncall history {}", svc),
                                      "no deploy in the window explains the change; compare what ran when"});
     }
     std::set<std::string> drift_done;
     for (const auto& d : r.drift) {
-        if (d.kind == "mutable_tag" && drift_done.insert("tag:" + d.container).second) {
+        if (d.kind == DriftKind::mutable_tag && drift_done.insert("tag:" + d.container).second) {
             r.recommendations.push_back(
                 {fmt::format("oncall redeploy {} --image {}={}", svc, d.container, d.running),
                  fmt::format("the template runs the mutable tag {}; redeploy resolves it and pins the digest", d.running)});
-        } else if (d.kind == "image_mismatch" && drift_done.insert("pods").second) {
+        } else if (d.kind == DriftKind::image_mismatch && drift_done.insert("pods").second) {
             r.recommendations.push_back({fmt::format("oncall redeploy {}", svc),
                                          "replaces the pods so every one runs the artifact its revision names"});
         }
     }
     return r;
-}
-
-nlohmann::json report_json(const TriageReport& r) {
-    using nlohmann::json;
-    const auto opt_time = [](const std::optional<TimePoint>& t) { return t ? json(format_rfc3339(*t)) : json(nullptr); };
-    const auto opt_num = [](const std::optional<double>& v) {
-        return v && std::isfinite(*v) ? json(*v) : json(nullptr);
-    };
-    json j;
-    j["service"] = r.service;
-    j["context"] = r.context;
-    j["verdict"] = r.verdict;
-    j["verdict_reasons"] = r.verdict_reasons;
-    j["at"] = format_rfc3339(r.at);
-    j["window"] = format_duration(r.window);
-    j["since"] = opt_time(r.since);
-    j["since_reason"] = r.since ? json(r.since_reason) : json(nullptr);
-    j["alerts"] = json::array();
-    for (const auto& a : r.alerts) {
-        j["alerts"].push_back({{"name", a.name},
-                               {"severity", a.severity},
-                               {"state", a.state},
-                               {"starts_at", opt_time(a.starts_at)},
-                               {"summary", a.summary},
-                               {"fingerprint", a.fingerprint},
-                               {"labels", a.labels}});
-    }
-    j["signals"] = json::array();
-    for (const auto& s : r.signals) {
-        json points = json::array();
-        for (const auto& p : s.points) {
-            points.push_back({p.time.time_since_epoch().count() / 1000.0, std::isfinite(p.value) ? json(p.value) : json(nullptr)});
-        }
-        j["signals"].push_back({{"name", s.name},
-                                {"title", s.title},
-                                {"now", opt_num(s.now)},
-                                {"baseline", opt_num(s.baseline)},
-                                {"threshold", opt_num(s.threshold)},
-                                {"status", s.status},
-                                {"series", points}});
-    }
-    j["deploys"] = json::array();
-    for (const auto& d : r.deploys) {
-        j["deploys"].push_back({{"revision", d.revision},
-                                {"artifacts", d.artifacts},
-                                {"deployed_at", opt_time(d.deployed_at)},
-                                {"change_cause", d.change_cause},
-                                {"current", d.current},
-                                {"suspect", d.suspect}});
-    }
-    j["suspect"] = r.suspect ? json{{"revision", r.suspect->revision}, {"reason", r.suspect->reason}} : json(nullptr);
-    j["rollback_target"] = r.rollback_target
-                               ? json{{"revision", r.rollback_target->revision}, {"reason", r.rollback_target->reason}}
-                               : json(nullptr);
-    if (r.rollout) {
-        j["rollout"] = {{"desired", r.rollout->desired}, {"updated", r.rollout->updated},
-                        {"ready", r.rollout->ready},     {"available", r.rollout->available},
-                        {"state", r.rollout->state},     {"problems", r.rollout->problems}};
-    } else {
-        j["rollout"] = nullptr;
-    }
-    j["recommendations"] = json::array();
-    for (const auto& rec : r.recommendations) {
-        j["recommendations"].push_back({{"command", rec.command}, {"why", rec.why}});
-    }
-    j["logs"] = json::array();
-    for (const auto& l : r.logs) {
-        j["logs"].push_back({{"pattern", l.pattern}, {"count", l.count}, {"example", l.example}});
-    }
-    j["drift"] = json::array();
-    for (const auto& d : r.drift) {
-        j["drift"].push_back({{"kind", d.kind},
-                              {"pod", d.pod.empty() ? json(nullptr) : json(d.pod)},
-                              {"container", d.container},
-                              {"expected", d.expected},
-                              {"running", d.running}});
-    }
-    j["sources"] = json::array();
-    for (const auto& s : r.sources) {
-        j["sources"].push_back({{"name", s.name},
-                                {"url", s.url},
-                                {"ok", s.ok},
-                                {"skipped", s.skipped},
-                                {"elapsed_ms", s.elapsed.count()},
-                                {"requests", s.requests},
-                                {"error", s.error ? json(s.error->message) : json(nullptr)},
-                                {"warnings", s.warnings}});
-    }
-    j["exit_code"] = static_cast<int>(r.exit_code);
-    return j;
 }
 
 } // namespace oncall::ops

@@ -4,13 +4,16 @@
 
 #include "oncall/backends/endpoint.h"
 #include "oncall/core/duration.h"
+#include "oncall/core/live.h"
 #include "oncall/ops/grants.h"
+#include "oncall/ops/silences.h"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <set>
 #include <atomic>
 #include <future>
 #include <mutex>
@@ -30,18 +33,27 @@ milliseconds deadline_of(const config::Endpoint& e, const TriageRequest& req) {
     return e.timeout.count() > 0 ? e.timeout : req.source_timeout;
 }
 
-Result<http::Client> http_client_for(std::string_view name, const config::Endpoint& e, milliseconds deadline,
-                                     const TriageRequest& req) {
+Result<backends::EndpointClient> http_client_for(std::string_view name, const config::Endpoint& e,
+                                                 milliseconds deadline, const TriageRequest& req,
+                                                 const config::KubernetesConfig& kubernetes) {
     backends::EndpointDefaults defaults;
     defaults.timeout = deadline;
     defaults.connect_timeout = std::min(deadline, milliseconds(3000));
     defaults.retry = http::RetryPolicy::none(); // the deadline is short; a failed source is reported instead
     defaults.log = req.log;
-    auto client = backends::make_endpoint_client(name, e, defaults);
-    if (!client) {
-        return std::move(client).error();
+    return backends::make_endpoint_client(name, e, defaults, kubernetes);
+}
+
+// What the source is, before its client exists: the (first) URL or the kube-service.
+std::string shown_endpoint(const config::Endpoint& e) {
+    if (e.kube_service.configured()) {
+        return "kube-service " + e.kube_service.text();
     }
-    return std::move(client->client);
+    std::string urls;
+    for (const auto& u : e.urls) {
+        urls += (urls.empty() ? "" : ", ") + http::redact_url(u);
+    }
+    return urls;
 }
 
 // "prometheus at URL: timed out after 3s" instead of the transport's wording.
@@ -59,49 +71,42 @@ struct PrometheusPart {
     std::vector<std::optional<SignalSeries>> series;
 };
 
-PrometheusPart collect_prometheus(const config::Endpoint& e, const std::vector<SignalSpec>& specs, TimePoint at,
-                                  const TriageRequest& req) {
+PrometheusPart collect_prometheus(const config::Endpoint& e, const config::KubernetesConfig& kubernetes,
+                                  const std::vector<SignalSpec>& specs, TimePoint at, const TriageRequest& req) {
     PrometheusPart part;
     part.status.name = "prometheus";
     part.series.resize(specs.size());
     if (!e.configured()) {
         part.status.skipped = true;
-        part.status.error = make_error(Errc::config, "not configured in this context");
+        part.status.error = make_error(Errc::config, "not configured");
         return part;
     }
     const auto started = Steady::now();
     const auto deadline = deadline_of(e, req);
-    part.status.url = http::redact_url(e.urls.front());
-    auto http = http_client_for("prometheus", e, deadline, req);
+    part.status.url = shown_endpoint(e);
+    auto http = http_client_for("prometheus", e, deadline, req, kubernetes);
     if (!http) {
         part.status.error = source_error(std::move(http).error(), "prometheus", part.status.url, deadline);
         return part;
     }
-    const prometheus::Client client(*http, e.urls.front());
+    const prometheus::Client client(http->client, http->urls.front());
     part.status.url = client.redacted_url();
     auto step = req.step;
     if (step.count() <= 0) {
         step = std::max<milliseconds>(std::chrono::seconds(15), std::max(req.window, req.lookback) / 240);
     }
-    std::vector<http::Request> requests;
+    std::vector<prometheus::Query> queries;
     for (const auto& spec : specs) {
         // History reaches back past the window so that an older onset, its suspect and the revision
         // before it can still be found; the screen shows the window.
         const auto from = at - std::max(req.window, req.lookback);
-        requests.push_back(client.range_request(prometheus::RangeQuery{spec.query, from, at, step, deadline}));
+        queries.emplace_back(prometheus::RangeQuery{spec.query, from, at, step, deadline});
     }
-    std::vector<Result<http::Response>> responses;
-    if (req.sequential) {
-        for (const auto& r : requests) {
-            responses.push_back(client.http().perform(r));
-        }
-    } else {
-        responses = client.http().perform_all(requests, requests.size());
-    }
-    part.status.requests = static_cast<int>(requests.size());
+    auto answers = client.query_all(queries, req.sequential);
+    part.status.requests = static_cast<int>(queries.size());
     int failed = 0;
     for (std::size_t i = 0; i < specs.size(); ++i) {
-        auto decoded = client.decode(responses[i]);
+        auto& decoded = answers[i];
         if (!decoded) {
             ++failed;
             if (!part.status.error) {
@@ -125,6 +130,7 @@ PrometheusPart collect_prometheus(const config::Endpoint& e, const std::vector<S
 struct AlertPart {
     SourceStatus status;
     std::optional<std::vector<alertmanager::Alert>> alerts;
+    std::optional<std::vector<alertmanager::Silence>> silences;
 };
 
 std::vector<std::string> alert_filter(const config::Service& svc) {
@@ -146,8 +152,8 @@ std::string label_fingerprint(const std::map<std::string, std::string>& labels) 
 }
 
 // Alerts as of a past moment: Alertmanager keeps no history, Prometheus' ALERTS series do.
-AlertPart collect_past_alerts(const config::Endpoint& prom, const config::Service& svc, TimePoint at,
-                              const TriageRequest& req) {
+AlertPart collect_past_alerts(const config::Endpoint& prom, const config::KubernetesConfig& kubernetes,
+                              const config::Service& svc, TimePoint at, const TriageRequest& req) {
     AlertPart part;
     part.status.name = "alertmanager";
     if (!prom.configured()) {
@@ -157,7 +163,7 @@ AlertPart collect_past_alerts(const config::Endpoint& prom, const config::Servic
     }
     const auto started = Steady::now();
     const auto deadline = deadline_of(prom, req);
-    part.status.url = http::redact_url(prom.urls.front());
+    part.status.url = shown_endpoint(prom);
     std::vector<backends::Matcher> matchers;
     for (const auto& entry : alert_filter(svc)) {
         auto m = backends::parse_selector(entry);
@@ -168,22 +174,20 @@ AlertPart collect_past_alerts(const config::Endpoint& prom, const config::Servic
         matchers.insert(matchers.end(), m->begin(), m->end());
     }
     const auto selector = backends::format_selector(matchers);
-    auto http = http_client_for("prometheus", prom, deadline, req);
+    auto http = http_client_for("prometheus", prom, deadline, req, kubernetes);
     if (!http) {
         part.status.error = source_error(std::move(http).error(), "prometheus", part.status.url, deadline);
         return part;
     }
-    const prometheus::Client client(*http, prom.urls.front());
+    const prometheus::Client client(http->client, http->urls.front());
     part.status.url = client.redacted_url() + " (ALERTS series)";
-    const std::vector<http::Request> requests = {
-        client.instant_request({fmt::format("ALERTS{{alertstate=\"firing\",{}}}", selector), at, deadline}),
-        client.instant_request({fmt::format("ALERTS_FOR_STATE{{{}}}", selector), at, deadline})};
-    auto responses = req.sequential ? std::vector<Result<http::Response>>{client.http().perform(requests[0]),
-                                                                          client.http().perform(requests[1])}
-                                    : client.http().perform_all(requests, 2);
+    auto answers = client.query_all(
+        {prometheus::InstantQuery{fmt::format("ALERTS{{alertstate=\"firing\",{}}}", selector), at, deadline},
+         prometheus::InstantQuery{fmt::format("ALERTS_FOR_STATE{{{}}}", selector), at, deadline}},
+        req.sequential);
     part.status.requests = 2;
-    auto firing = client.decode(responses[0]);
-    auto active_since = client.decode(responses[1]);
+    auto& firing = answers[0];
+    auto& active_since = answers[1];
     part.status.elapsed = since(started);
     if (!firing) {
         part.status.error = source_error(std::move(firing).error(), "prometheus", client.redacted_url(), deadline);
@@ -222,27 +226,43 @@ AlertPart collect_past_alerts(const config::Endpoint& prom, const config::Servic
     return part;
 }
 
-AlertPart collect_alerts(const config::Endpoint& e, const config::Service& svc, const TriageRequest& req) {
+// The service's active silences: those carrying its matchers, and any that silence its alerts.
+std::vector<alertmanager::Silence> service_silences(std::vector<alertmanager::Silence> all, const config::Service& svc,
+                                                   const std::vector<alertmanager::Alert>& alerts) {
+    std::set<std::string> silencing;
+    for (const auto& a : alerts) {
+        silencing.insert(a.silenced_by.begin(), a.silenced_by.end());
+    }
+    std::vector<alertmanager::Silence> out;
+    for (auto& s : all) {
+        if (s.state == "active" && (silencing.count(s.id) != 0 || silence_covers_service(s, svc))) {
+            out.push_back(std::move(s));
+        }
+    }
+    return out;
+}
+
+AlertPart collect_alerts(const config::Endpoint& e, const config::KubernetesConfig& kubernetes,
+                         const config::Service& svc, const TriageRequest& req) {
     AlertPart part;
     part.status.name = "alertmanager";
     if (!e.configured()) {
         part.status.skipped = true;
-        part.status.error = make_error(Errc::config, "not configured in this context");
+        part.status.error = make_error(Errc::config, "not configured");
         return part;
     }
-    std::string urls;
-    for (const auto& u : e.urls) {
-        urls += (urls.empty() ? "" : ", ") + http::redact_url(u);
-    }
+    std::string urls = shown_endpoint(e);
     part.status.url = urls;
     const auto started = Steady::now();
     const auto deadline = deadline_of(e, req);
-    auto http = http_client_for("alertmanager", e, deadline, req);
+    auto http = http_client_for("alertmanager", e, deadline, req, kubernetes);
     if (!http) {
         part.status.error = source_error(std::move(http).error(), "alertmanager", urls, deadline);
         return part;
     }
-    const alertmanager::Client client(*http, e.urls);
+    const alertmanager::Client client(http->client, http->urls);
+    urls = client.redacted_urls();
+    part.status.url = urls;
     alertmanager::AlertQuery q;
     q.filter = alert_filter(svc);
     q.active = true;
@@ -253,6 +273,11 @@ AlertPart collect_alerts(const config::Endpoint& e, const config::Service& svc, 
     if (!requests) {
         part.status.error = requests.error();
         return part;
+    }
+    // The silences go out with the alerts (same batch, same deadline).
+    const std::size_t alert_requests = requests->size();
+    if (auto silence_requests = client.silence_requests({}, deadline); silence_requests) {
+        requests->insert(requests->end(), silence_requests->begin(), silence_requests->end());
     }
     std::vector<Result<http::Response>> responses;
     if (req.sequential) {
@@ -269,8 +294,20 @@ AlertPart collect_alerts(const config::Endpoint& e, const config::Service& svc, 
             responses[i] = make_error(Errc::timeout, fmt::format("timed out after {}", format_duration(deadline)));
         }
     }
+    std::vector<Result<http::Response>> silence_responses(
+        std::make_move_iterator(responses.begin() + static_cast<std::ptrdiff_t>(alert_requests)),
+        std::make_move_iterator(responses.end()));
+    responses.erase(responses.begin() + static_cast<std::ptrdiff_t>(alert_requests), responses.end());
     auto set = client.decode(responses);
     part.status.elapsed = since(started);
+    if (!silence_responses.empty()) {
+        if (auto silences = client.decode_silence_list(silence_responses); silences) {
+            part.silences = service_silences(std::move(silences->silences), svc,
+                                             set ? set->alerts : std::vector<alertmanager::Alert>{});
+        } else {
+            part.status.warnings.push_back("silences: " + silences.error().message);
+        }
+    }
     if (!set) {
         part.status.error = source_error(std::move(set).error(), "alertmanager", urls, deadline);
         return part;
@@ -291,14 +328,9 @@ struct KubePart {
 KubePart collect_kube(const config::Context& ctx, const config::Service& svc, TimePoint at, const TriageRequest& req) {
     KubePart part;
     part.status.name = "kubernetes";
-    if (ctx.kubernetes.server.empty() && ctx.kubernetes.kubeconfig.empty()) {
-        part.status.skipped = true;
-        part.status.error = make_error(Errc::config, "not configured in this context");
-        return part;
-    }
     const auto started = Steady::now();
     const auto deadline = req.source_timeout;
-    auto conn = kube::resolve_connection(ctx.kubernetes);
+    auto conn = kube::resolve_connection(ctx.kubernetes, kube::ResolveOptions{true, req.log, deadline});
     if (!conn) {
         part.status.error = std::move(conn).error();
         return part;
@@ -319,7 +351,7 @@ KubePart collect_kube(const config::Context& ctx, const config::Service& svc, Ti
     const std::string ns = svc.namespace_name.empty() ? conn->namespace_name : svc.namespace_name;
     const std::string name = svc.deployment.empty() ? svc.name : svc.deployment;
     KubeFacts facts;
-    facts.live = at >= now() - std::chrono::minutes(2);
+    facts.live = at >= now() - k_live_within;
     auto dep = client.get_deployment(ns, name);
     ++part.status.requests;
     if (!dep) {
@@ -338,8 +370,15 @@ KubePart collect_kube(const config::Context& ctx, const config::Service& svc, Ti
         pods_future = std::async(req.sequential ? std::launch::deferred : std::launch::async,
                                  [&client, &ns, &lo] { return client.list_pods(ns, lo); });
     }
-    auto revs = client.deployment_revisions(facts.deployment);
+    auto replicasets = client.list_replicasets(ns, lo);
     ++part.status.requests;
+    Result<std::vector<kube::Revision>> revs = std::vector<kube::Revision>{};
+    if (replicasets) {
+        revs = kube::revisions_of(facts.deployment, replicasets->items);
+        facts.replicasets = std::move(replicasets->items);
+    } else {
+        revs = std::move(replicasets).error();
+    }
     Result<kube::List<kube::Pod>> all_pods = kube::List<kube::Pod>{};
     if (pods_future.valid()) {
         all_pods = pods_future.get();
@@ -436,11 +475,13 @@ Result<TriageFacts> collect(const config::Context& context, const config::Servic
     facts.specs = *specs;
 
     const auto launch = request.sequential ? std::launch::deferred : std::launch::async;
-    auto prom = std::async(launch, [&] { return collect_prometheus(context.prometheus, facts.specs, facts.at, request); });
-    const bool past = facts.at < now() - std::chrono::minutes(2);
+    auto prom = std::async(launch, [&] {
+        return collect_prometheus(context.prometheus, context.kubernetes, facts.specs, facts.at, request);
+    });
+    const bool past = facts.at < now() - k_live_within;
     auto alerts = std::async(launch, [&] {
-        return past ? collect_past_alerts(context.prometheus, service, facts.at, request)
-                    : collect_alerts(context.alertmanager, service, request);
+        return past ? collect_past_alerts(context.prometheus, context.kubernetes, service, facts.at, request)
+                    : collect_alerts(context.alertmanager, context.kubernetes, service, request);
     });
     auto kube = std::async(launch, [&] { return collect_kube(context, service, facts.at, request); });
 
@@ -460,6 +501,7 @@ Result<TriageFacts> collect(const config::Context& context, const config::Servic
     auto k = kube.get();
     facts.series = std::move(p.series);
     facts.alerts = std::move(a.alerts);
+    facts.silences = std::move(a.silences);
     facts.kube = std::move(k.facts);
     facts.sources = {std::move(p.status), std::move(a.status), std::move(k.status)};
     return facts;
@@ -514,7 +556,7 @@ std::vector<OverviewLine> overview(const config::Config& config, const config::C
             line.service = services[i];
             auto svc = config::service_for(config, context, services[i]);
             if (!svc) {
-                line.verdict = "unknown";
+                line.verdict = Verdict::unknown;
                 line.exit_code = ExitCode::usage;
                 line.summary = svc.error().message;
                 continue;
@@ -523,7 +565,7 @@ std::vector<OverviewLine> overview(const config::Config& config, const config::C
             req.service = services[i];
             auto report = triage(context, *svc, req);
             if (!report) {
-                line.verdict = "unknown";
+                line.verdict = Verdict::unknown;
                 line.exit_code = exit_code_for(report.error());
                 line.summary = report.error().message;
                 continue;
@@ -532,6 +574,12 @@ std::vector<OverviewLine> overview(const config::Config& config, const config::C
             line.exit_code = report->exit_code;
             line.since = report->since;
             line.suspect = report->suspect;
+            if (report->rollout) {
+                line.rollout = report->rollout->state;
+                if (!report->rollout->problems.empty() && report->rollout->state == RolloutState::failed) {
+                    line.rollout_reason = report->rollout->problems.front();
+                }
+            }
             line.summary = report->verdict_reasons.empty() ? std::string("all signals within their SLO")
                                                            : report->verdict_reasons.front();
             for (const auto& s : report->sources) {

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <regex>
 #include <thread>
 
 namespace oncall::ops {
@@ -54,20 +55,141 @@ std::string with_range(std::string_view query, std::chrono::seconds window) {
     return out;
 }
 
+const char* verification_status_name(VerificationStatus status) noexcept {
+    switch (status) {
+    case VerificationStatus::pass: return "pass";
+    case VerificationStatus::breach: return "breach";
+    case VerificationStatus::inconclusive: return "inconclusive";
+    }
+    return "inconclusive";
+}
+
+std::chrono::seconds verification_window(std::chrono::milliseconds scrape_interval, std::chrono::seconds requested) {
+    const auto four = std::chrono::duration_cast<std::chrono::seconds>(4 * scrape_interval + std::chrono::milliseconds(999));
+    return std::max(four, requested);
+}
+
+namespace {
+
+// The equality matchers of a selector (`a="b", c=~"d"` gives {a: b}).
+std::map<std::string, std::string> equality_matchers(std::string_view selector) {
+    static const std::regex matcher(R"re(([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!=|!~|=)\s*"((?:[^"\\]|\\.)*)")re");
+    std::map<std::string, std::string> out;
+    const std::string text(selector);
+    for (auto it = std::sregex_iterator(text.begin(), text.end(), matcher); it != std::sregex_iterator(); ++it) {
+        if ((*it)[2] == "=") {
+            out[(*it)[1]] = (*it)[3];
+        }
+    }
+    return out;
+}
+
+} // namespace
+
+std::optional<std::chrono::milliseconds>
+scrape_interval_of(const std::vector<prometheus::Target>& targets,
+                   const std::vector<std::map<std::string, std::string>>& series_labels, std::string_view selector) {
+    auto longest = [](const std::vector<const prometheus::Target*>& chosen) -> std::optional<std::chrono::milliseconds> {
+        std::optional<std::chrono::milliseconds> out;
+        for (const auto* t : chosen) {
+            if (t->scrape_interval.count() > 0 && (!out || t->scrape_interval > *out)) {
+                out = t->scrape_interval;
+            }
+        }
+        return out;
+    };
+    auto label = [](const std::map<std::string, std::string>& labels, const char* key) {
+        const auto it = labels.find(key);
+        return it == labels.end() ? std::string() : it->second;
+    };
+    std::vector<const prometheus::Target*> by_instance;
+    std::vector<const prometheus::Target*> by_job;
+    for (const auto& t : targets) {
+        for (const auto& s : series_labels) {
+            const std::string job = label(s, "job");
+            if (job.empty() || (label(t.labels, "job") != job && t.scrape_pool != job)) {
+                continue;
+            }
+            by_job.push_back(&t);
+            if (label(t.labels, "instance") == label(s, "instance")) {
+                by_instance.push_back(&t);
+            }
+            break;
+        }
+    }
+    if (auto i = longest(by_instance)) {
+        return i;
+    }
+    if (auto j = longest(by_job)) {
+        return j;
+    }
+    const auto wanted = equality_matchers(selector);
+    std::vector<const prometheus::Target*> by_selector;
+    for (const auto& t : targets) {
+        bool all = !wanted.empty();
+        for (const auto& [k, v] : wanted) {
+            all = all && label(t.labels, k.c_str()) == v;
+        }
+        if (all) {
+            by_selector.push_back(&t);
+        }
+    }
+    return longest(by_selector);
+}
+
+ScrapeInterval find_scrape_interval(const prometheus::Client& client, const config::Service& service,
+                                    const std::function<void(std::string_view)>& note) {
+    auto fallback = [&](const std::string& why) {
+        ScrapeInterval s;
+        if (service.scrape_interval.count() > 0) {
+            s.interval = service.scrape_interval;
+            s.source = "scrape-interval";
+        } else {
+            s.interval = std::chrono::minutes(1);
+            s.source = "default";
+        }
+        if (note) {
+            note(fmt::format("{}; using a scrape interval of {} ({})", why, format_duration(s.interval),
+                             s.source == "default" ? "Prometheus' default" : "scrape-interval in the configuration"));
+        }
+        return s;
+    };
+    auto targets = client.targets();
+    if (!targets) {
+        return fallback(fmt::format("could not read Prometheus' scrape targets ({})", targets.error().message));
+    }
+    std::vector<std::map<std::string, std::string>> series;
+    auto found = client.query_all({prometheus::InstantQuery{
+        fmt::format("group by (job, instance) ({{{}}})", service.selector), std::nullopt, {}}});
+    if (!found.empty() && found.front()) {
+        for (const auto& s : found.front()->series) {
+            series.push_back(s.labels);
+        }
+    }
+    if (auto interval = scrape_interval_of(*targets, series, service.selector)) {
+        return ScrapeInterval{*interval, "prometheus targets"};
+    }
+    return fallback("Prometheus' targets do not say how often the service's series are scraped");
+}
+
 Verification judge_signals(const std::vector<SignalSpec>& specs, const std::vector<std::optional<double>>& values) {
     Verification v;
     std::vector<std::string> parts;
+    bool any_breach = false;
+    bool any_evidence = false;
+    bool no_traffic = false;
     for (std::size_t i = 0; i < specs.size(); ++i) {
         const auto& spec = specs[i];
         SignalCheck check{spec.name, spec.title, i < values.size() ? values[i] : std::nullopt, spec.threshold, "unknown"};
         if (check.value && std::isfinite(*check.value)) {
+            if (spec.name == "request_rate" && *check.value <= 0.0) {
+                no_traffic = true;
+            }
             if (spec.threshold) {
-                v.conclusive = true;
+                any_evidence = true;
                 const bool breach = *check.value > *spec.threshold;
                 check.status = breach ? "breach" : "ok";
-                if (breach) {
-                    v.passed = false;
-                }
+                any_breach = any_breach || breach;
                 parts.push_back(fmt::format("{} {} {} {}", spec.title, format_signal_value(spec.name, *check.value),
                                             breach ? ">" : "<=", format_signal_value(spec.name, *spec.threshold)));
             } else {
@@ -81,11 +203,25 @@ Verification judge_signals(const std::vector<SignalSpec>& specs, const std::vect
         v.checks.push_back(std::move(check));
     }
     v.summary = fmt::format("{}", fmt::join(parts, ", "));
+    if (any_breach) {
+        v.status = VerificationStatus::breach;
+    } else if (no_traffic) {
+        v.status = VerificationStatus::inconclusive;
+        v.reason = "the service served no requests in the window";
+    } else if (!any_evidence) {
+        v.status = VerificationStatus::inconclusive;
+        v.reason = std::none_of(specs.begin(), specs.end(), [](const SignalSpec& s) { return s.threshold.has_value(); })
+                       ? "the service has no SLO thresholds to verify against"
+                       : "no samples of the SLO signals in the window";
+    } else {
+        v.status = VerificationStatus::pass;
+    }
     return v;
 }
 
 Result<Verification> verify_signals(const prometheus::Client& client, const config::Service& service,
-                                    TimePoint rollout_done, std::chrono::seconds window) {
+                                    TimePoint rollout_done, std::chrono::seconds window, const ScrapeInterval& scrape,
+                                    const std::function<void(TimePoint)>& sleep_until) {
     auto specs = signals_for(service);
     if (!specs) {
         return std::move(specs).error();
@@ -93,18 +229,20 @@ Result<Verification> verify_signals(const prometheus::Client& client, const conf
     const TimePoint at = rollout_done + std::chrono::duration_cast<std::chrono::milliseconds>(window);
     // Grace for the last scrape of the window to be ingested.
     const auto ready = at + std::chrono::seconds(3);
-    if (now() < ready) {
+    if (sleep_until) {
+        sleep_until(ready);
+    } else if (now() < ready) {
         std::this_thread::sleep_until(ready);
     }
-    std::vector<http::Request> requests;
+    std::vector<prometheus::Query> queries;
     for (auto& spec : *specs) {
         spec.query = with_range(spec.query, window);
-        requests.push_back(client.instant_request(prometheus::InstantQuery{spec.query, at, {}}));
+        queries.emplace_back(prometheus::InstantQuery{spec.query, at, {}});
     }
-    auto responses = client.http().perform_all(requests);
+    auto answers = client.query_all(queries);
     std::vector<std::optional<double>> values;
     for (std::size_t i = 0; i < specs->size(); ++i) {
-        auto decoded = client.decode(responses[i]);
+        auto& decoded = answers[i];
         if (!decoded) {
             auto e = std::move(decoded).error();
             e.message = fmt::format("verification could not read {} from Prometheus: {}", (*specs)[i].title, e.message);
@@ -121,6 +259,8 @@ Result<Verification> verify_signals(const prometheus::Client& client, const conf
     auto v = judge_signals(*specs, values);
     v.from = rollout_done;
     v.to = at;
+    v.window = window;
+    v.scrape = scrape;
     return v;
 }
 
@@ -132,10 +272,14 @@ nlohmann::json verification_json(const Verification& v) {
                            {"threshold", c.threshold ? nlohmann::json(*c.threshold) : nlohmann::json(nullptr)},
                            {"status", c.status}});
     }
-    return {{"passed", v.passed},
-            {"conclusive", v.conclusive},
-            {"window", {{"from", format_rfc3339(v.from)}, {"to", format_rfc3339(v.to)}}},
+    return {{"status", verification_status_name(v.status)},
+            {"window",
+             {{"from", format_rfc3339(v.from)}, {"to", format_rfc3339(v.to)}, {"seconds", v.window.count()}}},
+            {"scrape_interval",
+             {{"seconds", std::chrono::duration_cast<std::chrono::seconds>(v.scrape.interval).count()},
+              {"source", v.scrape.source}}},
             {"summary", v.summary},
+            {"reason", v.reason.empty() ? nlohmann::json(nullptr) : nlohmann::json(v.reason)},
             {"signals", signals}};
 }
 

@@ -66,25 +66,42 @@ std::size_t escape_length(std::string_view text, std::size_t i) {
 
 } // namespace
 
-Style detect_style(bool no_color_flag) {
-    Style style;
-    style.tty = ::isatty(STDOUT_FILENO) == 1;
-    const char* no_color = std::getenv("NO_COLOR");
-    const char* term = std::getenv("TERM");
-    style.color = style.tty && !no_color_flag && (no_color == nullptr || *no_color == '\0') &&
-                  !(term != nullptr && std::string(term) == "dumb");
-    style.width = 100;
+StyleInputs current_style_inputs() {
+    StyleInputs in;
+    in.tty = ::isatty(STDOUT_FILENO) == 1;
     winsize ws{};
-    if (style.tty && ::ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) {
-        style.width = ws.ws_col;
-    } else if (const char* columns = std::getenv("COLUMNS")) {
-        const int w = std::atoi(columns);
+    if (in.tty && ::ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) {
+        in.terminal_width = ws.ws_col;
+    }
+    const auto env = [](const char* name) -> std::optional<std::string> {
+        if (const char* v = std::getenv(name)) {
+            return std::string(v);
+        }
+        return std::nullopt;
+    };
+    in.no_color = env("NO_COLOR");
+    in.term = env("TERM");
+    in.columns = env("COLUMNS");
+    return in;
+}
+
+Style detect_style(bool no_color_flag, const StyleInputs& in) {
+    Style style;
+    style.tty = in.tty;
+    style.color = in.tty && !no_color_flag && (!in.no_color || in.no_color->empty()) && in.term != "dumb";
+    style.width = 100;
+    if (in.tty && in.terminal_width > 0) {
+        style.width = in.terminal_width;
+    } else if (in.columns) {
+        const int w = std::atoi(in.columns->c_str());
         if (w >= 20 && w <= 1000) {
             style.width = w;
         }
     }
     return style;
 }
+
+Style detect_style(bool no_color_flag) { return detect_style(no_color_flag, current_style_inputs()); }
 
 std::string paint(std::string_view text, Color color, const Style& style) {
     if (!style.color || color == Color::none) {

@@ -1,5 +1,6 @@
 #include "oncall/render/table.h"
 
+#include "oncall/render/sanitize.h"
 #include "oncall/render/style.h"
 
 #include <algorithm>
@@ -8,22 +9,39 @@
 namespace oncall::render {
 
 Table& Table::column(std::string header, Align align, bool shrinkable) {
-    m_columns.push_back(Column{std::move(header), align, shrinkable});
+    m_columns.push_back(Column{sanitize_keeping_color(header), align, shrinkable});
     return *this;
 }
 
 Table& Table::row(std::vector<std::string> cells) {
     cells.resize(m_columns.size());
+    for (auto& cell : cells) {
+        cell = sanitize_keeping_color(cell);
+    }
     m_rows.push_back(std::move(cells));
     return *this;
 }
 
+bool Table::has_header() const {
+    return std::any_of(m_columns.begin(), m_columns.end(),
+                       [](const Column& c) { return !c.header.empty(); });
+}
+
 std::string Table::render(int max_width) const {
+    std::string out;
+    for (const auto& line : render_lines(max_width)) {
+        out += line;
+        out += '\n';
+    }
+    return out;
+}
+
+std::vector<std::string> Table::render_lines(int max_width) const {
     if (m_columns.empty()) {
         return {};
     }
-    const bool has_header = std::any_of(m_columns.begin(), m_columns.end(),
-                                        [](const Column& c) { return !c.header.empty(); });
+    max_width = std::max(0, max_width);
+    const bool has_header = this->has_header();
     std::vector<int> widths(m_columns.size(), 0);
     for (std::size_t c = 0; c < m_columns.size(); ++c) {
         if (has_header) {
@@ -44,9 +62,9 @@ std::string Table::render(int max_width) const {
             }
         }
         const int over = total - max_width;
-        widths[target] = std::max(8, widths[target] - over);
+        widths[target] = std::min(widths[target], std::max(8, widths[target] - over));
     }
-    std::string out;
+    std::vector<std::string> out;
     auto emit = [&](const std::vector<std::string>& cells) {
         std::string line;
         for (std::size_t c = 0; c < m_columns.size(); ++c) {
@@ -68,7 +86,7 @@ std::string Table::render(int max_width) const {
         while (!line.empty() && line.back() == ' ') {
             line.pop_back();
         }
-        out += truncate_to_width(line, max_width) + "\n";
+        out.push_back(truncate_to_width(line, max_width));
     };
     if (has_header) {
         std::vector<std::string> headers;

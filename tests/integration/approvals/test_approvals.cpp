@@ -428,10 +428,20 @@ TEST_CASE("two people: request, pending, approve; the requester's grant works, r
     }
     CHECK(reasons.count("AccessRequested") == 1);
     CHECK(reasons.count("AccessApproved") == 1);
+    // Write-ahead: an intent line before the approval, then its result with the same attempt.
+    std::string intent_attempt;
     bool audited = false;
     for (const auto& line : bob.audit_lines()) {
-        audited = audited || (line.at("action") == "access-approve" && line.at("grant") == id &&
-                              line.at("requester") == a.at("requester"));
+        if (line.at("action") != "access-approve" || line.at("grant") != id) {
+            continue;
+        }
+        if (line.value("phase", "") == "intent") {
+            CHECK_FALSE(line.contains("result"));
+            intent_attempt = line.at("attempt").get<std::string>();
+        } else if (line.value("phase", "") == "result") {
+            audited = !intent_attempt.empty() && line.at("attempt") == intent_attempt &&
+                      line.at("result") == "approved" && line.at("requester") == a.at("requester");
+        }
     }
     CHECK(audited);
 

@@ -16,13 +16,13 @@ namespace {
 // A detached tmux server of its own running one interactive bash; killed on destruction.
 class Terminal {
 public:
-    explicit Terminal(const CompletionWorld& world) : m_options(world.options()) {
+    explicit Terminal(const CompletionWorld& world, const std::string& shell = "bash --norc --noprofile")
+        : m_options(world.options()) {
         static int counter = 0;
         m_socket = fmt::format("oncall-completion-{}-{}", ::getpid(), ++counter);
         m_options.unset_env.push_back("TMUX");
         m_options.timeout = std::chrono::seconds(20);
-        const auto r = tmux(
-            {"new-session", "-d", "-s", "t", "-x", "150", "-y", "30", "bash --norc --noprofile"});
+        const auto r = tmux({"new-session", "-d", "-s", "t", "-x", "150", "-y", "30", shell});
         INFO(r.err);
         REQUIRE(r.exit_code == 0);
     }
@@ -185,4 +185,61 @@ TEST_CASE("tmux: 'oncall rollback checkout --to-revision <TAB><TAB>' lists the r
     term.type("#");
     CHECK_THAT(term.wait_for("revision 2 #"),
                Catch::Contains("oncall rollback checkout --to-revision 2 #"));
+}
+
+namespace {
+
+// One interactive shell of each kind with oncall's completion loaded and the prompt "ready$ ".
+struct ShellSetup {
+    std::string name;
+    std::string command;
+    std::string init;
+};
+
+std::vector<ShellSetup> interactive_shells() {
+    const std::string dir = completions_dir();
+    return {
+        {"bash", "bash --norc --noprofile", fmt::format("source '{}/oncall.bash'; PS1='ready$ '; clear", dir)},
+        {"zsh", "zsh -f",
+         fmt::format("autoload -U compinit && compinit -u -D; source '{}/_oncall'; PS1='ready$ '; clear", dir)},
+        {"fish", "fish --no-config",
+         fmt::format("source '{}/oncall.fish'; function fish_prompt; echo -n 'ready$ '; end; clear", dir)},
+    };
+}
+
+bool exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
+
+} // namespace
+
+// A context named like a command substitution must reach oncall as text: completion inserts it
+// quoted, and pressing Enter runs nothing else.
+TEST_CASE("tmux: a hostile context name is inserted quoted in bash, zsh and fish", "[completion][tmux][security]") {
+    for (const auto& shell : interactive_shells()) {
+        DYNAMIC_SECTION(shell.name) {
+            TempDir marks;
+            const std::string hostile =
+                fmt::format("$(touch {0}/p1)`touch {0}/p2`;touch {0}/p3", marks.path());
+            const CompletionWorld w(fmt::format(R"(contexts:
+  "{}":
+    kubernetes: {{ server: "http://127.0.0.1:{}", namespace: shop }}
+)",
+                                                hostile, closed_port()));
+            Terminal term(w, shell.command);
+            term.type(shell.init);
+            term.keys({"Enter"});
+            REQUIRE_THAT(term.wait_for("ready$"), Catch::Contains("ready$"));
+            term.type("oncall config use-context ");
+            term.keys({"Tab"});
+            const auto inserted = term.wait_for("touch");
+            INFO(shell.name << " screen:\n" << inserted);
+            CHECK_THAT(inserted, Catch::Contains("use-context \\$\\(touch"));
+            term.keys({"Enter"});
+            const auto after = term.wait_for("Switched to context");
+            INFO(after);
+            CHECK_THAT(after, Catch::Contains("Switched to context \"" + hostile + "\""));
+            for (const char* mark : {"/p1", "/p2", "/p3"}) {
+                CHECK_FALSE(exists(marks.path() + mark));
+            }
+        }
+    }
 }

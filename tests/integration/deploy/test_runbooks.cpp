@@ -68,3 +68,52 @@ TEST_CASE("runbook rollback-if-degraded rolls checkout back to the revision tria
     CHECK(healthy.exit_code == 0);
     CHECK_THAT(healthy.out, Catch::Contains("healthy; nothing to do"));
 }
+
+TEST_CASE("runbook silence-rollback-verify keeps the silence until a verified rollback, then expires it") {
+    Workstation ws;
+    const auto state_of = [&](const std::string& id) {
+        http::Client client{http::ClientOptions{}};
+        http::Request request;
+        request.url = ws.env("ALERTMANAGER_URL") + "/api/v2/silence/" + id;
+        auto r = client.perform(request);
+        REQUIRE(r);
+        REQUIRE(r->status == 200);
+        return nlohmann::json::parse(r->body).at("status").at("state").get<std::string>();
+    };
+    const auto silence_in = [](const std::string& out) {
+        const auto at = out.find("silenced payments: ");
+        REQUIRE(at != std::string::npos);
+        return out.substr(at + 19, 36);
+    };
+    // No grant: the rollback is refused, and the silence stays.
+    auto denied = ws.shell(runbook("silence-rollback-verify.sh"), {"payments", "payments provider errors, rolling back"});
+    INFO(denied.out << denied.err);
+    REQUIRE(denied.exit_code == 4);
+    const auto kept = silence_in(denied.out);
+    CHECK_THAT(denied.out, Catch::Contains("silence " + kept + " kept"));
+    CHECK(state_of(kept) == "active");
+    REQUIRE(ws.oncall({"silence", "expire", kept, "-q"}).exit_code == 0);
+
+    ws.grant("payments");
+    auto r = ws.shell(runbook("silence-rollback-verify.sh"),
+                      {"payments", "payments provider errors, rolling back", "INC-4712"});
+    INFO(r.out << r.err);
+    REQUIRE(r.exit_code == 0);
+    const auto lifted = silence_in(r.out);
+    CHECK_THAT(r.out, Catch::Contains("rolled back and verified; silence " + lifted + " expired"));
+    CHECK(state_of(lifted) == "expired");
+    std::vector<std::string> actions;
+    for (const auto& line : ws.audit_lines()) {
+        if (line.value("phase", "") != "intent") {
+            actions.push_back(line.value("action", "") + ":" + line.value("result", ""));
+        }
+    }
+    // The silence was made before the rollback and lifted after it.
+    const auto pos = [&](const std::string& what) {
+        return std::find(actions.rbegin(), actions.rend(), what) - actions.rbegin();
+    };
+    INFO(nlohmann::json(actions).dump());
+    CHECK(pos("silence:created") > pos("rollback:done"));
+    CHECK(pos("rollback:done") > pos("silence-expire:expired"));
+    CHECK(std::find(actions.begin(), actions.end(), "silence-expire:expired") != actions.end());
+}

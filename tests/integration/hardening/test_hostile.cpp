@@ -551,3 +551,152 @@ TEST_CASE("triage: a misbehaving source is named in the report and never hides t
     CHECK(elsewhere.server.request_count() == 0);
     CHECK(elsewhere.credentials_seen() == 0);
 }
+
+namespace {
+
+// A kubeconfig for the practice cluster at `server`, trusting `ca` (0600: it holds a token).
+void write_kubeconfig(const std::string& path, const std::string& server, const std::string& ca,
+                      const std::string& token) {
+    {
+        std::ofstream out(path, std::ios::trunc);
+        out << fmt::format(R"(apiVersion: v1
+kind: Config
+current-context: practice
+clusters: [{{name: practice, cluster: {{server: "{}", certificate-authority: "{}"}}}}]
+users: [{{name: engineer, user: {{token: "{}"}}}}]
+contexts: [{{name: practice, context: {{cluster: practice, user: engineer, namespace: shop}}}}]
+)",
+                           server, ca, token);
+    }
+    ::chmod(path.c_str(), 0600);
+}
+
+} // namespace
+
+TEST_CASE("a grant's token only goes to the server that minted it, also for kubeconfig contexts",
+          "[hostile][grants]") {
+    HostileWorkstation ws;
+    // A context that reads a kubeconfig: no kubernetes.server in the oncall configuration.
+    const std::string kubeconfig = ws.state_dir() + "/kubeconfig";
+    const std::string sandbox = ws.env("ONCALL_SANDBOX_URL");
+    const std::string ca = ws.env("ONCALL_SANDBOX_CA");
+    write_kubeconfig(kubeconfig, sandbox, ca, ws.engineer_token());
+    {
+        std::ofstream out(ws.config_file(), std::ios::trunc);
+        out << fmt::format(R"(current-context: sandbox
+contexts:
+  sandbox:
+    kubernetes: {{ kubeconfig: "{}", namespace: shop }}
+    access:
+      require-grant: true
+      roles: {{ deployer: {{ service-account: oncall-deployer, max: 1h }} }}
+)",
+                           kubeconfig);
+    }
+    ws.grant("checkout");
+    const auto grant = nlohmann::json::parse(read_text(ws.grants_dir() + "/sandbox.checkout.deployer.json"));
+    const std::string token = grant.at("token").get<std::string>();
+    REQUIRE_FALSE(token.empty());
+    const std::vector<std::string> rollback{"rollback", "checkout", "--dry-run", "--yes", "--no-verify",
+                                            "--reason", "hostile-server suite: grant bound to its server"};
+
+    // The same server written with a trailing slash is still the server that minted the grant.
+    write_kubeconfig(kubeconfig, sandbox + "/", ca, ws.engineer_token());
+    auto r = ws.oncall(rollback);
+    report("rollback", "kubeconfig server with a trailing slash", r);
+    INFO(r.err);
+    CHECK(r.exit_code == 0);
+
+    // The kubeconfig now points at a logging proxy over plain http (forwarding to the real server):
+    // whoever runs it must never see the grant's token.
+    FaultProxy::Options options;
+    options.upstream = sandbox;
+    options.ca_file = ca;
+    FaultProxy logger(options);
+    write_kubeconfig(kubeconfig, logger.url(), ca, ws.engineer_token());
+    r = ws.oncall(rollback);
+    report("rollback", "kubeconfig repointed at a logging proxy", r);
+    check_clear_failure(r, 4, "rollback through a logging proxy");
+    CHECK_THAT(r.err, Catch::Contains("oncall request-access checkout --role deployer"));
+    for (const auto& seen : logger.requests()) {
+        INFO(seen.method << " " << seen.target);
+        CHECK(seen.header("Authorization").find(token) == std::string::npos);
+    }
+    CHECK(logger.request_count() == 0); // refused before connecting
+    CHECK_THAT(r.out + r.err, !Catch::Contains(token));
+
+    // The same URL trusted through another CA is another server as far as the grant goes.
+    TempDir other;
+    const auto pki = make_test_pki(other.path());
+    write_kubeconfig(kubeconfig, sandbox, pki.ca_file, ws.engineer_token());
+    r = ws.oncall(rollback);
+    report("rollback", "kubeconfig trusting another CA", r);
+    check_clear_failure(r, 4, "rollback with another CA");
+    CHECK_THAT(r.err, Catch::Contains("CA bundle"));
+}
+
+TEST_CASE("history and triage show a hostile change-cause and log lines escaped, piped at any width",
+          "[hostile][untrusted]") {
+    HostileWorkstation ws;
+    // Newlines, an OSC title change ended by BEL, clear screen and cursor home, a carriage return.
+    const std::string hostile = "deploy 1.3.0\nrm -rf /\x1b]0;pwned\x07\x1b[2J\x1b[H\rforged";
+    FaultSettings s;
+    s.mode = FaultMode::rewrite;
+    s.rewrite = [hostile](const ProxiedRequest& request, long, const std::string& body) {
+        if (request.target.find("/log") != std::string::npos) {
+            return "level=error msg=\"boom\x1b]0;pwned\x07\"\n" + body;
+        }
+        if (request.target.find("/replicasets") == std::string::npos) {
+            return body;
+        }
+        json j = json::parse(body, nullptr, false);
+        if (j.is_discarded() || !j.contains("items")) {
+            return body;
+        }
+        for (auto& item : j["items"]) {
+            item["metadata"]["annotations"]["kubernetes.io/change-cause"] = hostile;
+        }
+        return j.dump();
+    };
+    for (const char* width : {"40", "100", "120", "300"}) {
+        ws.reset_proxies();
+        ws.kube().set(s);
+        ws.set_env("COLUMNS", width);
+        const auto h = ws.oncall({"history", "checkout"});
+        INFO("COLUMNS=" << width << "\nexit " << h.exit_code << "\nstdout:\n" << h.out << "\nstderr:\n" << h.err);
+        CHECK_FALSE(h.timed_out);
+        REQUIRE(h.exit_code == 0);
+        CHECK(h.out.find('\x1b') == std::string::npos);
+        CHECK(h.out.find('\x07') == std::string::npos);
+        CHECK(h.out.find('\r') == std::string::npos);
+        // One table line per revision: the header, then each revision's row and its artifact line.
+        std::size_t rows = 0;
+        std::size_t pos = 0;
+        while ((pos = h.out.find("\n", pos)) != std::string::npos) {
+            ++pos;
+            ++rows;
+        }
+        const auto j = json::parse(ws.oncall({"history", "checkout", "-o", "json"}).out, nullptr, false);
+        REQUIRE_FALSE(j.is_discarded());
+        std::size_t expected = 1;
+        for (const auto& r : j["revisions"]) {
+            expected += 1 + r["artifacts"].size();
+            CHECK(r["change_cause"] == hostile); // JSON keeps the exact text
+        }
+        CHECK(rows == expected);
+        if (std::string(width) == "300") {
+            CHECK(h.out.find("deploy 1.3.0⏎rm -rf /^[]0;pwned^G^[[2J^[[H⏎forged") != std::string::npos);
+        }
+
+        const auto t = ws.oncall({"triage", "checkout"});
+        INFO("triage:\n" << t.out << "\n" << t.err);
+        CHECK_FALSE(t.timed_out);
+        CHECK((t.exit_code == 0 || t.exit_code == 3 || t.exit_code == 8));
+        CHECK(t.out.find('\x1b') == std::string::npos);
+        CHECK(t.out.find('\x07') == std::string::npos);
+        if (std::string(width) != "40") { // at 40 columns the deploy line is cut before it
+            CHECK(t.out.find("deploy 1.3.0⏎rm") != std::string::npos);
+        }
+    }
+    ws.reset_proxies();
+}

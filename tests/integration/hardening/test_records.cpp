@@ -192,7 +192,8 @@ TEST_CASE("kill -9 during grant requests leaves the grant store consistent", "[r
 namespace {
 
 /// A directory whose file system is full: a small tmpfs (when this process may mount), else a
-/// directory whose audit.jsonl is /dev/full. Either way, appending to the audit log fails with ENOSPC.
+/// directory whose audit.jsonl is a symlink to /dev/full. Either way the audit log refuses the line
+/// (ENOSPC on the tmpfs; the symlink is never followed).
 class FullDisk {
 public:
     explicit FullDisk(const std::string& state_dir) : m_dir(state_dir + "/oncall") {
@@ -245,6 +246,7 @@ TEST_CASE("a full disk under the audit log fails the change before it reports su
     ws.grant("checkout"); // the grant file fits; the disk is filled after it
     disk.fill();
     fmt::print("RECORDS | full disk simulated with {}\n", disk.method);
+    const auto before = ws.deployment("checkout");
     const auto r = ws.oncall({"rollback", "checkout", "--yes", "--no-wait", "--to-revision",
                               other_revision(ws, "checkout"), "--reason",
                               "crash-safety: rollback with a full disk under the audit log", "-o", "json"});
@@ -259,6 +261,11 @@ TEST_CASE("a full disk under the audit log fails the change before it reports su
     CHECK(text.exit_code != 0);
     CHECK(text.out.find("now") == std::string::npos); // no "rollback: checkout now ..." line
     CHECK(text.err.find("audit") != std::string::npos);
+    CHECK(text.err.find("nothing was changed") != std::string::npos);
+    // Write-ahead: the intent could not be recorded, so nothing reached the cluster.
+    const auto after = ws.deployment("checkout");
+    CHECK(after.at("metadata").at("resourceVersion") == before.at("metadata").at("resourceVersion"));
+    CHECK(after.at("metadata").at("generation") == before.at("metadata").at("generation"));
 
     // A grant request with a full disk fails too (its audit line cannot be written).
     const auto grant = ws.oncall({"request-access", "payments", "--role", "deployer", "--for", "10m", "--reason",

@@ -65,7 +65,11 @@ TEST_CASE("make_endpoint_client refuses incomplete configuration with the key to
     endpoint.ca_file = "/nonexistent/ca.pem";
     r = make_endpoint_client("alertmanager", endpoint, {});
     REQUIRE_FALSE(r.ok());
-    CHECK(r.error().message.find("ca-file '/nonexistent/ca.pem' cannot be read") != std::string::npos);
+    CHECK(r.error().message.find("alertmanager: cannot read ca-file /nonexistent/ca.pem") != std::string::npos);
+    endpoint.ca_file = "/dev/zero"; // a device never stands in for a CA bundle (nor hangs)
+    r = make_endpoint_client("alertmanager", endpoint, {});
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().message.find("not a regular file") != std::string::npos);
 }
 
 TEST_CASE("an endpoint client talks to its server with the configured token and names it in errors",
@@ -114,4 +118,81 @@ TEST_CASE("an endpoint client talks to its server with the configured token and 
     built = make_endpoint_client("prometheus", endpoint, defaults);
     REQUIRE(built.ok());
     CHECK(built->client.options().total_timeout == 1500ms);
+}
+
+TEST_CASE("an endpoint client sends basic-auth and the configured headers", "[backends][endpoint]") {
+    test::TestServer server;
+    server.on("GET", "/api/v1/query", [](const httplib::Request& req, httplib::Response& res, std::size_t) {
+        res.set_content(req.get_header_value("Authorization") + "|" + req.get_header_value("X-Scope-OrgID"),
+                        "text/plain");
+    });
+    server.start();
+    test::TempDir dir;
+    config::Endpoint endpoint;
+    endpoint.urls = {server.url()};
+    endpoint.basic_auth.username = "alice";
+    endpoint.basic_auth.password_file = dir.write("password", "secret\n");
+    endpoint.headers = {{"X-Scope-OrgID", "team-a"}};
+    auto built = make_endpoint_client("prometheus", endpoint, {});
+    REQUIRE(built.ok());
+    CHECK_THAT(built->client.options().credential_source,
+               Catch::Contains("basic-auth user 'alice'") && Catch::Contains(endpoint.basic_auth.password_file));
+    http::Request request;
+    request.url = built->url("/api/v1/query");
+    auto r = built->client.perform(request);
+    REQUIRE(r.ok());
+    CHECK(r->body == "Basic YWxpY2U6c2VjcmV0|team-a"); // alice:secret
+
+    endpoint.basic_auth.password_file = dir.path() + "/missing";
+    built = make_endpoint_client("prometheus", endpoint, {});
+    REQUIRE_FALSE(built.ok());
+    CHECK_THAT(built.error().message, Catch::StartsWith("prometheus: basic-auth: ") && Catch::Contains("password-file"));
+
+    endpoint.basic_auth = {};
+    endpoint.cert_file = dir.path() + "/client.pem";
+    endpoint.key_file = dir.path() + "/client.key";
+    built = make_endpoint_client("prometheus", endpoint, {});
+    REQUIRE_FALSE(built.ok());
+    CHECK_THAT(built.error().message, Catch::Contains("cannot read cert-file " + endpoint.cert_file));
+}
+
+TEST_CASE("a kube-service endpoint goes through the API server's service proxy with the Kubernetes credentials",
+          "[backends][endpoint]") {
+    test::TestServer api;
+    api.on("POST", "/api/v1/namespaces/monitoring/services/prometheus:web/proxy/api/v1/query",
+           [](const httplib::Request& req, httplib::Response& res, std::size_t) {
+               res.set_content(req.get_header_value("Authorization") + "|" + req.get_header_value("X-Scope-OrgID") +
+                                   "|" + req.body,
+                               "text/plain");
+           });
+    api.start();
+    test::TempDir dir;
+    config::KubernetesConfig kube;
+    kube.server = api.url();
+    kube.auth.token_file = dir.write("token", "kube-token-abcdef\n");
+    config::Endpoint endpoint;
+    endpoint.kube_service = *config::parse_kube_service("monitoring/prometheus:web");
+    endpoint.headers = {{"X-Scope-OrgID", "team-b"}};
+
+    // Without the Kubernetes settings there is nothing to go through.
+    auto without = make_endpoint_client("prometheus", endpoint, {});
+    REQUIRE_FALSE(without.ok());
+    CHECK_THAT(without.error().message, Catch::Contains("kube-service monitoring/prometheus:web"));
+
+    auto built = make_endpoint_client("prometheus", endpoint, {}, kube);
+    REQUIRE(built.ok());
+    CHECK(built->urls == std::vector<std::string>{api.url("/api/v1/namespaces/monitoring/services/prometheus:web/proxy")});
+    CHECK_THAT(built->client.options().credential_source, Catch::Contains("kubernetes credentials"));
+    http::Request request;
+    request.method = http::Method::post;
+    request.url = built->url("/api/v1/query");
+    request.body = "query=up";
+    auto r = built->client.perform(request);
+    REQUIRE(r.ok());
+    CHECK(r->body == "Bearer kube-token-abcdef|team-b|query=up");
+
+    kube.auth.token_file = dir.path() + "/missing-token";
+    built = make_endpoint_client("prometheus", endpoint, {}, kube);
+    REQUIRE_FALSE(built.ok());
+    CHECK_THAT(built.error().message, Catch::StartsWith("prometheus (kube-service monitoring/prometheus:web): "));
 }

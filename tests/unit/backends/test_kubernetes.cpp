@@ -2,6 +2,7 @@
 #include "oncall/core/exit_code.h"
 
 #include "../read_fixture.h"
+#include "process.h"
 
 #include <catch2/catch.hpp>
 
@@ -256,11 +257,9 @@ TEST_CASE("kubeconfig: token, inline CA, namespace from the current context", "[
     CHECK(c->namespace_name == "shop");
     CHECK(c->token == "sandbox-engineer-token");
     CHECK_FALSE(c->insecure_skip_tls_verify);
-    REQUIRE_FALSE(c->ca_file.empty());
-    std::ifstream ca(c->ca_file);
-    std::string first;
-    std::getline(ca, first);
-    CHECK(first == "-----BEGIN CERTIFICATE-----");
+    CHECK(c->ca_file.empty());
+    CHECK(c->ca_pem.rfind("-----BEGIN CERTIFICATE-----\n", 0) == 0);
+    CHECK(c->kube_context == "sandbox");
 }
 
 TEST_CASE("kubeconfig: tokenFile relative to the file, insecure cluster", "[kubernetes]") {
@@ -272,19 +271,24 @@ TEST_CASE("kubeconfig: tokenFile relative to the file, insecure cluster", "[kube
     CHECK(c->namespace_name == "default");
 }
 
-TEST_CASE("kubeconfig: plugins, client certificates and unknown contexts are refused clearly", "[kubernetes]") {
+TEST_CASE("kubeconfig: exec plugins and client certificates are read; unknown contexts are refused clearly",
+          "[kubernetes]") {
     const std::string path = std::string(ONCALL_FIXTURES_DIR) + "/kubernetes/kubeconfig_token.yaml";
     const auto text = test::read_fixture("kubernetes/kubeconfig_token.yaml");
     auto gke = kube::parse_kubeconfig(text, path, "gke");
-    REQUIRE_FALSE(gke.ok());
-    CHECK(gke.error().code == Errc::config);
-    CHECK(gke.error().message.find("exec plugin") != std::string::npos);
+    REQUIRE(gke.ok());
+    REQUIRE(gke->exec);
+    CHECK(gke->exec->command == "gke-gcloud-auth-plugin");
+    CHECK(gke->exec->api_version == "client.authentication.k8s.io/v1beta1");
+    CHECK(gke->exec->interactive_mode == "IfAvailable"); // kubectl's default for v1beta1
+    CHECK(gke->exec->provide_cluster_info);
     auto cert = kube::parse_kubeconfig(text, path, "cert");
-    REQUIRE_FALSE(cert.ok());
-    CHECK(cert.error().message.find("client certificate") != std::string::npos);
+    REQUIRE(cert.ok());
+    CHECK(cert->client_cert_pem == "---");
+    CHECK(cert->client_key_pem == "---");
     auto missing = kube::parse_kubeconfig(text, path, "prod");
     REQUIRE_FALSE(missing.ok());
-    CHECK(missing.error().message.find("no entry 'prod' in 'contexts'") != std::string::npos);
+    CHECK(missing.error().message.find("context 'prod' was not found") != std::string::npos);
     CHECK_FALSE(kube::parse_kubeconfig("- a\n- b\n", path, "").ok());
     CHECK_FALSE(kube::parse_kubeconfig("clusters: {a: 1}\ncurrent-context: x\ncontexts: 3\n", path, "").ok());
     CHECK_FALSE(kube::parse_kubeconfig("::: not yaml [", path, "").ok());
@@ -292,7 +296,10 @@ TEST_CASE("kubeconfig: plugins, client certificates and unknown contexts are ref
 
 TEST_CASE("resolve_connection uses the context's server and token source", "[kubernetes]") {
     config::KubernetesConfig k;
-    CHECK(kube::resolve_connection(k).error().code == Errc::config);
+    {
+        test::ScopedEnv kubeconfig("KUBECONFIG", "/nonexistent/kubeconfig");
+        CHECK(kube::resolve_connection(k).error().code == Errc::config);
+    }
     k.server = "https://127.0.0.1:6443/";
     k.namespace_name = "shop";
     k.auth.token_env = "ONCALL_TEST_KUBE_TOKEN_X";

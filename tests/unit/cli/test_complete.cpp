@@ -258,10 +258,23 @@ TEST_CASE("no words at all is the first word", "[cli][complete]") {
 TEST_CASE("candidates with line breaks are dropped, descriptions flattened", "[cli][complete]") {
     Resolver odd = [](ValueKind, const CompletionContext&) {
         return std::vector<Candidate>{
-            {"bad\nname", ""}, {"ok", "two\nlines\tand tab"}, {"ok", "dup"}};
+            {"bad\nname", ""}, {"esc\x1b[2Jname", ""}, {"ok", "two\nlines\tand tab"}, {"ok", "dup"}};
     };
     const auto c = complete(sample(), {"triage", ""}, odd);
     REQUIRE(c.candidates.size() == 1);
     CHECK(c.candidates[0].value == "ok");
-    CHECK(c.candidates[0].description == "two lines and tab");
+    CHECK(c.candidates[0].description == "two⏎lines and tab");
+}
+
+TEST_CASE("an escape sequence in a description never reaches the terminal", "[cli][complete][untrusted]") {
+    // An OSC 2 (window title) ended by BEL, as a server-supplied description could carry it.
+    Resolver hostile = [](ValueKind, const CompletionContext&) {
+        return std::vector<Candidate>{{"checkout", "deployment\x1b]2;pwned\x07 in shop\x1b[2J"}};
+    };
+    const auto c = complete(sample(), {"triage", ""}, hostile);
+    REQUIRE(c.candidates.size() == 1);
+    const auto text = format_completion(c, true);
+    CHECK(text == "checkout\tdeployment^[]2;pwned^G in shop^[[2J\n");
+    CHECK(text.find('\x1b') == std::string::npos);
+    CHECK(text.find('\x07') == std::string::npos);
 }

@@ -4,7 +4,11 @@
 
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -25,6 +29,7 @@ contexts:
     prometheus:   { url: http://127.0.0.1:9090 }
     alertmanager: { urls: [http://127.0.0.1:9093, http://127.0.0.1:9094] }
     registry:     { url: http://127.0.0.1:5000 }
+    silences: { max: 2h }
     access:
       require-grant: true
       roles:
@@ -61,10 +66,23 @@ TEST_CASE("the sample configuration parses with every key", "[config]") {
     CHECK(s.alertmanager.urls.size() == 2);
     CHECK(s.access.roles.at("deployer").max == std::chrono::hours(1));
     CHECK(s.access.roles.at("triage").service_account == "oncall-triage");
+    CHECK(s.silences.max == std::chrono::hours(2));
+    CHECK(c->contexts.at("prod").silences.max == std::chrono::hours(4)); // the default
     const auto& checkout = c->services.at("checkout");
     CHECK(checkout.slo.error_ratio == Approx(0.01));
     CHECK(checkout.repositories.at(0) == "registry.example/shop/checkout");
     CHECK(checkout.signals.at("error-ratio") == "sum(rate(x[5m]))");
+}
+
+TEST_CASE("silences.max must be a positive duration", "[config]") {
+    for (const char* bad : {"{ max: 0s }", "{ max: soon }", "{ max: 500ms }", "[4h]"}) {
+        const std::string text = std::string("contexts:\n  a:\n    kubernetes: { server: https://k:6443 }\n"
+                                             "    silences: ") + bad + "\n";
+        const auto c = parse_config(text, "config.yaml");
+        INFO(bad);
+        REQUIRE_FALSE(c.ok());
+        CHECK_THAT(c.error().message, Catch::Contains("silences"));
+    }
 }
 
 TEST_CASE("services get defaults from the context and their name", "[config]") {
@@ -185,6 +203,63 @@ TEST_CASE("token sources resolve from the environment and files", "[config]") {
     CHECK_FALSE(resolve_token(file).ok());
 }
 
+TEST_CASE("use-context keeps the mode, a symlinked config stays a link, temp names are not followed",
+          "[config][use-context]") {
+    test::TempDir dir;
+    const auto real = dir.write("real.yaml", k_sample, 0640);
+    const auto link = dir.path() + "/config.yaml";
+    REQUIRE(::symlink("real.yaml", link.c_str()) == 0);
+    // A symlink planted at the fixed temp name an older version used, pointing at a victim.
+    const auto victim = dir.write("victim", "untouched\n", 0600);
+    REQUIRE(::symlink(victim.c_str(), (link + ".tmp-oncall").c_str()) == 0);
+    REQUIRE(::symlink(victim.c_str(), (real + ".tmp-oncall").c_str()) == 0);
+    const mode_t old_umask = ::umask(0);
+    const auto r = set_current_context(link, "prod");
+    ::umask(old_umask);
+    REQUIRE(r.ok());
+    struct stat st {};
+    REQUIRE(::lstat(link.c_str(), &st) == 0);
+    CHECK(S_ISLNK(st.st_mode));
+    REQUIRE(::stat(real.c_str(), &st) == 0);
+    CHECK((st.st_mode & 07777) == 0640);
+    CHECK(load_config(real).value().current_context == "prod");
+    CHECK(load_config(link).value().current_context == "prod");
+    CHECK(read_all(victim) == "untouched\n");
+    // Nothing is left behind but the files of the test.
+    int entries = 0;
+    for (const auto& e : std::filesystem::directory_iterator(dir.path())) {
+        (void)e;
+        ++entries;
+    }
+    CHECK(entries == 5);
+}
+
+TEST_CASE("use-context writes a private config private from the start", "[config][use-context]") {
+    test::TempDir dir;
+    const auto path = dir.write("config.yaml", k_sample, 0600);
+    const mode_t old_umask = ::umask(0);
+    REQUIRE(set_current_context(path, "prod").ok());
+    ::umask(old_umask);
+    struct stat st {};
+    REQUIRE(::stat(path.c_str(), &st) == 0);
+    CHECK((st.st_mode & 07777) == 0600);
+}
+
+TEST_CASE("use-context of a name with ' #' switches to exactly that context", "[config][use-context]") {
+    test::TempDir dir;
+    const auto path = dir.write("config.yaml",
+                                "current-context: sandbox\n"
+                                "contexts:\n"
+                                "  sandbox:\n    kubernetes: { server: 'https://a:1' }\n"
+                                "  \"sandbox #staging\":\n    kubernetes: { server: 'https://b:1' }\n",
+                                0600);
+    REQUIRE(load_config(path).value().contexts.count("sandbox #staging") == 1);
+    REQUIRE(set_current_context(path, "sandbox #staging").ok());
+    CHECK(load_config(path).value().current_context == "sandbox #staging");
+    REQUIRE(set_current_context(path, "sandbox").ok());
+    CHECK(load_config(path).value().current_context == "sandbox");
+}
+
 TEST_CASE("use-context edits only the current-context line", "[config]") {
     test::TempDir dir;
     const auto path = dir.write("config.yaml", k_sample, 0640);
@@ -230,4 +305,69 @@ TEST_CASE("roles may need approval or be break-glass; notifications and the appr
     REQUIRE_FALSE(two);
     CHECK(parse_config("contexts:\n  a:\n    access: { require-grant: true }\n", "c.yaml")->contexts.at("a").access.approval_timeout ==
           std::chrono::minutes(15));
+}
+
+TEST_CASE("implicit configuration: one context from the kubeconfig, endpoints from the environment",
+          "[config][implicit]") {
+    test::ScopedEnv context("ONCALL_CONTEXT", std::nullopt);
+    test::ScopedEnv prometheus("ONCALL_PROMETHEUS_URL", "http://prom-a:9090, https://prom-b:9090,");
+    test::ScopedEnv alertmanager("ONCALL_ALERTMANAGER_URL", std::nullopt);
+    auto c = config::implicit_config(std::nullopt);
+    REQUIRE(c.ok());
+    CHECK(c->path.empty());
+    REQUIRE(c->contexts.size() == 1);
+    const auto& ctx = c->contexts.begin()->second;
+    CHECK(ctx.implicit);
+    CHECK(ctx.name.empty()); // filled from the kubeconfig's current-context later
+    CHECK(ctx.prometheus.urls == std::vector<std::string>{"http://prom-a:9090", "https://prom-b:9090"});
+    CHECK_FALSE(ctx.alertmanager.configured());
+    CHECK(ctx.kubernetes.server.empty());
+    CHECK(ctx.kubernetes.namespace_name.empty());
+    auto selected = config::select_context(*c, std::nullopt);
+    REQUIRE(selected.ok());
+    CHECK(selected->implicit);
+
+    auto named = config::implicit_config(std::string("kind-dev"));
+    REQUIRE(named.ok());
+    CHECK(named->contexts.count("kind-dev") == 1);
+    CHECK(named->contexts.at("kind-dev").kubernetes.kube_context == "kind-dev");
+    CHECK(config::select_context(*named, std::string("kind-dev")).ok());
+
+    test::ScopedEnv bad("ONCALL_ALERTMANAGER_URL", "am.example:9093");
+    auto refused = config::implicit_config(std::nullopt);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().code == Errc::config);
+    CHECK(refused.error().message.find("$ONCALL_ALERTMANAGER_URL") != std::string::npos);
+}
+
+TEST_CASE("kubernetes keys: kubeconfig as a path or a list, client certificate, server name, proxy",
+          "[config]") {
+    auto c = config::parse_config(R"(current-context: a
+contexts:
+  a:
+    kubernetes:
+      kubeconfig: [~/.kube/config, /etc/kube/extra]
+      kube-context: prod
+      cert-file: /c.pem
+      key-file: /c.key
+      tls-server-name: api.internal
+      proxy-url: socks5://127.0.0.1:1080
+  b:
+    kubernetes: {kubeconfig: /one}
+)",
+                                  "config.yaml");
+    REQUIRE(c.ok());
+    const auto& a = c->contexts.at("a").kubernetes;
+    CHECK(a.kubeconfigs == std::vector<std::string>{"~/.kube/config", "/etc/kube/extra"});
+    CHECK(a.kube_context == "prod");
+    CHECK(a.cert_file == "/c.pem");
+    CHECK(a.key_file == "/c.key");
+    CHECK(a.tls_server_name == "api.internal");
+    CHECK(a.proxy_url == "socks5://127.0.0.1:1080");
+    CHECK(c->warnings.empty());
+    CHECK(c->contexts.at("b").kubernetes.kubeconfigs == std::vector<std::string>{"/one"});
+    CHECK_FALSE(config::parse_config("contexts:\n  a:\n    kubernetes: {cert-file: /c.pem}\n", "f").ok());
+    CHECK_FALSE(config::parse_config("contexts:\n  a:\n    kubernetes: {proxy-url: ftp://x}\n", "f").ok());
+    CHECK_FALSE(
+        config::parse_config("contexts:\n  a:\n    kubernetes: {server: 'https://x', kubeconfig: /k}\n", "f").ok());
 }

@@ -116,3 +116,16 @@ TEST_CASE("methods: names and idempotency", "[http]") {
     CHECK_FALSE(is_idempotent(Method::post));
     CHECK_FALSE(is_idempotent(Method::patch));
 }
+
+TEST_CASE("a credential over http:// to a host off loopback is warned about", "[http][redact]") {
+    CHECK_FALSE(cleartext_credential_warning("https://api.example:6443/x"));
+    CHECK_FALSE(cleartext_credential_warning("http://127.0.0.1:9090/api"));
+    CHECK_FALSE(cleartext_credential_warning("http://127.8.9.1:9090"));
+    CHECK_FALSE(cleartext_credential_warning("http://localhost:9090"));
+    CHECK_FALSE(cleartext_credential_warning("http://[::1]:9090/"));
+    const auto w = cleartext_credential_warning("HTTP://user:pw-1@prom.example:9090/api/v1?token=t-2");
+    REQUIRE(w);
+    CHECK_THAT(*w, Catch::Contains("clear text") && Catch::Contains("prom.example:9090"));
+    CHECK_THAT(*w, !Catch::Contains("pw-1") && !Catch::Contains("t-2"));
+    CHECK(cleartext_credential_warning("http://10.0.0.1"));
+}

@@ -5,27 +5,24 @@
 #include "oncall/ops/signals.h"
 
 #include "../read_fixture.h"
+#include "triage_facts.h"
 
 #include <catch2/catch.hpp>
+
+#include <cmath>
 
 using namespace oncall;
 using namespace oncall::ops;
 using namespace std::chrono_literals;
 using oncall::test::read_fixture;
+using oncall::test::triage_facts::k_now;
+using oncall::test::triage_facts::specs_for;
 
 namespace {
 
-const TimePoint k_now{std::chrono::seconds(1795003200)};
-
 std::vector<SignalSeries> recorded_signals(const std::string& service) {
-    config::Service svc;
-    svc.name = service;
-    svc.slo.error_ratio = 0.01;
-    svc.slo.latency_p99 = 0.5;
-    auto specs = signals_for(svc);
-    REQUIRE(specs.ok());
     std::vector<SignalSeries> out;
-    for (const auto& spec : *specs) {
+    for (const auto& spec : specs_for(service)) {
         auto decoded = prometheus::decode_query_response(
             200, read_fixture("prometheus/" + service + "_" + spec.name + "_range.json"), "http://prom");
         REQUIRE(decoded.ok());
@@ -154,4 +151,22 @@ TEST_CASE("correlate: values for people", "[correlate]") {
     CHECK(format_signal_value("latency_p99", 1.8) == "1.80s");
     CHECK(format_signal_value("latency_p99", 0.21) == "210ms");
     CHECK(format_signal_value("request_rate", 30) == "30/s");
+}
+
+TEST_CASE("without an SLO a signal breaches against its own baseline", "[correlate][baseline]") {
+    // Error ratio: at least 3x and at least 1 percentage point higher.
+    CHECK(breaches_baseline("error_ratio", 0.004, 0.015));
+    CHECK_FALSE(breaches_baseline("error_ratio", 0.004, 0.0139)); // 3.5x but only 0.99 points up
+    CHECK_FALSE(breaches_baseline("error_ratio", 0.02, 0.05));    // 3 points up but only 2.5x
+    CHECK(breaches_baseline("error_ratio", 0.02, 0.061));
+    CHECK(breaches_baseline("error_ratio", 0.0, 0.01));
+    CHECK_FALSE(breaches_baseline("error_ratio", 0.0, 0.0099));
+    // p99 latency: at least 2x and at least 100 ms higher.
+    CHECK(breaches_baseline("latency_p99", 0.08, 0.181));
+    CHECK_FALSE(breaches_baseline("latency_p99", 0.08, 0.17));  // 2.1x but 90 ms up
+    CHECK_FALSE(breaches_baseline("latency_p99", 0.4, 0.75));   // 350 ms up but under 2x
+    CHECK(breaches_baseline("latency_p99", 0.4, 0.8));
+    // Other signals never breach this way.
+    CHECK_FALSE(breaches_baseline("request_rate", 1.0, 100.0));
+    CHECK_FALSE(breaches_baseline("error_ratio", std::nan(""), 0.5));
 }

@@ -243,3 +243,56 @@ TEST_CASE("pod problems: crash loops in the new ReplicaSet are fatal and listed 
     CHECK(p[0].fatal());
     CHECK_FALSE(p[0].in_new_replicaset);
 }
+
+TEST_CASE("one judgement: a crash loop or image pull failure in the new ReplicaSet fails the rollout at once",
+          "[deploy][rollout]") {
+    auto d = checkout();
+    d.status.updated_replicas = 1;
+    d.status.replicas = 4;
+    kube::ReplicaSet fresh;
+    fresh.metadata.name = "checkout-new";
+    fresh.metadata.uid = "0b7a3c1e-9d1f-4f6b-8a3e-2c1d0e9f8a7b"; // the crash-looping pod's owner
+    fresh.metadata.owner_references.push_back({"apps/v1", "Deployment", "checkout", d.metadata.uid, true});
+    fresh.pod_template = d.pod_template;
+    fresh.revision = 3;
+    kube::ReplicaSet old = fresh;
+    old.metadata.uid = "old-rs";
+    old.pod_template.raw["spec"]["containers"][0]["image"] = "elsewhere/checkout@sha256:0";
+    old.revision = 2;
+    auto crashing = kube::decode_pod(load("pod_crashloop.json")).value();
+
+    // Progressing by kubectl's counts, failed by its new pods.
+    CHECK(ops::evaluate_rollout(d).state == ops::RolloutState::progressing);
+    auto s = ops::assess_rollout(d, {old, fresh}, {crashing});
+    CHECK(s.state == ops::RolloutState::failed);
+    CHECK_THAT(s.reason, Catch::Contains("CrashLoopBackOff") && Catch::Contains("5 restarts"));
+    CHECK_THAT(s.message, Catch::Contains("CrashLoopBackOff"));
+
+    // The same pod in an old ReplicaSet is listed, and does not fail the rollout.
+    auto old_pod = crashing;
+    old_pod.metadata.owner_references[0].uid = "old-rs";
+    s = ops::assess_rollout(d, {old, fresh}, {old_pod});
+    CHECK(s.state == ops::RolloutState::progressing);
+    REQUIRE(s.problems.size() == 1);
+    CHECK_FALSE(s.problems[0].in_new_replicaset);
+
+    // Pods of other Deployments are ignored.
+    auto stranger = crashing;
+    stranger.metadata.owner_references[0].uid = "someone-else";
+    CHECK(ops::assess_rollout(d, {old, fresh}, {stranger}).problems.empty());
+
+    // Image pull back-off fails it too; paused wins over everything.
+    auto pulling = crashing;
+    pulling.container_statuses[0].waiting_reason = "ImagePullBackOff";
+    CHECK(ops::assess_rollout(d, {fresh}, {pulling}).state == ops::RolloutState::failed);
+    d.paused = true;
+    CHECK(ops::assess_rollout(d, {fresh}, {pulling}).state == ops::RolloutState::paused);
+
+    // A healthy rollout in progress stays progressing.
+    d.paused = false;
+    auto ready = crashing;
+    ready.container_statuses[0].waiting_reason.clear();
+    ready.container_statuses[0].ready = true;
+    ready.phase = "Running";
+    CHECK(ops::assess_rollout(d, {old, fresh}, {ready}).state == ops::RolloutState::progressing);
+}

@@ -34,6 +34,7 @@ Grant sample_grant(const std::string& service = "checkout", const std::string& r
     g.issued_at = parse_rfc3339("2026-11-26T02:00:00Z").value();
     g.expires_at = parse_rfc3339("2026-11-26T02:30:00Z").value();
     g.token = "eyJhbGciOiJSUzI1NiJ9.secret-token-value.sig";
+    g.server_identity = "ca-sha256:0123";
     return g;
 }
 
@@ -71,6 +72,7 @@ TEST_CASE("a saved grant is found again by context, service and role", "[grants]
     CHECK(l.expires_at == g.expires_at);
     CHECK(l.issued_at == g.issued_at);
     CHECK(l.namespace_name == "shop");
+    CHECK(l.server_identity == g.server_identity);
 
     SECTION("another service, role or context has no grant") {
         CHECK_FALSE(store.load("sandbox", "payments", "deployer")->has_value());
@@ -390,4 +392,73 @@ TEST_CASE("tickets and grant ids", "[grants][validation]") {
     CHECK(std::all_of(name.begin(), name.end(), [](char c) {
         return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
     }));
+}
+
+namespace {
+
+std::string base64url(const std::string& in) {
+    static const char* k = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    std::string out;
+    unsigned val = 0;
+    int bits = -6;
+    for (const unsigned char c : in) {
+        val = (val << 8) + c;
+        bits += 8;
+        while (bits >= 0) {
+            out.push_back(k[(val >> bits) & 0x3F]);
+            bits -= 6;
+        }
+    }
+    if (bits > -6) {
+        out.push_back(k[((val << 8) >> (bits + 8)) & 0x3F]);
+    }
+    return out;
+}
+
+std::string jwt_expiring(long long exp) {
+    return base64url(R"({"alg":"RS256","kid":"k"})") + "." +
+           base64url(R"({"aud":["https://kubernetes.default.svc"],"exp":)" + std::to_string(exp) +
+                     R"(,"sub":"system:serviceaccount:shop:oncall-deployer"})") +
+           ".c2lnbmF0dXJl";
+}
+
+} // namespace
+
+TEST_CASE("a token's exp claim is its expiry; opaque tokens have none", "[grants]") {
+    const auto exp = token_expiry(jwt_expiring(1795000000));
+    REQUIRE(exp);
+    CHECK(format_rfc3339(*exp) == format_rfc3339(TimePoint(std::chrono::seconds(1795000000))));
+    CHECK_FALSE(token_expiry("opaque-token-without-dots"));
+    CHECK_FALSE(token_expiry("a.b.c"));
+    CHECK_FALSE(token_expiry(base64url("{}") + "." + base64url(R"({"exp":"soon"})") + ".x"));
+}
+
+TEST_CASE("a grant file claiming more than its token is believed only as far as the token", "[grants]") {
+    test::TempDir tmp;
+    const GrantStore store(tmp.path() + "/grants");
+    Grant g = sample_grant();
+    g.issued_at = now() - 1min;
+    const auto real = std::chrono::time_point_cast<std::chrono::seconds>(now() + 10min);
+    g.token = jwt_expiring(real.time_since_epoch().count());
+    g.expires_at = now() + 24h * 30; // edited by hand
+    REQUIRE(store.save(g));
+    auto loaded = store.load("sandbox", "checkout", "deployer");
+    REQUIRE(loaded);
+    REQUIRE(loaded->has_value());
+    const Grant& l = **loaded;
+    CHECK(l.expires_at == TimePoint(real));
+    REQUIRE(l.claimed_expires_at);
+    const auto doubt = grant_expiry_doubt(l, 1h);
+    REQUIRE(doubt);
+    CHECK_THAT(*doubt, Catch::Contains("claims it expires at") && !Catch::Contains(g.token));
+    auto lookup = store.find_active("sandbox", "checkout", "deployer", now() + 11min);
+    REQUIRE(lookup);
+    CHECK(lookup->status == GrantStatus::expired);
+
+    // An opaque token: the role's max is the yardstick.
+    Grant opaque = sample_grant();
+    opaque.expires_at = opaque.issued_at + 10h;
+    CHECK(grant_expiry_doubt(opaque, 1h));
+    opaque.expires_at = opaque.issued_at + 30min;
+    CHECK_FALSE(grant_expiry_doubt(opaque, 1h));
 }

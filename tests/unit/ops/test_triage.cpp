@@ -3,8 +3,10 @@
 // baseline, failed sources, a crash-looping rollout, drift and log grouping.
 
 #include "oncall/ops/triage.h"
+#include "oncall/views/triage.h"
 
 #include "../read_fixture.h"
+#include "triage_facts.h"
 
 #include <catch2/catch.hpp>
 
@@ -16,94 +18,9 @@ using namespace oncall::ops;
 using namespace std::chrono_literals;
 using nlohmann::json;
 using oncall::test::read_fixture;
+using namespace oncall::test::triage_facts;
 
 namespace {
-
-const TimePoint k_now{std::chrono::seconds(1795003200)};
-const std::string k_reg = "127.0.0.1:5001/shop/";
-
-std::string digest(char c) { return "sha256:" + std::string(64, c); }
-
-std::vector<SignalSpec> specs_for(const std::string& service) {
-    config::Service svc;
-    svc.name = service;
-    svc.slo.error_ratio = 0.01;
-    svc.slo.latency_p99 = 0.5;
-    auto specs = signals_for(svc);
-    REQUIRE(specs.ok());
-    return *specs;
-}
-
-SourceStatus ok_source(const std::string& name) {
-    SourceStatus s;
-    s.name = name;
-    s.ok = true;
-    return s;
-}
-
-kube::Pod running_pod(const std::string& name, const std::string& container, const std::string& image_id) {
-    kube::Pod p;
-    p.metadata.name = name;
-    p.phase = "Running";
-    p.containers.push_back({container, image_id});
-    kube::ContainerStatus cs;
-    cs.name = container;
-    cs.image = image_id;
-    cs.image_id = image_id;
-    cs.ready = true;
-    p.container_statuses.push_back(cs);
-    return p;
-}
-
-kube::Revision revision(const std::string& service, long n, std::chrono::minutes ago, char d, bool current) {
-    kube::Revision r;
-    r.number = n;
-    r.artifacts = {k_reg + service + "@" + digest(d)};
-    r.deployed_at = k_now - ago;
-    r.current = current;
-    r.change_cause = "deploy " + std::to_string(n);
-    r.pod_template.containers.push_back({service, r.artifacts[0]});
-    return r;
-}
-
-// A healthy, complete Deployment (recorded fixture) running `revisions`, the newest current.
-KubeFacts kube_facts(const std::string& service, std::vector<kube::Revision> revisions) {
-    KubeFacts k;
-    auto d = kube::decode_deployment(json::parse(read_fixture("kubernetes/deployment_checkout.json")));
-    REQUIRE(d.ok());
-    k.deployment = *d;
-    k.revisions = std::move(revisions);
-    const auto& newest = k.revisions.front();
-    k.deployment.pod_template.containers = newest.pod_template.containers;
-    for (int i = 0; i < 3; ++i) {
-        k.pods.push_back(running_pod(service + "-abc-" + std::to_string(i), service, newest.artifacts[0]));
-    }
-    return k;
-}
-
-TriageFacts facts_for(const std::string& service, const std::string& alerts_fixture) {
-    TriageFacts f;
-    f.service = service;
-    f.context = "sandbox";
-    f.at = k_now;
-    f.window = 1h;
-    f.specs = specs_for(service);
-    for (const auto& spec : f.specs) {
-        auto decoded = prometheus::decode_query_response(
-            200, read_fixture("prometheus/" + service + "_" + spec.name + "_range.json"), "http://prom");
-        REQUIRE(decoded.ok());
-        f.series.push_back(to_signal_series(spec, *decoded));
-    }
-    if (!alerts_fixture.empty()) {
-        auto alerts = alertmanager::decode_alerts(200, read_fixture("alertmanager/" + alerts_fixture), "http://am");
-        REQUIRE(alerts.ok());
-        f.alerts = *alerts;
-    } else {
-        f.alerts = std::vector<alertmanager::Alert>{};
-    }
-    f.sources = {ok_source("prometheus"), ok_source("alertmanager"), ok_source("kubernetes")};
-    return f;
-}
 
 const SignalReport& signal(const TriageReport& r, const std::string& name) {
     for (const auto& s : r.signals) {
@@ -123,15 +40,15 @@ TEST_CASE("triage: a bad deploy is degraded, names the suspect and the rollback 
                                      revision("checkout", 1, 26h, '1', false)});
     f.deployer_role_max = std::chrono::seconds(3600);
     const auto r = build_report(f);
-    CHECK(r.verdict == "degraded");
+    CHECK(r.verdict == Verdict::degraded);
     CHECK(r.exit_code == ExitCode::degraded);
     const auto& er = signal(r, "error_ratio");
-    CHECK(er.status == "breach");
+    CHECK(er.status == SignalStatus::breach);
     CHECK(er.now == Approx(0.12));
     REQUIRE(er.baseline);
     CHECK(*er.baseline == Approx(0.003));
-    CHECK(signal(r, "latency_p99").status == "breach");
-    CHECK(signal(r, "request_rate").status == "ok");
+    CHECK(signal(r, "latency_p99").status == SignalStatus::breach);
+    CHECK(signal(r, "request_rate").status == SignalStatus::ok);
     // Since: the error ratio moved before the alert (which waits for its `for:`) fired.
     REQUIRE(r.since);
     CHECK(*r.since >= k_now - 20min);
@@ -146,7 +63,7 @@ TEST_CASE("triage: a bad deploy is degraded, names the suspect and the rollback 
     CHECK(r.recommendations[2].command == "oncall status checkout --watch");
     // The inhibited latency alert is shown but only the critical one counts.
     CHECK(r.alerts.size() == 2);
-    CHECK(r.rollout->state == "complete");
+    CHECK(r.rollout->state == RolloutState::complete);
     CHECK(r.drift.empty());
     for (const auto& d : r.deploys) {
         CHECK(d.suspect == (d.revision == 3));
@@ -160,7 +77,7 @@ TEST_CASE("triage: a bad deploy is degraded, names the suspect and the rollback 
         CHECK(g.recommendations[0].command == "oncall rollback checkout --to-revision 2");
     }
     SECTION("the JSON document has the DESIGN.md fields") {
-        const auto j = report_json(r);
+        const auto j = views::triage_json(r);
         for (const char* key : {"service", "verdict", "since", "alerts", "signals", "deploys", "suspect", "rollout",
                                 "recommendations", "logs", "drift", "sources"}) {
             CHECK(j.contains(key));
@@ -186,7 +103,7 @@ TEST_CASE("triage: a healthy service is healthy with nothing to do", "[triage]")
     auto f = facts_for("payments", "payments_silenced.json"); // its only alert is silenced
     f.kube = kube_facts("payments", {revision("payments", 2, 90min, 'b', true), revision("payments", 1, 120h, 'a', false)});
     const auto r = build_report(f);
-    CHECK(r.verdict == "healthy");
+    CHECK(r.verdict == Verdict::healthy);
     CHECK(r.exit_code == ExitCode::success);
     CHECK_FALSE(r.since);
     CHECK_FALSE(r.suspect);
@@ -194,7 +111,7 @@ TEST_CASE("triage: a healthy service is healthy with nothing to do", "[triage]")
     CHECK(r.alerts.size() == 1);
     CHECK(r.alerts[0].state == "suppressed");
     for (const auto& s : r.signals) {
-        CHECK(s.status == "ok");
+        CHECK(s.status == SignalStatus::ok);
     }
 }
 
@@ -202,12 +119,12 @@ TEST_CASE("triage: a slow burn without a deploy has no suspect", "[triage]") {
     auto f = facts_for("ledger", "");
     f.kube = kube_facts("ledger", {revision("ledger", 4, 170min, '4', true)});
     const auto r = build_report(f);
-    CHECK(r.verdict == "degraded");
+    CHECK(r.verdict == Verdict::degraded);
     REQUIRE(r.since);
     CHECK(*r.since <= k_now - 40min);
     CHECK_FALSE(r.suspect);
     CHECK_FALSE(r.rollback_target);
-    CHECK(report_json(r)["suspect"].is_null());
+    CHECK(views::triage_json(r)["suspect"].is_null());
     REQUIRE_FALSE(r.recommendations.empty());
     CHECK(r.recommendations[0].command == "oncall history ledger");
 }
@@ -216,7 +133,7 @@ TEST_CASE("triage: a flapping alert dates the trouble from when the flapping beg
     auto f = facts_for("inventory", "inventory_flapping.json");
     f.kube = kube_facts("inventory", {revision("inventory", 2, 170min, '2', true)});
     const auto r = build_report(f);
-    CHECK(r.verdict == "degraded");
+    CHECK(r.verdict == Verdict::degraded);
     REQUIRE(r.alerts.size() == 1);
     REQUIRE(r.alerts[0].starts_at);
     CHECK(*r.alerts[0].starts_at == k_now - 2min); // the alert restarted two minutes ago
@@ -230,11 +147,11 @@ TEST_CASE("triage: a missing baseline leaves the baseline and the suspect empty"
     auto f = facts_for("cart", "");
     f.kube = kube_facts("cart", {revision("cart", 1, 9min, '1', true)});
     const auto r = build_report(f);
-    CHECK(r.verdict == "degraded");
+    CHECK(r.verdict == Verdict::degraded);
     const auto& er = signal(r, "error_ratio");
-    CHECK(er.status == "breach");
+    CHECK(er.status == SignalStatus::breach);
     CHECK_FALSE(er.baseline);
-    CHECK(report_json(r)["signals"][1]["baseline"].is_null());
+    CHECK(views::triage_json(r)["signals"][1]["baseline"].is_null());
     CHECK_FALSE(r.suspect);
     REQUIRE(r.since); // from the first sample over the SLO
     CHECK(*r.since >= k_now - 9min);
@@ -248,10 +165,10 @@ TEST_CASE("triage: a failed source is named and never hides the others", "[triag
     f.sources[0].error = make_error(Errc::timeout, "prometheus at http://127.0.0.1:9090: timed out after 3s");
     SECTION("an alert still fires: degraded, exit 8") {
         const auto r = build_report(f);
-        CHECK(r.verdict == "degraded");
+        CHECK(r.verdict == Verdict::degraded);
         CHECK(r.exit_code == ExitCode::degraded);
-        CHECK(signal(r, "error_ratio").status == "unknown");
-        const auto j = report_json(r);
+        CHECK(signal(r, "error_ratio").status == SignalStatus::unknown);
+        const auto j = views::triage_json(r);
         CHECK(j["sources"][0]["ok"] == false);
         CHECK(j["sources"][0]["error"] == "prometheus at http://127.0.0.1:9090: timed out after 3s");
         CHECK(j["deploys"].size() == 1);
@@ -259,7 +176,7 @@ TEST_CASE("triage: a failed source is named and never hides the others", "[triag
     SECTION("nothing fires: unknown, exit 3") {
         f.alerts = std::vector<alertmanager::Alert>{};
         const auto r = build_report(f);
-        CHECK(r.verdict == "unknown");
+        CHECK(r.verdict == Verdict::unknown);
         CHECK(r.exit_code == ExitCode::partial);
         CHECK_THAT(r.verdict_reasons.back(), Catch::Contains("prometheus"));
     }
@@ -279,6 +196,7 @@ TEST_CASE("triage: crash-looping pods fail the rollout and make the new revision
                                    revision("search", 1, 50h, 'a', false)});
     auto crash = kube::decode_pod(json::parse(read_fixture("kubernetes/pod_crashloop.json")));
     REQUIRE(crash.ok());
+    own_by_new_replicaset(k, *crash);
     k.pods = {*crash};
     k.deployment.status.updated_replicas = 1;
     k.deployment.status.available_replicas = 3;
@@ -286,10 +204,10 @@ TEST_CASE("triage: crash-looping pods fail the rollout and make the new revision
     f.kube = k;
     const auto r = build_report(f);
     REQUIRE(r.rollout);
-    CHECK(r.rollout->state == "failed");
+    CHECK(r.rollout->state == RolloutState::failed);
     REQUIRE_FALSE(r.rollout->problems.empty());
-    CHECK_THAT(r.rollout->problems[0], Catch::Contains("CrashLoopBackOff") && Catch::Contains("5 restarts"));
-    CHECK(r.verdict == "degraded");
+    CHECK_THAT(r.rollout->problems[0].raw(), Catch::Contains("CrashLoopBackOff") && Catch::Contains("5 restarts"));
+    CHECK(r.verdict == Verdict::degraded);
     REQUIRE(r.suspect);
     CHECK(r.suspect->revision == 3);
     REQUIRE(r.rollback_target);
@@ -305,9 +223,9 @@ TEST_CASE("triage: drift of mutable tags and of pods running another image", "[t
               running_pod("inventory-c", "inventory", k_reg + "inventory@" + digest('e'))};
     const auto drift = find_drift(k);
     REQUIRE(drift.size() == 2);
-    CHECK(drift[0].kind == "mutable_tag");
+    CHECK(drift[0].kind == DriftKind::mutable_tag);
     CHECK(drift[0].running == k_reg + "inventory:2.4");
-    CHECK(drift[1].kind == "image_mismatch");
+    CHECK(drift[1].kind == DriftKind::image_mismatch);
     CHECK(drift[1].pod == "inventory-b");
     CHECK(drift[1].expected == k_reg + "inventory@" + digest('e'));
     CHECK(drift[1].running == k_reg + "inventory@" + digest('d'));
@@ -339,7 +257,7 @@ TEST_CASE("triage: log lines are grouped by shape", "[triage]") {
     CHECK(groups[0].pattern ==
           R"(level=error msg="db pool exhausted" pool=orders wait_ms=<n> in_use=<n> max=<n> trace_id=<hex>)");
     CHECK(groups[0].count == 3);
-    CHECK_THAT(groups[0].example, Catch::Contains("wait_ms=5000"));
+    CHECK_THAT(groups[0].example.raw(), Catch::Contains("wait_ms=5000"));
     CHECK(groups[1].pattern ==
           R"(level=error msg="checkout failed" err="context deadline exceeded" cart_id=<hex> status=<n> user="<v>")");
     CHECK(groups[1].count == 2);
@@ -360,7 +278,7 @@ TEST_CASE("triage: the screen of a bad deploy fits 100 columns by 30 lines", "[t
     const auto r = build_report(f);
     render::Style style;
     style.width = 100;
-    const auto text = report_text(r, style);
+    const auto text = views::triage_text(r, views::TextOptions{style, k_now});
     UNSCOPED_INFO(text);
     if (const char* dump = std::getenv("ONCALL_DUMP_SCREEN")) { // to look at it: ONCALL_DUMP_SCREEN=/tmp/x
         std::ofstream(dump) << text;
@@ -387,4 +305,46 @@ TEST_CASE("triage: the screen of a bad deploy fits 100 columns by 30 lines", "[t
     const auto er = std::find_if(lines.begin(), lines.end(), [](const std::string& l) { return l.rfind("  error ratio", 0) == 0; });
     REQUIRE(er != lines.end());
     CHECK(render::display_width(*marks) == render::display_width(*er));
+}
+
+TEST_CASE("triage: a GitOps-owned Deployment gets the GitOps tool's commands, not a rollback it would revert",
+          "[triage]") {
+    auto make = [](std::map<std::string, std::string> labels, std::map<std::string, std::string> annotations) {
+        auto f = facts_for("payments", "");
+        f.service = "search";
+        auto k = kube_facts("search", {revision("search", 3, 8min, 'c', true), revision("search", 2, 160min, 'b', false),
+                                       revision("search", 1, 50h, 'a', false)});
+        auto crash = kube::decode_pod(json::parse(read_fixture("kubernetes/pod_crashloop.json")));
+        REQUIRE(crash.ok());
+        own_by_new_replicaset(k, *crash);
+        k.pods = {*crash};
+        k.deployment.status.updated_replicas = 1;
+        k.deployment.status.replicas = 4;
+        k.deployment.metadata.labels.insert(labels.begin(), labels.end());
+        k.deployment.metadata.annotations.insert(annotations.begin(), annotations.end());
+        f.kube = k;
+        return build_report(f);
+    };
+    auto commands = [](const TriageReport& r) {
+        std::string all;
+        for (const auto& rec : r.recommendations) {
+            all += rec.command + "\n";
+        }
+        return all;
+    };
+    const auto argo = make({{"argocd.argoproj.io/instance", "shop-search"}}, {});
+    REQUIRE(argo.rollback_target);
+    CHECK_THAT(commands(argo), Catch::Contains("argocd app history shop-search") &&
+                                   Catch::Contains("argocd app rollback shop-search ID") &&
+                                   !Catch::Contains("oncall rollback"));
+    const auto tracked = make({}, {{"argocd.argoproj.io/tracking-id", "shop-search2:apps/Deployment:shop/search"}});
+    CHECK_THAT(commands(tracked), Catch::Contains("argocd app history shop-search2"));
+    const auto flux = make({{"kustomize.toolkit.fluxcd.io/name", "apps"}, {"kustomize.toolkit.fluxcd.io/namespace", "flux-system"}}, {});
+    CHECK_THAT(commands(flux), Catch::Contains("flux suspend kustomization apps -n flux-system") &&
+                                   Catch::Contains("oncall rollback search --to-revision") &&
+                                   Catch::Contains("--force"));
+    const auto helm = make({{"helm.toolkit.fluxcd.io/name", "search"}}, {});
+    CHECK_THAT(commands(helm), Catch::Contains("flux suspend helmrelease search"));
+    const auto plain = make({}, {});
+    CHECK_THAT(commands(plain), Catch::Contains("oncall rollback search --to-revision") && !Catch::Contains("--force"));
 }

@@ -1,5 +1,7 @@
 #include "oncall/ops/verify.h"
 
+#include <cmath>
+
 #include <catch2/catch.hpp>
 
 using namespace oncall;
@@ -26,24 +28,57 @@ TEST_CASE("signals are judged against their thresholds", "[verify]") {
     specs[2].threshold = 0.5;
 
     auto ok = ops::judge_signals(specs, {55.0, 0.002, 0.19});
-    CHECK(ok.passed);
-    CHECK(ok.conclusive);
+    CHECK(ok.status == ops::VerificationStatus::pass);
     CHECK(ok.checks[1].status == "ok");
 
     auto breach = ops::judge_signals(specs, {55.0, 0.12, 1.8});
-    CHECK_FALSE(breach.passed);
+    CHECK(breach.status == ops::VerificationStatus::breach);
     CHECK(breach.checks[1].status == "breach");
     CHECK(breach.checks[2].status == "breach");
     CHECK_THAT(breach.summary, Catch::Contains("error ratio") && Catch::Contains(">"));
 
     auto nodata = ops::judge_signals(specs, {std::nullopt, std::nullopt, std::nan("")});
-    CHECK(nodata.passed);
-    CHECK_FALSE(nodata.conclusive);
+    CHECK(nodata.status == ops::VerificationStatus::inconclusive);
+    CHECK_FALSE(nodata.reason.empty());
+
+    // No traffic: zero requests is no evidence, even when a ratio happens to come out.
+    auto idle = ops::judge_signals(specs, {0.0, 0.0, std::nullopt});
+    CHECK(idle.status == ops::VerificationStatus::inconclusive);
+    CHECK_THAT(idle.reason, Catch::Contains("no requests"));
     CHECK(nodata.checks[2].status == "unknown");
     CHECK_FALSE(nodata.checks[2].value.has_value());
 
     const auto j = ops::verification_json(breach);
-    CHECK(j.at("passed") == false);
+    CHECK(j.at("status") == "breach");
     CHECK(j.at("signals").size() == 3);
     CHECK(j.at("signals")[1].at("threshold") == 0.01);
+}
+
+TEST_CASE("the verification window is four scrape intervals, or --verify-window when longer", "[verify]") {
+    using namespace std::chrono_literals;
+    CHECK(ops::verification_window(30s, 30s) == 120s);
+    CHECK(ops::verification_window(15s, 30s) == 60s);
+    CHECK(ops::verification_window(2s, 30s) == 30s);
+    CHECK(ops::verification_window(1min, 5min) == 300s);
+    CHECK(ops::verification_window(std::chrono::milliseconds(1500), 5s) == 6s);
+}
+
+TEST_CASE("the scrape interval comes from the targets that scrape the service's series", "[verify]") {
+    using namespace std::chrono_literals;
+    auto targets = prometheus::decode_targets_response(200, R"({"status":"success","data":{"activeTargets":[
+        {"labels":{"job":"node","instance":"n1:9100"},"scrapePool":"node","scrapeInterval":"15s","health":"up"},
+        {"labels":{"job":"shop","instance":"a:8080","service":"checkout"},"scrapePool":"shop","scrapeInterval":"30s","health":"up"},
+        {"labels":{"job":"shop","instance":"b:8080","service":"cart"},"scrapePool":"shop","scrapeInterval":"1m","health":"up"}
+    ],"droppedTargets":[]}})", "http://prom");
+    REQUIRE(targets.ok());
+    REQUIRE(targets->size() == 3);
+    CHECK((*targets)[1].scrape_interval == 30s);
+    // By the series' job and instance.
+    CHECK(ops::scrape_interval_of(*targets, {{{"job", "shop"}, {"instance", "a:8080"}}}, "") == std::optional(30s));
+    // By job alone (series with their own instance labels): the longest of the job.
+    CHECK(ops::scrape_interval_of(*targets, {{{"job", "shop"}, {"instance", "pod-1"}}}, "") == std::optional(60s));
+    // No series: by the selector's equality matchers on the target labels.
+    CHECK(ops::scrape_interval_of(*targets, {}, R"(service="checkout", code=~"5..")") == std::optional(30s));
+    CHECK_FALSE(ops::scrape_interval_of(*targets, {}, R"(service="search")").has_value());
+    CHECK_FALSE(prometheus::decode_targets_response(200, R"({"data":{"activeTargets":[{"scrapeInterval":7}]}})", "p").ok());
 }

@@ -1,4 +1,5 @@
 #include "oncall/render/progress.h"
+#include "oncall/render/sanitize.h"
 #include "oncall/render/sparkline.h"
 #include "oncall/render/style.h"
 #include "oncall/render/table.h"
@@ -46,9 +47,62 @@ TEST_CASE("colour is painted only when the style allows it", "[render][style]") 
 }
 
 TEST_CASE("NO_COLOR and --no-color turn colour off", "[render][style]") {
-    // Under ctest stdout is not a terminal, so colour is off whatever the flags say.
-    CHECK_FALSE(detect_style(false).color);
-    CHECK_FALSE(detect_style(true).color);
+    StyleInputs terminal;
+    terminal.tty = true;
+    terminal.terminal_width = 132;
+    terminal.term = "xterm-256color";
+    CHECK(detect_style(false, terminal).color);
+    CHECK(detect_style(false, terminal).width == 132);
+    CHECK_FALSE(detect_style(true, terminal).color); // --no-color
+    auto no_color = terminal;
+    no_color.no_color = "1";
+    CHECK_FALSE(detect_style(false, no_color).color);
+    no_color.no_color = ""; // an empty NO_COLOR does not count
+    CHECK(detect_style(false, no_color).color);
+    auto dumb = terminal;
+    dumb.term = "dumb";
+    CHECK_FALSE(detect_style(false, dumb).color);
+    StyleInputs piped; // not a terminal: no colour, width from COLUMNS
+    piped.columns = "300";
+    CHECK_FALSE(detect_style(false, piped).color);
+    CHECK(detect_style(false, piped).width == 300);
+    piped.columns = "5";
+    CHECK(detect_style(false, piped).width == 100);
+}
+
+TEST_CASE("sanitize shows control characters instead of obeying them", "[render][sanitize]") {
+    CHECK(sanitize("plain text, ünïcödé, 日本") == "plain text, ünïcödé, 日本");
+    CHECK(sanitize("a\nb\r\nc\rd") == "a⏎b⏎c⏎d");
+    CHECK(sanitize("\x1b]0;title\x07") == "^[]0;title^G");
+    CHECK(sanitize("\x1b[2J\x1b[H") == "^[[2J^[[H");
+    CHECK(sanitize("tab\there") == "tab here");
+    CHECK(sanitize(std::string("nul\0x", 5)) == "nul^@x");
+    CHECK(sanitize("del\x7f") == "del^?");
+    CHECK(sanitize("c1 \xc2\x9b" "31m") == "c1 \\u009B31m");
+    CHECK(sanitize("raw \x9b" "31m") == "raw \\x9B31m");
+    CHECK(sanitize("bidi \xe2\x80\xae" "abc") == "bidi \\u202Eabc");
+    CHECK(sanitize("cut \xe6\x97") == "cut \\xE6\\x97");
+    CHECK(sanitize(oncall::Untrusted("x\x1b[31my")) == "x^[[31my");
+    // Colour that a view painted survives; anything else does not.
+    CHECK(sanitize_keeping_color("\x1b[31mred\x1b[0m") == "\x1b[31mred\x1b[0m");
+    CHECK(sanitize_keeping_color("\x1b]0;t\x07\x1b[2J") == "^[]0;t^G^[[2J");
+}
+
+TEST_CASE("table cells are one line, measured in terminal columns", "[render][table][sanitize]") {
+    Table t;
+    t.column("REV", Align::right).column("CAUSE", Align::left, true);
+    t.row({"3", "deploy\n\x1b]0;pwned\x07now"}).row({"2", "日本語の説明"});
+    for (const int width : {0, 1, 10, 40, 300}) {
+        const auto lines = t.render_lines(width);
+        REQUIRE(lines.size() == 3);
+        for (const auto& l : lines) {
+            CHECK(display_width(l) <= width);
+            CHECK(l.find('\x1b') == std::string::npos);
+        }
+    }
+    CHECK(t.render(300) == "REV  CAUSE\n"
+                           "  3  deploy⏎^[]0;pwned^Gnow\n"
+                           "  2  日本語の説明\n");
 }
 
 TEST_CASE("sparklines scale between min and max", "[render][sparkline]") {

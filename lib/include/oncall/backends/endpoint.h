@@ -25,17 +25,29 @@ struct EndpointDefaults {
 /// A client for one configured backend, with its base URL(s).
 struct EndpointClient {
     std::string name;              // "prometheus", "alertmanager", "registry"
-    std::vector<std::string> urls; // every configured URL (an HA set), without trailing slashes
+    std::vector<std::string> urls; // every configured URL (an HA set), without trailing slashes; for
+                                   // a kube-service, the API server's service proxy URL
     http::Client client;
 
     /// The first URL joined with `path` ("/api/v1/query").
     std::string url(std::string_view path) const;
 };
 
-/// Builds the client for `endpoint`, named `name` in messages. Errors (Errc::config) for a missing
-/// or malformed URL, an unreadable token source or CA file, each naming the key to fix.
+/// Builds the client for `endpoint`, named `name` in messages: its headers, Basic or Bearer
+/// credentials, CA and client certificate. Errors (Errc::config) for a missing or malformed URL, an
+/// unreadable token, password, CA, certificate or key file, each naming the key to fix. An endpoint
+/// with kube-service is an error here: it needs the overload with the Kubernetes settings.
 Result<EndpointClient> make_endpoint_client(std::string_view name, const config::Endpoint& endpoint,
                                             const EndpointDefaults& defaults);
+
+/// As above; a kube-service endpoint is reached through the API server of `kubernetes` (its URL,
+/// TLS settings and credentials), at /api/v1/namespaces/NS/services/NAME:PORT/proxy.
+Result<EndpointClient> make_endpoint_client(std::string_view name, const config::Endpoint& endpoint,
+                                            const EndpointDefaults& defaults,
+                                            const config::KubernetesConfig& kubernetes);
+
+/// A configured file path with a leading "~/" made absolute ($HOME).
+std::string expand_home_path(const std::string& path);
 
 /// Checks that `url` is an absolute http(s) URL with a host; the error names `what`.
 Result<void> check_base_url(std::string_view url, std::string_view what);

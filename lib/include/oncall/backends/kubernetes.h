@@ -4,9 +4,11 @@
 // objects decoded into Errors, and typed models of the objects oncall reads (apps/v1 Deployments and
 // ReplicaSets, core/v1 Pods and Events) with tolerant, type-strict decoders.
 
+#include "oncall/backends/kubeconfig.h"
 #include "oncall/config/config.h"
 #include "oncall/core/result.h"
 #include "oncall/core/time.h"
+#include "oncall/core/untrusted.h"
 #include "oncall/http/client.h"
 
 #include <nlohmann/json.hpp>
@@ -15,6 +17,8 @@
 #include <cstddef>
 #include <functional>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -25,22 +29,66 @@ namespace oncall::kube {
 // ---------------------------------------------------------------------------------------------
 // Connection
 
-/// Where the API server is and how to authenticate, after the context or kubeconfig is resolved.
+/// Where the API server is and how to authenticate, after the context or kubeconfig is resolved
+/// (and, for an exec plugin, after the plugin ran or its cached credential was read).
 struct Connection {
-    std::string server;          // https://host:port (no trailing slash)
-    std::string namespace_name;  // default namespace
+    std::string server;          // https://host:port[/path] (no trailing slash)
+    std::string namespace_name;  // the kubeconfig context's namespace, else the context's, else "default"
     std::string token;           // bearer token ("" for none); never logged
-    std::string ca_file;         // PEM bundle path ("" for the system store)
+    std::string ca_file;         // CA bundle path ("" for the system store or ca_pem)
+    std::string ca_pem;          // CA bundle in memory (certificate-authority-data)
+    std::string client_cert_file;
+    std::string client_cert_pem;
+    std::string client_key_file;
+    std::string client_key_pem;  // a secret; never logged
+    std::string tls_server_name;
+    std::string proxy_url;
     bool insecure_skip_tls_verify = false;
+    std::optional<ExecConfig> exec;      // the plugin the credential came from (401 runs it again)
+    std::string exec_cluster_json;       // KUBERNETES_EXEC_INFO's cluster, when provideClusterInfo
     std::string origin;          // what it came from, for messages ("kubeconfig ~/.kube/config context x")
+    std::string kube_context;    // the kubeconfig context used ("" with server:)
+
+    /// The HTTP layer's TLS options for this server.
+    http::TlsOptions tls() const;
+    /// The CA bundle that verifies the server, as PEM ("" when the system store is used); reads
+    /// ca_file when the bundle is not in memory. For binding records to this server's identity.
+    Result<std::string> ca_bundle() const;
 };
 
-/// Resolves the context's Kubernetes settings: server + token source + CA, or a kubeconfig file
-/// (+ kube-context). Exec and auth-provider plugins and client certificates are refused (Errc::config).
-Result<Connection> resolve_connection(const config::KubernetesConfig& settings);
+/// How resolve_connection may obtain credentials.
+struct ResolveOptions {
+    /// False during shell completion: a plugin that needs the terminal is not started.
+    bool allow_interactive = true;
+    /// Receives redacted diagnostic lines (-v).
+    std::function<void(std::string_view)> log;
+    /// When non-zero, the exec plugin's deadline (completion keeps a TAB short).
+    std::chrono::milliseconds exec_deadline{0};
+};
 
-/// Parses kubeconfig YAML text; `path` resolves relative file references and names the file in errors.
-/// An empty `context_name` means the file's current-context.
+/// Resolves the context's Kubernetes settings: `server:` with its own credentials, or a kubeconfig
+/// (`kubeconfig:` files, else $KUBECONFIG, else ~/.kube/config; `kube-context:`, else its
+/// current-context) with the context's keys (token-env, ca-file, cert-file, ...) applied on top.
+/// Runs the user's exec plugin, or reads its cached credential, when nothing else authenticates.
+Result<Connection> resolve_connection(const config::KubernetesConfig& settings, const ResolveOptions& options = {});
+
+/// The kubeconfig part of resolve_connection without running any plugin (the exec config is
+/// left in Connection::exec): for the namespace, `config view` and tests.
+Result<Connection> resolve_connection_settings(const config::KubernetesConfig& settings);
+
+/// Fills what a context leaves to the kubeconfig, without running any plugin: the namespace
+/// (kubernetes.namespace, else the kubeconfig context's, else "default") and, for the implicit
+/// context, its name (the kubeconfig context's). An unreadable kubeconfig leaves "default" and the
+/// error for the first connection.
+void complete_context(config::Context& context);
+
+/// A connection from a merged kubeconfig's context (empty `context_name`: its current-context).
+/// Refuses auth-provider users (naming the exec form of kubelogin), basic auth, and what kubectl's
+/// validation refuses (a certificate without a key, both a file and data, missing files).
+Result<Connection> connection_from_kubeconfig(const Kubeconfig& kubeconfig, const std::string& context_name);
+
+/// Parses kubeconfig YAML text of one file; `path` resolves relative file references and names the
+/// file in errors. An empty `context_name` means the file's current-context. No plugin is run.
 Result<Connection> parse_kubeconfig(const std::string& text, const std::string& path,
                                     const std::string& context_name);
 
@@ -51,6 +99,12 @@ Result<Connection> parse_kubeconfig(const std::string& text, const std::string& 
 /// 404 not_found, 401/403 access_denied, 409 and failed json-patch `test` ops conflict, 422 invalid
 /// (with the causes), 5xx unavailable, garbage bad_response. `what` names the request ("get deployment shop/checkout").
 Error api_error(const http::Response& response, std::string_view what);
+
+/// HTTP client options that reach the connection's API server (the URL aside): its TLS settings
+/// and credentials, named "kubernetes API server" in messages. Services reached through the API
+/// server's service proxy use them too.
+http::ClientOptions api_server_options(const Connection& connection, std::function<void(std::string_view)> log,
+                                       std::chrono::milliseconds timeout);
 
 // ---------------------------------------------------------------------------------------------
 // Models
@@ -215,7 +269,7 @@ struct Revision {
     long number = 0;
     std::vector<std::string> artifacts; // container images of the template, in order
     std::optional<TimePoint> deployed_at; // the ReplicaSet's creation time
-    std::string change_cause;
+    Untrusted change_cause;               // whoever annotated the ReplicaSet wrote it
     bool current = false;
     std::string replicaset;               // name
     int replicas = 0;                     // spec.replicas of the ReplicaSet
@@ -272,42 +326,45 @@ struct WatchOptions {
     std::chrono::seconds timeout{300}; // server-side timeoutSeconds and the client's bound
 };
 
-/// A Kubernetes API client. Requests go to paths like "/apis/apps/v1/namespaces/shop/deployments".
-class KubeClient {
+/// The Kubernetes API as the use cases see it: the generic verbs (implemented by KubeClient over
+/// HTTP, and by in-memory fakes in tests) and typed helpers built on them. Requests go to paths like
+/// "/apis/apps/v1/namespaces/shop/deployments".
+class Api {
 public:
-    /// Builds a client for a resolved connection; `log` receives redacted diagnostic lines.
-    explicit KubeClient(Connection connection, std::function<void(std::string_view)> log = {},
-                        std::chrono::milliseconds timeout = std::chrono::seconds(15));
+    virtual ~Api() = default;
 
-    /// Resolves the context's settings and builds the client.
-    static Result<KubeClient> create(const config::KubernetesConfig& settings,
-                                     std::function<void(std::string_view)> log = {});
-
-    const Connection& connection() const { return m_connection; }
-
+    /// The API server's URL, for messages.
+    virtual std::string server() const = 0;
     /// GET a JSON object.
-    Result<nlohmann::json> get(const std::string& path) const;
+    virtual Result<nlohmann::json> get(const std::string& path) const = 0;
     /// GET text (pod logs).
-    Result<std::string> get_text(const std::string& path) const;
+    virtual Result<std::string> get_text(const std::string& path) const = 0;
     /// LIST a collection following `continue`; returns every item and the list's resourceVersion.
-    Result<List<nlohmann::json>> list(const std::string& path, const ListOptions& options = {}) const;
+    virtual Result<List<nlohmann::json>> list(const std::string& path, const ListOptions& options = {}) const = 0;
     /// POST an object; returns the created object.
-    Result<nlohmann::json> post(const std::string& path, const nlohmann::json& body,
-                                const WriteOptions& options = {}) const;
+    virtual Result<nlohmann::json> post(const std::string& path, const nlohmann::json& body,
+                                        const WriteOptions& options = {}) const = 0;
     /// PATCH with fieldManager=oncall (and dryRun=All when asked); returns the patched object.
-    Result<nlohmann::json> patch(const std::string& path, PatchType type, const std::string& body,
-                                 const WriteOptions& options = {}) const;
+    virtual Result<nlohmann::json> patch(const std::string& path, PatchType type, const std::string& body,
+                                         const WriteOptions& options = {}) const = 0;
     /// PUT an object (replace, e.g. a CSR's approval subresource); returns the stored object.
-    Result<nlohmann::json> put(const std::string& path, const nlohmann::json& body,
-                               const WriteOptions& options = {}) const;
+    /// A client without PUT (an in-memory fake) answers Errc::internal.
+    virtual Result<nlohmann::json> put(const std::string& /*path*/, const nlohmann::json& /*body*/,
+                                       const WriteOptions& /*options*/ = {}) const {
+        return make_error(Errc::internal, "this Kubernetes client does not support PUT");
+    }
     /// DELETE an object.
-    Result<void> del(const std::string& path, const WriteOptions& options = {}) const;
+    virtual Result<void> del(const std::string& path, const WriteOptions& options = {}) const = 0;
     /// WATCH a collection from a resourceVersion; each event goes to on_event, which returns false to stop.
     /// Returns when stopped, when the server ends the stream, or on error (410 Gone is Errc::conflict).
-    Result<void> watch(const std::string& path, const WatchOptions& options,
-                       const std::function<bool(const WatchEvent&)>& on_event) const;
+    virtual Result<void> watch(const std::string& path, const WatchOptions& options,
+                               const std::function<bool(const WatchEvent&)>& on_event) const = 0;
+    /// Creates a core/v1 Event on an object (reason, message, type Normal/Warning).
+    virtual Result<Event> create_event(const ObjectReference& object, const std::string& type,
+                                       const std::string& reason, const std::string& message,
+                                       const WriteOptions& options = {}) const = 0;
 
-    // Typed helpers.
+    // Typed helpers over the verbs.
     Result<Deployment> get_deployment(const std::string& ns, const std::string& name) const;
     Result<List<ReplicaSet>> list_replicasets(const std::string& ns, const ListOptions& options) const;
     Result<List<Pod>> list_pods(const std::string& ns, const ListOptions& options) const;
@@ -321,18 +378,60 @@ public:
     /// Events whose involvedObject is the named object.
     Result<std::vector<Event>> events_for(const std::string& ns, const std::string& kind,
                                           const std::string& name) const;
-    /// Creates a core/v1 Event on an object (reason, message, type Normal/Warning).
-    Result<Event> create_event(const ObjectReference& object, const std::string& type, const std::string& reason,
-                               const std::string& message, const WriteOptions& options = {}) const;
 
     /// Path of a Deployment: /apis/apps/v1/namespaces/<ns>/deployments/<name>.
     static std::string deployment_path(const std::string& ns, const std::string& name);
+};
+
+/// The body of a core/v1 Event on `object` as create_event posts it.
+nlohmann::json event_body(const ObjectReference& object, const std::string& type, const std::string& reason,
+                          const std::string& message);
+
+/// A Kubernetes API client over HTTP.
+class KubeClient final : public Api {
+public:
+    /// Builds a client for a resolved connection; `log` receives redacted diagnostic lines.
+    explicit KubeClient(Connection connection, std::function<void(std::string_view)> log = {},
+                        std::chrono::milliseconds timeout = std::chrono::seconds(15));
+
+    /// Resolves the context's settings and builds the client.
+    static Result<KubeClient> create(const config::KubernetesConfig& settings,
+                                     std::function<void(std::string_view)> log = {});
+
+    const Connection& connection() const { return m_connection; }
+
+    std::string server() const override { return m_connection.server; }
+    Result<nlohmann::json> get(const std::string& path) const override;
+    Result<std::string> get_text(const std::string& path) const override;
+    Result<List<nlohmann::json>> list(const std::string& path, const ListOptions& options = {}) const override;
+    Result<nlohmann::json> post(const std::string& path, const nlohmann::json& body,
+                                const WriteOptions& options = {}) const override;
+    Result<nlohmann::json> patch(const std::string& path, PatchType type, const std::string& body,
+                                 const WriteOptions& options = {}) const override;
+    Result<nlohmann::json> put(const std::string& path, const nlohmann::json& body,
+                               const WriteOptions& options = {}) const override;
+    Result<void> del(const std::string& path, const WriteOptions& options = {}) const override;
+    Result<void> watch(const std::string& path, const WatchOptions& options,
+                       const std::function<bool(const WatchEvent&)>& on_event) const override;
+    Result<Event> create_event(const ObjectReference& object, const std::string& type, const std::string& reason,
+                               const std::string& message, const WriteOptions& options = {}) const override;
 
 private:
     http::Request make_request(http::Method method, const std::string& path_and_query) const;
-    Connection m_connection;
-    http::Client m_http;
-    http::Client m_stream_http;
+    /// Sends a request; a 401 to a credential from an exec plugin runs the plugin again (once per
+    /// client, the cached credential dropped) and sends the request once more.
+    Result<http::Response> send(const http::Request& request) const;
+    bool refresh_exec_credential() const;
+    http::Client http_client() const;
+    http::Client stream_client() const;
+
+    mutable Connection m_connection;
+    std::function<void(std::string_view)> m_log;
+    std::chrono::milliseconds m_timeout;
+    mutable http::Client m_http;
+    mutable http::Client m_stream_http;
+    std::shared_ptr<std::mutex> m_mutex = std::make_shared<std::mutex>();
+    std::shared_ptr<bool> m_refreshed = std::make_shared<bool>(false);
 };
 
 } // namespace oncall::kube

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 namespace oncall::prometheus {
@@ -31,9 +32,6 @@ struct Series {
 
 /// The resultType of a successful query.
 enum class ResultType { vector, matrix, scalar, string };
-
-/// "vector", "matrix", ...
-const char* result_type_name(ResultType type) noexcept;
 
 /// A successful query's data and any warnings Prometheus attached (to be shown, never dropped).
 struct QueryResult {
@@ -59,6 +57,9 @@ struct RangeQuery {
     std::chrono::milliseconds timeout{0};
 };
 
+/// One query of a batch.
+using Query = std::variant<InstantQuery, RangeQuery>;
+
 /// Decodes a Prometheus API answer. Tolerant of missing optional fields (warnings, errorType),
 /// strict about wrong types: those give Errc::bad_response naming `url` (already redacted).
 /// status "error" envelopes become errors carrying errorType and error in their message.
@@ -68,23 +69,31 @@ Result<QueryResult> decode_query_response(long http_status, std::string_view bod
 /// "prometheus at <url>: " in front.
 Result<QueryResult> decode_query_result(const Result<http::Response>& response, std::string_view base_url);
 
+/// One active scrape target (/api/v1/targets): its labels and how often it is scraped.
+struct Target {
+    std::map<std::string, std::string> labels; // after relabelling (job, instance, ...)
+    std::string scrape_pool;
+    std::chrono::milliseconds scrape_interval{0}; // 0 when the server does not say (before 2.35)
+    std::string health;                           // up | down | unknown
+};
+
+/// Decodes a /api/v1/targets answer (active targets only); wrong types are Errc::bad_response.
+Result<std::vector<Target>> decode_targets_response(long http_status, std::string_view body, std::string_view url);
+
 /// Client bound to one Prometheus base URL ("http://127.0.0.1:9090", optionally with a path prefix).
 class Client {
 public:
     Client(http::Client http, std::string base_url);
 
-    /// The POST request for an instant query (for perform_all).
-    http::Request instant_request(const InstantQuery& query) const;
-    /// The POST request for a range query (for perform_all).
-    http::Request range_request(const RangeQuery& query) const;
+    /// Runs `queries` at once on one multi handle (or one after another when `sequential`) and
+    /// decodes each answer: one result per query, in order; a failed query fails alone.
+    std::vector<Result<QueryResult>> query_all(const std::vector<Query>& queries, bool sequential = false) const;
 
-    /// Runs an instant query.
-    Result<QueryResult> instant(const InstantQuery& query) const;
-    /// Runs a range query.
-    Result<QueryResult> range(const RangeQuery& query) const;
+    /// The POST request of a query (what query_all sends).
+    http::Request request_for(const Query& query) const;
 
-    /// Decodes an answer to one of this client's requests.
-    Result<QueryResult> decode(const Result<http::Response>& response) const;
+    /// The active scrape targets (GET /api/v1/targets?state=active).
+    Result<std::vector<Target>> targets() const;
 
     /// The base URL with credentials removed, for messages.
     const std::string& redacted_url() const noexcept { return m_redacted_url; }

@@ -1,7 +1,8 @@
 #pragma once
 // OCI distribution client: image references parsed and validated, tags resolved to manifest digests
-// (HEAD on the manifest with the index and manifest media types, the bearer-token challenge, the
-// digest checked against the bytes when the server does not send it).
+// (HEAD on the manifest with the index and manifest media types, the Basic and Bearer challenges
+// with credentials from docker's and podman's stores, the digest checked against the bytes when the
+// server does not send it).
 
 #include "oncall/config/config.h"
 #include "oncall/core/result.h"
@@ -9,8 +10,10 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace oncall::registry {
 
@@ -34,6 +37,10 @@ struct ImageReference {
 /// upper-case repositories, bad tags, non-sha256 or malformed digests are Errc::invalid.
 Result<ImageReference> parse_image_reference(std::string_view text);
 
+/// The repository an image reference names, without tag or digest: registry/repository when the
+/// reference parses ("nginx:1.2" -> "docker.io/library/nginx"), else the text before its tag or digest.
+std::string repository_of(std::string_view image);
+
 /// Normalizes a repository name ("registry.example/shop/checkout", "nginx") to registry/repository form.
 Result<std::string> normalize_repository(std::string_view text);
 
@@ -52,6 +59,40 @@ Result<Challenge> parse_challenge(std::string_view header);
 /// True for "sha256:" followed by 64 lower-case hex digits.
 bool is_sha256_digest(std::string_view digest);
 
+/// A credential for one registry, and where it came from (for messages; never the secret).
+struct RegistryCredential {
+    std::string username;
+    std::string password;
+    std::string identity_token; // an OAuth2 refresh token (docker login to a token service)
+    std::string source;         // "/home/u/.docker/config.json (auths)", "docker-credential-pass (credHelpers)"
+};
+
+/// Where credentials are looked for; from_environment() fills it as docker and podman would.
+struct CredentialStores {
+    std::string docker_config;   // $DOCKER_CONFIG/config.json, else ~/.docker/config.json
+    std::string containers_auth; // $REGISTRY_AUTH_FILE, else $XDG_RUNTIME_DIR/containers/auth.json ("" if neither)
+    std::chrono::milliseconds helper_timeout{std::chrono::seconds(10)};
+    std::size_t helper_max_output = 64u * 1024u;
+
+    static CredentialStores from_environment();
+};
+
+/// What a credential search found, and every place it looked.
+struct CredentialLookup {
+    std::optional<RegistryCredential> credential;
+    std::vector<std::string> searched; // "~/.docker/config.json: no entry for HOST", ...
+};
+
+/// Finds the credential for registry `host` (and `repository`, for podman's per-repository
+/// entries) as docker and podman do: the docker config first, then the containers auth file; in
+/// each, credHelpers.<host>, else auths.<host> (auth = base64 user:password, or identitytoken),
+/// else credsStore. A helper is `docker-credential-<name> get` with the server on stdin, bounded in
+/// time and output; a helper that is missing, fails (other than "not found"), hangs or prints
+/// garbage is an Errc::access_denied error naming it. A file that is not JSON is an Errc::config
+/// error naming it.
+Result<CredentialLookup> find_registry_credential(const std::string& host, const std::string& repository,
+                                                  const CredentialStores& stores);
+
 /// The result of resolving a reference.
 struct Resolved {
     ImageReference reference; // with digest filled in
@@ -63,7 +104,8 @@ struct Resolved {
 class RegistryClient {
 public:
     explicit RegistryClient(config::Endpoint endpoint, std::function<void(std::string_view)> log = {},
-                            std::chrono::milliseconds timeout = std::chrono::seconds(10));
+                            std::chrono::milliseconds timeout = std::chrono::seconds(10),
+                            CredentialStores stores = CredentialStores::from_environment());
 
     /// Resolves a reference (tag or digest) to its manifest digest; a tag that does not exist, an
     /// unreachable registry or a digest that does not match the bytes is an error.
@@ -76,6 +118,7 @@ private:
     config::Endpoint m_endpoint;
     std::function<void(std::string_view)> m_log;
     std::chrono::milliseconds m_timeout;
+    CredentialStores m_stores;
 };
 
 } // namespace oncall::registry

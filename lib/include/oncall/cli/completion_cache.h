@@ -44,7 +44,4 @@ private:
     std::chrono::seconds m_failure_ttl;
 };
 
-/// Default cache file: <state_dir>/completion-cache.json.
-std::string default_completion_cache_path();
-
 } // namespace oncall::cli

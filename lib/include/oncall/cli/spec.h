@@ -19,10 +19,9 @@ enum class ValueKind {
     context,   // contexts of the configuration
     role,      // roles of the selected context
     revision,  // revisions of the service named on the same line
+    silence,   // ids of the active and pending silences of the context's Alertmanager
+    alert,     // names of the firing alerts of the service named on the same line
 };
-
-/// Stable lower-case name of a kind ("service", "revision", ...).
-const char* value_kind_name(ValueKind kind) noexcept;
 
 /// The kind a value name stands for ("SERVICE" -> service, "FILE" -> file), none when unknown.
 ValueKind value_kind_from_name(std::string_view name) noexcept;

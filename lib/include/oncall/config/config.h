@@ -20,24 +20,64 @@ struct TokenSource {
     bool empty() const { return token.empty() && token_env.empty() && token_file.empty(); }
 };
 
+/// A context's `kubernetes:`. Without `server`, the kubeconfig is read (`kubeconfig` files, else
+/// $KUBECONFIG, else ~/.kube/config) and the other keys apply on top of it.
 struct KubernetesConfig {
     std::string server;
-    std::string namespace_name = "default";
+    std::string namespace_name;            // "" = the kubeconfig context's, else "default"
     TokenSource auth;
-    std::string kubeconfig;   // alternatively: a kubeconfig file (+ kube_context)
+    std::vector<std::string> kubeconfigs;  // `kubeconfig:` (a path or a list)
     std::string kube_context;
     std::string ca_file;
+    std::string cert_file;                 // client certificate (PEM) for mutual TLS
+    std::string key_file;                  // its key
+    std::string tls_server_name;
+    std::string proxy_url;
     bool insecure_skip_tls_verify = false;
 };
 
-/// An HTTP backend (Prometheus, Alertmanager, registry). Several URLs form an HA set.
+/// HTTP Basic credentials of an endpoint: a user name and where its password comes from (one of
+/// password-env and password-file).
+struct BasicAuthConfig {
+    std::string username;
+    std::string password_env;
+    std::string password_file;
+    bool configured() const { return !username.empty(); }
+};
+
+/// A Service reached through the Kubernetes API server's service proxy
+/// (/api/v1/namespaces/NAMESPACE/services/[SCHEME:]NAME[:PORT]/proxy/).
+struct KubeService {
+    std::string namespace_name;
+    std::string name;
+    std::string port;   // a port name or number; "" for the Service's only port
+    std::string scheme; // "https" when written "NAMESPACE/https:NAME:PORT", else ""
+    bool configured() const { return !name.empty(); }
+    /// NAMESPACE/[SCHEME:]NAME[:PORT], as written in the configuration.
+    std::string text() const;
+    /// The proxy path without a trailing slash: /api/v1/namespaces/NS/services/NAME:PORT/proxy.
+    std::string proxy_path() const;
+};
+
+/// Parses `NAMESPACE/NAME:PORT` (also `NAMESPACE/NAME` and `NAMESPACE/https:NAME:PORT`); the names
+/// must be DNS-1123 labels and the port a number (1-65535) or a port name (Errc::config otherwise).
+Result<KubeService> parse_kube_service(const std::string& text);
+
+/// An HTTP backend (Prometheus, Alertmanager, registry). Several URLs form an HA set; instead of
+/// URLs, a kube-service is reached through the API server with the context's Kubernetes
+/// credentials.
 struct Endpoint {
     std::vector<std::string> urls;
-    TokenSource auth;
+    KubeService kube_service;
+    std::vector<std::pair<std::string, std::string>> headers; // sent with every request
+    TokenSource auth;                                          // Bearer
+    BasicAuthConfig basic_auth;
     std::string ca_file;
+    std::string cert_file; // client certificate (mutual TLS), with key_file
+    std::string key_file;
     bool insecure_skip_tls_verify = false;
     std::chrono::milliseconds timeout{0}; // 0: the command's default deadline
-    bool configured() const { return !urls.empty(); }
+    bool configured() const { return !urls.empty() || kube_service.configured(); }
 };
 
 struct Role {
@@ -62,13 +102,23 @@ struct AccessConfig {
     NotifyConfig notify;
 };
 
+/// contexts.<name>.silences: the longest silence `oncall silence` may create.
+struct SilencesConfig {
+    std::chrono::seconds max{4 * 3600};
+};
+
 struct Context {
     std::string name;
+    /// Made from the kubeconfig because no configuration file exists (see implicit_config).
+    bool implicit = false;
     KubernetesConfig kubernetes;
     Endpoint prometheus;
     Endpoint alertmanager;
     Endpoint registry;
     AccessConfig access;
+    SilencesConfig silences;
+    /// How often Prometheus scrapes this context's services when /api/v1/targets cannot say (0: unknown).
+    std::chrono::milliseconds scrape_interval{0};
 };
 
 struct Slo {
@@ -86,6 +136,7 @@ struct Service {
     Slo slo;
     std::vector<std::string> repositories;
     std::map<std::string, std::string> signals; // name -> PromQL template override
+    std::chrono::milliseconds scrape_interval{0}; // `scrape-interval:`; 0: the context's, else unknown
     bool configured = false;                    // listed in the file (vs. defaults only)
 };
 
@@ -108,6 +159,12 @@ Result<Config> parse_config(const std::string& text, const std::string& origin);
 /// Reads and parses the file; refuses a secret by value unless the file is mode 0600 (or stricter).
 Result<Config> load_config(const std::string& path);
 
+/// The configuration used when no file exists: one implicit context named after the kubeconfig
+/// context (`context_flag` or $ONCALL_CONTEXT, else the kubeconfig's current-context, "" when
+/// unknown), with Prometheus and Alertmanager from $ONCALL_PROMETHEUS_URL and
+/// $ONCALL_ALERTMANAGER_URL (comma-separated for an HA set) when set.
+Result<Config> implicit_config(const std::optional<std::string>& context_flag);
+
 /// The context to use: flag, else $ONCALL_CONTEXT, else current-context; unknown names are
 /// Errc::config errors listing the known ones.
 Result<Context> select_context(const Config& config, const std::optional<std::string>& flag);
@@ -122,11 +179,25 @@ bool is_dns1123_label(const std::string& name);
 /// Resolves a token source to its value (env var or file); empty source gives "".
 Result<std::string> resolve_token(const TokenSource& source);
 
+/// Resolves a basic-auth password (password-env or password-file) under the same rules as a token.
+Result<std::string> resolve_password(const BasicAuthConfig& basic_auth);
+
+/// Where an endpoint's credential comes from, for messages, never the secret itself:
+/// "basic-auth user 'u' (password from $P)", "a bearer token from file F", or "" when it has none.
+std::string credential_source(const Endpoint& endpoint);
+
 /// Rewrites current-context in place, keeping every other line, comment and format as it was.
 Result<void> set_current_context(const std::string& path, const std::string& name);
 
+/// A configuration value fit to show: a URL loses its userinfo and token-like query parameters
+/// (the redaction of -v output); anything else is returned as it is.
+std::string redact_value(const std::string& value);
+
 /// The file's YAML with every secret value replaced by "<redacted>" (comments dropped).
 Result<std::string> redacted_yaml(const std::string& path);
+
+/// Value of an environment variable, "" when unset.
+std::string env_or_empty(const char* name);
 
 /// Directory for state (grants, audit, caches): $XDG_STATE_HOME/oncall or ~/.local/state/oncall.
 std::string state_dir();

@@ -13,7 +13,8 @@
 // Defaults chosen against hostile servers: TLS verified, no compression asked for (no
 // decompression bombs), redirects not followed (a 3xx is returned; when following is enabled the
 // token is never sent to another host), bodies capped (max_body_bytes), headers capped (256 KiB),
-// header values with line breaks refused. Proxies come from http_proxy/https_proxy/no_proxy.
+// header values with line breaks refused. Proxies come from http_proxy/https_proxy/no_proxy unless
+// ClientOptions::proxy_url names one.
 
 #include "oncall/core/result.h"
 
@@ -40,6 +41,11 @@ const char* method_name(Method m) noexcept;
 /// True for methods that may be retried safely (GET, HEAD, PUT, DELETE).
 bool is_idempotent(Method m) noexcept;
 
+/// True for a 429 or 503 answer carrying a valid Retry-After: the server refused the request before
+/// running it (API priority and fairness, rate limits), so any method, POST and PATCH included, may
+/// be sent again after the delay.
+bool refused_before_running(long status, const std::optional<std::string>& retry_after);
+
 struct Header {
     std::string name;
     std::string value;
@@ -63,6 +69,8 @@ struct Response {
     std::string body;
     std::string url; // redacted effective URL
     std::chrono::milliseconds elapsed{0};
+    /// Where the credential sent came from (the client's credential_source), for 401/403 messages.
+    std::string credential_source;
 
     /// First header with this name (case-insensitive), if any.
     std::optional<std::string> header(std::string_view name) const;
@@ -70,7 +78,8 @@ struct Response {
 };
 
 /// Retries only transient failures (connect errors, timeouts, 408/429/5xx, honouring Retry-After)
-/// of idempotent requests, with exponential backoff and full jitter.
+/// of idempotent requests, with exponential backoff and full jitter; a 429 or 503 with Retry-After
+/// is retried for every method (see refused_before_running).
 struct RetryPolicy {
     int max_attempts = 3;
     std::chrono::milliseconds base_delay{200};
@@ -84,9 +93,23 @@ struct RetryPolicy {
     static RetryPolicy none() { return RetryPolicy{1, {}, {}, false, {}}; }
 };
 
+/// How the server is verified and how the client proves who it is. Each credential is a file or
+/// PEM text in memory (kubeconfig's *-data fields); when both are set, the PEM text wins. Handed to
+/// libcurl's own options (CAINFO / CAINFO_BLOB, SSLCERT / SSLCERT_BLOB, SSLKEY / SSLKEY_BLOB).
 struct TlsOptions {
-    std::string ca_file;
+    std::string ca_file;          // CA bundle (PEM) that verifies the server; "" for the system store
+    std::string ca_pem;           // the same, in memory
+    std::string client_cert_file; // client certificate (PEM, may hold the chain) for mutual TLS
+    std::string client_cert_pem;  // the same, in memory
+    std::string client_key_file;  // its private key (PEM); never logged
+    std::string client_key_pem;   // the same, in memory; a secret, scrubbed from every message
+    /// Name the server's certificate is checked against and sent as SNI, instead of the URL's host
+    /// (kubeconfig's tls-server-name); the Host header and the connection still use the URL's host.
+    std::string server_name;
     bool insecure_skip_verify = false; // warns loudly when used
+
+    /// True when a client certificate (file or PEM) is configured.
+    bool has_client_certificate() const noexcept { return !client_cert_file.empty() || !client_cert_pem.empty(); }
 };
 
 struct ClientOptions {
@@ -96,6 +119,10 @@ struct ClientOptions {
     std::chrono::milliseconds total_timeout{10000};
     TlsOptions tls;
     std::string bearer_token;                 // sent as Authorization: Bearer; never logged
+    /// Proxy for every request of this client (http://, https:// or socks5://, as kubeconfig's
+    /// proxy-url); when set, http_proxy/https_proxy/no_proxy are ignored. socks5 resolves names on
+    /// the proxy (socks5h), as Go's dialer does. Credentials in it are never logged.
+    std::string proxy_url;
     std::size_t max_body_bytes = 32u << 20u;  // larger bodies fail with Errc::too_large
     RetryPolicy retry;
     std::string user_agent;                   // default "oncall/<version>"
@@ -106,6 +133,18 @@ struct ClientOptions {
     /// Receives redacted diagnostic lines (request lines, statuses, retries, warnings); called from
     /// every thread that uses the client, so it must be thread-safe when the client is shared.
     std::function<void(std::string_view)> log;
+    /// Sent with every request unless the request sets a header of that name (e.g. X-Scope-OrgID).
+    std::vector<Header> headers;
+    /// HTTP Basic credentials, sent instead of bearer_token unless the request carries its own
+    /// bearer_token or Authorization header; the password is never logged.
+    struct BasicAuth {
+        std::string username;
+        std::string password;
+    };
+    std::optional<BasicAuth> basic_auth;
+    /// Where the credential comes from ("basic-auth user 'u', password from $P"), without the
+    /// secret; copied to every Response so that a 401/403 can say it.
+    std::string credential_source;
 };
 
 struct BoundRequest;
@@ -149,6 +188,14 @@ struct BoundRequest {
 /// is retried per its own client's policy.
 std::vector<Result<Response>> perform_all(const std::vector<BoundRequest>& requests, std::size_t max_parallel = 8);
 
+/// The warning for sending a credential (bearer token, password) to `url` in clear text: set when
+/// the URL is http:// and its host is not loopback (localhost, 127.0.0.0/8, ::1), else nullopt.
+std::optional<std::string> cleartext_credential_warning(std::string_view url);
+
+/// Where the HTTP layer's warnings go whatever -v says (each cleartext-credential warning once per
+/// host and process); by default stderr, as "oncall: warning: ...". An empty sink drops them.
+void set_warning_sink(std::function<void(std::string_view)> sink);
+
 /// Removes credentials from a URL: userinfo and the values of token-like query parameters.
 std::string redact_url(std::string_view url);
 
@@ -166,9 +213,14 @@ std::string url_encode(std::string_view text);
 std::string body_excerpt(std::string_view body, std::size_t limit);
 
 /// Error for a response whose status was not expected: "<what> at <url>: HTTP 503 Service Unavailable".
-/// 401/403 give Errc::access_denied, 404 Errc::not_found, 409 Errc::conflict, others Errc::http_status;
-/// a short, single-line excerpt of a plain-text or JSON body is appended.
+/// 401/403 give Errc::access_denied (naming the response's credential_source), 404 Errc::not_found,
+/// 409 Errc::conflict, others Errc::http_status; a short, single-line excerpt of a plain-text or JSON
+/// body is appended.
 Error status_error(const Response& response, std::string_view what);
+
+/// The advice of a 401/403 answer: which credential was sent and where it came from, or that none
+/// was configured ("sent basic-auth user 'u', password from $P; check it").
+std::string denied_advice(const Response& response);
 
 /// Delay a Retry-After value asks for (delta-seconds or HTTP-date, relative to `now`); nullopt when
 /// the value is neither.

@@ -16,7 +16,8 @@
 
 namespace oncall::kube {
 class KubeClient;
-}
+struct Connection;
+} // namespace oncall::kube
 
 namespace oncall::ops {
 
@@ -81,31 +82,37 @@ Result<std::vector<RevokeResult>> revoke_access(const kube::KubeClient& client,
                                                 const AccessStores& stores);
 
 /// The credential for a write to `service`: with access.require-grant, the token of an active
-/// deployer grant for exactly this service, context, server and namespace; otherwise nullopt
-/// token (the context's own credentials).
+/// deployer grant for exactly this service, context and namespace, minted by the server that
+/// `connection` (the resolved connection the write will use) points at and trusted the same way;
+/// otherwise nullopt token (the context's own credentials).
 struct WriteAccess {
     std::optional<std::string> bearer_token; // the grant's token; never print it
     std::optional<Grant> grant;
     std::optional<std::string> warning;      // under 5 minutes left
 };
 
-/// Picks the write credential or fails with exit 4 and the exact request-access line.
+/// How a connection trusts its server, as grants record it: "ca-sha256:<hex>" of the CA bundle
+/// in use, "system-roots", "plain-http" or "insecure-skip-tls-verify". An unreadable CA file is an
+/// error.
+Result<std::string> server_identity(const kube::Connection& connection);
+
+/// Picks the write credential or fails with exit 4 and the exact request-access line. A grant
+/// minted by another server (scheme, host, port, path compared normalised), or trusted through
+/// another CA, or recorded without the server's identity (older grants) is refused before
+/// anything is sent.
 Result<WriteAccess> write_access_for(const config::Context& context,
                                      const config::Service& service,
-                                     const GrantStore& store);
+                                     const kube::Connection& connection, const GrantStore& store);
 
 /// Same, with the user's default store.
 Result<WriteAccess> write_access_for(const config::Context& context,
-                                     const config::Service& service);
+                                     const config::Service& service,
+                                     const kube::Connection& connection);
 
 /// Rewrites a 401/403 that the server gave a grant token into an access-denied error that says
 /// the grant was refused (revoked or expired) and gives the request-access line; other errors
 /// pass through unchanged.
 Error explain_grant_refusal(Error error, const config::Context& context,
                             const std::string& service);
-
-/// True when triage should recommend requesting access before writing: grants are required
-/// and no active deployer grant exists for the service (a store error counts as none).
-bool needs_deployer_grant(const config::Context& context, const config::Service& service);
 
 } // namespace oncall::ops

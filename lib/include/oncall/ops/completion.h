@@ -62,6 +62,9 @@ public:
     const std::optional<config::Config>& configuration() const { return m_config; }
 
 private:
+    Result<std::vector<cli::Candidate>> fetch_alertmanager(cli::ValueKind kind,
+                                                           const cli::CompletionContext& ctx) const;
+
     CompletionSources m_sources;
     std::optional<config::Config> m_config;
     std::optional<config::Context> m_context;

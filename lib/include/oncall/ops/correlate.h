@@ -81,6 +81,11 @@ bool is_worse(const SignalSeries& series, double before, double after, const Cor
 /// True when `value` breaches the signal's threshold (false without a threshold).
 bool breaches(const SignalSeries& series, double value);
 
+/// For a signal without an SLO threshold: true when `value` is far enough above its own baseline —
+/// error ratio at least 3x the baseline and at least 1 percentage point higher; p99 latency at
+/// least 2x the baseline and at least 100 ms higher. Other signals never breach this way.
+bool breaches_baseline(const std::string& signal, double baseline, double value);
+
 /// The moment a signal changed for the worse: the latest significant change point of any signal
 /// (the earliest among signals when several changed). nullopt when nothing changed.
 std::optional<Onset> find_onset(const std::vector<SignalSeries>& signals, const CorrelationOptions& options = {});

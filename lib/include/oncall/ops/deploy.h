@@ -61,13 +61,13 @@ struct ChangePlan {
 /// Plans a rollback: refuses a paused Deployment and (without force) a GitOps-owned one
 /// (Errc::conflict), picks the target (--to-revision, else `signal_rule` when it answers, else the
 /// previous revision), skips when the template already matches, builds the JSON patch.
-Result<ChangePlan> plan_rollback(const kube::KubeClient& client, const ChangeRequest& request,
+Result<ChangePlan> plan_rollback(const kube::Api& client, const ChangeRequest& request,
                                  const SignalTargetRule& signal_rule = {});
 
 /// Plans a redeploy: without images a restart; with images each reference is checked against the
 /// allowed repositories (Errc::access_denied listing them) and resolved to a digest through the
 /// registry (unresolvable: refused before any write). Paused / GitOps refused as for rollback.
-Result<ChangePlan> plan_redeploy(const kube::KubeClient& client, const registry::RegistryClient& registry,
+Result<ChangePlan> plan_redeploy(const kube::Api& client, const registry::RegistryClient& registry,
                                  const ChangeRequest& request);
 
 /// What apply_plan did.
@@ -81,7 +81,7 @@ struct Applied {
 /// Sends the patch (with ?dryRun=All when asked) using the request's write token; a concurrent
 /// change is Errc::conflict and nothing is overwritten. Without dry-run, then posts a core/v1
 /// Event on the Deployment.
-Result<Applied> apply_plan(const kube::KubeClient& client, const ChangePlan& plan, const ChangeRequest& request);
+Result<Applied> apply_plan(const kube::Api& client, const ChangePlan& plan, const ChangeRequest& request);
 
 /// The audit record of a change (no credentials): who, where, what, from/to revision and digests,
 /// why, the result and the exit code.

@@ -39,6 +39,18 @@ Result<TargetChoice> choose_rollback_target(const std::vector<kube::Revision>& r
 /// "Flux (label kustomize.toolkit.fluxcd.io/name=...)"; nullopt when nobody.
 std::optional<std::string> gitops_owner(const kube::Deployment& deployment);
 
+/// The GitOps object that owns a Deployment, as its own CLI names it.
+struct GitOpsOwner {
+    enum class Tool { argocd, flux_kustomization, flux_helmrelease } tool = Tool::argocd;
+    std::string name;      // Argo CD application / Flux Kustomization or HelmRelease
+    std::string namespace_name; // Flux: the object's namespace when the labels say ("" otherwise)
+};
+
+/// The owner by DESIGN.md's labels: Argo CD `argocd.argoproj.io/instance` (label) or
+/// `argocd.argoproj.io/tracking-id` (annotation, "APP:group/kind:ns/name"); Flux
+/// `kustomize.toolkit.fluxcd.io/name` or `helm.toolkit.fluxcd.io/name` (+ `.../namespace`).
+std::optional<GitOpsOwner> gitops_owner_of(const kube::Deployment& deployment);
+
 /// The change-cause text recorded with a write: "oncall rollback by alice: <reason>".
 std::string change_cause(const std::string& action, const std::string& actor, const std::string& reason);
 

@@ -29,7 +29,9 @@ inline constexpr const char* k_grant_secret_prefix = "oncall-grant-";
 /// store except to authenticate requests.
 struct Grant {
     std::string context;         // oncall context it was issued in
-    std::string server;          // Kubernetes API server of that context
+    std::string server;          // Kubernetes API server that minted it (normalised URL)
+    std::string server_identity; // how that server was trusted: "ca-sha256:<hex>", "system-roots",
+                                 // "plain-http" or "insecure-skip-tls-verify" ("" in old files)
     std::string service;         // service name (DNS-1123 label)
     std::string namespace_name;  // namespace of the service and of the grant Secret
     std::string role;            // role name from access.roles
@@ -41,7 +43,9 @@ struct Grant {
     std::string reason;
     std::string ticket;          // may be empty
     TimePoint issued_at{};
-    TimePoint expires_at{};
+    TimePoint expires_at{};      // when the token stops working (the token's own exp claim when
+                                 // it has one, whatever the file says)
+    std::optional<TimePoint> claimed_expires_at; // set when the file claimed a later expiry
     std::string token;           // bearer token; secret
     bool break_glass = false;    // issued through a break-glass role
     std::string approver;        // who approved it (two-person roles), else empty
@@ -51,6 +55,19 @@ struct Grant {
     /// True when the grant has expired at `ref`.
     bool expired(TimePoint ref) const { return expires_at <= ref; }
 };
+
+/// A server URL in the form grants record and compare: scheme and host lowercased, the default
+/// port (443 for https, 80 for http) written out, no trailing slash, no userinfo, query or
+/// fragment ("https://API.example/" -> "https://api.example:443").
+std::string normalize_server_url(std::string_view url);
+
+/// The expiry a bearer token carries: the `exp` claim of a JWT (what the API server minted and
+/// enforces), or nullopt for an opaque token.
+std::optional<TimePoint> token_expiry(std::string_view token);
+
+/// A warning when the grant's stored expiry cannot be believed: the file claimed a later expiry
+/// than its token's, or (for an opaque token) a grant longer than the role's `max`; else nullopt.
+std::optional<std::string> grant_expiry_doubt(const Grant& grant, std::chrono::seconds role_max);
 
 /// Why a lookup found no usable grant.
 enum class GrantStatus { active, none, expired };

@@ -44,11 +44,24 @@ struct RolloutStatus {
     std::string message;          // kubectl's sentence ("Waiting for deployment ... 1 of 3 updated replicas are available...")
     std::vector<PodProblem> problems;
     std::string resource_version;
+    std::string reason;           // why it failed or is paused (the pod problem, the deadline); "" otherwise
 };
 
 /// Judges a Deployment exactly as `kubectl rollout status` does (observedGeneration, updated /
-/// replicas / available, ProgressDeadlineExceeded); a paused Deployment is `paused`.
+/// replicas / available, ProgressDeadlineExceeded); a paused Deployment is `paused`. Blind to pods:
+/// use assess_rollout for the judgement that commands show.
 RolloutStatus evaluate_rollout(const kube::Deployment& deployment);
+
+/// The one judgement of rollout health that triage, the overview, `status`, `status --watch` and
+/// the rollback/redeploy wait share: kubectl's rules on the Deployment, then the pods of the new
+/// ReplicaSet (the one whose template is the Deployment's): a crash loop or an image that cannot be
+/// pulled there is `failed` at once, with the pod's problem as the reason. `pods` may hold pods of
+/// any of the Deployment's ReplicaSets; problems of old ones are listed but never fail it.
+RolloutStatus assess_rollout(const kube::Deployment& deployment, const std::vector<kube::ReplicaSet>& replicasets,
+                             const std::vector<kube::Pod>& pods);
+
+/// "pod P container C: REASON (N restarts)".
+std::string problem_sentence(const PodProblem& problem);
 
 /// The problems of `pods`; `new_replicaset_uid` marks those of the current template's ReplicaSet.
 std::vector<PodProblem> pod_problems(const std::vector<kube::Pod>& pods, const std::string& new_replicaset_uid);
@@ -58,7 +71,7 @@ const kube::ReplicaSet* new_replicaset(const kube::Deployment& deployment,
                                        const std::vector<kube::ReplicaSet>& replicasets);
 
 /// Reads the Deployment, its ReplicaSets and pods, and returns the rollout status with pod problems.
-Result<RolloutStatus> read_rollout_status(const kube::KubeClient& client, const std::string& ns,
+Result<RolloutStatus> read_rollout_status(const kube::Api& client, const std::string& ns,
                                           const std::string& name);
 
 /// How a wait ended.
@@ -66,7 +79,6 @@ enum class WaitEnd { complete, failed, timed_out, paused };
 
 struct WaitOptions {
     std::chrono::milliseconds timeout{std::chrono::minutes(5)};
-    bool fail_fast = true; // end as failed on a fatal pod problem in the new ReplicaSet
     /// Called with every new status (from the watch events), for the progress line.
     std::function<void(const RolloutStatus&)> on_update;
 };
@@ -79,9 +91,9 @@ struct WaitResult {
 };
 
 /// Follows the rollout with watches on the Deployment and its pods (not polling) until it is
-/// complete, failed (progress deadline, or a fatal pod problem with fail_fast), paused, or the
+/// assess_rollout calls it complete, failed (progress deadline, a fatal pod problem), paused, or the
 /// timeout passes. Errors are transport/API failures only.
-Result<WaitResult> wait_for_rollout(const kube::KubeClient& client, const std::string& ns, const std::string& name,
+Result<WaitResult> wait_for_rollout(const kube::Api& client, const std::string& ns, const std::string& name,
                                     const WaitOptions& options);
 
 } // namespace oncall::ops

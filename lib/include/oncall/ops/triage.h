@@ -10,17 +10,32 @@
 #include "oncall/core/result.h"
 #include "oncall/core/time.h"
 #include "oncall/ops/correlate.h"
+#include "oncall/core/untrusted.h"
+#include "oncall/ops/rollout.h"
 #include "oncall/ops/signals.h"
-#include "oncall/render/style.h"
 
 #include <chrono>
 #include <functional>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace oncall::ops {
+
+/// The verdict of a triage.
+enum class Verdict { healthy, degraded, unknown };
+/// "healthy", "degraded", "unknown".
+const char* verdict_name(Verdict verdict) noexcept;
+
+/// A signal's value now against its SLO.
+enum class SignalStatus { ok, breach, unknown };
+/// "ok", "breach", "unknown".
+const char* signal_status_name(SignalStatus status) noexcept;
+
+/// What kind of drift between the revision's artifact and what runs.
+enum class DriftKind { mutable_tag, image_mismatch };
+/// "mutable_tag", "image_mismatch".
+const char* drift_kind_name(DriftKind kind) noexcept;
 
 /// How one backend fared.
 struct SourceStatus {
@@ -38,6 +53,7 @@ struct SourceStatus {
 struct KubeFacts {
     kube::Deployment deployment;
     std::vector<kube::Revision> revisions; // newest first
+    std::vector<kube::ReplicaSet> replicasets; // the Deployment's (revisions are made from them)
     std::vector<kube::Pod> pods;           // pods of the newest ReplicaSet
     std::vector<std::string> log_lines;    // recent lines of the newest pods
     bool live = true;                      // false for --at in the past: pods and rollout not read
@@ -52,6 +68,7 @@ struct TriageFacts {
     std::vector<SignalSpec> specs;
     std::vector<std::optional<SignalSeries>> series; // per spec; nullopt when its query failed
     std::optional<std::vector<alertmanager::Alert>> alerts;
+    std::optional<std::vector<alertmanager::Silence>> silences; // every silence the HA set holds
     std::optional<KubeFacts> kube;
     bool deployer_grant_active = false;
     std::chrono::seconds deployer_role_max{0};
@@ -65,7 +82,7 @@ struct SignalReport {
     std::optional<double> now;
     std::optional<double> baseline;
     std::optional<double> threshold;
-    std::string status; // breach | ok | unknown
+    SignalStatus status = SignalStatus::unknown;
     std::vector<Point> points;
 };
 
@@ -74,7 +91,7 @@ struct DeployReport {
     int revision = 0;
     std::vector<std::string> artifacts;
     std::optional<TimePoint> deployed_at;
-    std::string change_cause;
+    Untrusted change_cause; // written by whoever made the change
     bool current = false;
     bool suspect = false;
     bool target = false;
@@ -86,8 +103,8 @@ struct RolloutReport {
     int updated = 0;
     int ready = 0;
     int available = 0;
-    std::string state; // complete | progressing | failed | paused
-    std::vector<std::string> problems;
+    RolloutState state = RolloutState::progressing;
+    std::vector<Untrusted> problems; // pod names and reasons as the cluster reports them
 };
 
 struct SuspectReport {
@@ -102,14 +119,14 @@ struct Recommendation {
 
 /// A group of log lines of the same shape.
 struct LogPattern {
-    std::string pattern;
+    Untrusted pattern;
     int count = 0;
-    std::string example;
+    Untrusted example;
 };
 
 /// An instance or template that does not run exactly the artifact its revision names.
 struct DriftReport {
-    std::string kind;      // mutable_tag | image_mismatch
+    DriftKind kind = DriftKind::mutable_tag;
     std::string pod;       // "" for the Deployment's template
     std::string container;
     std::string expected;
@@ -120,13 +137,14 @@ struct DriftReport {
 struct TriageReport {
     std::string service;
     std::string context;
-    std::string verdict; // degraded | healthy | unknown
+    Verdict verdict = Verdict::unknown;
     std::vector<std::string> verdict_reasons;
     TimePoint at;
     std::chrono::milliseconds window{0};
     std::optional<TimePoint> since;
     std::string since_reason;
     std::vector<alertmanager::Alert> alerts;
+    std::vector<alertmanager::Silence> silences; // active ones of the service, or silencing its alerts
     std::vector<SignalReport> signals;
     std::vector<DeployReport> deploys;
     std::optional<SuspectReport> suspect;
@@ -145,8 +163,8 @@ struct OverviewLine;
 /// log patterns, verdict, exit code and the commands to type next. Pure.
 TriageReport build_report(const TriageFacts& facts, const CorrelationOptions& options = {});
 
-/// Rollout health as `kubectl rollout status` judges it, plus crash-looping and image-pull
-/// failures of the newest pods.
+/// Rollout health as ops::assess_rollout judges it (the judgement `status` shows), with its
+/// problems as sentences.
 RolloutReport rollout_health(const KubeFacts& kube);
 
 /// Groups log lines by message shape (timestamps, numbers, ids, hex, durations and non-message
@@ -159,17 +177,6 @@ std::string log_shape(const std::string& line);
 /// Mutable tags in the Deployment's template and pods whose running image (imageID) differs
 /// from the digest their ReplicaSet names (or from their siblings' when the template is a tag).
 std::vector<DriftReport> find_drift(const KubeFacts& kube);
-
-/// The text screen: verdict, since, suspect, alerts, signals with sparklines and deploy marks on
-/// one time axis, deploy timeline, rollout, logs, drift and the commands to type next. Lines are
-/// at most style.width columns; for a typical report it fits 30 lines.
-std::string report_text(const TriageReport& report, const render::Style& style);
-
-/// The overview: one line per service, worst first.
-std::string overview_text(const std::vector<OverviewLine>& lines, TimePoint at, const render::Style& style);
-
-/// The JSON document of DESIGN.md for a report.
-nlohmann::json report_json(const TriageReport& report);
 
 // ---- collecting the facts ----
 
@@ -198,12 +205,14 @@ Result<TriageReport> triage(const config::Context& context, const config::Servic
 /// One line of the overview of all services.
 struct OverviewLine {
     std::string service;
-    std::string verdict;
+    Verdict verdict = Verdict::unknown;
     ExitCode exit_code = ExitCode::success;
     std::optional<TimePoint> since;
     std::optional<SuspectReport> suspect;
     std::string summary; // the most important finding
     std::vector<std::string> failed_sources;
+    std::optional<RolloutState> rollout; // assess_rollout's state, as `status` says it; nullopt when not read
+    Untrusted rollout_reason;            // why a failed rollout failed (pod names and reasons)
 };
 
 /// The services to list: the configured ones plus the Deployments of the context's namespace

@@ -1,6 +1,7 @@
 #pragma once
 // How output looks on this stream: colour or not, how wide.
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -14,8 +15,23 @@ struct Style {
     int width = 100;
 };
 
-/// Colour only when stdout is a terminal, NO_COLOR is unset and --no-color was not given;
-/// width from the terminal, else $COLUMNS, else 100.
+/// What the style depends on: the stream and the environment.
+struct StyleInputs {
+    bool tty = false;                   // stdout is a terminal
+    int terminal_width = 0;             // its width in columns (0: unknown)
+    std::optional<std::string> no_color; // $NO_COLOR
+    std::optional<std::string> term;     // $TERM
+    std::optional<std::string> columns;  // $COLUMNS
+};
+
+/// The inputs of this process: isatty(stdout), its window size, and the environment.
+StyleInputs current_style_inputs();
+
+/// Colour only on a terminal, with NO_COLOR unset or empty, TERM not "dumb" and no --no-color;
+/// width from the terminal, else $COLUMNS (20 to 1000), else 100.
+Style detect_style(bool no_color_flag, const StyleInputs& inputs);
+
+/// detect_style() of this process.
 Style detect_style(bool no_color_flag);
 
 /// Wraps text in ANSI colour codes when the style allows colour.

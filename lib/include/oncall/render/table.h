@@ -8,8 +8,10 @@ namespace oncall::render {
 
 enum class Align { left, right };
 
-/// Columns are sized to their content; when the table is wider than the limit, the column marked
-/// `shrinkable` (the last one by default) is truncated with "…".
+/// Columns are sized to their content in terminal columns; when the table is wider than the limit,
+/// the column marked `shrinkable` (the last one by default) is truncated with "…". Every cell is
+/// one line: cells go through sanitize_keeping_color(), so a line break or a control character in
+/// a cell is shown escaped and a table has exactly one line per row (plus the header).
 class Table {
 public:
     /// Adds a column; a header may be empty for no header row at all.
@@ -18,6 +20,9 @@ public:
     Table& row(std::vector<std::string> cells);
     /// Renders with two spaces between columns, each line at most max_width columns.
     std::string render(int max_width) const;
+    /// The lines of render() without their newlines: the header (when any), then one per row.
+    std::vector<std::string> render_lines(int max_width) const;
+    bool has_header() const;
     bool empty() const { return m_rows.empty(); }
 
 private:

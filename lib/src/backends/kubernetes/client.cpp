@@ -3,6 +3,8 @@
 #include "oncall/backends/kubernetes.h"
 #include "oncall/http/json.h"
 
+#include "backends/kubernetes/exec_credential.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -18,8 +20,8 @@ http::ClientOptions client_options(const Connection& c, std::function<void(std::
     http::ClientOptions o;
     o.name = fmt::format("kubernetes API server");
     o.total_timeout = timeout;
-    o.tls.ca_file = c.ca_file;
-    o.tls.insecure_skip_verify = c.insecure_skip_tls_verify;
+    o.tls = c.tls();
+    o.proxy_url = c.proxy_url;
     o.bearer_token = c.token;
     o.log = std::move(log);
     return o;
@@ -68,6 +70,11 @@ template <class T, class F> Result<List<T>> decode_list(Result<List<json>> raw, 
 
 } // namespace
 
+http::ClientOptions api_server_options(const Connection& connection, std::function<void(std::string_view)> log,
+                                       std::chrono::milliseconds timeout) {
+    return client_options(connection, std::move(log), timeout);
+}
+
 const char* patch_content_type(PatchType type) noexcept {
     switch (type) {
     case PatchType::json_patch: return "application/json-patch+json";
@@ -79,16 +86,59 @@ const char* patch_content_type(PatchType type) noexcept {
 
 KubeClient::KubeClient(Connection connection, std::function<void(std::string_view)> log,
                        std::chrono::milliseconds timeout)
-    : m_connection(std::move(connection)), m_http(client_options(m_connection, log, timeout)),
-      m_stream_http([&] {
-          auto o = client_options(m_connection, log, std::chrono::hours(24));
+    : m_connection(std::move(connection)), m_log(std::move(log)), m_timeout(timeout),
+      m_http(client_options(m_connection, m_log, timeout)), m_stream_http([&] {
+          auto o = client_options(m_connection, m_log, std::chrono::hours(24));
           o.retry = http::RetryPolicy::none();
           return o;
       }()) {}
 
+http::Client KubeClient::http_client() const {
+    std::lock_guard lock(*m_mutex);
+    return m_http;
+}
+
+http::Client KubeClient::stream_client() const {
+    std::lock_guard lock(*m_mutex);
+    return m_stream_http;
+}
+
+bool KubeClient::refresh_exec_credential() const {
+    std::lock_guard lock(*m_mutex);
+    if (*m_refreshed) {
+        return false; // once per client: a second 401 is the answer
+    }
+    *m_refreshed = true;
+    if (m_log) {
+        m_log("kubernetes API server answered 401: dropping the cached exec credential and running the plugin again");
+    }
+    auto credential = exec_credential(m_connection, ExecRun{true, true, m_log});
+    if (!credential) {
+        if (m_log) {
+            m_log(credential.error().message);
+        }
+        return false;
+    }
+    apply_exec_credential(m_connection, *credential);
+    m_http = http::Client(client_options(m_connection, m_log, m_timeout));
+    auto o = client_options(m_connection, m_log, std::chrono::hours(24));
+    o.retry = http::RetryPolicy::none();
+    m_stream_http = http::Client(o);
+    return true;
+}
+
+Result<http::Response> KubeClient::send(const http::Request& request) const {
+    auto response = http_client().perform(request);
+    if (response && response->status == 401 && m_connection.exec && !request.bearer_token &&
+        refresh_exec_credential()) {
+        response = http_client().perform(request);
+    }
+    return response;
+}
+
 Result<KubeClient> KubeClient::create(const config::KubernetesConfig& settings,
                                       std::function<void(std::string_view)> log) {
-    auto c = resolve_connection(settings);
+    auto c = resolve_connection(settings, ResolveOptions{true, log});
     if (!c) {
         return std::move(c).error();
     }
@@ -106,12 +156,12 @@ http::Request KubeClient::make_request(http::Method method, const std::string& p
     return r;
 }
 
-std::string KubeClient::deployment_path(const std::string& ns, const std::string& name) {
+std::string Api::deployment_path(const std::string& ns, const std::string& name) {
     return fmt::format("/apis/apps/v1/namespaces/{}/deployments/{}", http::url_encode(ns), http::url_encode(name));
 }
 
 Result<json> KubeClient::get(const std::string& path) const {
-    auto response = m_http.perform(make_request(http::Method::get, path));
+    auto response = send(make_request(http::Method::get, path));
     if (!response) {
         return std::move(response).error();
     }
@@ -124,7 +174,7 @@ Result<json> KubeClient::get(const std::string& path) const {
 Result<std::string> KubeClient::get_text(const std::string& path) const {
     auto request = make_request(http::Method::get, path);
     request.headers = {{"Accept", "text/plain, */*"}};
-    auto response = m_http.perform(request);
+    auto response = send(request);
     if (!response) {
         return std::move(response).error();
     }
@@ -196,7 +246,7 @@ Result<json> KubeClient::post(const std::string& path, const json& body, const W
     request.headers.push_back({"Content-Type", "application/json"});
     request.body = body.dump();
     request.bearer_token = options.bearer_token;
-    auto response = m_http.perform(request);
+    auto response = send(request);
     if (!response) {
         return std::move(response).error();
     }
@@ -212,7 +262,7 @@ Result<json> KubeClient::patch(const std::string& path, PatchType type, const st
     request.headers.push_back({"Content-Type", patch_content_type(type)});
     request.body = body;
     request.bearer_token = options.bearer_token;
-    auto response = m_http.perform(request);
+    auto response = send(request);
     if (!response) {
         return std::move(response).error();
     }
@@ -240,7 +290,7 @@ Result<json> KubeClient::put(const std::string& path, const json& body, const Wr
 Result<void> KubeClient::del(const std::string& path, const WriteOptions& options) const {
     auto request = make_request(http::Method::del, write_path(path, options, false));
     request.bearer_token = options.bearer_token;
-    auto response = m_http.perform(request);
+    auto response = send(request);
     if (!response) {
         return std::move(response).error();
     }
@@ -324,7 +374,7 @@ Result<void> KubeClient::watch(const std::string& path, const WatchOptions& opti
         }
         return true;
     };
-    auto result = m_stream_http.stream(request, [&](std::string_view chunk) {
+    auto result = stream_client().stream(request, [&](std::string_view chunk) {
         buffer.append(chunk);
         std::size_t start = 0;
         for (;;) {
@@ -367,32 +417,32 @@ Result<void> KubeClient::watch(const std::string& path, const WatchOptions& opti
     return ok_result();
 }
 
-Result<Deployment> KubeClient::get_deployment(const std::string& ns, const std::string& name) const {
+Result<Deployment> Api::get_deployment(const std::string& ns, const std::string& name) const {
     auto body = get(deployment_path(ns, name));
     if (!body) {
         auto e = std::move(body).error();
         if (e.code == Errc::not_found) {
             e.message = fmt::format("deployment {}/{} not found at {} (check the service's namespace and deployment "
                                     "in the configuration)",
-                                    ns, name, m_connection.server);
+                                    ns, name, server());
         }
         return e;
     }
     return decode_deployment(*body);
 }
 
-Result<List<ReplicaSet>> KubeClient::list_replicasets(const std::string& ns, const ListOptions& options) const {
+Result<List<ReplicaSet>> Api::list_replicasets(const std::string& ns, const ListOptions& options) const {
     return decode_list<ReplicaSet>(list(fmt::format("/apis/apps/v1/namespaces/{}/replicasets", http::url_encode(ns)),
                                         options),
                                    decode_replicaset);
 }
 
-Result<List<Pod>> KubeClient::list_pods(const std::string& ns, const ListOptions& options) const {
+Result<List<Pod>> Api::list_pods(const std::string& ns, const ListOptions& options) const {
     return decode_list<Pod>(list(fmt::format("/api/v1/namespaces/{}/pods", http::url_encode(ns)), options),
                             decode_pod);
 }
 
-Result<std::vector<Revision>> KubeClient::deployment_revisions(const Deployment& deployment) const {
+Result<std::vector<Revision>> Api::deployment_revisions(const Deployment& deployment) const {
     ListOptions options;
     options.label_selector = deployment.selector_string();
     auto rs = list_replicasets(deployment.metadata.namespace_name, options);
@@ -402,7 +452,7 @@ Result<std::vector<Revision>> KubeClient::deployment_revisions(const Deployment&
     return revisions_of(deployment, rs->items);
 }
 
-Result<std::vector<Pod>> KubeClient::replicaset_pods(const ReplicaSet& replicaset) const {
+Result<std::vector<Pod>> Api::replicaset_pods(const ReplicaSet& replicaset) const {
     ListOptions options;
     std::vector<std::string> parts;
     for (const auto& [k, v] : replicaset.pod_template.labels) {
@@ -423,7 +473,7 @@ Result<std::vector<Pod>> KubeClient::replicaset_pods(const ReplicaSet& replicase
     return out;
 }
 
-Result<std::string> KubeClient::pod_logs(const std::string& ns, const std::string& pod, const std::string& container,
+Result<std::string> Api::pod_logs(const std::string& ns, const std::string& pod, const std::string& container,
                                          std::optional<int> tail_lines, std::optional<int> since_seconds) const {
     std::string p = fmt::format("/api/v1/namespaces/{}/pods/{}/log", http::url_encode(ns), http::url_encode(pod));
     if (!container.empty()) {
@@ -438,7 +488,7 @@ Result<std::string> KubeClient::pod_logs(const std::string& ns, const std::strin
     return get_text(p);
 }
 
-Result<std::vector<Event>> KubeClient::events_for(const std::string& ns, const std::string& kind,
+Result<std::vector<Event>> Api::events_for(const std::string& ns, const std::string& kind,
                                                   const std::string& name) const {
     ListOptions options;
     options.field_selector = fmt::format("involvedObject.kind={},involvedObject.name={}", kind, name);
@@ -456,9 +506,8 @@ Result<std::vector<Event>> KubeClient::events_for(const std::string& ns, const s
     return out;
 }
 
-Result<Event> KubeClient::create_event(const ObjectReference& object, const std::string& type,
-                                       const std::string& reason, const std::string& message,
-                                       const WriteOptions& options) const {
+json event_body(const ObjectReference& object, const std::string& type, const std::string& reason,
+                const std::string& message) {
     const auto t = now();
     const std::string stamp = format_rfc3339(std::chrono::time_point_cast<std::chrono::seconds>(t));
     char host[256] = {};
@@ -468,7 +517,7 @@ Result<Event> KubeClient::create_event(const ObjectReference& object, const std:
     if (!object.resource_version.empty()) {
         involved["resourceVersion"] = object.resource_version;
     }
-    const json body = {
+    return {
         {"apiVersion", "v1"},
         {"kind", "Event"},
         {"metadata",
@@ -488,6 +537,12 @@ Result<Event> KubeClient::create_event(const ObjectReference& object, const std:
         {"lastTimestamp", stamp},
         {"count", 1},
     };
+}
+
+Result<Event> KubeClient::create_event(const ObjectReference& object, const std::string& type,
+                                       const std::string& reason, const std::string& message,
+                                       const WriteOptions& options) const {
+    const json body = event_body(object, type, reason, message);
     WriteOptions o = options;
     auto created = [&]() -> Result<json> {
         auto request = make_request(http::Method::post,
@@ -497,7 +552,7 @@ Result<Event> KubeClient::create_event(const ObjectReference& object, const std:
         request.headers.push_back({"Content-Type", "application/json"});
         request.body = body.dump();
         request.bearer_token = o.bearer_token;
-        auto response = m_http.perform(request);
+        auto response = send(request);
         if (!response) {
             return std::move(response).error();
         }

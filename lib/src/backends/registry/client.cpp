@@ -1,5 +1,6 @@
 // Resolving tags to manifest digests over the OCI distribution API.
 
+#include "oncall/backends/endpoint.h"
 #include "oncall/backends/registry.h"
 #include "oncall/http/client.h"
 
@@ -52,8 +53,8 @@ std::string strip_params(std::string value) {
 } // namespace
 
 RegistryClient::RegistryClient(config::Endpoint endpoint, std::function<void(std::string_view)> log,
-                               std::chrono::milliseconds timeout)
-    : m_endpoint(std::move(endpoint)), m_log(std::move(log)), m_timeout(timeout) {}
+                               std::chrono::milliseconds timeout, CredentialStores stores)
+    : m_endpoint(std::move(endpoint)), m_log(std::move(log)), m_timeout(timeout), m_stores(std::move(stores)) {}
 
 std::string RegistryClient::base_url_for(const ImageReference& reference) const {
     for (const auto& url : m_endpoint.urls) {
@@ -73,6 +74,7 @@ std::string RegistryClient::base_url_for(const ImageReference& reference) const 
 
 Result<Resolved> RegistryClient::resolve(const ImageReference& reference) const {
     const std::string base = base_url_for(reference);
+    const std::string host = reference.registry;
     const bool configured = std::any_of(m_endpoint.urls.begin(), m_endpoint.urls.end(),
                                         [&](const std::string& u) { return host_of(u) == reference.registry; });
     http::ClientOptions options;
@@ -80,14 +82,20 @@ Result<Resolved> RegistryClient::resolve(const ImageReference& reference) const 
     options.total_timeout = m_timeout;
     options.log = m_log;
     if (configured) {
-        options.tls.ca_file = m_endpoint.ca_file;
+        options.tls.ca_file = backends::expand_home_path(m_endpoint.ca_file);
         options.tls.insecure_skip_verify = m_endpoint.insecure_skip_tls_verify;
+        options.tls.client_cert_file = backends::expand_home_path(m_endpoint.cert_file);
+        options.tls.client_key_file = backends::expand_home_path(m_endpoint.key_file);
+        for (const auto& [name, value] : m_endpoint.headers) {
+            options.headers.push_back(http::Header{name, value});
+        }
         if (!m_endpoint.auth.empty()) {
             auto token = config::resolve_token(m_endpoint.auth);
             if (!token) {
                 return std::move(token).error();
             }
             options.bearer_token = *token;
+            options.credential_source = config::credential_source(m_endpoint);
         }
     }
     const http::Client client(options);
@@ -96,14 +104,66 @@ Result<Resolved> RegistryClient::resolve(const ImageReference& reference) const 
         fmt::format("{}/v2/{}/manifests/{}", base, reference.repository, http::url_encode(target));
     const std::string shown = reference.to_string();
 
-    std::optional<std::string> token;
+    // Credentials are looked up on the first challenge only (a helper may be slow or interactive).
+    std::optional<CredentialLookup> lookup;
+    auto find_credential = [&]() -> Result<const RegistryCredential*> {
+        if (!lookup) {
+            if (configured && m_endpoint.basic_auth.configured()) {
+                auto password = config::resolve_password(m_endpoint.basic_auth);
+                if (!password) {
+                    Error e = std::move(password).error();
+                    e.message = "registry " + e.message;
+                    return e;
+                }
+                RegistryCredential c;
+                c.username = m_endpoint.basic_auth.username;
+                c.password = std::move(*password);
+                c.source = "the context's registry " + config::credential_source(m_endpoint);
+                lookup = CredentialLookup{std::move(c), {}};
+            } else {
+                auto found = find_registry_credential(host, reference.repository, m_stores);
+                if (!found) {
+                    Error e = std::move(found).error();
+                    e.message = fmt::format("registry {}: {}", host, e.message);
+                    return e;
+                }
+                lookup = std::move(*found);
+            }
+        }
+        return lookup->credential ? &*lookup->credential : nullptr;
+    };
+    // Exit 4 for a registry that wants credentials we do not have.
+    auto no_credentials = [&](std::string_view scheme) {
+        std::string searched;
+        if (lookup) {
+            for (const auto& s : lookup->searched) {
+                searched += (searched.empty() ? "" : "; ") + s;
+            }
+        }
+        return make_error(Errc::access_denied,
+                          fmt::format("registry {} asks for credentials ({}) to read {}, and none were found; looked "
+                                      "in: {}. Run 'docker login {}' (or podman login), or set basic-auth for the "
+                                      "context's registry",
+                                      host, scheme, reference.repository, searched.empty() ? "nowhere" : searched, host),
+                          401);
+    };
+    auto refused = [&](const RegistryCredential& c, long status, std::string_view who) {
+        return make_error(Errc::access_denied,
+                          fmt::format("{} refused the credentials from {} for {} (HTTP {}); log in again or check "
+                                      "that this account may pull {}",
+                                      who, c.source, reference.repository, status, reference.repository),
+                          static_cast<int>(status));
+    };
+
+    std::optional<http::Header> authorization; // set after a challenge
+    const RegistryCredential* used = nullptr;  // the credential behind it, if any
     auto send = [&](http::Method method) -> Result<http::Response> {
         http::Request request;
         request.method = method;
         request.url = manifest_url;
         request.headers.push_back({"Accept", manifest_accept()});
-        if (token) {
-            request.bearer_token = token;
+        if (authorization) {
+            request.headers.push_back(*authorization);
         }
         auto response = client.perform(request);
         if (!response) {
@@ -116,51 +176,76 @@ Result<Resolved> RegistryClient::resolve(const ImageReference& reference) const 
         }
         return response;
     };
-    // Follows one bearer challenge: fetch a token for the scope from the realm.
-    auto authenticate = [&](const http::Response& challenged) -> Result<void> {
-        const auto header = challenged.header("WWW-Authenticate");
-        if (!header) {
+    // Basic: the credential itself goes to the registry.
+    auto answer_basic = [&]() -> Result<void> {
+        auto credential = find_credential();
+        if (!credential) {
+            return std::move(credential).error();
+        }
+        if (*credential == nullptr) {
+            return no_credentials("Basic");
+        }
+        if ((*credential)->password.empty()) {
             return make_error(Errc::access_denied,
-                              fmt::format("registry {} refused access to {} (HTTP {}) without saying how to "
-                                          "authenticate",
-                                          base, reference.repository, challenged.status),
-                              static_cast<int>(challenged.status));
+                              fmt::format("registry {} asks for a user name and password (Basic), but {} holds only "
+                                          "an identity token; log in with a password",
+                                          host, (*credential)->source),
+                              401);
         }
-        auto challenge = parse_challenge(*header);
-        if (!challenge) {
-            return std::move(challenge).error();
-        }
-        std::string scheme = challenge->scheme;
-        std::transform(scheme.begin(), scheme.end(), scheme.begin(), [](unsigned char c) { return std::tolower(c); });
-        if (scheme != "bearer" || challenge->params.count("realm") == 0) {
-            return make_error(Errc::access_denied,
-                              fmt::format("registry {} asks for {} authentication, which oncall does not do; "
-                                          "configure a token for the registry",
-                                          base, challenge->scheme),
-                              static_cast<int>(challenged.status));
-        }
-        const std::string& realm = challenge->params["realm"];
+        used = *credential;
+        authorization = http::Header{
+            "Authorization", "Basic " + backends::base64_encode(used->username + ":" + used->password)};
+        return ok_result();
+    };
+    // Bearer: a token for the scope from the realm, with the credential when it may go there.
+    auto answer_bearer = [&](Challenge& challenge) -> Result<void> {
+        const std::string& realm = challenge.params["realm"];
         if (realm.rfind("https://", 0) != 0 && realm.rfind("http://", 0) != 0) {
             return make_error(Errc::bad_response, fmt::format("registry {}: token realm '{}' is not an http(s) URL",
                                                               base, realm));
         }
-        std::string url = realm;
+        std::string query;
         char sep = realm.find('?') == std::string::npos ? '?' : '&';
-        if (const auto it = challenge->params.find("service"); it != challenge->params.end()) {
-            url += fmt::format("{}service={}", sep, http::url_encode(it->second));
+        std::string service;
+        if (const auto it = challenge.params.find("service"); it != challenge.params.end()) {
+            service = it->second;
+            query += fmt::format("{}service={}", sep, http::url_encode(service));
             sep = '&';
         }
         std::string scope = fmt::format("repository:{}:pull", reference.repository);
-        if (const auto it = challenge->params.find("scope"); it != challenge->params.end() && !it->second.empty()) {
+        if (const auto it = challenge.params.find("scope"); it != challenge.params.end() && !it->second.empty()) {
             scope = it->second;
         }
-        url += fmt::format("{}scope={}", sep, http::url_encode(scope));
+        query += fmt::format("{}scope={}", sep, http::url_encode(scope));
+
+        // Credentials go to the token service only over https or on the registry's own host.
+        const bool same_host = host_of(realm) == host_of(base);
+        const bool may_send = realm.rfind("https://", 0) == 0 || same_host;
+        const RegistryCredential* credential = nullptr;
+        if (may_send) {
+            auto found = find_credential();
+            if (!found) {
+                return std::move(found).error();
+            }
+            credential = *found;
+        }
         http::Request request;
-        request.url = url;
-        if (host_of(realm) != host_of(base)) {
-            // The configured credential belongs to the configured registry: a token service on
-            // another host is asked anonymously, never handed that credential.
+        request.url = realm + query;
+        if (!same_host) {
+            // The configured bearer token belongs to the configured registry, never to another host.
             request.bearer_token = std::string();
+        }
+        if (credential != nullptr && !credential->identity_token.empty()) {
+            // OAuth2 refresh-token grant, as docker does with an identity token.
+            request.method = http::Method::post;
+            request.url = realm;
+            request.headers.push_back({"Content-Type", "application/x-www-form-urlencoded"});
+            request.body = fmt::format("grant_type=refresh_token&client_id=oncall&service={}&scope={}&refresh_token={}",
+                                       http::url_encode(service), http::url_encode(scope),
+                                       http::url_encode(credential->identity_token));
+        } else if (credential != nullptr) {
+            request.headers.push_back(
+                {"Authorization", "Basic " + backends::base64_encode(credential->username + ":" + credential->password)});
         }
         auto response = client.perform(request);
         if (!response) {
@@ -169,10 +254,19 @@ Result<Resolved> RegistryClient::resolve(const ImageReference& reference) const 
             return e;
         }
         if (response->status == 401 || response->status == 403) {
-            return make_error(Errc::access_denied,
-                              fmt::format("token service {} refused a pull token for {} (HTTP {})",
-                                          http::redact_url(realm), reference.repository, response->status),
-                              static_cast<int>(response->status));
+            if (credential != nullptr) {
+                return refused(*credential, response->status,
+                               fmt::format("token service {}", http::redact_url(realm)));
+            }
+            if (!may_send) {
+                return make_error(Errc::access_denied,
+                                  fmt::format("token service {} refused an anonymous pull token for {} (HTTP {}); "
+                                              "credentials are sent to a token service only over https or on the "
+                                              "registry's own host",
+                                              http::redact_url(realm), reference.repository, response->status),
+                                  static_cast<int>(response->status));
+            }
+            return no_credentials("Bearer");
         }
         if (!response->is_success()) {
             return http::status_error(*response, "registry token service");
@@ -189,15 +283,48 @@ Result<Resolved> RegistryClient::resolve(const ImageReference& reference) const 
                 return make_error(Errc::bad_response,
                                   fmt::format("token service of registry {} answered without a token", base));
             }
-            token = t;
+            if (t.find_first_of("\r\n") != std::string::npos) {
+                return make_error(Errc::bad_response,
+                                  fmt::format("token service of registry {} answered a token with a line break", base));
+            }
+            authorization = http::Header{"Authorization", "Bearer " + t};
+            used = credential;
         } catch (const nlohmann::json::exception&) {
             return make_error(Errc::bad_response, fmt::format("token service of registry {} answered garbage", base));
         }
         return ok_result();
     };
+    // Follows one challenge (Basic or Bearer).
+    auto authenticate = [&](const http::Response& challenged) -> Result<void> {
+        const auto header = challenged.header("WWW-Authenticate");
+        if (!header) {
+            return make_error(Errc::access_denied,
+                              fmt::format("registry {} refused access to {} (HTTP {}) without saying how to "
+                                          "authenticate",
+                                          base, reference.repository, challenged.status),
+                              static_cast<int>(challenged.status));
+        }
+        auto challenge = parse_challenge(*header);
+        if (!challenge) {
+            return std::move(challenge).error();
+        }
+        std::string scheme = challenge->scheme;
+        std::transform(scheme.begin(), scheme.end(), scheme.begin(), [](unsigned char c) { return std::tolower(c); });
+        if (scheme == "basic") {
+            return answer_basic();
+        }
+        if (scheme != "bearer" || challenge->params.count("realm") == 0) {
+            return make_error(Errc::access_denied,
+                              fmt::format("registry {} asks for {} authentication, which oncall does not do; "
+                                          "registries use Basic or Bearer",
+                                          base, challenge->scheme.substr(0, 40)),
+                              static_cast<int>(challenged.status));
+        }
+        return answer_bearer(*challenge);
+    };
     auto send_authenticated = [&](http::Method method) -> Result<http::Response> {
         auto response = send(method);
-        if (response && response->status == 401 && !token) {
+        if (response && response->status == 401 && !authorization) {
             auto auth = authenticate(*response);
             if (!auth) {
                 return std::move(auth).error();
@@ -217,8 +344,17 @@ Result<Resolved> RegistryClient::resolve(const ImageReference& reference) const 
                               404);
         }
         if (response.status == 401 || response.status == 403) {
+            if (used != nullptr) {
+                return refused(*used, response.status, fmt::format("registry {}", host));
+            }
+            if (response.status == 401 && lookup && !lookup->credential) {
+                return no_credentials("Bearer");
+            }
             return make_error(Errc::access_denied,
-                              fmt::format("registry {} refused access to {} (HTTP {})", base, shown, response.status),
+                              fmt::format("registry {} refused access to {} (HTTP {}){}", base, shown, response.status,
+                                          options.credential_source.empty()
+                                              ? std::string()
+                                              : "; sent " + options.credential_source),
                               static_cast<int>(response.status));
         }
         auto e = http::status_error(response, fmt::format("resolving {} at registry", shown));

@@ -183,6 +183,21 @@ std::string ImageReference::to_string() const {
 
 std::string ImageReference::pinned() const { return name() + "@" + digest; }
 
+std::string repository_of(std::string_view image) {
+    if (auto ref = parse_image_reference(image); ref) {
+        return ref->name();
+    }
+    if (const auto at = image.find('@'); at != std::string_view::npos) {
+        image = image.substr(0, at);
+    }
+    const auto slash = image.rfind('/');
+    const auto colon = image.rfind(':');
+    if (colon != std::string_view::npos && (slash == std::string_view::npos || colon > slash)) {
+        image = image.substr(0, colon);
+    }
+    return std::string(image);
+}
+
 Result<ImageReference> parse_image_reference(std::string_view text) {
     if (text.empty()) {
         return reference_error(text, "empty");

@@ -1,8 +1,11 @@
-// The triage screen and the overview, as text.
+// The triage screen and the overview, as text and JSON.
 
-#include "oncall/ops/triage.h"
+#include "oncall/views/triage.h"
 
 #include "oncall/core/duration.h"
+#include "oncall/views/silence.h"
+#include "oncall/core/live.h"
+#include "oncall/render/sanitize.h"
 #include "oncall/render/sparkline.h"
 #include "oncall/render/style.h"
 #include "oncall/render/table.h"
@@ -12,10 +15,12 @@
 #include <algorithm>
 #include <cmath>
 
-namespace oncall::ops {
+namespace oncall::views {
 namespace {
 
+using namespace oncall::ops;
 using render::Color;
+using render::sanitize;
 using render::paint;
 using render::Style;
 
@@ -32,8 +37,9 @@ std::string pad_left(std::string_view text, int width) {
 class Screen {
 public:
     explicit Screen(const Style& style) : m_style(style) {}
-    void line(std::string text = {}) {
-        m_out += render::truncate_to_width(text, m_style.width);
+    // Every line is sanitised (colours kept) and cut to the width: one line, whatever it holds.
+    void line(std::string_view text = {}) {
+        m_out += render::truncate_to_width(render::sanitize_keeping_color(text), m_style.width);
         m_out += '\n';
     }
     void heading(std::string_view title) { line(paint(title, Color::bold, m_style)); }
@@ -44,8 +50,8 @@ private:
     std::string m_out;
 };
 
-Color verdict_color(const std::string& v) {
-    return v == "degraded" ? Color::red : v == "healthy" ? Color::green : Color::yellow;
+Color verdict_color(Verdict v) {
+    return v == Verdict::degraded ? Color::red : v == Verdict::healthy ? Color::green : Color::yellow;
 }
 
 std::string short_artifact(const std::vector<std::string>& artifacts) {
@@ -83,32 +89,53 @@ std::vector<std::optional<double>> cells_of(const std::vector<Point>& points, Ti
     return out;
 }
 
+// What a verdict without reasons rests on: sources that were not configured were not checked.
+std::string healthy_summary(const TriageReport& r) {
+    const auto skipped = [&](const char* name) {
+        return std::any_of(r.sources.begin(), r.sources.end(),
+                           [&](const SourceStatus& s) { return s.name == name && s.skipped; });
+    };
+    const bool no_metrics = skipped("prometheus");
+    const bool no_alerts = skipped("alertmanager");
+    if (no_metrics && no_alerts) {
+        return "rollout fine; metrics were not checked (no Prometheus configured), nor alerts (no Alertmanager "
+               "configured)";
+    }
+    if (no_metrics) {
+        return "no alert firing; metrics were not checked (no Prometheus configured)";
+    }
+    if (no_alerts) {
+        return "all signals within their SLO; alerts were not checked (no Alertmanager configured)";
+    }
+    return "all signals within their SLO, no alert firing";
+}
+
 std::string value_or_dash(const std::string& name, const std::optional<double>& v) {
     return v ? format_signal_value(name, *v) : "-";
 }
 
 } // namespace
 
-std::string report_text(const TriageReport& r, const Style& style) {
+std::string triage_text(const TriageReport& r, const TextOptions& options) {
+    const Style& style = options.style;
     Screen s(style);
     const int width = std::max(60, style.width);
     const TimePoint start = r.at - r.window;
 
     // Verdict.
-    std::string verdict = paint(fmt::format("{:<9}", r.verdict == "degraded"  ? "DEGRADED"
-                                                     : r.verdict == "healthy" ? "HEALTHY"
-                                                                              : "UNKNOWN"),
+    std::string verdict = paint(fmt::format("{:<9}", r.verdict == Verdict::degraded  ? "DEGRADED"
+                                                     : r.verdict == Verdict::healthy ? "HEALTHY"
+                                                                                     : "UNKNOWN"),
                                 verdict_color(r.verdict), style);
-    std::string why = r.verdict_reasons.empty() ? std::string("all signals within their SLO, no alert firing")
-                                                 : r.verdict_reasons.front();
+    std::string why = r.verdict_reasons.empty() ? healthy_summary(r) : sanitize(r.verdict_reasons.front());
     if (r.verdict_reasons.size() > 1) {
         why += fmt::format(" (+{} more)", r.verdict_reasons.size() - 1);
     }
-    const bool past = r.at < now() - std::chrono::minutes(2);
-    s.line(fmt::format("{}  {}  {}{}", paint(r.service, Color::bold, style), verdict, why,
+    const bool past = r.at < options.now - k_live_within;
+    s.line(fmt::format("{}  {}  {}{}", paint(sanitize(r.service), Color::bold, style), verdict, why,
                        past ? fmt::format("  [as of {}]", format_local(r.at)) : std::string()));
     if (r.since) {
-        s.line(fmt::format("since     {} ({}): {}", format_local(*r.since), format_age(*r.since, r.at), r.since_reason));
+        s.line(fmt::format("since     {} ({}): {}", format_local(*r.since), format_age(*r.since, r.at), sanitize(r.since_reason)));
     }
     if (r.suspect) {
         std::string when;
@@ -118,8 +145,8 @@ std::string report_text(const TriageReport& r, const Style& style) {
             }
         }
         s.line(fmt::format("suspect   {}: {}", paint(fmt::format("revision {}{}", r.suspect->revision, when), Color::red, style),
-                           r.suspect->reason));
-    } else if (r.verdict == "degraded") {
+                           sanitize(r.suspect->reason)));
+    } else if (r.verdict == Verdict::degraded) {
         s.line("suspect   none: no deploy in the window explains the change");
     }
 
@@ -133,7 +160,7 @@ std::string report_text(const TriageReport& r, const Style& style) {
     };
     const auto failed_line = [&](const SourceStatus* src) {
         if (src != nullptr && !src->ok && src->error) {
-            s.line("  " + paint(src->skipped ? src->error->message : src->error->message, src->skipped ? Color::gray : Color::yellow, style));
+            s.line("  " + paint(sanitize(src->error->message), src->skipped ? Color::gray : Color::yellow, style));
             return true;
         }
         return false;
@@ -168,13 +195,16 @@ std::string report_text(const TriageReport& r, const Style& style) {
                     state.resize(state.size() - 4);
                 }
                 const Color c = a.state != "active" ? Color::gray : alertmanager::severity_rank(a.severity) == 0 ? Color::red : Color::yellow;
-                s.line(fmt::format("  {} {} {} {}", paint(pad(a.severity.empty() ? "-" : a.severity, 8), c, style),
-                                   pad(a.name, 18), pad(state, 12), a.summary));
+                s.line(fmt::format("  {} {} {} {}", paint(pad(a.severity.empty() ? "-" : sanitize(a.severity), 8), c, style),
+                                   pad(sanitize(a.name), 18), pad(sanitize(state), 12), sanitize(a.summary)));
             }
             if (r.alerts.size() > shown) {
                 s.line(fmt::format("  +{} more (oncall triage {} -o json)", r.alerts.size() - shown, r.service));
             }
         }
+    }
+    for (const auto& line : triage_silences_lines(r.silences, r.at, style)) {
+        s.line(line);
     }
 
     // Signals with sparklines and deploy marks on one time axis.
@@ -189,7 +219,7 @@ std::string report_text(const TriageReport& r, const Style& style) {
     for (const auto& sig : r.signals) {
         std::string now_text = value_or_dash(sig.name, sig.now);
         Color c = Color::none;
-        if (sig.status == "breach") {
+        if (sig.status == SignalStatus::breach) {
             now_text += "!";
             c = Color::red;
         }
@@ -205,10 +235,10 @@ std::string report_text(const TriageReport& r, const Style& style) {
         const auto spark = sig.points.empty()
                                ? std::string(static_cast<std::size_t>(spark_w), ' ')
                                : render::sparkline(cells_of(sig.points, start, r.at, spark_w), spark_w, lo, hi);
-        s.line(fmt::format("  {}{}{}{}  {}", pad(sig.title, name_w), paint(pad_left(now_text, col_w), c, style),
+        s.line(fmt::format("  {}{}{}{}  {}", pad(sanitize(sig.title), name_w), paint(pad_left(now_text, col_w), c, style),
                            pad_left(value_or_dash(sig.name, sig.baseline), col_w),
                            pad_left(value_or_dash(sig.name, sig.threshold), col_w),
-                           sig.status == "breach" ? paint(spark, Color::red, style) : spark));
+                           sig.status == SignalStatus::breach ? paint(spark, Color::red, style) : spark));
     }
     {
         std::string axis(static_cast<std::size_t>(spark_w), ' ');
@@ -262,9 +292,10 @@ std::string report_text(const TriageReport& r, const Style& style) {
             for (const auto& m : marks) {
                 mark_text += (mark_text.empty() ? "" : ", ") + m;
             }
-            s.line(fmt::format("  rev {}  {}  {}  {}  {}", pad(std::to_string(d.revision), 3), pad(short_artifact(d.artifacts), 12),
+            s.line(fmt::format("  rev {}  {}  {}  {}  {}", pad(std::to_string(d.revision), 3),
+                               pad(sanitize(short_artifact(d.artifacts)), 12),
                                pad(d.deployed_at ? format_age(*d.deployed_at, r.at) : "-", 10), pad(mark_text, 24),
-                               d.change_cause));
+                               sanitize(d.change_cause)));
         }
     }
 
@@ -274,27 +305,31 @@ std::string report_text(const TriageReport& r, const Style& style) {
     }
     if (r.rollout) {
         const auto& ro = *r.rollout;
-        const Color c = ro.state == "complete" ? Color::green : ro.state == "failed" ? Color::red : Color::yellow;
+        const Color c = ro.state == RolloutState::complete ? Color::green
+                        : ro.state == RolloutState::failed ? Color::red
+                                                           : Color::yellow;
         s.line(fmt::format("{}{}: {}/{} updated, {} ready, {} available{}", paint(pad("ROLLOUT", 10), Color::bold, style),
-                           paint(ro.state, c, style), ro.updated, ro.desired, ro.ready, ro.available,
-                           ro.problems.empty() ? std::string() : "; " + ro.problems.front()));
+                           paint(rollout_state_name(ro.state), c, style), ro.updated, ro.desired, ro.ready, ro.available,
+                           ro.problems.empty() ? std::string() : "; " + sanitize(ro.problems.front())));
         if (ro.problems.size() > 1) {
-            s.line(fmt::format("          {}{}", ro.problems[1],
+            s.line(fmt::format("          {}{}", sanitize(ro.problems[1]),
                                ro.problems.size() > 2 ? fmt::format(" (+{} more)", ro.problems.size() - 2) : std::string()));
         }
     }
     for (std::size_t i = 0; i < r.drift.size() && i < 2; ++i) {
         const auto& d = r.drift[i];
-        const std::string text = d.kind == "mutable_tag"
-                                     ? fmt::format("container {} runs the mutable tag {}, not a digest", d.container, d.running)
-                                     : fmt::format("pod {} runs {}, its revision names {}", d.pod, short_artifact({d.running}),
-                                                   short_artifact({d.expected}));
+        const std::string text =
+            d.kind == DriftKind::mutable_tag
+                ? fmt::format("container {} runs the mutable tag {}, not a digest", sanitize(d.container),
+                              sanitize(d.running))
+                : fmt::format("pod {} runs {}, its revision names {}", sanitize(d.pod),
+                              sanitize(short_artifact({d.running})), sanitize(short_artifact({d.expected})));
         s.line(fmt::format("{}{}", paint(pad(i == 0 ? "DRIFT" : "", 10), Color::bold, style), paint(text, Color::yellow, style)));
     }
     for (std::size_t i = 0; i < r.logs.size() && i < 2; ++i) {
         const auto& l = r.logs[i];
         s.line(fmt::format("{}{} {}", paint(pad(i == 0 ? "LOGS" : "", 10), Color::bold, style), pad_left(fmt::format("{}x", l.count), 4),
-                           l.pattern));
+                           sanitize(l.pattern)));
     }
 
     // Next commands.
@@ -303,17 +338,17 @@ std::string report_text(const TriageReport& r, const Style& style) {
         s.heading("NEXT");
         int cmd_w = 0;
         for (const auto& rec : r.recommendations) {
-            cmd_w = std::max(cmd_w, render::display_width(rec.command));
+            cmd_w = std::max(cmd_w, render::display_width(sanitize(rec.command)));
         }
         for (const auto& rec : r.recommendations) {
-            s.line(fmt::format("  {}  {}", paint(pad(rec.command, cmd_w), Color::bold, style),
-                               paint("# " + rec.why, Color::gray, style)));
+            s.line(fmt::format("  {}  {}", paint(pad(sanitize(rec.command), cmd_w), Color::bold, style),
+                               paint("# " + sanitize(rec.why), Color::gray, style)));
         }
     }
     std::vector<std::string> notes;
     for (const auto& src : r.sources) {
         for (const auto& w : src.warnings) {
-            notes.push_back(fmt::format("{}: {}", src.name, w));
+            notes.push_back(fmt::format("{}: {}", src.name, sanitize(w)));
         }
     }
     for (std::size_t i = 0; i < notes.size() && i < 2; ++i) {
@@ -322,11 +357,12 @@ std::string report_text(const TriageReport& r, const Style& style) {
     return s.text();
 }
 
-std::string overview_text(const std::vector<OverviewLine>& lines, TimePoint at, const Style& style) {
+std::string overview_text(const Overview& overview, const TextOptions& options) {
+    const Style& style = options.style;
     render::Table t;
     t.column("SERVICE").column("VERDICT").column("SINCE").column("SUSPECT").column("FINDING", render::Align::left, true);
-    for (const auto& l : lines) {
-        std::string finding = l.summary;
+    for (const auto& l : overview.lines) {
+        std::string finding = sanitize(l.summary);
         if (!l.failed_sources.empty()) {
             std::string names;
             for (const auto& n : l.failed_sources) {
@@ -334,10 +370,128 @@ std::string overview_text(const std::vector<OverviewLine>& lines, TimePoint at, 
             }
             finding += " [not checked: " + names + "]";
         }
-        t.row({l.service, paint(l.verdict, verdict_color(l.verdict), style), l.since ? format_age(*l.since, at) : "-",
-               l.suspect ? fmt::format("revision {}", l.suspect->revision) : "-", finding});
+        t.row({sanitize(l.service), paint(verdict_name(l.verdict), verdict_color(l.verdict), style),
+               l.since ? format_age(*l.since, overview.at) : std::string("-"),
+               l.suspect ? fmt::format("revision {}", l.suspect->revision) : std::string("-"), finding});
     }
     return t.render(style.width);
 }
 
-} // namespace oncall::ops
+nlohmann::json overview_json(const Overview& overview) {
+    using nlohmann::json;
+    json j;
+    j["context"] = overview.context;
+    j["at"] = format_rfc3339(overview.at);
+    j["services"] = json::array();
+    for (const auto& l : overview.lines) {
+        j["services"].push_back(
+            {{"service", l.service},
+             {"verdict", verdict_name(l.verdict)},
+             {"exit_code", static_cast<int>(l.exit_code)},
+             {"since", l.since ? json(format_rfc3339(*l.since)) : json(nullptr)},
+             {"suspect", l.suspect ? json{{"revision", l.suspect->revision}, {"reason", l.suspect->reason}}
+                                   : json(nullptr)},
+             {"summary", l.summary},
+             {"rollout", l.rollout ? json(ops::rollout_state_name(*l.rollout)) : json(nullptr)},
+             {"rollout_reason", l.rollout_reason.empty() ? json(nullptr) : json(l.rollout_reason.raw())},
+             {"failed_sources", l.failed_sources}});
+    }
+    j["errors"] = overview.listing_error ? json::array({*overview.listing_error}) : json::array();
+    j["exit_code"] = static_cast<int>(overview.exit_code);
+    return j;
+}
+
+nlohmann::json triage_json(const TriageReport& r) {
+    using nlohmann::json;
+    const auto opt_time = [](const std::optional<TimePoint>& t) { return t ? json(format_rfc3339(*t)) : json(nullptr); };
+    const auto opt_num = [](const std::optional<double>& v) {
+        return v && std::isfinite(*v) ? json(*v) : json(nullptr);
+    };
+    json j;
+    j["service"] = r.service;
+    j["context"] = r.context;
+    j["verdict"] = verdict_name(r.verdict);
+    j["verdict_reasons"] = r.verdict_reasons;
+    j["at"] = format_rfc3339(r.at);
+    j["window"] = format_duration(r.window);
+    j["since"] = opt_time(r.since);
+    j["since_reason"] = r.since ? json(r.since_reason) : json(nullptr);
+    j["alerts"] = json::array();
+    for (const auto& a : r.alerts) {
+        j["alerts"].push_back({{"name", a.name},
+                               {"severity", a.severity},
+                               {"state", a.state},
+                               {"starts_at", opt_time(a.starts_at)},
+                               {"summary", a.summary},
+                               {"fingerprint", a.fingerprint},
+                               {"labels", a.labels},
+                               {"silenced_by", a.silenced_by},
+                               {"inhibited_by", a.inhibited_by}});
+    }
+    j["signals"] = json::array();
+    for (const auto& s : r.signals) {
+        json points = json::array();
+        for (const auto& p : s.points) {
+            points.push_back({p.time.time_since_epoch().count() / 1000.0, std::isfinite(p.value) ? json(p.value) : json(nullptr)});
+        }
+        j["signals"].push_back({{"name", s.name},
+                                {"title", s.title},
+                                {"now", opt_num(s.now)},
+                                {"baseline", opt_num(s.baseline)},
+                                {"threshold", opt_num(s.threshold)},
+                                {"status", signal_status_name(s.status)},
+                                {"series", points}});
+    }
+    j["deploys"] = json::array();
+    for (const auto& d : r.deploys) {
+        j["deploys"].push_back({{"revision", d.revision},
+                                {"artifacts", d.artifacts},
+                                {"deployed_at", opt_time(d.deployed_at)},
+                                {"change_cause", d.change_cause},
+                                {"current", d.current},
+                                {"suspect", d.suspect}});
+    }
+    j["suspect"] = r.suspect ? json{{"revision", r.suspect->revision}, {"reason", r.suspect->reason}} : json(nullptr);
+    j["rollback_target"] = r.rollback_target
+                               ? json{{"revision", r.rollback_target->revision}, {"reason", r.rollback_target->reason}}
+                               : json(nullptr);
+    if (r.rollout) {
+        j["rollout"] = {{"desired", r.rollout->desired}, {"updated", r.rollout->updated},
+                        {"ready", r.rollout->ready},     {"available", r.rollout->available},
+                        {"state", rollout_state_name(r.rollout->state)},     {"problems", r.rollout->problems}};
+    } else {
+        j["rollout"] = nullptr;
+    }
+    j["recommendations"] = json::array();
+    for (const auto& rec : r.recommendations) {
+        j["recommendations"].push_back({{"command", rec.command}, {"why", rec.why}});
+    }
+    j["logs"] = json::array();
+    for (const auto& l : r.logs) {
+        j["logs"].push_back({{"pattern", l.pattern}, {"count", l.count}, {"example", l.example}});
+    }
+    j["drift"] = json::array();
+    for (const auto& d : r.drift) {
+        j["drift"].push_back({{"kind", drift_kind_name(d.kind)},
+                              {"pod", d.pod.empty() ? json(nullptr) : json(d.pod)},
+                              {"container", d.container},
+                              {"expected", d.expected},
+                              {"running", d.running}});
+    }
+    j["silences"] = triage_silences_json(r.silences, r.at);
+    j["sources"] = json::array();
+    for (const auto& s : r.sources) {
+        j["sources"].push_back({{"name", s.name},
+                                {"url", s.url},
+                                {"ok", s.ok},
+                                {"skipped", s.skipped},
+                                {"elapsed_ms", s.elapsed.count()},
+                                {"requests", s.requests},
+                                {"error", s.error ? json(s.error->message) : json(nullptr)},
+                                {"warnings", s.warnings}});
+    }
+    j["exit_code"] = static_cast<int>(r.exit_code);
+    return j;
+}
+
+} // namespace oncall::views
