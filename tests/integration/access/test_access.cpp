@@ -229,7 +229,7 @@ TEST_CASE("triage recommends request-access before the rollback only while no gr
     CHECK(index_of(not_required, "oncall rollback checkout") >= 0);
 }
 
-TEST_CASE("a grant lets a rollback through; once revoked the server refuses the same rollback") {
+TEST_CASE("a grant lets a rollback through, once revoked the server refuses the same rollback") {
     Workstation ws;
     const int target = ws.other_revision("checkout");
     // Without a grant the client refuses before writing, naming the command to run.

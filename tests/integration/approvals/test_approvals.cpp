@@ -289,7 +289,7 @@ std::string openssl_csr(const test::TempDir& dir, const std::string& algorithm,
 
 } // namespace
 
-TEST_CASE("kubectl get csr lists a pending request; kubectl certificate deny ends the waiting "
+TEST_CASE("kubectl get csr lists a pending request, kubectl certificate deny ends the waiting "
           "requester with exit 4") {
     const Person alice = engineer();
     const Person bob = approver();
@@ -359,7 +359,7 @@ TEST_CASE("kubectl certificate approve issues no token: the requester is told an
     CHECK_THAT(again.err, Catch::Contains("already approved"));
 }
 
-TEST_CASE("two people: request, pending, approve; the requester's grant works, revokes, and "
+TEST_CASE("two people: request, pending, approve, the requester's grant works, revokes, and "
           "expires on the server") {
     const Person alice = engineer();
     const Person bob = approver();
@@ -481,7 +481,7 @@ TEST_CASE("two people: request, pending, approve; the requester's grant works, r
     (void)alice.oncall({"access", "revoke", "checkout"});
 }
 
-TEST_CASE("the requester alone can neither approve nor mint; oncall says an approval is needed") {
+TEST_CASE("the requester alone can neither approve nor mint, oncall says an approval is needed") {
     const Person alice = engineer();
     const std::string id = alice.file_request();
     const json csr = alice.get(csr_path(id));
@@ -683,7 +683,7 @@ TEST_CASE("abuse is refused and grants nothing") {
     }
 }
 
-TEST_CASE("break-glass: Warning Event, audit line, notification with every field; the webhook "
+TEST_CASE("break-glass: Warning Event, audit line, notification with every field, the webhook "
           "never blocks it") {
     test::TestServer receiver;
     std::atomic<int> mode{0}; // 0 ok, 1 answers 500, 2 slow

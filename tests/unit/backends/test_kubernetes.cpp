@@ -271,7 +271,7 @@ TEST_CASE("kubeconfig: tokenFile relative to the file, insecure cluster", "[kube
     CHECK(c->namespace_name == "default");
 }
 
-TEST_CASE("kubeconfig: exec plugins and client certificates are read; unknown contexts are refused clearly",
+TEST_CASE("kubeconfig: exec plugins and client certificates are read, unknown contexts are refused clearly",
           "[kubernetes]") {
     const std::string path = std::string(ONCALL_FIXTURES_DIR) + "/kubernetes/kubeconfig_token.yaml";
     const auto text = test::read_fixture("kubernetes/kubeconfig_token.yaml");

@@ -213,7 +213,7 @@ struct BasicRegistry {
 
 } // namespace
 
-TEST_CASE("a Basic challenge is answered with the stored credential; none is exit 4 naming where we looked",
+TEST_CASE("a Basic challenge is answered with the stored credential, none is exit 4 naming where we looked",
           "[registry][credentials]") {
     BasicRegistry reg;
     test::TempDir dir;

@@ -39,7 +39,7 @@ TEST_CASE("failures are remembered for a shorter time", "[cli][cache]") {
     CHECK(cache.get("up", t0 + 6s));
 }
 
-TEST_CASE("expired entries are dropped on write; a corrupt file counts as empty", "[cli][cache]") {
+TEST_CASE("expired entries are dropped on write, a corrupt file counts as empty", "[cli][cache]") {
     oncall::test::TempDir dir;
     const std::string path = dir.path() + "/cache.json";
     const CompletionCache cache(path, 30s, 5s);

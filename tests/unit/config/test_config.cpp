@@ -271,7 +271,7 @@ TEST_CASE("use-context edits only the current-context line", "[config]") {
     CHECK(load_config(path).value().current_context == "prod");
 }
 
-TEST_CASE("roles may need approval or be break-glass; notifications and the approval timeout", "[config]") {
+TEST_CASE("roles may need approval or be break-glass, notifications and the approval timeout", "[config]") {
     const std::string text = R"(contexts:
   a:
     kubernetes: { server: 'https://127.0.0.1:6443', token-env: T }

@@ -63,7 +63,7 @@ TEST_CASE("a file over the cap is refused before it is read", "[core][files]") {
     CHECK(read_local_file(path, "token file", k_max_token_bytes + 1));
 }
 
-TEST_CASE("no_follow refuses a symlink; by default it is followed", "[core][files]") {
+TEST_CASE("no_follow refuses a symlink, by default it is followed", "[core][files]") {
     test::TempDir dir;
     const auto target = dir.write("target", "x");
     const auto link = dir.path() + "/link";
@@ -74,7 +74,7 @@ TEST_CASE("no_follow refuses a symlink; by default it is followed", "[core][file
     CHECK_THAT(refused.error().message, Catch::Contains("symbolic link"));
 }
 
-TEST_CASE("private folders are 0700 whatever the umask; existing ones are left alone",
+TEST_CASE("private folders are 0700 whatever the umask, existing ones are left alone",
           "[core][files]") {
     test::TempDir dir;
     {

@@ -980,7 +980,7 @@ TEST_CASE("proxies are taken from the standard environment variables", "[http][c
     CHECK(upstream.request_count() == 2);
 }
 
-TEST_CASE("compression: not asked for by default; when accepted, the cap applies to the decoded size",
+TEST_CASE("compression: not asked for by default, when accepted, the cap applies to the decoded size",
           "[http][client][hostile]") {
     // 8 MiB of zeros: a few KiB compressed.
     const std::string zeros(8u << 20u, '0');

@@ -129,7 +129,7 @@ TEST_CASE("basic-auth is sent, never logged nor quoted, and a 401 names where it
     CHECK_THAT(status_error(bare, "prometheus").message, Catch::Contains("no credentials are configured for it"));
 }
 
-TEST_CASE("a PATCH or POST refused with 429/503 and Retry-After is retried; without Retry-After it is not",
+TEST_CASE("a PATCH or POST refused with 429/503 and Retry-After is retried, without Retry-After it is not",
           "[http][client][retry]") {
     TestServer server;
     server.on("PATCH", "/apis/x", [](const httplib::Request&, httplib::Response& res, std::size_t i) {

@@ -174,7 +174,7 @@ TEST_CASE("the server identity names the CA bundle in use", "[access]") {
     CHECK_FALSE(server_identity(conn));
 }
 
-TEST_CASE("expired grants are refused; nearly expired ones warn", "[access]") {
+TEST_CASE("expired grants are refused, nearly expired ones warn", "[access]") {
     test::TempDir tmp;
     const GrantStore store(tmp.path() + "/grants");
     const auto ctx = sandbox_context();

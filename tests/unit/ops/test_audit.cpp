@@ -68,7 +68,7 @@ TEST_CASE("the audit log is a regular file: /dev/full, symlinks and FIFOs are re
     CHECK(piped.error().code == Errc::io);
 }
 
-TEST_CASE("intent and result lines share an attempt id; a refused intent says nothing was changed",
+TEST_CASE("intent and result lines share an attempt id, a refused intent says nothing was changed",
           "[ops][audit]") {
     test::TempDir dir;
     const auto path = dir.path() + "/audit.jsonl";
@@ -94,7 +94,7 @@ TEST_CASE("intent and result lines share an attempt id; a refused intent says no
     CHECK_THAT(refused.error().message, Catch::Contains("nothing was changed"));
 }
 
-TEST_CASE("a symlinked state folder is not chmod'ed; a new one is 0700 under umask 000", "[ops][audit]") {
+TEST_CASE("a symlinked state folder is not chmod'ed, a new one is 0700 under umask 000", "[ops][audit]") {
     test::TempDir dir;
     const auto shared = dir.path() + "/shared";
     REQUIRE(::mkdir(shared.c_str(), 0755) == 0);

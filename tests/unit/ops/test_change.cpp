@@ -136,7 +136,7 @@ struct Harness {
 
 } // namespace
 
-TEST_CASE("change: a write that lands between our read and our write is a conflict; nothing is "
+TEST_CASE("change: a write that lands between our read and our write is a conflict, nothing is "
           "overwritten",
           "[ops][change]") {
     Harness h;
@@ -190,7 +190,7 @@ TEST_CASE("change: when only the status moved, the Deployment is read again and 
     CHECK(audit[1].at("result") == "done");
 }
 
-TEST_CASE("change: one intent and one result line per attempt, both with the grant id; the grant's "
+TEST_CASE("change: one intent and one result line per attempt, both with the grant id, the grant's "
           "token writes",
           "[ops][change]") {
     Harness h;

@@ -226,7 +226,7 @@ TEST_CASE("a notification carries every field and a one-line text") {
     CHECK(text.rfind("BREAK-GLASS: alice took role breakglass on checkout", 0) == 0);
 }
 
-TEST_CASE("an unconfigured webhook is not attempted; a bad one fails without throwing") {
+TEST_CASE("an unconfigured webhook is not attempted, a bad one fails without throwing") {
     config::NotifyConfig none;
     Notification n;
     n.event = "access_requested";

@@ -242,7 +242,7 @@ TEST_CASE("a missing grant directory means no grants, and is not created by read
     CHECK_FALSE(*removed);
 }
 
-TEST_CASE("list filters by context and sorts; remove deletes one grant", "[grants]") {
+TEST_CASE("list filters by context and sorts, remove deletes one grant", "[grants]") {
     test::TempDir tmp;
     const GrantStore store(tmp.path() + "/grants");
     Grant prod = sample_grant("checkout");
@@ -424,7 +424,7 @@ std::string jwt_expiring(long long exp) {
 
 } // namespace
 
-TEST_CASE("a token's exp claim is its expiry; opaque tokens have none", "[grants]") {
+TEST_CASE("a token's exp claim is its expiry, opaque tokens have none", "[grants]") {
     const auto exp = token_expiry(jwt_expiring(1795000000));
     REQUIRE(exp);
     CHECK(format_rfc3339(*exp) == format_rfc3339(TimePoint(std::chrono::seconds(1795000000))));

@@ -88,7 +88,7 @@ TEST_CASE("silence: --for is positive and capped by silences.max", "[silences]")
     CHECK_THAT(tight.error().message, Catch::Contains("30m"));
 }
 
-TEST_CASE("silence: --reason is one line and not empty; the comment carries the ticket", "[silences]") {
+TEST_CASE("silence: --reason is one line and not empty, the comment carries the ticket", "[silences]") {
     const auto ctx = silence_context(std::chrono::hours(4));
     for (const auto& bad : {"", "   ", "two\nlines"}) {
         auto r = validate_silence(ctx, silence_service("checkout"), silence_request("1h", bad));

@@ -230,7 +230,7 @@ TEST_CASE("views: triage of a bad deploy (golden)", "[views][golden][triage]") {
 }
 
 TEST_CASE(
-    "views: triage escapes change-causes, log lines, alerts and errors; JSON keeps them exact",
+    "views: triage escapes change-causes, log lines, alerts and errors, JSON keeps them exact",
     "[views][golden][triage][untrusted]") {
     const UtcZone utc;
     const auto r = hostile_triage();

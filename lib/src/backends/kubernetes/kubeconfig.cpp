@@ -101,7 +101,7 @@ nlohmann::json to_json(const YAML::Node& node) {
         return out;
     }
     case YAML::NodeType::Scalar: {
-        const std::string text = node.Scalar();
+        const std::string& text = node.Scalar();
         if (node.Tag() != "!") { // unquoted: may be a number or a bool
             if (text == "true" || text == "false") {
                 return text == "true";
