@@ -6,12 +6,11 @@
 #include "status.h"
 #include "tables.h"
 
+#include <algorithm>
 #include <fmt/format.h>
+#include <memory>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
-
-#include <algorithm>
-#include <memory>
 #include <regex>
 
 namespace sandbox {
@@ -24,9 +23,11 @@ namespace {
 // The user of the client certificate a TLS request presented, if it was verified against the
 // client CA (--client-ca): CN and each O of the subject.
 std::optional<UserInfo> certificate_user(const httplib::Request& req) {
-    if (req.ssl == nullptr) return std::nullopt;
+    if (req.ssl == nullptr)
+        return std::nullopt;
     X509* cert = SSL_get1_peer_certificate(req.ssl);
-    if (cert == nullptr) return std::nullopt;
+    if (cert == nullptr)
+        return std::nullopt;
     std::optional<UserInfo> user;
     if (SSL_get_verify_result(req.ssl) == X509_V_OK) {
         std::string cn;
@@ -37,13 +38,17 @@ std::optional<UserInfo> certificate_user(const httplib::Request& req) {
             const int nid = OBJ_obj2nid(X509_NAME_ENTRY_get_object(entry));
             unsigned char* text = nullptr;
             const int len = ASN1_STRING_to_UTF8(&text, X509_NAME_ENTRY_get_data(entry));
-            if (len < 0) continue;
+            if (len < 0)
+                continue;
             std::string value(reinterpret_cast<char*>(text), static_cast<std::size_t>(len));
             OPENSSL_free(text);
-            if (nid == NID_commonName) cn = value;
-            if (nid == NID_organizationName) orgs.push_back(value);
+            if (nid == NID_commonName)
+                cn = value;
+            if (nid == NID_organizationName)
+                orgs.push_back(value);
         }
-        if (!cn.empty()) user = Authenticator::certificate_user(cn, orgs);
+        if (!cn.empty())
+            user = Authenticator::certificate_user(cn, orgs);
     }
     X509_free(cert);
     return user;
@@ -70,9 +75,12 @@ bool param_true(const httplib::Request& req, const char* name) {
 std::string media_type(const httplib::Request& req) {
     std::string ct = req.get_header_value("Content-Type");
     const auto semi = ct.find(';');
-    if (semi != std::string::npos) ct = ct.substr(0, semi);
-    while (!ct.empty() && ct.back() == ' ') ct.pop_back();
-    std::transform(ct.begin(), ct.end(), ct.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (semi != std::string::npos)
+        ct = ct.substr(0, semi);
+    while (!ct.empty() && ct.back() == ' ')
+        ct.pop_back();
+    std::transform(ct.begin(), ct.end(), ct.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     return ct;
 }
 
@@ -85,9 +93,12 @@ std::vector<std::string> split_path(const std::string& path) {
     std::size_t pos = 0;
     while (pos <= path.size()) {
         const auto slash = path.find('/', pos);
-        const std::string part = path.substr(pos, slash == std::string::npos ? std::string::npos : slash - pos);
-        if (!part.empty()) parts.push_back(part);
-        if (slash == std::string::npos) break;
+        const std::string part =
+            path.substr(pos, slash == std::string::npos ? std::string::npos : slash - pos);
+        if (!part.empty())
+            parts.push_back(part);
+        if (slash == std::string::npos)
+            break;
         pos = slash + 1;
     }
     return parts;
@@ -96,11 +107,15 @@ std::vector<std::string> split_path(const std::string& path) {
 json parse_json_body(const httplib::Request& req) {
     auto body = json::parse(req.body, nullptr, false);
     if (body.is_discarded()) {
-        throw bad_request("couldn't get version/kind; json parse error: the request body is not valid JSON");
+        throw bad_request(
+            "couldn't get version/kind; json parse error: the request body is not valid JSON");
     }
     if (!body.is_object()) {
-        throw bad_request("couldn't get version/kind; json parse error: json: cannot unmarshal " +
-                          std::string(body.is_array() ? "array" : "value") + " into Go value of type struct { APIVersion string \"json:\\\"apiVersion,omitempty\\\"\"; Kind string \"json:\\\"kind,omitempty\\\"\" }");
+        throw bad_request(
+            "couldn't get version/kind; json parse error: json: cannot unmarshal " +
+            std::string(body.is_array() ? "array" : "value") +
+            " into Go value of type struct { APIVersion string "
+            "\"json:\\\"apiVersion,omitempty\\\"\"; Kind string \"json:\\\"kind,omitempty\\\"\" }");
     }
     return body;
 }
@@ -113,12 +128,14 @@ void require_json_body(const httplib::Request& req) {
 }
 
 std::string check_dry_run(const httplib::Request& req) {
-    if (!req.has_param("dryRun")) return "";
+    if (!req.has_param("dryRun"))
+        return "";
     const std::string v = param(req, "dryRun");
     if (v != "All") {
-        throw StatusError(failure_status(
-            400, "BadRequest",
-            fmt::format("Invalid dryRun value: dryRun: Unsupported value: \"{}\": supported values: \"All\"", v)));
+        throw StatusError(failure_status(400, "BadRequest",
+                                         fmt::format("Invalid dryRun value: dryRun: Unsupported "
+                                                     "value: \"{}\": supported values: \"All\"",
+                                                     v)));
     }
     return v;
 }
@@ -132,28 +149,32 @@ std::string api_version_of(const ResourceType& t) {
 }
 
 bool valid_dns_subdomain(const std::string& name) {
-    static const std::regex re(R"([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)");
+    static const std::regex re(
+        R"([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)");
     return !name.empty() && name.size() <= 253 && std::regex_match(name, re);
 }
 
 FieldCause dns_subdomain_cause(const std::string& field, const std::string& name) {
-    return field_invalid(field, name,
-                         "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or "
-                         "'.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used "
-                         "for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')");
+    return field_invalid(
+        field, name,
+        "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or "
+        "'.', and must start and end with an alphanumeric character (e.g. 'example.com', regex "
+        "used "
+        "for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')");
 }
 
 std::vector<std::string> supported_fields(const std::string& resource) {
     std::vector<std::string> f = {"metadata.name", "metadata.namespace"};
     if (resource == "events") {
-        for (const char* x : {"involvedObject.kind", "involvedObject.namespace", "involvedObject.name",
-                              "involvedObject.uid", "involvedObject.apiVersion", "involvedObject.resourceVersion",
-                              "involvedObject.fieldPath", "reason", "reportingComponent", "source", "type"}) {
+        for (const char* x :
+             {"involvedObject.kind", "involvedObject.namespace", "involvedObject.name",
+              "involvedObject.uid", "involvedObject.apiVersion", "involvedObject.resourceVersion",
+              "involvedObject.fieldPath", "reason", "reportingComponent", "source", "type"}) {
             f.emplace_back(x);
         }
     } else if (resource == "pods") {
-        for (const char* x : {"spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName",
-                              "status.phase", "status.podIP"}) {
+        for (const char* x : {"spec.nodeName", "spec.restartPolicy", "spec.schedulerName",
+                              "spec.serviceAccountName", "status.phase", "status.podIP"}) {
             f.emplace_back(x);
         }
     } else if (resource == "secrets") {
@@ -173,13 +194,15 @@ bool field_matches(const json& object, const FieldSelector& selector) {
         bool found = true;
         while (true) {
             const auto dot = t.field.find('.', pos);
-            const std::string part = t.field.substr(pos, dot == std::string::npos ? std::string::npos : dot - pos);
+            const std::string part =
+                t.field.substr(pos, dot == std::string::npos ? std::string::npos : dot - pos);
             if (!cur->is_object() || !cur->contains(part)) {
                 found = false;
                 break;
             }
             cur = &(*cur)[part];
-            if (dot == std::string::npos) break;
+            if (dot == std::string::npos)
+                break;
             pos = dot + 1;
         }
         if (t.field == "source" && object.contains("source")) {
@@ -187,7 +210,8 @@ bool field_matches(const json& object, const FieldSelector& selector) {
         } else if (found && cur->is_string()) {
             value = cur->get<std::string>();
         }
-        if ((value == t.value) != t.equals) return false;
+        if ((value == t.value) != t.equals)
+            return false;
     }
     return true;
 }
@@ -197,7 +221,8 @@ std::string object_key(const json& o) {
 }
 
 std::string encode_continue(std::uint64_t rv, const std::string& key) {
-    return base64(json{{"v", "meta.k8s.io/v1"}, {"rv", rv}, {"start", key + std::string(1, '\0')}}.dump());
+    return base64(
+        json{{"v", "meta.k8s.io/v1"}, {"rv", rv}, {"start", key + std::string(1, '\0')}}.dump());
 }
 
 // Why a PEM CertificateSigningRequest is not acceptable (kube parses it and checks its signature),
@@ -207,13 +232,16 @@ std::optional<std::string> csr_request_problem(const std::string& pem) {
         return "PEM block type must be CERTIFICATE REQUEST";
     }
     BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
-    X509_REQ* req = bio != nullptr ? PEM_read_bio_X509_REQ(bio, nullptr, nullptr, nullptr) : nullptr;
+    X509_REQ* req =
+        bio != nullptr ? PEM_read_bio_X509_REQ(bio, nullptr, nullptr, nullptr) : nullptr;
     BIO_free(bio);
-    if (req == nullptr) return "x509: malformed certificate request";
+    if (req == nullptr)
+        return "x509: malformed certificate request";
     EVP_PKEY* key = X509_REQ_get0_pubkey(req);
     const bool verified = key != nullptr && X509_REQ_verify(req, key) == 1;
     X509_REQ_free(req);
-    if (!verified) return "x509: ECDSA verification failure";
+    if (!verified)
+        return "x509: ECDSA verification failure";
     return std::nullopt;
 }
 
@@ -225,8 +253,10 @@ json strip_type(json o) {
 
 IncludeObject include_object(const httplib::Request& req) {
     const std::string v = param(req, "includeObject");
-    if (v == "None") return IncludeObject::none;
-    if (v == "Object") return IncludeObject::object;
+    if (v == "None")
+        return IncludeObject::none;
+    if (v == "Object")
+        return IncludeObject::object;
     return IncludeObject::metadata;
 }
 
@@ -239,28 +269,126 @@ bool wants_table(const httplib::Request& req) {
 ApiServer::ApiServer(Store& store, Controller& controller, Workload& workload, Authenticator& auth,
                      const SandboxClock& clock, const Scenario& scenario, ApiServerOptions options)
     : m_store(store), m_controller(controller), m_workload(workload), m_auth(auth), m_clock(clock),
-      m_scenario(scenario), m_options(std::move(options)), m_service_proxy(m_options.services_file) {
+      m_scenario(scenario), m_options(std::move(options)),
+      m_service_proxy(m_options.services_file) {
     m_types = {
-        {"", "v1", "namespaces", "Namespace", "namespace", false, {"get", "list", "watch"}, {"ns"}, {}},
+        {"",
+         "v1",
+         "namespaces",
+         "Namespace",
+         "namespace",
+         false,
+         {"get", "list", "watch"},
+         {"ns"},
+         {}},
         {"", "v1", "pods", "Pod", "pod", true, {"get", "list", "watch"}, {"po"}, {"log"}},
-        {"", "v1", "events", "Event", "event", true, {"create", "get", "list", "watch"}, {"ev"}, {}},
-        {"", "v1", "secrets", "Secret", "secret", true, {"create", "delete", "get", "list", "patch", "watch"}, {}, {}},
-        {"", "v1", "serviceaccounts", "ServiceAccount", "serviceaccount", true, {"get", "list", "watch"}, {"sa"}, {"token"}},
-        {"apps", "v1", "deployments", "Deployment", "deployment", true, {"get", "list", "patch", "update", "watch"}, {"deploy"}, {"status", "scale"}},
-        {"apps", "v1", "replicasets", "ReplicaSet", "replicaset", true, {"get", "list", "watch"}, {"rs"}, {}},
-        {"authentication.k8s.io", "v1", "selfsubjectreviews", "SelfSubjectReview", "selfsubjectreview", false, {"create"}, {}, {}},
-        {"certificates.k8s.io", "v1", "certificatesigningrequests", "CertificateSigningRequest", "certificatesigningrequest", false,
-         {"create", "delete", "get", "list", "watch"}, {"csr"}, {"approval", "status"}},
+        {"",
+         "v1",
+         "events",
+         "Event",
+         "event",
+         true,
+         {"create", "get", "list", "watch"},
+         {"ev"},
+         {}},
+        {"",
+         "v1",
+         "secrets",
+         "Secret",
+         "secret",
+         true,
+         {"create", "delete", "get", "list", "patch", "watch"},
+         {},
+         {}},
+        {"",
+         "v1",
+         "serviceaccounts",
+         "ServiceAccount",
+         "serviceaccount",
+         true,
+         {"get", "list", "watch"},
+         {"sa"},
+         {"token"}},
+        {"apps",
+         "v1",
+         "deployments",
+         "Deployment",
+         "deployment",
+         true,
+         {"get", "list", "patch", "update", "watch"},
+         {"deploy"},
+         {"status", "scale"}},
+        {"apps",
+         "v1",
+         "replicasets",
+         "ReplicaSet",
+         "replicaset",
+         true,
+         {"get", "list", "watch"},
+         {"rs"},
+         {}},
+        {"authentication.k8s.io",
+         "v1",
+         "selfsubjectreviews",
+         "SelfSubjectReview",
+         "selfsubjectreview",
+         false,
+         {"create"},
+         {},
+         {}},
+        {"certificates.k8s.io",
+         "v1",
+         "certificatesigningrequests",
+         "CertificateSigningRequest",
+         "certificatesigningrequest",
+         false,
+         {"create", "delete", "get", "list", "watch"},
+         {"csr"},
+         {"approval", "status"}},
         // Read-only RBAC kinds, so `kubectl apply --dry-run=client -f examples/rbac/` can map them.
-        {"rbac.authorization.k8s.io", "v1", "roles", "Role", "role", true, {"get", "list", "watch"}, {}, {}},
-        {"rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", "rolebinding", true, {"get", "list", "watch"}, {}, {}},
-        {"rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", "clusterrole", false, {"get", "list", "watch"}, {}, {}},
-        {"rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", "clusterrolebinding", false, {"get", "list", "watch"}, {}, {}},
+        {"rbac.authorization.k8s.io",
+         "v1",
+         "roles",
+         "Role",
+         "role",
+         true,
+         {"get", "list", "watch"},
+         {},
+         {}},
+        {"rbac.authorization.k8s.io",
+         "v1",
+         "rolebindings",
+         "RoleBinding",
+         "rolebinding",
+         true,
+         {"get", "list", "watch"},
+         {},
+         {}},
+        {"rbac.authorization.k8s.io",
+         "v1",
+         "clusterroles",
+         "ClusterRole",
+         "clusterrole",
+         false,
+         {"get", "list", "watch"},
+         {},
+         {}},
+        {"rbac.authorization.k8s.io",
+         "v1",
+         "clusterrolebindings",
+         "ClusterRoleBinding",
+         "clusterrolebinding",
+         false,
+         {"get", "list", "watch"},
+         {},
+         {}},
     };
 }
 
 void ApiServer::install(httplib::Server& server) {
-    const auto handler = [this](const httplib::Request& req, httplib::Response& res) { handle(req, res); };
+    const auto handler = [this](const httplib::Request& req, httplib::Response& res) {
+        handle(req, res);
+    };
     server.Get(".*", handler);
     server.Post(".*", handler);
     server.Put(".*", handler);
@@ -300,12 +428,14 @@ bool ApiServer::serve_discovery(const std::string& path, httplib::Response& res)
                    {{"kind", "APIVersions"},
                     {"versions", json::array({"v1"})},
                     {"serverAddressByClientCIDRs",
-                     json::array({{{"clientCIDR", "0.0.0.0/0"}, {"serverAddress", m_options.server_address}}})}});
+                     json::array({{{"clientCIDR", "0.0.0.0/0"},
+                                   {"serverAddress", m_options.server_address}}})}});
         return true;
     }
     if (path == "/apis") {
         json list = json::array();
-        for (const auto& g : groups) list.push_back(group_versions(g));
+        for (const auto& g : groups)
+            list.push_back(group_versions(g));
         write_json(res, 200, {{"kind", "APIGroupList"}, {"apiVersion", "v1"}, {"groups", list}});
         return true;
     }
@@ -323,23 +453,33 @@ bool ApiServer::serve_discovery(const std::string& path, httplib::Response& res)
         group_version = "v1";
     } else {
         for (const auto& g : groups) {
-            if (path == "/apis/" + g + "/v1") group_version = g + "/v1";
+            if (path == "/apis/" + g + "/v1")
+                group_version = g + "/v1";
         }
     }
-    if (group_version.empty()) return false;
+    if (group_version.empty())
+        return false;
     json resources = json::array();
     for (const auto& t : m_types) {
-        if (api_version_of(t) != group_version) continue;
-        json r = {{"name", t.resource}, {"singularName", t.singular}, {"namespaced", t.namespaced},
-                  {"kind", t.kind},     {"verbs", t.verbs}};
-        if (!t.short_names.empty()) r["shortNames"] = t.short_names;
+        if (api_version_of(t) != group_version)
+            continue;
+        json r = {{"name", t.resource},
+                  {"singularName", t.singular},
+                  {"namespaced", t.namespaced},
+                  {"kind", t.kind},
+                  {"verbs", t.verbs}};
+        if (!t.short_names.empty())
+            r["shortNames"] = t.short_names;
         if (t.resource == "pods" || t.resource == "deployments" || t.resource == "replicasets") {
             r["categories"] = json::array({"all"});
         }
         resources.push_back(r);
         for (const auto& sub : t.subresources) {
-            json s = {{"name", t.resource + "/" + sub}, {"singularName", ""}, {"namespaced", t.namespaced},
-                      {"kind", t.kind}, {"verbs", json::array({"get"})}};
+            json s = {{"name", t.resource + "/" + sub},
+                      {"singularName", ""},
+                      {"namespaced", t.namespaced},
+                      {"kind", t.kind},
+                      {"verbs", json::array({"get"})}};
             if (sub == "token") {
                 s["group"] = "authentication.k8s.io";
                 s["version"] = "v1";
@@ -356,8 +496,11 @@ bool ApiServer::serve_discovery(const std::string& path, httplib::Response& res)
             resources.push_back(s);
         }
     }
-    write_json(res, 200, {{"kind", "APIResourceList"}, {"apiVersion", "v1"}, {"groupVersion", group_version},
-                          {"resources", resources}});
+    write_json(res, 200,
+               {{"kind", "APIResourceList"},
+                {"apiVersion", "v1"},
+                {"groupVersion", group_version},
+                {"resources", resources}});
     return true;
 }
 
@@ -375,10 +518,12 @@ ApiServer::Target ApiServer::parse_target(const std::string& path) const {
     } else {
         throw unknown_path();
     }
-    const std::vector<std::string> rest(parts.begin() + static_cast<std::ptrdiff_t>(i), parts.end());
+    const std::vector<std::string> rest(parts.begin() + static_cast<std::ptrdiff_t>(i),
+                                        parts.end());
     const auto find_type = [&](const std::string& resource) -> const ResourceType* {
         for (const auto& t : m_types) {
-            if (t.group == group && t.version == version && t.resource == resource) return &t;
+            if (t.group == group && t.version == version && t.resource == resource)
+                return &t;
         }
         return nullptr;
     };
@@ -387,22 +532,28 @@ ApiServer::Target ApiServer::parse_target(const std::string& path) const {
     if (rest.size() >= 3 && rest[0] == "namespaces") {
         t.namespace_name = rest[1];
         t.type = find_type(rest[2]);
-        if (t.type == nullptr || !t.type->namespaced) throw unknown_path();
+        if (t.type == nullptr || !t.type->namespaced)
+            throw unknown_path();
         tail.assign(rest.begin() + 3, rest.end());
     } else if (!rest.empty()) {
         t.type = find_type(rest[0]);
-        if (t.type == nullptr) throw unknown_path();
+        if (t.type == nullptr)
+            throw unknown_path();
         tail.assign(rest.begin() + 1, rest.end());
-        if (t.type->namespaced && !tail.empty()) throw unknown_path(); // named objects need a namespace
+        if (t.type->namespaced && !tail.empty())
+            throw unknown_path(); // named objects need a namespace
     } else {
         throw unknown_path();
     }
-    if (tail.size() > 2) throw unknown_path();
-    if (!tail.empty()) t.name = tail[0];
+    if (tail.size() > 2)
+        throw unknown_path();
+    if (!tail.empty())
+        t.name = tail[0];
     if (tail.size() == 2) {
         t.subresource = tail[1];
         const auto& subs = t.type->subresources;
-        if (std::find(subs.begin(), subs.end(), t.subresource) == subs.end()) throw unknown_path();
+        if (std::find(subs.begin(), subs.end(), t.subresource) == subs.end())
+            throw unknown_path();
     }
     return t;
 }
@@ -427,7 +578,8 @@ void ApiServer::route(const httplib::Request& req, httplib::Response& res) {
         return;
     }
     if (req.method == "GET" && path == "/metrics") {
-        res.set_content(m_workload.render_metrics(m_clock.now()), "text/plain; version=0.0.4; charset=utf-8");
+        res.set_content(m_workload.render_metrics(m_clock.now()),
+                        "text/plain; version=0.0.4; charset=utf-8");
         return;
     }
     std::optional<UserInfo> user = certificate_user(req);
@@ -435,9 +587,11 @@ void ApiServer::route(const httplib::Request& req, httplib::Response& res) {
         std::lock_guard lock(m_store.mutex());
         user = m_auth.authenticate(req.get_header_value("Authorization"), m_store, m_clock.now());
     }
-    if (!user) throw unauthorized();
+    if (!user)
+        throw unauthorized();
     if (starts_with(path, "/sandbox/")) {
-        if (!serve_admin(req, res, *user)) throw unknown_path();
+        if (!serve_admin(req, res, *user))
+            throw unknown_path();
         return;
     }
     if (path == "/api" || path == "/apis" || path == "/api/v1" || starts_with(path, "/apis/")) {
@@ -445,8 +599,10 @@ void ApiServer::route(const httplib::Request& req, httplib::Response& res) {
         const bool discovery_path = parts.size() <= 1 || (parts[0] == "api" && parts.size() == 2) ||
                                     (parts[0] == "apis" && parts.size() <= 3);
         if (discovery_path) {
-            if (req.method != "GET") throw method_not_allowed();
-            if (!serve_discovery(path, res)) throw unknown_path();
+            if (req.method != "GET")
+                throw method_not_allowed();
+            if (!serve_discovery(path, res))
+                throw unknown_path();
             return;
         }
     }
@@ -457,12 +613,16 @@ void ApiServer::route(const httplib::Request& req, httplib::Response& res) {
         proxy_attrs.namespace_name = proxy->namespace_name;
         proxy_attrs.name = proxy->name;
         const std::string& m = req.method;
-        proxy_attrs.verb = m == "GET" || m == "HEAD" ? "get" : m == "POST" ? "create" : m == "PUT" ? "update"
-                           : m == "PATCH"                  ? "patch"
-                           : m == "DELETE"                 ? "delete"
-                                                           : "";
-        if (proxy_attrs.verb.empty()) throw method_not_allowed();
-        if (!authorize(*user, proxy_attrs)) throw forbidden_for(*user, proxy_attrs);
+        proxy_attrs.verb = m == "GET" || m == "HEAD" ? "get"
+                           : m == "POST"             ? "create"
+                           : m == "PUT"              ? "update"
+                           : m == "PATCH"            ? "patch"
+                           : m == "DELETE"           ? "delete"
+                                                     : "";
+        if (proxy_attrs.verb.empty())
+            throw method_not_allowed();
+        if (!authorize(*user, proxy_attrs))
+            throw forbidden_for(*user, proxy_attrs);
         m_service_proxy.forward(req, res, *proxy);
         return;
     }
@@ -478,7 +638,8 @@ void ApiServer::route(const httplib::Request& req, httplib::Response& res) {
     };
     const auto check = [&](const std::string& verb) {
         attrs.verb = verb;
-        if (!authorize(*user, attrs, m_options.policy)) throw forbidden_for(*user, attrs);
+        if (!authorize(*user, attrs, m_options.policy))
+            throw forbidden_for(*user, attrs);
     };
     if (!t.subresource.empty()) {
         if (t.subresource == "log" && req.method == "GET") {
@@ -487,7 +648,8 @@ void ApiServer::route(const httplib::Request& req, httplib::Response& res) {
         } else if (t.subresource == "status" && req.method == "GET") {
             check("get");
             do_get(req, res, t);
-        } else if (t.subresource == "scale" && (req.method == "GET" || req.method == "PATCH" || req.method == "PUT")) {
+        } else if (t.subresource == "scale" &&
+                   (req.method == "GET" || req.method == "PATCH" || req.method == "PUT")) {
             check(req.method == "GET" ? "get" : req.method == "PUT" ? "update" : "patch");
             do_scale(req, res, t);
         } else if (t.subresource == "approval" && req.method == "GET") {
@@ -507,7 +669,8 @@ void ApiServer::route(const httplib::Request& req, httplib::Response& res) {
     if (req.method == "GET" && !t.name.empty() && has_verb("get")) {
         check("get");
         do_get(req, res, t);
-    } else if (req.method == "GET" && t.name.empty() && param_true(req, "watch") && has_verb("watch")) {
+    } else if (req.method == "GET" && t.name.empty() && param_true(req, "watch") &&
+               has_verb("watch")) {
         check("watch");
         do_watch(req, res, t);
     } else if (req.method == "GET" && t.name.empty() && has_verb("list")) {
@@ -521,14 +684,19 @@ void ApiServer::route(const httplib::Request& req, httplib::Response& res) {
         }
         require_json_body(req);
         const json body = parse_json_body(req);
-        attrs.object_name = body.contains("metadata") && body["metadata"].is_object() ? body["metadata"].value("name", "") : "";
+        attrs.object_name = body.contains("metadata") && body["metadata"].is_object()
+                                ? body["metadata"].value("name", "")
+                                : "";
         check("create");
         do_create(req, res, t, *user);
-    } else if ((req.method == "PUT" && has_verb("update")) || (req.method == "PATCH" && has_verb("patch"))) {
-        if (t.name.empty()) throw method_not_allowed();
+    } else if ((req.method == "PUT" && has_verb("update")) ||
+               (req.method == "PATCH" && has_verb("patch"))) {
+        if (t.name.empty())
+            throw method_not_allowed();
         check(req.method == "PUT" ? "update" : "patch");
         if (type.resource == "secrets") {
-            if (req.method != "PATCH") throw method_not_allowed();
+            if (req.method != "PATCH")
+                throw method_not_allowed();
             do_patch_secret(req, res, t);
             return;
         }
@@ -544,7 +712,8 @@ void ApiServer::route(const httplib::Request& req, httplib::Response& res) {
 void ApiServer::do_get(const httplib::Request& req, httplib::Response& res, const Target& t) {
     std::lock_guard lock(m_store.mutex());
     auto object = m_store.get(t.type->resource, t.namespace_name, t.name);
-    if (!object) throw not_found(ref_of(*t.type), t.name);
+    if (!object)
+        throw not_found(ref_of(*t.type), t.name);
     if (wants_table(req)) {
         write_json(res, 200,
                    to_table(t.type->resource, {*object}, m_clock.now(), include_object(req),
@@ -556,28 +725,36 @@ void ApiServer::do_get(const httplib::Request& req, httplib::Response& res, cons
 
 void ApiServer::do_list(const httplib::Request& req, httplib::Response& res, const Target& t) {
     auto labels = parse_label_selector(param(req, "labelSelector"));
-    if (!labels) throw bad_request(labels.error().message);
-    auto fields = parse_field_selector(param(req, "fieldSelector"), supported_fields(t.type->resource));
-    if (!fields) throw bad_request(fields.error().message);
+    if (!labels)
+        throw bad_request(labels.error().message);
+    auto fields =
+        parse_field_selector(param(req, "fieldSelector"), supported_fields(t.type->resource));
+    if (!fields)
+        throw bad_request(fields.error().message);
     std::size_t limit = 0;
     if (req.has_param("limit")) {
         try {
             const long long v = std::stoll(param(req, "limit"));
             limit = v > 0 ? static_cast<std::size_t>(v) : 0;
         } catch (...) {
-            throw bad_request(fmt::format("limit: Invalid value: \"{}\": must be a non-negative integer", param(req, "limit")));
+            throw bad_request(
+                fmt::format("limit: Invalid value: \"{}\": must be a non-negative integer",
+                            param(req, "limit")));
         }
     }
     std::string start_after;
     if (req.has_param("continue") && !param(req, "continue").empty()) {
         std::string decoded;
         json token;
-        if (base64_decode(param(req, "continue"), decoded)) token = json::parse(decoded, nullptr, false);
+        if (base64_decode(param(req, "continue"), decoded))
+            token = json::parse(decoded, nullptr, false);
         if (!token.is_object() || !token.contains("start") || !token["start"].is_string()) {
-            throw bad_request("continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)");
+            throw bad_request("continue key is not valid: incorrect encoded start resourceVersion "
+                              "(version meta.k8s.io/v1)");
         }
         start_after = token["start"].get<std::string>();
-        if (!start_after.empty() && start_after.back() == '\0') start_after.pop_back();
+        if (!start_after.empty() && start_after.back() == '\0')
+            start_after.pop_back();
     }
     std::lock_guard lock(m_store.mutex());
     const std::uint64_t rv = m_store.resource_version();
@@ -585,8 +762,10 @@ void ApiServer::do_list(const httplib::Request& req, httplib::Response& res, con
     std::size_t remaining = 0;
     std::string next;
     for (auto& o : m_store.list(t.type->resource, t.namespace_name)) {
-        if (!labels->matches_object(o) || !field_matches(o, fields.value())) continue;
-        if (!start_after.empty() && object_key(o) <= start_after) continue;
+        if (!labels->matches_object(o) || !field_matches(o, fields.value()))
+            continue;
+        if (!start_after.empty() && object_key(o) <= start_after)
+            continue;
         if (limit > 0 && items.size() >= limit) {
             ++remaining;
             continue;
@@ -599,25 +778,34 @@ void ApiServer::do_list(const httplib::Request& req, httplib::Response& res, con
         metadata["remainingItemCount"] = remaining;
     }
     if (wants_table(req)) {
-        write_json(res, 200, to_table(t.type->resource, items, m_clock.now(), include_object(req), metadata));
+        write_json(res, 200,
+                   to_table(t.type->resource, items, m_clock.now(), include_object(req), metadata));
         return;
     }
     json list_items = json::array();
-    for (auto& o : items) list_items.push_back(strip_type(std::move(o)));
-    write_json(res, 200, {{"kind", t.type->kind + "List"}, {"apiVersion", api_version_of(*t.type)},
-                          {"metadata", metadata}, {"items", list_items}});
+    for (auto& o : items)
+        list_items.push_back(strip_type(std::move(o)));
+    write_json(res, 200,
+               {{"kind", t.type->kind + "List"},
+                {"apiVersion", api_version_of(*t.type)},
+                {"metadata", metadata},
+                {"items", list_items}});
 }
 
 void ApiServer::do_watch(const httplib::Request& req, httplib::Response& res, const Target& t) {
     auto labels = parse_label_selector(param(req, "labelSelector"));
-    if (!labels) throw bad_request(labels.error().message);
-    auto fields = parse_field_selector(param(req, "fieldSelector"), supported_fields(t.type->resource));
-    if (!fields) throw bad_request(fields.error().message);
+    if (!labels)
+        throw bad_request(labels.error().message);
+    auto fields =
+        parse_field_selector(param(req, "fieldSelector"), supported_fields(t.type->resource));
+    if (!fields)
+        throw bad_request(fields.error().message);
     auto timeout = std::chrono::duration_cast<std::chrono::seconds>(k_watch_default_timeout);
     if (req.has_param("timeoutSeconds")) {
         try {
             const long long asked = std::stoll(param(req, "timeoutSeconds"));
-            if (asked > 0) timeout = std::chrono::seconds(asked); // 0 or less: the server's default, as kube
+            if (asked > 0)
+                timeout = std::chrono::seconds(asked); // 0 or less: the server's default, as kube
         } catch (...) {
             throw bad_request("timeoutSeconds: Invalid value: must be an integer");
         }
@@ -635,52 +823,65 @@ void ApiServer::do_watch(const httplib::Request& req, httplib::Response& res, co
     state->last_bookmark = std::chrono::steady_clock::now();
     state->bookmarks = param_true(req, "allowWatchBookmarks");
     const std::string rv_param = param(req, "resourceVersion");
-    const bool send_initial = rv_param.empty() || rv_param == "0" || param_true(req, "sendInitialEvents");
+    const bool send_initial =
+        rv_param.empty() || rv_param == "0" || param_true(req, "sendInitialEvents");
     const ResourceType type = *t.type;
     const std::string ns = t.namespace_name;
     const LabelSelector label_sel = labels.value();
     const FieldSelector field_sel = fields.value();
     const auto matches = [label_sel, field_sel, ns](const json& o) {
-        return (ns.empty() || str_at(o, "metadata", "namespace") == ns) && label_sel.matches_object(o) &&
-               field_matches(o, field_sel);
+        return (ns.empty() || str_at(o, "metadata", "namespace") == ns) &&
+               label_sel.matches_object(o) && field_matches(o, field_sel);
     };
     // `kubectl get -w` asks for Tables: each event then carries a one-row Table.
     const bool table = wants_table(req);
     const IncludeObject include = include_object(req);
-    const auto event_line = [this, table, include, type](const std::string& event_type, const json& object) {
+    const auto event_line = [this, table, include, type](const std::string& event_type,
+                                                         const json& object) {
         json payload = object;
         if (table) {
-            payload = to_table(type.resource, {object}, m_clock.now(), include,
-                               {{"resourceVersion", str_at(object, "metadata", "resourceVersion")}});
+            payload =
+                to_table(type.resource, {object}, m_clock.now(), include,
+                         {{"resourceVersion", str_at(object, "metadata", "resourceVersion")}});
         }
         return json{{"type", event_type}, {"object", payload}}.dump() + "\n";
     };
     const auto bookmark = [type](std::uint64_t rv, bool initial_end) {
         json md = {{"resourceVersion", std::to_string(rv)}, {"creationTimestamp", nullptr}};
-        if (initial_end) md["annotations"] = {{"k8s.io/initial-events-end", "true"}};
-        return json{{"type", "BOOKMARK"}, {"object", {{"kind", type.kind}, {"apiVersion", api_version_of(type)}, {"metadata", md}}}}.dump() + "\n";
+        if (initial_end)
+            md["annotations"] = {{"k8s.io/initial-events-end", "true"}};
+        return json{{"type", "BOOKMARK"},
+                    {"object",
+                     {{"kind", type.kind}, {"apiVersion", api_version_of(type)}, {"metadata", md}}}}
+                   .dump() +
+               "\n";
     };
     {
         std::lock_guard lock(m_store.mutex());
         if (send_initial) {
             state->rv = m_store.resource_version();
             for (const auto& o : m_store.list(type.resource, ns)) {
-                if (matches(o)) state->initial += event_line("ADDED", o);
+                if (matches(o))
+                    state->initial += event_line("ADDED", o);
             }
-            if (param_true(req, "sendInitialEvents")) state->initial += bookmark(state->rv, true);
+            if (param_true(req, "sendInitialEvents"))
+                state->initial += bookmark(state->rv, true);
         } else {
             std::uint64_t from = 0;
             try {
                 from = std::stoull(rv_param);
             } catch (...) {
-                throw bad_request(fmt::format("resourceVersion: Invalid value: \"{}\": must be an integer", rv_param));
+                throw bad_request(fmt::format(
+                    "resourceVersion: Invalid value: \"{}\": must be an integer", rv_param));
             }
             if (from < m_store.oldest_watchable()) {
-                state->initial = json{{"type", "ERROR"},
-                                      {"object", failure_status(410, "Expired",
-                                                                fmt::format("too old resource version: {} ({})", from,
-                                                                            m_store.oldest_watchable()))}}
-                                     .dump() + "\n";
+                state->initial =
+                    json{{"type", "ERROR"},
+                         {"object", failure_status(410, "Expired",
+                                                   fmt::format("too old resource version: {} ({})",
+                                                               from, m_store.oldest_watchable()))}}
+                        .dump() +
+                    "\n";
                 state->done = true;
             }
             state->rv = from;
@@ -689,59 +890,75 @@ void ApiServer::do_watch(const httplib::Request& req, httplib::Response& res, co
     res.status = 200;
     // The media type kube-apiserver streams watches with; it also keeps the HTTP layer from
     // compressing (and so buffering) the event stream.
-    res.set_chunked_content_provider("application/json;stream=watch", [this, state, type, matches, bookmark, event_line](std::size_t, httplib::DataSink& sink) {
-        if (!state->initial.empty()) {
-            const std::string chunk = std::move(state->initial);
-            state->initial.clear();
-            return sink.write(chunk.data(), chunk.size());
-        }
-        if (state->done || m_stopping || std::chrono::steady_clock::now() >= state->deadline) {
-            sink.done();
-            return true;
-        }
-        std::string chunk;
-        {
-            std::unique_lock lock(m_store.mutex());
-            m_store.changed().wait_for(lock, 1s, [&] { return m_store.resource_version() > state->rv || m_stopping.load(); });
-            for (const auto& e : m_store.events_after(state->rv, type.resource)) {
-                if (matches(e.object)) chunk += event_line(e.type, e.object);
+    res.set_chunked_content_provider(
+        "application/json;stream=watch",
+        [this, state, type, matches, bookmark, event_line](std::size_t, httplib::DataSink& sink) {
+            if (!state->initial.empty()) {
+                const std::string chunk = std::move(state->initial);
+                state->initial.clear();
+                return sink.write(chunk.data(), chunk.size());
             }
-            state->rv = std::max(state->rv, m_store.resource_version());
-        }
-        const auto now = std::chrono::steady_clock::now();
-        if (chunk.empty() && state->bookmarks && now - state->last_bookmark >= k_bookmark_interval) {
-            chunk = bookmark(state->rv, false);
-            state->last_bookmark = now;
-        }
-        if (!chunk.empty()) return sink.write(chunk.data(), chunk.size());
-        return sink.is_writable();
-    });
+            if (state->done || m_stopping || std::chrono::steady_clock::now() >= state->deadline) {
+                sink.done();
+                return true;
+            }
+            std::string chunk;
+            {
+                std::unique_lock lock(m_store.mutex());
+                m_store.changed().wait_for(lock, 1s, [&] {
+                    return m_store.resource_version() > state->rv || m_stopping.load();
+                });
+                for (const auto& e : m_store.events_after(state->rv, type.resource)) {
+                    if (matches(e.object))
+                        chunk += event_line(e.type, e.object);
+                }
+                state->rv = std::max(state->rv, m_store.resource_version());
+            }
+            const auto now = std::chrono::steady_clock::now();
+            if (chunk.empty() && state->bookmarks &&
+                now - state->last_bookmark >= k_bookmark_interval) {
+                chunk = bookmark(state->rv, false);
+                state->last_bookmark = now;
+            }
+            if (!chunk.empty())
+                return sink.write(chunk.data(), chunk.size());
+            return sink.is_writable();
+        });
 }
 
-void ApiServer::do_create(const httplib::Request& req, httplib::Response& res, const Target& t, const UserInfo& user) {
+void ApiServer::do_create(const httplib::Request& req, httplib::Response& res, const Target& t,
+                          const UserInfo& user) {
     const std::string dry_run = check_dry_run(req);
     json body = parse_json_body(req);
     const ResourceType& type = *t.type;
     const ResourceRef ref = ref_of(type);
     if (body.contains("apiVersion") && body["apiVersion"] != api_version_of(type)) {
-        throw bad_request(fmt::format("the API version in the data ({}) does not match the expected API version ({})",
-                                      body["apiVersion"].is_string() ? body["apiVersion"].get<std::string>() : body["apiVersion"].dump(),
-                                      api_version_of(type)));
+        throw bad_request(fmt::format(
+            "the API version in the data ({}) does not match the expected API version ({})",
+            body["apiVersion"].is_string() ? body["apiVersion"].get<std::string>()
+                                           : body["apiVersion"].dump(),
+            api_version_of(type)));
     }
     if (body.contains("kind") && body["kind"] != type.kind) {
-        throw bad_request(fmt::format("the kind in the data ({}) does not match the expected kind ({})",
-                                      body["kind"].is_string() ? body["kind"].get<std::string>() : body["kind"].dump(), type.kind));
+        throw bad_request(fmt::format(
+            "the kind in the data ({}) does not match the expected kind ({})",
+            body["kind"].is_string() ? body["kind"].get<std::string>() : body["kind"].dump(),
+            type.kind));
     }
-    if (!body.contains("metadata") || !body["metadata"].is_object()) body["metadata"] = json::object();
+    if (!body.contains("metadata") || !body["metadata"].is_object())
+        body["metadata"] = json::object();
     json& md = body["metadata"];
-    if (md.contains("namespace") && md["namespace"].is_string() && !md["namespace"].get<std::string>().empty() &&
-        md["namespace"] != t.namespace_name) {
-        throw bad_request("the namespace of the provided object does not match the namespace sent on the request");
+    if (md.contains("namespace") && md["namespace"].is_string() &&
+        !md["namespace"].get<std::string>().empty() && md["namespace"] != t.namespace_name) {
+        throw bad_request("the namespace of the provided object does not match the namespace sent "
+                          "on the request");
     }
     md["namespace"] = t.namespace_name;
-    if (!type.namespaced) md.erase("namespace");
+    if (!type.namespaced)
+        md.erase("namespace");
     std::string name = md.value("name", "");
-    if (name.empty() && md.contains("generateName") && md["generateName"].is_string() && !md["generateName"].get<std::string>().empty()) {
+    if (name.empty() && md.contains("generateName") && md["generateName"].is_string() &&
+        !md["generateName"].get<std::string>().empty()) {
         name = md["generateName"].get<std::string>() + random_suffix(5);
     }
     std::vector<FieldCause> causes;
@@ -754,15 +971,19 @@ void ApiServer::do_create(const httplib::Request& req, httplib::Response& res, c
         if (md.contains(f) && !md[f].is_null()) {
             bool ok = md[f].is_object();
             if (ok) {
-                for (const auto& [k, v] : md[f].items()) ok = ok && v.is_string();
+                for (const auto& [k, v] : md[f].items())
+                    ok = ok && v.is_string();
             }
-            if (!ok) causes.push_back(field_invalid(std::string("metadata.") + f, md[f], "must be a map of strings"));
+            if (!ok)
+                causes.push_back(
+                    field_invalid(std::string("metadata.") + f, md[f], "must be a map of strings"));
         }
     }
     if (type.resource == "secrets") {
         if (body.contains("data") && !body["data"].is_null()) {
             if (!body["data"].is_object()) {
-                throw bad_request("json: cannot unmarshal " + std::string(body["data"].is_array() ? "array" : "value") +
+                throw bad_request("json: cannot unmarshal " +
+                                  std::string(body["data"].is_array() ? "array" : "value") +
                                   " into Go struct field Secret.data of type map[string][]uint8");
             }
             for (const auto& [k, v] : body["data"].items()) {
@@ -773,25 +994,32 @@ void ApiServer::do_create(const httplib::Request& req, httplib::Response& res, c
             }
         }
         if (body.contains("stringData") && body["stringData"].is_object()) {
-            if (!body.contains("data") || !body["data"].is_object()) body["data"] = json::object();
+            if (!body.contains("data") || !body["data"].is_object())
+                body["data"] = json::object();
             for (const auto& [k, v] : body["stringData"].items()) {
-                if (v.is_string()) body["data"][k] = base64(v.get<std::string>());
+                if (v.is_string())
+                    body["data"][k] = base64(v.get<std::string>());
             }
             body.erase("stringData");
         }
-        if (!body.contains("type") || !body["type"].is_string() || body["type"].get<std::string>().empty()) body["type"] = "Opaque";
+        if (!body.contains("type") || !body["type"].is_string() ||
+            body["type"].get<std::string>().empty())
+            body["type"] = "Opaque";
     } else if (type.resource == "certificatesigningrequests") {
-        if (!body.contains("spec") || !body["spec"].is_object()) body["spec"] = json::object();
+        if (!body.contains("spec") || !body["spec"].is_object())
+            body["spec"] = json::object();
         json& spec = body["spec"];
         std::string pem;
-        if (!spec.contains("request") || !spec["request"].is_string() || spec["request"].get<std::string>().empty()) {
+        if (!spec.contains("request") || !spec["request"].is_string() ||
+            spec["request"].get<std::string>().empty()) {
             causes.push_back(field_required("spec.request"));
         } else if (!base64_decode(spec["request"].get<std::string>(), pem)) {
             throw bad_request("illegal base64 data in CertificateSigningRequest.spec.request");
         } else if (auto why = csr_request_problem(pem)) {
             causes.push_back(field_invalid("spec.request", "[]byte{...}", *why));
         }
-        if (!spec.contains("signerName") || !spec["signerName"].is_string() || spec["signerName"].get<std::string>().empty()) {
+        if (!spec.contains("signerName") || !spec["signerName"].is_string() ||
+            spec["signerName"].get<std::string>().empty()) {
             causes.push_back(field_required("spec.signerName"));
         }
         if (!spec.contains("usages") || !spec["usages"].is_array() || spec["usages"].empty()) {
@@ -813,27 +1041,38 @@ void ApiServer::do_create(const httplib::Request& req, httplib::Response& res, c
         } else {
             const std::string ions = body["involvedObject"].value("namespace", "");
             if (!ions.empty() && ions != t.namespace_name) {
-                causes.push_back(field_invalid("involvedObject.namespace", ions, "does not match event.namespace"));
+                causes.push_back(field_invalid("involvedObject.namespace", ions,
+                                               "does not match event.namespace"));
             }
         }
         const std::string now = k8s_time(m_clock.now());
-        if (!body.contains("firstTimestamp") || body["firstTimestamp"].is_null()) body["firstTimestamp"] = now;
-        if (!body.contains("lastTimestamp") || body["lastTimestamp"].is_null()) body["lastTimestamp"] = now;
-        if (!body.contains("count")) body["count"] = 1;
-        if (!body.contains("eventTime")) body["eventTime"] = nullptr;
-        if (!body.contains("reportingComponent")) body["reportingComponent"] = "";
-        if (!body.contains("reportingInstance")) body["reportingInstance"] = "";
-        if (!body.contains("source")) body["source"] = json::object();
+        if (!body.contains("firstTimestamp") || body["firstTimestamp"].is_null())
+            body["firstTimestamp"] = now;
+        if (!body.contains("lastTimestamp") || body["lastTimestamp"].is_null())
+            body["lastTimestamp"] = now;
+        if (!body.contains("count"))
+            body["count"] = 1;
+        if (!body.contains("eventTime"))
+            body["eventTime"] = nullptr;
+        if (!body.contains("reportingComponent"))
+            body["reportingComponent"] = "";
+        if (!body.contains("reportingInstance"))
+            body["reportingInstance"] = "";
+        if (!body.contains("source"))
+            body["source"] = json::object();
     }
-    if (!causes.empty()) throw invalid(ref, name, causes);
+    if (!causes.empty())
+        throw invalid(ref, name, causes);
     md["name"] = name;
-    for (const char* managed : {"uid", "resourceVersion", "creationTimestamp", "managedFields", "selfLink", "generation"}) {
+    for (const char* managed : {"uid", "resourceVersion", "creationTimestamp", "managedFields",
+                                "selfLink", "generation"}) {
         md.erase(managed);
     }
     body["kind"] = type.kind;
     body["apiVersion"] = api_version_of(type);
     std::lock_guard lock(m_store.mutex());
-    if (m_store.contains(type.resource, t.namespace_name, name)) throw already_exists(ref, name);
+    if (m_store.contains(type.resource, t.namespace_name, name))
+        throw already_exists(ref, name);
     if (!dry_run.empty()) {
         md["uid"] = new_uid();
         md["creationTimestamp"] = k8s_time(m_clock.now());
@@ -843,34 +1082,46 @@ void ApiServer::do_create(const httplib::Request& req, httplib::Response& res, c
     write_json(res, 201, m_store.create(type.resource, body, k8s_time(m_clock.now())));
 }
 
-void ApiServer::do_csr_approval(const httplib::Request& req, httplib::Response& res, const Target& t) {
+void ApiServer::do_csr_approval(const httplib::Request& req, httplib::Response& res,
+                                const Target& t) {
     const ResourceRef ref = ref_of(*t.type);
     json body;
     if (media_type(req) == k_protobuf_media_type) {
         auto decoded = decode_certificate_signing_request(req.body);
-        if (!decoded) throw bad_request(decoded.error().message);
+        if (!decoded)
+            throw bad_request(decoded.error().message);
         body = std::move(decoded.value());
     } else {
         require_json_body(req);
         body = parse_json_body(req);
     }
     if (body.contains("kind") && body["kind"] != "CertificateSigningRequest") {
-        throw bad_request(fmt::format("the kind in the data ({}) does not match the expected kind (CertificateSigningRequest)",
-                                      body["kind"].is_string() ? body["kind"].get<std::string>() : body["kind"].dump()));
+        throw bad_request(fmt::format("the kind in the data ({}) does not match the expected kind "
+                                      "(CertificateSigningRequest)",
+                                      body["kind"].is_string() ? body["kind"].get<std::string>()
+                                                               : body["kind"].dump()));
     }
-    const std::string body_name = body.contains("metadata") && body["metadata"].is_object() ? body["metadata"].value("name", "") : "";
+    const std::string body_name = body.contains("metadata") && body["metadata"].is_object()
+                                      ? body["metadata"].value("name", "")
+                                      : "";
     if (body_name != t.name) {
-        throw bad_request(fmt::format("the name of the object ({}) does not match the name on the URL ({})", body_name, t.name));
+        throw bad_request(
+            fmt::format("the name of the object ({}) does not match the name on the URL ({})",
+                        body_name, t.name));
     }
     std::lock_guard lock(m_store.mutex());
     auto current = m_store.get(t.type->resource, "", t.name);
-    if (!current) throw not_found(ref, t.name);
+    if (!current)
+        throw not_found(ref, t.name);
     const std::string asked_rv = body["metadata"].value("resourceVersion", "");
     if (!asked_rv.empty() && asked_rv != str_at(*current, "metadata", "resourceVersion")) {
         throw conflict(ref, t.name, k_object_modified);
     }
-    json conditions = body.contains("status") && body["status"].is_object() ? body["status"].value("conditions", json::array()) : json::array();
-    if (!conditions.is_array()) throw bad_request("status.conditions must be a list");
+    json conditions = body.contains("status") && body["status"].is_object()
+                          ? body["status"].value("conditions", json::array())
+                          : json::array();
+    if (!conditions.is_array())
+        throw bad_request("status.conditions must be a list");
     std::vector<FieldCause> causes;
     bool approved = false;
     bool denied = false;
@@ -884,55 +1135,78 @@ void ApiServer::do_csr_approval(const httplib::Request& req, httplib::Response& 
         }
         const std::string type = c.value("type", "");
         std::string status = c.value("status", "");
-        if (status.empty()) status = "True";
+        if (status.empty())
+            status = "True";
         c["status"] = status;
-        if (type.empty()) causes.push_back(field_required(field + ".type"));
+        if (type.empty())
+            causes.push_back(field_required(field + ".type"));
         if (status != "True" && status != "False" && status != "Unknown") {
-            causes.push_back(FieldCause{"FieldValueNotSupported", field + ".status",
-                                        fmt::format("Unsupported value: \"{}\": supported values: \"False\", \"True\", \"Unknown\"", status)});
+            causes.push_back(FieldCause{
+                "FieldValueNotSupported", field + ".status",
+                fmt::format(
+                    "Unsupported value: \"{}\": supported values: \"False\", \"True\", \"Unknown\"",
+                    status)});
         }
-        if (type == "Approved") approved = approved || status == "True";
-        if (type == "Denied") denied = denied || status == "True";
-        if (!c.contains("lastUpdateTime") || c["lastUpdateTime"].is_null()) c["lastUpdateTime"] = now;
-        if (!c.contains("lastTransitionTime") || c["lastTransitionTime"].is_null()) c["lastTransitionTime"] = now;
+        if (type == "Approved")
+            approved = approved || status == "True";
+        if (type == "Denied")
+            denied = denied || status == "True";
+        if (!c.contains("lastUpdateTime") || c["lastUpdateTime"].is_null())
+            c["lastUpdateTime"] = now;
+        if (!c.contains("lastTransitionTime") || c["lastTransitionTime"].is_null())
+            c["lastTransitionTime"] = now;
     }
     if (approved && denied) {
-        causes.push_back(field_invalid("status.conditions", "Denied", "Approved and Denied conditions are mutually exclusive"));
+        causes.push_back(field_invalid("status.conditions", "Denied",
+                                       "Approved and Denied conditions are mutually exclusive"));
     }
     const json old_conditions = (*current).contains("status") && (*current)["status"].is_object()
                                     ? (*current)["status"].value("conditions", json::array())
                                     : json::array();
     for (const auto& old : old_conditions) {
         const std::string type = old.value("type", "");
-        if (type != "Approved" && type != "Denied") continue;
+        if (type != "Approved" && type != "Denied")
+            continue;
         const bool kept = std::any_of(conditions.begin(), conditions.end(), [&](const json& c) {
-            return c.is_object() && c.value("type", "") == type && c.value("status", "") == old.value("status", "");
+            return c.is_object() && c.value("type", "") == type &&
+                   c.value("status", "") == old.value("status", "");
         });
-        if (!kept) causes.push_back(FieldCause{"FieldValueForbidden", "status.conditions", fmt::format("Forbidden: updates may not remove a condition of type \"{}\"", type)});
+        if (!kept)
+            causes.push_back(FieldCause{
+                "FieldValueForbidden", "status.conditions",
+                fmt::format("Forbidden: updates may not remove a condition of type \"{}\"", type)});
     }
-    if (!causes.empty()) throw invalid(ref, t.name, causes);
+    if (!causes.empty())
+        throw invalid(ref, t.name, causes);
     json updated = *current;
-    if (!updated.contains("status") || !updated["status"].is_object()) updated["status"] = json::object();
+    if (!updated.contains("status") || !updated["status"].is_object())
+        updated["status"] = json::object();
     updated["status"]["conditions"] = conditions;
     write_json(res, 200, m_store.update(t.type->resource, updated));
 }
 
-void ApiServer::do_patch_secret(const httplib::Request& req, httplib::Response& res, const Target& t) {
+void ApiServer::do_patch_secret(const httplib::Request& req, httplib::Response& res,
+                                const Target& t) {
     const ResourceRef ref = ref_of(*t.type);
     const std::string dry_run = check_dry_run(req);
     const std::string mt = media_type(req);
     if (mt != "application/merge-patch+json" && mt != "application/strategic-merge-patch+json") {
-        throw unsupported_media_type({"application/merge-patch+json", "application/strategic-merge-patch+json"});
+        throw unsupported_media_type(
+            {"application/merge-patch+json", "application/strategic-merge-patch+json"});
     }
     std::lock_guard lock(m_store.mutex());
     auto current = m_store.get("secrets", t.namespace_name, t.name);
-    if (!current) throw not_found(ref, t.name);
+    if (!current)
+        throw not_found(ref, t.name);
     auto patched = apply_merge_patch(*current, req.body);
-    if (!patched) throw bad_request(patched.error().message);
+    if (!patched)
+        throw bad_request(patched.error().message);
     json candidate = std::move(patched.value());
-    if (!candidate.is_object()) throw bad_request("the patched object is not a JSON object");
+    if (!candidate.is_object())
+        throw bad_request("the patched object is not a JSON object");
     if (candidate.contains("data") && !candidate["data"].is_null()) {
-        if (!candidate["data"].is_object()) throw bad_request("Secret.data must be a map");
+        if (!candidate["data"].is_object())
+            throw bad_request("Secret.data must be a map");
         for (const auto& [k, v] : candidate["data"].items()) {
             std::string decoded;
             if (!v.is_string() || !base64_decode(v.get<std::string>(), decoded)) {
@@ -952,30 +1226,36 @@ void ApiServer::do_patch_secret(const httplib::Request& req, httplib::Response& 
     write_json(res, 200, m_store.update("secrets", candidate));
 }
 
-void ApiServer::do_self_subject_review(const httplib::Request& req, httplib::Response& res, const UserInfo& user) {
+void ApiServer::do_self_subject_review(const httplib::Request& req, httplib::Response& res,
+                                       const UserInfo& user) {
     if (!req.body.empty() && media_type(req) != k_protobuf_media_type) {
         require_json_body(req);
         json body = parse_json_body(req);
         if (body.contains("kind") && body["kind"] != "SelfSubjectReview") {
-            throw bad_request(fmt::format("the kind in the data ({}) does not match the expected kind (SelfSubjectReview)",
-                                          body["kind"].is_string() ? body["kind"].get<std::string>() : body["kind"].dump()));
+            throw bad_request(fmt::format(
+                "the kind in the data ({}) does not match the expected kind (SelfSubjectReview)",
+                body["kind"].is_string() ? body["kind"].get<std::string>() : body["kind"].dump()));
         }
     }
     json info = {{"username", user.username}, {"uid", user.uid}, {"groups", user.groups}};
-    if (!user.extra.empty()) info["extra"] = user.extra;
-    write_json(res, 201, {{"kind", "SelfSubjectReview"},
-                          {"apiVersion", "authentication.k8s.io/v1"},
-                          {"metadata", {{"creationTimestamp", nullptr}}},
-                          {"status", {{"userInfo", info}}}});
+    if (!user.extra.empty())
+        info["extra"] = user.extra;
+    write_json(res, 201,
+               {{"kind", "SelfSubjectReview"},
+                {"apiVersion", "authentication.k8s.io/v1"},
+                {"metadata", {{"creationTimestamp", nullptr}}},
+                {"status", {{"userInfo", info}}}});
 }
 
-void ApiServer::do_token_request(const httplib::Request& req, httplib::Response& res, const Target& t, const UserInfo& user) {
+void ApiServer::do_token_request(const httplib::Request& req, httplib::Response& res,
+                                 const Target& t, const UserInfo& user) {
     (void)user;
     const std::string dry_run = check_dry_run(req);
     json body;
     if (media_type(req) == k_protobuf_media_type) {
         auto decoded = decode_token_request(req.body);
-        if (!decoded) throw bad_request(decoded.error().message);
+        if (!decoded)
+            throw bad_request(decoded.error().message);
         body = std::move(decoded.value());
     } else {
         require_json_body(req);
@@ -983,33 +1263,40 @@ void ApiServer::do_token_request(const httplib::Request& req, httplib::Response&
     }
     const ResourceRef token_ref{"authentication.k8s.io", "tokenrequests", "TokenRequest"};
     if (body.contains("kind") && body["kind"] != "TokenRequest") {
-        throw bad_request(fmt::format("the kind in the data ({}) does not match the expected kind (TokenRequest)",
-                                      body["kind"].is_string() ? body["kind"].get<std::string>() : body["kind"].dump()));
+        throw bad_request(fmt::format(
+            "the kind in the data ({}) does not match the expected kind (TokenRequest)",
+            body["kind"].is_string() ? body["kind"].get<std::string>() : body["kind"].dump()));
     }
     json spec = body.contains("spec") && body["spec"].is_object() ? body["spec"] : json::object();
     long long expiration = 3600;
     if (spec.contains("expirationSeconds") && !spec["expirationSeconds"].is_null()) {
         if (!spec["expirationSeconds"].is_number_integer()) {
-            throw bad_request("json: cannot unmarshal " + std::string(spec["expirationSeconds"].is_string() ? "string" : "value") +
-                              " into Go struct field TokenRequestSpec.spec.expirationSeconds of type int64");
+            throw bad_request(
+                "json: cannot unmarshal " +
+                std::string(spec["expirationSeconds"].is_string() ? "string" : "value") +
+                " into Go struct field TokenRequestSpec.spec.expirationSeconds of type int64");
         }
         expiration = spec["expirationSeconds"].get<long long>();
     }
     std::vector<FieldCause> causes;
     const long long min_seconds = m_options.min_token_expiration.count();
     if (expiration < min_seconds) {
-        const std::string min_text = min_seconds % 60 == 0 ? fmt::format("{} minutes", min_seconds / 60)
-                                                           : fmt::format("{} seconds", min_seconds);
+        const std::string min_text = min_seconds % 60 == 0
+                                         ? fmt::format("{} minutes", min_seconds / 60)
+                                         : fmt::format("{} seconds", min_seconds);
         causes.push_back(field_invalid("spec.expirationSeconds", expiration,
                                        "may not specify a duration less than " + min_text));
     }
     if (expiration > (1LL << 32)) {
-        causes.push_back(field_invalid("spec.expirationSeconds", expiration, "may not specify a duration larger than 2^32 seconds"));
+        causes.push_back(field_invalid("spec.expirationSeconds", expiration,
+                                       "may not specify a duration larger than 2^32 seconds"));
     }
-    if (!causes.empty()) throw invalid(token_ref, t.name, causes);
+    if (!causes.empty())
+        throw invalid(token_ref, t.name, causes);
     std::lock_guard lock(m_store.mutex());
     auto sa = m_store.get("serviceaccounts", t.namespace_name, t.name);
-    if (!sa) throw not_found(ResourceRef{"", "serviceaccounts", "ServiceAccount"}, t.name);
+    if (!sa)
+        throw not_found(ResourceRef{"", "serviceaccounts", "ServiceAccount"}, t.name);
     MintedToken minted;
     minted.namespace_name = t.namespace_name;
     minted.service_account = t.name;
@@ -1024,13 +1311,17 @@ void ApiServer::do_token_request(const httplib::Request& req, httplib::Response&
                                           api_version.empty() ? "/" : api_version, kind));
         }
         auto secret = m_store.get("secrets", t.namespace_name, bound_name);
-        if (!secret) throw not_found(ResourceRef{"", "secrets", "Secret"}, bound_name);
+        if (!secret)
+            throw not_found(ResourceRef{"", "secrets", "Secret"}, bound_name);
         const std::string uid = str_at(*secret, "metadata", "uid");
         const std::string asked_uid = bound.value("uid", "");
         if (!asked_uid.empty() && asked_uid != uid) {
-            throw conflict(ResourceRef{"", "Secret", "Secret"}, bound_name,
-                           fmt::format("the UID in the bound object reference ({}) does not match the UID in record. "
-                                       "The object might have been deleted and then recreated", asked_uid));
+            throw conflict(
+                ResourceRef{"", "Secret", "Secret"}, bound_name,
+                fmt::format(
+                    "the UID in the bound object reference ({}) does not match the UID in record. "
+                    "The object might have been deleted and then recreated",
+                    asked_uid));
         }
         bound["uid"] = uid;
         bound["apiVersion"] = "v1";
@@ -1049,11 +1340,14 @@ void ApiServer::do_token_request(const httplib::Request& req, httplib::Response&
     }
     spec["expirationSeconds"] = expiration;
     const std::string token = dry_run.empty() ? m_auth.mint(minted) : "";
-    write_json(res, 201, {{"kind", "TokenRequest"},
-                          {"apiVersion", "authentication.k8s.io/v1"},
-                          {"metadata", {{"name", t.name}, {"namespace", t.namespace_name}, {"creationTimestamp", nullptr}}},
-                          {"spec", spec},
-                          {"status", {{"token", token}, {"expirationTimestamp", k8s_time(minted.expires_at)}}}});
+    write_json(
+        res, 201,
+        {{"kind", "TokenRequest"},
+         {"apiVersion", "authentication.k8s.io/v1"},
+         {"metadata",
+          {{"name", t.name}, {"namespace", t.namespace_name}, {"creationTimestamp", nullptr}}},
+         {"spec", spec},
+         {"status", {{"token", token}, {"expirationTimestamp", k8s_time(minted.expires_at)}}}});
 }
 
 namespace {
@@ -1066,9 +1360,12 @@ std::vector<FieldCause> validate_deployment(const json& d, const json& current) 
         if (md.contains(f) && !md[f].is_null()) {
             bool ok = md[f].is_object();
             if (ok) {
-                for (const auto& [k, v] : md[f].items()) ok = ok && v.is_string();
+                for (const auto& [k, v] : md[f].items())
+                    ok = ok && v.is_string();
             }
-            if (!ok) causes.push_back(field_invalid(std::string("metadata.") + f, md[f], "must be a map of strings"));
+            if (!ok)
+                causes.push_back(
+                    field_invalid(std::string("metadata.") + f, md[f], "must be a map of strings"));
         }
     }
     if (!d.contains("spec") || !d["spec"].is_object()) {
@@ -1078,35 +1375,44 @@ std::vector<FieldCause> validate_deployment(const json& d, const json& current) 
     const json& spec = d["spec"];
     if (spec.contains("replicas")) {
         if (!spec["replicas"].is_number_integer()) {
-            causes.push_back(field_invalid("spec.replicas", spec["replicas"], "must be an integer"));
+            causes.push_back(
+                field_invalid("spec.replicas", spec["replicas"], "must be an integer"));
         } else if (spec["replicas"].get<long long>() < 0) {
-            causes.push_back(field_invalid("spec.replicas", spec["replicas"], "must be greater than or equal to 0"));
+            causes.push_back(field_invalid("spec.replicas", spec["replicas"],
+                                           "must be greater than or equal to 0"));
         }
     }
     if (spec.contains("paused") && !spec["paused"].is_boolean()) {
         causes.push_back(field_invalid("spec.paused", spec["paused"], "must be a boolean"));
     }
     for (const char* field : {"revisionHistoryLimit", "minReadySeconds"}) {
-        if (spec.contains(field) && (!spec[field].is_number_integer() || spec[field].get<long long>() < 0)) {
-            causes.push_back(field_invalid(std::string("spec.") + field, spec[field], "must be greater than or equal to 0"));
+        if (spec.contains(field) &&
+            (!spec[field].is_number_integer() || spec[field].get<long long>() < 0)) {
+            causes.push_back(field_invalid(std::string("spec.") + field, spec[field],
+                                           "must be greater than or equal to 0"));
         }
     }
-    if (spec.contains("strategy") && spec["strategy"].is_object() && spec["strategy"].contains("rollingUpdate") &&
+    if (spec.contains("strategy") && spec["strategy"].is_object() &&
+        spec["strategy"].contains("rollingUpdate") &&
         spec["strategy"]["rollingUpdate"].is_object()) {
         for (const char* field : {"maxSurge", "maxUnavailable"}) {
             const json& v = spec["strategy"]["rollingUpdate"].value(field, json());
             const bool ok = v.is_null() || (v.is_number_integer() && v.get<long long>() >= 0) ||
-                            (v.is_string() && !v.get<std::string>().empty() && v.get<std::string>().back() == '%');
+                            (v.is_string() && !v.get<std::string>().empty() &&
+                             v.get<std::string>().back() == '%');
             if (!ok) {
-                causes.push_back(field_invalid(std::string("spec.strategy.rollingUpdate.") + field, v,
-                                               "a valid percent string must be a numeric string followed by an ending '%' "
-                                               "(e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')"));
+                causes.push_back(field_invalid(
+                    std::string("spec.strategy.rollingUpdate.") + field, v,
+                    "a valid percent string must be a numeric string followed by an ending '%' "
+                    "(e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')"));
             }
         }
     }
-    if (spec.contains("progressDeadlineSeconds") && (!spec["progressDeadlineSeconds"].is_number_integer() ||
-                                                     spec["progressDeadlineSeconds"].get<long long>() <= 0)) {
-        causes.push_back(field_invalid("spec.progressDeadlineSeconds", spec["progressDeadlineSeconds"],
+    if (spec.contains("progressDeadlineSeconds") &&
+        (!spec["progressDeadlineSeconds"].is_number_integer() ||
+         spec["progressDeadlineSeconds"].get<long long>() <= 0)) {
+        causes.push_back(field_invalid("spec.progressDeadlineSeconds",
+                                       spec["progressDeadlineSeconds"],
                                        "must be greater than minReadySeconds"));
     }
     if (!spec.contains("selector") || !spec["selector"].is_object()) {
@@ -1114,28 +1420,36 @@ std::vector<FieldCause> validate_deployment(const json& d, const json& current) 
     } else if (current.contains("spec") && spec["selector"] != current["spec"]["selector"]) {
         causes.push_back(field_invalid("spec.selector", spec["selector"], "field is immutable"));
     }
-    const std::string strategy = spec.contains("strategy") && spec["strategy"].is_object() ? spec["strategy"].value("type", "") : "";
+    const std::string strategy = spec.contains("strategy") && spec["strategy"].is_object()
+                                     ? spec["strategy"].value("type", "")
+                                     : "";
     if (strategy != "RollingUpdate" && strategy != "Recreate") {
-        causes.push_back(FieldCause{"FieldValueNotSupported", "spec.strategy.type",
-                                    fmt::format("Unsupported value: {}: supported values: \"Recreate\", \"RollingUpdate\"",
-                                                go_value(spec["strategy"].value("type", json("")))) });
+        causes.push_back(FieldCause{
+            "FieldValueNotSupported", "spec.strategy.type",
+            fmt::format("Unsupported value: {}: supported values: \"Recreate\", \"RollingUpdate\"",
+                        go_value(spec["strategy"].value("type", json(""))))});
     }
     if (!spec.contains("template") || !spec["template"].is_object()) {
         causes.push_back(field_required("spec.template"));
         return causes;
     }
     const json& tmpl = spec["template"];
-    const json tmpl_labels = tmpl.contains("metadata") && tmpl["metadata"].is_object() ? tmpl["metadata"].value("labels", json::object()) : json::object();
+    const json tmpl_labels = tmpl.contains("metadata") && tmpl["metadata"].is_object()
+                                 ? tmpl["metadata"].value("labels", json::object())
+                                 : json::object();
     if (spec.contains("selector") && spec["selector"].is_object()) {
         auto sel = label_selector_from_json(spec["selector"]);
         if (!sel) {
             causes.push_back(field_invalid("spec.selector", spec["selector"], sel.error().message));
-        } else if (!tmpl_labels.is_object() || !sel->matches_object(json{{"metadata", {{"labels", tmpl_labels}}}})) {
-            causes.push_back(field_invalid("spec.template.metadata.labels", tmpl_labels, "`selector` does not match template `labels`"));
+        } else if (!tmpl_labels.is_object() ||
+                   !sel->matches_object(json{{"metadata", {{"labels", tmpl_labels}}}})) {
+            causes.push_back(field_invalid("spec.template.metadata.labels", tmpl_labels,
+                                           "`selector` does not match template `labels`"));
         }
     }
-    if (!tmpl.contains("spec") || !tmpl["spec"].is_object() || !tmpl["spec"].contains("containers") ||
-        !tmpl["spec"]["containers"].is_array() || tmpl["spec"]["containers"].empty()) {
+    if (!tmpl.contains("spec") || !tmpl["spec"].is_object() ||
+        !tmpl["spec"].contains("containers") || !tmpl["spec"]["containers"].is_array() ||
+        tmpl["spec"]["containers"].empty()) {
         causes.push_back(field_required("spec.template.spec.containers"));
         return causes;
     }
@@ -1147,13 +1461,16 @@ std::vector<FieldCause> validate_deployment(const json& d, const json& current) 
             causes.push_back(field_invalid(base, c, "must be an object"));
             continue;
         }
-        const std::string name = c.contains("name") && c["name"].is_string() ? c["name"].get<std::string>() : "";
+        const std::string name =
+            c.contains("name") && c["name"].is_string() ? c["name"].get<std::string>() : "";
         if (name.empty()) {
             causes.push_back(field_required(base + ".name"));
         } else if (!names.insert(name).second) {
-            causes.push_back(FieldCause{"FieldValueDuplicate", base + ".name", "Duplicate value: " + go_value(name)});
+            causes.push_back(FieldCause{"FieldValueDuplicate", base + ".name",
+                                        "Duplicate value: " + go_value(name)});
         }
-        if (!c.contains("image") || !c["image"].is_string() || c["image"].get<std::string>().empty()) {
+        if (!c.contains("image") || !c["image"].is_string() ||
+            c["image"].get<std::string>().empty()) {
             causes.push_back(field_required(base + ".image"));
         } else {
             const std::string image = c["image"].get<std::string>();
@@ -1162,7 +1479,8 @@ std::vector<FieldCause> validate_deployment(const json& d, const json& current) 
                     trimmed.erase(0, trimmed.find_first_not_of(' '));
                     return trimmed;
                 }()) {
-                causes.push_back(field_invalid(base + ".image", image, "must not have leading or trailing whitespace"));
+                causes.push_back(field_invalid(base + ".image", image,
+                                               "must not have leading or trailing whitespace"));
             }
         }
     }
@@ -1171,7 +1489,8 @@ std::vector<FieldCause> validate_deployment(const json& d, const json& current) 
 
 } // namespace
 
-void ApiServer::do_write_deployment(const httplib::Request& req, httplib::Response& res, const Target& t, bool is_patch) {
+void ApiServer::do_write_deployment(const httplib::Request& req, httplib::Response& res,
+                                    const Target& t, bool is_patch) {
     const ResourceRef ref = ref_of(*t.type);
     const std::string dry_run = check_dry_run(req);
     const std::string mt = media_type(req);
@@ -1179,7 +1498,8 @@ void ApiServer::do_write_deployment(const httplib::Request& req, httplib::Respon
     if (is_patch) {
         if (mt != "application/json-patch+json" && mt != "application/merge-patch+json" &&
             mt != "application/strategic-merge-patch+json") {
-            throw unsupported_media_type({"application/json-patch+json", "application/merge-patch+json",
+            throw unsupported_media_type({"application/json-patch+json",
+                                          "application/merge-patch+json",
                                           "application/strategic-merge-patch+json"});
         }
     } else {
@@ -1187,26 +1507,36 @@ void ApiServer::do_write_deployment(const httplib::Request& req, httplib::Respon
         put_body = parse_json_body(req);
         const json& b = *put_body;
         if (b.contains("apiVersion") && b["apiVersion"] != "apps/v1") {
-            throw bad_request(fmt::format("the API version in the data ({}) does not match the expected API version (apps/v1)",
-                                          b["apiVersion"].is_string() ? b["apiVersion"].get<std::string>() : b["apiVersion"].dump()));
+            throw bad_request(fmt::format("the API version in the data ({}) does not match the "
+                                          "expected API version (apps/v1)",
+                                          b["apiVersion"].is_string()
+                                              ? b["apiVersion"].get<std::string>()
+                                              : b["apiVersion"].dump()));
         }
         if (b.contains("kind") && b["kind"] != "Deployment") {
-            throw bad_request(fmt::format("the kind in the data ({}) does not match the expected kind (Deployment)",
-                                          b["kind"].is_string() ? b["kind"].get<std::string>() : b["kind"].dump()));
+            throw bad_request(fmt::format(
+                "the kind in the data ({}) does not match the expected kind (Deployment)",
+                b["kind"].is_string() ? b["kind"].get<std::string>() : b["kind"].dump()));
         }
-        const std::string body_name = b.contains("metadata") && b["metadata"].is_object() ? b["metadata"].value("name", "") : "";
+        const std::string body_name = b.contains("metadata") && b["metadata"].is_object()
+                                          ? b["metadata"].value("name", "")
+                                          : "";
         if (body_name != t.name) {
-            throw bad_request(fmt::format("the name of the object ({}) does not match the name on the URL ({})", body_name, t.name));
+            throw bad_request(
+                fmt::format("the name of the object ({}) does not match the name on the URL ({})",
+                            body_name, t.name));
         }
     }
     std::lock_guard lock(m_store.mutex());
     auto current = m_store.get("deployments", t.namespace_name, t.name);
-    if (!current) throw not_found(ref, t.name);
+    if (!current)
+        throw not_found(ref, t.name);
     const std::string key = t.namespace_name + "/" + t.name;
     if (m_race_armed.erase(key) > 0) {
         // The admin API asked for a concurrent change to land just before this write.
         json raced = *current;
-        if (!raced["metadata"].contains("annotations") || !raced["metadata"]["annotations"].is_object()) {
+        if (!raced["metadata"].contains("annotations") ||
+            !raced["metadata"]["annotations"].is_object()) {
             raced["metadata"]["annotations"] = json::object();
         }
         raced["metadata"]["annotations"][k_race_annotation] = std::to_string(++m_race_counter);
@@ -1214,39 +1544,54 @@ void ApiServer::do_write_deployment(const httplib::Request& req, httplib::Respon
     }
     json candidate;
     if (is_patch) {
-        oncall::Result<json> patched = mt == "application/json-patch+json" ? apply_json_patch(*current, req.body)
-                                       : mt == "application/merge-patch+json" ? apply_merge_patch(*current, req.body)
-                                                                              : apply_strategic_merge_patch(*current, req.body);
+        oncall::Result<json> patched = mt == "application/json-patch+json"
+                                           ? apply_json_patch(*current, req.body)
+                                       : mt == "application/merge-patch+json"
+                                           ? apply_merge_patch(*current, req.body)
+                                           : apply_strategic_merge_patch(*current, req.body);
         if (!patched) {
-            if (patched.error().http_status == 400) throw bad_request(patched.error().message);
+            if (patched.error().http_status == 400)
+                throw bad_request(patched.error().message);
             throw patch_does_not_apply(patched.error().message);
         }
         candidate = std::move(patched.value());
-        if (!candidate.is_object()) throw patch_does_not_apply("the patched object is not a JSON object");
+        if (!candidate.is_object())
+            throw patch_does_not_apply("the patched object is not a JSON object");
     } else {
         candidate = std::move(*put_body);
     }
-    if (!candidate.contains("metadata") || !candidate["metadata"].is_object()) candidate["metadata"] = json::object();
+    if (!candidate.contains("metadata") || !candidate["metadata"].is_object())
+        candidate["metadata"] = json::object();
     json& md = candidate["metadata"];
     const std::string current_rv = str_at(*current, "metadata", "resourceVersion");
     if (md.contains("resourceVersion") && !md["resourceVersion"].is_null()) {
-        const std::string asked = md["resourceVersion"].is_string() ? md["resourceVersion"].get<std::string>() : md["resourceVersion"].dump();
-        if (!asked.empty() && asked != current_rv) throw conflict(ref, t.name, k_object_modified);
+        const std::string asked = md["resourceVersion"].is_string()
+                                      ? md["resourceVersion"].get<std::string>()
+                                      : md["resourceVersion"].dump();
+        if (!asked.empty() && asked != current_rv)
+            throw conflict(ref, t.name, k_object_modified);
     }
     if (md.contains("uid") && md["uid"].is_string() && !md["uid"].get<std::string>().empty() &&
         md["uid"] != (*current)["metadata"]["uid"]) {
-        throw conflict(ref, t.name, fmt::format("Precondition failed: UID in precondition: {}, UID in object meta: {}",
-                                                md["uid"].get<std::string>(), str_at(*current, "metadata", "uid")));
+        throw conflict(
+            ref, t.name,
+            fmt::format("Precondition failed: UID in precondition: {}, UID in object meta: {}",
+                        md["uid"].get<std::string>(), str_at(*current, "metadata", "uid")));
     }
     if (is_patch) {
         std::vector<FieldCause> causes;
-        if (md.value("name", json("")) != json(t.name)) causes.push_back(field_invalid("metadata.name", md.value("name", json("")), "field is immutable"));
+        if (md.value("name", json("")) != json(t.name))
+            causes.push_back(
+                field_invalid("metadata.name", md.value("name", json("")), "field is immutable"));
         if (md.value("namespace", json("")) != json(t.namespace_name)) {
-            causes.push_back(field_invalid("metadata.namespace", md.value("namespace", json("")), "field is immutable"));
+            causes.push_back(field_invalid("metadata.namespace", md.value("namespace", json("")),
+                                           "field is immutable"));
         }
-        if (!causes.empty()) throw invalid(ref, t.name, causes);
+        if (!causes.empty())
+            throw invalid(ref, t.name, causes);
     }
-    // Server-managed fields come from the stored object; status only changes through the controller.
+    // Server-managed fields come from the stored object; status only changes through the
+    // controller.
     for (const char* f : {"uid", "creationTimestamp", "generation", "namespace", "name"}) {
         md[f] = (*current)["metadata"][f];
     }
@@ -1256,11 +1601,15 @@ void ApiServer::do_write_deployment(const httplib::Request& req, httplib::Respon
     candidate["kind"] = "Deployment";
     candidate["apiVersion"] = "apps/v1";
     candidate["status"] = (*current)["status"];
-    if (candidate.contains("spec") && candidate["spec"].is_object()) default_deployment_spec(candidate["spec"]);
+    if (candidate.contains("spec") && candidate["spec"].is_object())
+        default_deployment_spec(candidate["spec"]);
     const auto causes = validate_deployment(candidate, *current);
-    if (!causes.empty()) throw invalid(ref, t.name, causes);
-    if (md.contains("annotations") && md["annotations"].is_null()) md.erase("annotations");
-    if (md.contains("labels") && md["labels"].is_null()) md.erase("labels");
+    if (!causes.empty())
+        throw invalid(ref, t.name, causes);
+    if (md.contains("annotations") && md["annotations"].is_null())
+        md.erase("annotations");
+    if (md.contains("labels") && md["labels"].is_null())
+        md.erase("labels");
     if (candidate["spec"] != (*current)["spec"]) {
         md["generation"] = (*current)["metadata"].value("generation", 1) + 1;
     }
@@ -1294,8 +1643,9 @@ json scale_of(const json& d) {
                 {"apiVersion", "autoscaling/v1"},
                 {"metadata", md},
                 {"spec", {{"replicas", d["spec"].value("replicas", 1)}}},
-                {"status", {{"replicas", d.contains("status") ? d["status"].value("replicas", 0) : 0},
-                            {"selector", fmt::format("{}", fmt::join(selector, ","))}}}};
+                {"status",
+                 {{"replicas", d.contains("status") ? d["status"].value("replicas", 0) : 0},
+                  {"selector", fmt::format("{}", fmt::join(selector, ","))}}}};
 }
 
 } // namespace
@@ -1305,8 +1655,8 @@ void ApiServer::do_scale(const httplib::Request& req, httplib::Response& res, co
     const ResourceRef scale_ref{"autoscaling", "scales", "Scale"};
     const std::string dry_run = check_dry_run(req);
     const std::string mt = media_type(req);
-    if (req.method == "PATCH" && mt != "application/json-patch+json" && mt != "application/merge-patch+json" &&
-        mt != "application/strategic-merge-patch+json") {
+    if (req.method == "PATCH" && mt != "application/json-patch+json" &&
+        mt != "application/merge-patch+json" && mt != "application/strategic-merge-patch+json") {
         throw unsupported_media_type({"application/json-patch+json", "application/merge-patch+json",
                                       "application/strategic-merge-patch+json"});
     }
@@ -1317,7 +1667,8 @@ void ApiServer::do_scale(const httplib::Request& req, httplib::Response& res, co
     }
     std::lock_guard lock(m_store.mutex());
     auto current = m_store.get("deployments", t.namespace_name, t.name);
-    if (!current) throw not_found(deployments, t.name);
+    if (!current)
+        throw not_found(deployments, t.name);
     const json scale = scale_of(*current);
     if (req.method == "GET") {
         write_json(res, 200, scale);
@@ -1327,31 +1678,40 @@ void ApiServer::do_scale(const httplib::Request& req, httplib::Response& res, co
     if (put_body) {
         wanted = std::move(*put_body);
     } else {
-        oncall::Result<json> patched = mt == "application/json-patch+json" ? apply_json_patch(scale, req.body)
-                                       : mt == "application/merge-patch+json" ? apply_merge_patch(scale, req.body)
-                                                                              : apply_strategic_merge_patch(scale, req.body);
+        oncall::Result<json> patched =
+            mt == "application/json-patch+json"    ? apply_json_patch(scale, req.body)
+            : mt == "application/merge-patch+json" ? apply_merge_patch(scale, req.body)
+                                                   : apply_strategic_merge_patch(scale, req.body);
         if (!patched) {
-            if (patched.error().http_status == 400) throw bad_request(patched.error().message);
+            if (patched.error().http_status == 400)
+                throw bad_request(patched.error().message);
             throw patch_does_not_apply(patched.error().message);
         }
         wanted = std::move(patched.value());
     }
     const std::string asked_rv = wanted.contains("metadata") && wanted["metadata"].is_object() &&
-                                         wanted["metadata"].contains("resourceVersion") && wanted["metadata"]["resourceVersion"].is_string()
+                                         wanted["metadata"].contains("resourceVersion") &&
+                                         wanted["metadata"]["resourceVersion"].is_string()
                                      ? wanted["metadata"]["resourceVersion"].get<std::string>()
                                      : "";
     if (!asked_rv.empty() && asked_rv != str_at(*current, "metadata", "resourceVersion")) {
         throw conflict(deployments, t.name, k_object_modified);
     }
-    const json replicas = wanted.contains("spec") && wanted["spec"].is_object() ? wanted["spec"].value("replicas", json()) : json();
-    if (!replicas.is_number_integer() || replicas.get<long long>() < 0 || replicas.get<long long>() > 2147483647) {
-        throw invalid(scale_ref, t.name, {field_invalid("spec.replicas", replicas, "must be greater than or equal to 0")});
+    const json replicas = wanted.contains("spec") && wanted["spec"].is_object()
+                              ? wanted["spec"].value("replicas", json())
+                              : json();
+    if (!replicas.is_number_integer() || replicas.get<long long>() < 0 ||
+        replicas.get<long long>() > 2147483647) {
+        throw invalid(
+            scale_ref, t.name,
+            {field_invalid("spec.replicas", replicas, "must be greater than or equal to 0")});
     }
     json updated = *current;
     if (updated["spec"].value("replicas", 1) != replicas.get<int>()) {
         updated["spec"]["replicas"] = replicas;
         updated["metadata"]["generation"] = updated["metadata"].value("generation", 1) + 1;
-        if (dry_run.empty()) updated = m_store.update("deployments", updated);
+        if (dry_run.empty())
+            updated = m_store.update("deployments", updated);
     }
     write_json(res, 200, scale_of(updated));
 }
@@ -1366,22 +1726,27 @@ void ApiServer::do_delete(const httplib::Request& req, httplib::Response& res, c
     }
     std::lock_guard lock(m_store.mutex());
     auto current = m_store.get(t.type->resource, t.namespace_name, t.name);
-    if (!current) throw not_found(ref, t.name);
+    if (!current)
+        throw not_found(ref, t.name);
     if (options.contains("preconditions") && options["preconditions"].is_object()) {
         const json& pre = options["preconditions"];
         const std::string uid = pre.value("uid", "");
         if (!uid.empty() && uid != str_at(*current, "metadata", "uid")) {
-            throw conflict(ref, t.name, fmt::format("Precondition failed: UID in precondition: {}, UID in object meta: {}",
-                                                    uid, str_at(*current, "metadata", "uid")));
+            throw conflict(
+                ref, t.name,
+                fmt::format("Precondition failed: UID in precondition: {}, UID in object meta: {}",
+                            uid, str_at(*current, "metadata", "uid")));
         }
         const std::string rv = pre.value("resourceVersion", "");
         if (!rv.empty() && rv != str_at(*current, "metadata", "resourceVersion")) {
-            throw conflict(ref, t.name, fmt::format("Precondition failed: ResourceVersion in precondition: {}, "
-                                                    "ResourceVersion in object meta: {}",
-                                                    rv, str_at(*current, "metadata", "resourceVersion")));
+            throw conflict(ref, t.name,
+                           fmt::format("Precondition failed: ResourceVersion in precondition: {}, "
+                                       "ResourceVersion in object meta: {}",
+                                       rv, str_at(*current, "metadata", "resourceVersion")));
         }
     }
-    if (dry_run.empty()) m_store.remove(t.type->resource, t.namespace_name, t.name);
+    if (dry_run.empty())
+        m_store.remove(t.type->resource, t.namespace_name, t.name);
     write_json(res, 200, delete_success_status(ref, t.name, str_at(*current, "metadata", "uid")));
 }
 
@@ -1389,13 +1754,16 @@ void ApiServer::do_pod_log(const httplib::Request& req, httplib::Response& res, 
     std::optional<int> tail;
     std::optional<std::chrono::seconds> since;
     try {
-        if (req.has_param("tailLines")) tail = std::stoi(param(req, "tailLines"));
-        if (req.has_param("sinceSeconds")) since = std::chrono::seconds(std::stoll(param(req, "sinceSeconds")));
+        if (req.has_param("tailLines"))
+            tail = std::stoi(param(req, "tailLines"));
+        if (req.has_param("sinceSeconds"))
+            since = std::chrono::seconds(std::stoll(param(req, "sinceSeconds")));
     } catch (...) {
         throw bad_request("tailLines and sinceSeconds must be integers");
     }
     if (tail && *tail < 0) {
-        throw invalid(ResourceRef{"", "pods", "PodLogOptions"}, "", {field_invalid("tailLines", *tail, "must be greater than or equal to 0")});
+        throw invalid(ResourceRef{"", "pods", "PodLogOptions"}, "",
+                      {field_invalid("tailLines", *tail, "must be greater than or equal to 0")});
     }
     if (since && since->count() < 1) {
         throw invalid(ResourceRef{"", "pods", "PodLogOptions"}, "",
@@ -1403,53 +1771,71 @@ void ApiServer::do_pod_log(const httplib::Request& req, httplib::Response& res, 
     }
     {
         std::lock_guard lock(m_store.mutex());
-        if (!m_store.contains("pods", t.namespace_name, t.name)) throw not_found(ResourceRef{"", "pods", "Pod"}, t.name);
-        auto reason = m_controller.log_unavailable_reason(t.namespace_name, t.name, param(req, "container"));
-        if (reason) throw bad_request(*reason);
+        if (!m_store.contains("pods", t.namespace_name, t.name))
+            throw not_found(ResourceRef{"", "pods", "Pod"}, t.name);
+        auto reason =
+            m_controller.log_unavailable_reason(t.namespace_name, t.name, param(req, "container"));
+        if (reason)
+            throw bad_request(*reason);
     }
     const auto lines = m_workload.pod_logs(t.namespace_name, t.name, tail, since, m_clock.now());
     std::string text;
-    for (const auto& l : lines) text += l + "\n";
+    for (const auto& l : lines)
+        text += l + "\n";
     res.status = 200;
     res.set_content(text, "text/plain");
 }
 
-bool ApiServer::serve_admin(const httplib::Request& req, httplib::Response& res, const UserInfo& user) {
+bool ApiServer::serve_admin(const httplib::Request& req, httplib::Response& res,
+                            const UserInfo& user) {
     const auto parts = split_path(req.path);
-    if (parts.size() < 3 || parts[1] != "v1") return false;
+    if (parts.size() < 3 || parts[1] != "v1")
+        return false;
     if (!user.is_engineer) {
-        throw StatusError(failure_status(403, "Forbidden",
-                                         fmt::format("forbidden: User \"{}\" cannot {} path \"{}\"", user.username,
-                                                     req.method == "GET" ? "get" : "post", req.path),
-                                         json::object()));
+        throw StatusError(failure_status(
+            403, "Forbidden",
+            fmt::format("forbidden: User \"{}\" cannot {} path \"{}\"", user.username,
+                        req.method == "GET" ? "get" : "post", req.path),
+            json::object()));
     }
     if (parts.size() == 3 && parts[2] == "clock") {
-        if (req.method != "GET") throw method_not_allowed();
-        write_json(res, 200, {{"kind", "SandboxClock"}, {"epoch", k8s_time(m_clock.epoch())}, {"now", k8s_time(m_clock.now())}});
+        if (req.method != "GET")
+            throw method_not_allowed();
+        write_json(res, 200,
+                   {{"kind", "SandboxClock"},
+                    {"epoch", k8s_time(m_clock.epoch())},
+                    {"now", k8s_time(m_clock.now())}});
         return true;
     }
     if (parts.size() == 4 && parts[2] == "tokens" && parts[3] == "expire") {
-        if (req.method != "POST") throw method_not_allowed();
+        if (req.method != "POST")
+            throw method_not_allowed();
         require_json_body(req);
         const json body = parse_json_body(req);
         const std::string token = body.value("token", "");
         std::lock_guard lock(m_store.mutex());
         if (token.empty() || !m_auth.expire(token, m_clock.now())) {
-            throw StatusError(failure_status(404, "NotFound", "no such service-account token", json::object()));
+            throw StatusError(
+                failure_status(404, "NotFound", "no such service-account token", json::object()));
         }
         write_json(res, 200, {{"kind", "TokenExpired"}, {"expired", true}});
         return true;
     }
     // /sandbox/v1/namespaces/{ns}/deployments/{name}/race
-    if (parts.size() == 7 && parts[2] == "namespaces" && parts[4] == "deployments" && parts[6] == "race") {
-        if (req.method != "POST") throw method_not_allowed();
+    if (parts.size() == 7 && parts[2] == "namespaces" && parts[4] == "deployments" &&
+        parts[6] == "race") {
+        if (req.method != "POST")
+            throw method_not_allowed();
         std::lock_guard lock(m_store.mutex());
         if (!m_store.contains("deployments", parts[3], parts[5])) {
             throw not_found(ResourceRef{"apps", "deployments", "Deployment"}, parts[5]);
         }
         m_race_armed.insert(parts[3] + "/" + parts[5]);
-        write_json(res, 200, {{"kind", "RaceArmed"}, {"namespace", parts[3]}, {"name", parts[5]},
-                              {"annotation", k_race_annotation}});
+        write_json(res, 200,
+                   {{"kind", "RaceArmed"},
+                    {"namespace", parts[3]},
+                    {"name", parts[5]},
+                    {"annotation", k_race_annotation}});
         return true;
     }
     return false;

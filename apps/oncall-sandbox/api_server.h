@@ -14,12 +14,11 @@
 #include "store.h"
 #include "workload.h"
 
-#include <httplib.h>
-#include <nlohmann/json.hpp>
-
 #include <atomic>
 #include <chrono>
+#include <httplib.h>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 
@@ -49,8 +48,8 @@ struct ResourceType {
 
 class ApiServer {
 public:
-    ApiServer(Store& store, Controller& controller, Workload& workload, Authenticator& auth, const SandboxClock& clock,
-              const Scenario& scenario, ApiServerOptions options);
+    ApiServer(Store& store, Controller& controller, Workload& workload, Authenticator& auth,
+              const SandboxClock& clock, const Scenario& scenario, ApiServerOptions options);
 
     /// Registers every route on the HTTP server.
     void install(httplib::Server& server);
@@ -76,10 +75,14 @@ private:
     void do_get(const httplib::Request& req, httplib::Response& res, const Target& t);
     void do_list(const httplib::Request& req, httplib::Response& res, const Target& t);
     void do_watch(const httplib::Request& req, httplib::Response& res, const Target& t);
-    void do_create(const httplib::Request& req, httplib::Response& res, const Target& t, const UserInfo& user);
-    void do_token_request(const httplib::Request& req, httplib::Response& res, const Target& t, const UserInfo& user);
-    void do_self_subject_review(const httplib::Request& req, httplib::Response& res, const UserInfo& user);
-    void do_write_deployment(const httplib::Request& req, httplib::Response& res, const Target& t, bool is_patch);
+    void do_create(const httplib::Request& req, httplib::Response& res, const Target& t,
+                   const UserInfo& user);
+    void do_token_request(const httplib::Request& req, httplib::Response& res, const Target& t,
+                          const UserInfo& user);
+    void do_self_subject_review(const httplib::Request& req, httplib::Response& res,
+                                const UserInfo& user);
+    void do_write_deployment(const httplib::Request& req, httplib::Response& res, const Target& t,
+                             bool is_patch);
     void do_scale(const httplib::Request& req, httplib::Response& res, const Target& t);
     void do_delete(const httplib::Request& req, httplib::Response& res, const Target& t);
     void do_csr_approval(const httplib::Request& req, httplib::Response& res, const Target& t);

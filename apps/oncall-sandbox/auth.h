@@ -6,17 +6,16 @@
 // the Secret they are bound to still exists; only an oncall-deployer token may patch or update
 // Deployments, and only in its own namespace. People create CertificateSigningRequests; only the
 // approvers' identity updates their approval subresource, patches grant Secrets (to store the
-// sealed token) and mints tokens for the service accounts of roles that need approval. A token bound to a grant Secret labelled
-// oncall.dev/service=NAME may write only Deployment NAME (the per-service admission policy a
-// real cluster would add for oncall grants).
+// sealed token) and mints tokens for the service accounts of roles that need approval. A token
+// bound to a grant Secret labelled oncall.dev/service=NAME may write only Deployment NAME (the
+// per-service admission policy a real cluster would add for oncall grants).
 
 #include "status.h"
 #include "store.h"
 
-#include <nlohmann/json.hpp>
-
 #include <chrono>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,7 +29,8 @@ struct UserInfo {
     std::vector<std::string> groups;
     nlohmann::json extra = nlohmann::json::object();
     bool is_engineer = false; // a person (the engineers' or the approvers' token)
-    bool is_approver = false; // the approvers' token: may approve requests and mint for roles that need approval
+    bool is_approver =
+        false; // the approvers' token: may approve requests and mint for roles that need approval
     std::string sa_namespace; // service-account tokens only
     std::string sa_name;
     std::string grant_service; // label oncall.dev/service of the Secret the token is bound to
@@ -38,7 +38,7 @@ struct UserInfo {
 
 /// What a request wants to do, in kube's authorizer terms.
 struct RequestAttributes {
-    std::string verb;        // get, list, watch, create, update, patch, delete
+    std::string verb; // get, list, watch, create, update, patch, delete
     ResourceRef ref;
     std::string subresource; // "token", "log", ...
     std::string namespace_name;
@@ -77,7 +77,8 @@ public:
     /// The user of a verified client certificate: user name = subject CN, groups = each O plus
     /// system:authenticated, as kube-apiserver's x509 authenticator does. Certificate users have
     /// the engineer's permissions (the sandbox's RBAC knows one human role).
-    static UserInfo certificate_user(const std::string& common_name, const std::vector<std::string>& organizations);
+    static UserInfo certificate_user(const std::string& common_name,
+                                     const std::vector<std::string>& organizations);
 
     /// Makes a minted token expire at `now` (the admin API's test hook); false for unknown tokens.
     bool expire(const std::string& token, std::chrono::system_clock::time_point now);

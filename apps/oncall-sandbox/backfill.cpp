@@ -2,15 +2,16 @@
 
 #include "traffic.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
+#include <fmt/format.h>
 #include <map>
 
 namespace sandbox {
 namespace {
 
-std::string timestamp_suffix(std::int64_t ms) { return fmt::format(" {}.{:03}", ms / 1000, ms % 1000); }
+std::string timestamp_suffix(std::int64_t ms) {
+    return fmt::format(" {}.{:03}", ms / 1000, ms % 1000);
+}
 
 // Label pairs of one exposition line's {...}; empty when malformed.
 std::map<std::string, std::string> parse_labels(std::string_view line) {
@@ -50,7 +51,8 @@ std::map<std::string, std::string> parse_labels(std::string_view line) {
 
 } // namespace
 
-std::vector<LivePod> live_pods_from_metrics(const Scenario& scenario, const std::string& metrics_text) {
+std::vector<LivePod> live_pods_from_metrics(const Scenario& scenario,
+                                            const std::string& metrics_text) {
     std::vector<LivePod> out;
     std::size_t start = 0;
     while (start < metrics_text.size()) {
@@ -73,7 +75,8 @@ std::vector<LivePod> live_pods_from_metrics(const Scenario& scenario, const std:
     return out;
 }
 
-std::uint64_t write_backfill(std::ostream& out, const Scenario& scenario, std::chrono::system_clock::time_point epoch,
+std::uint64_t write_backfill(std::ostream& out, const Scenario& scenario,
+                             std::chrono::system_clock::time_point epoch,
                              std::chrono::seconds history, const std::vector<LivePod>& live,
                              const std::map<std::string, std::string>& target_labels) {
     std::string target;
@@ -90,7 +93,8 @@ std::uint64_t write_backfill(std::ostream& out, const Scenario& scenario, std::c
     const auto pairs = pair_live_pods(planned, live, scenario.namespace_name);
     for (std::size_t i = 0; i < live.size(); ++i) {
         if (pairs[i] >= 0) {
-            planned[static_cast<std::size_t>(pairs[i])].pod = live[i].pod; // the seed stays the plan's
+            planned[static_cast<std::size_t>(pairs[i])].pod =
+                live[i].pod; // the seed stays the plan's
         }
     }
     std::sort(planned.begin(), planned.end(), [](const PlannedPod& a, const PlannedPod& b) {
@@ -103,7 +107,8 @@ std::uint64_t write_backfill(std::ostream& out, const Scenario& scenario, std::c
     std::string buffer;
     const auto for_each_step = [&](const PlannedPod& pod, auto&& emit) {
         const std::int64_t end = pod.end_ms.value_or(epoch_ms);
-        std::int64_t k = std::max<std::int64_t>(0, (pod.start_ms - first_ms + step_ms - 1) / step_ms);
+        std::int64_t k =
+            std::max<std::int64_t>(0, (pod.start_ms - first_ms + step_ms - 1) / step_ms);
         for (; k <= steps; ++k) {
             const std::int64_t t = first_ms + k * step_ms;
             if (t > end) {
@@ -116,7 +121,9 @@ std::uint64_t write_backfill(std::ostream& out, const Scenario& scenario, std::c
         if (!pod.waiting_reason.empty()) {
             return;
         }
-        for_each_step(pod, [&](std::int64_t t) { emit(t, traffic_between(*pod.behavior, pod.seed, pod.start_ms, t)); });
+        for_each_step(pod, [&](std::int64_t t) {
+            emit(t, traffic_between(*pod.behavior, pod.seed, pod.start_ms, t));
+        });
     };
     const auto flush = [&](bool force) {
         if (force || buffer.size() > (1u << 20)) {
@@ -125,7 +132,8 @@ std::uint64_t write_backfill(std::ostream& out, const Scenario& scenario, std::c
         }
     };
 
-    buffer += "# HELP http_requests Requests answered, by status code.\n# TYPE http_requests counter\n";
+    buffer +=
+        "# HELP http_requests Requests answered, by status code.\n# TYPE http_requests counter\n";
     for (const auto& pod : planned) {
         const auto labels = pod_labels(scenario.namespace_name, pod.service, pod.pod) + target;
         for_each_sample(pod, [&](std::int64_t t, const Traffic& traffic) {

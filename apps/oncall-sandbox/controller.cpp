@@ -4,10 +4,9 @@
 #include "selector.h"
 #include "world.h"
 
+#include <algorithm>
 #include <fmt/format.h>
 #include <httplib.h>
-
-#include <algorithm>
 
 namespace sandbox {
 
@@ -16,12 +15,13 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr auto k_tick = 200ms;            // how often the controller looks at the world
-constexpr auto k_step = 1s;               // one scaling step per Deployment per step
-constexpr auto k_container_start = 1s;    // ContainerCreating before Running
-constexpr auto k_crash_backoff = 5s;      // first back-off of a crashing container; doubles up to the cap
+constexpr auto k_tick = 200ms;         // how often the controller looks at the world
+constexpr auto k_step = 1s;            // one scaling step per Deployment per step
+constexpr auto k_container_start = 1s; // ContainerCreating before Running
+constexpr auto k_crash_backoff =
+    5s; // first back-off of a crashing container; doubles up to the cap
 constexpr auto k_crash_backoff_cap = 40s;
-constexpr auto k_pull_backoff = 2s;       // ErrImagePull before ImagePullBackOff
+constexpr auto k_pull_backoff = 2s; // ErrImagePull before ImagePullBackOff
 constexpr auto k_negative_image_cache = 5s;
 
 const char* const k_revision = "deployment.kubernetes.io/revision";
@@ -44,9 +44,11 @@ int revision_of(const json& rs) {
 
 bool owned_by(const json& object, const std::string& uid) {
     const auto& md = object["metadata"];
-    if (!md.contains("ownerReferences") || !md["ownerReferences"].is_array()) return false;
+    if (!md.contains("ownerReferences") || !md["ownerReferences"].is_array())
+        return false;
     for (const auto& ref : md["ownerReferences"]) {
-        if (ref.value("uid", "") == uid && ref.value("controller", false)) return true;
+        if (ref.value("uid", "") == uid && ref.value("controller", false))
+            return true;
     }
     return false;
 }
@@ -61,10 +63,13 @@ bool skipped_annotation(const std::string& key) {
 bool copy_annotations(const json& deployment, json& rs) {
     bool changed = false;
     auto& ann = rs["metadata"]["annotations"];
-    if (!ann.is_object()) ann = json::object();
-    if (deployment["metadata"].contains("annotations") && deployment["metadata"]["annotations"].is_object()) {
+    if (!ann.is_object())
+        ann = json::object();
+    if (deployment["metadata"].contains("annotations") &&
+        deployment["metadata"]["annotations"].is_object()) {
         for (const auto& [k, v] : deployment["metadata"]["annotations"].items()) {
-            if (skipped_annotation(k)) continue;
+            if (skipped_annotation(k))
+                continue;
             if (!ann.contains(k) || ann[k] != v) {
                 ann[k] = v;
                 changed = true;
@@ -77,22 +82,28 @@ bool copy_annotations(const json& deployment, json& rs) {
 json find_condition(const json& status, const std::string& type) {
     if (status.contains("conditions") && status["conditions"].is_array()) {
         for (const auto& c : status["conditions"]) {
-            if (c.value("type", "") == type) return c;
+            if (c.value("type", "") == type)
+                return c;
         }
     }
     return nullptr;
 }
 
 // kube's SetDeploymentCondition: no change when status and reason are the same, unless forced.
-void set_condition(json& status, const std::string& type, const std::string& cstatus, const std::string& reason,
-                   const std::string& message, const std::string& stamp, bool force_update = false) {
+void set_condition(json& status, const std::string& type, const std::string& cstatus,
+                   const std::string& reason, const std::string& message, const std::string& stamp,
+                   bool force_update = false) {
     json existing = find_condition(status, type);
     if (!force_update && existing.is_object() && existing.value("status", "") == cstatus &&
         existing.value("reason", "") == reason) {
         return;
     }
-    json cond = {{"type", type},           {"status", cstatus},          {"lastUpdateTime", stamp},
-                 {"lastTransitionTime", stamp}, {"reason", reason},      {"message", message}};
+    json cond = {{"type", type},
+                 {"status", cstatus},
+                 {"lastUpdateTime", stamp},
+                 {"lastTransitionTime", stamp},
+                 {"reason", reason},
+                 {"message", message}};
     if (existing.is_object() && existing.value("status", "") == cstatus) {
         cond["lastTransitionTime"] = existing["lastTransitionTime"];
     }
@@ -108,7 +119,8 @@ void set_condition(json& status, const std::string& type, const std::string& cst
             }
         }
     }
-    if (!placed) conditions.push_back(cond);
+    if (!placed)
+        conditions.push_back(cond);
     status["conditions"] = conditions;
 }
 
@@ -139,7 +151,8 @@ ImageRef parse_image(const std::string& image) {
     const auto slash = rest.find('/');
     if (slash != std::string::npos) {
         const std::string first = rest.substr(0, slash);
-        if (first.find('.') != std::string::npos || first.find(':') != std::string::npos || first == "localhost") {
+        if (first.find('.') != std::string::npos || first.find(':') != std::string::npos ||
+            first == "localhost") {
             r.host = first;
             rest = rest.substr(slash + 1);
         }
@@ -156,8 +169,8 @@ ImageRef parse_image(const std::string& image) {
 
 } // namespace
 
-Controller::Controller(Store& store, const Scenario& scenario, Workload& workload, const SandboxClock& clock,
-                       std::string registry_url)
+Controller::Controller(Store& store, const Scenario& scenario, Workload& workload,
+                       const SandboxClock& clock, std::string registry_url)
     : m_store(store), m_scenario(scenario), m_workload(workload), m_clock(clock),
       m_registry_url(std::move(registry_url)), m_registry_host(registry_host(m_registry_url)) {}
 
@@ -167,13 +180,16 @@ Controller::~Controller() {
 
 std::string Controller::template_image(const std::string& image_key, bool pin_by_digest) const {
     auto it = m_scenario.images.find(image_key);
-    if (it == m_scenario.images.end()) return m_registry_host + "/" + image_key;
+    if (it == m_scenario.images.end())
+        return m_registry_host + "/" + image_key;
     const Image& img = it->second;
-    if (pin_by_digest && !img.digest.empty()) return m_registry_host + "/" + img.repository + "@" + img.digest;
+    if (pin_by_digest && !img.digest.empty())
+        return m_registry_host + "/" + img.repository + "@" + img.digest;
     return m_registry_host + "/" + img.repository + ":" + img.tag;
 }
 
-std::optional<std::string> Controller::registry_digest(const std::string& repository, const std::string& reference) {
+std::optional<std::string> Controller::registry_digest(const std::string& repository,
+                                                       const std::string& reference) {
     try {
         httplib::Client client(m_registry_url);
         client.set_connection_timeout(2, 0);
@@ -184,7 +200,8 @@ std::optional<std::string> Controller::registry_digest(const std::string& reposi
              "application/vnd.docker.distribution.manifest.list.v2+json, "
              "application/vnd.docker.distribution.manifest.v2+json"}};
         auto res = client.Head(("/v2/" + repository + "/manifests/" + reference).c_str(), headers);
-        if (!res || res->status != 200) return std::nullopt;
+        if (!res || res->status != 200)
+            return std::nullopt;
         const std::string digest = res->get_header_value("Docker-Content-Digest");
         return digest.empty() ? reference : digest;
     } catch (...) {
@@ -195,7 +212,8 @@ std::optional<std::string> Controller::registry_digest(const std::string& reposi
 Controller::ImageInfo Controller::resolve_image(const std::string& image) {
     const SysTime now = m_clock.now();
     auto cached = m_images.find(image);
-    if (cached != m_images.end() && (cached->second.pullable || now - cached->second.checked < k_negative_image_cache)) {
+    if (cached != m_images.end() &&
+        (cached->second.pullable || now - cached->second.checked < k_negative_image_cache)) {
         return cached->second;
     }
     ImageInfo info;
@@ -204,8 +222,10 @@ Controller::ImageInfo Controller::resolve_image(const std::string& image) {
     const std::string host = ref.host.empty() ? m_registry_host : ref.host;
     const Image* known = nullptr;
     for (const auto& [key, img] : m_scenario.images) {
-        if (img.repository != ref.repository) continue;
-        if ((!ref.digest.empty() && img.digest == ref.digest) || (ref.digest.empty() && img.tag == ref.tag)) {
+        if (img.repository != ref.repository)
+            continue;
+        if ((!ref.digest.empty() && img.digest == ref.digest) ||
+            (ref.digest.empty() && img.tag == ref.tag)) {
             known = &img;
             break;
         }
@@ -215,7 +235,8 @@ Controller::ImageInfo Controller::resolve_image(const std::string& image) {
             info.pullable = true;
             info.running_ref = host + "/" + known->repository + "@" + known->digest;
         } else if (known == nullptr || known->in_registry) {
-            auto digest = registry_digest(ref.repository, ref.digest.empty() ? ref.tag : ref.digest);
+            auto digest =
+                registry_digest(ref.repository, ref.digest.empty() ? ref.tag : ref.digest);
             if (digest) {
                 info.pullable = true;
                 info.running_ref = host + "/" + ref.repository + "@" + *digest;
@@ -239,11 +260,13 @@ void Controller::bootstrap() {
     const std::string ns = m_scenario.namespace_name;
     const std::string epoch_text = k8s_time(epoch - std::chrono::hours(24 * 30));
     for (const std::string& name : {std::string("default"), std::string("kube-system"), ns}) {
-        if (m_store.contains("namespaces", "", name)) continue;
+        if (m_store.contains("namespaces", "", name))
+            continue;
         m_store.create("namespaces",
                        json{{"apiVersion", "v1"},
                             {"kind", "Namespace"},
-                            {"metadata", {{"name", name}, {"labels", {{"kubernetes.io/metadata.name", name}}}}},
+                            {"metadata",
+                             {{"name", name}, {"labels", {{"kubernetes.io/metadata.name", name}}}}},
                             {"spec", {{"finalizers", json::array({"kubernetes"})}}},
                             {"status", {{"phase", "Active"}}}},
                        epoch_text);
@@ -251,33 +274,42 @@ void Controller::bootstrap() {
     std::vector<ServiceAccount> accounts = m_scenario.service_accounts;
     accounts.insert(accounts.begin(), ServiceAccount{"default", std::nullopt});
     for (const auto& sa : accounts) {
-        json object = {{"apiVersion", "v1"}, {"kind", "ServiceAccount"}, {"metadata", {{"name", sa.name}, {"namespace", ns}}}};
+        json object = {{"apiVersion", "v1"},
+                       {"kind", "ServiceAccount"},
+                       {"metadata", {{"name", sa.name}, {"namespace", ns}}}};
         if (sa.max_duration) {
             object["metadata"]["annotations"] = {
                 {"oncall.dev/max-duration",
-                 oncall::format_duration(std::chrono::duration_cast<std::chrono::milliseconds>(*sa.max_duration))}};
+                 oncall::format_duration(
+                     std::chrono::duration_cast<std::chrono::milliseconds>(*sa.max_duration))}};
         }
         m_store.create("serviceaccounts", object, epoch_text);
     }
 
     SysTime newest_deploy = epoch - std::chrono::hours(24 * 365);
     for (const auto& service : m_scenario.services) {
-        if (service.revisions.empty()) continue;
+        if (service.revisions.empty())
+            continue;
         const json labels = {{"app", service.name}};
         json dep_labels = labels;
-        for (const auto& [k, v] : service.labels) dep_labels[k] = v;
+        for (const auto& [k, v] : service.labels)
+            dep_labels[k] = v;
         json annotations = json::object();
-        for (const auto& [k, v] : service.annotations) annotations[k] = v;
+        for (const auto& [k, v] : service.annotations)
+            annotations[k] = v;
         const Revision& last = service.revisions.back();
         annotations[k_revision] = std::to_string(last.number);
-        if (!last.change_cause.empty()) annotations["kubernetes.io/change-cause"] = last.change_cause;
+        if (!last.change_cause.empty())
+            annotations["kubernetes.io/change-cause"] = last.change_cause;
 
         const auto make_template = [&](const Revision& rev) {
             json containers = json::array();
             for (const auto& c : rev.containers) {
-                containers.push_back({{"name", c.name}, {"image", template_image(c.image, c.pin_by_digest)}});
+                containers.push_back(
+                    {{"name", c.name}, {"image", template_image(c.image, c.pin_by_digest)}});
             }
-            json tmpl = {{"metadata", {{"labels", labels}}}, {"spec", {{"containers", containers}}}};
+            json tmpl = {{"metadata", {{"labels", labels}}},
+                         {"spec", {{"containers", containers}}}};
             default_pod_template(tmpl);
             return tmpl;
         };
@@ -308,12 +340,16 @@ void Controller::bootstrap() {
             tmpl["metadata"]["labels"]["pod-template-hash"] = hash;
             json rs_labels = tmpl["metadata"]["labels"];
             json rs_annotations = json::object();
-            for (const auto& [k, v] : service.annotations) rs_annotations[k] = v;
+            for (const auto& [k, v] : service.annotations)
+                rs_annotations[k] = v;
             rs_annotations[k_revision] = std::to_string(rev.number);
             rs_annotations[k_desired_replicas] = std::to_string(service.replicas);
-            rs_annotations[k_max_replicas] = std::to_string(
-                service.replicas + resolve_int_or_percent(spec["strategy"]["rollingUpdate"]["maxSurge"], service.replicas, true, 1));
-            if (!rev.change_cause.empty()) rs_annotations["kubernetes.io/change-cause"] = rev.change_cause;
+            rs_annotations[k_max_replicas] =
+                std::to_string(service.replicas +
+                               resolve_int_or_percent(spec["strategy"]["rollingUpdate"]["maxSurge"],
+                                                      service.replicas, true, 1));
+            if (!rev.change_cause.empty())
+                rs_annotations["kubernetes.io/change-cause"] = rev.change_cause;
             json selector = {{"matchLabels", labels}};
             selector["matchLabels"]["pod-template-hash"] = hash;
             json rs = {{"apiVersion", "apps/v1"},
@@ -324,20 +360,24 @@ void Controller::bootstrap() {
                          {"labels", rs_labels},
                          {"annotations", rs_annotations},
                          {"generation", 1},
-                         {"ownerReferences",
-                          json::array({{{"apiVersion", "apps/v1"},
-                                        {"kind", "Deployment"},
-                                        {"name", service.name},
-                                        {"uid", uid},
-                                        {"controller", true},
-                                        {"blockOwnerDeletion", true}}})}}},
+                         {"ownerReferences", json::array({{{"apiVersion", "apps/v1"},
+                                                           {"kind", "Deployment"},
+                                                           {"name", service.name},
+                                                           {"uid", uid},
+                                                           {"controller", true},
+                                                           {"blockOwnerDeletion", true}}})}}},
                        {"spec", {{"replicas", 0}, {"selector", selector}, {"template", tmpl}}},
                        {"status", {{"replicas", 0}}}};
             // The revision before the newest ran at full size when the newest was rolled out.
-            const bool previous = &rev == &service.revisions[service.revisions.size() >= 2 ? service.revisions.size() - 2 : 0] &&
-                                  service.revisions.size() >= 2;
-            if (previous) rs["spec"]["replicas"] = service.replicas;
-            if (m_store.contains("replicasets", ns, service.name + "-" + hash)) continue;
+            const bool previous =
+                &rev ==
+                    &service.revisions[service.revisions.size() >= 2 ? service.revisions.size() - 2
+                                                                     : 0] &&
+                service.revisions.size() >= 2;
+            if (previous)
+                rs["spec"]["replicas"] = service.replicas;
+            if (m_store.contains("replicasets", ns, service.name + "-" + hash))
+                continue;
             rs = m_store.create("replicasets", rs, k8s_time(deployed));
             if (&rev == &service.revisions.back() && !service.drifted_pods.empty()) {
                 m_pending_drift[key_of(ns, rs["metadata"]["name"])] = service.drifted_pods;
@@ -350,12 +390,15 @@ void Controller::bootstrap() {
     for (int i = 0; i < 50; ++i) {
         const auto before = m_store.resource_version();
         reconcile(now, newest_deploy);
-        if (m_store.resource_version() == before) break;
+        if (m_store.resource_version() == before)
+            break;
     }
     for (const auto& service : m_scenario.services) {
-        if (!service.paused) continue;
+        if (!service.paused)
+            continue;
         auto d = m_store.get("deployments", ns, service.name);
-        if (!d) continue;
+        if (!d)
+            continue;
         (*d)["spec"]["paused"] = true;
         (*d)["metadata"]["generation"] = (*d)["metadata"].value("generation", 1) + 1;
         m_store.update("deployments", *d);
@@ -371,14 +414,17 @@ void Controller::record_recent_rollouts() {
     const std::string ns = m_scenario.namespace_name;
     for (const auto& service : m_scenario.services) {
         auto deployment = m_store.get("deployments", ns, service.name);
-        if (!deployment) continue;
+        if (!deployment)
+            continue;
         std::vector<json> owned;
         for (auto& rs : m_store.list("replicasets", ns)) {
-            if (owned_by(rs, str_at(*deployment, "metadata", "uid"))) owned.push_back(std::move(rs));
+            if (owned_by(rs, str_at(*deployment, "metadata", "uid")))
+                owned.push_back(std::move(rs));
         }
         for (std::size_t i = 0; i < service.revisions.size(); ++i) {
             const Revision& rev = service.revisions[i];
-            if (rev.deployed_ago > std::chrono::hours(1)) continue;
+            if (rev.deployed_ago > std::chrono::hours(1))
+                continue;
             const SysTime at = epoch - rev.deployed_ago;
             for (const auto& rs : owned) {
                 const int n = revision_of(rs);
@@ -389,7 +435,8 @@ void Controller::record_recent_rollouts() {
                                  fmt::format("Scaled up replica set {} to {}", name, replicas), at);
                 } else if (i > 0 && n == service.revisions[i - 1].number && replicas == 0) {
                     record_event(*deployment, "ScalingReplicaSet",
-                                 fmt::format("Scaled down replica set {} to 0 from {}", name, service.replicas),
+                                 fmt::format("Scaled down replica set {} to 0 from {}", name,
+                                             service.replicas),
                                  at + std::chrono::seconds(service.replicas * 2));
                 }
             }
@@ -403,7 +450,8 @@ void Controller::start() {
 
 void Controller::stop() {
     m_stop = true;
-    if (m_thread.joinable()) m_thread.join();
+    if (m_thread.joinable())
+        m_thread.join();
 }
 
 void Controller::run() {
@@ -424,20 +472,23 @@ void Controller::run() {
 
 void Controller::reconcile(SysTime now, std::optional<SysTime> bootstrap_stamp) {
     for (auto& d : m_store.list("deployments", "")) {
-        const std::string name = str_at(d, "metadata", "namespace") + "/" + str_at(d, "metadata", "name");
+        const std::string name =
+            str_at(d, "metadata", "namespace") + "/" + str_at(d, "metadata", "name");
         try {
             reconcile_deployment(std::move(d), now, bootstrap_stamp);
         } catch (const std::exception& e) {
             // One Deployment the controller cannot handle must not stop the others.
             if (m_reported_failures.insert(name).second) {
-                fmt::print(stderr, "oncall-sandbox: cannot reconcile deployment {}: {}\n", name, e.what());
+                fmt::print(stderr, "oncall-sandbox: cannot reconcile deployment {}: {}\n", name,
+                           e.what());
             }
         }
     }
     // Forget normalized templates of ReplicaSets that are gone.
     for (auto it = m_normalized_templates.begin(); it != m_normalized_templates.end();) {
         bool alive = false;
-        for (const json* rs : m_store.view("replicasets", "")) alive = alive || str_at(*rs, "metadata", "uid") == it->first;
+        for (const json* rs : m_store.view("replicasets", ""))
+            alive = alive || str_at(*rs, "metadata", "uid") == it->first;
         it = alive ? std::next(it) : m_normalized_templates.erase(it);
     }
     // Pods of ReplicaSets that no longer exist go away.
@@ -453,7 +504,8 @@ void Controller::reconcile(SysTime now, std::optional<SysTime> bootstrap_stamp) 
 }
 
 bool Controller::pod_ready(const PodSim& pod, SysTime now) const {
-    if (now - pod.created < k_container_start) return false;
+    if (now - pod.created < k_container_start)
+        return false;
     return std::all_of(pod.containers.begin(), pod.containers.end(),
                        [](const ContainerSim& c) { return c.mode == ContainerMode::runs; });
 }
@@ -466,43 +518,55 @@ void Controller::reconcile_deployment(json d, SysTime now, std::optional<SysTime
     const std::string uid = str_at(d, "metadata", "uid");
     const std::string dkey = key_of(ns, name);
     json& spec = d["spec"];
-    if (!spec.is_object()) return;
+    if (!spec.is_object())
+        return;
     const int desired = spec.value("replicas", 1);
     const bool paused = spec.value("paused", false);
     const json& tmpl = spec["template"];
 
     std::vector<json> owned;
     for (const json* rs : m_store.view("replicasets", ns)) {
-        if (owned_by(*rs, uid)) owned.push_back(*rs);
+        if (owned_by(*rs, uid))
+            owned.push_back(*rs);
     }
     int max_revision = 0;
-    for (const auto& rs : owned) max_revision = std::max(max_revision, revision_of(rs));
+    for (const auto& rs : owned)
+        max_revision = std::max(max_revision, revision_of(rs));
     const json wanted = normalized_template(tmpl);
     auto new_it = std::find_if(owned.begin(), owned.end(), [&](const json& rs) {
         // Normalizing is costly; a ReplicaSet's template never changes, so it is done once per uid.
         const std::string rs_uid = str_at(rs, "metadata", "uid");
         auto cached = m_normalized_templates.find(rs_uid);
         if (cached == m_normalized_templates.end()) {
-            cached = m_normalized_templates.emplace(rs_uid, normalized_template(rs["spec"]["template"])).first;
+            cached =
+                m_normalized_templates.emplace(rs_uid, normalized_template(rs["spec"]["template"]))
+                    .first;
         }
         return cached->second == wanted;
     });
     std::optional<json> new_rs;
-    if (new_it != owned.end()) new_rs = *new_it;
+    if (new_it != owned.end())
+        new_rs = *new_it;
     bool rollout_started = false;
     std::string rollout_reason;
-    const auto& ru = spec["strategy"].contains("rollingUpdate") ? spec["strategy"]["rollingUpdate"] : json::object();
+    const auto& ru = spec["strategy"].contains("rollingUpdate") ? spec["strategy"]["rollingUpdate"]
+                                                                : json::object();
     const bool recreate = spec["strategy"].value("type", "RollingUpdate") == "Recreate";
-    int surge = recreate ? 0 : resolve_int_or_percent(ru.value("maxSurge", json("25%")), desired, true, 1);
-    int unavailable = recreate ? desired : resolve_int_or_percent(ru.value("maxUnavailable", json("25%")), desired, false, 0);
-    if (surge == 0 && unavailable == 0) unavailable = 1;
+    int surge =
+        recreate ? 0 : resolve_int_or_percent(ru.value("maxSurge", json("25%")), desired, true, 1);
+    int unavailable = recreate ? desired
+                               : resolve_int_or_percent(ru.value("maxUnavailable", json("25%")),
+                                                        desired, false, 0);
+    if (surge == 0 && unavailable == 0)
+        unavailable = 1;
 
     if (!new_rs && !paused && tmpl.is_object()) {
         json t = tmpl;
         const std::string hash = pod_template_hash(t);
         t["metadata"]["labels"]["pod-template-hash"] = hash;
         json selector = spec["selector"];
-        if (!selector.contains("matchLabels") || !selector["matchLabels"].is_object()) selector["matchLabels"] = json::object();
+        if (!selector.contains("matchLabels") || !selector["matchLabels"].is_object())
+            selector["matchLabels"] = json::object();
         selector["matchLabels"]["pod-template-hash"] = hash;
         json rs = {{"apiVersion", "apps/v1"},
                    {"kind", "ReplicaSet"},
@@ -512,13 +576,12 @@ void Controller::reconcile_deployment(json d, SysTime now, std::optional<SysTime
                      {"labels", t["metadata"]["labels"]},
                      {"annotations", json::object()},
                      {"generation", 1},
-                     {"ownerReferences",
-                      json::array({{{"apiVersion", "apps/v1"},
-                                    {"kind", "Deployment"},
-                                    {"name", name},
-                                    {"uid", uid},
-                                    {"controller", true},
-                                    {"blockOwnerDeletion", true}}})}}},
+                     {"ownerReferences", json::array({{{"apiVersion", "apps/v1"},
+                                                       {"kind", "Deployment"},
+                                                       {"name", name},
+                                                       {"uid", uid},
+                                                       {"controller", true},
+                                                       {"blockOwnerDeletion", true}}})}}},
                    {"spec", {{"replicas", 0}, {"selector", selector}, {"template", t}}},
                    {"status", {{"replicas", 0}}}};
         copy_annotations(d, rs);
@@ -556,7 +619,8 @@ void Controller::reconcile_deployment(json d, SysTime now, std::optional<SysTime
         if (changed) {
             new_rs = m_store.update("replicasets", rs);
             for (auto& o : owned) {
-                if (str_at(o, "metadata", "name") == str_at(rs, "metadata", "name")) o = *new_rs;
+                if (str_at(o, "metadata", "name") == str_at(rs, "metadata", "name"))
+                    o = *new_rs;
             }
         }
     }
@@ -568,7 +632,8 @@ void Controller::reconcile_deployment(json d, SysTime now, std::optional<SysTime
     if (new_rs) {
         const std::string rev = str_at(*new_rs, "metadata", "annotations", k_revision);
         if (str_at(d, "metadata", "annotations", k_revision) != rev) {
-            if (!d["metadata"].contains("annotations") || !d["metadata"]["annotations"].is_object()) {
+            if (!d["metadata"].contains("annotations") ||
+                !d["metadata"]["annotations"].is_object()) {
                 d["metadata"]["annotations"] = json::object();
             }
             d["metadata"]["annotations"][k_revision] = rev;
@@ -583,7 +648,8 @@ void Controller::reconcile_deployment(json d, SysTime now, std::optional<SysTime
         for (const auto& [k, pod] : m_pods) {
             if (pod.namespace_name == ns && pod.replica_set == rs_name) {
                 ++total;
-                if (pod_ready(pod, now)) ++ready;
+                if (pod_ready(pod, now))
+                    ++ready;
             }
         }
     };
@@ -597,12 +663,15 @@ void Controller::reconcile_deployment(json d, SysTime now, std::optional<SysTime
             rs["metadata"]["generation"] = rs["metadata"].value("generation", 1) + 1;
             json stored = m_store.update("replicasets", rs);
             for (auto& o : owned) {
-                if (str_at(o, "metadata", "name") == str_at(rs, "metadata", "name")) o = stored;
+                if (str_at(o, "metadata", "name") == str_at(rs, "metadata", "name"))
+                    o = stored;
             }
-            if (new_rs && str_at(*new_rs, "metadata", "name") == str_at(rs, "metadata", "name")) new_rs = stored;
+            if (new_rs && str_at(*new_rs, "metadata", "name") == str_at(rs, "metadata", "name"))
+                new_rs = stored;
             if (!bootstrapping) {
                 record_event(d, "ScalingReplicaSet",
-                             up ? fmt::format("Scaled up replica set {} to {}", str_at(rs, "metadata", "name"), to)
+                             up ? fmt::format("Scaled up replica set {} to {}",
+                                              str_at(rs, "metadata", "name"), to)
                                 : fmt::format("Scaled down replica set {} to {} from {}",
                                               str_at(rs, "metadata", "name"), to, from),
                              now);
@@ -610,11 +679,13 @@ void Controller::reconcile_deployment(json d, SysTime now, std::optional<SysTime
             acted = true;
         };
         int total_spec = 0;
-        for (const auto& rs : owned) total_spec += rs["spec"].value("replicas", 0);
+        for (const auto& rs : owned)
+            total_spec += rs["spec"].value("replicas", 0);
         const int new_spec = (*new_rs)["spec"].value("replicas", 0);
         int old_pods = 0;
         for (const auto& rs : owned) {
-            if (&rs != &*new_rs && str_at(rs, "metadata", "name") != str_at(*new_rs, "metadata", "name")) {
+            if (&rs != &*new_rs &&
+                str_at(rs, "metadata", "name") != str_at(*new_rs, "metadata", "name")) {
                 int t = 0, r = 0;
                 count_pods(rs, t, r);
                 old_pods += t;
@@ -622,7 +693,8 @@ void Controller::reconcile_deployment(json d, SysTime now, std::optional<SysTime
         }
         if (new_spec > desired) {
             scale(*new_rs, desired, false);
-        } else if (new_spec < desired && total_spec < desired + surge && (!recreate || old_pods == 0)) {
+        } else if (new_spec < desired && total_spec < desired + surge &&
+                   (!recreate || old_pods == 0)) {
             scale(*new_rs, new_spec + 1, true);
         }
         // Scale down old ReplicaSets while enough pods stay available.
@@ -641,11 +713,13 @@ void Controller::reconcile_deployment(json d, SysTime now, std::optional<SysTime
         const int max_scaled_down = total_spec - min_available - new_unavailable;
         std::vector<json*> olds;
         for (auto& rs : owned) {
-            if (str_at(rs, "metadata", "name") != str_at(*new_rs, "metadata", "name") && rs["spec"].value("replicas", 0) > 0) {
+            if (str_at(rs, "metadata", "name") != str_at(*new_rs, "metadata", "name") &&
+                rs["spec"].value("replicas", 0) > 0) {
                 olds.push_back(&rs);
             }
         }
-        std::sort(olds.begin(), olds.end(), [](const json* a, const json* b) { return revision_of(*a) < revision_of(*b); });
+        std::sort(olds.begin(), olds.end(),
+                  [](const json* a, const json* b) { return revision_of(*a) < revision_of(*b); });
         bool scaled_down = false;
         if (max_scaled_down > 0 || recreate) {
             for (json* rs : olds) {
@@ -665,32 +739,39 @@ void Controller::reconcile_deployment(json d, SysTime now, std::optional<SysTime
                 }
             }
         }
-        if (acted) m_next_step[dkey] = now + k_step;
+        if (acted)
+            m_next_step[dkey] = now + k_step;
     }
 
     // Old ReplicaSets beyond revisionHistoryLimit are deleted.
     const int history_limit = spec.value("revisionHistoryLimit", 10);
     std::vector<json> idle;
     for (const auto& rs : owned) {
-        if (new_rs && str_at(rs, "metadata", "name") == str_at(*new_rs, "metadata", "name")) continue;
+        if (new_rs && str_at(rs, "metadata", "name") == str_at(*new_rs, "metadata", "name"))
+            continue;
         int t = 0, r = 0;
         count_pods(rs, t, r);
-        if (rs["spec"].value("replicas", 0) == 0 && t == 0) idle.push_back(rs);
+        if (rs["spec"].value("replicas", 0) == 0 && t == 0)
+            idle.push_back(rs);
     }
     if (static_cast<int>(idle.size()) > history_limit) {
-        std::sort(idle.begin(), idle.end(), [](const json& a, const json& b) { return revision_of(a) < revision_of(b); });
+        std::sort(idle.begin(), idle.end(),
+                  [](const json& a, const json& b) { return revision_of(a) < revision_of(b); });
         for (std::size_t i = 0; i < idle.size() - static_cast<std::size_t>(history_limit); ++i) {
             const std::string rs_name = str_at(idle[i], "metadata", "name");
             m_store.remove("replicasets", ns, rs_name);
             owned.erase(std::remove_if(owned.begin(), owned.end(),
-                                       [&](const json& o) { return str_at(o, "metadata", "name") == rs_name; }),
+                                       [&](const json& o) {
+                                           return str_at(o, "metadata", "name") == rs_name;
+                                       }),
                         owned.end());
         }
     }
 
     for (const auto& rs : owned) {
         const json* current = m_store.find("replicasets", ns, str_at(rs, "metadata", "name"));
-        if (current == nullptr) continue;
+        if (current == nullptr)
+            continue;
         const json snapshot = *current; // pod sync changes the store
         sync_replica_set_pods(snapshot, now, bootstrap_stamp);
         update_replica_set_status(snapshot, now);
@@ -704,16 +785,19 @@ void Controller::reconcile_deployment(json d, SysTime now, std::optional<SysTime
         replicas += t;
         ready += r;
         total_spec += rs["spec"].value("replicas", 0);
-        if (new_rs && str_at(rs, "metadata", "name") == str_at(*new_rs, "metadata", "name")) updated = t;
+        if (new_rs && str_at(rs, "metadata", "name") == str_at(*new_rs, "metadata", "name"))
+            updated = t;
     }
     // ReplicaSets changed above: recount spec from the store.
     total_spec = 0;
     for (const auto& rs : owned) {
         const json* current = m_store.find("replicasets", ns, str_at(rs, "metadata", "name"));
-        if (current != nullptr) total_spec += (*current)["spec"].value("replicas", 0);
+        if (current != nullptr)
+            total_spec += (*current)["spec"].value("replicas", 0);
     }
     const int available = ready;
-    const json old_status = d.contains("status") && d["status"].is_object() ? d["status"] : json::object();
+    const json old_status =
+        d.contains("status") && d["status"].is_object() ? d["status"] : json::object();
     json status = old_status;
     status["observedGeneration"] = d["metadata"].value("generation", 1);
     put_count(status, "replicas", replicas);
@@ -722,7 +806,8 @@ void Controller::reconcile_deployment(json d, SysTime now, std::optional<SysTime
     put_count(status, "availableReplicas", available);
     put_count(status, "unavailableReplicas", std::max(total_spec - available, 0));
     if (available >= desired - unavailable) {
-        set_condition(status, "Available", "True", "MinimumReplicasAvailable", "Deployment has minimum availability.", stamp);
+        set_condition(status, "Available", "True", "MinimumReplicasAvailable",
+                      "Deployment has minimum availability.", stamp);
     } else {
         set_condition(status, "Available", "False", "MinimumReplicasUnavailable",
                       "Deployment does not have minimum availability.", stamp);
@@ -730,15 +815,18 @@ void Controller::reconcile_deployment(json d, SysTime now, std::optional<SysTime
     const std::string rs_name = new_rs ? str_at(*new_rs, "metadata", "name") : "";
     json progressing = find_condition(status, "Progressing");
     if (paused) {
-        set_condition(status, "Progressing", "Unknown", "DeploymentPaused", "Deployment is paused", stamp);
+        set_condition(status, "Progressing", "Unknown", "DeploymentPaused", "Deployment is paused",
+                      stamp);
     } else {
         if (progressing.is_object() && progressing.value("reason", "") == "DeploymentPaused") {
-            set_condition(status, "Progressing", "Unknown", "DeploymentResumed", "Deployment is resumed", stamp);
+            set_condition(status, "Progressing", "Unknown", "DeploymentResumed",
+                          "Deployment is resumed", stamp);
         }
         if (rollout_started) {
             set_condition(status, "Progressing", "True", rollout_reason,
-                          rollout_reason == "NewReplicaSetCreated" ? fmt::format("Created new replica set \"{}\"", rs_name)
-                                                                   : fmt::format("Found new replica set \"{}\"", rs_name),
+                          rollout_reason == "NewReplicaSetCreated"
+                              ? fmt::format("Created new replica set \"{}\"", rs_name)
+                              : fmt::format("Found new replica set \"{}\"", rs_name),
                           stamp, true);
         }
         progressing = find_condition(status, "Progressing");
@@ -746,33 +834,42 @@ void Controller::reconcile_deployment(json d, SysTime now, std::optional<SysTime
                                       progressing.value("reason", "") == "NewReplicaSetAvailable";
         const bool complete = updated == desired && replicas == desired && available == desired;
         const auto old_count = [&](const char* f) { return old_status.value(f, 0); };
-        const bool progressed = updated > old_count("updatedReplicas") || ready > old_count("readyReplicas") ||
-                                available > old_count("availableReplicas") ||
-                                (old_count("replicas") - old_count("updatedReplicas")) > (replicas - updated);
+        const bool progressed =
+            updated > old_count("updatedReplicas") || ready > old_count("readyReplicas") ||
+            available > old_count("availableReplicas") ||
+            (old_count("replicas") - old_count("updatedReplicas")) > (replicas - updated);
         if (!already_complete && new_rs) {
             const int deadline = spec.value("progressDeadlineSeconds", 600);
             if (complete) {
-                set_condition(status, "Progressing", "True", "NewReplicaSetAvailable",
-                              fmt::format("ReplicaSet \"{}\" has successfully progressed.", rs_name), stamp, true);
+                set_condition(
+                    status, "Progressing", "True", "NewReplicaSetAvailable",
+                    fmt::format("ReplicaSet \"{}\" has successfully progressed.", rs_name), stamp,
+                    true);
             } else if (progressed) {
-                json cond = {{"type", "Progressing"},
-                             {"status", "True"},
-                             {"lastUpdateTime", stamp},
-                             {"lastTransitionTime", stamp},
-                             {"reason", "ReplicaSetUpdated"},
-                             {"message", fmt::format("ReplicaSet \"{}\" is progressing.", rs_name)}};
+                json cond = {
+                    {"type", "Progressing"},
+                    {"status", "True"},
+                    {"lastUpdateTime", stamp},
+                    {"lastTransitionTime", stamp},
+                    {"reason", "ReplicaSetUpdated"},
+                    {"message", fmt::format("ReplicaSet \"{}\" is progressing.", rs_name)}};
                 if (progressing.is_object() && progressing.value("status", "") == "True") {
                     cond["lastTransitionTime"] = progressing["lastTransitionTime"];
                 }
-                set_condition(status, "Progressing", "True", "ReplicaSetUpdated", cond["message"], stamp, true);
+                set_condition(status, "Progressing", "True", "ReplicaSetUpdated", cond["message"],
+                              stamp, true);
                 for (auto& c : status["conditions"]) {
-                    if (c["type"] == "Progressing") c = cond;
+                    if (c["type"] == "Progressing")
+                        c = cond;
                 }
-            } else if (!bootstrapping && progressing.is_object() && progressing.value("reason", "") != "ProgressDeadlineExceeded" &&
+            } else if (!bootstrapping && progressing.is_object() &&
+                       progressing.value("reason", "") != "ProgressDeadlineExceeded" &&
                        progressing.value("status", "") != "Unknown" &&
-                       now > parse_k8s_time(progressing.value("lastUpdateTime", "")) + std::chrono::seconds(deadline)) {
+                       now > parse_k8s_time(progressing.value("lastUpdateTime", "")) +
+                                 std::chrono::seconds(deadline)) {
                 set_condition(status, "Progressing", "False", "ProgressDeadlineExceeded",
-                              fmt::format("ReplicaSet \"{}\" has timed out progressing.", rs_name), stamp);
+                              fmt::format("ReplicaSet \"{}\" has timed out progressing.", rs_name),
+                              stamp);
             }
         }
     }
@@ -789,18 +886,21 @@ void Controller::reconcile_deployment(json d, SysTime now, std::optional<SysTime
     }
 }
 
-void Controller::sync_replica_set_pods(const json& rs, SysTime now, std::optional<SysTime> bootstrap_stamp) {
+void Controller::sync_replica_set_pods(const json& rs, SysTime now,
+                                       std::optional<SysTime> bootstrap_stamp) {
     const std::string ns = str_at(rs, "metadata", "namespace");
     const std::string rs_name = str_at(rs, "metadata", "name");
     const std::string rs_key = key_of(ns, rs_name);
     const int want = rs["spec"].value("replicas", 0);
     std::vector<std::string> pods;
     for (const auto& [k, pod] : m_pods) {
-        if (pod.namespace_name == ns && pod.replica_set == rs_name) pods.push_back(k);
+        if (pod.namespace_name == ns && pod.replica_set == rs_name)
+            pods.push_back(k);
     }
     const std::string deployment = [&] {
         for (const auto& ref : rs["metadata"].value("ownerReferences", json::array())) {
-            if (ref.value("controller", false)) return ref.value("name", std::string());
+            if (ref.value("controller", false))
+                return ref.value("name", std::string());
         }
         return std::string();
     }();
@@ -810,9 +910,11 @@ void Controller::sync_replica_set_pods(const json& rs, SysTime now, std::optiona
         pod.replica_set = rs_name;
         pod.deployment = deployment;
         pod.name = rs_name + "-" + random_suffix(5);
-        while (m_pods.count(key_of(ns, pod.name)) > 0) pod.name = rs_name + "-" + random_suffix(5);
+        while (m_pods.count(key_of(ns, pod.name)) > 0)
+            pod.name = rs_name + "-" + random_suffix(5);
         pod.uid = new_uid();
-        pod.created = bootstrap_stamp ? parse_k8s_time(str_at(rs, "metadata", "creationTimestamp")) : now;
+        pod.created =
+            bootstrap_stamp ? parse_k8s_time(str_at(rs, "metadata", "creationTimestamp")) : now;
         pod.ip = fmt::format("10.244.{}.{}", (m_next_ip / 250) % 250, m_next_ip % 250 + 2);
         ++m_next_ip;
         const int index = m_created_count[rs_key]++;
@@ -834,7 +936,8 @@ void Controller::sync_replica_set_pods(const json& rs, SysTime now, std::optiona
                 cs.mode = ContainerMode::cannot_pull;
             } else {
                 cs.running_ref = info.running_ref;
-                cs.mode = info.behavior != nullptr && info.behavior->crash ? ContainerMode::crashes : ContainerMode::runs;
+                cs.mode = info.behavior != nullptr && info.behavior->crash ? ContainerMode::crashes
+                                                                           : ContainerMode::runs;
             }
             pod.containers.push_back(std::move(cs));
         }
@@ -853,9 +956,13 @@ void Controller::sync_replica_set_pods(const json& rs, SysTime now, std::optiona
                                                     {"blockOwnerDeletion", true}}});
         json pod_spec = tmpl.value("spec", json::object());
         pod_spec["nodeName"] = "sandbox-node-1";
-        if (!pod_spec.contains("serviceAccountName")) pod_spec["serviceAccountName"] = "default";
+        if (!pod_spec.contains("serviceAccountName"))
+            pod_spec["serviceAccountName"] = "default";
         pod_spec["serviceAccount"] = pod_spec["serviceAccountName"];
-        json object = {{"apiVersion", "v1"}, {"kind", "Pod"}, {"metadata", metadata}, {"spec", pod_spec},
+        json object = {{"apiVersion", "v1"},
+                       {"kind", "Pod"},
+                       {"metadata", metadata},
+                       {"spec", pod_spec},
                        {"status", pod_status(pod, now)}};
         m_store.create("pods", object, k8s_time(pod.created));
         pods.push_back(key_of(ns, pod.name));
@@ -866,7 +973,8 @@ void Controller::sync_replica_set_pods(const json& rs, SysTime now, std::optiona
         std::sort(pods.begin(), pods.end(), [&](const std::string& a, const std::string& b) {
             const bool ra = pod_ready(m_pods[a], now);
             const bool rb = pod_ready(m_pods[b], now);
-            if (ra != rb) return !ra;
+            if (ra != rb)
+                return !ra;
             return m_pods[a].created > m_pods[b].created;
         });
         const std::size_t excess = pods.size() - static_cast<std::size_t>(want);
@@ -885,10 +993,12 @@ void Controller::update_replica_set_status(const json& rs, SysTime now) {
     for (const auto& [k, pod] : m_pods) {
         if (pod.namespace_name == ns && pod.replica_set == rs_name) {
             ++total;
-            if (pod_ready(pod, now)) ++ready;
+            if (pod_ready(pod, now))
+                ++ready;
         }
     }
-    json status = {{"replicas", total}, {"observedGeneration", rs["metadata"].value("generation", 1)}};
+    json status = {{"replicas", total},
+                   {"observedGeneration", rs["metadata"].value("generation", 1)}};
     put_count(status, "fullyLabeledReplicas", total);
     put_count(status, "readyReplicas", ready);
     put_count(status, "availableReplicas", ready);
@@ -907,21 +1017,27 @@ json Controller::pod_status(const PodSim& pod, SysTime now) const {
     bool all_ready = true;
     bool any_started = false;
     for (const auto& c : pod.containers) {
-        json s = {{"name", c.name}, {"image", c.image}, {"imageID", ""}, {"lastState", json::object()},
-                  {"ready", false}, {"restartCount", 0}, {"started", false}};
+        json s = {
+            {"name", c.name}, {"image", c.image},  {"imageID", ""},   {"lastState", json::object()},
+            {"ready", false}, {"restartCount", 0}, {"started", false}};
         if (c.mode == ContainerMode::cannot_pull) {
             const bool backoff = elapsed >= k_pull_backoff;
-            s["state"] = {{"waiting",
-                           {{"reason", backoff ? "ImagePullBackOff" : "ErrImagePull"},
-                            {"message", backoff ? fmt::format("Back-off pulling image \"{}\"", c.image)
-                                                : fmt::format("rpc error: code = NotFound desc = failed to pull and unpack "
-                                                              "image \"{}\": {}: not found", c.image, c.image)}}}};
+            s["state"] = {
+                {"waiting",
+                 {{"reason", backoff ? "ImagePullBackOff" : "ErrImagePull"},
+                  {"message",
+                   backoff
+                       ? fmt::format("Back-off pulling image \"{}\"", c.image)
+                       : fmt::format("rpc error: code = NotFound desc = failed to pull and unpack "
+                                     "image \"{}\": {}: not found",
+                                     c.image, c.image)}}}};
             all_ready = false;
         } else if (elapsed < k_container_start) {
             s["state"] = {{"waiting", {{"reason", "ContainerCreating"}}}};
             all_ready = false;
         } else if (c.mode == ContainerMode::crashes) {
-            // Restarts after back-offs of 5s, 10s, 20s, 40s, 40s, ... (kube's doubling, with a lower cap).
+            // Restarts after back-offs of 5s, 10s, 20s, 40s, 40s, ... (kube's doubling, with a
+            // lower cap).
             int restarts = 0;
             using Dur = std::chrono::system_clock::duration;
             Dur next_restart = k_container_start;
@@ -942,11 +1058,13 @@ json Controller::pod_status(const PodSim& pod, SysTime now) const {
                 any_started = true;
             } else {
                 const auto last_start = pod.created + last_restart_at - 2s;
-                s["state"] = {{"waiting",
-                               {{"reason", "CrashLoopBackOff"},
-                                {"message", fmt::format("back-off {}s restarting failed container={} pod={}_{}({})",
-                                                        std::min(10 << std::min(restarts - 1, 5), 300), c.name,
-                                                        pod.name, pod.namespace_name, pod.uid)}}}};
+                s["state"] = {
+                    {"waiting",
+                     {{"reason", "CrashLoopBackOff"},
+                      {"message",
+                       fmt::format("back-off {}s restarting failed container={} pod={}_{}({})",
+                                   std::min(10 << std::min(restarts - 1, 5), 300), c.name, pod.name,
+                                   pod.namespace_name, pod.uid)}}}};
                 s["lastState"] = {{"terminated",
                                    {{"exitCode", 1},
                                     {"reason", "Error"},
@@ -968,22 +1086,34 @@ json Controller::pod_status(const PodSim& pod, SysTime now) const {
     }
     const std::string ready_time = all_ready ? started_at : created;
     const auto cond = [&](const char* type, bool ok, const std::string& at) {
-        json c = {{"type", type}, {"status", ok ? "True" : "False"}, {"lastProbeTime", nullptr}, {"lastTransitionTime", at}};
+        json c = {{"type", type},
+                  {"status", ok ? "True" : "False"},
+                  {"lastProbeTime", nullptr},
+                  {"lastTransitionTime", at}};
         if (!ok) {
             c["reason"] = "ContainersNotReady";
             std::vector<std::string> names;
-            for (const auto& cs : pod.containers) names.push_back(cs.name);
-            c["message"] = fmt::format("containers with unready status: [{}]", fmt::join(names, " "));
+            for (const auto& cs : pod.containers)
+                names.push_back(cs.name);
+            c["message"] =
+                fmt::format("containers with unready status: [{}]", fmt::join(names, " "));
         }
         return c;
     };
-    json conditions = json::array(
-        {{{"type", "PodReadyToStartContainers"}, {"status", elapsed >= k_container_start ? "True" : "False"},
-          {"lastProbeTime", nullptr}, {"lastTransitionTime", started_at}},
-         {{"type", "Initialized"}, {"status", "True"}, {"lastProbeTime", nullptr}, {"lastTransitionTime", created}},
-         cond("Ready", all_ready, ready_time),
-         cond("ContainersReady", all_ready, ready_time),
-         {{"type", "PodScheduled"}, {"status", "True"}, {"lastProbeTime", nullptr}, {"lastTransitionTime", created}}});
+    json conditions = json::array({{{"type", "PodReadyToStartContainers"},
+                                    {"status", elapsed >= k_container_start ? "True" : "False"},
+                                    {"lastProbeTime", nullptr},
+                                    {"lastTransitionTime", started_at}},
+                                   {{"type", "Initialized"},
+                                    {"status", "True"},
+                                    {"lastProbeTime", nullptr},
+                                    {"lastTransitionTime", created}},
+                                   cond("Ready", all_ready, ready_time),
+                                   cond("ContainersReady", all_ready, ready_time),
+                                   {{"type", "PodScheduled"},
+                                    {"status", "True"},
+                                    {"lastProbeTime", nullptr},
+                                    {"lastTransitionTime", created}}});
     return json{{"phase", any_started ? "Running" : "Pending"},
                 {"conditions", conditions},
                 {"hostIP", "10.0.0.10"},
@@ -1000,7 +1130,8 @@ SysTime Controller::next_status_change(const PodSim& pod, SysTime now) const {
     std::chrono::system_clock::duration next = std::chrono::hours(24 * 365 * 10);
     for (const auto& c : pod.containers) {
         if (c.mode == ContainerMode::cannot_pull) {
-            if (elapsed < k_pull_backoff) next = std::min<std::chrono::system_clock::duration>(next, k_pull_backoff);
+            if (elapsed < k_pull_backoff)
+                next = std::min<std::chrono::system_clock::duration>(next, k_pull_backoff);
         } else if (elapsed < k_container_start) {
             next = std::min<std::chrono::system_clock::duration>(next, k_container_start);
         } else if (c.mode == ContainerMode::crashes) {
@@ -1008,7 +1139,8 @@ SysTime Controller::next_status_change(const PodSim& pod, SysTime now) const {
             std::chrono::system_clock::duration backoff = k_crash_backoff;
             while (at <= elapsed) {
                 at += backoff;
-                backoff = std::min<std::chrono::system_clock::duration>(backoff * 2, k_crash_backoff_cap);
+                backoff =
+                    std::min<std::chrono::system_clock::duration>(backoff * 2, k_crash_backoff_cap);
             }
             next = std::min(next, at);
         }
@@ -1018,10 +1150,12 @@ SysTime Controller::next_status_change(const PodSim& pod, SysTime now) const {
 
 void Controller::update_pod_statuses(SysTime now) {
     for (auto& [k, pod] : m_pods) {
-        if (now < pod.status_until) continue;
+        if (now < pod.status_until)
+            continue;
         pod.status_until = next_status_change(pod, now);
         const json* stored = m_store.find("pods", pod.namespace_name, pod.name);
-        if (stored == nullptr) continue;
+        if (stored == nullptr)
+            continue;
         json status = pod_status(pod, now);
         const auto current = stored->find("status");
         if (current == stored->end() || *current != status) {
@@ -1036,7 +1170,8 @@ void Controller::publish_workload(SysTime now) {
     std::vector<PodRuntime> pods;
     std::string signature;
     for (const auto& [k, pod] : m_pods) {
-        if (pod.containers.empty()) continue;
+        if (pod.containers.empty())
+            continue;
         PodRuntime p;
         p.namespace_name = pod.namespace_name;
         p.service = pod.deployment;
@@ -1053,8 +1188,8 @@ void Controller::publish_workload(SysTime now) {
     }
 }
 
-void Controller::record_event(const json& deployment, const std::string& reason, const std::string& message,
-                              SysTime now) {
+void Controller::record_event(const json& deployment, const std::string& reason,
+                              const std::string& message, SysTime now) {
     const std::string ns = str_at(deployment, "metadata", "namespace");
     const std::string name = str_at(deployment, "metadata", "name");
     const std::string t = k8s_time(now);
@@ -1081,19 +1216,25 @@ void Controller::record_event(const json& deployment, const std::string& reason,
     m_store.create("events", event, t);
 }
 
-std::optional<std::string> Controller::log_unavailable_reason(const std::string& namespace_name, const std::string& pod,
+std::optional<std::string> Controller::log_unavailable_reason(const std::string& namespace_name,
+                                                              const std::string& pod,
                                                               const std::string& container) const {
     auto it = m_pods.find(key_of(namespace_name, pod));
-    if (it == m_pods.end()) return std::nullopt;
+    if (it == m_pods.end())
+        return std::nullopt;
     const SysTime now = m_clock.now();
     for (const auto& c : it->second.containers) {
-        if (!container.empty() && c.name != container) continue;
+        if (!container.empty() && c.name != container)
+            continue;
         if (c.mode == ContainerMode::cannot_pull) {
-            return fmt::format("container \"{}\" in pod \"{}\" is waiting to start: trying and failing to pull image",
+            return fmt::format("container \"{}\" in pod \"{}\" is waiting to start: trying and "
+                               "failing to pull image",
                                c.name, pod);
         }
         if (now - it->second.created < k_container_start) {
-            return fmt::format("container \"{}\" in pod \"{}\" is waiting to start: ContainerCreating", c.name, pod);
+            return fmt::format(
+                "container \"{}\" in pod \"{}\" is waiting to start: ContainerCreating", c.name,
+                pod);
         }
         return std::nullopt;
     }

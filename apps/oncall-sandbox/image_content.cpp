@@ -1,10 +1,9 @@
 #include "image_content.h"
 
+#include <cstring>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <openssl/evp.h>
-
-#include <cstring>
 #include <stdexcept>
 
 namespace sandbox {
@@ -13,7 +12,9 @@ namespace {
 // A POSIX ustar archive holding one regular file, with fixed owner, mode and mtime.
 std::string single_file_tar(const std::string& name, const std::string& content) {
     std::string header(512, '\0');
-    const auto put = [&](std::size_t offset, std::string_view text) { std::memcpy(&header[offset], text.data(), text.size()); };
+    const auto put = [&](std::size_t offset, std::string_view text) {
+        std::memcpy(&header[offset], text.data(), text.size());
+    };
     put(0, name.substr(0, 99));
     put(100, "0000644");
     put(108, "0000000");
@@ -63,7 +64,9 @@ ImageContent build_image(const std::string& repository, const std::string& tag) 
         {"created", "2026-01-01T00:00:00Z"},
         {"config",
          {{"Entrypoint", {"/bin/" + repository.substr(repository.rfind('/') + 1)}},
-          {"Labels", {{"org.opencontainers.image.title", repository}, {"org.opencontainers.image.version", tag}}}}},
+          {"Labels",
+           {{"org.opencontainers.image.title", repository},
+            {"org.opencontainers.image.version", tag}}}}},
         {"rootfs", {{"type", "layers"}, {"diff_ids", {img.layer_digest}}}},
     };
     img.config = config.dump();

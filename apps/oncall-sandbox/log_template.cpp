@@ -2,10 +2,9 @@
 
 #include "traffic.h"
 
-#include <fmt/format.h>
-
 #include <charconv>
 #include <cmath>
+#include <fmt/format.h>
 #include <vector>
 
 namespace sandbox {
@@ -38,7 +37,8 @@ bool parse_range(const std::string& arg, long& lo, long& hi) {
 }
 
 std::optional<std::string> check_placeholder(const Placeholder& p) {
-    static const std::vector<std::string> plain = {"trace_id", "span_id", "ms", "pod", "service", "namespace"};
+    static const std::vector<std::string> plain = {"trace_id", "span_id", "ms",
+                                                   "pod",      "service", "namespace"};
     for (const auto& name : plain) {
         if (p.name == name) {
             if (!p.arg.empty()) {
@@ -68,9 +68,10 @@ std::optional<std::string> check_placeholder(const Placeholder& p) {
         }
         return std::nullopt;
     }
-    return fmt::format("unknown placeholder {{{}}}; use trace_id, span_id, ms, int:LO-HI, choice:a|b, hex:N, pod, "
-                       "service or namespace",
-                       p.name);
+    return fmt::format(
+        "unknown placeholder {{{}}}; use trace_id, span_id, ms, int:LO-HI, choice:a|b, hex:N, pod, "
+        "service or namespace",
+        p.name);
 }
 
 std::string hex_digits(std::uint64_t& state, int n) {
@@ -107,7 +108,8 @@ std::optional<std::string> check_log_template(const std::string& text) {
     return std::nullopt;
 }
 
-std::string render_log_template(const std::string& text, const LogContext& context, std::uint64_t seed) {
+std::string render_log_template(const std::string& text, const LogContext& context,
+                                std::uint64_t seed) {
     std::uint64_t state = seed;
     std::string out;
     out.reserve(text.size() + 64);
@@ -167,7 +169,8 @@ std::string render_log_template(const std::string& text, const LogContext& conte
 }
 
 bool is_error_template(const std::string& text) {
-    return text.find("level=error") != std::string::npos || text.find("level=fatal") != std::string::npos;
+    return text.find("level=error") != std::string::npos ||
+           text.find("level=fatal") != std::string::npos;
 }
 
 } // namespace sandbox

@@ -23,7 +23,8 @@ struct LogContext {
 std::optional<std::string> check_log_template(const std::string& text);
 
 /// Fills the placeholders of a checked template; the same seed always gives the same line.
-std::string render_log_template(const std::string& text, const LogContext& context, std::uint64_t seed);
+std::string render_log_template(const std::string& text, const LogContext& context,
+                                std::uint64_t seed);
 
 /// True for a template of an error line (its level is error or fatal).
 bool is_error_template(const std::string& text);

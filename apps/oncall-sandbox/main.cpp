@@ -6,21 +6,19 @@
 #include "auth.h"
 #include "controller.h"
 #include "objects.h"
+#include "oncall/core/duration.h"
+#include "oncall/core/time.h"
 #include "scenario.h"
 #include "store.h"
 #include "workload.h"
 #include "world.h"
 
-#include "oncall/core/duration.h"
-#include "oncall/core/time.h"
-
 #include <CLI/CLI.hpp>
-#include <fmt/format.h>
-#include <httplib.h>
-
 #include <csignal>
 #include <filesystem>
+#include <fmt/format.h>
 #include <fstream>
+#include <httplib.h>
 #include <memory>
 #include <pthread.h>
 #include <thread>
@@ -54,11 +52,13 @@ struct ServeOptions {
 }
 
 // Writes a file atomically (temporary file, then rename) with the given mode.
-void write_file_atomically(const std::filesystem::path& path, const std::string& content, std::filesystem::perms mode) {
+void write_file_atomically(const std::filesystem::path& path, const std::string& content,
+                           std::filesystem::perms mode) {
     const auto tmp = path.string() + ".tmp";
     {
         std::ofstream out(tmp, std::ios::trunc);
-        if (!out) fail(fmt::format("cannot write {}; is the state directory writable?", tmp));
+        if (!out)
+            fail(fmt::format("cannot write {}; is the state directory writable?", tmp));
         out << content;
     }
     std::filesystem::permissions(tmp, mode);
@@ -67,10 +67,13 @@ void write_file_atomically(const std::filesystem::path& path, const std::string&
 
 std::string read_token_file(const std::string& path) {
     std::ifstream in(path);
-    if (!in) fail(fmt::format("cannot read the engineer token file {}", path));
+    if (!in)
+        fail(fmt::format("cannot read the engineer token file {}", path));
     std::string token((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) token.pop_back();
-    if (token.empty()) fail(fmt::format("the engineer token file {} is empty", path));
+    while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' '))
+        token.pop_back();
+    if (token.empty())
+        fail(fmt::format("the engineer token file {} is empty", path));
     return token;
 }
 
@@ -78,22 +81,27 @@ void run_serve(const ServeOptions& o) {
     namespace fs = std::filesystem;
     std::error_code ec;
     fs::create_directories(o.state_dir, ec);
-    if (ec) fail(fmt::format("cannot create the state directory {}: {}", o.state_dir, ec.message()));
+    if (ec)
+        fail(fmt::format("cannot create the state directory {}: {}", o.state_dir, ec.message()));
 
     auto min_expiration = oncall::parse_duration(o.min_token_expiration);
-    if (!min_expiration) fail("--min-token-expiration: " + min_expiration.error().message);
+    if (!min_expiration)
+        fail("--min-token-expiration: " + min_expiration.error().message);
     sandbox::SysTime epoch = std::chrono::system_clock::now();
     if (!o.epoch.empty()) {
         auto parsed = oncall::parse_rfc3339(o.epoch);
-        if (!parsed) fail("--epoch: " + parsed.error().message);
+        if (!parsed)
+            fail("--epoch: " + parsed.error().message);
         epoch = std::chrono::time_point_cast<std::chrono::system_clock::duration>(parsed.value());
     }
 
     auto loaded = sandbox::load_scenario(o.scenario);
-    if (!loaded) fail(loaded.error().message);
+    if (!loaded)
+        fail(loaded.error().message);
     sandbox::Scenario scenario = std::move(loaded.value());
     auto seeded = sandbox::seed_registry(scenario, o.registry_url);
-    if (!seeded) fail(seeded.error().message);
+    if (!seeded)
+        fail(seeded.error().message);
 
     std::string engineer_token;
     if (!o.engineer_token_file.empty()) {
@@ -122,7 +130,8 @@ void run_serve(const ServeOptions& o) {
     controller.bootstrap();
 
     sandbox::ApiServerOptions api_options;
-    api_options.min_token_expiration = std::chrono::duration_cast<std::chrono::seconds>(min_expiration.value());
+    api_options.min_token_expiration =
+        std::chrono::duration_cast<std::chrono::seconds>(min_expiration.value());
     api_options.log_requests = !o.quiet;
     api_options.policy.approval_required_accounts = o.approval_required;
     api_options.services_file =
@@ -131,7 +140,8 @@ void run_serve(const ServeOptions& o) {
 
     std::unique_ptr<httplib::Server> server;
     if (!o.tls_cert.empty() || !o.tls_key.empty()) {
-        if (o.tls_cert.empty() || o.tls_key.empty()) fail("--tls-cert and --tls-key go together");
+        if (o.tls_cert.empty() || o.tls_key.empty())
+            fail("--tls-cert and --tls-key go together");
         std::unique_ptr<httplib::SSLServer> tls;
         if (o.client_ca.empty()) {
             tls = std::make_unique<httplib::SSLServer>(o.tls_cert.c_str(), o.tls_key.c_str());
@@ -149,11 +159,14 @@ void run_serve(const ServeOptions& o) {
                 // Resumed sessions (clients share them between connections) need an id context once
                 // peers are verified; without one OpenSSL ends the handshake with internal_error.
                 static const unsigned char k_session_context[] = "oncall-sandbox";
-                SSL_CTX_set_session_id_context(&ctx, k_session_context, sizeof k_session_context - 1);
+                SSL_CTX_set_session_id_context(&ctx, k_session_context,
+                                               sizeof k_session_context - 1);
                 return true;
             });
         }
-        if (!tls->is_valid()) fail(fmt::format("cannot load the TLS certificate {} and key {}", o.tls_cert, o.tls_key));
+        if (!tls->is_valid())
+            fail(fmt::format("cannot load the TLS certificate {} and key {}", o.tls_cert,
+                             o.tls_key));
         server = std::move(tls);
     } else {
         server = std::make_unique<httplib::Server>();
@@ -162,7 +175,8 @@ void run_serve(const ServeOptions& o) {
     server->new_task_queue = [] { return new httplib::ThreadPool(128); };
     server->set_payload_max_length(3 * 1024 * 1024);
     server->set_keep_alive_max_count(1000);
-    server->set_tcp_nodelay(true); // headers and body go out as separate writes; Nagle would delay them
+    server->set_tcp_nodelay(
+        true); // headers and body go out as separate writes; Nagle would delay them
     api.install(*server);
 
     int port = o.port;
@@ -171,7 +185,8 @@ void run_serve(const ServeOptions& o) {
     } else if (!server->bind_to_port(o.listen, port)) {
         port = -1;
     }
-    if (port <= 0) fail(fmt::format("cannot listen on {}:{}; is the port in use?", o.listen, o.port));
+    if (port <= 0)
+        fail(fmt::format("cannot listen on {}:{}; is the port in use?", o.listen, o.port));
     api.set_server_address(fmt::format("{}:{}", o.listen, port));
 
     controller.start();
@@ -184,9 +199,11 @@ void run_serve(const ServeOptions& o) {
     signal_thread.detach();
 
     write_file_atomically(fs::path(o.state_dir) / "sandbox.pid", std::to_string(getpid()) + "\n",
-                          fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read);
+                          fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                              fs::perms::others_read);
     write_file_atomically(fs::path(o.state_dir) / "sandbox.port", std::to_string(port) + "\n",
-                          fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read);
+                          fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                              fs::perms::others_read);
     fmt::print(stderr, "oncall-sandbox: serving scenario {} on {}://{}:{}\n", scenario.name,
                o.tls_cert.empty() ? "http" : "https", o.listen, port);
     server->listen_after_bind();
@@ -203,33 +220,47 @@ int main(int argc, char** argv) {
     CLI::App app{"oncall-sandbox: a practice Kubernetes cluster with simulated workloads"};
     app.require_subcommand(1);
     ServeOptions options;
-    auto* serve = app.add_subcommand("serve", "Serve the simulated Kubernetes API and the workload's /metrics");
+    auto* serve = app.add_subcommand(
+        "serve", "Serve the simulated Kubernetes API and the workload's /metrics");
     serve->add_option("--scenario", options.scenario, "Scenario file (YAML)")->required();
-    serve->add_option("--state-dir", options.state_dir, "Directory for sandbox.port and sandbox.pid")->required();
-    serve->add_option("--registry-url", options.registry_url, "Registry holding the scenario's images")->required();
+    serve
+        ->add_option("--state-dir", options.state_dir, "Directory for sandbox.port and sandbox.pid")
+        ->required();
+    serve
+        ->add_option("--registry-url", options.registry_url,
+                     "Registry holding the scenario's images")
+        ->required();
     serve->add_option("--listen", options.listen, "Address to listen on")->capture_default_str();
-    serve->add_option("--port", options.port, "Port (0 picks a free one, written to STATE_DIR/sandbox.port)")
+    serve
+        ->add_option("--port", options.port,
+                     "Port (0 picks a free one, written to STATE_DIR/sandbox.port)")
         ->capture_default_str();
     serve->add_option("--tls-cert", options.tls_cert, "Serve HTTPS with this certificate (PEM)");
     serve->add_option("--tls-key", options.tls_key, "Private key of --tls-cert (PEM)");
-    serve->add_option("--client-ca", options.client_ca,
-                      "Authenticate client certificates signed by this CA (PEM): user = CN, groups = O");
-    serve->add_option("--engineer-token-file", options.engineer_token_file,
-                      "File holding the engineer's bearer token (default: generate STATE_DIR/engineer.token)");
+    serve->add_option(
+        "--client-ca", options.client_ca,
+        "Authenticate client certificates signed by this CA (PEM): user = CN, groups = O");
+    serve->add_option(
+        "--engineer-token-file", options.engineer_token_file,
+        "File holding the engineer's bearer token (default: generate STATE_DIR/engineer.token)");
     serve->add_option("--engineer-name", options.engineer_name, "User name of the engineer's token")
         ->capture_default_str();
-    serve->add_option("--approver-token-file", options.approver_token_file,
-                      "File holding the approvers' bearer token (group oncall:approvers; default: no approver)");
+    serve->add_option(
+        "--approver-token-file", options.approver_token_file,
+        "File holding the approvers' bearer token (group oncall:approvers; default: no approver)");
     serve->add_option("--approver-name", options.approver_name, "User name of the approvers' token")
         ->capture_default_str();
     serve->add_option("--approval-required", options.approval_required,
                       "Service account whose tokens only the approvers may mint (repeatable)");
-    serve->add_option("--min-token-expiration", options.min_token_expiration,
-                      "Shortest TokenRequest expiration accepted")
+    serve
+        ->add_option("--min-token-expiration", options.min_token_expiration,
+                     "Shortest TokenRequest expiration accepted")
         ->capture_default_str();
-    serve->add_option("--epoch", options.epoch, "Start-up instant scenario times are relative to (RFC 3339; default now)");
+    serve->add_option("--epoch", options.epoch,
+                      "Start-up instant scenario times are relative to (RFC 3339; default now)");
     serve->add_option("--services-file", options.services_file,
-                      "Services the service proxy reaches, one 'NAMESPACE NAME PORT-NAME PORT URL' per line, read "
+                      "Services the service proxy reaches, one 'NAMESPACE NAME PORT-NAME PORT URL' "
+                      "per line, read "
                       "on every request (default: STATE_DIR/services)");
     serve->add_flag("--quiet", options.quiet, "Do not log requests to stderr");
     serve->callback([&] { run_serve(options); });

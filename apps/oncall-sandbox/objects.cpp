@@ -2,12 +2,11 @@
 
 #include "oncall/core/time.h"
 
-#include <fmt/format.h>
-
 #include <array>
 #include <cmath>
 #include <cstdint>
 #include <ctime>
+#include <fmt/format.h>
 #include <mutex>
 #include <random>
 
@@ -15,7 +14,8 @@ namespace sandbox {
 
 using nlohmann::json;
 
-SandboxClock::SandboxClock(SysTime epoch) : m_epoch(epoch), m_started(std::chrono::steady_clock::now()) {}
+SandboxClock::SandboxClock(SysTime epoch)
+    : m_epoch(epoch), m_started(std::chrono::steady_clock::now()) {}
 
 SysTime SandboxClock::now() const {
     return m_epoch + std::chrono::duration_cast<std::chrono::system_clock::duration>(
@@ -26,13 +26,14 @@ std::string k8s_time(SysTime t) {
     const std::time_t secs = std::chrono::system_clock::to_time_t(t);
     std::tm tm{};
     gmtime_r(&secs, &tm);
-    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                       tm.tm_hour, tm.tm_min, tm.tm_sec);
+    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                       tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
 SysTime parse_k8s_time(const std::string& text) {
     auto parsed = oncall::parse_rfc3339(text);
-    if (!parsed) return SysTime{};
+    if (!parsed)
+        return SysTime{};
     return std::chrono::time_point_cast<std::chrono::system_clock::duration>(parsed.value());
 }
 
@@ -87,7 +88,8 @@ static std::string encode64(const std::string& data, const char* alphabet, bool 
     std::size_t i = 0;
     while (i + 2 < data.size()) {
         const std::uint32_t v = (static_cast<unsigned char>(data[i]) << 16) |
-                                (static_cast<unsigned char>(data[i + 1]) << 8) | static_cast<unsigned char>(data[i + 2]);
+                                (static_cast<unsigned char>(data[i + 1]) << 8) |
+                                static_cast<unsigned char>(data[i + 2]);
         out += alphabet[(v >> 18) & 63];
         out += alphabet[(v >> 12) & 63];
         out += alphabet[(v >> 6) & 63];
@@ -98,19 +100,23 @@ static std::string encode64(const std::string& data, const char* alphabet, bool 
         const std::uint32_t v = static_cast<unsigned char>(data[i]) << 16;
         out += alphabet[(v >> 18) & 63];
         out += alphabet[(v >> 12) & 63];
-        if (pad) out += "==";
+        if (pad)
+            out += "==";
     } else if (i + 2 == data.size()) {
-        const std::uint32_t v = (static_cast<unsigned char>(data[i]) << 16) | (static_cast<unsigned char>(data[i + 1]) << 8);
+        const std::uint32_t v = (static_cast<unsigned char>(data[i]) << 16) |
+                                (static_cast<unsigned char>(data[i + 1]) << 8);
         out += alphabet[(v >> 18) & 63];
         out += alphabet[(v >> 12) & 63];
         out += alphabet[(v >> 6) & 63];
-        if (pad) out += "=";
+        if (pad)
+            out += "=";
     }
     return out;
 }
 
 std::string base64url(const std::string& data) {
-    return encode64(data, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", false);
+    return encode64(data, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
+                    false);
 }
 
 std::string base64(const std::string& data) {
@@ -118,8 +124,10 @@ std::string base64(const std::string& data) {
 }
 
 bool base64_decode(const std::string& in, std::string& out) {
-    static const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    if (in.size() % 4 != 0) return false;
+    static const std::string alphabet =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    if (in.size() % 4 != 0)
+        return false;
     out.clear();
     std::uint32_t acc = 0;
     int bits = 0;
@@ -127,13 +135,16 @@ bool base64_decode(const std::string& in, std::string& out) {
     for (std::size_t i = 0; i < in.size(); ++i) {
         const char c = in[i];
         if (c == '=') {
-            if (i + 2 < in.size()) return false;
+            if (i + 2 < in.size())
+                return false;
             ++padding;
             continue;
         }
-        if (padding > 0) return false;
+        if (padding > 0)
+            return false;
         const auto pos = alphabet.find(c);
-        if (pos == std::string::npos) return false;
+        if (pos == std::string::npos)
+            return false;
         acc = (acc << 6) | static_cast<std::uint32_t>(pos);
         bits += 6;
         if (bits >= 8) {
@@ -153,28 +164,41 @@ std::string random_base64url(std::size_t bytes) {
 }
 
 void default_pod_template(json& tmpl) {
-    if (!tmpl.is_object()) return;
-    if (!tmpl.contains("metadata") || !tmpl["metadata"].is_object()) tmpl["metadata"] = json::object();
+    if (!tmpl.is_object())
+        return;
+    if (!tmpl.contains("metadata") || !tmpl["metadata"].is_object())
+        tmpl["metadata"] = json::object();
     tmpl["metadata"]["creationTimestamp"] = nullptr;
-    if (!tmpl.contains("spec") || !tmpl["spec"].is_object()) return;
+    if (!tmpl.contains("spec") || !tmpl["spec"].is_object())
+        return;
     auto& spec = tmpl["spec"];
-    if (!spec.contains("restartPolicy")) spec["restartPolicy"] = "Always";
-    if (!spec.contains("terminationGracePeriodSeconds")) spec["terminationGracePeriodSeconds"] = 30;
-    if (!spec.contains("dnsPolicy")) spec["dnsPolicy"] = "ClusterFirst";
-    if (!spec.contains("securityContext")) spec["securityContext"] = json::object();
-    if (!spec.contains("schedulerName")) spec["schedulerName"] = "default-scheduler";
+    if (!spec.contains("restartPolicy"))
+        spec["restartPolicy"] = "Always";
+    if (!spec.contains("terminationGracePeriodSeconds"))
+        spec["terminationGracePeriodSeconds"] = 30;
+    if (!spec.contains("dnsPolicy"))
+        spec["dnsPolicy"] = "ClusterFirst";
+    if (!spec.contains("securityContext"))
+        spec["securityContext"] = json::object();
+    if (!spec.contains("schedulerName"))
+        spec["schedulerName"] = "default-scheduler";
     if (spec.contains("containers") && spec["containers"].is_array()) {
         for (auto& c : spec["containers"]) {
-            if (!c.is_object()) continue;
-            if (!c.contains("resources")) c["resources"] = json::object();
-            if (!c.contains("terminationMessagePath")) c["terminationMessagePath"] = "/dev/termination-log";
-            if (!c.contains("terminationMessagePolicy")) c["terminationMessagePolicy"] = "File";
+            if (!c.is_object())
+                continue;
+            if (!c.contains("resources"))
+                c["resources"] = json::object();
+            if (!c.contains("terminationMessagePath"))
+                c["terminationMessagePath"] = "/dev/termination-log";
+            if (!c.contains("terminationMessagePolicy"))
+                c["terminationMessagePolicy"] = "File";
             if (!c.contains("imagePullPolicy")) {
                 const std::string image = c.value("image", "");
                 const auto slash = image.rfind('/');
                 const auto colon = image.find(':', slash == std::string::npos ? 0 : slash);
-                const bool latest = image.find('@') == std::string::npos &&
-                                    (colon == std::string::npos || image.substr(colon + 1) == "latest");
+                const bool latest =
+                    image.find('@') == std::string::npos &&
+                    (colon == std::string::npos || image.substr(colon + 1) == "latest");
                 c["imagePullPolicy"] = latest ? "Always" : "IfNotPresent";
             }
         }
@@ -182,29 +206,39 @@ void default_pod_template(json& tmpl) {
 }
 
 void default_deployment_spec(json& spec) {
-    if (!spec.is_object()) return;
-    if (!spec.contains("replicas")) spec["replicas"] = 1;
-    if (!spec.contains("revisionHistoryLimit")) spec["revisionHistoryLimit"] = 10;
-    if (!spec.contains("progressDeadlineSeconds")) spec["progressDeadlineSeconds"] = 600;
-    if (!spec.contains("strategy") || !spec["strategy"].is_object()) spec["strategy"] = json::object();
+    if (!spec.is_object())
+        return;
+    if (!spec.contains("replicas"))
+        spec["replicas"] = 1;
+    if (!spec.contains("revisionHistoryLimit"))
+        spec["revisionHistoryLimit"] = 10;
+    if (!spec.contains("progressDeadlineSeconds"))
+        spec["progressDeadlineSeconds"] = 600;
+    if (!spec.contains("strategy") || !spec["strategy"].is_object())
+        spec["strategy"] = json::object();
     auto& strategy = spec["strategy"];
-    if (!strategy.contains("type")) strategy["type"] = "RollingUpdate";
+    if (!strategy.contains("type"))
+        strategy["type"] = "RollingUpdate";
     if (strategy["type"] == "RollingUpdate") {
         if (!strategy.contains("rollingUpdate") || !strategy["rollingUpdate"].is_object()) {
             strategy["rollingUpdate"] = json::object();
         }
         auto& ru = strategy["rollingUpdate"];
-        if (!ru.contains("maxSurge")) ru["maxSurge"] = "25%";
-        if (!ru.contains("maxUnavailable")) ru["maxUnavailable"] = "25%";
+        if (!ru.contains("maxSurge"))
+            ru["maxSurge"] = "25%";
+        if (!ru.contains("maxUnavailable"))
+            ru["maxUnavailable"] = "25%";
     }
-    if (spec.contains("template")) default_pod_template(spec["template"]);
+    if (spec.contains("template"))
+        default_pod_template(spec["template"]);
 }
 
 static void drop_empty_maps(json& v) {
     if (v.is_object()) {
         for (auto it = v.begin(); it != v.end();) {
             drop_empty_maps(it.value());
-            if ((it->is_object() && it->empty() && it.key() != "securityContext" && it.key() != "resources") ||
+            if ((it->is_object() && it->empty() && it.key() != "securityContext" &&
+                 it.key() != "resources") ||
                 it->is_null()) {
                 it = v.erase(it);
             } else {
@@ -212,14 +246,16 @@ static void drop_empty_maps(json& v) {
             }
         }
     } else if (v.is_array()) {
-        for (auto& e : v) drop_empty_maps(e);
+        for (auto& e : v)
+            drop_empty_maps(e);
     }
 }
 
 json normalized_template(const json& tmpl) {
     json t = tmpl;
     default_pod_template(t);
-    if (t.contains("metadata") && t["metadata"].contains("labels") && t["metadata"]["labels"].is_object()) {
+    if (t.contains("metadata") && t["metadata"].contains("labels") &&
+        t["metadata"]["labels"].is_object()) {
         t["metadata"]["labels"].erase("pod-template-hash");
     }
     drop_empty_maps(t);
@@ -248,7 +284,8 @@ std::string pod_template_hash(const json& tmpl) {
 }
 
 int resolve_int_or_percent(const json& value, int total, bool round_up, int fallback) {
-    if (value.is_number_integer()) return value.get<int>();
+    if (value.is_number_integer())
+        return value.get<int>();
     if (value.is_string()) {
         const std::string s = value.get<std::string>();
         if (!s.empty() && s.back() == '%') {
@@ -271,26 +308,37 @@ int resolve_int_or_percent(const json& value, int total, bool round_up, int fall
 
 std::string human_duration(std::chrono::seconds d) {
     const long long s = d.count();
-    if (s < 0) return "<invalid>";
-    if (s < 120) return fmt::format("{}s", s);
+    if (s < 0)
+        return "<invalid>";
+    if (s < 120)
+        return fmt::format("{}s", s);
     const long long m = s / 60;
-    if (m < 10) return s % 60 == 0 ? fmt::format("{}m", m) : fmt::format("{}m{}s", m, s % 60);
-    if (m < 180) return fmt::format("{}m", m);
+    if (m < 10)
+        return s % 60 == 0 ? fmt::format("{}m", m) : fmt::format("{}m{}s", m, s % 60);
+    if (m < 180)
+        return fmt::format("{}m", m);
     const long long h = m / 60;
-    if (h < 8) return m % 60 == 0 ? fmt::format("{}h", h) : fmt::format("{}h{}m", h, m % 60);
-    if (h < 48) return fmt::format("{}h", h);
-    if (h < 24 * 8) return h % 24 == 0 ? fmt::format("{}d", h / 24) : fmt::format("{}d{}h", h / 24, h % 24);
-    if (h < 24 * 365 * 2) return fmt::format("{}d", h / 24);
+    if (h < 8)
+        return m % 60 == 0 ? fmt::format("{}h", h) : fmt::format("{}h{}m", h, m % 60);
+    if (h < 48)
+        return fmt::format("{}h", h);
+    if (h < 24 * 8)
+        return h % 24 == 0 ? fmt::format("{}d", h / 24) : fmt::format("{}d{}h", h / 24, h % 24);
+    if (h < 24 * 365 * 2)
+        return fmt::format("{}d", h / 24);
     return fmt::format("{}y", h / 24 / 365);
 }
 
 std::string str_at(const json& object, const char* a, const char* b, const char* c) {
     const json* cur = &object;
     for (const char* key : {a, b, c}) {
-        if (key == nullptr) break;
-        if (!cur->is_object()) return "";
+        if (key == nullptr)
+            break;
+        if (!cur->is_object())
+            return "";
         auto it = cur->find(key);
-        if (it == cur->end()) return "";
+        if (it == cur->end())
+            return "";
         cur = &*it;
     }
     return cur->is_string() ? cur->get<std::string>() : "";

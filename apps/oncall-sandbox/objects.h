@@ -3,9 +3,8 @@
 // (uids, generated names), Kubernetes timestamps, API defaults of pod templates and Deployments,
 // and the pod-template-hash kube derives ReplicaSet names from.
 
-#include <nlohmann/json.hpp>
-
 #include <chrono>
+#include <nlohmann/json.hpp>
 #include <string>
 
 namespace sandbox {
@@ -45,24 +44,28 @@ std::string base64(const std::string& data);
 /// Decodes standard base64; false when malformed.
 bool base64_decode(const std::string& in, std::string& out);
 
-/// Fills the defaults kube-apiserver applies to a pod template (imagePullPolicy, restartPolicy, ...).
+/// Fills the defaults kube-apiserver applies to a pod template (imagePullPolicy, restartPolicy,
+/// ...).
 void default_pod_template(nlohmann::json& tmpl);
 /// Fills the defaults of a Deployment's spec (replicas, strategy, revisionHistoryLimit, ...).
 void default_deployment_spec(nlohmann::json& spec);
 /// A pod template stripped of the pod-template-hash label and of empty maps, for comparisons.
 nlohmann::json normalized_template(const nlohmann::json& tmpl);
-/// Whether two pod templates are equal ignoring the pod-template-hash label (kube's EqualIgnoreHash).
+/// Whether two pod templates are equal ignoring the pod-template-hash label (kube's
+/// EqualIgnoreHash).
 bool templates_equal(const nlohmann::json& a, const nlohmann::json& b);
 /// The pod-template-hash of a template (FNV-1a of its normalized form, in kube's safe alphabet).
 std::string pod_template_hash(const nlohmann::json& tmpl);
 
-/// Rounds an IntOrString ("25%" or 1) against a total, up or down as kube's maxSurge/maxUnavailable.
+/// Rounds an IntOrString ("25%" or 1) against a total, up or down as kube's
+/// maxSurge/maxUnavailable.
 int resolve_int_or_percent(const nlohmann::json& value, int total, bool round_up, int fallback);
 
 /// kube's human duration for the AGE column ("45s", "3m12s", "20m", "5h3m", "2d").
 std::string human_duration(std::chrono::seconds d);
 
 /// Reads a string at a JSON path ("metadata", "name"), or "" when absent.
-std::string str_at(const nlohmann::json& object, const char* a, const char* b = nullptr, const char* c = nullptr);
+std::string str_at(const nlohmann::json& object, const char* a, const char* b = nullptr,
+                   const char* c = nullptr);
 
 } // namespace sandbox

@@ -7,16 +7,17 @@
 #include "oncall/core/result.h"
 
 #include <nlohmann/json.hpp>
-
 #include <string>
 
 namespace sandbox {
 
 /// Applies an application/json-patch+json body to `document`.
-oncall::Result<nlohmann::json> apply_json_patch(const nlohmann::json& document, const std::string& patch_body);
+oncall::Result<nlohmann::json> apply_json_patch(const nlohmann::json& document,
+                                                const std::string& patch_body);
 
 /// Applies an application/merge-patch+json body to `document`.
-oncall::Result<nlohmann::json> apply_merge_patch(const nlohmann::json& document, const std::string& patch_body);
+oncall::Result<nlohmann::json> apply_merge_patch(const nlohmann::json& document,
+                                                 const std::string& patch_body);
 
 /// Applies an application/strategic-merge-patch+json body to `document` (containers, env, ports,
 /// volumes, conditions, ... merged by their key; `$patch: delete|replace` directives honoured).

@@ -6,7 +6,6 @@
 #include "oncall/core/result.h"
 
 #include <nlohmann/json.hpp>
-
 #include <string>
 
 namespace sandbox {

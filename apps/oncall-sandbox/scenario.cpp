@@ -1,15 +1,14 @@
 #include "scenario.h"
 
 #include "log_template.h"
-#include "traffic.h"
 #include "oncall/core/duration.h"
-
-#include <fmt/format.h>
-#include <yaml-cpp/yaml.h>
+#include "traffic.h"
 
 #include <algorithm>
 #include <cctype>
+#include <fmt/format.h>
 #include <set>
+#include <yaml-cpp/yaml.h>
 
 namespace sandbox {
 namespace {
@@ -34,7 +33,9 @@ std::string join_key(const std::string& parent, const std::string& child) {
     return parent.empty() ? child : parent + "." + child;
 }
 
-std::string index_key(const std::string& parent, std::size_t i) { return fmt::format("{}[{}]", parent, i); }
+std::string index_key(const std::string& parent, std::size_t i) {
+    return fmt::format("{}[{}]", parent, i);
+}
 
 void require_map(const YAML::Node& node, const std::string& key) {
     if (!node.IsMap()) {
@@ -42,23 +43,26 @@ void require_map(const YAML::Node& node, const std::string& key) {
     }
 }
 
-void check_keys(const YAML::Node& node, const std::string& key, std::initializer_list<const char*> allowed) {
+void check_keys(const YAML::Node& node, const std::string& key,
+                std::initializer_list<const char*> allowed) {
     require_map(node, key);
     for (const auto& entry : node) {
         const auto name = entry.first.as<std::string>();
-        const bool known = std::any_of(allowed.begin(), allowed.end(), [&](const char* a) { return name == a; });
+        const bool known =
+            std::any_of(allowed.begin(), allowed.end(), [&](const char* a) { return name == a; });
         if (!known) {
             std::string list;
             for (const char* a : allowed) {
                 list += list.empty() ? a : std::string(", ") + a;
             }
-            fail(entry.first, join_key(key, name), fmt::format("unknown key; expected one of: {}", list));
+            fail(entry.first, join_key(key, name),
+                 fmt::format("unknown key; expected one of: {}", list));
         }
     }
 }
 
-std::string get_string(const YAML::Node& parent, const std::string& parent_key, const char* name, bool required,
-                       const std::string& fallback = {}) {
+std::string get_string(const YAML::Node& parent, const std::string& parent_key, const char* name,
+                       bool required, const std::string& fallback = {}) {
     const auto node = parent[name];
     const auto key = join_key(parent_key, name);
     if (!node.IsDefined() || node.IsNull()) {
@@ -73,8 +77,8 @@ std::string get_string(const YAML::Node& parent, const std::string& parent_key, 
     return node.as<std::string>();
 }
 
-double get_number(const YAML::Node& parent, const std::string& parent_key, const char* name, double fallback,
-                  double min, double max) {
+double get_number(const YAML::Node& parent, const std::string& parent_key, const char* name,
+                  double fallback, double min, double max) {
     const auto node = parent[name];
     const auto key = join_key(parent_key, name);
     if (!node.IsDefined() || node.IsNull()) {
@@ -92,7 +96,8 @@ double get_number(const YAML::Node& parent, const std::string& parent_key, const
     return value;
 }
 
-bool get_bool(const YAML::Node& parent, const std::string& parent_key, const char* name, bool fallback) {
+bool get_bool(const YAML::Node& parent, const std::string& parent_key, const char* name,
+              bool fallback) {
     const auto node = parent[name];
     if (!node.IsDefined() || node.IsNull()) {
         return fallback;
@@ -100,12 +105,14 @@ bool get_bool(const YAML::Node& parent, const std::string& parent_key, const cha
     try {
         return node.as<bool>();
     } catch (const YAML::Exception&) {
-        fail(node, join_key(parent_key, name), fmt::format("expected true or false, got '{}'", node.Scalar()));
+        fail(node, join_key(parent_key, name),
+             fmt::format("expected true or false, got '{}'", node.Scalar()));
     }
 }
 
-std::chrono::seconds get_duration(const YAML::Node& parent, const std::string& parent_key, const char* name,
-                                  std::chrono::seconds fallback, bool allow_zero) {
+std::chrono::seconds get_duration(const YAML::Node& parent, const std::string& parent_key,
+                                  const char* name, std::chrono::seconds fallback,
+                                  bool allow_zero) {
     const auto node = parent[name];
     const auto key = join_key(parent_key, name);
     if (!node.IsDefined() || node.IsNull()) {
@@ -125,8 +132,8 @@ std::chrono::seconds get_duration(const YAML::Node& parent, const std::string& p
     return std::chrono::duration_cast<std::chrono::seconds>(*parsed);
 }
 
-std::map<std::string, std::string> get_string_map(const YAML::Node& parent, const std::string& parent_key,
-                                                  const char* name) {
+std::map<std::string, std::string> get_string_map(const YAML::Node& parent,
+                                                  const std::string& parent_key, const char* name) {
     std::map<std::string, std::string> out;
     const auto node = parent[name];
     const auto key = join_key(parent_key, name);
@@ -158,7 +165,8 @@ bool is_repository(const std::string& s) {
         return false;
     }
     return std::all_of(s.begin(), s.end(), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' || c == '/';
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+               c == '.' || c == '/';
     });
 }
 
@@ -173,11 +181,12 @@ bool is_tag(const std::string& s) {
 
 Behavior parse_behavior(const YAML::Node& node, const std::string& key, const std::string& name) {
     check_keys(node, key,
-               {"requests-per-second-per-pod", "error-ratio", "latency-p50", "latency-p99", "crash", "logs"});
+               {"requests-per-second-per-pod", "error-ratio", "latency-p50", "latency-p99", "crash",
+                "logs"});
     Behavior b;
     b.name = name;
-    b.requests_per_second_per_pod =
-        get_number(node, key, "requests-per-second-per-pod", b.requests_per_second_per_pod, 0.0, 100000.0);
+    b.requests_per_second_per_pod = get_number(node, key, "requests-per-second-per-pod",
+                                               b.requests_per_second_per_pod, 0.0, 100000.0);
     b.error_ratio = get_number(node, key, "error-ratio", b.error_ratio, 0.0, 1.0);
     b.latency_p50 = get_number(node, key, "latency-p50", b.latency_p50, 0.0001, 60.0);
     b.latency_p99 = get_number(node, key, "latency-p99", b.latency_p99, 0.0001, 60.0);
@@ -206,7 +215,8 @@ Behavior parse_behavior(const YAML::Node& node, const std::string& key, const st
     return b;
 }
 
-Container parse_container(const YAML::Node& node, const std::string& key, const Scenario& scenario) {
+Container parse_container(const YAML::Node& node, const std::string& key,
+                          const Scenario& scenario) {
     check_keys(node, key, {"name", "image", "pin-by-digest"});
     Container c;
     c.name = get_string(node, key, "name", true);
@@ -215,8 +225,9 @@ Container parse_container(const YAML::Node& node, const std::string& key, const 
     }
     c.image = get_string(node, key, "image", true);
     if (scenario.images.count(c.image) == 0) {
-        fail(node["image"], join_key(key, "image"),
-             fmt::format("unknown image '{}'; list it under 'images' as repository + tag", c.image));
+        fail(
+            node["image"], join_key(key, "image"),
+            fmt::format("unknown image '{}'; list it under 'images' as repository + tag", c.image));
     }
     c.pin_by_digest = get_bool(node, key, "pin-by-digest", true);
     return c;
@@ -227,14 +238,16 @@ Revision parse_revision(const YAML::Node& node, const std::string& key, const Sc
     check_keys(node, key, {"deployed-ago", "change-cause", "containers", "image", "pin-by-digest"});
     Revision r;
     if (!node["deployed-ago"].IsDefined()) {
-        fail(node, join_key(key, "deployed-ago"), "missing (how long before start-up it was deployed, like 20m)");
+        fail(node, join_key(key, "deployed-ago"),
+             "missing (how long before start-up it was deployed, like 20m)");
     }
     r.deployed_ago = get_duration(node, key, "deployed-ago", std::chrono::seconds(0), true);
     r.change_cause = get_string(node, key, "change-cause", false);
     const auto containers = node["containers"];
     const bool has_image = node["image"].IsDefined();
     if (containers.IsDefined() == has_image) {
-        fail(node, key, "give either 'image' (one container named after the service) or 'containers'");
+        fail(node, key,
+             "give either 'image' (one container named after the service) or 'containers'");
     }
     if (has_image) {
         YAML::Node single;
@@ -246,7 +259,8 @@ Revision parse_revision(const YAML::Node& node, const std::string& key, const Sc
         const auto image = get_string(node, key, "image", true);
         if (scenario.images.count(image) == 0) {
             fail(node["image"], join_key(key, "image"),
-                 fmt::format("unknown image '{}'; list it under 'images' as repository + tag", image));
+                 fmt::format("unknown image '{}'; list it under 'images' as repository + tag",
+                             image));
         }
         r.containers.push_back(parse_container(single, key, scenario));
     } else {
@@ -258,7 +272,8 @@ Revision parse_revision(const YAML::Node& node, const std::string& key, const Sc
             const auto ckey = index_key(join_key(key, "containers"), i);
             auto c = parse_container(containers[i], ckey, scenario);
             if (!names.insert(c.name).second) {
-                fail(containers[i], join_key(ckey, "name"), fmt::format("duplicate container '{}'", c.name));
+                fail(containers[i], join_key(ckey, "name"),
+                     fmt::format("duplicate container '{}'", c.name));
             }
             r.containers.push_back(std::move(c));
         }
@@ -268,8 +283,8 @@ Revision parse_revision(const YAML::Node& node, const std::string& key, const Sc
 
 Service parse_service(const YAML::Node& node, const std::string& key, const Scenario& scenario) {
     check_keys(node, key,
-               {"name", "replicas", "paused", "labels", "annotations", "progress-deadline", "revisions",
-                "drifted-pods"});
+               {"name", "replicas", "paused", "labels", "annotations", "progress-deadline",
+                "revisions", "drifted-pods"});
     Service s;
     s.name = get_string(node, key, "name", true);
     if (!is_dns_label(s.name)) {
@@ -287,14 +302,16 @@ Service parse_service(const YAML::Node& node, const std::string& key, const Scen
     const auto revisions = node["revisions"];
     const auto rkey = join_key(key, "revisions");
     if (!revisions.IsDefined() || !revisions.IsSequence() || revisions.size() == 0) {
-        fail(revisions.IsDefined() ? revisions : node, rkey, "expected a non-empty list of revisions, oldest first");
+        fail(revisions.IsDefined() ? revisions : node, rkey,
+             "expected a non-empty list of revisions, oldest first");
     }
     for (std::size_t i = 0; i < revisions.size(); ++i) {
         auto r = parse_revision(revisions[i], index_key(rkey, i), scenario, s.name);
         r.number = static_cast<int>(i) + 1;
         if (!s.revisions.empty() && r.deployed_ago >= s.revisions.back().deployed_ago) {
             fail(revisions[i]["deployed-ago"], join_key(index_key(rkey, i), "deployed-ago"),
-                 "revisions are listed oldest first: each must be deployed later (smaller deployed-ago) than "
+                 "revisions are listed oldest first: each must be deployed later (smaller "
+                 "deployed-ago) than "
                  "the one before");
         }
         s.revisions.push_back(std::move(r));
@@ -313,11 +330,14 @@ Service parse_service(const YAML::Node& node, const std::string& key, const Scen
                 fail(entry.first, pkey, "expected a pod index (0, 1, ...)");
             }
             if (index < 0 || index >= s.replicas) {
-                fail(entry.first, pkey, fmt::format("pod index out of range: the service has {} replicas", s.replicas));
+                fail(
+                    entry.first, pkey,
+                    fmt::format("pod index out of range: the service has {} replicas", s.replicas));
             }
             if (!entry.second.IsScalar() || scenario.images.count(entry.second.Scalar()) == 0) {
                 fail(entry.second, pkey,
-                     fmt::format("unknown image '{}'; list it under 'images'", entry.second.Scalar()));
+                     fmt::format("unknown image '{}'; list it under 'images'",
+                                 entry.second.Scalar()));
             }
             s.drifted_pods[index] = entry.second.Scalar();
         }
@@ -326,7 +346,8 @@ Service parse_service(const YAML::Node& node, const std::string& key, const Scen
 }
 
 Scenario parse_scenario(const YAML::Node& root) {
-    check_keys(root, "", {"name", "namespace", "behaviors", "images", "services", "service-accounts"});
+    check_keys(root, "",
+               {"name", "namespace", "behaviors", "images", "services", "service-accounts"});
     Scenario sc;
     sc.name = get_string(root, "", "name", true);
     sc.namespace_name = get_string(root, "", "namespace", false, "shop");
@@ -355,11 +376,13 @@ Scenario parse_scenario(const YAML::Node& root) {
         img.repository = get_string(images[i], key, "repository", true);
         if (!is_repository(img.repository)) {
             fail(images[i]["repository"], join_key(key, "repository"),
-                 "expected a repository path like shop/checkout (lowercase, digits, '-', '_', '.', '/')");
+                 "expected a repository path like shop/checkout (lowercase, digits, '-', '_', '.', "
+                 "'/')");
         }
         img.tag = get_string(images[i], key, "tag", true);
         if (!is_tag(img.tag)) {
-            fail(images[i]["tag"], join_key(key, "tag"), "expected a tag like 1.2.0 (letters, digits, '_', '.', '-')");
+            fail(images[i]["tag"], join_key(key, "tag"),
+                 "expected a tag like 1.2.0 (letters, digits, '_', '.', '-')");
         }
         img.behavior = get_string(images[i], key, "behavior", true);
         if (sc.behaviors.count(img.behavior) == 0) {
@@ -375,7 +398,8 @@ Scenario parse_scenario(const YAML::Node& root) {
 
     const auto services = root["services"];
     if (!services.IsDefined() || !services.IsSequence() || services.size() == 0) {
-        fail(services.IsDefined() ? services : root, "services", "expected a non-empty list of services");
+        fail(services.IsDefined() ? services : root, "services",
+             "expected a non-empty list of services");
     }
     std::set<std::string> names;
     for (std::size_t i = 0; i < services.size(); ++i) {
@@ -399,13 +423,16 @@ Scenario parse_scenario(const YAML::Node& root) {
             ServiceAccount sa;
             sa.name = get_string(accounts[i], key, "name", true);
             if (!is_dns_label(sa.name)) {
-                fail(accounts[i]["name"], join_key(key, "name"), "must be a lowercase DNS label (a-z, 0-9, '-')");
+                fail(accounts[i]["name"], join_key(key, "name"),
+                     "must be a lowercase DNS label (a-z, 0-9, '-')");
             }
             if (!account_names.insert(sa.name).second) {
-                fail(accounts[i]["name"], join_key(key, "name"), fmt::format("duplicate service account '{}'", sa.name));
+                fail(accounts[i]["name"], join_key(key, "name"),
+                     fmt::format("duplicate service account '{}'", sa.name));
             }
             if (accounts[i]["max-duration"].IsDefined()) {
-                sa.max_duration = get_duration(accounts[i], key, "max-duration", std::chrono::seconds(0), false);
+                sa.max_duration =
+                    get_duration(accounts[i], key, "max-duration", std::chrono::seconds(0), false);
             }
             sc.service_accounts.push_back(std::move(sa));
         }
@@ -421,7 +448,8 @@ std::string strip_registry_host(const std::string& ref) {
         return ref;
     }
     const auto first = ref.substr(0, slash);
-    if (first.find('.') != std::string::npos || first.find(':') != std::string::npos || first == "localhost") {
+    if (first.find('.') != std::string::npos || first.find(':') != std::string::npos ||
+        first == "localhost") {
         return ref.substr(slash + 1);
     }
     return ref;
@@ -434,9 +462,11 @@ Result<Scenario> load_scenario(const std::string& path) {
     try {
         root = YAML::LoadFile(path);
     } catch (const YAML::BadFile&) {
-        return oncall::make_error(Errc::io, fmt::format("cannot read scenario file {}; check the path", path));
+        return oncall::make_error(
+            Errc::io, fmt::format("cannot read scenario file {}; check the path", path));
     } catch (const YAML::Exception& e) {
-        return oncall::make_error(Errc::invalid, fmt::format("{}:{}: invalid YAML: {}", path, e.mark.line + 1, e.msg));
+        return oncall::make_error(
+            Errc::invalid, fmt::format("{}:{}: invalid YAML: {}", path, e.mark.line + 1, e.msg));
     }
     try {
         return parse_scenario(root);
@@ -445,7 +475,8 @@ Result<Scenario> load_scenario(const std::string& path) {
         const auto key = e.key.empty() ? std::string("(top level)") : e.key;
         return oncall::make_error(Errc::invalid, fmt::format("{}: {}: {}", where, key, e.message));
     } catch (const YAML::Exception& e) {
-        return oncall::make_error(Errc::invalid, fmt::format("{}:{}: {}", path, e.mark.line + 1, e.msg));
+        return oncall::make_error(Errc::invalid,
+                                  fmt::format("{}:{}: {}", path, e.mark.line + 1, e.msg));
     }
 }
 
@@ -457,7 +488,8 @@ const Image* find_image(const Scenario& scenario, const std::string& image_ref) 
         auto repository = at != std::string::npos ? ref.substr(0, at) : std::string();
         const auto colon = repository.rfind(':');
         if (colon != std::string::npos && repository.find('/', colon) == std::string::npos) {
-            repository.resize(colon); // "repo:tag@sha256:..." names the digest; the tag is decoration
+            repository.resize(
+                colon); // "repo:tag@sha256:..." names the digest; the tag is decoration
         }
         for (const auto& [key, image] : scenario.images) {
             if (!image.digest.empty() && image.digest == digest &&

@@ -17,10 +17,10 @@ namespace sandbox {
 struct Behavior {
     std::string name;
     double requests_per_second_per_pod = 20.0;
-    double error_ratio = 0.001;  // fraction of requests answered 5xx
-    double latency_p50 = 0.05;   // seconds
-    double latency_p99 = 0.2;    // seconds
-    bool crash = false;          // containers exit shortly after start: CrashLoopBackOff
+    double error_ratio = 0.001;         // fraction of requests answered 5xx
+    double latency_p50 = 0.05;          // seconds
+    double latency_p99 = 0.2;           // seconds
+    bool crash = false;                 // containers exit shortly after start: CrashLoopBackOff
     std::vector<std::string> log_lines; // templates of log lines this image writes
 };
 
@@ -31,24 +31,25 @@ struct Image {
     std::string tag;        // e.g. "1.2.0"
     std::string behavior;   // key into Scenario::behaviors
     bool in_registry = true;
-    std::string digest;     // "sha256:<64 hex>" once seeded
+    std::string digest; // "sha256:<64 hex>" once seeded
 };
 
 struct Container {
     std::string name;
-    std::string image; // "repository:tag", a key into Scenario::images
+    std::string image;         // "repository:tag", a key into Scenario::images
     bool pin_by_digest = true; // false: the template names the mutable tag (drift scenario)
 };
 
 struct Revision {
     int number = 1;
     std::vector<Container> containers;
-    std::chrono::seconds deployed_ago{0}; // how long before sandbox start this revision was deployed
+    std::chrono::seconds deployed_ago{
+        0}; // how long before sandbox start this revision was deployed
     std::string change_cause;
 };
 
 struct Service {
-    std::string name;       // also the Deployment name and the `service` metric label
+    std::string name; // also the Deployment name and the `service` metric label
     int replicas = 3;
     std::vector<Revision> revisions; // ascending; the last one is current
     bool paused = false;

@@ -1,12 +1,12 @@
 #pragma once
 // Label and field selectors as the list and watch APIs take them (`labelSelector=app=x,tier!=db`,
-// `fieldSelector=metadata.name=x`), and metav1.LabelSelector objects (matchLabels/matchExpressions).
+// `fieldSelector=metadata.name=x`), and metav1.LabelSelector objects
+// (matchLabels/matchExpressions).
 
 #include "oncall/core/result.h"
 
-#include <nlohmann/json.hpp>
-
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -50,7 +50,8 @@ struct FieldSelector {
 
 /// Parses a field selector; only the fields in `supported` are accepted (kube's "field label not
 /// supported" error otherwise).
-oncall::Result<FieldSelector> parse_field_selector(const std::string& text, const std::vector<std::string>& supported);
+oncall::Result<FieldSelector> parse_field_selector(const std::string& text,
+                                                   const std::vector<std::string>& supported);
 
 /// The labels of an object (metadata.labels) as a map.
 std::map<std::string, std::string> object_labels(const nlohmann::json& object);

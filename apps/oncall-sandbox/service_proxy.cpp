@@ -4,10 +4,9 @@
 
 #include "status.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <cctype>
+#include <fmt/format.h>
 #include <fstream>
 #include <sstream>
 #include <vector>
@@ -30,7 +29,8 @@ std::vector<ServicePort> read_services(const std::string& file) {
     while (std::getline(in, line)) {
         std::istringstream fields(line);
         ServicePort p;
-        if (fields >> p.namespace_name >> p.name >> p.port_name >> p.port_number >> p.url && p.namespace_name[0] != '#') {
+        if (fields >> p.namespace_name >> p.name >> p.port_name >> p.port_number >> p.url &&
+            p.namespace_name[0] != '#') {
             out.push_back(std::move(p));
         }
     }
@@ -38,16 +38,18 @@ std::vector<ServicePort> read_services(const std::string& file) {
 }
 
 std::string lower_case(std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    std::transform(s.begin(), s.end(), s.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     return s;
 }
 
 bool hop_by_hop(const std::string& name) {
     const std::string n = lower_case(name);
-    return n == "connection" || n == "keep-alive" || n == "proxy-authenticate" || n == "proxy-authorization" ||
-           n == "te" || n == "trailer" || n == "transfer-encoding" || n == "upgrade" || n == "content-length" ||
-           n == "host" || n == "authorization" || n == "local_addr" || n == "local_port" || n == "remote_addr" ||
-           n == "remote_port" || n == "accept-encoding";
+    return n == "connection" || n == "keep-alive" || n == "proxy-authenticate" ||
+           n == "proxy-authorization" || n == "te" || n == "trailer" || n == "transfer-encoding" ||
+           n == "upgrade" || n == "content-length" || n == "host" || n == "authorization" ||
+           n == "local_addr" || n == "local_port" || n == "remote_addr" || n == "remote_port" ||
+           n == "accept-encoding";
 }
 
 StatusError service_unavailable(const std::string& message) {
@@ -81,7 +83,8 @@ std::optional<ProxyTarget> ServiceProxy::parse(const std::string& path) {
     // [scheme:]name[:port], as kube's ResourceLocation splits it.
     std::vector<std::string> parts;
     std::size_t start = 0;
-    for (std::size_t colon = service.find(':'); colon != std::string::npos; colon = service.find(':', start)) {
+    for (std::size_t colon = service.find(':'); colon != std::string::npos;
+         colon = service.find(':', start)) {
         parts.push_back(service.substr(start, colon - start));
         start = colon + 1;
     }
@@ -96,14 +99,16 @@ std::optional<ProxyTarget> ServiceProxy::parse(const std::string& path) {
     } else if (parts.size() == 1) {
         t.name = parts[0];
     }
-    if (t.name.empty() || parts.size() > 3 || (!t.scheme.empty() && t.scheme != "http" && t.scheme != "https")) {
+    if (t.name.empty() || parts.size() > 3 ||
+        (!t.scheme.empty() && t.scheme != "http" && t.scheme != "https")) {
         throw bad_request(fmt::format("invalid service request \"{}\"", service));
     }
     t.rest = after.size() > 6 ? after.substr(6) : "/";
     return t;
 }
 
-void ServiceProxy::forward(const httplib::Request& req, httplib::Response& res, const ProxyTarget& t) const {
+void ServiceProxy::forward(const httplib::Request& req, httplib::Response& res,
+                           const ProxyTarget& t) const {
     const ResourceRef ref{"", "services", "Service"};
     const auto services = read_services(m_services_file);
     const ServicePort* match = nullptr;
@@ -122,11 +127,12 @@ void ServiceProxy::forward(const httplib::Request& req, httplib::Response& res, 
         throw not_found(ref, t.name);
     }
     if (match == nullptr) {
-        throw service_unavailable(fmt::format("no endpoints available for service \"{}:{}\"", t.name, t.port));
+        throw service_unavailable(
+            fmt::format("no endpoints available for service \"{}:{}\"", t.name, t.port));
     }
     if (t.scheme == "https") {
-        throw service_unavailable(fmt::format("error trying to reach service: service \"{}\" serves plain http",
-                                              t.name));
+        throw service_unavailable(
+            fmt::format("error trying to reach service: service \"{}\" serves plain http", t.name));
     }
     httplib::Client upstream(match->url);
     upstream.set_connection_timeout(std::chrono::seconds(3));
@@ -159,7 +165,8 @@ void ServiceProxy::forward(const httplib::Request& req, httplib::Response& res, 
         throw method_not_allowed();
     }
     if (!result) {
-        throw service_unavailable(fmt::format("error trying to reach service: {}", httplib::to_string(result.error())));
+        throw service_unavailable(
+            fmt::format("error trying to reach service: {}", httplib::to_string(result.error())));
     }
     res.status = result->status;
     std::string response_type = "text/plain";

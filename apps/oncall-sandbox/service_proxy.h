@@ -7,7 +7,6 @@
 // e.g. "monitoring prometheus web 9090 http://127.0.0.1:41234". The file is read on every request.
 
 #include <httplib.h>
-
 #include <optional>
 #include <string>
 
@@ -32,7 +31,8 @@ public:
 
     /// Forwards the request; 404 for a Service or port the file does not list, 503 when the
     /// Service does not answer (kube's wording).
-    void forward(const httplib::Request& req, httplib::Response& res, const ProxyTarget& target) const;
+    void forward(const httplib::Request& req, httplib::Response& res,
+                 const ProxyTarget& target) const;
 
 private:
     std::string m_services_file;

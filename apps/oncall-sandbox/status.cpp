@@ -10,7 +10,8 @@ const char* const k_object_modified =
     "the object has been modified; please apply your changes to the latest version and try again";
 
 StatusError::StatusError(json status)
-    : std::runtime_error(status.value("message", std::string("error"))), m_status(std::move(status)) {}
+    : std::runtime_error(status.value("message", std::string("error"))),
+      m_status(std::move(status)) {}
 
 std::string qualified_resource(const ResourceRef& ref) {
     return ref.group.empty() ? ref.resource : ref.resource + "." + ref.group;
@@ -21,8 +22,8 @@ static std::string qualified_kind(const ResourceRef& ref) {
 }
 
 json failure_status(int code, const std::string& reason, const std::string& message, json details) {
-    json s = {{"kind", "Status"},     {"apiVersion", "v1"},   {"metadata", json::object()},
-              {"status", "Failure"},  {"message", message},   {"code", code}};
+    json s = {{"kind", "Status"},    {"apiVersion", "v1"}, {"metadata", json::object()},
+              {"status", "Failure"}, {"message", message}, {"code", code}};
     if (!reason.empty()) {
         s["reason"] = reason;
     }
@@ -47,27 +48,28 @@ static json details_for(const ResourceRef& ref, const std::string& name, const s
 }
 
 StatusError not_found(const ResourceRef& ref, const std::string& name) {
-    return StatusError(failure_status(404, "NotFound",
-                                      fmt::format("{} \"{}\" not found", qualified_resource(ref), name),
-                                      details_for(ref, name, ref.resource)));
+    return StatusError(failure_status(
+        404, "NotFound", fmt::format("{} \"{}\" not found", qualified_resource(ref), name),
+        details_for(ref, name, ref.resource)));
 }
 
 StatusError unknown_path() {
-    return StatusError(failure_status(404, "NotFound", "the server could not find the requested resource",
-                                      json::object()));
+    return StatusError(failure_status(
+        404, "NotFound", "the server could not find the requested resource", json::object()));
 }
 
 StatusError already_exists(const ResourceRef& ref, const std::string& name) {
-    return StatusError(failure_status(409, "AlreadyExists",
-                                      fmt::format("{} \"{}\" already exists", qualified_resource(ref), name),
-                                      details_for(ref, name, ref.resource)));
+    return StatusError(
+        failure_status(409, "AlreadyExists",
+                       fmt::format("{} \"{}\" already exists", qualified_resource(ref), name),
+                       details_for(ref, name, ref.resource)));
 }
 
 StatusError conflict(const ResourceRef& ref, const std::string& name, const std::string& why) {
-    return StatusError(failure_status(
-        409, "Conflict",
-        fmt::format("Operation cannot be fulfilled on {} \"{}\": {}", qualified_resource(ref), name, why),
-        details_for(ref, name, ref.resource)));
+    return StatusError(failure_status(409, "Conflict",
+                                      fmt::format("Operation cannot be fulfilled on {} \"{}\": {}",
+                                                  qualified_resource(ref), name, why),
+                                      details_for(ref, name, ref.resource)));
 }
 
 std::string go_value(const json& value) {
@@ -90,14 +92,17 @@ std::string go_value(const json& value) {
 }
 
 FieldCause field_invalid(const std::string& field, const json& value, const std::string& detail) {
-    return FieldCause{"FieldValueInvalid", field, fmt::format("Invalid value: {}: {}", go_value(value), detail)};
+    return FieldCause{"FieldValueInvalid", field,
+                      fmt::format("Invalid value: {}: {}", go_value(value), detail)};
 }
 
 FieldCause field_required(const std::string& field, const std::string& detail) {
-    return FieldCause{"FieldValueRequired", field, detail.empty() ? "Required value" : "Required value: " + detail};
+    return FieldCause{"FieldValueRequired", field,
+                      detail.empty() ? "Required value" : "Required value: " + detail};
 }
 
-StatusError invalid(const ResourceRef& ref, const std::string& name, const std::vector<FieldCause>& causes) {
+StatusError invalid(const ResourceRef& ref, const std::string& name,
+                    const std::vector<FieldCause>& causes) {
     json cause_list = json::array();
     std::vector<std::string> parts;
     for (const auto& c : causes) {
@@ -113,13 +118,15 @@ StatusError invalid(const ResourceRef& ref, const std::string& name, const std::
     json details = details_for(ref, name, ref.kind);
     details["causes"] = cause_list;
     return StatusError(failure_status(
-        422, "Invalid", fmt::format("{} \"{}\" is invalid: {}", qualified_kind(ref), name, joined), details));
+        422, "Invalid", fmt::format("{} \"{}\" is invalid: {}", qualified_kind(ref), name, joined),
+        details));
 }
 
 StatusError patch_does_not_apply(const std::string& why) {
-    json details = {{"causes", json::array({{{"reason", "UnexpectedServerResponse"}, {"message", why}}})}};
-    return StatusError(
-        failure_status(422, "Invalid", "the server rejected our request due to an error in our request", details));
+    json details = {
+        {"causes", json::array({{{"reason", "UnexpectedServerResponse"}, {"message", why}}})}};
+    return StatusError(failure_status(
+        422, "Invalid", "the server rejected our request due to an error in our request", details));
 }
 
 StatusError bad_request(const std::string& message) {
@@ -130,34 +137,41 @@ StatusError unauthorized() {
     return StatusError(failure_status(401, "Unauthorized", "Unauthorized"));
 }
 
-StatusError forbidden(const ResourceRef& ref, const std::string& subresource, const std::string& name,
-                      const std::string& user, const std::string& verb, const std::string& namespace_name) {
-    const std::string resource = subresource.empty() ? ref.resource : ref.resource + "/" + subresource;
+StatusError forbidden(const ResourceRef& ref, const std::string& subresource,
+                      const std::string& name, const std::string& user, const std::string& verb,
+                      const std::string& namespace_name) {
+    const std::string resource =
+        subresource.empty() ? ref.resource : ref.resource + "/" + subresource;
     std::string why;
     if (namespace_name.empty()) {
-        why = fmt::format("User \"{}\" cannot {} resource \"{}\" in API group \"{}\" at the cluster scope", user,
-                          verb, resource, ref.group);
+        why = fmt::format(
+            "User \"{}\" cannot {} resource \"{}\" in API group \"{}\" at the cluster scope", user,
+            verb, resource, ref.group);
     } else {
-        why = fmt::format("User \"{}\" cannot {} resource \"{}\" in API group \"{}\" in the namespace \"{}\"",
-                          user, verb, resource, ref.group, namespace_name);
+        why = fmt::format(
+            "User \"{}\" cannot {} resource \"{}\" in API group \"{}\" in the namespace \"{}\"",
+            user, verb, resource, ref.group, namespace_name);
     }
-    const std::string message = name.empty()
-                                    ? fmt::format("{} is forbidden: {}", qualified_resource(ref), why)
-                                    : fmt::format("{} \"{}\" is forbidden: {}", qualified_resource(ref), name, why);
-    return StatusError(failure_status(403, "Forbidden", message, details_for(ref, name, ref.resource)));
+    const std::string message =
+        name.empty()
+            ? fmt::format("{} is forbidden: {}", qualified_resource(ref), why)
+            : fmt::format("{} \"{}\" is forbidden: {}", qualified_resource(ref), name, why);
+    return StatusError(
+        failure_status(403, "Forbidden", message, details_for(ref, name, ref.resource)));
 }
 
 StatusError method_not_allowed() {
-    return StatusError(failure_status(405, "MethodNotAllowed",
-                                      "the server does not allow this method on the requested resource",
-                                      json::object()));
+    return StatusError(failure_status(
+        405, "MethodNotAllowed", "the server does not allow this method on the requested resource",
+        json::object()));
 }
 
 StatusError unsupported_media_type(const std::vector<std::string>& accepted) {
     return StatusError(failure_status(
         415, "UnsupportedMediaType",
-        fmt::format("the body of the request was in an unknown format - accepted media types include: {}",
-                    fmt::join(accepted, ", ")),
+        fmt::format(
+            "the body of the request was in an unknown format - accepted media types include: {}",
+            fmt::join(accepted, ", ")),
         json::object()));
 }
 
@@ -170,11 +184,15 @@ StatusError internal_error(const std::string& message) {
                                       json{{"causes", json::array({{{"message", message}}})}}));
 }
 
-json delete_success_status(const ResourceRef& ref, const std::string& name, const std::string& uid) {
+json delete_success_status(const ResourceRef& ref, const std::string& name,
+                           const std::string& uid) {
     json details = details_for(ref, name, ref.resource);
     details["uid"] = uid;
-    return json{{"kind", "Status"},    {"apiVersion", "v1"}, {"metadata", json::object()},
-                {"status", "Success"}, {"details", details}};
+    return json{{"kind", "Status"},
+                {"apiVersion", "v1"},
+                {"metadata", json::object()},
+                {"status", "Success"},
+                {"details", details}};
 }
 
 } // namespace sandbox

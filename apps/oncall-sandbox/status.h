@@ -3,7 +3,6 @@
 // server answers with, so that kubectl and oncall see the same errors as against a real cluster.
 
 #include <nlohmann/json.hpp>
-
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -19,8 +18,8 @@ struct ResourceRef {
 
 /// One field error of an Invalid status (field.Error in kube).
 struct FieldCause {
-    std::string reason; // "FieldValueInvalid", "FieldValueRequired", ...
-    std::string field;  // "spec.replicas"
+    std::string reason;  // "FieldValueInvalid", "FieldValueRequired", ...
+    std::string field;   // "spec.replicas"
     std::string message; // "Invalid value: -1: must be greater than or equal to 0"
 };
 
@@ -56,9 +55,11 @@ StatusError conflict(const ResourceRef& ref, const std::string& name, const std:
 /// The optimistic-concurrency conflict message of kube-apiserver.
 extern const char* const k_object_modified;
 /// 422 Invalid `Deployment.apps "x" is invalid: <causes>`.
-StatusError invalid(const ResourceRef& ref, const std::string& name, const std::vector<FieldCause>& causes);
+StatusError invalid(const ResourceRef& ref, const std::string& name,
+                    const std::vector<FieldCause>& causes);
 /// A FieldValueInvalid cause: `Invalid value: <value>: <detail>`.
-FieldCause field_invalid(const std::string& field, const nlohmann::json& value, const std::string& detail);
+FieldCause field_invalid(const std::string& field, const nlohmann::json& value,
+                         const std::string& detail);
 /// A FieldValueRequired cause: `Required value`.
 FieldCause field_required(const std::string& field, const std::string& detail = "");
 /// 422 from a patch that does not apply (kube's generic "rejected our request" with one cause).
@@ -68,8 +69,9 @@ StatusError bad_request(const std::string& message);
 /// 401 Unauthorized.
 StatusError unauthorized();
 /// 403 Forbidden, worded as kube's RBAC denial.
-StatusError forbidden(const ResourceRef& ref, const std::string& subresource, const std::string& name,
-                      const std::string& user, const std::string& verb, const std::string& namespace_name);
+StatusError forbidden(const ResourceRef& ref, const std::string& subresource,
+                      const std::string& name, const std::string& user, const std::string& verb,
+                      const std::string& namespace_name);
 /// 405 MethodNotAllowed.
 StatusError method_not_allowed();
 /// 415 UnsupportedMediaType listing the accepted media types.
@@ -80,7 +82,8 @@ StatusError gone(const std::string& message);
 StatusError internal_error(const std::string& message);
 
 /// The success Status returned by a DELETE of a resource that does not return the deleted object.
-nlohmann::json delete_success_status(const ResourceRef& ref, const std::string& name, const std::string& uid);
+nlohmann::json delete_success_status(const ResourceRef& ref, const std::string& name,
+                                     const std::string& uid);
 
 /// Renders a JSON value as Go's %v would in a field error ("-1", "\"abc\"", "map[...]" simplified).
 std::string go_value(const nlohmann::json& value);

@@ -5,13 +5,12 @@
 // holds mutex() (the API server's handlers and the controller share it); changed() is notified
 // on every change so watches wake up.
 
-#include <nlohmann/json.hpp>
-
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <utility>
@@ -40,30 +39,36 @@ public:
     std::uint64_t oldest_watchable() const;
 
     /// A copy of one object, or nullopt.
-    std::optional<nlohmann::json> get(const std::string& resource, const std::string& namespace_name,
+    std::optional<nlohmann::json> get(const std::string& resource,
+                                      const std::string& namespace_name,
                                       const std::string& name) const;
     /// The stored object itself (valid until the next change), or nullptr.
     const nlohmann::json* find(const std::string& resource, const std::string& namespace_name,
                                const std::string& name) const;
     /// Whether an object exists.
-    bool contains(const std::string& resource, const std::string& namespace_name, const std::string& name) const;
+    bool contains(const std::string& resource, const std::string& namespace_name,
+                  const std::string& name) const;
     /// Every object of a resource in one namespace ("" for all), ordered by namespace then name.
-    std::vector<nlohmann::json> list(const std::string& resource, const std::string& namespace_name) const;
+    std::vector<nlohmann::json> list(const std::string& resource,
+                                     const std::string& namespace_name) const;
 
     /// The stored objects themselves (valid until the next change), ordered as list().
-    std::vector<const nlohmann::json*> view(const std::string& resource, const std::string& namespace_name) const;
+    std::vector<const nlohmann::json*> view(const std::string& resource,
+                                            const std::string& namespace_name) const;
 
     /// Stores a new object: sets metadata.uid (if absent), resourceVersion and creationTimestamp
     /// (if absent, to `now`). Returns the stored object. The caller checks for existence first.
-    nlohmann::json create(const std::string& resource, nlohmann::json object, const std::string& now);
+    nlohmann::json create(const std::string& resource, nlohmann::json object,
+                          const std::string& now);
     /// Replaces an existing object with a new resourceVersion. Returns the stored object.
     nlohmann::json update(const std::string& resource, nlohmann::json object);
     /// Removes an object; returns it (with a new resourceVersion), or nullopt when absent.
-    std::optional<nlohmann::json> remove(const std::string& resource, const std::string& namespace_name,
-                                         const std::string& name);
+    std::optional<nlohmann::json>
+    remove(const std::string& resource, const std::string& namespace_name, const std::string& name);
 
     /// The change events of `resource` after `resource_version`, oldest first.
-    std::vector<WatchEvent> events_after(std::uint64_t resource_version, const std::string& resource) const;
+    std::vector<WatchEvent> events_after(std::uint64_t resource_version,
+                                         const std::string& resource) const;
 
     /// Wakes every watch (used at shutdown).
     void notify_all() { m_changed.notify_all(); }

@@ -1,24 +1,28 @@
 #include "traffic.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <cmath>
+#include <fmt/format.h>
 
 namespace sandbox {
 namespace {
 
 constexpr double k_pi = 3.14159265358979323846;
-constexpr double k_z99 = 2.3263478740408408; // standard normal quantile of 0.99
+constexpr double k_z99 = 2.3263478740408408;            // standard normal quantile of 0.99
 constexpr std::int64_t k_origin_ms = 1'700'000'000'000; // keeps the sine arguments small
 // Letters Kubernetes uses for generated name suffixes (no vowels, no look-alikes).
 constexpr std::string_view k_name_alphabet = "bcdfghjklmnpqrstvwxz2456789";
 
-double unit_interval(std::uint64_t& state) { return static_cast<double>(split_mix(state) >> 11) * 0x1.0p-53; }
+double unit_interval(std::uint64_t& state) {
+    return static_cast<double>(split_mix(state) >> 11) * 0x1.0p-53;
+}
 
-double sigma_of(double p50, double p99) { return p99 > p50 ? std::log(p99 / p50) / k_z99 : 0.0; }
+double sigma_of(double p50, double p99) {
+    return p99 > p50 ? std::log(p99 / p50) / k_z99 : 0.0;
+}
 
-// Smooth variation of one status code's request rate: two sines whose periods and phases come from the seed.
+// Smooth variation of one status code's request rate: two sines whose periods and phases come from
+// the seed.
 struct RateShape {
     double rate = 0;
     double a1 = 0, w1 = 1, p1 = 0;
@@ -46,7 +50,9 @@ RateShape shape_for(const Behavior& b, std::uint64_t seed, std::size_t code) {
     return s;
 }
 
-double normal_cdf(double z) { return 0.5 * std::erfc(-z / std::sqrt(2.0)); }
+double normal_cdf(double z) {
+    return 0.5 * std::erfc(-z / std::sqrt(2.0));
+}
 
 std::string encode_name(std::uint64_t value, std::size_t length) {
     std::string out;
@@ -57,7 +63,9 @@ std::string encode_name(std::uint64_t value, std::size_t length) {
     return out;
 }
 
-std::string format_count(double value) { return fmt::format("{}", static_cast<std::int64_t>(std::floor(value))); }
+std::string format_count(double value) {
+    return fmt::format("{}", static_cast<std::int64_t>(std::floor(value)));
+}
 
 const Behavior* find_behavior(const Scenario& scenario, const std::string& image_key) {
     const auto image = scenario.images.find(image_key);
@@ -70,7 +78,8 @@ const Behavior* find_behavior(const Scenario& scenario, const std::string& image
 
 // A pod of this image can serve: its image can be pulled and does not crash.
 bool can_serve(const Scenario& scenario, const std::string& image_key) {
-    return find_behavior(scenario, image_key) != nullptr && waiting_reason(scenario, image_key).empty();
+    return find_behavior(scenario, image_key) != nullptr &&
+           waiting_reason(scenario, image_key).empty();
 }
 
 } // namespace
@@ -142,7 +151,8 @@ std::uint64_t series_seed(const std::string& namespace_name, const std::string& 
     return fnv1a64(namespace_name + "/" + pod);
 }
 
-Traffic traffic_between(const Behavior& behavior, std::uint64_t seed, std::int64_t from_ms, std::int64_t to_ms) {
+Traffic traffic_between(const Behavior& behavior, std::uint64_t seed, std::int64_t from_ms,
+                        std::int64_t to_ms) {
     Traffic out;
     if (behavior.crash || to_ms <= from_ms) {
         return out;
@@ -173,7 +183,8 @@ std::string scenario_pod_name(const Service& service, const Revision& revision, 
 }
 
 std::string scenario_pod_image(const Service& service, const Revision& revision, int index) {
-    const bool current = !service.revisions.empty() && revision.number == service.revisions.back().number;
+    const bool current =
+        !service.revisions.empty() && revision.number == service.revisions.back().number;
     if (current) {
         const auto drift = service.drifted_pods.find(index);
         if (drift != service.drifted_pods.end()) {
@@ -189,7 +200,8 @@ std::vector<PlannedPod> plan_history(const Scenario& scenario, std::int64_t epoc
         const auto& revs = service.revisions;
         for (std::size_t k = 0; k < revs.size(); ++k) {
             const std::int64_t start = epoch_ms - revs[k].deployed_ago.count() * 1000;
-            // Replaced by the next revision whose pods can serve (a stuck rollout replaces nothing).
+            // Replaced by the next revision whose pods can serve (a stuck rollout replaces
+            // nothing).
             std::optional<std::int64_t> end;
             for (std::size_t j = k + 1; j < revs.size(); ++j) {
                 if (can_serve(scenario, scenario_pod_image(service, revs[j], 0))) {
@@ -204,7 +216,8 @@ std::vector<PlannedPod> plan_history(const Scenario& scenario, std::int64_t epoc
                     continue;
                 }
                 if (!reason.empty() && k + 1 != revs.size()) {
-                    continue; // a stuck rollout that a later revision replaced: its pods are long gone
+                    continue; // a stuck rollout that a later revision replaced: its pods are long
+                              // gone
                 }
                 if (!reason.empty() && i > 0) {
                     break; // a stuck rolling update has created one surge pod
@@ -227,7 +240,8 @@ std::vector<PlannedPod> plan_history(const Scenario& scenario, std::int64_t epoc
     return out;
 }
 
-std::vector<int> pair_live_pods(const std::vector<PlannedPod>& plans, const std::vector<LivePod>& live,
+std::vector<int> pair_live_pods(const std::vector<PlannedPod>& plans,
+                                const std::vector<LivePod>& live,
                                 const std::string& namespace_name) {
     std::vector<int> out(live.size(), -1);
     std::vector<bool> used(plans.size(), false);
@@ -257,7 +271,8 @@ std::vector<int> pair_live_pods(const std::vector<PlannedPod>& plans, const std:
             continue;
         }
         for (std::size_t j = 0; j < plans.size(); ++j) {
-            if (open(j) && plans[j].service == live[i].service && plans[j].behavior->name == live[i].behavior) {
+            if (open(j) && plans[j].service == live[i].service &&
+                plans[j].behavior->name == live[i].behavior) {
                 used[j] = true;
                 out[i] = static_cast<int>(j);
                 break;
@@ -291,31 +306,36 @@ void append_waiting_line(std::string& out, const std::string& labels, const std:
 }
 
 void append_info_line(std::string& out, const std::string& labels, const std::string& image) {
-    out += fmt::format("kube_pod_container_info{{{},image=\"{}\"}} 1\n", labels, escape_label_value(image));
+    out += fmt::format("kube_pod_container_info{{{},image=\"{}\"}} 1\n", labels,
+                       escape_label_value(image));
 }
 
-std::string pod_labels(const std::string& namespace_name, const std::string& service, const std::string& pod) {
-    return fmt::format("namespace=\"{}\",service=\"{}\",pod=\"{}\"", escape_label_value(namespace_name),
-                       escape_label_value(service), escape_label_value(pod));
+std::string pod_labels(const std::string& namespace_name, const std::string& service,
+                       const std::string& pod) {
+    return fmt::format("namespace=\"{}\",service=\"{}\",pod=\"{}\"",
+                       escape_label_value(namespace_name), escape_label_value(service),
+                       escape_label_value(pod));
 }
 
 void append_request_lines(std::string& out, const std::string& labels, const Traffic& traffic,
                           std::string_view suffix) {
     for (std::size_t c = 0; c < k_status_codes.size(); ++c) {
-        out += fmt::format("http_requests_total{{{},code=\"{}\"}} {}{}\n", labels, k_status_codes[c],
-                           format_count(traffic.by_code[c]), suffix);
+        out += fmt::format("http_requests_total{{{},code=\"{}\"}} {}{}\n", labels,
+                           k_status_codes[c], format_count(traffic.by_code[c]), suffix);
     }
 }
 
 void append_histogram_lines(std::string& out, const std::string& labels, const Traffic& traffic,
                             std::string_view suffix) {
     for (std::size_t i = 0; i < k_latency_buckets.size(); ++i) {
-        out += fmt::format("http_request_duration_seconds_bucket{{{},le=\"{}\"}} {}{}\n", labels, k_latency_buckets[i],
-                           format_count(traffic.buckets[i]), suffix);
+        out += fmt::format("http_request_duration_seconds_bucket{{{},le=\"{}\"}} {}{}\n", labels,
+                           k_latency_buckets[i], format_count(traffic.buckets[i]), suffix);
     }
     const auto count = format_count(traffic.total());
-    out += fmt::format("http_request_duration_seconds_bucket{{{},le=\"+Inf\"}} {}{}\n", labels, count, suffix);
-    out += fmt::format("http_request_duration_seconds_sum{{{}}} {:.3f}{}\n", labels, traffic.latency_sum, suffix);
+    out += fmt::format("http_request_duration_seconds_bucket{{{},le=\"+Inf\"}} {}{}\n", labels,
+                       count, suffix);
+    out += fmt::format("http_request_duration_seconds_sum{{{}}} {:.3f}{}\n", labels,
+                       traffic.latency_sum, suffix);
     out += fmt::format("http_request_duration_seconds_count{{{}}} {}{}\n", labels, count, suffix);
 }
 

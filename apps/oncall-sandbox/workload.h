@@ -26,16 +26,17 @@ struct PodRuntime {
 
 class Workload {
 public:
-    /// A workload whose scenario timeline ends now (see the epoch overload). The scenario is copied:
-    /// construct it after seed_registry() so image digests resolve to their behaviors.
+    /// A workload whose scenario timeline ends now (see the epoch overload). The scenario is
+    /// copied: construct it after seed_registry() so image digests resolve to their behaviors.
     explicit Workload(const Scenario& scenario);
 
-    /// A workload whose scenario timeline ends at `epoch` (the start-up instant the backfill used): pods
-    /// present at start-up continue the backfilled series, so rate() sees no reset. Pod changes are
-    /// timed by the workload's clock: `epoch` plus the time elapsed since construction.
+    /// A workload whose scenario timeline ends at `epoch` (the start-up instant the backfill used):
+    /// pods present at start-up continue the backfilled series, so rate() sees no reset. Pod
+    /// changes are timed by the workload's clock: `epoch` plus the time elapsed since construction.
     Workload(const Scenario& scenario, std::chrono::system_clock::time_point epoch);
 
-    /// Replaces the set of pods (called by the controller on every change), as of the workload's clock.
+    /// Replaces the set of pods (called by the controller on every change), as of the workload's
+    /// clock.
     void set_pods(std::vector<PodRuntime> pods);
 
     /// Prometheus text exposition of http_requests_total{service,code,pod} and

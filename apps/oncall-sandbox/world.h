@@ -5,7 +5,6 @@
 #include "scenario.h"
 
 #include <CLI/CLI.hpp>
-
 #include <chrono>
 #include <string>
 

@@ -4,14 +4,15 @@
 #include "oncall/core/duration.h"
 #include "oncall/render/sanitize.h"
 
-#include <fmt/format.h>
-
 #include <cstdio>
 #include <filesystem>
+#include <fmt/format.h>
 
 namespace oncall::app {
 
-void fail(Error error) { throw CommandError{std::move(error)}; }
+void fail(Error error) {
+    throw CommandError{std::move(error)};
+}
 
 render::Format AppContext::format() const {
     render::Format f = render::Format::text;
@@ -36,10 +37,12 @@ const config::Config& AppContext::config() {
         std::error_code ec;
         if (!std::filesystem::exists(path, ec)) {
             if (flag || !config::env_or_empty("ONCALL_CONFIG").empty()) {
-                fail(make_error(Errc::config,
-                                fmt::format("no configuration at {}; create it (see examples/config.yaml), "
-                                            "or leave out --config and $ONCALL_CONFIG to use the kubeconfig alone",
-                                            path)));
+                fail(make_error(
+                    Errc::config,
+                    fmt::format(
+                        "no configuration at {}; create it (see examples/config.yaml), "
+                        "or leave out --config and $ONCALL_CONFIG to use the kubeconfig alone",
+                        path)));
             }
             // No file at all: one implicit context made from the kubeconfig, as kubectl works.
             std::optional<std::string> context_flag;
@@ -100,7 +103,8 @@ std::function<void(std::string_view)> AppContext::logger() const {
     if (options.verbose == 0) {
         return {};
     }
-    return [](std::string_view line) { fmt::print(stderr, "oncall: {}\n", render::sanitize(line)); };
+    return
+        [](std::string_view line) { fmt::print(stderr, "oncall: {}\n", render::sanitize(line)); };
 }
 
 } // namespace oncall::app

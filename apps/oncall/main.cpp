@@ -1,17 +1,16 @@
 // oncall: entry point. Parses flags, runs one subcommand, maps its outcome to an exit code.
 
 #include "app_context.h"
-#include "oncall/http/client.h"
 #include "commands/commands.h"
 #include "oncall/core/exit_code.h"
 #include "oncall/core/version.h"
+#include "oncall/http/client.h"
 #include "oncall/render/sanitize.h"
 
 #include <CLI/CLI.hpp>
-#include <fmt/format.h>
-
 #include <cstdio>
 #include <exception>
+#include <fmt/format.h>
 
 namespace {
 
@@ -24,7 +23,8 @@ std::size_t distance(const std::string& a, const std::string& b) {
     for (std::size_t i = 1; i <= a.size(); ++i) {
         cur[0] = i;
         for (std::size_t j = 1; j <= b.size(); ++j) {
-            cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+            cur[j] = std::min(
+                {prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
         }
         std::swap(prev, cur);
     }
@@ -70,7 +70,8 @@ std::string explain_unknown(const CLI::App& app, const std::vector<std::string>&
             continue;
         }
         const CLI::App* sub = nullptr;
-        for (const auto* candidate : current->get_subcommands([](const CLI::App*) { return true; })) {
+        for (const auto* candidate :
+             current->get_subcommands([](const CLI::App*) { return true; })) {
             if (candidate->get_name() == arg) {
                 sub = candidate;
             }
@@ -84,7 +85,8 @@ std::string explain_unknown(const CLI::App& app, const std::vector<std::string>&
         }
         std::string best;
         std::size_t best_d = 4;
-        for (const auto* candidate : current->get_subcommands([](const CLI::App*) { return true; })) {
+        for (const auto* candidate :
+             current->get_subcommands([](const CLI::App*) { return true; })) {
             const auto d = distance(arg, candidate->get_name());
             if (d < best_d && !candidate->get_group().empty()) {
                 best_d = d;
@@ -92,7 +94,8 @@ std::string explain_unknown(const CLI::App& app, const std::vector<std::string>&
             }
         }
         return fmt::format("unknown command '{}'{}", arg,
-                           best.empty() ? "; see 'oncall --help'" : fmt::format("; did you mean '{}'?", best));
+                           best.empty() ? "; see 'oncall --help'"
+                                        : fmt::format("; did you mean '{}'?", best));
     }
     return {};
 }
@@ -113,10 +116,13 @@ int main(int argc, char** argv) {
     cli.option_defaults()->always_capture_default(false);
 
     auto& o = ctx.options;
-    cli.add_option("--config", o.config_path, "Configuration file (default: $ONCALL_CONFIG, then "
-                                               "$XDG_CONFIG_HOME/oncall/config.yaml)");
-    cli.add_option("--context", o.context, "Context to use (default: $ONCALL_CONTEXT, then current-context)");
-    cli.add_option("-o,--output", o.output, "Output format")->check(CLI::IsMember({"text", "json"}));
+    cli.add_option("--config", o.config_path,
+                   "Configuration file (default: $ONCALL_CONFIG, then "
+                   "$XDG_CONFIG_HOME/oncall/config.yaml)");
+    cli.add_option("--context", o.context,
+                   "Context to use (default: $ONCALL_CONTEXT, then current-context)");
+    cli.add_option("-o,--output", o.output, "Output format")
+        ->check(CLI::IsMember({"text", "json"}));
     cli.add_flag("--no-color", o.no_color, "Never colour the output (also: NO_COLOR)");
     cli.add_flag("-v,--verbose", o.verbose, "Print diagnostics to stderr (credentials redacted)");
     cli.add_flag("-q,--quiet", o.quiet, "Print only results and errors");

@@ -1,29 +1,32 @@
-// deploy_bench: how fast a rollback reaches the API server, and how fast a rollout's end is noticed.
+// deploy_bench: how fast a rollback reaches the API server, and how fast a rollout's end is
+// noticed.
 //
-//   ONCALL_BIN=build/dev/apps/oncall/oncall ONCALL_SANDBOX_STATE=/tmp/sb build/dev/tests/bench/deploy_bench [--runs N]
+//   ONCALL_BIN=build/dev/apps/oncall/oncall ONCALL_SANDBOX_STATE=/tmp/sb
+//   build/dev/tests/bench/deploy_bench [--runs N]
 //
-// Needs a running practice cluster (examples/sandbox/sandbox up --state-dir /tmp/sb). Each run rolls
-// `payments` back and forth between two revisions with the built oncall, while an independent watch
-// on the Deployment timestamps what the server does:
+// Needs a running practice cluster (examples/sandbox/sandbox up --state-dir /tmp/sb). Each run
+// rolls `payments` back and forth between two revisions with the built oncall, while an independent
+// watch on the Deployment timestamps what the server does:
 //   start -> PATCH   command start until the server has applied the write (the watch's first event
-//                    with a new generation): process start-up, config, grant, reads, planning, PATCH;
+//                    with a new generation): process start-up, config, grant, reads, planning,
+//                    PATCH;
 //   notice latency   the rollout becoming complete on the server (the watch's event) until
 //                    ops::wait_for_rollout reports it (in-process, the code path oncall uses);
-//   complete -> exit the same end of rollout until the oncall process has exited (wait, audit, output).
+//   complete -> exit the same end of rollout until the oncall process has exited (wait, audit,
+//   output).
 
 #include "oncall/backends/kubernetes.h"
 #include "oncall/ops/rollout.h"
 #include "process.h"
 
-#include <curl/curl.h>
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <curl/curl.h>
+#include <fmt/format.h>
 #include <fstream>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -46,7 +49,9 @@ std::string read_text(const std::string& path) {
     return s;
 }
 
-double ms(Steady::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+double ms(Steady::duration d) {
+    return std::chrono::duration<double, std::milli>(d).count();
+}
 
 struct Stats {
     std::vector<double> values;
@@ -61,8 +66,9 @@ struct Stats {
         for (double x : v) {
             sum += x;
         }
-        return fmt::format("n={} min={:.1f} median={:.1f} mean={:.1f} max={:.1f} ms", v.size(), v.front(),
-                           v[v.size() / 2], sum / static_cast<double>(v.size()), v.back());
+        return fmt::format("n={} min={:.1f} median={:.1f} mean={:.1f} max={:.1f} ms", v.size(),
+                           v.front(), v[v.size() / 2], sum / static_cast<double>(v.size()),
+                           v.back());
     }
 };
 
@@ -70,7 +76,8 @@ struct Stats {
 // event in which the rollout of that generation is complete.
 class ServerClock {
 public:
-    ServerClock(const kube::KubeClient& client, std::int64_t generation, std::string resource_version)
+    ServerClock(const kube::KubeClient& client, std::int64_t generation,
+                std::string resource_version)
         : m_client(client), m_generation(generation), m_rv(std::move(resource_version)) {
         m_thread = std::thread([this] { run(); });
     }
@@ -94,23 +101,25 @@ private:
             options.resource_version = m_rv;
             options.field_selector = "metadata.name=payments";
             options.timeout = std::chrono::seconds(1);
-            (void)m_client.watch("/apis/apps/v1/namespaces/shop/deployments", options, [&](const kube::WatchEvent& e) {
-                const auto at = Steady::now();
-                auto d = kube::decode_deployment(e.object);
-                if (!d) {
-                    return true;
-                }
-                m_rv = d->metadata.resource_version;
-                std::lock_guard lock(m_mutex);
-                if (d->metadata.generation > m_generation && !m_patched) {
-                    m_patched = at;
-                }
-                if (m_patched && !m_complete && d->status.observed_generation > m_generation &&
-                    ops::evaluate_rollout(*d).state == ops::RolloutState::complete) {
-                    m_complete = at;
-                }
-                return !m_stop && !m_complete;
-            });
+            (void)m_client.watch(
+                "/apis/apps/v1/namespaces/shop/deployments", options,
+                [&](const kube::WatchEvent& e) {
+                    const auto at = Steady::now();
+                    auto d = kube::decode_deployment(e.object);
+                    if (!d) {
+                        return true;
+                    }
+                    m_rv = d->metadata.resource_version;
+                    std::lock_guard lock(m_mutex);
+                    if (d->metadata.generation > m_generation && !m_patched) {
+                        m_patched = at;
+                    }
+                    if (m_patched && !m_complete && d->status.observed_generation > m_generation &&
+                        ops::evaluate_rollout(*d).state == ops::RolloutState::complete) {
+                        m_complete = at;
+                    }
+                    return !m_stop && !m_complete;
+                });
             std::lock_guard lock(m_mutex);
             if (m_complete) {
                 return;
@@ -165,8 +174,8 @@ int main(int argc, char** argv) {
     options.env = run_env;
     options.timeout = std::chrono::seconds(120);
 
-    auto granted = test::run_oncall({"request-access", "payments", "--role", "deployer", "--for", "30m", "--reason",
-                                     "benchmark of rollback latency", "-q"},
+    auto granted = test::run_oncall({"request-access", "payments", "--role", "deployer", "--for",
+                                     "30m", "--reason", "benchmark of rollback latency", "-q"},
                                     options);
     if (granted.exit_code != 0) {
         fmt::print(stderr, "deploy_bench: request-access failed: {}\n", granted.err);
@@ -192,12 +201,14 @@ int main(int argc, char** argv) {
             ServerClock server(client, d->metadata.generation, d->metadata.resource_version);
             std::this_thread::sleep_for(std::chrono::milliseconds(200)); // the watch is established
             const auto t0 = Steady::now();
-            auto r = test::run_oncall({"rollback", "payments", "--to-revision", std::to_string(target), "--yes",
-                                       "--no-verify", "-q", "--reason", "benchmark of rollback latency"},
+            auto r = test::run_oncall({"rollback", "payments", "--to-revision",
+                                       std::to_string(target), "--yes", "--no-verify", "-q",
+                                       "--reason", "benchmark of rollback latency"},
                                       options);
             const auto t_exit = Steady::now();
             if (r.exit_code != 0) {
-                fmt::print(stderr, "deploy_bench: rollback failed (exit {}): {}\n", r.exit_code, r.err);
+                fmt::print(stderr, "deploy_bench: rollback failed (exit {}): {}\n", r.exit_code,
+                           r.err);
                 return 1;
             }
             for (int i = 0; i < 50 && !server.complete(); ++i) {
@@ -217,11 +228,13 @@ int main(int argc, char** argv) {
         {
             ServerClock server(client, d->metadata.generation, d->metadata.resource_version);
             std::this_thread::sleep_for(std::chrono::milliseconds(200));
-            auto r = test::run_oncall({"rollback", "payments", "--to-revision", std::to_string(target), "--yes",
-                                       "--no-wait", "-q", "--reason", "benchmark of watch latency"},
+            auto r = test::run_oncall({"rollback", "payments", "--to-revision",
+                                       std::to_string(target), "--yes", "--no-wait", "-q",
+                                       "--reason", "benchmark of watch latency"},
                                       options);
             if (r.exit_code != 0) {
-                fmt::print(stderr, "deploy_bench: rollback failed (exit {}): {}\n", r.exit_code, r.err);
+                fmt::print(stderr, "deploy_bench: rollback failed (exit {}): {}\n", r.exit_code,
+                           r.err);
                 return 1;
             }
             std::optional<Steady::time_point> noticed;

@@ -6,15 +6,13 @@
 // 2. The same through the fault-injecting proxy adding D ms (the proxy's own overhead included).
 // 3. Small GETs per second: sequential perform() (reused connection) and perform_all batches.
 
-#include "oncall/http/client.h"
-
 #include "fault_proxy.h"
+#include "oncall/http/client.h"
 #include "test_server.h"
-
-#include <curl/curl.h>
 
 #include <chrono>
 #include <cstdio>
+#include <curl/curl.h>
 #include <string>
 
 using namespace oncall;
@@ -75,9 +73,10 @@ void compare(const char* label, const http::Client& client, const std::string& u
     start = Clock::now();
     const auto bounded = client.perform_all(requests, 8);
     const double parallel8 = seconds_since(start);
-    std::printf("%-28s sequential %7.3f s | perform_all %7.3f s (x%.1f) | perform_all max 8 %7.3f s | failures %d/%d/%d\n",
-                label, sequential, parallel, sequential / parallel, parallel8, sequential_failures, failures(results),
-                failures(bounded));
+    std::printf("%-28s sequential %7.3f s | perform_all %7.3f s (x%.1f) | perform_all max 8 %7.3f "
+                "s | failures %d/%d/%d\n",
+                label, sequential, parallel, sequential / parallel, parallel8, sequential_failures,
+                failures(results), failures(bounded));
 }
 
 } // namespace
@@ -87,21 +86,23 @@ int main(int argc, char** argv) {
     const Args a = parse(argc, argv);
     {
         TestServer server;
-        server.on("GET", "/slow", [&](const httplib::Request&, httplib::Response& res, std::size_t) {
-            server.sleep(std::chrono::milliseconds(a.delay_ms));
-            res.set_content(R"({"status":"success"})", "application/json");
-        });
-        server.on("GET", "/small", [](const httplib::Request&, httplib::Response& res, std::size_t) {
-            res.set_content(R"({"status":"success","data":[]})", "application/json");
-        });
+        server.on("GET", "/slow",
+                  [&](const httplib::Request&, httplib::Response& res, std::size_t) {
+                      server.sleep(std::chrono::milliseconds(a.delay_ms));
+                      res.set_content(R"({"status":"success"})", "application/json");
+                  });
+        server.on("GET", "/small",
+                  [](const httplib::Request&, httplib::Response& res, std::size_t) {
+                      res.set_content(R"({"status":"success","data":[]})", "application/json");
+                  });
         server.start();
 
         http::ClientOptions options;
         options.retry = http::RetryPolicy::none();
         const http::Client client(options);
 
-        std::printf("http_bench: %d requests, server delay %d ms, libcurl %s\n", a.requests, a.delay_ms,
-                    curl_version_info(CURLVERSION_NOW)->version);
+        std::printf("http_bench: %d requests, server delay %d ms, libcurl %s\n", a.requests,
+                    a.delay_ms, curl_version_info(CURLVERSION_NOW)->version);
         compare("direct", client, server.url("/slow"), a);
 
         FaultProxy::Options proxy_options;
@@ -121,15 +122,16 @@ int main(int argc, char** argv) {
             failed += (r.ok() && r->status == 200) ? 0 : 1;
         }
         double elapsed = seconds_since(start);
-        std::printf("small GETs, sequential perform: %d in %.3f s = %.0f req/s (%.3f ms each), failures %d\n", a.small,
-                    elapsed, a.small / elapsed, 1000.0 * elapsed / a.small, failed);
+        std::printf("small GETs, sequential perform: %d in %.3f s = %.0f req/s (%.3f ms each), "
+                    "failures %d\n",
+                    a.small, elapsed, a.small / elapsed, 1000.0 * elapsed / a.small, failed);
 
         std::vector<http::Request> batch(static_cast<std::size_t>(a.small), small);
         start = Clock::now();
         const auto results = client.perform_all(batch, 8);
         elapsed = seconds_since(start);
-        std::printf("small GETs, perform_all max 8:  %d in %.3f s = %.0f req/s, failures %d\n", a.small, elapsed,
-                    a.small / elapsed, failures(results));
+        std::printf("small GETs, perform_all max 8:  %d in %.3f s = %.0f req/s, failures %d\n",
+                    a.small, elapsed, a.small / elapsed, failures(results));
     }
     curl_global_cleanup();
     return 0;

@@ -1,6 +1,7 @@
 // triage_bench: wall time of `oncall triage checkout` with every backend 100 ms away.
 //
-//   ONCALL_SANDBOX_STATE=/tmp/sb build/dev/tests/bench/triage_bench [--runs N] [--delay-ms MS] [--lookback-min M]
+//   ONCALL_SANDBOX_STATE=/tmp/sb build/dev/tests/bench/triage_bench [--runs N] [--delay-ms MS]
+//   [--lookback-min M]
 //
 // Needs a running practice cluster (examples/sandbox/sandbox up --state-dir /tmp/sb). A fault proxy
 // in front of Prometheus, Alertmanager and the Kubernetes API adds the delay to every request. The
@@ -11,17 +12,15 @@
 // Then the overview of every service (bounded parallelism) against one service at a time.
 
 #include "fault_proxy.h"
-#include "process.h"
-
 #include "oncall/config/config.h"
 #include "oncall/ops/triage.h"
-
-#include <curl/curl.h>
-#include <fmt/format.h>
+#include "process.h"
 
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <curl/curl.h>
+#include <fmt/format.h>
 #include <string>
 #include <vector>
 
@@ -30,7 +29,9 @@ using Steady = std::chrono::steady_clock;
 
 namespace {
 
-double ms(Steady::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+double ms(Steady::duration d) {
+    return std::chrono::duration<double, std::milli>(d).count();
+}
 
 struct Stats {
     std::vector<double> values;
@@ -46,7 +47,8 @@ struct Stats {
         }
         auto v = values;
         std::sort(v.begin(), v.end());
-        return fmt::format("n={} min={:.0f} median={:.0f} max={:.0f} ms", v.size(), v.front(), median(), v.back());
+        return fmt::format("n={} min={:.0f} median={:.0f} max={:.0f} ms", v.size(), v.front(),
+                           median(), v.back());
     }
 };
 
@@ -55,7 +57,8 @@ struct Proxies {
     test::FaultProxy alertmanager;
     test::FaultProxy kubernetes;
     std::size_t total() const {
-        return prometheus.request_count() + alertmanager.request_count() + kubernetes.request_count();
+        return prometheus.request_count() + alertmanager.request_count() +
+               kubernetes.request_count();
     }
     void clear() {
         prometheus.clear_requests();
@@ -104,9 +107,10 @@ int main(int argc, char** argv) {
     if (!ctx) {
         die(ctx.error().message);
     }
-    Proxies proxies{test::FaultProxy(upstream(env.at("PROMETHEUS_URL"))),
-                    test::FaultProxy(upstream(env.at("ALERTMANAGER_URL"))),
-                    test::FaultProxy(upstream(env.at("ONCALL_SANDBOX_URL"), env.at("ONCALL_SANDBOX_CA")))};
+    Proxies proxies{
+        test::FaultProxy(upstream(env.at("PROMETHEUS_URL"))),
+        test::FaultProxy(upstream(env.at("ALERTMANAGER_URL"))),
+        test::FaultProxy(upstream(env.at("ONCALL_SANDBOX_URL"), env.at("ONCALL_SANDBOX_CA")))};
     test::FaultSettings delay;
     delay.delay = std::chrono::milliseconds(delay_ms);
     proxies.prometheus.set(delay);
@@ -126,7 +130,8 @@ int main(int argc, char** argv) {
     req.source_timeout = std::chrono::seconds(20);
     req.lookback = std::chrono::minutes(lookback_min);
 
-    const auto run = [&](const config::Context& c, bool sequential, Stats& stats, std::size_t& requests) {
+    const auto run = [&](const config::Context& c, bool sequential, Stats& stats,
+                         std::size_t& requests) {
         proxies.clear();
         auto r = req;
         r.sequential = sequential;
@@ -158,12 +163,14 @@ int main(int argc, char** argv) {
         return c;
     };
 
-    fmt::print("triage_bench: checkout, every backend request delayed by {} ms, {} runs each\n", delay_ms, runs);
+    fmt::print("triage_bench: checkout, every backend request delayed by {} ms, {} runs each\n",
+               delay_ms, runs);
     Stats concurrent;
     Stats sequential;
     std::size_t concurrent_requests = 0;
     std::size_t sequential_requests = 0;
-    std::vector<std::pair<std::string, Stats>> chains = {{"prometheus", {}}, {"alertmanager", {}}, {"kubernetes", {}}};
+    std::vector<std::pair<std::string, Stats>> chains = {
+        {"prometheus", {}}, {"alertmanager", {}}, {"kubernetes", {}}};
     std::vector<std::size_t> chain_requests(chains.size());
     run(proxied, false, concurrent, concurrent_requests); // warm-up (TLS session, connections)
     concurrent = {};
@@ -177,14 +184,17 @@ int main(int argc, char** argv) {
     double slowest = 0.0;
     std::string slowest_name;
     for (std::size_t k = 0; k < chains.size(); ++k) {
-        fmt::print("  chain {:<13} {:>3} requests  {}\n", chains[k].first, chain_requests[k], chains[k].second.line());
+        fmt::print("  chain {:<13} {:>3} requests  {}\n", chains[k].first, chain_requests[k],
+                   chains[k].second.line());
         if (chains[k].second.median() > slowest) {
             slowest = chains[k].second.median();
             slowest_name = chains[k].first;
         }
     }
-    fmt::print("  concurrent          {:>3} requests  {}\n", concurrent_requests, concurrent.line());
-    fmt::print("  sequential          {:>3} requests  {}\n", sequential_requests, sequential.line());
+    fmt::print("  concurrent          {:>3} requests  {}\n", concurrent_requests,
+               concurrent.line());
+    fmt::print("  sequential          {:>3} requests  {}\n", sequential_requests,
+               sequential.line());
     fmt::print("  concurrent / slowest chain ({}): {:.2f}x (target <= 1.30x)\n", slowest_name,
                concurrent.median() / slowest);
     fmt::print("  sequential / concurrent: {:.2f}x\n", sequential.median() / concurrent.median());
@@ -208,13 +218,15 @@ int main(int argc, char** argv) {
         serial.add(ms(Steady::now() - start));
         if (i == 0) {
             for (const auto& l : lines) {
-                fmt::print("    {:<10} {:<9} {}\n", l.service, ops::verdict_name(l.verdict), l.summary.substr(0, 70));
+                fmt::print("    {:<10} {:<9} {}\n", l.service, ops::verdict_name(l.verdict),
+                           l.summary.substr(0, 70));
             }
         }
     }
-    fmt::print("  overview of {} services, 4 at a time: {:>3} requests  {}\n", names.size(), overview_requests,
-               parallel4.line());
-    fmt::print("  overview of {} services, 1 at a time:               {}\n", names.size(), serial.line());
+    fmt::print("  overview of {} services, 4 at a time: {:>3} requests  {}\n", names.size(),
+               overview_requests, parallel4.line());
+    fmt::print("  overview of {} services, 1 at a time:               {}\n", names.size(),
+               serial.line());
     curl_global_cleanup();
     return 0;
 }

@@ -1,19 +1,20 @@
 // Fuzzes the Alertmanager API v2 decoders of alert lists, silence lists, one silence and a new
 // silence's id (and their plain-string error bodies) on an arbitrary status and body.
-#include "oncall/backends/alertmanager.h"
-
 #include "fuzz_support.h"
+#include "oncall/backends/alertmanager.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const auto input = oncall::fuzz::split_status(data, size);
-    const auto result = oncall::alertmanager::decode_alerts(input.status, input.body, "http://127.0.0.1:9093");
+    const auto result =
+        oncall::alertmanager::decode_alerts(input.status, input.body, "http://127.0.0.1:9093");
     if (!result && result.error().message.empty()) {
         __builtin_trap();
     }
     if (result && (input.status < 200 || input.status >= 300)) {
         __builtin_trap();
     }
-    const auto silences = oncall::alertmanager::decode_silences(input.status, input.body, "http://127.0.0.1:9093");
+    const auto silences =
+        oncall::alertmanager::decode_silences(input.status, input.body, "http://127.0.0.1:9093");
     if (silences && (input.status < 200 || input.status >= 300)) {
         __builtin_trap();
     }
@@ -25,7 +26,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         }
     }
     (void)oncall::alertmanager::decode_silence(input.status, input.body, "http://127.0.0.1:9093");
-    const auto created = oncall::alertmanager::decode_created_silence(input.status, input.body, "http://127.0.0.1:9093");
+    const auto created = oncall::alertmanager::decode_created_silence(input.status, input.body,
+                                                                      "http://127.0.0.1:9093");
     if (created && !oncall::alertmanager::is_silence_id(*created)) {
         __builtin_trap();
     }

@@ -22,7 +22,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         }
         replicasets.push_back(std::move(rs).value());
     }
-    const auto revisions = oncall::kube::revisions_of(oncall::fuzz::recorded_deployment(), replicasets);
+    const auto revisions =
+        oncall::kube::revisions_of(oncall::fuzz::recorded_deployment(), replicasets);
     for (std::size_t i = 1; i < revisions.size(); ++i) {
         if (revisions[i - 1].number < revisions[i].number) {
             __builtin_trap(); // newest first

@@ -14,7 +14,8 @@ namespace oncall::fuzz {
 
 /// The body parsed as the Kubernetes client parses a response body.
 inline Result<nlohmann::json> parse_body(std::string_view body) {
-    return http::parse_json_text(body, "GET https://127.0.0.1:6443/apis/apps/v1/namespaces/shop/deployments");
+    return http::parse_json_text(
+        body, "GET https://127.0.0.1:6443/apis/apps/v1/namespaces/shop/deployments");
 }
 
 /// The items of a list object, as KubeClient::list collects them (non-arrays give none).

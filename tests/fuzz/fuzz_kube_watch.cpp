@@ -14,7 +14,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             continue;
         }
         const auto event = oncall::kube::decode_watch_event(
-            line, "WATCH /apis/apps/v1/namespaces/shop/deployments", "https://127.0.0.1:6443/apis/apps/v1");
+            line, "WATCH /apis/apps/v1/namespaces/shop/deployments",
+            "https://127.0.0.1:6443/apis/apps/v1");
         if (!event) {
             if (event.error().message.empty()) {
                 __builtin_trap();

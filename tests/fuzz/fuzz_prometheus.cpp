@@ -1,12 +1,12 @@
 // Fuzzes the Prometheus response decoder (the query envelope: status, errorType, error, warnings,
 // vector/matrix/scalar/string results, sample values and times) on an arbitrary status and body.
-#include "oncall/backends/prometheus.h"
-
 #include "fuzz_support.h"
+#include "oncall/backends/prometheus.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const auto input = oncall::fuzz::split_status(data, size);
-    const auto result = oncall::prometheus::decode_query_response(input.status, input.body, "http://127.0.0.1:9090");
+    const auto result = oncall::prometheus::decode_query_response(input.status, input.body,
+                                                                  "http://127.0.0.1:9090");
     if (!result && result.error().message.empty()) {
         __builtin_trap(); // every failure says what went wrong
     }

@@ -2,9 +2,8 @@
 // WWW-Authenticate challenge (first line of the input), the Docker-Content-Digest check (second
 // line) and image references (the rest), plus the manifest body hash. The manifest body itself is
 // only hashed, never parsed.
-#include "oncall/backends/registry.h"
-
 #include "backends/text.h"
+#include "oncall/backends/registry.h"
 
 #include <cstddef>
 #include <cstdint>

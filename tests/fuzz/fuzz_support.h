@@ -9,7 +9,8 @@
 namespace oncall::fuzz {
 
 /// The HTTP statuses a decoder is asked to handle; the first input byte picks one.
-inline constexpr std::array<long, 12> k_statuses{200, 200, 200, 200, 201, 400, 401, 403, 404, 409, 422, 503};
+inline constexpr std::array<long, 12> k_statuses{200, 200, 200, 200, 201, 400,
+                                                 401, 403, 404, 409, 422, 503};
 
 /// An input as (status, body): the first byte selects the status, the rest is the body.
 struct StatusAndBody {

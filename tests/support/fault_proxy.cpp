@@ -3,24 +3,22 @@
 
 #include "fault_proxy.h"
 
-#include <curl/curl.h>
-#include <zlib.h>
-
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <algorithm>
+#include <arpa/inet.h>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <curl/curl.h>
 #include <list>
 #include <map>
 #include <mutex>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <stdexcept>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <zlib.h>
 
 namespace oncall::test {
 
@@ -30,7 +28,8 @@ using SteadyClock = std::chrono::steady_clock;
 
 bool iequals(std::string_view a, std::string_view b) {
     return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+               return std::tolower(static_cast<unsigned char>(x)) ==
+                      std::tolower(static_cast<unsigned char>(y));
            });
 }
 
@@ -38,7 +37,8 @@ std::string_view trim(std::string_view s) {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
         s.remove_prefix(1);
     }
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
+    while (!s.empty() &&
+           (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
         s.remove_suffix(1);
     }
     return s;
@@ -54,7 +54,8 @@ std::string percent_decode(std::string_view text) {
     for (std::size_t i = 0; i < text.size(); ++i) {
         if (text[i] == '%' && i + 2 < text.size()) {
             int value = 0;
-            if (std::from_chars(text.data() + i + 1, text.data() + i + 3, value, 16).ec == std::errc()) {
+            if (std::from_chars(text.data() + i + 1, text.data() + i + 3, value, 16).ec ==
+                std::errc()) {
                 out.push_back(static_cast<char>(value));
                 i += 2;
                 continue;
@@ -67,18 +68,30 @@ std::string percent_decode(std::string_view text) {
 
 const char* reason(int status) {
     switch (status) {
-    case 200: return "OK";
-    case 302: return "Found";
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 408: return "Request Timeout";
-    case 411: return "Length Required";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "Status";
+    case 200:
+        return "OK";
+    case 302:
+        return "Found";
+    case 400:
+        return "Bad Request";
+    case 404:
+        return "Not Found";
+    case 408:
+        return "Request Timeout";
+    case 411:
+        return "Length Required";
+    case 429:
+        return "Too Many Requests";
+    case 500:
+        return "Internal Server Error";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    default:
+        return "Status";
     }
 }
 
@@ -157,21 +170,36 @@ std::optional<FaultMode> parse_fault_mode(std::string_view name) {
 
 const char* fault_mode_name(FaultMode mode) {
     switch (mode) {
-    case FaultMode::pass: return "pass";
-    case FaultMode::status: return "status";
-    case FaultMode::reset: return "reset";
-    case FaultMode::html_page: return "html_page";
-    case FaultMode::truncated_json: return "truncated_json";
-    case FaultMode::oversized: return "oversized";
-    case FaultMode::slow_loris: return "slow_loris";
-    case FaultMode::endless_chunked: return "endless_chunked";
-    case FaultMode::redirect: return "redirect";
-    case FaultMode::huge_headers: return "huge_headers";
-    case FaultMode::garbage: return "garbage";
-    case FaultMode::gzip_bomb: return "gzip_bomb";
-    case FaultMode::json_bomb: return "json_bomb";
-    case FaultMode::body: return "body";
-    case FaultMode::rewrite: return "rewrite";
+    case FaultMode::pass:
+        return "pass";
+    case FaultMode::status:
+        return "status";
+    case FaultMode::reset:
+        return "reset";
+    case FaultMode::html_page:
+        return "html_page";
+    case FaultMode::truncated_json:
+        return "truncated_json";
+    case FaultMode::oversized:
+        return "oversized";
+    case FaultMode::slow_loris:
+        return "slow_loris";
+    case FaultMode::endless_chunked:
+        return "endless_chunked";
+    case FaultMode::redirect:
+        return "redirect";
+    case FaultMode::huge_headers:
+        return "huge_headers";
+    case FaultMode::garbage:
+        return "garbage";
+    case FaultMode::gzip_bomb:
+        return "gzip_bomb";
+    case FaultMode::json_bomb:
+        return "json_bomb";
+    case FaultMode::body:
+        return "body";
+    case FaultMode::rewrite:
+        return "rewrite";
     }
     return "pass";
 }
@@ -402,16 +430,16 @@ struct FaultProxy::Impl {
     bool pause(std::chrono::milliseconds d) {
         const auto until = SteadyClock::now() + d;
         while (!stopping && SteadyClock::now() < until) {
-            std::this_thread::sleep_for(std::min<SteadyClock::duration>(until - SteadyClock::now(),
-                                                                        std::chrono::milliseconds(20)));
+            std::this_thread::sleep_for(std::min<SteadyClock::duration>(
+                until - SteadyClock::now(), std::chrono::milliseconds(20)));
         }
         return !stopping;
     }
 
     // --- responses -------------------------------------------------------------------------
 
-    static std::string simple_response(int status, std::string_view content_type, std::string_view body,
-                                       std::string_view extra_headers = {}) {
+    static std::string simple_response(int status, std::string_view content_type,
+                                       std::string_view body, std::string_view extra_headers = {}) {
         std::string out = "HTTP/1.1 " + std::to_string(status) + " " + reason(status) + "\r\n";
         out += "Content-Type: " + std::string(content_type) + "\r\n";
         out += "Content-Length: " + std::to_string(body.size()) + "\r\n";
@@ -443,17 +471,20 @@ struct FaultProxy::Impl {
     };
 
     static bool hop_by_hop(std::string_view name) {
-        return iequals(name, "Connection") || iequals(name, "Keep-Alive") || iequals(name, "Transfer-Encoding") ||
-               iequals(name, "Proxy-Connection") || iequals(name, "Upgrade") || iequals(name, "TE");
+        return iequals(name, "Connection") || iequals(name, "Keep-Alive") ||
+               iequals(name, "Transfer-Encoding") || iequals(name, "Proxy-Connection") ||
+               iequals(name, "Upgrade") || iequals(name, "TE");
     }
 
     bool send_head(Forward& f) {
         f.headers_sent = true;
         const bool no_body = f.head || f.upstream.status == 204 || f.upstream.status == 304;
         f.chunked = !no_body;
-        std::string out = f.upstream.status_line.empty()
-                              ? "HTTP/1.1 " + std::to_string(f.upstream.status) + " " + reason(static_cast<int>(f.upstream.status))
-                              : "HTTP/1.1" + f.upstream.status_line.substr(f.upstream.status_line.find(' '));
+        std::string out =
+            f.upstream.status_line.empty()
+                ? "HTTP/1.1 " + std::to_string(f.upstream.status) + " " +
+                      reason(static_cast<int>(f.upstream.status))
+                : "HTTP/1.1" + f.upstream.status_line.substr(f.upstream.status_line.find(' '));
         out += "\r\n";
         for (const auto& [n, v] : f.upstream.headers) {
             if (hop_by_hop(n) || (f.chunked && iequals(n, "Content-Length"))) {
@@ -512,7 +543,8 @@ struct FaultProxy::Impl {
         char size_line[32];
         const int n = std::snprintf(size_line, sizeof size_line, "%zx\r\n", len);
         if (!f.impl->write_all(f.fd, std::string_view(size_line, static_cast<std::size_t>(n))) ||
-            !f.impl->write_all(f.fd, std::string_view(data, len)) || !f.impl->write_all(f.fd, "\r\n")) {
+            !f.impl->write_all(f.fd, std::string_view(data, len)) ||
+            !f.impl->write_all(f.fd, "\r\n")) {
             f.client_gone = true;
             return 0;
         }
@@ -536,11 +568,13 @@ struct FaultProxy::Impl {
             base.pop_back();
         }
         // An absolute target ("GET http://host/path"): the client uses us as its HTTP proxy.
-        const bool absolute = request.target.rfind("http://", 0) == 0 || request.target.rfind("https://", 0) == 0;
+        const bool absolute =
+            request.target.rfind("http://", 0) == 0 || request.target.rfind("https://", 0) == 0;
         const std::string url = absolute ? request.target : base + request.target;
         curl_slist* headers = nullptr;
         for (const auto& [n, v] : request.headers) {
-            if (iequals(n, "Host") || iequals(n, "Content-Length") || iequals(n, "Expect") || hop_by_hop(n)) {
+            if (iequals(n, "Host") || iequals(n, "Content-Length") || iequals(n, "Expect") ||
+                hop_by_hop(n)) {
                 continue;
             }
             headers = curl_slist_append(headers, (n + ": " + v).c_str());
@@ -553,7 +587,8 @@ struct FaultProxy::Impl {
         curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
         curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, error);
         curl_easy_setopt(easy, CURLOPT_PROXY, ""); // talk to the upstream directly
-        curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(options.upstream_timeout.count()));
+        curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS,
+                         static_cast<long>(options.upstream_timeout.count()));
         curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
         if (!options.ca_file.empty()) {
             curl_easy_setopt(easy, CURLOPT_CAINFO, options.ca_file.c_str());
@@ -566,7 +601,8 @@ struct FaultProxy::Impl {
             curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
         } else if (request.method != "GET") {
             curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, request.method.c_str());
-            curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+            curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE,
+                             static_cast<curl_off_t>(request.body.size()));
             curl_easy_setopt(easy, CURLOPT_POSTFIELDS, request.body.c_str());
         }
         curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, &on_upstream_header);
@@ -586,7 +622,8 @@ struct FaultProxy::Impl {
     }
 
     // Handles one request in `mode`; false when the connection must be closed.
-    bool respond(int fd, const ProxiedRequest& request, FaultMode mode, const FaultSettings& s, bool& reset) {
+    bool respond(int fd, const ProxiedRequest& request, FaultMode mode, const FaultSettings& s,
+                 bool& reset) {
         switch (mode) {
         case FaultMode::pass: {
             Forward f;
@@ -599,9 +636,10 @@ struct FaultProxy::Impl {
                     return false;
                 }
                 if (!f.upstream.ok) {
-                    write_all(fd, simple_response(502, "text/plain",
-                                                  "fault-proxy: upstream failed: " + f.upstream.error + "\n",
-                                                  "Connection: close\r\n"));
+                    write_all(fd, simple_response(
+                                      502, "text/plain",
+                                      "fault-proxy: upstream failed: " + f.upstream.error + "\n",
+                                      "Connection: close\r\n"));
                     return false;
                 }
                 if (!send_head(f)) {
@@ -618,17 +656,19 @@ struct FaultProxy::Impl {
             if (!s.retry_after.empty()) {
                 extra = "Retry-After: " + s.retry_after + "\r\n";
             }
-            return write_all(fd, simple_response(s.status, "text/plain",
-                                                 "fault-proxy: injected HTTP " + std::to_string(s.status) + "\n",
-                                                 extra));
+            return write_all(
+                fd, simple_response(s.status, "text/plain",
+                                    "fault-proxy: injected HTTP " + std::to_string(s.status) + "\n",
+                                    extra));
         }
         case FaultMode::reset:
             reset = true;
             return false;
         case FaultMode::html_page: {
-            const std::string body =
-                "<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head>\n<body><h1>Bad Gateway</h1>"
-                "<p>The upstream server did not respond.</p><hr><address>nginx</address></body></html>\n";
+            const std::string body = "<!DOCTYPE html>\n<html><head><title>502 Bad "
+                                     "Gateway</title></head>\n<body><h1>Bad Gateway</h1>"
+                                     "<p>The upstream server did not "
+                                     "respond.</p><hr><address>nginx</address></body></html>\n";
             return write_all(fd, simple_response(s.html_status, "text/html; charset=utf-8", body));
         }
         case FaultMode::truncated_json: {
@@ -639,21 +679,24 @@ struct FaultProxy::Impl {
             forward(f, request);
             std::string body = f.upstream.body;
             if (!f.upstream.ok || body.size() < 2) {
-                body = R"({"status":"success","data":{"resultType":"vector","result":[{"metric":{"__name__":"up",)"
-                       R"("job":"fault-proxy"},"value":[1764115200,"1"]}]}})";
+                body =
+                    R"({"status":"success","data":{"resultType":"vector","result":[{"metric":{"__name__":"up",)"
+                    R"("job":"fault-proxy"},"value":[1764115200,"1"]}]}})";
             }
             const std::size_t cut = body.size() / 2;
             const std::size_t declared = s.truncated_length_matches ? cut : body.size();
-            std::string out = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
-                              std::to_string(declared) + "\r\nConnection: close\r\n\r\n";
+            std::string out =
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
+                std::to_string(declared) + "\r\nConnection: close\r\n\r\n";
             out.append(body, 0, cut);
             write_all(fd, out);
             return false;
         }
         case FaultMode::oversized: {
             std::string head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n";
-            head += s.oversized_declares_length ? "Content-Length: " + std::to_string(s.oversized_bytes) + "\r\n"
-                                                : std::string("Transfer-Encoding: chunked\r\n");
+            head += s.oversized_declares_length
+                        ? "Content-Length: " + std::to_string(s.oversized_bytes) + "\r\n"
+                        : std::string("Transfer-Encoding: chunked\r\n");
             head += "Connection: close\r\n\r\n";
             if (!write_all(fd, head)) {
                 return false;
@@ -665,7 +708,8 @@ struct FaultProxy::Impl {
             }
             std::size_t sent = 0;
             while (sent < s.oversized_bytes) {
-                std::string piece = block.substr(0, std::min(block.size(), s.oversized_bytes - sent));
+                std::string piece =
+                    block.substr(0, std::min(block.size(), s.oversized_bytes - sent));
                 if (sent == 0) {
                     piece[0] = '[';
                 }
@@ -674,7 +718,8 @@ struct FaultProxy::Impl {
                     ok = write_all(fd, piece);
                 } else {
                     char size_line[32];
-                    const int n = std::snprintf(size_line, sizeof size_line, "%zx\r\n", piece.size());
+                    const int n =
+                        std::snprintf(size_line, sizeof size_line, "%zx\r\n", piece.size());
                     ok = write_all(fd, std::string_view(size_line, static_cast<std::size_t>(n))) &&
                          write_all(fd, piece) && write_all(fd, "\r\n");
                 }
@@ -689,8 +734,9 @@ struct FaultProxy::Impl {
             return false;
         }
         case FaultMode::slow_loris: {
-            const std::string response =
-                simple_response(200, "application/json", R"({"status":"success","data":{"resultType":"vector","result":[]}})");
+            const std::string response = simple_response(
+                200, "application/json",
+                R"({"status":"success","data":{"resultType":"vector","result":[]}})");
             for (const char c : response) {
                 if (!write_all(fd, std::string_view(&c, 1)) || !pause(s.trickle_interval)) {
                     return false;
@@ -699,17 +745,20 @@ struct FaultProxy::Impl {
             return false;
         }
         case FaultMode::endless_chunked: {
-            if (!write_all(fd, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")) {
+            if (!write_all(fd, "HTTP/1.1 200 OK\r\nContent-Type: "
+                               "application/json\r\nTransfer-Encoding: chunked\r\n\r\n")) {
                 return false;
             }
             std::string chunk;
             for (int i = 0; i < 100; ++i) {
-                chunk += R"({"type":"ADDED","object":{"kind":"Event","metadata":{"name":"endless"}}})"
-                         "\n";
+                chunk +=
+                    R"({"type":"ADDED","object":{"kind":"Event","metadata":{"name":"endless"}}})"
+                    "\n";
             }
             char size_line[32];
             const int n = std::snprintf(size_line, sizeof size_line, "%zx\r\n", chunk.size());
-            const std::string framed = std::string(size_line, static_cast<std::size_t>(n)) + chunk + "\r\n";
+            const std::string framed =
+                std::string(size_line, static_cast<std::size_t>(n)) + chunk + "\r\n";
             while (write_all(fd, framed)) {
                 if (!pause(std::chrono::milliseconds(1))) {
                     break;
@@ -730,15 +779,16 @@ struct FaultProxy::Impl {
             write_all(fd, out);
             return false;
         }
-        case FaultMode::garbage:
-        {
-            static const char k_garbage[] = "\x16\x03\x01 this is not HTTP \x00\xff\xfe garbage\r\n\r\n";
+        case FaultMode::garbage: {
+            static const char k_garbage[] =
+                "\x16\x03\x01 this is not HTTP \x00\xff\xfe garbage\r\n\r\n";
             write_all(fd, std::string_view(k_garbage, sizeof k_garbage - 1));
         }
             return false;
         case FaultMode::gzip_bomb: {
             const std::string& bomb = gzip_of_spaces(s.gzip_bomb_bytes);
-            write_all(fd, simple_response(200, "application/json", bomb, "Content-Encoding: gzip\r\n"));
+            write_all(fd,
+                      simple_response(200, "application/json", bomb, "Content-Encoding: gzip\r\n"));
             return false;
         }
         case FaultMode::json_bomb: {
@@ -756,8 +806,10 @@ struct FaultProxy::Impl {
             f.stream = false;
             forward(f, request);
             if (!f.upstream.ok) {
-                write_all(fd, simple_response(502, "text/plain", "fault-proxy: upstream failed: " + f.upstream.error + "\n",
-                                              "Connection: close\r\n"));
+                write_all(
+                    fd, simple_response(502, "text/plain",
+                                        "fault-proxy: upstream failed: " + f.upstream.error + "\n",
+                                        "Connection: close\r\n"));
                 return false;
             }
             std::string content_type = "application/json";
@@ -766,8 +818,11 @@ struct FaultProxy::Impl {
                     content_type = v;
                 }
             }
-            const std::string body = s.rewrite ? s.rewrite(request, f.upstream.status, f.upstream.body) : f.upstream.body;
-            return write_all(fd, simple_response(static_cast<int>(f.upstream.status), content_type, body));
+            const std::string body = s.rewrite
+                                         ? s.rewrite(request, f.upstream.status, f.upstream.body)
+                                         : f.upstream.body;
+            return write_all(
+                fd, simple_response(static_cast<int>(f.upstream.status), content_type, body));
         }
         }
         return false;
@@ -788,8 +843,9 @@ struct FaultProxy::Impl {
                 const std::size_t amp = query.find('&');
                 const std::string_view pair = query.substr(0, amp);
                 const std::size_t eq = pair.find('=');
-                error = apply_fault_setting(next, percent_decode(pair.substr(0, eq)),
-                                            eq == std::string_view::npos ? "" : percent_decode(pair.substr(eq + 1)));
+                error = apply_fault_setting(
+                    next, percent_decode(pair.substr(0, eq)),
+                    eq == std::string_view::npos ? "" : percent_decode(pair.substr(eq + 1)));
                 query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
             }
         }
@@ -801,7 +857,8 @@ struct FaultProxy::Impl {
             settings = next;
             faults_done = 0;
         }
-        return write_all(fd, simple_response(200, "text/plain", std::string(fault_mode_name(next.mode)) + "\n"));
+        return write_all(
+            fd, simple_response(200, "text/plain", std::string(fault_mode_name(next.mode)) + "\n"));
     }
 
     void serve(int fd) {
@@ -823,11 +880,13 @@ struct FaultProxy::Impl {
             {
                 std::lock_guard lock(mutex);
                 s = settings;
-                const bool selected = (s.only_method.empty() || s.only_method == parsed->record.method) &&
-                                      (s.only_path.empty() ||
-                                       parsed->record.target.find(s.only_path) != std::string::npos) &&
-                                      (s.path_prefix.empty() || parsed->record.target.rfind(s.path_prefix, 0) == 0);
-                if (s.mode != FaultMode::pass && selected && (s.fault_count < 0 || faults_done < s.fault_count)) {
+                const bool selected =
+                    (s.only_method.empty() || s.only_method == parsed->record.method) &&
+                    (s.only_path.empty() ||
+                     parsed->record.target.find(s.only_path) != std::string::npos) &&
+                    (s.path_prefix.empty() || parsed->record.target.rfind(s.path_prefix, 0) == 0);
+                if (s.mode != FaultMode::pass && selected &&
+                    (s.fault_count < 0 || faults_done < s.fault_count)) {
                     mode = s.mode;
                     ++faults_done;
                 }
@@ -888,10 +947,12 @@ FaultProxy::FaultProxy(Options options) : m_impl(std::make_unique<Impl>()) {
     address.sin_family = AF_INET;
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     address.sin_port = htons(static_cast<uint16_t>(m_impl->options.port));
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 || ::listen(fd, 128) != 0) {
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+        ::listen(fd, 128) != 0) {
         ::close(fd);
-        throw std::runtime_error("fault-proxy: cannot listen on 127.0.0.1:" + std::to_string(m_impl->options.port) +
-                                 ": " + std::strerror(errno));
+        throw std::runtime_error(
+            "fault-proxy: cannot listen on 127.0.0.1:" + std::to_string(m_impl->options.port) +
+            ": " + std::strerror(errno));
     }
     socklen_t length = sizeof address;
     ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);

@@ -10,11 +10,10 @@
 
 #include "fault_proxy.h"
 
-#include <curl/curl.h>
-
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <curl/curl.h>
 #include <string>
 #include <thread>
 
@@ -22,18 +21,23 @@ namespace {
 
 volatile std::sig_atomic_t g_stop = 0;
 
-void on_signal(int) { g_stop = 1; }
+void on_signal(int) {
+    g_stop = 1;
+}
 
 int usage(const char* error) {
-    std::fprintf(stderr,
-                 "fault-proxy: %s\n"
-                 "usage: fault-proxy --upstream URL [--port N] [--ca-file FILE] [--insecure] [--mode MODE]\n"
-                 "                   [--delay-ms N] [--status N] [--retry-after VALUE] [--html-status N]\n"
-                 "                   [--oversized-bytes N] [--oversized-declares-length] [--truncated-length-matches]\n"
-                 "                   [--trickle-ms N] [--redirect URL] [--fault-count N] [--path PREFIX]\n"
-                 "modes: pass status reset html_page truncated_json oversized slow_loris endless_chunked redirect\n"
-                 "       huge_headers garbage\n",
-                 error);
+    std::fprintf(
+        stderr,
+        "fault-proxy: %s\n"
+        "usage: fault-proxy --upstream URL [--port N] [--ca-file FILE] [--insecure] [--mode MODE]\n"
+        "                   [--delay-ms N] [--status N] [--retry-after VALUE] [--html-status N]\n"
+        "                   [--oversized-bytes N] [--oversized-declares-length] "
+        "[--truncated-length-matches]\n"
+        "                   [--trickle-ms N] [--redirect URL] [--fault-count N] [--path PREFIX]\n"
+        "modes: pass status reset html_page truncated_json oversized slow_loris endless_chunked "
+        "redirect\n"
+        "       huge_headers garbage\n",
+        error);
     return 2;
 }
 
@@ -76,7 +80,8 @@ int main(int argc, char** argv) {
             if (v == nullptr) {
                 return usage((arg + " needs a value").c_str());
             }
-            if (const std::string error = apply_fault_setting(settings, arg.substr(2), v); !error.empty()) {
+            if (const std::string error = apply_fault_setting(settings, arg.substr(2), v);
+                !error.empty()) {
                 return usage(error.c_str());
             }
         } else {

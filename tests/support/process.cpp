@@ -1,18 +1,17 @@
 #include "process.h"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
+#include <poll.h>
+#include <signal.h>
 #include <stdexcept>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 extern char** environ;
 
@@ -59,7 +58,8 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOpt
         dup2(in_pipe[0], 0);
         dup2(out_pipe[1], 1);
         dup2(err_pipe[1], 2);
-        for (int fd : {in_pipe[0], in_pipe[1], out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]}) {
+        for (int fd :
+             {in_pipe[0], in_pipe[1], out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]}) {
             close(fd);
         }
         if (!options.cwd.empty() && chdir(options.cwd.c_str()) != 0) {
@@ -92,7 +92,8 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOpt
     bool out_open = true, err_open = true;
     char buf[65536];
     while (out_open || err_open) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0) {
             result.timed_out = true;
             kill(-pid, SIGKILL);
@@ -167,7 +168,8 @@ std::map<std::string, std::string> sandbox_env() {
             continue;
         }
         std::string value = line.substr(eq + 1);
-        if (value.size() >= 2 && (value.front() == '\'' || value.front() == '"') && value.back() == value.front()) {
+        if (value.size() >= 2 && (value.front() == '\'' || value.front() == '"') &&
+            value.back() == value.front()) {
             value = value.substr(1, value.size() - 2);
         }
         values[line.substr(0, eq)] = value;
@@ -188,7 +190,8 @@ TempDir::~TempDir() {
     std::filesystem::remove_all(m_path, ec);
 }
 
-std::string TempDir::write(const std::string& name, const std::string& content, unsigned mode) const {
+std::string TempDir::write(const std::string& name, const std::string& content,
+                           unsigned mode) const {
     const auto full = (std::filesystem::path(m_path) / name).string();
     std::filesystem::create_directories(std::filesystem::path(full).parent_path());
     {

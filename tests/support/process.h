@@ -11,15 +11,15 @@
 namespace oncall::test {
 
 struct ProcessResult {
-    int exit_code = -1;   // exit status, or 128+signal
-    std::string out;      // stdout
-    std::string err;      // stderr
+    int exit_code = -1; // exit status, or 128+signal
+    std::string out;    // stdout
+    std::string err;    // stderr
     bool timed_out = false;
 };
 
 struct ProcessOptions {
     std::map<std::string, std::string> env; // added to (or overriding) the inherited environment
-    std::vector<std::string> unset_env;      // removed from the inherited environment
+    std::vector<std::string> unset_env;     // removed from the inherited environment
     std::string stdin_data;
     std::chrono::milliseconds timeout{std::chrono::seconds(120)};
     std::string cwd;
@@ -46,7 +46,8 @@ public:
     TempDir& operator=(const TempDir&) = delete;
     const std::string& path() const { return m_path; }
     /// Writes `content` to path()/name with the given mode; returns the full path.
-    std::string write(const std::string& name, const std::string& content, unsigned mode = 0600) const;
+    std::string write(const std::string& name, const std::string& content,
+                      unsigned mode = 0600) const;
 
 private:
     std::string m_path;

@@ -5,11 +5,10 @@
 #include "process.h"
 
 #include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-
 #include <cctype>
+#include <netinet/in.h>
 #include <stdexcept>
+#include <sys/socket.h>
 
 namespace oncall::test {
 
@@ -48,8 +47,9 @@ TestServer::TestServer() : m_server(std::make_unique<httplib::Server>()) {
 }
 
 TestServer::TestServer(const Tls& tls, const std::string& client_ca_file)
-    : m_server(std::make_unique<httplib::SSLServer>(tls.cert_file.c_str(), tls.key_file.c_str(),
-                                                    client_ca_file.empty() ? nullptr : client_ca_file.c_str())),
+    : m_server(std::make_unique<httplib::SSLServer>(
+          tls.cert_file.c_str(), tls.key_file.c_str(),
+          client_ca_file.empty() ? nullptr : client_ca_file.c_str())),
       m_tls(true) {
     if (!m_server->is_valid()) {
         throw std::runtime_error("TestServer: cannot load the TLS certificate " + tls.cert_file);
@@ -58,10 +58,14 @@ TestServer::TestServer(const Tls& tls, const std::string& client_ca_file)
     m_server->set_tcp_nodelay(true); // else Nagle and delayed ACKs add ~40 ms to every response
 }
 
-TestServer::~TestServer() { stop(); }
+TestServer::~TestServer() {
+    stop();
+}
 
-TestServer& TestServer::on(const std::string& method, const std::string& pattern, TestHandler handler) {
-    auto wrapped = [this, handler = std::move(handler)](const httplib::Request& req, httplib::Response& res) {
+TestServer& TestServer::on(const std::string& method, const std::string& pattern,
+                           TestHandler handler) {
+    auto wrapped = [this, handler = std::move(handler)](const httplib::Request& req,
+                                                        httplib::Response& res) {
         std::size_t index = 0;
         std::size_t slot = 0;
         {
@@ -118,8 +122,8 @@ void raise_backlog(int port) {
     for (int fd = 3; fd < 4096; ++fd) {
         sockaddr_in address{};
         socklen_t length = sizeof address;
-        if (::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0 || address.sin_family != AF_INET ||
-            ntohs(address.sin_port) != port) {
+        if (::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0 ||
+            address.sin_family != AF_INET || ntohs(address.sin_port) != port) {
             continue;
         }
         int listening = 0;
@@ -158,7 +162,8 @@ void TestServer::stop() {
 }
 
 std::string TestServer::url(std::string_view path) const {
-    return (m_tls ? "https://127.0.0.1:" : "http://127.0.0.1:") + std::to_string(m_port) + std::string(path);
+    return (m_tls ? "https://127.0.0.1:" : "http://127.0.0.1:") + std::to_string(m_port) +
+           std::string(path);
 }
 
 std::vector<RecordedRequest> TestServer::requests() const {
@@ -206,18 +211,37 @@ TestPki make_test_pki(const std::string& dir, const std::vector<std::string>& ho
         if (f == nullptr) {
             throw std::runtime_error("cannot write " + ext);
         }
-        std::fprintf(f, "%s\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\n"
-                        "extendedKeyUsage=serverAuth\n",
+        std::fprintf(f,
+                     "%s\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\n"
+                     "extendedKeyUsage=serverAuth\n",
                      san.c_str());
         std::fclose(f);
     }
-    run({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-         "-keyout", ca_key, "-out", pki.ca_file, "-days", "2", "-subj", "/CN=oncall test CA", "-addext",
-         "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"});
-    run({"openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
-         pki.key_file, "-out", csr, "-subj", "/CN=" + (hosts.empty() ? std::string("localhost") : hosts.front())});
-    run({"openssl", "x509", "-req", "-in", csr, "-CA", pki.ca_file, "-CAkey", ca_key, "-CAcreateserial", "-out",
-         pki.cert_file, "-days", expired ? "-1" : "2", "-extfile", ext});
+    run({"openssl",
+         "req",
+         "-x509",
+         "-newkey",
+         "ec",
+         "-pkeyopt",
+         "ec_paramgen_curve:prime256v1",
+         "-nodes",
+         "-keyout",
+         ca_key,
+         "-out",
+         pki.ca_file,
+         "-days",
+         "2",
+         "-subj",
+         "/CN=oncall test CA",
+         "-addext",
+         "basicConstraints=critical,CA:TRUE",
+         "-addext",
+         "keyUsage=critical,keyCertSign,cRLSign"});
+    run({"openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+         "-keyout", pki.key_file, "-out", csr, "-subj",
+         "/CN=" + (hosts.empty() ? std::string("localhost") : hosts.front())});
+    run({"openssl", "x509", "-req", "-in", csr, "-CA", pki.ca_file, "-CAkey", ca_key,
+         "-CAcreateserial", "-out", pki.cert_file, "-days", expired ? "-1" : "2", "-extfile", ext});
     return pki;
 }
 
@@ -241,7 +265,9 @@ TestClientCert make_test_client_cert(const std::string& pki_dir, const std::stri
         if (f == nullptr) {
             throw std::runtime_error("cannot write " + ext);
         }
-        std::fprintf(f, "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=clientAuth\n");
+        std::fprintf(
+            f,
+            "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=clientAuth\n");
         std::fclose(f);
     }
     std::string subject;
@@ -249,10 +275,11 @@ TestClientCert make_test_client_cert(const std::string& pki_dir, const std::stri
         subject += "/O=" + o;
     }
     subject += "/CN=" + common_name;
-    run({"openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
-         out.key_file, "-out", csr, "-subj", subject});
-    run({"openssl", "x509", "-req", "-in", csr, "-CA", pki_dir + "/ca.pem", "-CAkey", pki_dir + "/ca.key",
-         "-CAcreateserial", "-out", out.cert_file, "-days", "2", "-extfile", ext});
+    run({"openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+         "-keyout", out.key_file, "-out", csr, "-subj", subject});
+    run({"openssl", "x509", "-req", "-in", csr, "-CA", pki_dir + "/ca.pem", "-CAkey",
+         pki_dir + "/ca.key", "-CAcreateserial", "-out", out.cert_file, "-days", "2", "-extfile",
+         ext});
     return out;
 }
 

@@ -1,13 +1,12 @@
 #pragma once
-// A local HTTP(S) server for tests: cpp-httplib on 127.0.0.1 and a free port, every request recorded
-// with its start and end time (steady clock) and the number of requests in flight at once.
-
-#include <httplib.h>
+// A local HTTP(S) server for tests: cpp-httplib on 127.0.0.1 and a free port, every request
+// recorded with its start and end time (steady clock) and the number of requests in flight at once.
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <httplib.h>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -23,11 +22,12 @@ using SteadyTime = std::chrono::steady_clock::time_point;
 /// One request as the server saw it.
 struct RecordedRequest {
     std::string method;
-    std::string path;                              // without the query
-    httplib::Params params;   // decoded query (and form) parameters
+    std::string path;       // without the query
+    httplib::Params params; // decoded query (and form) parameters
     httplib::Headers headers;
     std::string body;
-    std::string client_subject; // subject of the client's TLS certificate ("CN=...,O=..."), "" for none
+    std::string
+        client_subject;  // subject of the client's TLS certificate ("CN=...,O=..."), "" for none
     SteadyTime started;  // when the handler began
     SteadyTime finished; // when the handler returned
 
@@ -37,7 +37,8 @@ struct RecordedRequest {
 
 /// Handler of one route: the index of the request (0-based, over all routes) is given for
 /// scripted sequences ("first 503, then 200").
-using TestHandler = std::function<void(const httplib::Request&, httplib::Response&, std::size_t index)>;
+using TestHandler =
+    std::function<void(const httplib::Request&, httplib::Response&, std::size_t index)>;
 
 class TestServer {
 public:
@@ -59,7 +60,8 @@ public:
 
     /// Binds 127.0.0.1 on a free port and serves on a background thread; throws on failure.
     void start();
-    /// Stops serving and wakes every handler waiting in sleep()/barrier(); called by the destructor.
+    /// Stops serving and wakes every handler waiting in sleep()/barrier(); called by the
+    /// destructor.
     void stop();
 
     int port() const { return m_port; }
@@ -74,8 +76,8 @@ public:
 
     /// For handlers: waits `duration` unless the server stops first; false when stopped.
     bool sleep(std::chrono::milliseconds duration);
-    /// For handlers: waits until `count` handlers have been in flight at once (or `limit` passes, or
-    /// the server stops); true when the count was reached. Proves concurrency without timing.
+    /// For handlers: waits until `count` handlers have been in flight at once (or `limit` passes,
+    /// or the server stops); true when the count was reached. Proves concurrency without timing.
     bool barrier(int count, std::chrono::milliseconds limit);
 
     httplib::Server& raw() { return *m_server; }
@@ -94,7 +96,8 @@ private:
     bool m_stopping = false;
 };
 
-/// Files of a throwaway PKI made with the openssl command: a CA and a server certificate for `hosts`.
+/// Files of a throwaway PKI made with the openssl command: a CA and a server certificate for
+/// `hosts`.
 struct TestPki {
     std::string ca_file;   // CA certificate (PEM)
     std::string cert_file; // server certificate signed by the CA (PEM)
@@ -103,7 +106,8 @@ struct TestPki {
 
 /// Creates a CA and a server certificate valid for the given hosts (IP addresses or DNS names)
 /// in `dir` (an already expired one when `expired`); throws std::runtime_error when openssl fails.
-TestPki make_test_pki(const std::string& dir, const std::vector<std::string>& hosts = {"127.0.0.1", "localhost"},
+TestPki make_test_pki(const std::string& dir,
+                      const std::vector<std::string>& hosts = {"127.0.0.1", "localhost"},
                       bool expired = false);
 
 /// A client certificate for mutual TLS, signed by the CA of a TestPki made in the same `dir`.

@@ -3,12 +3,12 @@
 // servers go nowhere else (tests that exercise proxies set their own).
 #define CATCH_CONFIG_RUNNER
 #include <catch2/catch.hpp>
+#include <cstdlib>
 #include <curl/curl.h>
 
-#include <cstdlib>
-
 int main(int argc, char* argv[]) {
-    for (const char* name : {"http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY", "HTTP_PROXY"}) {
+    for (const char* name :
+         {"http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY", "HTTP_PROXY"}) {
         ::unsetenv(name);
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);

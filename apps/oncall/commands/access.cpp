@@ -1,18 +1,18 @@
 // oncall access list | revoke SERVICE [--role ROLE] | pending [SERVICE] | approve GRANT [--for DUR]
 //        | deny GRANT --reason TEXT | wait GRANT [--wait DUR]
 
+#include "oncall/ops/access.h"
+
 #include "access_flow.h"
 #include "commands.h"
 #include "oncall/backends/clients.h"
 #include "oncall/core/duration.h"
-#include "oncall/ops/access.h"
 #include "oncall/ops/approvals.h"
 #include "oncall/ops/audit.h"
 #include "oncall/render/output.h"
 #include "oncall/views/access.h"
 
 #include <fmt/format.h>
-
 #include <memory>
 
 namespace oncall::app {
@@ -71,9 +71,9 @@ void run_approve(AppContext& ctx, const ops::ApproveRequest& request) {
     const ops::ServiceLookup services = [&ctx](const std::string& name) -> Result<config::Service> {
         return ctx.service(name);
     };
-    const auto approved = unwrap(ops::approve_request(
-        client, context, services, request, ops::default_audit_path(),
-        [&ctx](std::string_view line) { ctx.debug(line); }));
+    const auto approved =
+        unwrap(ops::approve_request(client, context, services, request, ops::default_audit_path(),
+                                    [&ctx](std::string_view line) { ctx.debug(line); }));
     warn_notification(ctx, approved.notified);
     if (approved.capped) {
         ctx.warn(fmt::format("note: capped to {} by {} (asked for {})",
@@ -91,8 +91,8 @@ void run_approve(AppContext& ctx, const ops::ApproveRequest& request) {
 void run_deny(AppContext& ctx, const std::string& grant, const std::string& reason) {
     const auto& context = ctx.context();
     const auto client = unwrap(backends::make_kube_client(context, ctx.logger()));
-    const auto denied = unwrap(
-        ops::deny_request(client, context, grant, reason, ops::default_audit_path()));
+    const auto denied =
+        unwrap(ops::deny_request(client, context, grant, reason, ops::default_audit_path()));
     warn_notification(ctx, denied.notified);
     if (ctx.json()) {
         render::print_json(views::denied_json(denied));
@@ -160,7 +160,8 @@ void register_access(CLI::App& app, AppContext& ctx) {
     wait->add_option("GRANT", *wait_grant, "Grant id of your request")->required();
     wait->add_option("--wait", *wait_for_flag,
                      "How long to wait (default access.approval-timeout, 15m)");
-    wait->callback([&ctx, wait_grant, wait_for_flag] { run_wait(ctx, *wait_grant, *wait_for_flag); });
+    wait->callback(
+        [&ctx, wait_grant, wait_for_flag] { run_wait(ctx, *wait_grant, *wait_for_flag); });
 }
 
 } // namespace oncall::app

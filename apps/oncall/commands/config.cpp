@@ -21,14 +21,15 @@ nlohmann::json endpoint_json(const config::Endpoint& e) {
         j["kube-service"] = e.kube_service.text();
     }
     if (!e.auth.empty()) {
-        j["auth"] = e.auth.token_env.empty() ? (e.auth.token_file.empty() ? "<redacted>"
-                                                                           : "file:" + e.auth.token_file)
-                                             : "env:" + e.auth.token_env;
+        j["auth"] = e.auth.token_env.empty()
+                        ? (e.auth.token_file.empty() ? "<redacted>" : "file:" + e.auth.token_file)
+                        : "env:" + e.auth.token_env;
     }
     if (e.basic_auth.configured()) {
         j["basic-auth"] = {{"username", e.basic_auth.username},
-                           {"password", e.basic_auth.password_env.empty() ? "file:" + e.basic_auth.password_file
-                                                                          : "env:" + e.basic_auth.password_env}};
+                           {"password", e.basic_auth.password_env.empty()
+                                            ? "file:" + e.basic_auth.password_file
+                                            : "env:" + e.basic_auth.password_env}};
     }
     if (!e.headers.empty()) {
         nlohmann::json headers = nlohmann::json::object();
@@ -60,10 +61,10 @@ nlohmann::json context_json(const config::Context& c) {
     if (!k.kubeconfigs.empty()) {
         kube["kubeconfig"] = k.kubeconfigs;
     }
-    for (const auto& [key, value] : {std::pair{"kube-context", &k.kube_context}, std::pair{"ca-file", &k.ca_file},
-                                     std::pair{"cert-file", &k.cert_file}, std::pair{"key-file", &k.key_file},
-                                     std::pair{"tls-server-name", &k.tls_server_name},
-                                     std::pair{"proxy-url", &k.proxy_url}}) {
+    for (const auto& [key, value] :
+         {std::pair{"kube-context", &k.kube_context}, std::pair{"ca-file", &k.ca_file},
+          std::pair{"cert-file", &k.cert_file}, std::pair{"key-file", &k.key_file},
+          std::pair{"tls-server-name", &k.tls_server_name}, std::pair{"proxy-url", &k.proxy_url}}) {
         if (!value->empty()) {
             kube[key] = *value;
         }
@@ -75,20 +76,23 @@ nlohmann::json context_json(const config::Context& c) {
         // What the kubeconfig resolves to (no plugin is run, no secret shown).
         auto c = kube::resolve_connection_settings(k);
         if (c) {
-            kube["resolved"] = {{"server", c->server},
-                                {"kube-context", c->kube_context},
-                                {"origin", c->origin},
-                                {"auth", !c->token.empty()                                                ? "token"
-                                         : c->exec                                                         ? "exec " + c->exec->command
-                                         : !c->client_cert_file.empty() || !c->client_cert_pem.empty() ? "client certificate"
-                                                                                                           : "none"}};
+            kube["resolved"] = {
+                {"server", c->server},
+                {"kube-context", c->kube_context},
+                {"origin", c->origin},
+                {"auth", !c->token.empty() ? "token"
+                         : c->exec         ? "exec " + c->exec->command
+                         : !c->client_cert_file.empty() || !c->client_cert_pem.empty()
+                             ? "client certificate"
+                             : "none"}};
         } else {
             kube["resolved"] = {{"error", c.error().message}};
         }
     }
     nlohmann::json roles = nlohmann::json::object();
     for (const auto& [name, role] : c.access.roles) {
-        roles[name] = {{"service-account", role.service_account}, {"max_seconds", role.max.count()}};
+        roles[name] = {{"service-account", role.service_account},
+                       {"max_seconds", role.max.count()}};
     }
     return {{"implicit", c.implicit},
             {"kubernetes", kube},
@@ -117,9 +121,11 @@ void register_config(CLI::App& app, AppContext& ctx) {
             if (ctx.json()) {
                 render::print_json(view);
             } else {
-                fmt::print("# no configuration file: one implicit context from the kubeconfig, Prometheus from "
-                           "$ONCALL_PROMETHEUS_URL, Alertmanager from $ONCALL_ALERTMANAGER_URL\n{}\n",
-                           view.dump(2));
+                fmt::print(
+                    "# no configuration file: one implicit context from the kubeconfig, Prometheus "
+                    "from "
+                    "$ONCALL_PROMETHEUS_URL, Alertmanager from $ONCALL_ALERTMANAGER_URL\n{}\n",
+                    view.dump(2));
             }
             return;
         }
@@ -141,7 +147,8 @@ void register_config(CLI::App& app, AppContext& ctx) {
         fmt::print("# {}\n{}", cfg.path, unwrap(config::redacted_yaml(cfg.path)));
     });
 
-    auto* list = cmd->add_subcommand("get-contexts", "List the contexts; the current one is marked");
+    auto* list =
+        cmd->add_subcommand("get-contexts", "List the contexts; the current one is marked");
     list->callback([&ctx] {
         const auto& cfg = ctx.config();
         const std::string current = ctx.context().name;
@@ -157,7 +164,8 @@ void register_config(CLI::App& app, AppContext& ctx) {
             return;
         }
         render::Table table;
-        table.column("CURRENT").column("NAME").column("SERVER").column("NAMESPACE", render::Align::left, true);
+        table.column("CURRENT").column("NAME").column("SERVER").column("NAMESPACE",
+                                                                       render::Align::left, true);
         for (const auto& [name, c] : cfg.contexts) {
             table.row({name == current ? "*" : "", name, config::redact_value(c.kubernetes.server),
                        c.kubernetes.namespace_name});
@@ -165,23 +173,27 @@ void register_config(CLI::App& app, AppContext& ctx) {
         fmt::print("{}", table.render(ctx.style().width));
     });
 
-    auto* use = cmd->add_subcommand("use-context", "Make NAME the current context (edits the file in place)");
+    auto* use = cmd->add_subcommand("use-context",
+                                    "Make NAME the current context (edits the file in place)");
     auto name = std::make_shared<std::string>();
     takes(use->add_option("NAME", *name, "Context name")->required(), cli::ValueKind::context);
     use->callback([&ctx, name] {
         const auto& cfg = ctx.config();
         if (cfg.path.empty()) {
-            fail(make_error(Errc::config, fmt::format("there is no oncall configuration file to edit; the implicit "
-                                                      "context follows the kubeconfig: run 'kubectl config "
-                                                      "use-context {}', or pass --context {}",
-                                                      *name, *name)));
+            fail(make_error(
+                Errc::config,
+                fmt::format("there is no oncall configuration file to edit; the implicit "
+                            "context follows the kubeconfig: run 'kubectl config "
+                            "use-context {}', or pass --context {}",
+                            *name, *name)));
         }
         if (cfg.contexts.find(*name) == cfg.contexts.end()) {
             std::string known;
             for (const auto& [n, c] : cfg.contexts) {
                 known += known.empty() ? n : ", " + n;
             }
-            fail(make_error(Errc::config, fmt::format("no context '{}' in {} (known: {})", *name, cfg.path, known)));
+            fail(make_error(Errc::config, fmt::format("no context '{}' in {} (known: {})", *name,
+                                                      cfg.path, known)));
         }
         unwrap(config::set_current_context(cfg.path, *name));
         if (!ctx.options.quiet && !ctx.json()) {

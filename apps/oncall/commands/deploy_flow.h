@@ -7,7 +7,6 @@
 #include "oncall/ops/deploy.h"
 
 #include <CLI/CLI.hpp>
-
 #include <optional>
 #include <string>
 #include <vector>
@@ -44,6 +43,7 @@ void add_change_flags(CLI::App& cmd, ChangeFlags& flags);
 void refuse_flags_as_values(const CLI::App& cmd);
 
 /// Runs a rollback or redeploy end to end (`cmd` is its subcommand, for the flag checks).
-void run_change(AppContext& ctx, const CLI::App& cmd, ops::DeployAction action, const ChangeFlags& flags);
+void run_change(AppContext& ctx, const CLI::App& cmd, ops::DeployAction action,
+                const ChangeFlags& flags);
 
 } // namespace oncall::app

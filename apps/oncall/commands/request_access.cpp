@@ -13,7 +13,6 @@
 
 #include <cstdio>
 #include <fmt/format.h>
-
 #include <memory>
 
 namespace oncall::app {
@@ -61,12 +60,13 @@ void run(AppContext& ctx, const RequestAccessFlags& flags) {
             }
             return;
         }
-        const auto issued = unwrap(wait_for(ctx, client, context, requested.grant, stores, timeout));
+        const auto issued =
+            unwrap(wait_for(ctx, client, context, requested.grant, stores, timeout));
         print_grant(ctx, issued, "approved");
         return;
     }
-    const auto issued = unwrap(
-        ops::request_access(client, context, service, flags.request, stores, progress));
+    const auto issued =
+        unwrap(ops::request_access(client, context, service, flags.request, stores, progress));
     warn_notification(ctx, issued.notified);
     print_grant(ctx, issued, "granted");
 }
@@ -76,12 +76,13 @@ void run(AppContext& ctx, const RequestAccessFlags& flags) {
 void register_request_access(CLI::App& app, AppContext& ctx) {
     auto flags = std::make_shared<RequestAccessFlags>();
     auto* cmd = app.add_subcommand(
-        "request-access",
-        "Get a short-lived, logged credential for one role on one service");
+        "request-access", "Get a short-lived, logged credential for one role on one service");
     cmd->add_option("SERVICE", flags->service, "Service to get access to")->required();
-    cmd->add_option("--role", flags->request.role, "Role (from the context's access.roles), e.g. deployer")
+    cmd->add_option("--role", flags->request.role,
+                    "Role (from the context's access.roles), e.g. deployer")
         ->required();
-    cmd->add_option("--for", flags->request.duration, "How long, e.g. 30m (capped by the role's max)")
+    cmd->add_option("--for", flags->request.duration,
+                    "How long, e.g. 30m (capped by the role's max)")
         ->required();
     cmd->add_option("--reason", flags->request.reason, "Why: what is broken and what you will do")
         ->required();

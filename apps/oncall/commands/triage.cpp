@@ -1,15 +1,14 @@
 // oncall triage [SERVICE] [--window DUR] [--at TIME] [--timeout DUR]
 
-#include "commands.h"
+#include "oncall/ops/triage.h"
 
+#include "commands.h"
 #include "oncall/core/duration.h"
 #include "oncall/core/time.h"
-#include "oncall/ops/triage.h"
 #include "oncall/render/output.h"
 #include "oncall/views/triage.h"
 
 #include <fmt/format.h>
-
 #include <iostream>
 
 namespace oncall::app {
@@ -26,15 +25,19 @@ struct TriageFlags {
 TimePoint parse_at(const std::string& text) {
     if (auto t = parse_rfc3339(text); t) {
         if (*t > now() + std::chrono::minutes(1)) {
-            fail(make_error(Errc::usage, fmt::format("--at {} is in the future; give a past time", text)));
+            fail(make_error(Errc::usage,
+                            fmt::format("--at {} is in the future; give a past time", text)));
         }
         return *t;
     }
     if (auto d = parse_duration(text); d) {
         return now() - *d;
     }
-    fail(make_error(Errc::usage, fmt::format("--at '{}' is neither an RFC 3339 time (2026-11-26T02:14:00Z) nor a "
-                                             "duration ago (90m)", text)));
+    fail(
+        make_error(Errc::usage,
+                   fmt::format("--at '{}' is neither an RFC 3339 time (2026-11-26T02:14:00Z) nor a "
+                               "duration ago (90m)",
+                               text)));
 }
 
 void run_one(AppContext& ctx, const ops::TriageRequest& request) {
@@ -57,13 +60,15 @@ void run_overview(AppContext& ctx, const ops::TriageRequest& request) {
     const auto& context = ctx.context();
     auto [names, list_error] = ops::overview_services(ctx.config(), context);
     if (list_error) {
-        ctx.warn(fmt::format("could not list the Deployments of namespace {}: {}", context.kubernetes.namespace_name,
-                             list_error->message));
+        ctx.warn(fmt::format("could not list the Deployments of namespace {}: {}",
+                             context.kubernetes.namespace_name, list_error->message));
     }
     if (names.empty()) {
-        fail(list_error ? *list_error
-                        : make_error(Errc::config, "no services to triage: none is configured and the namespace has "
-                                                   "no Deployments; name one: oncall triage SERVICE"));
+        fail(list_error
+                 ? *list_error
+                 : make_error(Errc::config,
+                              "no services to triage: none is configured and the namespace has "
+                              "no Deployments; name one: oncall triage SERVICE"));
     }
     const auto lines = ops::overview(ctx.config(), context, names, request);
     ExitCode worst = list_error ? ExitCode::partial : ExitCode::success;
@@ -86,10 +91,12 @@ void run_overview(AppContext& ctx, const ops::TriageRequest& request) {
 
 void register_triage(CLI::App& app, AppContext& ctx) {
     auto flags = std::make_shared<TriageFlags>();
-    auto* cmd = app.add_subcommand("triage", "What is wrong, since when, what changed, what to type next");
+    auto* cmd =
+        app.add_subcommand("triage", "What is wrong, since when, what changed, what to type next");
     cmd->add_option("service", flags->service, "Service to triage (all services when omitted)");
     cmd->add_option("--window", flags->window, "How far back to look (default 1h)");
-    cmd->add_option("--at", flags->at, "Answer as of this past time: RFC 3339, or a duration ago (90m)");
+    cmd->add_option("--at", flags->at,
+                    "Answer as of this past time: RFC 3339, or a duration ago (90m)");
     cmd->add_option("--timeout", flags->timeout, "Deadline of each source (default 5s)");
     cmd->footer("Exit codes: 0 healthy, 3 partial report (a source failed), 8 degraded.");
     cmd->callback([flags, &ctx] {

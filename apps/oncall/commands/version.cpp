@@ -1,7 +1,8 @@
 // oncall version: version, commit and libcurl version.
 
-#include "commands.h"
 #include "oncall/core/version.h"
+
+#include "commands.h"
 #include "oncall/http/client.h"
 #include "oncall/render/output.h"
 
@@ -14,7 +15,8 @@ void register_version(CLI::App& app, AppContext& ctx) {
     cmd->callback([&ctx] {
         const std::string curl = http::curl_library_version();
         if (ctx.json()) {
-            render::print_json({{"version", version()}, {"commit", git_commit()}, {"libcurl", curl}});
+            render::print_json(
+                {{"version", version()}, {"commit", git_commit()}, {"libcurl", curl}});
             return;
         }
         fmt::print("oncall {} (commit {}, libcurl {})\n", version(), git_commit(), curl);

@@ -4,10 +4,9 @@
 
 #include "oncall/http/client.h"
 
+#include <algorithm>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
-
-#include <algorithm>
 #include <unordered_map>
 
 namespace oncall::alertmanager {
@@ -16,10 +15,13 @@ namespace {
 using nlohmann::json;
 
 Error bad(std::string_view url, std::string_view what) {
-    return make_error(Errc::bad_response, fmt::format("alertmanager at {} answered garbage: {}", url, what));
+    return make_error(Errc::bad_response,
+                      fmt::format("alertmanager at {} answered garbage: {}", url, what));
 }
 
-std::string excerpt(std::string_view body) { return http::body_excerpt(body, 120); }
+std::string excerpt(std::string_view body) {
+    return http::body_excerpt(body, 120);
+}
 
 // Optional string field: missing or null is "", anything but a string is an error.
 bool get_string(const json& obj, const char* key, std::string& out) {
@@ -95,7 +97,8 @@ Result<Alert> decode_alert(const json& item, std::string_view url) {
     if (!get_string_map(item, "annotations", a.annotations)) {
         return bad(url, "an alert's annotations are not a map of strings");
     }
-    if (!get_string(item, "fingerprint", a.fingerprint) || !get_string(item, "generatorURL", a.generator_url)) {
+    if (!get_string(item, "fingerprint", a.fingerprint) ||
+        !get_string(item, "generatorURL", a.generator_url)) {
         return bad(url, "an alert's fingerprint or generatorURL is not a string");
     }
     if (!get_time(item, "startsAt", a.starts_at) || !get_time(item, "endsAt", a.ends_at) ||
@@ -162,8 +165,10 @@ int severity_rank(std::string_view severity) {
 Error answer_error(long http_status, std::string_view body, std::string_view url) {
     const json doc = json::parse(body.begin(), body.end(), nullptr, false);
     // Alertmanager answers errors with a bare JSON string ("bad matcher format: ...").
-    std::string message = !doc.is_discarded() && doc.is_string() ? doc.get<std::string>() : excerpt(body);
-    if (!doc.is_discarded() && doc.is_object() && doc.contains("message") && doc["message"].is_string()) {
+    std::string message =
+        !doc.is_discarded() && doc.is_string() ? doc.get<std::string>() : excerpt(body);
+    if (!doc.is_discarded() && doc.is_object() && doc.contains("message") &&
+        doc["message"].is_string()) {
         message = doc["message"].get<std::string>();
     }
     message = http::body_excerpt(message, 300);
@@ -176,13 +181,15 @@ Error answer_error(long http_status, std::string_view body, std::string_view url
                       static_cast<int>(http_status), http_status >= 500 || http_status == 429);
 }
 
-Result<std::vector<Alert>> decode_alerts(long http_status, std::string_view body, std::string_view url) {
+Result<std::vector<Alert>> decode_alerts(long http_status, std::string_view body,
+                                         std::string_view url) {
     const json doc = json::parse(body.begin(), body.end(), nullptr, false);
     if (http_status < 200 || http_status >= 300) {
         return answer_error(http_status, body, url);
     }
     if (doc.is_discarded()) {
-        return bad(url, body.empty() ? std::string("empty body") : fmt::format("not JSON ({})", excerpt(body)));
+        return bad(url, body.empty() ? std::string("empty body")
+                                     : fmt::format("not JSON ({})", excerpt(body)));
     }
     if (!doc.is_array()) {
         return bad(url, "the answer is not a list of alerts");

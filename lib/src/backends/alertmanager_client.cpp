@@ -7,7 +7,8 @@
 
 namespace oncall::alertmanager {
 
-Client::Client(http::Client http, std::vector<std::string> urls) : m_http(std::move(http)), m_urls(std::move(urls)) {
+Client::Client(http::Client http, std::vector<std::string> urls)
+    : m_http(std::move(http)), m_urls(std::move(urls)) {
     for (auto& u : m_urls) {
         while (!u.empty() && u.back() == '/') {
             u.pop_back();
@@ -25,8 +26,9 @@ std::string Client::redacted_urls() const {
 }
 
 Result<std::vector<http::Request>> Client::requests(const AlertQuery& query) const {
-    std::string params = fmt::format("active={}&silenced={}&inhibited={}&unprocessed={}", query.active,
-                                     query.silenced, query.inhibited, query.unprocessed);
+    std::string params =
+        fmt::format("active={}&silenced={}&inhibited={}&unprocessed={}", query.active,
+                    query.silenced, query.inhibited, query.unprocessed);
     for (const auto& entry : query.filter) {
         auto matchers = backends::parse_selector(entry);
         if (!matchers) {
@@ -59,11 +61,12 @@ Result<AlertSet> Client::decode(const std::vector<Result<http::Response>>& respo
             e.message = fmt::format("alertmanager at {}: {}", m_redacted[i], e.message);
             peers.emplace_back(std::move(e));
         } else if (r->status == 401 || r->status == 403) {
-            peers.emplace_back(make_error(Errc::access_denied,
-                                          fmt::format("alertmanager at {}: HTTP {} {}; {}", m_redacted[i], r->status,
-                                                      r->status == 401 ? "Unauthorized" : "Forbidden",
-                                                      http::denied_advice(*r)),
-                                          static_cast<int>(r->status)));
+            peers.emplace_back(
+                make_error(Errc::access_denied,
+                           fmt::format("alertmanager at {}: HTTP {} {}; {}", m_redacted[i],
+                                       r->status, r->status == 401 ? "Unauthorized" : "Forbidden",
+                                       http::denied_advice(*r)),
+                           static_cast<int>(r->status)));
         } else {
             peers.push_back(decode_alerts(r->status, r->body, m_redacted[i]));
         }
@@ -76,7 +79,8 @@ Result<AlertSet> Client::decode(const std::vector<Result<http::Response>>& respo
 
 namespace {
 
-// A peer that did not take part: unreachable, timed out, or failing (5xx). Anything else is an answer.
+// A peer that did not take part: unreachable, timed out, or failing (5xx). Anything else is an
+// answer.
 bool peer_absent(const Result<http::Response>& r) {
     if (!r) {
         const auto c = r.error().code;
@@ -118,7 +122,8 @@ std::string filter_params(const std::vector<std::string>& filter, Error* error) 
             return {};
         }
         for (const auto& m : *matchers) {
-            params += (params.empty() ? "?filter=" : "&filter=") + http::url_encode(backends::format_selector({m}));
+            params += (params.empty() ? "?filter=" : "&filter=") +
+                      http::url_encode(backends::format_selector({m}));
         }
     }
     return params;
@@ -158,8 +163,9 @@ Result<CreatedSilence> Client::create_silence(const NewSilence& silence) const {
     return all_absent(created.skipped);
 }
 
-Result<std::vector<http::Request>> Client::silence_requests(const std::vector<std::string>& filter,
-                                                            std::chrono::milliseconds timeout) const {
+Result<std::vector<http::Request>>
+Client::silence_requests(const std::vector<std::string>& filter,
+                         std::chrono::milliseconds timeout) const {
     Error error;
     const std::string params = filter_params(filter, &error);
     if (!error.message.empty()) {
@@ -176,7 +182,8 @@ Result<std::vector<http::Request>> Client::silence_requests(const std::vector<st
     return out;
 }
 
-Result<SilenceSet> Client::decode_silence_list(const std::vector<Result<http::Response>>& responses) const {
+Result<SilenceSet>
+Client::decode_silence_list(const std::vector<Result<http::Response>>& responses) const {
     std::vector<Result<std::vector<Silence>>> peers;
     for (std::size_t i = 0; i < responses.size() && i < m_redacted.size(); ++i) {
         const auto& r = responses[i];
@@ -202,9 +209,10 @@ Result<SilenceSet> Client::silences(const std::vector<std::string>& filter) cons
 
 Result<Silence> Client::silence(const std::string& id) const {
     if (!is_silence_id(id)) {
-        return make_error(Errc::invalid, fmt::format("'{}' is not a silence id (Alertmanager's ids look like "
-                                                     "0a1b2c3d-...; see oncall silence list)",
-                                                     http::body_excerpt(id, 60)));
+        return make_error(Errc::invalid,
+                          fmt::format("'{}' is not a silence id (Alertmanager's ids look like "
+                                      "0a1b2c3d-...; see oncall silence list)",
+                                      http::body_excerpt(id, 60)));
     }
     std::vector<http::Request> reqs;
     for (const auto& url : m_urls) {
@@ -218,7 +226,8 @@ Result<Silence> Client::silence(const std::string& id) const {
     std::optional<Error> not_found;
     for (std::size_t i = 0; i < responses.size(); ++i) {
         const auto& r = responses[i];
-        auto s = r ? decode_silence(r->status, r->body, m_redacted[i]) : Result<Silence>(peer_error(r, m_redacted[i]));
+        auto s = r ? decode_silence(r->status, r->body, m_redacted[i])
+                   : Result<Silence>(peer_error(r, m_redacted[i]));
         if (s) {
             return s;
         }
@@ -239,7 +248,8 @@ Result<Silence> Client::silence(const std::string& id) const {
 
 Result<std::string> Client::expire_silence(const std::string& id) const {
     if (!is_silence_id(id)) {
-        return make_error(Errc::invalid, fmt::format("'{}' is not a silence id", http::body_excerpt(id, 60)));
+        return make_error(Errc::invalid,
+                          fmt::format("'{}' is not a silence id", http::body_excerpt(id, 60)));
     }
     std::vector<Error> skipped;
     for (std::size_t i = 0; i < m_urls.size(); ++i) {

@@ -1,14 +1,12 @@
 // Alertmanager API v2 silences: request bodies, decoding and merging the peers' lists (pure).
 
 #include "oncall/backends/alertmanager.h"
-
 #include "oncall/http/client.h"
-
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cctype>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
 #include <unordered_map>
 
 namespace oncall::alertmanager {
@@ -17,7 +15,8 @@ namespace {
 using nlohmann::json;
 
 Error silence_garbage(std::string_view url, std::string_view what) {
-    return make_error(Errc::bad_response, fmt::format("alertmanager at {} answered garbage: {}", url, what));
+    return make_error(Errc::bad_response,
+                      fmt::format("alertmanager at {} answered garbage: {}", url, what));
 }
 
 bool silence_string_field(const json& obj, const char* key, std::string& out) {
@@ -53,16 +52,19 @@ Result<Silence> decode_one_silence(const json& item, std::string_view url) {
         return silence_garbage(url, "a silence is not an object");
     }
     Silence s;
-    if (!silence_string_field(item, "id", s.id) || !silence_string_field(item, "createdBy", s.created_by) ||
+    if (!silence_string_field(item, "id", s.id) ||
+        !silence_string_field(item, "createdBy", s.created_by) ||
         !silence_string_field(item, "comment", s.comment)) {
         return silence_garbage(url, "a silence's id, createdBy or comment is not a string");
     }
     if (s.id.empty()) {
         return silence_garbage(url, "a silence has no id");
     }
-    if (!silence_time_field(item, "startsAt", s.starts_at) || !silence_time_field(item, "endsAt", s.ends_at) ||
+    if (!silence_time_field(item, "startsAt", s.starts_at) ||
+        !silence_time_field(item, "endsAt", s.ends_at) ||
         !silence_time_field(item, "updatedAt", s.updated_at)) {
-        return silence_garbage(url, "a silence's startsAt, endsAt or updatedAt is not an RFC 3339 time");
+        return silence_garbage(url,
+                               "a silence's startsAt, endsAt or updatedAt is not an RFC 3339 time");
     }
     if (const auto st = item.find("status"); st != item.end() && !st->is_null()) {
         if (!st->is_object() || !silence_string_field(*st, "state", s.state)) {
@@ -75,7 +77,8 @@ Result<Silence> decode_one_silence(const json& item, std::string_view url) {
     }
     for (const auto& m : *ms) {
         SilenceMatcher sm;
-        if (!m.is_object() || !silence_string_field(m, "name", sm.name) || !silence_string_field(m, "value", sm.value)) {
+        if (!m.is_object() || !silence_string_field(m, "name", sm.name) ||
+            !silence_string_field(m, "value", sm.value)) {
             return silence_garbage(url, "a silence matcher is malformed");
         }
         const auto regex = m.find("isRegex");
@@ -93,11 +96,14 @@ Result<Silence> decode_one_silence(const json& item, std::string_view url) {
     return s;
 }
 
-json parse_silence_body(std::string_view body) { return json::parse(body.begin(), body.end(), nullptr, false); }
+json parse_silence_body(std::string_view body) {
+    return json::parse(body.begin(), body.end(), nullptr, false);
+}
 
 Error silence_not_json(std::string_view url, std::string_view body) {
-    return silence_garbage(url, body.empty() ? std::string("empty body")
-                                 : fmt::format("not JSON ({})", http::body_excerpt(body, 120)));
+    return silence_garbage(url, body.empty()
+                                    ? std::string("empty body")
+                                    : fmt::format("not JSON ({})", http::body_excerpt(body, 120)));
 }
 
 } // namespace
@@ -105,7 +111,10 @@ Error silence_not_json(std::string_view url, std::string_view body) {
 std::string silence_body(const NewSilence& silence) {
     json matchers = json::array();
     for (const auto& m : silence.matchers) {
-        matchers.push_back({{"name", m.name}, {"value", m.value}, {"isRegex", m.is_regex}, {"isEqual", m.is_equal}});
+        matchers.push_back({{"name", m.name},
+                            {"value", m.value},
+                            {"isRegex", m.is_regex},
+                            {"isEqual", m.is_equal}});
     }
     const json body = {{"matchers", matchers},
                        {"startsAt", format_rfc3339(silence.starts_at)},
@@ -115,7 +124,8 @@ std::string silence_body(const NewSilence& silence) {
     return body.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-Result<std::vector<Silence>> decode_silences(long http_status, std::string_view body, std::string_view url) {
+Result<std::vector<Silence>> decode_silences(long http_status, std::string_view body,
+                                             std::string_view url) {
     if (http_status < 200 || http_status >= 300) {
         return answer_error(http_status, body, url);
     }
@@ -153,7 +163,8 @@ Result<Silence> decode_silence(long http_status, std::string_view body, std::str
     return decode_one_silence(doc, url);
 }
 
-Result<std::string> decode_created_silence(long http_status, std::string_view body, std::string_view url) {
+Result<std::string> decode_created_silence(long http_status, std::string_view body,
+                                           std::string_view url) {
     if (http_status < 200 || http_status >= 300) {
         return answer_error(http_status, body, url);
     }

@@ -1,14 +1,13 @@
 // Endpoint configuration -> http::Client.
 
 #include "oncall/backends/endpoint.h"
+
 #include "oncall/backends/kubernetes.h"
-
 #include "oncall/core/local_file.h"
-
-#include <fmt/format.h>
 
 #include <cctype>
 #include <cstdlib>
+#include <fmt/format.h>
 
 namespace oncall::backends {
 
@@ -46,26 +45,28 @@ Result<void> check_base_url(std::string_view url, std::string_view what) {
     } else if (url.substr(0, 8) == "https://") {
         rest = url.substr(8);
     } else {
-        return make_error(Errc::config,
-                          fmt::format("{} url '{}' must start with http:// or https://", what, shown));
+        return make_error(
+            Errc::config,
+            fmt::format("{} url '{}' must start with http:// or https://", what, shown));
     }
     const std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
-    const std::string_view host = authority.substr(authority.rfind('@') == std::string_view::npos
-                                                       ? 0
-                                                       : authority.rfind('@') + 1);
+    const std::string_view host = authority.substr(
+        authority.rfind('@') == std::string_view::npos ? 0 : authority.rfind('@') + 1);
     if (host.empty() || host.front() == ':') {
         return make_error(Errc::config, fmt::format("{} url '{}' has no host", what, shown));
     }
     for (const char c : url) {
         const auto u = static_cast<unsigned char>(c);
         if (u <= 0x20 || u == 0x7f) {
-            return make_error(Errc::config,
-                              fmt::format("{} url '{}' contains spaces or control characters", what, shown));
+            return make_error(
+                Errc::config,
+                fmt::format("{} url '{}' contains spaces or control characters", what, shown));
         }
     }
     if (rest.find_first_of("?#") != std::string_view::npos) {
-        return make_error(Errc::config,
-                          fmt::format("{} url '{}' must be a base URL without '?' or '#'", what, shown));
+        return make_error(
+            Errc::config,
+            fmt::format("{} url '{}' must be a base URL without '?' or '#'", what, shown));
     }
     return ok_result();
 }
@@ -103,7 +104,8 @@ http::ClientOptions base_options(std::string_view name, const config::Endpoint& 
     return options;
 }
 
-Result<EndpointClient> through_service_proxy(std::string_view name, const config::Endpoint& endpoint,
+Result<EndpointClient> through_service_proxy(std::string_view name,
+                                             const config::Endpoint& endpoint,
                                              const EndpointDefaults& defaults,
                                              const config::KubernetesConfig& kubernetes) {
     const std::string shown = endpoint.kube_service.text();
@@ -120,7 +122,8 @@ Result<EndpointClient> through_service_proxy(std::string_view name, const config
     options.connect_timeout = ours.connect_timeout;
     options.retry = ours.retry;
     options.headers = ours.headers;
-    options.credential_source = fmt::format("the kubernetes credentials of this context ({})", connection->origin);
+    options.credential_source =
+        fmt::format("the kubernetes credentials of this context ({})", connection->origin);
     EndpointClient out;
     out.name = std::string(name);
     out.urls.push_back(connection->server + endpoint.kube_service.proxy_path());
@@ -142,12 +145,15 @@ Result<EndpointClient> make_endpoint_client(std::string_view name, const config:
 Result<EndpointClient> make_endpoint_client(std::string_view name, const config::Endpoint& endpoint,
                                             const EndpointDefaults& defaults) {
     if (!endpoint.configured()) {
-        return make_error(Errc::config,
-                          fmt::format("no {0} URL in this context; add '{0}: {{ url: http://HOST:PORT }}' to it", name));
+        return make_error(
+            Errc::config,
+            fmt::format("no {0} URL in this context; add '{0}: {{ url: http://HOST:PORT }}' to it",
+                        name));
     }
     if (endpoint.kube_service.configured()) {
-        return make_error(Errc::config, fmt::format("{} kube-service {} needs the context's kubernetes settings",
-                                                    name, endpoint.kube_service.text()));
+        return make_error(Errc::config,
+                          fmt::format("{} kube-service {} needs the context's kubernetes settings",
+                                      name, endpoint.kube_service.text()));
     }
     EndpointClient out;
     out.name = std::string(name);
@@ -169,7 +175,8 @@ Result<EndpointClient> make_endpoint_client(std::string_view name, const config:
             error.message = fmt::format("{}: {}", name, error.message);
             return error;
         }
-        options.basic_auth = http::ClientOptions::BasicAuth{endpoint.basic_auth.username, std::move(*password)};
+        options.basic_auth =
+            http::ClientOptions::BasicAuth{endpoint.basic_auth.username, std::move(*password)};
     } else {
         auto token = config::resolve_token(endpoint.auth);
         if (!token) {
@@ -191,8 +198,9 @@ Result<EndpointClient> make_endpoint_client(std::string_view name, const config:
     if (!endpoint.cert_file.empty()) {
         const std::string cert_file = expand_home_path(endpoint.cert_file);
         const std::string key_file = expand_home_path(endpoint.key_file);
-        for (const auto& [key, path] : {std::pair<std::string_view, const std::string&>{"cert-file", cert_file},
-                                        {"key-file", key_file}}) {
+        for (const auto& [key, path] :
+             {std::pair<std::string_view, const std::string&>{"cert-file", cert_file},
+              {"key-file", key_file}}) {
             if (auto readable = check_readable(name, key, path); !readable) {
                 return std::move(readable).error();
             }

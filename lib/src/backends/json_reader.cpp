@@ -17,13 +17,15 @@ std::string join(std::string_view path, std::string_view key) {
 
 void JsonReader::fail(std::string_view path, std::string_view expected) {
     if (!m_error) {
-        m_error = make_error(Errc::bad_response,
-                             fmt::format("{}: field '{}' is not {} (the server answered something unexpected)",
-                                         m_what, path, expected));
+        m_error = make_error(
+            Errc::bad_response,
+            fmt::format("{}: field '{}' is not {} (the server answered something unexpected)",
+                        m_what, path, expected));
     }
 }
 
-const nlohmann::json* JsonReader::field(const nlohmann::json& obj, std::string_view key, std::string_view) {
+const nlohmann::json* JsonReader::field(const nlohmann::json& obj, std::string_view key,
+                                        std::string_view) {
     if (!obj.is_object()) {
         return nullptr;
     }
@@ -34,7 +36,8 @@ const nlohmann::json* JsonReader::field(const nlohmann::json& obj, std::string_v
     return &*it;
 }
 
-std::string JsonReader::str(const nlohmann::json& obj, std::string_view key, std::string_view path) {
+std::string JsonReader::str(const nlohmann::json& obj, std::string_view key,
+                            std::string_view path) {
     const auto* v = field(obj, key, path);
     if (v == nullptr) {
         return {};
@@ -65,8 +68,8 @@ std::optional<std::int64_t> JsonReader::opt_integer(const nlohmann::json& obj, s
     return std::nullopt;
 }
 
-std::int64_t JsonReader::integer(const nlohmann::json& obj, std::string_view key, std::string_view path,
-                                 std::int64_t fallback) {
+std::int64_t JsonReader::integer(const nlohmann::json& obj, std::string_view key,
+                                 std::string_view path, std::int64_t fallback) {
     return opt_integer(obj, key, path).value_or(fallback);
 }
 
@@ -82,7 +85,8 @@ bool JsonReader::boolean(const nlohmann::json& obj, std::string_view key, std::s
     return v->get<bool>();
 }
 
-const nlohmann::json& JsonReader::object(const nlohmann::json& obj, std::string_view key, std::string_view path) {
+const nlohmann::json& JsonReader::object(const nlohmann::json& obj, std::string_view key,
+                                         std::string_view path) {
     const auto* v = field(obj, key, path);
     if (v == nullptr) {
         return k_empty_object;
@@ -94,7 +98,8 @@ const nlohmann::json& JsonReader::object(const nlohmann::json& obj, std::string_
     return *v;
 }
 
-const nlohmann::json& JsonReader::array(const nlohmann::json& obj, std::string_view key, std::string_view path) {
+const nlohmann::json& JsonReader::array(const nlohmann::json& obj, std::string_view key,
+                                        std::string_view path) {
     const auto* v = field(obj, key, path);
     if (v == nullptr) {
         return k_empty_array;
@@ -106,8 +111,8 @@ const nlohmann::json& JsonReader::array(const nlohmann::json& obj, std::string_v
     return *v;
 }
 
-std::map<std::string, std::string> JsonReader::string_map(const nlohmann::json& obj, std::string_view key,
-                                                          std::string_view path) {
+std::map<std::string, std::string>
+JsonReader::string_map(const nlohmann::json& obj, std::string_view key, std::string_view path) {
     std::map<std::string, std::string> out;
     const auto& m = object(obj, key, path);
     for (auto it = m.begin(); it != m.end(); ++it) {
@@ -120,7 +125,8 @@ std::map<std::string, std::string> JsonReader::string_map(const nlohmann::json& 
     return out;
 }
 
-std::optional<TimePoint> JsonReader::time(const nlohmann::json& obj, std::string_view key, std::string_view path) {
+std::optional<TimePoint> JsonReader::time(const nlohmann::json& obj, std::string_view key,
+                                          std::string_view path) {
     const auto* v = field(obj, key, path);
     if (v == nullptr) {
         return std::nullopt;

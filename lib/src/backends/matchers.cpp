@@ -2,9 +2,8 @@
 
 #include "oncall/backends/matchers.h"
 
-#include <fmt/format.h>
-
 #include <cctype>
+#include <fmt/format.h>
 
 namespace oncall::backends {
 namespace {
@@ -14,10 +13,11 @@ Error selector_error(std::string_view selector, std::size_t pos, std::string_vie
     for (char c : selector.substr(0, 120)) {
         shown += (static_cast<unsigned char>(c) >= 0x20 && c != 0x7f) ? c : '?';
     }
-    return make_error(Errc::invalid,
-                      fmt::format("selector '{}' is not a list of label matchers (label=\"value\", ...): {} "
-                                  "at column {}",
-                                  shown, what, pos + 1));
+    return make_error(
+        Errc::invalid,
+        fmt::format("selector '{}' is not a list of label matchers (label=\"value\", ...): {} "
+                    "at column {}",
+                    shown, what, pos + 1));
 }
 
 bool is_label_start(char c) {
@@ -52,7 +52,8 @@ Result<std::vector<Matcher>> parse_selector(std::string_view s) {
         }
         m.label = std::string(s.substr(start, i - start));
         if (m.label.rfind("__", 0) == 0) {
-            return selector_error(s, start, fmt::format("reserved label '{}' is not allowed", m.label));
+            return selector_error(s, start,
+                                  fmt::format("reserved label '{}' is not allowed", m.label));
         }
         skip_ws();
         if (s.substr(i, 2) == "=~" || s.substr(i, 2) == "!~" || s.substr(i, 2) == "!=") {
@@ -85,13 +86,26 @@ Result<std::vector<Matcher>> parse_selector(std::string_view s) {
                 }
                 const char e = s[i++];
                 switch (e) {
-                case '\\': m.value += '\\'; break;
-                case '"': m.value += '"'; break;
-                case '\'': m.value += '\''; break;
-                case 'n': m.value += '\n'; break;
-                case 't': m.value += '\t'; break;
-                case 'r': m.value += '\r'; break;
-                default: return selector_error(s, i - 2, fmt::format("unsupported escape '\\{}'", e));
+                case '\\':
+                    m.value += '\\';
+                    break;
+                case '"':
+                    m.value += '"';
+                    break;
+                case '\'':
+                    m.value += '\'';
+                    break;
+                case 'n':
+                    m.value += '\n';
+                    break;
+                case 't':
+                    m.value += '\t';
+                    break;
+                case 'r':
+                    m.value += '\r';
+                    break;
+                default:
+                    return selector_error(s, i - 2, fmt::format("unsupported escape '\\{}'", e));
                 }
                 continue;
             }
@@ -104,7 +118,8 @@ Result<std::vector<Matcher>> parse_selector(std::string_view s) {
         skip_ws();
         if (i < s.size()) {
             if (s[i] != ',') {
-                return selector_error(s, i, fmt::format("expected ',' between matchers, found '{}'", s[i]));
+                return selector_error(
+                    s, i, fmt::format("expected ',' between matchers, found '{}'", s[i]));
             }
             ++i;
             skip_ws();
@@ -118,12 +133,23 @@ std::string escape_label_value(std::string_view value) {
     out.reserve(value.size() + 2);
     for (char c : value) {
         switch (c) {
-        case '\\': out += "\\\\"; break;
-        case '"': out += "\\\""; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        default: out += c;
+        case '\\':
+            out += "\\\\";
+            break;
+        case '"':
+            out += "\\\"";
+            break;
+        case '\n':
+            out += "\\n";
+            break;
+        case '\r':
+            out += "\\r";
+            break;
+        case '\t':
+            out += "\\t";
+            break;
+        default:
+            out += c;
         }
     }
     return out;

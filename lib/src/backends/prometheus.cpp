@@ -4,12 +4,11 @@
 
 #include "oncall/http/client.h"
 
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
-
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 namespace oncall::prometheus {
 namespace {
@@ -17,10 +16,13 @@ namespace {
 using nlohmann::json;
 
 Error bad(std::string_view url, std::string_view what) {
-    return make_error(Errc::bad_response, fmt::format("prometheus at {} answered garbage: {}", url, what));
+    return make_error(Errc::bad_response,
+                      fmt::format("prometheus at {} answered garbage: {}", url, what));
 }
 
-std::string excerpt(std::string_view body) { return http::body_excerpt(body, 80); }
+std::string excerpt(std::string_view body) {
+    return http::body_excerpt(body, 80);
+}
 
 Result<double> parse_value(const std::string& text) {
     if (text.empty()) {
@@ -30,7 +32,8 @@ Result<double> parse_value(const std::string& text) {
     char* end = nullptr;
     const double v = std::strtod(text.c_str(), &end);
     if (end != text.c_str() + text.size()) {
-        return make_error(Errc::bad_response, fmt::format("sample value '{}' is not a number", excerpt(text)));
+        return make_error(Errc::bad_response,
+                          fmt::format("sample value '{}' is not a number", excerpt(text)));
     }
     return v; // ERANGE still yields +-HUGE_VAL or a denormal, which is what the server meant
 }
@@ -151,11 +154,13 @@ Result<QueryResult> decode_data(const json& data, std::string_view url) {
     if (type == "scalar" || type == "string") {
         out.type = type == "scalar" ? ResultType::scalar : ResultType::string;
         if (type == "string") {
-            if (!result.is_array() || result.size() != 2 || !result[0].is_number() || !result[1].is_string()) {
+            if (!result.is_array() || result.size() != 2 || !result[0].is_number() ||
+                !result[1].is_string()) {
                 return bad(url, "a string result is not [<time>, \"<text>\"]");
             }
             Sample s;
-            s.time = TimePoint(std::chrono::milliseconds(std::llround(result[0].get<double>() * 1000.0)));
+            s.time = TimePoint(
+                std::chrono::milliseconds(std::llround(result[0].get<double>() * 1000.0)));
             s.text = result[1].get<std::string>();
             s.value = std::nan("");
             out.scalar = std::move(s);
@@ -173,14 +178,16 @@ Result<QueryResult> decode_data(const json& data, std::string_view url) {
 
 } // namespace
 
-Result<QueryResult> decode_query_response(long http_status, std::string_view body, std::string_view url) {
+Result<QueryResult> decode_query_response(long http_status, std::string_view body,
+                                          std::string_view url) {
     const json doc = json::parse(body.begin(), body.end(), nullptr, false);
     if (doc.is_discarded() || !doc.is_object()) {
         if (http_status < 200 || http_status >= 300) {
             return make_error(Errc::http_status,
                               fmt::format("prometheus at {}: HTTP {} ({})", url, http_status,
                                           body.empty() ? std::string("empty body") : excerpt(body)),
-                              static_cast<int>(http_status), http_status >= 500 || http_status == 429);
+                              static_cast<int>(http_status),
+                              http_status >= 500 || http_status == 429);
         }
         if (body.empty()) {
             return bad(url, "empty body");
@@ -190,7 +197,8 @@ Result<QueryResult> decode_query_response(long http_status, std::string_view bod
     const auto status_it = doc.find("status");
     if (status_it == doc.end() || !status_it->is_string()) {
         if (http_status < 200 || http_status >= 300) {
-            return make_error(Errc::http_status, fmt::format("prometheus at {}: HTTP {}", url, http_status),
+            return make_error(Errc::http_status,
+                              fmt::format("prometheus at {}: HTTP {}", url, http_status),
                               static_cast<int>(http_status));
         }
         return bad(url, "no 'status' in the answer");
@@ -221,19 +229,22 @@ Result<QueryResult> decode_query_response(long http_status, std::string_view bod
         return make_error(code,
                           fmt::format("prometheus at {} refused the query: {}: {}", url, type,
                                       message.empty() ? "(no message)" : message),
-                          static_cast<int>(http_status), code == Errc::timeout || code == Errc::unavailable);
+                          static_cast<int>(http_status),
+                          code == Errc::timeout || code == Errc::unavailable);
     }
     if (status != "success") {
         if (http_status < 200 || http_status >= 300) {
             // Not Prometheus' answer: a proxy's or the API server's (a kube Status says "Failure").
-            return make_error(http_status == 404 ? Errc::not_found : Errc::http_status,
-                              fmt::format("prometheus at {}: HTTP {} ({})", url, http_status, excerpt(body)),
-                              static_cast<int>(http_status), http_status >= 500 || http_status == 429);
+            return make_error(
+                http_status == 404 ? Errc::not_found : Errc::http_status,
+                fmt::format("prometheus at {}: HTTP {} ({})", url, http_status, excerpt(body)),
+                static_cast<int>(http_status), http_status >= 500 || http_status == 429);
         }
         return bad(url, fmt::format("unknown status '{}'", excerpt(status)));
     }
     if (http_status < 200 || http_status >= 300) {
-        return make_error(Errc::http_status, fmt::format("prometheus at {}: HTTP {}", url, http_status),
+        return make_error(Errc::http_status,
+                          fmt::format("prometheus at {}: HTTP {}", url, http_status),
                           static_cast<int>(http_status));
     }
     const auto data = doc.find("data");
@@ -247,7 +258,8 @@ Result<QueryResult> decode_query_response(long http_status, std::string_view bod
     return out;
 }
 
-Result<QueryResult> decode_query_result(const Result<http::Response>& response, std::string_view base_url) {
+Result<QueryResult> decode_query_result(const Result<http::Response>& response,
+                                        std::string_view base_url) {
     if (!response) {
         Error e = response.error();
         e.message = fmt::format("prometheus at {}: {}", base_url, e.message);
@@ -257,7 +269,8 @@ Result<QueryResult> decode_query_result(const Result<http::Response>& response, 
         // Prometheus' own web.config and the proxies in front of hosted ones answer these in plain
         // text; either way the question is which credential was sent.
         return make_error(Errc::access_denied,
-                          fmt::format("prometheus at {}: HTTP {} {}; {}", base_url, response->status,
+                          fmt::format("prometheus at {}: HTTP {} {}; {}", base_url,
+                                      response->status,
                                       response->status == 401 ? "Unauthorized" : "Forbidden",
                                       http::denied_advice(*response)),
                           static_cast<int>(response->status));

@@ -1,18 +1,17 @@
 // Prometheus HTTP API client: building the POST requests and sending them.
 
 #include "oncall/backends/prometheus.h"
-
 #include "oncall/core/duration.h"
 #include "oncall/http/json.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
+#include <fmt/format.h>
 
 namespace oncall::prometheus {
 
 Client::Client(http::Client http, std::string base_url)
-    : m_http(std::move(http)), m_base_url(std::move(base_url)), m_redacted_url(http::redact_url(m_base_url)) {
+    : m_http(std::move(http)), m_base_url(std::move(base_url)),
+      m_redacted_url(http::redact_url(m_base_url)) {
     while (!m_base_url.empty() && m_base_url.back() == '/') {
         m_base_url.pop_back();
     }
@@ -50,8 +49,9 @@ http::Request range_request(const std::string& base_url, const RangeQuery& query
     body += "&start=" + format_prometheus_time(query.start);
     body += "&end=" + format_prometheus_time(query.end);
     const auto step_ms = std::max<long long>(query.step.count(), 1);
-    body += "&step=" + (step_ms % 1000 == 0 ? fmt::format("{}", step_ms / 1000)
-                                            : fmt::format("{}.{:03}", step_ms / 1000, step_ms % 1000));
+    body +=
+        "&step=" + (step_ms % 1000 == 0 ? fmt::format("{}", step_ms / 1000)
+                                        : fmt::format("{}.{:03}", step_ms / 1000, step_ms % 1000));
     if (query.timeout.count() > 0) {
         body += "&timeout=" + http::url_encode(fmt::format("{}ms", query.timeout.count()));
     }
@@ -67,7 +67,8 @@ http::Request Client::request_for(const Query& query) const {
     return range_request(m_base_url, std::get<RangeQuery>(query));
 }
 
-std::vector<Result<QueryResult>> Client::query_all(const std::vector<Query>& queries, bool sequential) const {
+std::vector<Result<QueryResult>> Client::query_all(const std::vector<Query>& queries,
+                                                   bool sequential) const {
     std::vector<http::Request> requests;
     requests.reserve(queries.size());
     for (const auto& q : queries) {
@@ -89,9 +90,11 @@ std::vector<Result<QueryResult>> Client::query_all(const std::vector<Query>& que
     return out;
 }
 
-Result<std::vector<Target>> decode_targets_response(long http_status, std::string_view body, std::string_view url) {
+Result<std::vector<Target>> decode_targets_response(long http_status, std::string_view body,
+                                                    std::string_view url) {
     auto bad = [&](std::string_view what) {
-        return make_error(Errc::bad_response, fmt::format("prometheus at {}: /api/v1/targets: {}", url, what));
+        return make_error(Errc::bad_response,
+                          fmt::format("prometheus at {}: /api/v1/targets: {}", url, what));
     };
     if (http_status < 200 || http_status > 299) {
         auto e = bad(fmt::format("HTTP {}", http_status));

@@ -2,18 +2,22 @@
 
 #include <openssl/evp.h>
 #include <openssl/sha.h>
-
 #include <vector>
 
 namespace oncall::backends {
 
 Result<std::string> base64_decode(std::string_view text) {
     auto value = [](char c) -> int {
-        if (c >= 'A' && c <= 'Z') return c - 'A';
-        if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-        if (c >= '0' && c <= '9') return c - '0' + 52;
-        if (c == '+' || c == '-') return 62;
-        if (c == '/' || c == '_') return 63;
+        if (c >= 'A' && c <= 'Z')
+            return c - 'A';
+        if (c >= 'a' && c <= 'z')
+            return c - 'a' + 26;
+        if (c >= '0' && c <= '9')
+            return c - '0' + 52;
+        if (c == '+' || c == '-')
+            return 62;
+        if (c == '/' || c == '_')
+            return 63;
         return -1;
     };
     std::string out;
@@ -46,7 +50,8 @@ std::string base64_encode(std::string_view bytes) {
     std::vector<unsigned char> out(4 * ((bytes.size() + 2) / 3) + 1);
     const int n = EVP_EncodeBlock(out.data(), reinterpret_cast<const unsigned char*>(bytes.data()),
                                   static_cast<int>(bytes.size()));
-    return std::string(reinterpret_cast<const char*>(out.data()), static_cast<std::size_t>(n < 0 ? 0 : n));
+    return std::string(reinterpret_cast<const char*>(out.data()),
+                       static_cast<std::size_t>(n < 0 ? 0 : n));
 }
 
 std::string sha256_hex(std::string_view bytes) {

@@ -62,7 +62,9 @@ void offer_options(CompletionContext& ctx, const std::vector<const OptionSpec*>&
 
 // A description is shown by the shell as it is: one line, control characters and escape
 // sequences escaped (a server-supplied description must not retitle or clear the terminal).
-std::string one_line(const std::string& text) { return render::sanitize(text); }
+std::string one_line(const std::string& text) {
+    return render::sanitize(text);
+}
 
 // A value is typed into the command line: one with control characters is not offered at all.
 bool typeable(const std::string& value) {

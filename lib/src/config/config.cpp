@@ -1,15 +1,10 @@
 #include "oncall/config/config.h"
 
+#include "config/yaml_guard.h"
 #include "oncall/core/duration.h"
 #include "oncall/core/files.h"
 #include "oncall/core/local_file.h"
 #include "oncall/http/client.h"
-
-#include "config/yaml_guard.h"
-
-#include <fmt/format.h>
-#include <sys/stat.h>
-#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cctype>
@@ -17,10 +12,13 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fmt/format.h>
 #include <fstream>
 #include <functional>
 #include <set>
 #include <sstream>
+#include <sys/stat.h>
+#include <yaml-cpp/yaml.h>
 
 namespace oncall::config {
 
@@ -35,20 +33,22 @@ namespace {
 // "config.yaml:12: contexts.sandbox.prometheus.url: expected a string".
 class Reader {
 public:
-    Reader(std::string origin, std::vector<std::string>& warnings) : m_origin(std::move(origin)), m_warnings(warnings) {}
+    Reader(std::string origin, std::vector<std::string>& warnings)
+        : m_origin(std::move(origin)), m_warnings(warnings) {}
 
     Error error(const YAML::Node& node, const std::string& key, const std::string& what) const {
         const int line = node.Mark().line >= 0 ? node.Mark().line + 1 : 0;
         return make_error(Errc::config, fmt::format("{}:{}: {}: {}", m_origin, line, key, what));
     }
 
-    void warn_unknown(const YAML::Node& map, const std::string& path, const std::set<std::string>& known) {
+    void warn_unknown(const YAML::Node& map, const std::string& path,
+                      const std::set<std::string>& known) {
         for (const auto& item : map) {
             const auto name = item.first.as<std::string>("");
             if (known.count(name) == 0) {
                 const int line = item.first.Mark().line + 1;
-                m_warnings.push_back(fmt::format("{}:{}: unknown key '{}{}' (ignored)", m_origin, line,
-                                                 path.empty() ? "" : path + ".", name));
+                m_warnings.push_back(fmt::format("{}:{}: unknown key '{}{}' (ignored)", m_origin,
+                                                 line, path.empty() ? "" : path + ".", name));
             }
         }
     }
@@ -94,7 +94,8 @@ public:
         return out;
     }
 
-    Result<std::chrono::milliseconds> duration(const YAML::Node& node, const std::string& key) const {
+    Result<std::chrono::milliseconds> duration(const YAML::Node& node,
+                                               const std::string& key) const {
         auto text = string(node, key);
         if (!text) {
             return text.error();
@@ -111,24 +112,25 @@ private:
     std::vector<std::string>& m_warnings;
 };
 
-#define ONCALL_TRY_ASSIGN(target, expr)                                                                    \
-    do {                                                                                                   \
-        auto result_ = (expr);                                                                             \
-        if (!result_) {                                                                                    \
-            return std::move(result_).error();                                                             \
-        }                                                                                                  \
-        target = std::move(result_).value();                                                               \
+#define ONCALL_TRY_ASSIGN(target, expr)                                                            \
+    do {                                                                                           \
+        auto result_ = (expr);                                                                     \
+        if (!result_) {                                                                            \
+            return std::move(result_).error();                                                     \
+        }                                                                                          \
+        target = std::move(result_).value();                                                       \
     } while (false)
 
-#define ONCALL_TRY(expr)                                                                                   \
-    do {                                                                                                   \
-        auto result_ = (expr);                                                                             \
-        if (!result_) {                                                                                    \
-            return std::move(result_).error();                                                             \
-        }                                                                                                  \
+#define ONCALL_TRY(expr)                                                                           \
+    do {                                                                                           \
+        auto result_ = (expr);                                                                     \
+        if (!result_) {                                                                            \
+            return std::move(result_).error();                                                     \
+        }                                                                                          \
     } while (false)
 
-Result<void> read_token_source(Reader& r, const YAML::Node& node, const std::string& path, TokenSource& out) {
+Result<void> read_token_source(Reader& r, const YAML::Node& node, const std::string& path,
+                               TokenSource& out) {
     int count = 0;
     if (node["token"]) {
         ONCALL_TRY_ASSIGN(out.token, r.string(node["token"], path + ".token"));
@@ -148,12 +150,14 @@ Result<void> read_token_source(Reader& r, const YAML::Node& node, const std::str
     return ok_result();
 }
 
-Result<void> check_url(Reader& r, const YAML::Node& node, const std::string& key, const std::string& url) {
+Result<void> check_url(Reader& r, const YAML::Node& node, const std::string& key,
+                       const std::string& url) {
     if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
         return r.error(node, key, fmt::format("'{}' is not an http:// or https:// URL", url));
     }
     const auto rest = url.substr(url.find("://") + 3);
-    if (rest.empty() || rest[0] == '/' || rest[0] == ':' || rest.find_first_of(" \t\r\n") != std::string::npos) {
+    if (rest.empty() || rest[0] == '/' || rest[0] == ':' ||
+        rest.find_first_of(" \t\r\n") != std::string::npos) {
         return r.error(node, key, fmt::format("'{}' has no host", url));
     }
     return ok_result();
@@ -168,27 +172,33 @@ std::string header_name_problem(const std::string& name) {
     }
     for (const char c : name) {
         const auto u = static_cast<unsigned char>(c);
-        if (!(std::isalnum(u) != 0 || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos)) {
+        if (!(std::isalnum(u) != 0 ||
+              std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos)) {
             return fmt::format("'{}' is not a valid header name", name);
         }
     }
     std::string lower(name);
-    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
     if (lower == "authorization" || lower == "proxy-authorization" || lower == "cookie") {
-        return fmt::format("the {} header cannot be set here (the value would be a secret in the file); use "
-                           "basic-auth, token-env or token-file",
-                           name);
+        return fmt::format(
+            "the {} header cannot be set here (the value would be a secret in the file); use "
+            "basic-auth, token-env or token-file",
+            name);
     }
-    if (lower == "host" || lower == "content-length" || lower == "transfer-encoding" || lower == "connection" ||
-        lower == "content-type" || lower == "expect") {
+    if (lower == "host" || lower == "content-length" || lower == "transfer-encoding" ||
+        lower == "connection" || lower == "content-type" || lower == "expect") {
         return fmt::format("the {} header is set by oncall itself", name);
     }
     return {};
 }
 
-Result<void> read_basic_auth(Reader& r, const YAML::Node& node, const std::string& path, BasicAuthConfig& out) {
+Result<void> read_basic_auth(Reader& r, const YAML::Node& node, const std::string& path,
+                             BasicAuthConfig& out) {
     if (!node.IsMap()) {
-        return r.error(node, path, "expected {username: NAME, password-env: VAR} or {username, password-file: PATH}");
+        return r.error(
+            node, path,
+            "expected {username: NAME, password-env: VAR} or {username, password-file: PATH}");
     }
     r.warn_unknown(node, path, {"username", "password-env", "password-file", "password"});
     if (node["password"]) {
@@ -208,7 +218,8 @@ Result<void> read_basic_auth(Reader& r, const YAML::Node& node, const std::strin
         ONCALL_TRY_ASSIGN(out.password_env, r.string(node["password-env"], path + ".password-env"));
     }
     if (node["password-file"]) {
-        ONCALL_TRY_ASSIGN(out.password_file, r.string(node["password-file"], path + ".password-file"));
+        ONCALL_TRY_ASSIGN(out.password_file,
+                          r.string(node["password-file"], path + ".password-file"));
     }
     if (out.password_env.empty() == out.password_file.empty()) {
         return r.error(node, path, "give exactly one of password-env and password-file");
@@ -221,9 +232,10 @@ Result<Endpoint> read_endpoint(Reader& r, const YAML::Node& node, const std::str
     if (!node.IsMap()) {
         return r.error(node, path, "expected a map with url, urls or kube-service");
     }
-    r.warn_unknown(node, path, {"url", "urls", "kube-service", "headers", "basic-auth", "token", "token-env",
-                                "token-file", "ca-file", "cert-file", "key-file", "insecure-skip-tls-verify",
-                                "timeout"});
+    r.warn_unknown(node, path,
+                   {"url", "urls", "kube-service", "headers", "basic-auth", "token", "token-env",
+                    "token-file", "ca-file", "cert-file", "key-file", "insecure-skip-tls-verify",
+                    "timeout"});
     if (node["url"] && node["urls"]) {
         return r.error(node, path, "give url or urls, not both");
     }
@@ -249,14 +261,16 @@ Result<Endpoint> read_endpoint(Reader& r, const YAML::Node& node, const std::str
         }
         e.kube_service = std::move(*parsed);
         // Through the service proxy, TLS and credentials are the API server's.
-        for (const char* key : {"token", "token-env", "token-file", "basic-auth", "ca-file", "cert-file", "key-file",
-                                "insecure-skip-tls-verify"}) {
+        for (const char* key : {"token", "token-env", "token-file", "basic-auth", "ca-file",
+                                "cert-file", "key-file", "insecure-skip-tls-verify"}) {
             if (node[key]) {
-                return r.error(node[key], path + "." + key,
-                               fmt::format("not used with kube-service, which reaches the service through the "
-                                           "Kubernetes API server with the context's kubernetes credentials and "
-                                           "TLS settings; remove {}",
-                                           key));
+                return r.error(
+                    node[key], path + "." + key,
+                    fmt::format(
+                        "not used with kube-service, which reaches the service through the "
+                        "Kubernetes API server with the context's kubernetes credentials and "
+                        "TLS settings; remove {}",
+                        key));
             }
         }
     }
@@ -272,7 +286,8 @@ Result<Endpoint> read_endpoint(Reader& r, const YAML::Node& node, const std::str
             std::string value;
             ONCALL_TRY_ASSIGN(value, r.string(item.second, path + ".headers." + name));
             if (value.find_first_of("\r\n") != std::string::npos) {
-                return r.error(item.second, path + ".headers." + name, "a header value cannot contain line breaks");
+                return r.error(item.second, path + ".headers." + name,
+                               "a header value cannot contain line breaks");
             }
             e.headers.emplace_back(name, value);
         }
@@ -281,8 +296,9 @@ Result<Endpoint> read_endpoint(Reader& r, const YAML::Node& node, const std::str
     if (node["basic-auth"]) {
         ONCALL_TRY(read_basic_auth(r, node["basic-auth"], path + ".basic-auth", e.basic_auth));
         if (!e.auth.empty()) {
-            return r.error(node["basic-auth"], path + ".basic-auth",
-                           "give basic-auth or a bearer token (token, token-env, token-file), not both");
+            return r.error(
+                node["basic-auth"], path + ".basic-auth",
+                "give basic-auth or a bearer token (token, token-env, token-file), not both");
         }
     }
     if (node["ca-file"]) {
@@ -295,11 +311,13 @@ Result<Endpoint> read_endpoint(Reader& r, const YAML::Node& node, const std::str
         ONCALL_TRY_ASSIGN(e.key_file, r.string(node["key-file"], path + ".key-file"));
     }
     if (e.cert_file.empty() != e.key_file.empty()) {
-        return r.error(node, path, "cert-file and key-file go together (the client certificate and its key)");
+        return r.error(node, path,
+                       "cert-file and key-file go together (the client certificate and its key)");
     }
     if (node["insecure-skip-tls-verify"]) {
-        ONCALL_TRY_ASSIGN(e.insecure_skip_tls_verify,
-                          r.boolean(node["insecure-skip-tls-verify"], path + ".insecure-skip-tls-verify"));
+        ONCALL_TRY_ASSIGN(
+            e.insecure_skip_tls_verify,
+            r.boolean(node["insecure-skip-tls-verify"], path + ".insecure-skip-tls-verify"));
     }
     if (node["timeout"]) {
         ONCALL_TRY_ASSIGN(e.timeout, r.duration(node["timeout"], path + ".timeout"));
@@ -307,13 +325,15 @@ Result<Endpoint> read_endpoint(Reader& r, const YAML::Node& node, const std::str
     return e;
 }
 
-Result<void> read_kubernetes(Reader& r, const YAML::Node& k, const std::string& kp, KubernetesConfig& kc) {
+Result<void> read_kubernetes(Reader& r, const YAML::Node& k, const std::string& kp,
+                             KubernetesConfig& kc) {
     if (!k.IsMap()) {
         return r.error(k, kp, "expected a map");
     }
-    r.warn_unknown(k, kp, {"server", "namespace", "token", "token-env", "token-file", "kubeconfig", "kube-context",
-                           "ca-file", "cert-file", "key-file", "tls-server-name", "proxy-url",
-                           "insecure-skip-tls-verify"});
+    r.warn_unknown(k, kp,
+                   {"server", "namespace", "token", "token-env", "token-file", "kubeconfig",
+                    "kube-context", "ca-file", "cert-file", "key-file", "tls-server-name",
+                    "proxy-url", "insecure-skip-tls-verify"});
     if (k["server"]) {
         ONCALL_TRY_ASSIGN(kc.server, r.string(k["server"], kp + ".server"));
         ONCALL_TRY(check_url(r, k["server"], kp + ".server", kc.server));
@@ -340,12 +360,13 @@ Result<void> read_kubernetes(Reader& r, const YAML::Node& k, const std::string& 
         ONCALL_TRY_ASSIGN(kc.ca_file, r.string(k["ca-file"], kp + ".ca-file"));
     }
     if (k["insecure-skip-tls-verify"]) {
-        ONCALL_TRY_ASSIGN(kc.insecure_skip_tls_verify,
-                          r.boolean(k["insecure-skip-tls-verify"], kp + ".insecure-skip-tls-verify"));
+        ONCALL_TRY_ASSIGN(kc.insecure_skip_tls_verify, r.boolean(k["insecure-skip-tls-verify"],
+                                                                 kp + ".insecure-skip-tls-verify"));
     }
-    for (const auto& [key, target] : {std::pair{"cert-file", &kc.cert_file}, std::pair{"key-file", &kc.key_file},
-                                      std::pair{"tls-server-name", &kc.tls_server_name},
-                                      std::pair{"proxy-url", &kc.proxy_url}}) {
+    for (const auto& [key, target] :
+         {std::pair{"cert-file", &kc.cert_file}, std::pair{"key-file", &kc.key_file},
+          std::pair{"tls-server-name", &kc.tls_server_name},
+          std::pair{"proxy-url", &kc.proxy_url}}) {
         if (k[key]) {
             ONCALL_TRY_ASSIGN(*target, r.string(k[key], kp + "." + key));
         }
@@ -353,9 +374,10 @@ Result<void> read_kubernetes(Reader& r, const YAML::Node& k, const std::string& 
     if (kc.cert_file.empty() != kc.key_file.empty()) {
         return r.error(k, kp, "cert-file and key-file go together; set both");
     }
-    if (!kc.proxy_url.empty() && kc.proxy_url.rfind("http://", 0) != 0 && kc.proxy_url.rfind("https://", 0) != 0 &&
-        kc.proxy_url.rfind("socks5://", 0) != 0) {
-        return r.error(k["proxy-url"], kp + ".proxy-url", "use an http://, https:// or socks5:// URL");
+    if (!kc.proxy_url.empty() && kc.proxy_url.rfind("http://", 0) != 0 &&
+        kc.proxy_url.rfind("https://", 0) != 0 && kc.proxy_url.rfind("socks5://", 0) != 0) {
+        return r.error(k["proxy-url"], kp + ".proxy-url",
+                       "use an http://, https:// or socks5:// URL");
     }
     if (!kc.server.empty() && (!kc.kubeconfigs.empty() || !kc.kube_context.empty())) {
         return r.error(k, kp, "give server or kubeconfig (with kube-context), not both");
@@ -363,13 +385,15 @@ Result<void> read_kubernetes(Reader& r, const YAML::Node& k, const std::string& 
     return ok_result();
 }
 
-Result<void> read_access(Reader& r, const YAML::Node& a, const std::string& ap, AccessConfig& access) {
+Result<void> read_access(Reader& r, const YAML::Node& a, const std::string& ap,
+                         AccessConfig& access) {
     if (!a.IsMap()) {
         return r.error(a, ap, "expected a map");
     }
     r.warn_unknown(a, ap, {"require-grant", "roles", "approval-timeout", "notify"});
     if (a["require-grant"]) {
-        ONCALL_TRY_ASSIGN(access.require_grant, r.boolean(a["require-grant"], ap + ".require-grant"));
+        ONCALL_TRY_ASSIGN(access.require_grant,
+                          r.boolean(a["require-grant"], ap + ".require-grant"));
     }
     if (a["approval-timeout"]) {
         std::chrono::milliseconds timeout{};
@@ -378,14 +402,17 @@ Result<void> read_access(Reader& r, const YAML::Node& a, const std::string& ap, 
     }
     if (const auto n = a["notify"]) {
         if (!n.IsMap()) {
-            return r.error(n, ap + ".notify", "expected {webhook-url-env: NAME} or {webhook-url-file: PATH}");
+            return r.error(n, ap + ".notify",
+                           "expected {webhook-url-env: NAME} or {webhook-url-file: PATH}");
         }
         r.warn_unknown(n, ap + ".notify", {"webhook-url-env", "webhook-url-file"});
         if (n["webhook-url-env"]) {
-            ONCALL_TRY_ASSIGN(access.notify.webhook_url_env, r.string(n["webhook-url-env"], ap + ".notify.webhook-url-env"));
+            ONCALL_TRY_ASSIGN(access.notify.webhook_url_env,
+                              r.string(n["webhook-url-env"], ap + ".notify.webhook-url-env"));
         }
         if (n["webhook-url-file"]) {
-            ONCALL_TRY_ASSIGN(access.notify.webhook_url_file, r.string(n["webhook-url-file"], ap + ".notify.webhook-url-file"));
+            ONCALL_TRY_ASSIGN(access.notify.webhook_url_file,
+                              r.string(n["webhook-url-file"], ap + ".notify.webhook-url-file"));
         }
         if (!access.notify.webhook_url_env.empty() && !access.notify.webhook_url_file.empty()) {
             return r.error(n, ap + ".notify", "set webhook-url-env or webhook-url-file, not both");
@@ -396,7 +423,8 @@ Result<void> read_access(Reader& r, const YAML::Node& a, const std::string& ap, 
         return ok_result();
     }
     if (!roles.IsMap()) {
-        return r.error(roles, ap + ".roles", "expected a map of role name to {service-account, max}");
+        return r.error(roles, ap + ".roles",
+                       "expected a map of role name to {service-account, max}");
     }
     for (const auto& item : roles) {
         Role role;
@@ -409,9 +437,11 @@ Result<void> read_access(Reader& r, const YAML::Node& a, const std::string& ap, 
         if (!item.second["service-account"]) {
             return r.error(item.second, rp, "missing service-account");
         }
-        ONCALL_TRY_ASSIGN(role.service_account, r.string(item.second["service-account"], rp + ".service-account"));
+        ONCALL_TRY_ASSIGN(role.service_account,
+                          r.string(item.second["service-account"], rp + ".service-account"));
         if (!is_dns1123_label(role.service_account)) {
-            return r.error(item.second["service-account"], rp + ".service-account", "not a valid service account name");
+            return r.error(item.second["service-account"], rp + ".service-account",
+                           "not a valid service account name");
         }
         if (item.second["max"]) {
             std::chrono::milliseconds max{};
@@ -422,15 +452,18 @@ Result<void> read_access(Reader& r, const YAML::Node& a, const std::string& ap, 
             std::string approval;
             ONCALL_TRY_ASSIGN(approval, r.string(item.second["approval"], rp + ".approval"));
             if (approval != "required" && approval != "none") {
-                return r.error(item.second["approval"], rp + ".approval", "expected 'required' or 'none'");
+                return r.error(item.second["approval"], rp + ".approval",
+                               "expected 'required' or 'none'");
             }
             role.approval_required = approval == "required";
         }
         if (item.second["break-glass"]) {
-            ONCALL_TRY_ASSIGN(role.break_glass, r.boolean(item.second["break-glass"], rp + ".break-glass"));
+            ONCALL_TRY_ASSIGN(role.break_glass,
+                              r.boolean(item.second["break-glass"], rp + ".break-glass"));
         }
         if (role.approval_required && role.break_glass) {
-            return r.error(item.second, rp, "a role is either approval: required or break-glass: true, not both");
+            return r.error(item.second, rp,
+                           "a role is either approval: required or break-glass: true, not both");
         }
         access.roles[role.name] = role;
     }
@@ -444,9 +477,12 @@ Result<Context> read_context(Reader& r, const std::string& name, const YAML::Nod
     if (!node.IsMap()) {
         return r.error(node, path, "expected a map");
     }
-    r.warn_unknown(node, path, {"kubernetes", "prometheus", "alertmanager", "registry", "access", "scrape-interval", "silences"});
+    r.warn_unknown(node, path,
+                   {"kubernetes", "prometheus", "alertmanager", "registry", "access",
+                    "scrape-interval", "silences"});
     if (node["scrape-interval"]) {
-        ONCALL_TRY_ASSIGN(c.scrape_interval, r.duration(node["scrape-interval"], path + ".scrape-interval"));
+        ONCALL_TRY_ASSIGN(c.scrape_interval,
+                          r.duration(node["scrape-interval"], path + ".scrape-interval"));
     }
     if (node["kubernetes"]) {
         ONCALL_TRY(read_kubernetes(r, node["kubernetes"], path + ".kubernetes", c.kubernetes));
@@ -455,14 +491,16 @@ Result<Context> read_context(Reader& r, const std::string& name, const YAML::Nod
         ONCALL_TRY_ASSIGN(c.prometheus, read_endpoint(r, node["prometheus"], path + ".prometheus"));
     }
     if (node["alertmanager"]) {
-        ONCALL_TRY_ASSIGN(c.alertmanager, read_endpoint(r, node["alertmanager"], path + ".alertmanager"));
+        ONCALL_TRY_ASSIGN(c.alertmanager,
+                          read_endpoint(r, node["alertmanager"], path + ".alertmanager"));
     }
     if (node["registry"]) {
         ONCALL_TRY_ASSIGN(c.registry, read_endpoint(r, node["registry"], path + ".registry"));
         if (c.registry.kube_service.configured()) {
             // Images name the registry by the host the nodes pull from; that is the one to reach.
             return r.error(node["registry"]["kube-service"], path + ".registry.kube-service",
-                           "not supported for the registry: image references name the registry's host, so give "
+                           "not supported for the registry: image references name the registry's "
+                           "host, so give "
                            "its url (the host the cluster's nodes pull from)");
         }
     }
@@ -492,7 +530,8 @@ Result<Service> read_service(Reader& r, const std::string& name, const YAML::Nod
     s.name = name;
     s.configured = true;
     if (!is_dns1123_label(name)) {
-        return r.error(node, path, "a service name must be a DNS-1123 label (lowercase letters, digits, '-')");
+        return r.error(node, path,
+                       "a service name must be a DNS-1123 label (lowercase letters, digits, '-')");
     }
     if (node.IsNull()) {
         return s;
@@ -501,9 +540,11 @@ Result<Service> read_service(Reader& r, const std::string& name, const YAML::Nod
         return r.error(node, path, "expected a map");
     }
     r.warn_unknown(node, path,
-                   {"namespace", "deployment", "selector", "alerts", "slo", "repositories", "signals", "scrape-interval"});
+                   {"namespace", "deployment", "selector", "alerts", "slo", "repositories",
+                    "signals", "scrape-interval"});
     if (node["scrape-interval"]) {
-        ONCALL_TRY_ASSIGN(s.scrape_interval, r.duration(node["scrape-interval"], path + ".scrape-interval"));
+        ONCALL_TRY_ASSIGN(s.scrape_interval,
+                          r.duration(node["scrape-interval"], path + ".scrape-interval"));
     }
     if (node["namespace"]) {
         ONCALL_TRY_ASSIGN(s.namespace_name, r.string(node["namespace"], path + ".namespace"));
@@ -532,10 +573,12 @@ Result<Service> read_service(Reader& r, const std::string& name, const YAML::Nod
         }
         r.warn_unknown(slo, path + ".slo", {"error-ratio", "latency-p99"});
         if (slo["error-ratio"]) {
-            ONCALL_TRY_ASSIGN(s.slo.error_ratio, r.number(slo["error-ratio"], path + ".slo.error-ratio"));
+            ONCALL_TRY_ASSIGN(s.slo.error_ratio,
+                              r.number(slo["error-ratio"], path + ".slo.error-ratio"));
         }
         if (slo["latency-p99"]) {
-            ONCALL_TRY_ASSIGN(s.slo.latency_p99, r.number(slo["latency-p99"], path + ".slo.latency-p99"));
+            ONCALL_TRY_ASSIGN(s.slo.latency_p99,
+                              r.number(slo["latency-p99"], path + ".slo.latency-p99"));
         }
     }
     if (const auto signals = node["signals"]) {
@@ -628,19 +671,23 @@ Result<Config> parse_config(const std::string& text, const std::string& origin) 
     try {
         root = YAML::Load(text);
     } catch (const YAML::Exception& e) {
-        return make_error(Errc::config, fmt::format("{}:{}: invalid YAML: {}", origin, e.mark.line + 1, e.msg));
+        return make_error(Errc::config,
+                          fmt::format("{}:{}: invalid YAML: {}", origin, e.mark.line + 1, e.msg));
     }
     Reader r(origin, config.warnings);
     if (root.IsNull()) {
-        return make_error(Errc::config, fmt::format("{}: the file is empty; see examples/config.yaml", origin));
+        return make_error(Errc::config,
+                          fmt::format("{}: the file is empty; see examples/config.yaml", origin));
     }
     if (!root.IsMap()) {
-        return r.error(root, "(top level)", "expected a map with current-context, contexts and services");
+        return r.error(root, "(top level)",
+                       "expected a map with current-context, contexts and services");
     }
     try {
         r.warn_unknown(root, "", {"current-context", "contexts", "services"});
         if (root["current-context"]) {
-            ONCALL_TRY_ASSIGN(config.current_context, r.string(root["current-context"], "current-context"));
+            ONCALL_TRY_ASSIGN(config.current_context,
+                              r.string(root["current-context"], "current-context"));
         }
         if (const auto contexts = root["contexts"]) {
             if (!contexts.IsMap()) {
@@ -678,10 +725,11 @@ Result<Config> load_config(const std::string& path) {
     struct stat st {};
     config->file_is_private = ::stat(path.c_str(), &st) == 0 && (st.st_mode & 077) == 0;
     if (contains_secret_by_value(*config) && !config->file_is_private) {
-        return make_error(Errc::config,
-                          fmt::format("{} holds a token by value but is readable by others (mode {:o}); run "
-                                      "'chmod 600 {}' or use token-env / token-file instead",
-                                      path, st.st_mode & 0777, path));
+        return make_error(
+            Errc::config,
+            fmt::format("{} holds a token by value but is readable by others (mode {:o}); run "
+                        "'chmod 600 {}' or use token-env / token-file instead",
+                        path, st.st_mode & 0777, path));
     }
     return config;
 }
@@ -696,8 +744,9 @@ Result<Config> implicit_config(const std::optional<std::string>& context_flag) {
         context.kubernetes.kube_context = env_or_empty("ONCALL_CONTEXT");
     }
     context.name = context.kubernetes.kube_context;
-    for (const auto& [variable, endpoint] : {std::pair{"ONCALL_PROMETHEUS_URL", &context.prometheus},
-                                             std::pair{"ONCALL_ALERTMANAGER_URL", &context.alertmanager}}) {
+    for (const auto& [variable, endpoint] :
+         {std::pair{"ONCALL_PROMETHEUS_URL", &context.prometheus},
+          std::pair{"ONCALL_ALERTMANAGER_URL", &context.alertmanager}}) {
         std::stringstream list(env_or_empty(variable));
         std::string url;
         while (std::getline(list, url, ',')) {
@@ -707,9 +756,10 @@ Result<Config> implicit_config(const std::optional<std::string>& context_flag) {
             }
             url = url.substr(first, url.find_last_not_of(" \t") - first + 1);
             if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
-                return make_error(Errc::config, fmt::format("${} holds a value that is not an http(s) URL; give "
-                                                            "comma-separated http:// or https:// URLs",
-                                                            variable));
+                return make_error(Errc::config,
+                                  fmt::format("${} holds a value that is not an http(s) URL; give "
+                                              "comma-separated http:// or https:// URLs",
+                                              variable));
             }
             endpoint->urls.push_back(url);
         }
@@ -736,9 +786,10 @@ Result<Context> select_context(const Config& config, const std::optional<std::st
         if (config.contexts.size() == 1) {
             return config.contexts.begin()->second;
         }
-        return make_error(Errc::config,
-                          fmt::format("no context selected: set current-context in {} or pass --context NAME",
-                                      config.path));
+        return make_error(
+            Errc::config,
+            fmt::format("no context selected: set current-context in {} or pass --context NAME",
+                        config.path));
     }
     const auto it = config.contexts.find(name);
     if (it == config.contexts.end()) {
@@ -746,18 +797,20 @@ Result<Context> select_context(const Config& config, const std::optional<std::st
         for (const auto& [n, c] : config.contexts) {
             known += known.empty() ? n : ", " + n;
         }
-        return make_error(Errc::config, fmt::format("unknown context '{}' (from {}); known contexts: {}", name,
-                                                    source, known.empty() ? "none" : known));
+        return make_error(Errc::config,
+                          fmt::format("unknown context '{}' (from {}); known contexts: {}", name,
+                                      source, known.empty() ? "none" : known));
     }
     return it->second;
 }
 
 Result<Service> service_for(const Config& config, const Context& context, const std::string& name) {
     if (!is_dns1123_label(name)) {
-        return make_error(Errc::invalid,
-                          fmt::format("'{}' is not a valid service name: use lowercase letters, digits and '-' "
-                                      "(a DNS-1123 label, at most 63 characters)",
-                                      name));
+        return make_error(
+            Errc::invalid,
+            fmt::format("'{}' is not a valid service name: use lowercase letters, digits and '-' "
+                        "(a DNS-1123 label, at most 63 characters)",
+                        name));
     }
     Service s;
     if (const auto it = config.services.find(name); it != config.services.end()) {
@@ -789,7 +842,8 @@ Result<std::string> resolve_token(const TokenSource& source) {
     if (!source.token_env.empty()) {
         const auto value = env_or_empty(source.token_env.c_str());
         if (value.empty()) {
-            return make_error(Errc::config, fmt::format("token-env names ${}, which is not set", source.token_env));
+            return make_error(Errc::config, fmt::format("token-env names ${}, which is not set",
+                                                        source.token_env));
         }
         return value;
     }
@@ -808,11 +862,13 @@ Result<std::string> resolve_token(const TokenSource& source) {
                                           path, token->mode, path));
         }
         std::string value = std::move(token->text);
-        while (!value.empty() && (value.back() == '\n' || value.back() == '\r' || value.back() == ' ')) {
+        while (!value.empty() &&
+               (value.back() == '\n' || value.back() == '\r' || value.back() == ' ')) {
             value.pop_back();
         }
         if (value.empty()) {
-            return make_error(Errc::config, fmt::format("token-file {} is empty", source.token_file));
+            return make_error(Errc::config,
+                              fmt::format("token-file {} is empty", source.token_file));
         }
         return value;
     }
@@ -826,9 +882,11 @@ Result<std::string> resolve_password(const BasicAuthConfig& basic_auth) {
     auto password = resolve_token(source);
     if (!password) {
         Error e = std::move(password).error();
-        for (const auto& [from, to] : {std::pair<std::string_view, std::string_view>{"token-env", "password-env"},
-                                       {"token-file", "password-file"}}) {
-            for (auto pos = e.message.find(from); pos != std::string::npos; pos = e.message.find(from, pos)) {
+        for (const auto& [from, to] :
+             {std::pair<std::string_view, std::string_view>{"token-env", "password-env"},
+              {"token-file", "password-file"}}) {
+            for (auto pos = e.message.find(from); pos != std::string::npos;
+                 pos = e.message.find(from, pos)) {
                 e.message.replace(pos, from.size(), to);
             }
         }
@@ -845,7 +903,8 @@ std::string credential_source(const Endpoint& endpoint) {
     if (endpoint.basic_auth.configured()) {
         const auto& b = endpoint.basic_auth;
         return fmt::format("basic-auth user '{}' (password from {})", b.username,
-                           b.password_env.empty() ? "password-file " + b.password_file : "$" + b.password_env);
+                           b.password_env.empty() ? "password-file " + b.password_file
+                                                  : "$" + b.password_env);
     }
     const auto& a = endpoint.auth;
     if (!a.token_env.empty()) {
@@ -891,9 +950,10 @@ bool is_port_number(std::string_view port) {
 
 Result<KubeService> parse_kube_service(const std::string& text) {
     const auto invalid = [&](const std::string& why) {
-        return make_error(Errc::config,
-                          fmt::format("'{}' is not NAMESPACE/NAME:PORT ({}); e.g. monitoring/prometheus-k8s:web", text,
-                                      why));
+        return make_error(
+            Errc::config,
+            fmt::format("'{}' is not NAMESPACE/NAME:PORT ({}); e.g. monitoring/prometheus-k8s:web",
+                        text, why));
     };
     const auto slash = text.find('/');
     if (slash == std::string::npos) {
@@ -911,7 +971,8 @@ Result<KubeService> parse_kube_service(const std::string& text) {
     if (colon != std::string::npos) {
         out.port = rest.substr(colon + 1);
         if (!is_port_number(out.port) && !is_port_name(out.port)) {
-            return invalid(fmt::format("port '{}' is neither a number from 1 to 65535 nor a port name", out.port));
+            return invalid(fmt::format(
+                "port '{}' is neither a number from 1 to 65535 nor a port name", out.port));
         }
     }
     if (!is_dns1123_label(out.namespace_name)) {
@@ -946,8 +1007,8 @@ std::string KubeService::proxy_path() const {
 // `name` as a YAML scalar: plain when that reads back as itself, else double-quoted.
 std::string yaml_scalar(const std::string& name) {
     const bool plain = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
-        return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_' || c == '.' || c == '/' ||
-               c == '@';
+        return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_' ||
+               c == '.' || c == '/' || c == '@';
     }) && std::isalnum(static_cast<unsigned char>(name.front())) != 0;
     if (plain) {
         return name;
@@ -1008,9 +1069,11 @@ Result<void> set_current_context(const std::string& path, const std::string& nam
         return check.error();
     }
     if (check->current_context != name) {
-        return make_error(Errc::config, fmt::format("cannot set current-context to '{}' in {}: it would read back as "
-                                                    "'{}'; nothing was changed",
-                                                    name, path, check->current_context));
+        return make_error(
+            Errc::config,
+            fmt::format("cannot set current-context to '{}' in {}: it would read back as "
+                        "'{}'; nothing was changed",
+                        name, path, check->current_context));
     }
     // The mode of the file as it is (through a symlink: of its target), else private.
     struct stat st {};
@@ -1036,7 +1099,8 @@ Result<std::string> redacted_yaml(const std::string& path) {
         if (node.IsMap()) {
             for (auto item : node) {
                 const auto key = item.first.as<std::string>("");
-                if ((key == "token" || key == "password" || key == "secret") && item.second.IsScalar()) {
+                if ((key == "token" || key == "password" || key == "secret") &&
+                    item.second.IsScalar()) {
                     item.second = "<redacted>";
                 } else if (item.second.IsScalar()) {
                     item.second = redact_value(item.second.Scalar());

@@ -1,18 +1,19 @@
 #include "oncall/core/duration.h"
 
-#include <fmt/format.h>
-
 #include <cctype>
 #include <cstdint>
+#include <fmt/format.h>
 #include <limits>
 
 namespace oncall {
 namespace {
 
-constexpr const char* k_duration_form = "use a positive number with a unit, like 90s, 15m, 1h30m, 500ms or 2d";
+constexpr const char* k_duration_form =
+    "use a positive number with a unit, like 90s, 15m, 1h30m, 500ms or 2d";
 
 Error duration_error(std::string_view text, std::string_view why) {
-    return make_error(Errc::invalid, fmt::format("invalid duration '{}': {}; {}", text, why, k_duration_form));
+    return make_error(Errc::invalid,
+                      fmt::format("invalid duration '{}': {}; {}", text, why, k_duration_form));
 }
 
 std::string format_magnitude(std::uint64_t ms) {
@@ -102,7 +103,8 @@ Result<std::chrono::milliseconds> parse_duration(std::string_view text) {
 std::string format_duration(std::chrono::milliseconds d) {
     // The magnitude as unsigned: negating the most negative count is not representable.
     const bool negative = d.count() < 0;
-    const std::uint64_t ms = negative ? 0 - static_cast<std::uint64_t>(d.count()) : static_cast<std::uint64_t>(d.count());
+    const std::uint64_t ms = negative ? 0 - static_cast<std::uint64_t>(d.count())
+                                      : static_cast<std::uint64_t>(d.count());
     if (negative) {
         return "-" + format_magnitude(ms);
     }

@@ -45,20 +45,31 @@ namespace {
 // Higher is worse; success is best.
 int severity(ExitCode c) {
     switch (c) {
-    case ExitCode::success: return 0;
-    case ExitCode::partial: return 1;
-    case ExitCode::degraded: return 9;
-    case ExitCode::rollout_failed: return 8;
-    case ExitCode::timed_out: return 7;
-    case ExitCode::conflict: return 6;
-    case ExitCode::access_denied: return 5;
-    case ExitCode::usage: return 4;
-    case ExitCode::failure: return 3;
+    case ExitCode::success:
+        return 0;
+    case ExitCode::partial:
+        return 1;
+    case ExitCode::degraded:
+        return 9;
+    case ExitCode::rollout_failed:
+        return 8;
+    case ExitCode::timed_out:
+        return 7;
+    case ExitCode::conflict:
+        return 6;
+    case ExitCode::access_denied:
+        return 5;
+    case ExitCode::usage:
+        return 4;
+    case ExitCode::failure:
+        return 3;
     }
     return 2;
 }
 } // namespace
 
-ExitCode worst_exit_code(ExitCode a, ExitCode b) noexcept { return severity(a) >= severity(b) ? a : b; }
+ExitCode worst_exit_code(ExitCode a, ExitCode b) noexcept {
+    return severity(a) >= severity(b) ? a : b;
+}
 
 } // namespace oncall

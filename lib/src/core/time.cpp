@@ -1,18 +1,18 @@
 #include "oncall/core/time.h"
 
-#include <fmt/format.h>
-
 #include <cctype>
 #include <charconv>
 #include <ctime>
+#include <fmt/format.h>
 
 namespace oncall {
 namespace {
 
 Error time_error(std::string_view text) {
-    return make_error(Errc::invalid, fmt::format("invalid time '{}': use RFC 3339, like 2026-11-26T02:14:00Z "
-                                                 "or 2026-11-26T03:14:00+01:00",
-                                                 text));
+    return make_error(Errc::invalid,
+                      fmt::format("invalid time '{}': use RFC 3339, like 2026-11-26T02:14:00Z "
+                                  "or 2026-11-26T03:14:00+01:00",
+                                  text));
 }
 
 bool read_int(std::string_view text, std::size_t pos, std::size_t len, int& out) {
@@ -42,13 +42,16 @@ std::int64_t days_from_civil(int y, unsigned m, unsigned d) {
 
 } // namespace
 
-TimePoint now() { return std::chrono::time_point_cast<std::chrono::milliseconds>(Clock::now()); }
+TimePoint now() {
+    return std::chrono::time_point_cast<std::chrono::milliseconds>(Clock::now());
+}
 
 Result<TimePoint> parse_rfc3339(std::string_view text) {
     int year, month, day, hour, minute, second;
-    if (text.size() < 20 || !read_int(text, 0, 4, year) || text[4] != '-' || !read_int(text, 5, 2, month) ||
-        text[7] != '-' || !read_int(text, 8, 2, day) || (text[10] != 'T' && text[10] != 't' && text[10] != ' ') ||
-        !read_int(text, 11, 2, hour) || text[13] != ':' || !read_int(text, 14, 2, minute) || text[16] != ':' ||
+    if (text.size() < 20 || !read_int(text, 0, 4, year) || text[4] != '-' ||
+        !read_int(text, 5, 2, month) || text[7] != '-' || !read_int(text, 8, 2, day) ||
+        (text[10] != 'T' && text[10] != 't' && text[10] != ' ') || !read_int(text, 11, 2, hour) ||
+        text[13] != ':' || !read_int(text, 14, 2, minute) || text[16] != ':' ||
         !read_int(text, 17, 2, second)) {
         return time_error(text);
     }
@@ -91,8 +94,10 @@ Result<TimePoint> parse_rfc3339(std::string_view text) {
     if (pos != text.size()) {
         return time_error(text);
     }
-    const std::int64_t days = days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
-    const std::int64_t secs = days * 86400 + hour * 3600 + minute * 60 + std::min(second, 59) - offset_s;
+    const std::int64_t days =
+        days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
+    const std::int64_t secs =
+        days * 86400 + hour * 3600 + minute * 60 + std::min(second, 59) - offset_s;
     return TimePoint(std::chrono::milliseconds(secs * 1000 + millis));
 }
 
@@ -107,8 +112,8 @@ std::string format_rfc3339(TimePoint t) {
     const std::time_t tt = static_cast<std::time_t>(secs);
     std::tm tm{};
     gmtime_r(&tt, &tm);
-    std::string out = fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", tm.tm_year + 1900, tm.tm_mon + 1,
-                                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    std::string out = fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", tm.tm_year + 1900,
+                                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
     if (frac != 0) {
         out += fmt::format(".{:03}", frac);
     }

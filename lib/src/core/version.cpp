@@ -6,7 +6,11 @@
 
 namespace oncall {
 
-const char* version() noexcept { return ONCALL_VERSION; }
-const char* git_commit() noexcept { return ONCALL_GIT_COMMIT; }
+const char* version() noexcept {
+    return ONCALL_VERSION;
+}
+const char* git_commit() noexcept {
+    return ONCALL_GIT_COMMIT;
+}
 
 } // namespace oncall

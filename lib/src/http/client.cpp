@@ -1,5 +1,6 @@
 // HTTP client over libcurl: single requests on pooled easy handles (connections are reused between
-// calls), concurrent requests on one multi handle, streamed bodies; retries and error classification.
+// calls), concurrent requests on one multi handle, streamed bodies; retries and error
+// classification.
 
 #include "oncall/http/client.h"
 
@@ -7,13 +8,12 @@
 #include "oncall/core/duration.h"
 #include "oncall/core/version.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
-#include <cctype>
 #include <atomic>
+#include <cctype>
 #include <cstdio>
 #include <deque>
+#include <fmt/format.h>
 #include <mutex>
 #include <random>
 #include <set>
@@ -73,7 +73,8 @@ std::string scrub(std::string text, const std::vector<std::string_view>& secrets
         if (secret.size() < 4) {
             continue;
         }
-        for (std::size_t pos = text.find(secret); pos != std::string::npos; pos = text.find(secret, pos)) {
+        for (std::size_t pos = text.find(secret); pos != std::string::npos;
+             pos = text.find(secret, pos)) {
             text.replace(pos, secret.size(), "<redacted>");
         }
     }
@@ -114,7 +115,8 @@ struct Transfer {
         return fmt::format("{} at {}", name, redacted_url);
     }
     std::vector<std::string_view> secrets() const {
-        std::vector<std::string_view> out{state->options.bearer_token, state->options.tls.client_key_pem};
+        std::vector<std::string_view> out{state->options.bearer_token,
+                                          state->options.tls.client_key_pem};
         if (request->bearer_token) {
             out.emplace_back(*request->bearer_token);
         }
@@ -132,7 +134,8 @@ void log_line(const ClientState& state, const Transfer* transfer, const std::str
     if (transfer != nullptr) {
         state.options.log(scrub(line, transfer->secrets()));
     } else {
-        std::vector<std::string_view> secrets{state.options.bearer_token, state.options.tls.client_key_pem};
+        std::vector<std::string_view> secrets{state.options.bearer_token,
+                                              state.options.tls.client_key_pem};
         if (state.options.basic_auth) {
             secrets.emplace_back(state.options.basic_auth->password);
         }
@@ -199,15 +202,17 @@ bool has_header(const Request& request, std::string_view name) {
     return std::any_of(request.headers.begin(), request.headers.end(), [&](const Header& h) {
         return h.name.size() == name.size() &&
                std::equal(h.name.begin(), h.name.end(), name.begin(), [](char a, char b) {
-                   return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+                   return std::tolower(static_cast<unsigned char>(a)) ==
+                          std::tolower(static_cast<unsigned char>(b));
                });
     });
 }
 
 bool starts_with_nocase(std::string_view text, std::string_view prefix) {
     return text.size() >= prefix.size() &&
-           std::equal(prefix.begin(), prefix.end(), text.begin(),
-                      [](char a, char b) { return a == std::tolower(static_cast<unsigned char>(b)); });
+           std::equal(prefix.begin(), prefix.end(), text.begin(), [](char a, char b) {
+               return a == std::tolower(static_cast<unsigned char>(b));
+           });
 }
 
 bool proxy_scheme_supported(std::string_view url) {
@@ -234,7 +239,8 @@ struct ServerNameRoute {
     std::string host_header;
 };
 
-std::optional<ServerNameRoute> route_for_server_name(const std::string& url, const std::string& server_name) {
+std::optional<ServerNameRoute> route_for_server_name(const std::string& url,
+                                                     const std::string& server_name) {
     std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> parts(curl_url(), &curl_url_cleanup);
     if (!parts || curl_url_set(parts.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) {
         return std::nullopt;
@@ -301,39 +307,52 @@ void configure_tls(EasyHandle& easy, const TlsOptions& tls) {
 // A request that must not go out: a line break in a header or token would let whoever supplied it
 // add headers of their own. The value is not quoted (it may be a credential).
 std::optional<Error> invalid_request(const Request& r, const ClientOptions& o) {
-    auto has_break = [](std::string_view text) { return text.find_first_of("\r\n") != std::string_view::npos; };
-    const std::string where = fmt::format("{}{}", o.name.empty() ? std::string() : o.name + " at ", redact_url(r.url));
+    auto has_break = [](std::string_view text) {
+        return text.find_first_of("\r\n") != std::string_view::npos;
+    };
+    const std::string where =
+        fmt::format("{}{}", o.name.empty() ? std::string() : o.name + " at ", redact_url(r.url));
     for (const auto& h : r.headers) {
-        if (has_break(h.name) || has_break(h.value) || h.name.empty() || h.name.find(':') != std::string::npos) {
-            return make_error(Errc::invalid,
-                              fmt::format("{}: refusing to send a malformed header ('{}'); header names and values "
-                                          "cannot contain ':' (names) or line breaks",
-                                          where, has_break(h.name) ? std::string("?") : h.name));
+        if (has_break(h.name) || has_break(h.value) || h.name.empty() ||
+            h.name.find(':') != std::string::npos) {
+            return make_error(
+                Errc::invalid,
+                fmt::format(
+                    "{}: refusing to send a malformed header ('{}'); header names and values "
+                    "cannot contain ':' (names) or line breaks",
+                    where, has_break(h.name) ? std::string("?") : h.name));
         }
     }
     for (const auto& h : o.headers) {
-        if (has_break(h.name) || has_break(h.value) || h.name.empty() || h.name.find(':') != std::string::npos) {
-            return make_error(Errc::invalid,
-                              fmt::format("{}: refusing to send a malformed configured header ('{}'); header names "
-                                          "and values cannot contain ':' (names) or line breaks",
-                                          where, has_break(h.name) ? std::string("?") : h.name));
+        if (has_break(h.name) || has_break(h.value) || h.name.empty() ||
+            h.name.find(':') != std::string::npos) {
+            return make_error(
+                Errc::invalid,
+                fmt::format(
+                    "{}: refusing to send a malformed configured header ('{}'); header names "
+                    "and values cannot contain ':' (names) or line breaks",
+                    where, has_break(h.name) ? std::string("?") : h.name));
         }
     }
     if (o.basic_auth && (has_break(o.basic_auth->username) || has_break(o.basic_auth->password) ||
                          o.basic_auth->username.find(':') != std::string::npos)) {
-        return make_error(Errc::invalid, fmt::format("{}: the basic-auth username contains ':' or a line break, or "
-                                                     "the password a line break; check basic-auth",
-                                                     where));
+        return make_error(
+            Errc::invalid,
+            fmt::format("{}: the basic-auth username contains ':' or a line break, or "
+                        "the password a line break; check basic-auth",
+                        where));
     }
     if (!o.proxy_url.empty() && !proxy_scheme_supported(o.proxy_url)) {
-        return make_error(Errc::invalid, fmt::format("{}: proxy-url '{}' is not supported; use an http://, "
-                                                     "https:// or socks5:// URL",
-                                                     where, redact_url(o.proxy_url)));
+        return make_error(Errc::invalid,
+                          fmt::format("{}: proxy-url '{}' is not supported; use an http://, "
+                                      "https:// or socks5:// URL",
+                                      where, redact_url(o.proxy_url)));
     }
     if (has_break(o.bearer_token) || (r.bearer_token && has_break(*r.bearer_token))) {
-        return make_error(Errc::invalid, fmt::format("{}: the bearer token contains a line break; check the token "
-                                                     "source (token-env or token-file)",
-                                                     where));
+        return make_error(Errc::invalid,
+                          fmt::format("{}: the bearer token contains a line break; check the token "
+                                      "source (token-env or token-file)",
+                                      where));
     }
     return std::nullopt;
 }
@@ -370,7 +389,8 @@ void configure(EasyHandle& easy, Transfer& t, int attempt) {
         t.first_started = SteadyClock::now();
     }
     if (o.retry.budget.count() > 0) {
-        const auto used = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - t.first_started);
+        const auto used = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() -
+                                                                                t.first_started);
         t.timeout = std::clamp(o.retry.budget - used, std::chrono::milliseconds(1), t.timeout);
     }
     easy.clear_error();
@@ -399,28 +419,40 @@ void configure(EasyHandle& easy, Transfer& t, int attempt) {
     easy.set(CURLOPT_FOLLOWLOCATION, o.follow_redirects ? 1L : 0L);
     easy.set(CURLOPT_MAXREDIRS, 5L);
     easy.set(CURLOPT_UNRESTRICTED_AUTH, 0L);
-    easy.set(CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::max<long long>(1, o.connect_timeout.count())));
+    easy.set(CURLOPT_CONNECTTIMEOUT_MS,
+             static_cast<long>(std::max<long long>(1, o.connect_timeout.count())));
     easy.set(CURLOPT_TIMEOUT_MS, static_cast<long>(std::max<long long>(1, t.timeout.count())));
     configure_tls(easy, o.tls);
-    const std::string user_agent = o.user_agent.empty() ? fmt::format("oncall/{}", version()) : o.user_agent;
+    const std::string user_agent =
+        o.user_agent.empty() ? fmt::format("oncall/{}", version()) : o.user_agent;
     easy.set(CURLOPT_USERAGENT, user_agent.c_str()); // curl copies option strings
     if (o.accept_compressed) {
         easy.set(CURLOPT_ACCEPT_ENCODING, ""); // every encoding curl can decode
     }
     if (t.on_data == nullptr) {
-        // Refuse early when Content-Length already says too much; the write callback enforces the rest.
+        // Refuse early when Content-Length already says too much; the write callback enforces the
+        // rest.
         easy.set(CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(o.max_body_bytes));
     }
 
     switch (r.method) {
-    case Method::get: easy.set(CURLOPT_HTTPGET, 1L); break;
-    case Method::head: easy.set(CURLOPT_NOBODY, 1L); break;
-    case Method::post: easy.set(CURLOPT_POST, 1L); break;
+    case Method::get:
+        easy.set(CURLOPT_HTTPGET, 1L);
+        break;
+    case Method::head:
+        easy.set(CURLOPT_NOBODY, 1L);
+        break;
+    case Method::post:
+        easy.set(CURLOPT_POST, 1L);
+        break;
     case Method::put:
     case Method::patch:
-    case Method::del: easy.set(CURLOPT_CUSTOMREQUEST, method_name(r.method)); break;
+    case Method::del:
+        easy.set(CURLOPT_CUSTOMREQUEST, method_name(r.method));
+        break;
     }
-    if (r.method != Method::get && r.method != Method::head && (r.method != Method::del || !r.body.empty())) {
+    if (r.method != Method::get && r.method != Method::head &&
+        (r.method != Method::del || !r.body.empty())) {
         easy.set(CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.size()));
         easy.set(CURLOPT_POSTFIELDS, r.body.c_str());
     }
@@ -448,7 +480,8 @@ void configure(EasyHandle& easy, Transfer& t, int attempt) {
         easy.set(CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BASIC));
         easy.set(CURLOPT_USERNAME, o.basic_auth->username.c_str());
         easy.set(CURLOPT_PASSWORD, o.basic_auth->password.c_str());
-        logged.push_back(fmt::format("Authorization: Basic <redacted> (user '{}')", o.basic_auth->username));
+        logged.push_back(
+            fmt::format("Authorization: Basic <redacted> (user '{}')", o.basic_auth->username));
     } else {
         if (!token.empty() && !has_header(r, "Authorization")) {
             headers.append("Authorization: Bearer " + token);
@@ -456,7 +489,8 @@ void configure(EasyHandle& easy, Transfer& t, int attempt) {
         }
     }
     const auto authority_end = r.url.find_first_of("/?#", r.url.find("://") + 3);
-    if (sends_basic || !token.empty() || has_header(r, "Authorization") || has_header(r, "Proxy-Authorization") ||
+    if (sends_basic || !token.empty() || has_header(r, "Authorization") ||
+        has_header(r, "Proxy-Authorization") ||
         r.url.substr(0, authority_end).find('@') != std::string::npos) {
         warn_cleartext_once(r.url);
     }
@@ -493,15 +527,20 @@ bool has_http_scheme(std::string_view url) {
     return starts("http://") || starts("https://");
 }
 
-std::string seconds_text(std::chrono::milliseconds d) { return format_duration(d); }
+std::string seconds_text(std::chrono::milliseconds d) {
+    return format_duration(d);
+}
 
 // Turns the outcome of a finished attempt into a Response or a classified Error.
 Result<Response> finish(Transfer& t, CURLcode code, const char* curl_message) {
     const std::string where = t.describe();
     const auto secrets = t.secrets();
-    const std::string detail = (curl_message != nullptr && *curl_message != '\0') ? curl_message : curl_easy_strerror(code);
+    const std::string detail = (curl_message != nullptr && *curl_message != '\0')
+                                   ? curl_message
+                                   : curl_easy_strerror(code);
     auto fail = [&](Errc errc, const std::string& what, bool retryable) {
-        return Result<Response>(make_error(errc, scrub(fmt::format("{}: {}", where, what), secrets), 0, retryable));
+        return Result<Response>(
+            make_error(errc, scrub(fmt::format("{}: {}", where, what), secrets), 0, retryable));
     };
     const std::size_t cap = t.state->options.max_body_bytes;
 
@@ -513,43 +552,54 @@ Result<Response> finish(Transfer& t, CURLcode code, const char* curl_message) {
         char* effective = nullptr;
         curl_easy_getinfo(t.easy, CURLINFO_EFFECTIVE_URL, &effective);
         const bool rewritten = !t.state->options.tls.server_name.empty();
-        response.url = (effective != nullptr && !rewritten) ? redact_url(effective) : t.redacted_url;
-        response.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - t.started);
-        const bool sent_own = t.request->bearer_token.has_value() || has_header(*t.request, "Authorization");
-        response.credential_source = sent_own ? std::string("a per-request credential")
-                                              : t.state->options.credential_source;
+        response.url =
+            (effective != nullptr && !rewritten) ? redact_url(effective) : t.redacted_url;
+        response.elapsed =
+            std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - t.started);
+        const bool sent_own =
+            t.request->bearer_token.has_value() || has_header(*t.request, "Authorization");
+        response.credential_source =
+            sent_own ? std::string("a per-request credential") : t.state->options.credential_source;
         return response;
     }
     if (t.body_too_large || code == CURLE_FILESIZE_EXCEEDED) {
-        return fail(Errc::too_large,
-                    fmt::format("response body is larger than the {} limit; narrow the request (shorter range, "
-                                "fewer series) or check that the URL points at the API",
-                                format_bytes(cap)),
-                    false);
+        return fail(
+            Errc::too_large,
+            fmt::format(
+                "response body is larger than the {} limit; narrow the request (shorter range, "
+                "fewer series) or check that the URL points at the API",
+                format_bytes(cap)),
+            false);
     }
     if (t.headers_too_large) {
-        return fail(Errc::too_large,
-                    fmt::format("response headers are larger than the {} limit; the server or a proxy in "
-                                "front of it is misbehaving",
-                                format_bytes(k_max_header_bytes)),
-                    false);
+        return fail(
+            Errc::too_large,
+            fmt::format("response headers are larger than the {} limit; the server or a proxy in "
+                        "front of it is misbehaving",
+                        format_bytes(k_max_header_bytes)),
+            false);
     }
     switch (code) {
     case CURLE_COULDNT_RESOLVE_HOST:
-        return fail(Errc::dns, fmt::format("could not resolve the host name ({}); check the URL in the configuration "
-                                           "and your DNS",
-                                           detail),
-                    false);
+        return fail(
+            Errc::dns,
+            fmt::format("could not resolve the host name ({}); check the URL in the configuration "
+                        "and your DNS",
+                        detail),
+            false);
     case CURLE_COULDNT_RESOLVE_PROXY:
         return fail(Errc::dns,
                     fmt::format("could not resolve the proxy ({}); check {}", detail,
-                                t.state->options.proxy_url.empty() ? "http_proxy/https_proxy" : "proxy-url"),
+                                t.state->options.proxy_url.empty() ? "http_proxy/https_proxy"
+                                                                   : "proxy-url"),
                     false);
     case CURLE_COULDNT_CONNECT:
-        return fail(Errc::connect,
-                    fmt::format("could not connect ({}); check that the server is running and the URL is right",
-                                detail),
-                    true);
+        return fail(
+            Errc::connect,
+            fmt::format(
+                "could not connect ({}); check that the server is running and the URL is right",
+                detail),
+            true);
     case CURLE_OPERATION_TIMEDOUT: {
         // Nothing sent yet means the connection (or the TLS handshake) never completed.
         long request_bytes = 0;
@@ -560,44 +610,56 @@ Result<Response> finish(Transfer& t, CURLcode code, const char* curl_message) {
                                     seconds_text(t.state->options.connect_timeout)),
                         true);
         }
-        return fail(Errc::timeout,
-                    fmt::format("timed out after {}; the server is slow or stuck, try again or raise the timeout",
-                                seconds_text(t.timeout)),
-                    true);
+        return fail(
+            Errc::timeout,
+            fmt::format(
+                "timed out after {}; the server is slow or stuck, try again or raise the timeout",
+                seconds_text(t.timeout)),
+            true);
     }
     case CURLE_GOT_NOTHING:
     case CURLE_RECV_ERROR:
     case CURLE_SEND_ERROR:
-        return fail(Errc::connect,
-                    fmt::format("the connection was closed or reset before a complete response ({}); try again",
-                                detail),
-                    true);
+        return fail(
+            Errc::connect,
+            fmt::format(
+                "the connection was closed or reset before a complete response ({}); try again",
+                detail),
+            true);
     case CURLE_PARTIAL_FILE:
         return fail(Errc::bad_response,
-                    fmt::format("the response body was cut short after {} bytes ({}); try again", t.response.body.size(),
-                                detail),
+                    fmt::format("the response body was cut short after {} bytes ({}); try again",
+                                t.response.body.size(), detail),
                     false);
     case CURLE_UNSUPPORTED_PROTOCOL:
         if (!has_http_scheme(t.request->url)) {
-            return fail(Errc::invalid, fmt::format("unsupported URL scheme ({}); use http:// or https://", detail),
+            return fail(Errc::invalid,
+                        fmt::format("unsupported URL scheme ({}); use http:// or https://", detail),
                         false);
         }
-        // An http(s) URL: the server answered something that is not HTTP/1.x (curl refuses HTTP/0.9).
-        return fail(Errc::bad_response, fmt::format("the server's reply is not valid HTTP ({})", detail), false);
+        // An http(s) URL: the server answered something that is not HTTP/1.x (curl refuses
+        // HTTP/0.9).
+        return fail(Errc::bad_response,
+                    fmt::format("the server's reply is not valid HTTP ({})", detail), false);
     case CURLE_BAD_CONTENT_ENCODING:
     case CURLE_WEIRD_SERVER_REPLY:
     case CURLE_HTTP2:
     case CURLE_HTTP2_STREAM:
     case CURLE_HTTP3:
-        return fail(Errc::bad_response, fmt::format("the server's reply is not valid HTTP ({})", detail), false);
+        return fail(Errc::bad_response,
+                    fmt::format("the server's reply is not valid HTTP ({})", detail), false);
     case CURLE_URL_MALFORMAT:
-        return fail(Errc::invalid, fmt::format("malformed URL ({}); check it in the configuration", detail), false);
-    case CURLE_SSL_CERTPROBLEM:
-        return fail(Errc::tls,
-                    fmt::format("cannot use the client certificate or its key ({}); check that the certificate "
-                                "and key files (or data) are PEM and belong together",
-                                detail),
+        return fail(Errc::invalid,
+                    fmt::format("malformed URL ({}); check it in the configuration", detail),
                     false);
+    case CURLE_SSL_CERTPROBLEM:
+        return fail(
+            Errc::tls,
+            fmt::format(
+                "cannot use the client certificate or its key ({}); check that the certificate "
+                "and key files (or data) are PEM and belong together",
+                detail),
+            false);
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CIPHER:
@@ -609,39 +671,47 @@ Result<Response> finish(Transfer& t, CURLcode code, const char* curl_message) {
     case CURLE_SSL_ENGINE_SETFAILED:
     case CURLE_SSL_ENGINE_INITFAILED:
     case CURLE_USE_SSL_FAILED:
-        return fail(Errc::tls,
-                    fmt::format("TLS failed ({}); set ca-file to the CA that signed the server's certificate, and "
-                                "check the host name in the URL matches the certificate",
-                                detail),
-                    false);
+        return fail(
+            Errc::tls,
+            fmt::format(
+                "TLS failed ({}); set ca-file to the CA that signed the server's certificate, and "
+                "check the host name in the URL matches the certificate",
+                detail),
+            false);
     case CURLE_SSL_CACERT_BADFILE:
         if (!t.state->options.tls.ca_pem.empty()) {
-            return fail(Errc::tls,
-                        fmt::format("cannot use the CA certificate data ({}); check that it is a PEM bundle",
-                                    detail),
-                        false);
+            return fail(
+                Errc::tls,
+                fmt::format(
+                    "cannot use the CA certificate data ({}); check that it is a PEM bundle",
+                    detail),
+                false);
         }
-        return fail(Errc::tls,
-                    fmt::format("cannot use the CA file '{}' ({}); check ca-file in the configuration",
-                                t.state->options.tls.ca_file, detail),
-                    false);
+        return fail(
+            Errc::tls,
+            fmt::format("cannot use the CA file '{}' ({}); check ca-file in the configuration",
+                        t.state->options.tls.ca_file, detail),
+            false);
     case CURLE_TOO_MANY_REDIRECTS:
         return fail(Errc::bad_response, fmt::format("too many redirects ({})", detail), false);
     case CURLE_WRITE_ERROR:
-        return fail(Errc::internal, fmt::format("could not store the response ({})", detail), false);
+        return fail(Errc::internal, fmt::format("could not store the response ({})", detail),
+                    false);
     default:
         return fail(Errc::unavailable, fmt::format("request failed ({})", detail), false);
     }
 }
 
 bool transient_status(long status) {
-    return status == 408 || status == 429 || (status >= 500 && status <= 599 && status != 501 && status != 505);
+    return status == 408 || status == 429 ||
+           (status >= 500 && status <= 599 && status != 501 && status != 505);
 }
 
 thread_local std::mt19937_64 t_rng{std::random_device{}()};
 
-std::optional<std::chrono::milliseconds> retry_delay_unbounded(const Result<Response>& result, const Transfer& t, int attempt,
-                                                     std::string& reason) {
+std::optional<std::chrono::milliseconds> retry_delay_unbounded(const Result<Response>& result,
+                                                               const Transfer& t, int attempt,
+                                                               std::string& reason) {
     const ClientState& state = *t.state;
     const RetryPolicy& policy = state.options.retry;
     const Request& r = *t.request;
@@ -649,13 +719,15 @@ std::optional<std::chrono::milliseconds> retry_delay_unbounded(const Result<Resp
     if (failed ? !result.error().retryable : !transient_status(result->status)) {
         return std::nullopt;
     }
-    reason = failed ? std::string(errc_name(result.error().code)) : fmt::format("HTTP {}", result->status);
+    reason = failed ? std::string(errc_name(result.error().code))
+                    : fmt::format("HTTP {}", result->status);
     // A 429/503 with Retry-After was refused before it ran: safe to send again whatever the method.
-    const bool refused = !failed && refused_before_running(result->status, result->header("Retry-After"));
+    const bool refused =
+        !failed && refused_before_running(result->status, result->header("Retry-After"));
     if (!is_idempotent(r.method) && !refused) {
         log_line(state, &t,
-                 fmt::format("  {} {}: {}; not retried ({} is not idempotent)", method_name(r.method), t.redacted_url,
-                             reason, method_name(r.method)));
+                 fmt::format("  {} {}: {}; not retried ({} is not idempotent)",
+                             method_name(r.method), t.redacted_url, reason, method_name(r.method)));
         return std::nullopt;
     }
     if (attempt >= policy.max_attempts) {
@@ -665,11 +737,13 @@ std::optional<std::chrono::milliseconds> retry_delay_unbounded(const Result<Resp
         if (const auto header = result->header("Retry-After")) {
             if (const auto wait = parse_retry_after(*header, std::chrono::system_clock::now())) {
                 if (*wait > policy.max_delay) {
-                    log_line(state, &t,
-                             fmt::format("  {} {}: {}; server asks to retry after {}, longer than the {} limit: "
-                                         "giving up",
-                                         method_name(r.method), t.redacted_url, reason, format_duration(*wait),
-                                         format_duration(policy.max_delay)));
+                    log_line(
+                        state, &t,
+                        fmt::format(
+                            "  {} {}: {}; server asks to retry after {}, longer than the {} limit: "
+                            "giving up",
+                            method_name(r.method), t.redacted_url, reason, format_duration(*wait),
+                            format_duration(policy.max_delay)));
                     return std::nullopt;
                 }
                 reason += fmt::format(", Retry-After {}", *header);
@@ -692,26 +766,30 @@ std::optional<std::chrono::milliseconds> retry_delay_unbounded(const Result<Resp
 
 // Decides whether attempt `attempt` (1-based) is followed by another, and after how long; a retry
 // that could not start within the policy's budget is not made.
-std::optional<std::chrono::milliseconds> retry_delay(const Result<Response>& result, const Transfer& t, int attempt,
-                                                     std::string& reason) {
+std::optional<std::chrono::milliseconds>
+retry_delay(const Result<Response>& result, const Transfer& t, int attempt, std::string& reason) {
     auto delay = retry_delay_unbounded(result, t, attempt, reason);
     const auto budget = t.state->options.retry.budget;
     if (delay && budget.count() > 0) {
-        const auto used = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - t.first_started);
+        const auto used = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() -
+                                                                                t.first_started);
         if (used + *delay >= budget) {
             log_line(*t.state, &t,
-                     fmt::format("  {} {}: {}; not retried (the {} retry budget is spent)", method_name(t.request->method),
-                                 t.redacted_url, reason, format_duration(budget)));
+                     fmt::format("  {} {}: {}; not retried (the {} retry budget is spent)",
+                                 method_name(t.request->method), t.redacted_url, reason,
+                                 format_duration(budget)));
             return std::nullopt;
         }
     }
     return delay;
 }
 
-void log_retry(const Transfer& t, const std::string& reason, std::chrono::milliseconds delay, int next_attempt) {
+void log_retry(const Transfer& t, const std::string& reason, std::chrono::milliseconds delay,
+               int next_attempt) {
     log_line(*t.state, &t,
-             fmt::format("  {} {}: {}; retrying in {} (attempt {} of {})", method_name(t.request->method),
-                         t.redacted_url, reason, delay.count() == 0 ? std::string("0ms") : format_duration(delay),
+             fmt::format("  {} {}: {}; retrying in {} (attempt {} of {})",
+                         method_name(t.request->method), t.redacted_url, reason,
+                         delay.count() == 0 ? std::string("0ms") : format_duration(delay),
                          next_attempt, t.state->options.retry.max_attempts));
 }
 
@@ -721,8 +799,9 @@ void log_outcome(const Transfer& t, const Result<Response>& result) {
     }
     if (result.ok()) {
         log_line(*t.state, &t,
-                 fmt::format("< {} {} -> {} in {}ms ({} bytes)", method_name(t.request->method), result->url,
-                             result->status, result->elapsed.count(), result->body.size()));
+                 fmt::format("< {} {} -> {} in {}ms ({} bytes)", method_name(t.request->method),
+                             result->url, result->status, result->elapsed.count(),
+                             result->body.size()));
     } else {
         log_line(*t.state, &t, fmt::format("< {}", result.error().message));
     }
@@ -740,7 +819,8 @@ Result<Response> with_attempts(Result<Response> result, int attempts) {
 void warn_insecure(const ClientOptions& options) {
     const std::string what = options.name.empty() ? std::string("this server") : options.name;
     const std::string warning =
-        fmt::format("warning: TLS verification is OFF for {} (insecure-skip-tls-verify): anyone on the network path "
+        fmt::format("warning: TLS verification is OFF for {} (insecure-skip-tls-verify): anyone on "
+                    "the network path "
                     "can read and change this traffic, including credentials; set ca-file instead",
                     what);
     if (options.log) {
@@ -754,7 +834,8 @@ void warn_insecure(const ClientOptions& options) {
 
 } // namespace
 
-Client::Client(ClientOptions options) : m_state(std::make_shared<detail::ClientState>(std::move(options))) {
+Client::Client(ClientOptions options)
+    : m_state(std::make_shared<detail::ClientState>(std::move(options))) {
     if (m_state->options.retry.max_attempts < 1) {
         m_state->options.retry.max_attempts = 1;
     }
@@ -763,7 +844,9 @@ Client::Client(ClientOptions options) : m_state(std::make_shared<detail::ClientS
     }
 }
 
-const ClientOptions& Client::options() const noexcept { return m_state->options; }
+const ClientOptions& Client::options() const noexcept {
+    return m_state->options;
+}
 
 Result<Response> Client::perform(const Request& request) const {
     ClientState& state = *m_state;
@@ -801,7 +884,8 @@ struct BatchItem {
     const Request* request;
 };
 
-std::vector<Result<Response>> run_batch(const std::vector<BatchItem>& items, std::size_t max_parallel) {
+std::vector<Result<Response>> run_batch(const std::vector<BatchItem>& items,
+                                        std::size_t max_parallel) {
     max_parallel = std::max<std::size_t>(1, max_parallel);
 
     struct Pending {
@@ -855,8 +939,9 @@ std::vector<Result<Response>> run_batch(const std::vector<BatchItem>& items, std
             if (message->msg != CURLMSG_DONE) {
                 continue;
             }
-            const auto found = std::find_if(active.begin(), active.end(),
-                                            [&](const auto& a) { return a->easy.get() == message->easy_handle; });
+            const auto found = std::find_if(active.begin(), active.end(), [&](const auto& a) {
+                return a->easy.get() == message->easy_handle;
+            });
             if (found == active.end()) {
                 continue;
             }
@@ -883,7 +968,8 @@ std::vector<Result<Response>> run_batch(const std::vector<BatchItem>& items, std
         auto wait = std::chrono::milliseconds(1000);
         const auto after = SteadyClock::now();
         for (const auto& p : queue) {
-            const auto due = std::chrono::duration_cast<std::chrono::milliseconds>(p.not_before - after);
+            const auto due =
+                std::chrono::duration_cast<std::chrono::milliseconds>(p.not_before - after);
             wait = std::min(wait, std::max(due, std::chrono::milliseconds(0)));
         }
         if (wait.count() > 0 || !active.empty()) {
@@ -894,14 +980,17 @@ std::vector<Result<Response>> run_batch(const std::vector<BatchItem>& items, std
     std::vector<Result<Response>> out;
     out.reserve(results.size());
     for (auto& r : results) {
-        out.push_back(r ? std::move(*r) : Result<Response>(make_error(Errc::internal, "request was not performed")));
+        out.push_back(
+            r ? std::move(*r)
+              : Result<Response>(make_error(Errc::internal, "request was not performed")));
     }
     return out;
 }
 
 } // namespace
 
-std::vector<Result<Response>> Client::perform_all(const std::vector<Request>& requests, std::size_t max_parallel) const {
+std::vector<Result<Response>> Client::perform_all(const std::vector<Request>& requests,
+                                                  std::size_t max_parallel) const {
     std::vector<BatchItem> items;
     items.reserve(requests.size());
     for (const auto& r : requests) {
@@ -910,7 +999,8 @@ std::vector<Result<Response>> Client::perform_all(const std::vector<Request>& re
     return run_batch(items, max_parallel);
 }
 
-std::vector<Result<Response>> perform_all(const std::vector<BoundRequest>& requests, std::size_t max_parallel) {
+std::vector<Result<Response>> perform_all(const std::vector<BoundRequest>& requests,
+                                          std::size_t max_parallel) {
     std::vector<BatchItem> items;
     items.reserve(requests.size());
     for (const auto& r : requests) {

@@ -1,9 +1,8 @@
 #pragma once
 // Move-only owners of libcurl handles. Private to lib/src/http: no curl type leaves this directory.
 
-#include <curl/curl.h>
-
 #include <array>
+#include <curl/curl.h>
 #include <memory>
 #include <mutex>
 #include <new>
@@ -62,7 +61,9 @@ private:
 /// pointer handed to curl survives moves).
 class EasyHandle {
 public:
-    EasyHandle() : m_handle(new_easy_handle()), m_error(std::make_unique<std::array<char, CURL_ERROR_SIZE>>()) {
+    EasyHandle()
+        : m_handle(new_easy_handle()),
+          m_error(std::make_unique<std::array<char, CURL_ERROR_SIZE>>()) {
         if (m_handle == nullptr) {
             throw std::bad_alloc();
         }

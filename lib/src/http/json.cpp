@@ -2,9 +2,8 @@
 
 #include "oncall/http/json.h"
 
-#include <fmt/format.h>
-
 #include <cctype>
+#include <fmt/format.h>
 
 namespace oncall::http {
 
@@ -82,7 +81,8 @@ struct ErrorLocator : nlohmann::json_sax<nlohmann::json> {
     bool end_object() override { return true; }
     bool start_array(std::size_t) override { return true; }
     bool end_array() override { return true; }
-    bool parse_error(std::size_t pos, const std::string&, const nlohmann::detail::exception&) override {
+    bool parse_error(std::size_t pos, const std::string&,
+                     const nlohmann::detail::exception&) override {
         position = pos;
         return false;
     }
@@ -93,35 +93,42 @@ struct ErrorLocator : nlohmann::json_sax<nlohmann::json> {
 Result<nlohmann::json> parse_json_text(std::string_view text, std::string_view where) {
     const std::string_view start = trim_left(text);
     if (start.empty()) {
-        return make_error(Errc::bad_response,
-                          fmt::format("{}: answered an empty body instead of JSON; check that the URL points at the API",
-                                      where));
+        return make_error(
+            Errc::bad_response,
+            fmt::format(
+                "{}: answered an empty body instead of JSON; check that the URL points at the API",
+                where));
     }
     if (start.front() == '<') {
         const std::string title = html_title(start);
-        return make_error(Errc::bad_response,
-                          fmt::format("{}: answered an HTML page{} instead of JSON; a proxy, login page or "
-                                      "load balancer is probably in the way, check the URL",
-                                      where, title.empty() ? std::string() : fmt::format(" (\"{}\")", title)));
+        return make_error(
+            Errc::bad_response,
+            fmt::format("{}: answered an HTML page{} instead of JSON; a proxy, login page or "
+                        "load balancer is probably in the way, check the URL",
+                        where, title.empty() ? std::string() : fmt::format(" (\"{}\")", title)));
     }
     if (nesting_depth(start) > k_max_json_depth) {
-        return make_error(Errc::bad_response,
-                          fmt::format("{}: answered JSON nested deeper than {} levels; refusing to decode it", where,
-                                      k_max_json_depth));
+        return make_error(
+            Errc::bad_response,
+            fmt::format("{}: answered JSON nested deeper than {} levels; refusing to decode it",
+                        where, k_max_json_depth));
     }
     nlohmann::json value = nlohmann::json::parse(start.begin(), start.end(), nullptr, false);
     if (value.is_discarded()) {
         ErrorLocator locator;
         nlohmann::json::sax_parse(start.begin(), start.end(), &locator);
         const bool truncated = locator.position >= start.size();
-        const std::size_t offset = locator.position + static_cast<std::size_t>(start.data() - text.data());
-        return make_error(Errc::bad_response,
-                          truncated ? fmt::format("{}: answered JSON that ends too early (cut short after {} bytes); "
-                                                  "the connection or a proxy truncated it, try again",
-                                                  where, text.size())
-                                    : fmt::format("{}: answered invalid JSON (syntax error at byte {} of {}); the "
-                                                  "server or a proxy in front of it is misbehaving",
-                                                  where, offset, text.size()));
+        const std::size_t offset =
+            locator.position + static_cast<std::size_t>(start.data() - text.data());
+        return make_error(
+            Errc::bad_response,
+            truncated
+                ? fmt::format("{}: answered JSON that ends too early (cut short after {} bytes); "
+                              "the connection or a proxy truncated it, try again",
+                              where, text.size())
+                : fmt::format("{}: answered invalid JSON (syntax error at byte {} of {}); the "
+                              "server or a proxy in front of it is misbehaving",
+                              where, offset, text.size()));
     }
     return value;
 }

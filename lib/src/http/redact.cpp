@@ -2,13 +2,12 @@
 
 #include "oncall/http/client.h"
 
-#include <curl/curl.h>
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <array>
 #include <cctype>
 #include <charconv>
+#include <curl/curl.h>
+#include <fmt/format.h>
 
 namespace oncall::http {
 
@@ -25,7 +24,8 @@ std::string lower(std::string_view text) {
 
 bool iequals(std::string_view a, std::string_view b) {
     return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+               return std::tolower(static_cast<unsigned char>(x)) ==
+                      std::tolower(static_cast<unsigned char>(y));
            });
 }
 
@@ -61,11 +61,11 @@ std::string percent_decode(std::string_view text) {
 // Query parameter names whose values are credentials.
 bool is_secret_parameter(std::string_view raw_name) {
     const std::string name = lower(percent_decode(raw_name));
-    static constexpr std::array<std::string_view, 8> k_exact = {"sig", "key", "code", "auth", "jwt",
-                                                                 "pass", "pwd", "apikey"};
+    static constexpr std::array<std::string_view, 8> k_exact = {"sig", "key",  "code", "auth",
+                                                                "jwt", "pass", "pwd",  "apikey"};
     static constexpr std::array<std::string_view, 10> k_parts = {
-        "token", "password", "passwd", "secret", "signature", "credential",
-        "api_key", "api-key", "access_key", "session"};
+        "token",      "password", "passwd",  "secret",     "signature",
+        "credential", "api_key",  "api-key", "access_key", "session"};
     if (std::find(k_exact.begin(), k_exact.end(), name) != k_exact.end()) {
         return true;
     }
@@ -103,12 +103,18 @@ std::string redact_parameters(std::string_view params) {
 
 const char* method_name(Method m) noexcept {
     switch (m) {
-    case Method::get: return "GET";
-    case Method::head: return "HEAD";
-    case Method::post: return "POST";
-    case Method::put: return "PUT";
-    case Method::patch: return "PATCH";
-    case Method::del: return "DELETE";
+    case Method::get:
+        return "GET";
+    case Method::head:
+        return "HEAD";
+    case Method::post:
+        return "POST";
+    case Method::put:
+        return "PUT";
+    case Method::patch:
+        return "PATCH";
+    case Method::del:
+        return "DELETE";
     }
     return "GET";
 }
@@ -144,7 +150,8 @@ std::string redact_url(std::string_view url) {
         if (authority_end == std::string_view::npos) {
             authority_end = url.size();
         }
-        const std::string_view authority = url.substr(authority_start, authority_end - authority_start);
+        const std::string_view authority =
+            url.substr(authority_start, authority_end - authority_start);
         out.append(url.substr(0, authority_start));
         const std::size_t at = authority.rfind('@');
         if (at != std::string_view::npos) {
@@ -174,12 +181,13 @@ std::string redact_url(std::string_view url) {
 std::string redact_header(std::string_view name, std::string_view value) {
     const std::string n = lower(name);
     const bool auth = n == "authorization" || n == "proxy-authorization";
-    const bool secret = auth || n == "cookie" || n == "set-cookie" ||
-                        (n != "www-authenticate" && n != "proxy-authenticate" &&
-                         (n.find("token") != std::string::npos || n.find("secret") != std::string::npos ||
-                          n.find("password") != std::string::npos || n.find("api-key") != std::string::npos ||
-                          n.find("apikey") != std::string::npos || n.find("auth") != std::string::npos ||
-                          n.find("signature") != std::string::npos || n.find("session") != std::string::npos));
+    const bool secret =
+        auth || n == "cookie" || n == "set-cookie" ||
+        (n != "www-authenticate" && n != "proxy-authenticate" &&
+         (n.find("token") != std::string::npos || n.find("secret") != std::string::npos ||
+          n.find("password") != std::string::npos || n.find("api-key") != std::string::npos ||
+          n.find("apikey") != std::string::npos || n.find("auth") != std::string::npos ||
+          n.find("signature") != std::string::npos || n.find("session") != std::string::npos));
     if (!secret) {
         return fmt::format("{}: {}", name, value);
     }
@@ -210,8 +218,8 @@ std::string url_encode(std::string_view text) {
     return out;
 }
 
-std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value,
-                                                           std::chrono::system_clock::time_point now) {
+std::optional<std::chrono::milliseconds>
+parse_retry_after(std::string_view value, std::chrono::system_clock::time_point now) {
     while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) {
         value.remove_prefix(1);
     }
@@ -246,25 +254,44 @@ namespace {
 
 const char* reason_phrase(long status) {
     switch (status) {
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 406: return "Not Acceptable";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 410: return "Gone";
-    case 413: return "Content Too Large";
-    case 415: return "Unsupported Media Type";
-    case 422: return "Unprocessable Content";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 406:
+        return "Not Acceptable";
+    case 408:
+        return "Request Timeout";
+    case 409:
+        return "Conflict";
+    case 410:
+        return "Gone";
+    case 413:
+        return "Content Too Large";
+    case 415:
+        return "Unsupported Media Type";
+    case 422:
+        return "Unprocessable Content";
+    case 429:
+        return "Too Many Requests";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    default:
+        return "";
     }
 }
 
@@ -279,7 +306,6 @@ bool looks_like_html(const Response& response) {
     }
     return body.size() > 1 && body[0] == '<';
 }
-
 
 } // namespace
 
@@ -297,7 +323,8 @@ Error status_error(const Response& response, std::string_view what) {
         }
     }
     Errc code = Errc::http_status;
-    const bool transient = status == 408 || status == 429 || (status >= 500 && status != 501 && status != 505);
+    const bool transient =
+        status == 408 || status == 429 || (status >= 500 && status != 501 && status != 505);
     if (status == 401 || status == 403) {
         code = Errc::access_denied;
         message += "; " + denied_advice(response);
@@ -314,10 +341,12 @@ Error status_error(const Response& response, std::string_view what) {
 
 std::string denied_advice(const Response& response) {
     if (response.credential_source.empty()) {
-        return "no credentials are configured for it: add basic-auth, token-env or token-file to its "
+        return "no credentials are configured for it: add basic-auth, token-env or token-file to "
+               "its "
                "configuration";
     }
-    return fmt::format("sent {}; check that credential and its permissions", response.credential_source);
+    return fmt::format("sent {}; check that credential and its permissions",
+                       response.credential_source);
 }
 
 // A single printable line of at most `limit` characters from the body.

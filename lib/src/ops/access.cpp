@@ -1,24 +1,21 @@
 #include "oncall/ops/access.h"
 
 #include "access_internal.h"
-
+#include "backends/text.h"
 #include "oncall/backends/kubernetes.h"
 #include "oncall/backends/kubernetes_access.h"
 #include "oncall/core/duration.h"
+#include "oncall/core/exit_code.h"
 #include "oncall/core/local_file.h"
 #include "oncall/core/time.h"
-#include "oncall/core/exit_code.h"
 #include "oncall/ops/approvals.h"
 #include "oncall/ops/audit.h"
 #include "oncall/ops/notify.h"
 
-#include "backends/text.h"
-
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <cctype>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 namespace oncall::ops {
 namespace detail {
@@ -64,8 +61,8 @@ Error explain_secret_refusal(Error e, const kube::KubeClient& client, const std:
                                 "namespace in the configuration",
                                 ns, client.connection().server, e.message);
     } else {
-        e.message = fmt::format("cannot create the grant secret in namespace {}: {}", ns,
-                                e.message);
+        e.message =
+            fmt::format("cannot create the grant secret in namespace {}: {}", ns, e.message);
     }
     return e;
 }
@@ -85,8 +82,8 @@ Error explain_token_refusal(Error e, const std::string& ns, const std::string& a
                                 "ask for a longer --for",
                                 fmt_seconds(duration), ns, account, e.message);
     } else {
-        e.message = fmt::format("cannot request a token for service account {}/{}: {}", ns,
-                                account, e.message);
+        e.message = fmt::format("cannot request a token for service account {}/{}: {}", ns, account,
+                                e.message);
     }
     return e;
 }
@@ -147,8 +144,7 @@ Result<ValidatedRequest> validate_request(const config::AccessConfig& access,
     if (auto r = validate_reason(request.reason); !r) {
         return std::move(r).error();
     }
-    if (role->break_glass &&
-        trimmed(request.reason).size() < k_min_break_glass_reason_length) {
+    if (role->break_glass && trimmed(request.reason).size() < k_min_break_glass_reason_length) {
         return make_error(Errc::usage,
                           fmt::format("role {} is break-glass: its --reason must say in at least "
                                       "{} characters what is broken and why no approver can be "
@@ -170,9 +166,9 @@ Result<ValidatedRequest> validate_request(const config::AccessConfig& access,
 }
 
 Result<IssuedGrant> request_access(const kube::KubeClient& client, const config::Context& context,
-                             const config::Service& service, const AccessRequest& request,
-                             const AccessStores& stores,
-                             const std::function<void(std::string_view)>& progress) {
+                                   const config::Service& service, const AccessRequest& request,
+                                   const AccessStores& stores,
+                                   const std::function<void(std::string_view)>& progress) {
     auto valid = validate_request(context.access, request);
     if (!valid) {
         return std::move(valid).error();
@@ -212,8 +208,8 @@ Result<IssuedGrant> request_access(const kube::KubeClient& client, const config:
             return std::move(parsed).error();
         }
         cap = *parsed;
-        say(progress, fmt::format("service account {}/{} caps grants at {}", ns, account,
-                                  fmt_seconds(*cap)));
+        say(progress,
+            fmt::format("service account {}/{} caps grants at {}", ns, account, fmt_seconds(*cap)));
     }
     if (auto r = check_duration_caps(valid->duration, valid->role, ns, cap); !r) {
         return std::move(r).error();
@@ -237,13 +233,22 @@ Result<IssuedGrant> request_access(const kube::KubeClient& client, const config:
     grant.reason = valid->reason;
     grant.ticket = valid->ticket;
     grant.issued_at = now();
-    grant.expires_at = grant.issued_at + std::chrono::duration_cast<std::chrono::milliseconds>(
-                                             valid->duration);
+    grant.expires_at =
+        grant.issued_at + std::chrono::duration_cast<std::chrono::milliseconds>(valid->duration);
     grant.break_glass = valid->role.break_glass;
 
-    kube::GrantSecret record{ns,          grant.secret_name, grant.id,        grant.service,
-                             grant.role,  account,           grant.requester, grant.reason,
-                             grant.ticket, grant.expires_at, {}, false};
+    kube::GrantSecret record{ns,
+                             grant.secret_name,
+                             grant.id,
+                             grant.service,
+                             grant.role,
+                             account,
+                             grant.requester,
+                             grant.reason,
+                             grant.ticket,
+                             grant.expires_at,
+                             {},
+                             false};
     record.break_glass = grant.break_glass;
     // Write-ahead: the intent is on disk before the Secret (and with it the grant) exists.
     const std::string attempt = new_attempt_id();
@@ -265,11 +270,12 @@ Result<IssuedGrant> request_access(const kube::KubeClient& client, const config:
     };
     auto secret = kube::create_grant_secret(client, record);
     if (!secret) {
-        return failed(explain_secret_refusal(std::move(secret).error(), client, ns, grant.requester));
+        return failed(
+            explain_secret_refusal(std::move(secret).error(), client, ns, grant.requester));
     }
     grant.secret_uid = secret->uid;
-    say(progress, fmt::format("created secret {}/{} (uid {})", ns, grant.secret_name,
-                              grant.secret_uid));
+    say(progress,
+        fmt::format("created secret {}/{} (uid {})", ns, grant.secret_name, grant.secret_uid));
 
     auto token = kube::request_bound_token(client, ns, account, valid->duration.count(),
                                            grant.secret_name, grant.secret_uid);
@@ -294,8 +300,8 @@ Result<IssuedGrant> request_access(const kube::KubeClient& client, const config:
     ref.uid = grant.secret_uid;
     const std::string message = fmt::format(
         "{} was granted role {} on {} for {} (until {}): {}{}", grant.requester, grant.role,
-        grant.service, fmt_seconds(valid->duration), format_rfc3339(grant.expires_at),
-        grant.reason, grant.ticket.empty() ? "" : fmt::format(" [ticket {}]", grant.ticket));
+        grant.service, fmt_seconds(valid->duration), format_rfc3339(grant.expires_at), grant.reason,
+        grant.ticket.empty() ? "" : fmt::format(" [ticket {}]", grant.ticket));
     auto event = grant.break_glass
                      ? client.create_event(ref, "Warning", "BreakGlass", "BREAK-GLASS: " + message)
                      : client.create_event(ref, "Normal", "AccessGranted", message);
@@ -304,11 +310,12 @@ Result<IssuedGrant> request_access(const kube::KubeClient& client, const config:
         e.message = "cannot record the grant as an Event: " + e.message;
         return failed(undo_secret(std::move(e), client, ns, grant.secret_name, progress));
     }
-    say(progress, fmt::format("recorded event AccessGranted on secret {}/{}", ns,
-                              grant.secret_name));
+    say(progress,
+        fmt::format("recorded event AccessGranted on secret {}/{}", ns, grant.secret_name));
 
     if (auto saved = stores.grants.save(grant); !saved) {
-        return failed(undo_secret(std::move(saved).error(), client, ns, grant.secret_name, progress));
+        return failed(
+            undo_secret(std::move(saved).error(), client, ns, grant.secret_name, progress));
     }
     auto audit_record = grant_audit_record(grant, "request-access", "granted");
     if (grant.break_glass) {
@@ -353,11 +360,9 @@ Result<IssuedGrant> request_access(const kube::KubeClient& client, const config:
     return issued;
 }
 
-Result<std::vector<RevokeResult>> revoke_access(const kube::KubeClient& client,
-                                                const config::Context& context,
-                                                const config::Service& service,
-                                                const std::string& role,
-                                                const AccessStores& stores) {
+Result<std::vector<RevokeResult>>
+revoke_access(const kube::KubeClient& client, const config::Context& context,
+              const config::Service& service, const std::string& role, const AccessStores& stores) {
     auto all = stores.grants.list(context.name);
     if (!all) {
         return std::move(all).error();
@@ -401,8 +406,8 @@ Result<std::vector<RevokeResult>> revoke_access(const kube::KubeClient& client,
         if (auto removed = stores.grants.remove(g.context, g.service, g.role); !removed) {
             return std::move(removed).error();
         }
-        auto record = grant_audit_record(g, "revoke-access",
-                                         r.secret_deleted ? "revoked" : "already-gone");
+        auto record =
+            grant_audit_record(g, "revoke-access", r.secret_deleted ? "revoked" : "already-gone");
         if (auto audited = append_audit(stores.audit_path, record); !audited) {
             return std::move(audited).error();
         }
@@ -429,8 +434,7 @@ Result<std::string> server_identity(const kube::Connection& connection) {
     return "ca-sha256:" + backends::sha256_hex(*ca);
 }
 
-Result<WriteAccess> write_access_for(const config::Context& context,
-                                     const config::Service& service,
+Result<WriteAccess> write_access_for(const config::Context& context, const config::Service& service,
                                      const kube::Connection& connection, const GrantStore& store) {
     WriteAccess access;
     if (!context.access.require_grant) {
@@ -459,8 +463,8 @@ Result<WriteAccess> write_access_for(const config::Context& context,
     } else if (normalize_server_url(g.server) != server) {
         mismatch = fmt::format("was issued by {}, but context {} now points at {} ({}); its token "
                                "only goes to the server that minted it",
-                               http::redact_url(g.server), context.name,
-                               http::redact_url(server), connection.origin);
+                               http::redact_url(g.server), context.name, http::redact_url(server),
+                               connection.origin);
     } else {
         auto identity = server_identity(connection);
         if (!identity) {
@@ -474,12 +478,12 @@ Result<WriteAccess> write_access_for(const config::Context& context,
         }
     }
     if (!mismatch.empty()) {
-        return make_error(Errc::access_denied,
-                          fmt::format("the deployer grant for {} {}; writes to {} need a grant "
-                                      "for it; run:\n  {}",
-                                      service.name, mismatch, service.name,
-                                      request_access_command(service.name, k_deployer_role,
-                                                             role_max)));
+        return make_error(
+            Errc::access_denied,
+            fmt::format("the deployer grant for {} {}; writes to {} need a grant "
+                        "for it; run:\n  {}",
+                        service.name, mismatch, service.name,
+                        request_access_command(service.name, k_deployer_role, role_max)));
     }
     access.warning = grant_expiry_warning(*lookup, service.name);
     access.bearer_token = g.token;
@@ -487,26 +491,25 @@ Result<WriteAccess> write_access_for(const config::Context& context,
     return access;
 }
 
-Result<WriteAccess> write_access_for(const config::Context& context,
-                                     const config::Service& service,
+Result<WriteAccess> write_access_for(const config::Context& context, const config::Service& service,
                                      const kube::Connection& connection) {
     return write_access_for(context, service, connection, GrantStore::open_default());
 }
 
 Error explain_grant_refusal(Error error, const config::Context& context,
                             const std::string& service) {
-    const bool refused = error.code == Errc::access_denied || error.http_status == 401 ||
-                         error.http_status == 403;
+    const bool refused =
+        error.code == Errc::access_denied || error.http_status == 401 || error.http_status == 403;
     if (!refused) {
         return error;
     }
     error.code = Errc::access_denied;
-    error.message = fmt::format("the API server refused the deployer grant for {} (it was "
-                                "revoked, has expired, or does not cover this service): {}; run:"
-                                "\n  {}",
-                                service, error.message,
-                                request_access_command(service, k_deployer_role,
-                                                       role_max_of(context, k_deployer_role)));
+    error.message = fmt::format(
+        "the API server refused the deployer grant for {} (it was "
+        "revoked, has expired, or does not cover this service): {}; run:"
+        "\n  {}",
+        service, error.message,
+        request_access_command(service, k_deployer_role, role_max_of(context, k_deployer_role)));
     return error;
 }
 

@@ -250,14 +250,10 @@ Result<RequestedApproval> request_approval(const kube::KubeClient& client,
     say(progress, fmt::format("request key stored in {}/{}.request (0600)",
                               stores.grants.requests_dir(), local.id));
     const std::string csr_name = k_grant_secret_prefix + local.id;
-    json record = {{"user", local.requester},
-                   {"context", context.name},
-                   {"service", local.service},
-                   {"namespace", local.namespace_name},
-                   {"action", "request-access"},
-                   {"role", local.role},
-                   {"grant", local.id},
-                   {"requested_for", fmt_seconds(local.duration)},
+    json record = {{"user", local.requester},    {"context", context.name},
+                   {"service", local.service},   {"namespace", local.namespace_name},
+                   {"action", "request-access"}, {"role", local.role},
+                   {"grant", local.id},          {"requested_for", fmt_seconds(local.duration)},
                    {"reason", local.reason}};
     if (!local.ticket.empty()) {
         record["ticket"] = local.ticket;
@@ -370,12 +366,9 @@ Result<IssuedGrant> wait_for_grant(const kube::KubeClient& client, const config:
         }
         if (const auto* denied = csr->condition("Denied")) {
             // Intent and result together: the only change is the local request key's removal.
-            json record = {{"user", local->requester},
-                           {"context", context.name},
-                           {"service", local->service},
-                           {"action", "request-access"},
-                           {"role", local->role},
-                           {"grant", *id}};
+            json record = {{"user", local->requester},  {"context", context.name},
+                           {"service", local->service}, {"action", "request-access"},
+                           {"role", local->role},       {"grant", *id}};
             const std::string attempt = new_attempt_id();
             if (auto written = audit_intent(stores.audit_path, record, attempt); !written) {
                 return std::move(written).error();
@@ -898,14 +891,9 @@ Result<DeniedRequest> deny_request(const kube::KubeClient& client, const config:
         out.service = parsed->grant.service;
         out.role = parsed->grant.role;
     }
-    json audit = {{"user", out.approver},
-                  {"context", context.name},
-                  {"service", out.service},
-                  {"action", "access-deny"},
-                  {"role", out.role},
-                  {"grant", out.grant},
-                  {"requester", out.requester},
-                  {"reason", out.reason}};
+    json audit = {{"user", out.approver},       {"context", context.name}, {"service", out.service},
+                  {"action", "access-deny"},    {"role", out.role},        {"grant", out.grant},
+                  {"requester", out.requester}, {"reason", out.reason}};
     // Write-ahead: the intent is on disk before the CSR is denied.
     const std::string attempt = new_attempt_id();
     if (auto written = audit_intent(audit_path, audit, attempt); !written) {

@@ -3,16 +3,16 @@
 #include "oncall/backends/alertmanager.h"
 #include "oncall/backends/endpoint.h"
 #include "oncall/backends/kubernetes.h"
-#include "oncall/ops/silences.h"
 #include "oncall/core/duration.h"
 #include "oncall/core/files.h"
 #include "oncall/core/time.h"
+#include "oncall/ops/silences.h"
 
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
-#include <set>
 #include <fmt/format.h>
+#include <set>
 
 namespace oncall::ops {
 namespace {
@@ -109,8 +109,9 @@ std::vector<cli::Candidate> CompletionLookup::local(cli::ValueKind kind,
         for (const auto& [name, c] : m_config->contexts) {
             std::string where = c.kubernetes.server;
             if (where.empty()) {
-                where = c.kubernetes.kubeconfigs.empty() ? std::string("kubeconfig")
-                                                         : fmt::format("{}", fmt::join(c.kubernetes.kubeconfigs, ":"));
+                where = c.kubernetes.kubeconfigs.empty()
+                            ? std::string("kubeconfig")
+                            : fmt::format("{}", fmt::join(c.kubernetes.kubeconfigs, ":"));
             }
             out.push_back({name, fmt::format("{}{}, namespace {}",
                                              name == m_config->current_context ? "current: " : "",
@@ -165,9 +166,11 @@ std::optional<std::string> CompletionLookup::cluster_key(cli::ValueKind kind,
     const auto& k = m_context->kubernetes;
     std::string where = k.server;
     if (where.empty()) {
-        // The server the kubeconfig resolves to, so that another $KUBECONFIG is another cache entry.
+        // The server the kubeconfig resolves to, so that another $KUBECONFIG is another cache
+        // entry.
         auto c = kube::resolve_connection_settings(k);
-        where = c ? c->server : fmt::format("kubeconfig:{}#{}", fmt::join(k.kubeconfigs, ":"), k.kube_context);
+        where = c ? c->server
+                  : fmt::format("kubeconfig:{}#{}", fmt::join(k.kubeconfigs, ":"), k.kube_context);
     }
     if (kind == cli::ValueKind::service) {
         return fmt::format("deployments {} {}", where, k.namespace_name);
@@ -201,7 +204,8 @@ CompletionLookup::fetch_alertmanager(cli::ValueKind kind, const cli::CompletionC
     defaults.timeout = m_sources.request_timeout;
     defaults.connect_timeout = m_sources.request_timeout;
     defaults.retry = http::RetryPolicy::none();
-    auto endpoint = backends::make_endpoint_client("alertmanager", m_context->alertmanager, defaults);
+    auto endpoint =
+        backends::make_endpoint_client("alertmanager", m_context->alertmanager, defaults);
     if (!endpoint) {
         return std::move(endpoint).error();
     }
@@ -219,8 +223,9 @@ CompletionLookup::fetch_alertmanager(cli::ValueKind kind, const cli::CompletionC
             }
             std::string description = format_silence_matchers(s.matchers);
             const auto left = silence_time_left(s, ref);
-            description = fmt::format("{} left, {}", format_duration(std::chrono::milliseconds(left.count() * 1000)),
-                                      description);
+            description = fmt::format(
+                "{} left, {}", format_duration(std::chrono::milliseconds(left.count() * 1000)),
+                description);
             out.push_back({s.id, description.substr(0, 120)});
         }
         return out;
@@ -261,7 +266,8 @@ CompletionLookup::fetch(cli::ValueKind kind, const cli::CompletionContext& ctx) 
         return fetch_alertmanager(kind, ctx);
     }
     // Never a plugin that needs the terminal: a TAB must not start a login.
-    auto connection = kube::resolve_connection(m_context->kubernetes, kube::ResolveOptions{false, {}, m_sources.request_timeout});
+    auto connection = kube::resolve_connection(
+        m_context->kubernetes, kube::ResolveOptions{false, {}, m_sources.request_timeout});
     if (!connection) {
         return std::move(connection).error();
     }

@@ -4,10 +4,9 @@
 
 #include "oncall/core/duration.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <cmath>
+#include <fmt/format.h>
 #include <set>
 
 namespace oncall::ops {
@@ -52,9 +51,12 @@ milliseconds span_between(const SignalSeries& series, TimePoint from, TimePoint 
 // Positive when `after` is worse than `before` (direction-adjusted difference).
 double worsening(const SignalSeries& series, double before, double after) {
     switch (series.direction) {
-    case Direction::higher_is_worse: return after - before;
-    case Direction::lower_is_worse: return before - after;
-    case Direction::neutral: return 0.0;
+    case Direction::higher_is_worse:
+        return after - before;
+    case Direction::lower_is_worse:
+        return before - after;
+    case Direction::neutral:
+        return 0.0;
     }
     return 0.0;
 }
@@ -90,9 +92,12 @@ bool breaches(const SignalSeries& series, double value) {
         return false;
     }
     switch (series.direction) {
-    case Direction::higher_is_worse: return value > *series.threshold;
-    case Direction::lower_is_worse: return value < *series.threshold;
-    case Direction::neutral: return false;
+    case Direction::higher_is_worse:
+        return value > *series.threshold;
+    case Direction::lower_is_worse:
+        return value < *series.threshold;
+    case Direction::neutral:
+        return false;
     }
     return false;
 }
@@ -110,7 +115,8 @@ bool breaches_baseline(const std::string& signal, double baseline, double value)
     return false;
 }
 
-bool is_worse(const SignalSeries& series, double before, double after, const CorrelationOptions& options) {
+bool is_worse(const SignalSeries& series, double before, double after,
+              const CorrelationOptions& options) {
     if (series.direction == Direction::neutral || std::isnan(before) || std::isnan(after)) {
         return false;
     }
@@ -127,7 +133,8 @@ bool is_worse(const SignalSeries& series, double before, double after, const Cor
     return after <= before / options.min_ratio;
 }
 
-std::optional<Onset> find_onset(const std::vector<SignalSeries>& signals, const CorrelationOptions& options) {
+std::optional<Onset> find_onset(const std::vector<SignalSeries>& signals,
+                                const CorrelationOptions& options) {
     std::optional<Onset> best;
     const auto w = options.compare_window;
     for (const auto& s : signals) {
@@ -159,7 +166,8 @@ std::optional<Onset> find_onset(const std::vector<SignalSeries>& signals, const 
             for (double v : a) {
                 ma += v;
             }
-            const double score = worsening(s, mb / static_cast<double>(b.size()), ma / static_cast<double>(a.size()));
+            const double score = worsening(s, mb / static_cast<double>(b.size()),
+                                           ma / static_cast<double>(a.size()));
             if (!best_i || score >= best_score) {
                 best_score = score;
                 best_i = i;
@@ -178,7 +186,8 @@ std::optional<Onset> find_onset(const std::vector<SignalSeries>& signals, const 
             --i;
         }
         Onset onset{s.points[i].time, s.name, best_before, best_after,
-                    fmt::format("{} went from {} to {}", title_of(s), format_signal_value(s.name, best_before),
+                    fmt::format("{} went from {} to {}", title_of(s),
+                                format_signal_value(s.name, best_before),
                                 format_signal_value(s.name, best_after))};
         if (!best || onset.at < best->at) {
             best = std::move(onset);
@@ -188,11 +197,13 @@ std::optional<Onset> find_onset(const std::vector<SignalSeries>& signals, const 
 }
 
 std::optional<Suspect> find_suspect(const std::vector<RevisionInfo>& revisions,
-                                    const std::vector<SignalSeries>& signals, const std::optional<Onset>& onset,
+                                    const std::vector<SignalSeries>& signals,
+                                    const std::optional<Onset>& onset,
                                     const CorrelationOptions& options) {
     std::vector<RevisionInfo> by_time = revisions;
-    std::sort(by_time.begin(), by_time.end(),
-              [](const RevisionInfo& a, const RevisionInfo& b) { return a.deployed_at > b.deployed_at; });
+    std::sort(by_time.begin(), by_time.end(), [](const RevisionInfo& a, const RevisionInfo& b) {
+        return a.deployed_at > b.deployed_at;
+    });
     for (std::size_t k = 0; k < by_time.size(); ++k) {
         const auto& rev = by_time[k];
         const auto d = rev.deployed_at;
@@ -211,7 +222,8 @@ std::optional<Suspect> find_suspect(const std::vector<RevisionInfo>& revisions,
             if (s.direction == Direction::neutral) {
                 continue;
             }
-            if (span_between(s, d - options.compare_window, d) + milliseconds(1) < options.min_side ||
+            if (span_between(s, d - options.compare_window, d) + milliseconds(1) <
+                    options.min_side ||
                 span_between(s, d, after_end) + milliseconds(1) < options.min_side) {
                 continue; // no baseline (or no aftermath) to compare
             }
@@ -220,7 +232,8 @@ std::optional<Suspect> find_suspect(const std::vector<RevisionInfo>& revisions,
             if (!before || !after || !is_worse(s, *before, *after, options)) {
                 continue;
             }
-            changes.push_back(fmt::format("{} {} → {}", title_of(s), format_signal_value(s.name, *before),
+            changes.push_back(fmt::format("{} {} → {}", title_of(s),
+                                          format_signal_value(s.name, *before),
                                           format_signal_value(s.name, *after)));
             if (!found) {
                 found = Suspect{rev.number, d, s.name, *before, *after, {}};
@@ -238,14 +251,17 @@ std::optional<Suspect> find_suspect(const std::vector<RevisionInfo>& revisions,
     return std::nullopt;
 }
 
-Result<RollbackTarget> pick_rollback_target(const std::vector<RevisionInfo>& revisions, int bad_revision,
+Result<RollbackTarget> pick_rollback_target(const std::vector<RevisionInfo>& revisions,
+                                            int bad_revision,
                                             const std::vector<SignalSeries>& signals, TimePoint now,
                                             const CorrelationOptions& options) {
     std::vector<RevisionInfo> by_time = revisions;
-    std::sort(by_time.begin(), by_time.end(),
-              [](const RevisionInfo& a, const RevisionInfo& b) { return a.deployed_at < b.deployed_at; });
-    const auto bad_it = std::find_if(by_time.begin(), by_time.end(),
-                                     [&](const RevisionInfo& r) { return r.number == bad_revision; });
+    std::sort(by_time.begin(), by_time.end(), [](const RevisionInfo& a, const RevisionInfo& b) {
+        return a.deployed_at < b.deployed_at;
+    });
+    const auto bad_it = std::find_if(by_time.begin(), by_time.end(), [&](const RevisionInfo& r) {
+        return r.number == bad_revision;
+    });
     std::vector<const RevisionInfo*> candidates;
     for (const auto& r : by_time) {
         if (r.number < bad_revision) {
@@ -255,8 +271,9 @@ Result<RollbackTarget> pick_rollback_target(const std::vector<RevisionInfo>& rev
     std::sort(candidates.begin(), candidates.end(),
               [](const RevisionInfo* a, const RevisionInfo* b) { return a->number > b->number; });
     if (candidates.empty()) {
-        return make_error(Errc::not_found,
-                          fmt::format("there is no revision older than {} to roll back to", bad_revision));
+        return make_error(
+            Errc::not_found,
+            fmt::format("there is no revision older than {} to roll back to", bad_revision));
     }
     // When a revision ran: from its deploy until the next deploy (or now).
     const auto run_of = [&](const RevisionInfo& r) {
@@ -277,8 +294,8 @@ Result<RollbackTarget> pick_rollback_target(const std::vector<RevisionInfo>& rev
     const RevisionInfo* unknown = nullptr;
     for (const auto* c : candidates) {
         if (bad_it != by_time.end() && same_artifacts(*c, *bad_it)) {
-            skipped.push_back(fmt::format("revision {} runs the same artifacts as revision {}", c->number,
-                                          bad_revision));
+            skipped.push_back(fmt::format("revision {} runs the same artifacts as revision {}",
+                                          c->number, bad_revision));
             continue;
         }
         const auto [from, to] = run_of(*c);
@@ -311,7 +328,8 @@ Result<RollbackTarget> pick_rollback_target(const std::vector<RevisionInfo>& rev
             good.push_back(with_slo(s, *m));
         }
         if (!problem.empty()) {
-            skipped.push_back(fmt::format("revision {} was unhealthy too ({})", c->number, problem));
+            skipped.push_back(
+                fmt::format("revision {} was unhealthy too ({})", c->number, problem));
             continue;
         }
         if (!any_data) {
@@ -324,18 +342,19 @@ Result<RollbackTarget> pick_rollback_target(const std::vector<RevisionInfo>& rev
         for (const auto& g : good) {
             metrics += (metrics.empty() ? "" : ", ") + g;
         }
-        std::string reason = fmt::format("revision {} was healthy while it ran ({} until {}): {}", c->number,
-                                         format_duration(to - from), to >= now ? "now" : format_age(to, now),
-                                         metrics);
+        std::string reason = fmt::format("revision {} was healthy while it ran ({} until {}): {}",
+                                         c->number, format_duration(to - from),
+                                         to >= now ? "now" : format_age(to, now), metrics);
         for (const auto& sk : skipped) {
             reason += "; " + sk;
         }
         return RollbackTarget{c->number, std::move(reason)};
     }
     if (unknown != nullptr) {
-        std::string reason = fmt::format("no metrics cover the time revision {} ran; it is the newest earlier "
-                                         "revision with different artifacts",
-                                         unknown->number);
+        std::string reason =
+            fmt::format("no metrics cover the time revision {} ran; it is the newest earlier "
+                        "revision with different artifacts",
+                        unknown->number);
         for (const auto& sk : skipped) {
             reason += "; " + sk;
         }
@@ -345,8 +364,9 @@ Result<RollbackTarget> pick_rollback_target(const std::vector<RevisionInfo>& rev
     for (const auto& sk : skipped) {
         why += (why.empty() ? "" : "; ") + sk;
     }
-    return make_error(Errc::not_found,
-                      fmt::format("no revision older than {} was healthy while it ran: {}", bad_revision, why));
+    return make_error(
+        Errc::not_found,
+        fmt::format("no revision older than {} was healthy while it ran: {}", bad_revision, why));
 }
 
 std::string format_signal_value(const std::string& name, double value) {
@@ -380,7 +400,8 @@ std::string format_signal_value(const std::string& name, double value) {
         return fmt::format("{:.2f}s", value);
     }
     if (name == "request_rate") {
-        return std::abs(value) < 10.0 ? fmt::format("{:.2f}/s", value) : fmt::format("{:.0f}/s", value);
+        return std::abs(value) < 10.0 ? fmt::format("{:.2f}/s", value)
+                                      : fmt::format("{:.0f}/s", value);
     }
     return fmt::format("{:.4g}", value);
 }

@@ -4,16 +4,17 @@
 
 #include "oncall/core/time.h"
 
-#include <fmt/format.h>
-
 #include <cstdlib>
+#include <fmt/format.h>
 #include <pwd.h>
 #include <unistd.h>
 
 namespace oncall::ops {
 namespace {
 
-RevisionRef ref_of(const kube::Revision& r) { return RevisionRef{r.number, r.artifacts}; }
+RevisionRef ref_of(const kube::Revision& r) {
+    return RevisionRef{r.number, r.artifacts};
+}
 
 std::vector<std::string> images_of(const kube::Deployment& d) {
     std::vector<std::string> out;
@@ -33,20 +34,25 @@ Result<ChangePlan> read_target(const kube::Api& client, const ChangeRequest& req
     ChangePlan plan;
     plan.action = request.action;
     plan.deployment = std::move(*deployment);
-    const std::string id = fmt::format("deployment {}/{}", service.namespace_name, service.deployment);
+    const std::string id =
+        fmt::format("deployment {}/{}", service.namespace_name, service.deployment);
     if (plan.deployment.paused) {
-        return make_error(Errc::conflict,
-                          fmt::format("{} is paused: someone is holding its rollouts; nothing was changed (resume it "
-                                      "with 'kubectl rollout resume -n {} deployment/{}' once that is agreed)",
-                                      id, service.namespace_name, service.deployment));
+        return make_error(
+            Errc::conflict,
+            fmt::format(
+                "{} is paused: someone is holding its rollouts; nothing was changed (resume it "
+                "with 'kubectl rollout resume -n {} deployment/{}' once that is agreed)",
+                id, service.namespace_name, service.deployment));
     }
     if (auto owner = gitops_owner(plan.deployment)) {
         if (!request.force) {
-            return make_error(Errc::conflict,
-                              fmt::format("{} is managed by {}: a change made here would be reverted by its next "
-                                          "sync or fight with it; change it in Git, or pass --force to write anyway "
-                                          "(nothing was changed)",
-                                          id, *owner));
+            return make_error(
+                Errc::conflict,
+                fmt::format(
+                    "{} is managed by {}: a change made here would be reverted by its next "
+                    "sync or fight with it; change it in Git, or pass --force to write anyway "
+                    "(nothing was changed)",
+                    id, *owner));
         }
         plan.gitops = owner;
     }
@@ -101,8 +107,9 @@ Result<ChangePlan> plan_rollback(const kube::Api& client, const ChangeRequest& r
     plan.rule = choice->rule;
     if (kube::same_template(target.pod_template.raw, plan.deployment.pod_template.raw)) {
         plan.skip = true;
-        plan.skip_reason = fmt::format("deployment {} already runs revision {}'s template; nothing to roll back",
-                                       plan.deployment.metadata.name, target.number);
+        plan.skip_reason =
+            fmt::format("deployment {} already runs revision {}'s template; nothing to roll back",
+                        plan.deployment.metadata.name, target.number);
         return plan;
     }
     plan.patch_type = kube::PatchType::json_patch;
@@ -131,11 +138,13 @@ Result<ChangePlan> plan_redeploy(const kube::Api& client, const registry::Regist
     plan.to.revision = 0;
     if (changes.empty()) {
         plan.to.artifacts = images_of(plan.deployment);
-        plan.rule = "restart: fresh instances of the same artifacts (kubectl.kubernetes.io/restartedAt)";
+        plan.rule =
+            "restart: fresh instances of the same artifacts (kubectl.kubernetes.io/restartedAt)";
         plan.patch_type = kube::PatchType::strategic_merge_patch;
-        plan.patch = build_restart_patch(plan.deployment,
-                                         format_rfc3339(std::chrono::time_point_cast<std::chrono::seconds>(now())),
-                                         plan.cause)
+        plan.patch = build_restart_patch(
+                         plan.deployment,
+                         format_rfc3339(std::chrono::time_point_cast<std::chrono::seconds>(now())),
+                         plan.cause)
                          .dump();
         return plan;
     }
@@ -148,7 +157,8 @@ Result<ChangePlan> plan_redeploy(const kube::Api& client, const registry::Regist
         return std::move(allowed).error();
     }
     for (auto& change : *assigned) {
-        if (auto ok = check_reference_allowed(change.reference, *allowed, request.service.name); !ok) {
+        if (auto ok = check_reference_allowed(change.reference, *allowed, request.service.name);
+            !ok) {
             return std::move(ok).error();
         }
     }
@@ -157,26 +167,29 @@ Result<ChangePlan> plan_redeploy(const kube::Api& client, const registry::Regist
         auto resolved = registry.resolve(change.reference);
         if (!resolved) {
             auto e = std::move(resolved).error();
-            e.message = fmt::format("{}; refusing to redeploy {} with an image that does not resolve to a digest "
-                                    "(nothing was changed)",
-                                    e.message, request.service.name);
+            e.message = fmt::format(
+                "{}; refusing to redeploy {} with an image that does not resolve to a digest "
+                "(nothing was changed)",
+                e.message, request.service.name);
             return e;
         }
         if (!change.reference.tag.empty()) {
-            resolved_notes.push_back(fmt::format("{}:{} -> {}", change.reference.name(), change.reference.tag,
-                                                 resolved->reference.digest));
+            resolved_notes.push_back(fmt::format("{}:{} -> {}", change.reference.name(),
+                                                 change.reference.tag, resolved->reference.digest));
         }
         change.reference.digest = resolved->reference.digest;
     }
     plan.to.artifacts = images_after(plan.deployment, *assigned);
-    plan.rule = resolved_notes.empty() ? std::string("new artifacts, pinned by digest")
-                                       : fmt::format("new artifacts, tags resolved through the registry: {}",
-                                                     fmt::join(resolved_notes, ", "));
+    plan.rule = resolved_notes.empty()
+                    ? std::string("new artifacts, pinned by digest")
+                    : fmt::format("new artifacts, tags resolved through the registry: {}",
+                                  fmt::join(resolved_notes, ", "));
     if (plan.to.artifacts == images_of(plan.deployment)) {
         plan.skip = true;
-        plan.skip_reason = fmt::format("deployment {} already runs {}; use redeploy without --image for fresh "
-                                       "instances",
-                                       plan.deployment.metadata.name, fmt::join(plan.to.artifacts, ", "));
+        plan.skip_reason =
+            fmt::format("deployment {} already runs {}; use redeploy without --image for fresh "
+                        "instances",
+                        plan.deployment.metadata.name, fmt::join(plan.to.artifacts, ", "));
         return plan;
     }
     auto patch = build_image_patch(plan.deployment, *assigned, plan.cause);
@@ -188,21 +201,24 @@ Result<ChangePlan> plan_redeploy(const kube::Api& client, const registry::Regist
     return plan;
 }
 
-Result<Applied> apply_plan(const kube::Api& client, const ChangePlan& plan, const ChangeRequest& request) {
+Result<Applied> apply_plan(const kube::Api& client, const ChangePlan& plan,
+                           const ChangeRequest& request) {
     const auto& d = plan.deployment;
     kube::WriteOptions options;
     options.dry_run = request.dry_run;
     options.bearer_token = request.write_token;
-    auto patched = client.patch(kube::KubeClient::deployment_path(d.metadata.namespace_name, d.metadata.name),
-                                plan.patch_type, plan.patch, options);
+    auto patched =
+        client.patch(kube::KubeClient::deployment_path(d.metadata.namespace_name, d.metadata.name),
+                     plan.patch_type, plan.patch, options);
     if (!patched) {
         auto e = std::move(patched).error();
         if (e.code == Errc::conflict) {
-            e.message = fmt::format("deployment {}/{} changed after it was read (resourceVersion {} is no longer "
-                                    "current): someone else changed it; nothing was overwritten. Look at 'oncall "
-                                    "status {}' and 'oncall history {}' and decide again",
-                                    d.metadata.namespace_name, d.metadata.name, d.metadata.resource_version,
-                                    request.service.name, request.service.name);
+            e.message = fmt::format(
+                "deployment {}/{} changed after it was read (resourceVersion {} is no longer "
+                "current): someone else changed it; nothing was overwritten. Look at 'oncall "
+                "status {}' and 'oncall history {}' and decide again",
+                d.metadata.namespace_name, d.metadata.name, d.metadata.resource_version,
+                request.service.name, request.service.name);
         }
         return e;
     }
@@ -215,32 +231,37 @@ Result<Applied> apply_plan(const kube::Api& client, const ChangePlan& plan, cons
     if (request.dry_run) {
         return applied;
     }
-    kube::ObjectReference ref{"apps/v1", "Deployment", d.metadata.name, d.metadata.namespace_name, d.metadata.uid,
-                              applied.resource_version_after};
+    kube::ObjectReference ref{"apps/v1",       "Deployment",
+                              d.metadata.name, d.metadata.namespace_name,
+                              d.metadata.uid,  applied.resource_version_after};
     const std::string message =
         fmt::format("{}: revision {} [{}] -> {} [{}] ({})", plan.cause, plan.from.revision,
                     fmt::join(plan.from.artifacts, ", "),
-                    plan.to.revision == 0 ? std::string("new revision") : fmt::format("revision {}", plan.to.revision),
+                    plan.to.revision == 0 ? std::string("new revision")
+                                          : fmt::format("revision {}", plan.to.revision),
                     fmt::join(plan.to.artifacts, ", "), plan.rule);
     kube::WriteOptions event_options;
     event_options.bearer_token = request.write_token;
     auto event = client.create_event(ref, "Normal",
-                                     request.action == DeployAction::rollback ? "OncallRollback" : "OncallRedeploy",
+                                     request.action == DeployAction::rollback ? "OncallRollback"
+                                                                              : "OncallRedeploy",
                                      message, event_options);
     if (!event) {
-        applied.event_warning = fmt::format("the change was made but its Event could not be recorded: {}",
-                                            event.error().message);
+        applied.event_warning = fmt::format(
+            "the change was made but its Event could not be recorded: {}", event.error().message);
     }
     return applied;
 }
 
 nlohmann::json revision_ref_json(const RevisionRef& ref) {
-    return {{"revision", ref.revision == 0 ? nlohmann::json(nullptr) : nlohmann::json(ref.revision)},
-            {"artifacts", ref.artifacts}};
+    return {
+        {"revision", ref.revision == 0 ? nlohmann::json(nullptr) : nlohmann::json(ref.revision)},
+        {"artifacts", ref.artifacts}};
 }
 
-nlohmann::json change_audit_record(const std::string& context, const ChangeRequest& request, const ChangePlan& plan,
-                                   const std::string& result, int exit_code) {
+nlohmann::json change_audit_record(const std::string& context, const ChangeRequest& request,
+                                   const ChangePlan& plan, const std::string& result,
+                                   int exit_code) {
     nlohmann::json record = {
         {"user", request.actor},
         {"context", context},

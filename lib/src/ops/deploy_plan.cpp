@@ -4,9 +4,8 @@
 
 #include "oncall/config/config.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
+#include <fmt/format.h>
 #include <set>
 
 namespace oncall::ops {
@@ -61,32 +60,37 @@ const kube::Revision* current_revision(const std::vector<kube::Revision>& revisi
 Result<TargetChoice> choose_rollback_target(const std::vector<kube::Revision>& revisions,
                                             std::optional<long> to_revision) {
     if (revisions.empty()) {
-        return make_error(Errc::not_found, "the deployment has no revisions (no ReplicaSets it controls)");
+        return make_error(Errc::not_found,
+                          "the deployment has no revisions (no ReplicaSets it controls)");
     }
     const auto* current = current_revision(revisions);
     if (to_revision) {
         for (const auto& r : revisions) {
             if (r.number == *to_revision) {
-                return TargetChoice{&r, fmt::format("requested with --to-revision {}", *to_revision)};
+                return TargetChoice{&r,
+                                    fmt::format("requested with --to-revision {}", *to_revision)};
             }
         }
-        return make_error(Errc::not_found, fmt::format("revision {} does not exist; known revisions: {} (see "
-                                                       "'oncall history')",
-                                                       *to_revision, join_revisions(revisions)));
+        return make_error(Errc::not_found,
+                          fmt::format("revision {} does not exist; known revisions: {} (see "
+                                      "'oncall history')",
+                                      *to_revision, join_revisions(revisions)));
     }
     if (current == nullptr) {
         return make_error(Errc::not_found, "no revision matches the deployment's current template");
     }
     for (const auto& r : revisions) {
         if (r.number < current->number && r.artifacts != current->artifacts) {
-            return TargetChoice{&r, fmt::format("previous revision: the newest revision before {} with different "
-                                                "artifacts",
-                                                current->number)};
+            return TargetChoice{
+                &r, fmt::format("previous revision: the newest revision before {} with different "
+                                "artifacts",
+                                current->number)};
         }
     }
-    return make_error(Errc::not_found,
-                      fmt::format("no revision older than {} runs different artifacts; known revisions: {}",
-                                  current->number, join_revisions(revisions)));
+    return make_error(
+        Errc::not_found,
+        fmt::format("no revision older than {} runs different artifacts; known revisions: {}",
+                    current->number, join_revisions(revisions)));
 }
 
 std::optional<GitOpsOwner> gitops_owner_of(const kube::Deployment& deployment) {
@@ -107,19 +111,21 @@ std::optional<GitOpsOwner> gitops_owner_of(const kube::Deployment& deployment) {
                            value(labels, "kustomize.toolkit.fluxcd.io/namespace")};
     }
     if (auto name = value(labels, "helm.toolkit.fluxcd.io/name"); !name.empty()) {
-        return GitOpsOwner{GitOpsOwner::Tool::flux_helmrelease, name, value(labels, "helm.toolkit.fluxcd.io/namespace")};
+        return GitOpsOwner{GitOpsOwner::Tool::flux_helmrelease, name,
+                           value(labels, "helm.toolkit.fluxcd.io/namespace")};
     }
     return std::nullopt;
 }
 
 std::optional<std::string> gitops_owner(const kube::Deployment& deployment) {
-    auto scan = [](const std::map<std::string, std::string>& m, const char* where) -> std::optional<std::string> {
+    auto scan = [](const std::map<std::string, std::string>& m,
+                   const char* where) -> std::optional<std::string> {
         for (const auto& [k, v] : m) {
             if (k.rfind("argocd.argoproj.io/", 0) == 0) {
                 return fmt::format("Argo CD ({} {}={})", where, k, v);
             }
-            if (k.rfind("kustomize.toolkit.fluxcd.io/", 0) == 0 || k.rfind("helm.toolkit.fluxcd.io/", 0) == 0 ||
-                k.rfind("fluxcd.io/", 0) == 0) {
+            if (k.rfind("kustomize.toolkit.fluxcd.io/", 0) == 0 ||
+                k.rfind("helm.toolkit.fluxcd.io/", 0) == 0 || k.rfind("fluxcd.io/", 0) == 0) {
                 return fmt::format("Flux ({} {}={})", where, k, v);
             }
         }
@@ -134,7 +140,8 @@ std::optional<std::string> gitops_owner(const kube::Deployment& deployment) {
     const auto managed = deployment.metadata.labels.find("app.kubernetes.io/managed-by");
     if (managed != deployment.metadata.labels.end()) {
         std::string v = managed->second;
-        std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return std::tolower(c); });
+        std::transform(v.begin(), v.end(), v.begin(),
+                       [](unsigned char c) { return std::tolower(c); });
         if (v == "argocd" || v == "argo-cd") {
             return fmt::format("Argo CD (label app.kubernetes.io/managed-by={})", managed->second);
         }
@@ -145,7 +152,8 @@ std::optional<std::string> gitops_owner(const kube::Deployment& deployment) {
     return std::nullopt;
 }
 
-std::string change_cause(const std::string& action, const std::string& actor, const std::string& reason) {
+std::string change_cause(const std::string& action, const std::string& actor,
+                         const std::string& reason) {
     std::string text = fmt::format("oncall {} by {}", action, actor.empty() ? "unknown" : actor);
     if (!reason.empty()) {
         text += ": " + reason;
@@ -153,7 +161,8 @@ std::string change_cause(const std::string& action, const std::string& actor, co
     return text;
 }
 
-json build_rollback_patch(const kube::Deployment& deployment, const kube::Revision& target, const std::string& cause) {
+json build_rollback_patch(const kube::Deployment& deployment, const kube::Revision& target,
+                          const std::string& cause) {
     json tmpl = target.pod_template.raw;
     if (tmpl.is_object() && tmpl.contains("metadata") && tmpl["metadata"].is_object() &&
         tmpl["metadata"].contains("labels") && tmpl["metadata"]["labels"].is_object()) {
@@ -172,7 +181,9 @@ json build_rollback_patch(const kube::Deployment& deployment, const kube::Revisi
     }
     annotations[kube::k_change_cause_annotation] = cause;
     return json::array({
-        {{"op", "test"}, {"path", "/metadata/resourceVersion"}, {"value", deployment.metadata.resource_version}},
+        {{"op", "test"},
+         {"path", "/metadata/resourceVersion"},
+         {"value", deployment.metadata.resource_version}},
         {{"op", "replace"}, {"path", "/spec/template"}, {"value", tmpl}},
         {{"op", "replace"}, {"path", "/metadata/annotations"}, {"value", annotations}},
     });
@@ -184,7 +195,10 @@ json build_restart_patch(const kube::Deployment& deployment, const std::string& 
         {"metadata",
          {{"resourceVersion", deployment.metadata.resource_version},
           {"annotations", {{kube::k_change_cause_annotation, cause}}}}},
-        {"spec", {{"template", {{"metadata", {{"annotations", {{"kubectl.kubernetes.io/restartedAt", restarted_at}}}}}}}}},
+        {"spec",
+         {{"template",
+           {{"metadata",
+             {{"annotations", {{"kubectl.kubernetes.io/restartedAt", restarted_at}}}}}}}}},
     };
 }
 
@@ -196,9 +210,10 @@ Result<ImageChange> parse_image_change(const std::string& text) {
         change.container = text.substr(0, eq);
         ref = text.substr(eq + 1);
         if (!config::is_dns1123_label(change.container)) {
-            return make_error(Errc::invalid, fmt::format("--image {}: '{}' is not a container name (use "
-                                                         "CONTAINER=REF or just REF)",
-                                                         text, change.container));
+            return make_error(Errc::invalid,
+                              fmt::format("--image {}: '{}' is not a container name (use "
+                                          "CONTAINER=REF or just REF)",
+                                          text, change.container));
         }
     }
     auto parsed = registry::parse_image_reference(ref);
@@ -220,19 +235,23 @@ Result<std::vector<ImageChange>> assign_containers(const kube::Deployment& deplo
     for (auto& change : changes) {
         if (change.container.empty()) {
             if (containers.size() != 1) {
-                return make_error(Errc::usage,
-                                  fmt::format("deployment {} has {} containers ({}); name one: --image CONTAINER=REF",
-                                              deployment.metadata.name, containers.size(), fmt::join(names, ", ")));
+                return make_error(
+                    Errc::usage,
+                    fmt::format(
+                        "deployment {} has {} containers ({}); name one: --image CONTAINER=REF",
+                        deployment.metadata.name, containers.size(), fmt::join(names, ", ")));
             }
             change.container = containers[0].name;
         }
         if (std::find(names.begin(), names.end(), change.container) == names.end()) {
-            return make_error(Errc::usage, fmt::format("deployment {} has no container '{}' (containers: {})",
-                                                       deployment.metadata.name, change.container,
-                                                       fmt::join(names, ", ")));
+            return make_error(Errc::usage,
+                              fmt::format("deployment {} has no container '{}' (containers: {})",
+                                          deployment.metadata.name, change.container,
+                                          fmt::join(names, ", ")));
         }
         if (!seen.insert(change.container).second) {
-            return make_error(Errc::usage, fmt::format("container '{}' is given twice with --image", change.container));
+            return make_error(Errc::usage, fmt::format("container '{}' is given twice with --image",
+                                                       change.container));
         }
     }
     return changes;
@@ -247,7 +266,8 @@ Result<std::vector<std::string>> allowed_repositories(const std::vector<std::str
             if (!n) {
                 auto e = std::move(n).error();
                 e.code = Errc::config;
-                e.message = fmt::format("services.{}.repositories: {}", deployment.metadata.name, e.message);
+                e.message = fmt::format("services.{}.repositories: {}", deployment.metadata.name,
+                                        e.message);
                 return e;
             }
             out.push_back(*n);
@@ -264,55 +284,67 @@ Result<std::vector<std::string>> allowed_repositories(const std::vector<std::str
 }
 
 Result<void> check_reference_allowed(const registry::ImageReference& reference,
-                                     const std::vector<std::string>& allowed, const std::string& service) {
+                                     const std::vector<std::string>& allowed,
+                                     const std::string& service) {
     if (std::find(allowed.begin(), allowed.end(), reference.name()) != allowed.end()) {
         return ok_result();
     }
-    return make_error(Errc::access_denied,
-                      fmt::format("{} may only run images from {}; '{}' is not one of them (add it to "
-                                  "services.{}.repositories in the configuration if it belongs there)",
-                                  service, allowed.empty() ? std::string("(no repository)") : fmt::format("{}", fmt::join(allowed, ", ")),
-                                  reference.name(), service));
+    return make_error(
+        Errc::access_denied,
+        fmt::format("{} may only run images from {}; '{}' is not one of them (add it to "
+                    "services.{}.repositories in the configuration if it belongs there)",
+                    service,
+                    allowed.empty() ? std::string("(no repository)")
+                                    : fmt::format("{}", fmt::join(allowed, ", ")),
+                    reference.name(), service));
 }
 
-Result<json> build_image_patch(const kube::Deployment& deployment, const std::vector<ImageChange>& changes,
-                               const std::string& cause) {
+Result<json> build_image_patch(const kube::Deployment& deployment,
+                               const std::vector<ImageChange>& changes, const std::string& cause) {
     json ops = json::array();
-    ops.push_back({{"op", "test"}, {"path", "/metadata/resourceVersion"}, {"value", deployment.metadata.resource_version}});
+    ops.push_back({{"op", "test"},
+                   {"path", "/metadata/resourceVersion"},
+                   {"value", deployment.metadata.resource_version}});
     const auto& containers = deployment.pod_template.containers;
     for (const auto& change : changes) {
         if (change.reference.digest.empty()) {
-            return make_error(Errc::internal, fmt::format("{} is not resolved to a digest", change.reference.to_string()));
+            return make_error(Errc::internal, fmt::format("{} is not resolved to a digest",
+                                                          change.reference.to_string()));
         }
-        const auto it = std::find_if(containers.begin(), containers.end(),
-                                     [&](const kube::Container& c) { return c.name == change.container; });
+        const auto it =
+            std::find_if(containers.begin(), containers.end(),
+                         [&](const kube::Container& c) { return c.name == change.container; });
         if (it == containers.end()) {
             return make_error(Errc::usage, fmt::format("no container '{}'", change.container));
         }
         const auto index = static_cast<std::size_t>(it - containers.begin());
         const std::string base = fmt::format("/spec/template/spec/containers/{}", index);
         ops.push_back({{"op", "test"}, {"path", base + "/name"}, {"value", change.container}});
-        ops.push_back({{"op", "replace"}, {"path", base + "/image"}, {"value", change.reference.pinned()}});
+        ops.push_back(
+            {{"op", "replace"}, {"path", base + "/image"}, {"value", change.reference.pinned()}});
     }
     if (deployment.metadata.annotations.empty()) {
         ops.push_back({{"op", "add"},
                        {"path", "/metadata/annotations"},
                        {"value", {{kube::k_change_cause_annotation, cause}}}});
     } else {
-        ops.push_back({{"op", "add"},
-                       {"path", "/metadata/annotations/" + escape_pointer(kube::k_change_cause_annotation)},
-                       {"value", cause}});
+        ops.push_back(
+            {{"op", "add"},
+             {"path", "/metadata/annotations/" + escape_pointer(kube::k_change_cause_annotation)},
+             {"value", cause}});
     }
     return ops;
 }
 
-std::vector<std::string> images_after(const kube::Deployment& deployment, const std::vector<ImageChange>& changes) {
+std::vector<std::string> images_after(const kube::Deployment& deployment,
+                                      const std::vector<ImageChange>& changes) {
     std::vector<std::string> out;
     for (const auto& c : deployment.pod_template.containers) {
         std::string image = c.image;
         for (const auto& change : changes) {
             if (change.container == c.name) {
-                image = change.reference.digest.empty() ? change.reference.to_string() : change.reference.pinned();
+                image = change.reference.digest.empty() ? change.reference.to_string()
+                                                        : change.reference.pinned();
             }
         }
         out.push_back(image);

@@ -1,25 +1,23 @@
 #include "oncall/ops/grants.h"
 
+#include "backends/text.h"
 #include "oncall/core/duration.h"
 #include "oncall/core/files.h"
 #include "oncall/core/local_file.h"
-
-#include "backends/text.h"
-
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <array>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <dirent.h>
 #include <fcntl.h>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <set>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <dirent.h>
 
 namespace oncall::ops {
 namespace {
@@ -47,7 +45,9 @@ std::string encode_component(const std::string& text) {
     return out;
 }
 
-std::string mode_string(mode_t mode) { return fmt::format("{:04o}", mode & 07777); }
+std::string mode_string(mode_t mode) {
+    return fmt::format("{:04o}", mode & 07777);
+}
 
 // Refuses a grants directory that others can enter or that belongs to someone else.
 Result<void> check_dir_private(const std::string& dir) {
@@ -154,7 +154,8 @@ Result<Grant> from_json(const std::string& text, const std::string& path) {
         }
         *out = it->get<std::string>();
     }
-    for (const auto& [key, out] : {std::pair{"issued_at", &g.issued_at}, std::pair{"expires_at", &g.expires_at}}) {
+    for (const auto& [key, out] :
+         {std::pair{"issued_at", &g.issued_at}, std::pair{"expires_at", &g.expires_at}}) {
         const auto it = j.find(key);
         if (it == j.end() || !it->is_string()) {
             return bad(fmt::format("field '{}' missing", key));
@@ -345,8 +346,8 @@ GrantStore::GrantStore(std::string dir) : m_dir(std::move(dir)) {
 
 std::string GrantStore::path_for(const std::string& context, const std::string& service,
                                  const std::string& role) const {
-    return fmt::format("{}/{}.{}.{}{}", m_dir, encode_component(context),
-                       encode_component(service), encode_component(role), k_file_suffix);
+    return fmt::format("{}/{}.{}.{}{}", m_dir, encode_component(context), encode_component(service),
+                       encode_component(role), k_file_suffix);
 }
 
 Result<void> GrantStore::save(const Grant& grant) const {
@@ -363,19 +364,18 @@ Result<void> GrantStore::save(const Grant& grant) const {
     // A grant file is never written through a link planted at its name.
     struct stat st {};
     if (::lstat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
-        return make_error(Errc::io, fmt::format("{} is not a regular file; remove it and try again", path));
+        return make_error(Errc::io,
+                          fmt::format("{} is not a regular file; remove it and try again", path));
     }
     return write_file_atomic(path, to_json(grant).dump(2) + "\n", 0600);
 }
 
-
 namespace {
 
 bool valid_request_id(const std::string& id) {
-    return !id.empty() && id.size() <= 64 &&
-           std::all_of(id.begin(), id.end(), [](unsigned char c) {
-               return std::islower(c) || std::isdigit(c);
-           });
+    return !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), [](unsigned char c) {
+        return std::islower(c) || std::isdigit(c);
+    });
 }
 
 } // namespace
@@ -404,9 +404,9 @@ Result<void> GrantStore::save_request(const std::string& id, const std::string& 
 
 Result<std::optional<std::string>> GrantStore::load_request(const std::string& id) const {
     if (!valid_request_id(id)) {
-        return make_error(Errc::invalid,
-                          fmt::format("'{}' is not a grant id (10 lowercase letters and digits)",
-                                      id));
+        return make_error(
+            Errc::invalid,
+            fmt::format("'{}' is not a grant id (10 lowercase letters and digits)", id));
     }
     for (const auto& dir : {m_dir, requests_dir()}) {
         struct stat dst {};
@@ -483,9 +483,8 @@ Result<std::optional<Grant>> GrantStore::load(const std::string& context,
     return std::optional<Grant>{std::move(grant).value()};
 }
 
-Result<GrantLookup> GrantStore::find_active(const std::string& context,
-                                            const std::string& service, const std::string& role,
-                                            TimePoint ref) const {
+Result<GrantLookup> GrantStore::find_active(const std::string& context, const std::string& service,
+                                            const std::string& role, TimePoint ref) const {
     auto stored = load(context, service, role);
     if (!stored) {
         return std::move(stored).error();
@@ -602,12 +601,13 @@ std::optional<std::string> grant_expiry_warning(const GrantLookup& lookup,
         return std::nullopt;
     }
     const auto left = std::chrono::duration_cast<std::chrono::seconds>(lookup.time_left);
-    return fmt::format("warning: the {} grant for {} expires in {} (at {}); a rollout that takes "
-                       "longer may be cut off; renew with: {}",
-                       lookup.grant->role, service,
-                       format_duration(std::chrono::milliseconds(std::max<long long>(left.count(), 1) * 1000)),
-                       format_local(lookup.grant->expires_at),
-                       request_access_command(service, lookup.grant->role));
+    return fmt::format(
+        "warning: the {} grant for {} expires in {} (at {}); a rollout that takes "
+        "longer may be cut off; renew with: {}",
+        lookup.grant->role, service,
+        format_duration(std::chrono::milliseconds(std::max<long long>(left.count(), 1) * 1000)),
+        format_local(lookup.grant->expires_at),
+        request_access_command(service, lookup.grant->role));
 }
 
 // ---- validation ----
@@ -677,15 +677,75 @@ Result<void> validate_reason(std::string_view reason) {
     while (!norm.empty() && norm.back() == ' ') {
         norm.pop_back();
     }
-    static const std::set<std::string> k_trivial = {
-        "x", "xx", "xxx", "a", "test", "tests", "testing", "test test", "testing 123", "test 123",
-        "asdf", "asdfasdf", "asdfgh", "asdfghjkl", "qwerty", "qwertyuiop", "fix", "fixing",
-        "fix it", "fixes", "foo", "bar", "foobar", "foo bar", "tmp", "temp", "na", "n a", "none",
-        "no reason", "nothing", "reason", "because", "just because", "why not", "todo", "wip",
-        "please", "pls", "plz", "access", "need access", "i need access", "give me access",
-        "deploy", "rollback", "roll back", "redeploy", "debug", "debugging", "stuff", "things",
-        "incident", "oncall", "on call", "urgent", "emergency", "help", "ok", "yes", "hello",
-        "lorem ipsum", "whatever", "idk", "dunno", "123", "1234", "12345", "123456"};
+    static const std::set<std::string> k_trivial = {"x",
+                                                    "xx",
+                                                    "xxx",
+                                                    "a",
+                                                    "test",
+                                                    "tests",
+                                                    "testing",
+                                                    "test test",
+                                                    "testing 123",
+                                                    "test 123",
+                                                    "asdf",
+                                                    "asdfasdf",
+                                                    "asdfgh",
+                                                    "asdfghjkl",
+                                                    "qwerty",
+                                                    "qwertyuiop",
+                                                    "fix",
+                                                    "fixing",
+                                                    "fix it",
+                                                    "fixes",
+                                                    "foo",
+                                                    "bar",
+                                                    "foobar",
+                                                    "foo bar",
+                                                    "tmp",
+                                                    "temp",
+                                                    "na",
+                                                    "n a",
+                                                    "none",
+                                                    "no reason",
+                                                    "nothing",
+                                                    "reason",
+                                                    "because",
+                                                    "just because",
+                                                    "why not",
+                                                    "todo",
+                                                    "wip",
+                                                    "please",
+                                                    "pls",
+                                                    "plz",
+                                                    "access",
+                                                    "need access",
+                                                    "i need access",
+                                                    "give me access",
+                                                    "deploy",
+                                                    "rollback",
+                                                    "roll back",
+                                                    "redeploy",
+                                                    "debug",
+                                                    "debugging",
+                                                    "stuff",
+                                                    "things",
+                                                    "incident",
+                                                    "oncall",
+                                                    "on call",
+                                                    "urgent",
+                                                    "emergency",
+                                                    "help",
+                                                    "ok",
+                                                    "yes",
+                                                    "hello",
+                                                    "lorem ipsum",
+                                                    "whatever",
+                                                    "idk",
+                                                    "dunno",
+                                                    "123",
+                                                    "1234",
+                                                    "12345",
+                                                    "123456"};
     if (k_trivial.count(norm) != 0 || letters == 0 || distinct.size() < 4) {
         return make_error(Errc::invalid,
                           fmt::format("--reason \"{}\" does not explain anything; {}", trimmed,

@@ -5,7 +5,9 @@
 
 namespace oncall::ops {
 
-GrantStore GrantStore::open_default() { return GrantStore(config::state_dir() + "/grants"); }
+GrantStore GrantStore::open_default() {
+    return GrantStore(config::state_dir() + "/grants");
+}
 
 Result<GrantLookup> find_active_grant(const std::string& context, const std::string& service,
                                       const std::string& role) {

@@ -10,9 +10,15 @@
 namespace oncall::ops {
 namespace {
 
-bool is_digit(char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; }
-bool is_hex(char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; }
-bool is_word(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-'; }
+bool is_digit(char c) {
+    return std::isdigit(static_cast<unsigned char>(c)) != 0;
+}
+bool is_hex(char c) {
+    return std::isxdigit(static_cast<unsigned char>(c)) != 0;
+}
+bool is_word(char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-';
+}
 
 // Keys whose quoted value is the message itself: kept (with numbers and ids normalised).
 bool is_message_key(std::string_view key) {
@@ -30,7 +36,8 @@ std::string normalise_word(std::string_view w) {
         return std::string(w);
     }
     // ISO 8601 timestamps.
-    if (w.size() >= 19 && is_digit(w[0]) && w[4] == '-' && w[7] == '-' && (w[10] == 'T' || w[10] == ' ')) {
+    if (w.size() >= 19 && is_digit(w[0]) && w[4] == '-' && w[7] == '-' &&
+        (w[10] == 'T' || w[10] == ' ')) {
         return "<time>";
     }
     // Numbers, with a duration unit or not (1, -3, 0.25, 250ms, 1.5s).
@@ -69,7 +76,8 @@ std::string normalise_word(std::string_view w) {
     std::string out;
     for (std::size_t k = 0; k < w.size();) {
         if (is_digit(w[k])) {
-            while (k < w.size() && (is_digit(w[k]) || (w[k] == '.' && k + 1 < w.size() && is_digit(w[k + 1])))) {
+            while (k < w.size() &&
+                   (is_digit(w[k]) || (w[k] == '.' && k + 1 < w.size() && is_digit(w[k + 1])))) {
                 ++k;
             }
             out += "<n>";
@@ -142,7 +150,8 @@ std::string normalise_text(std::string_view s) {
 std::string log_shape(const std::string& line) {
     std::string shape = normalise_text(line);
     // A leading timestamp ("<time> ..." or "ts=<time> ...") says nothing about the shape.
-    for (const char* prefix : {"<time>", "ts=<time>", "time=<time>", "timestamp=<time>", "t=<time>"}) {
+    for (const char* prefix :
+         {"<time>", "ts=<time>", "time=<time>", "timestamp=<time>", "t=<time>"}) {
         if (shape.rfind(prefix, 0) == 0) {
             shape.erase(0, std::string_view(prefix).size());
             break;
@@ -174,8 +183,9 @@ std::vector<LogPattern> group_log_lines(const std::vector<std::string>& lines, s
     }
     // Errors before the rest at equal counts; then most frequent first.
     const auto severity = [](const std::string& p) {
-        if (p.find("level=fatal") != std::string::npos || p.find("level=error") != std::string::npos ||
-            p.find("ERROR") != std::string::npos || p.find("FATAL") != std::string::npos) {
+        if (p.find("level=fatal") != std::string::npos ||
+            p.find("level=error") != std::string::npos || p.find("ERROR") != std::string::npos ||
+            p.find("FATAL") != std::string::npos) {
             return 0;
         }
         if (p.find("level=warn") != std::string::npos || p.find("WARN") != std::string::npos) {

@@ -2,21 +2,21 @@
 
 #include "oncall/ops/rollout.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
+#include <fmt/format.h>
 #include <set>
 
 namespace oncall::ops {
 namespace {
 
 const std::set<std::string, std::less<>> k_fatal_reasons = {
-    "CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull", "InvalidImageName", "ErrImageNeverPull",
-    "CreateContainerConfigError", "CreateContainerError", "RunContainerError",
+    "CrashLoopBackOff",  "ImagePullBackOff",           "ErrImagePull",         "InvalidImageName",
+    "ErrImageNeverPull", "CreateContainerConfigError", "CreateContainerError", "RunContainerError",
 };
 
 // Waiting reasons that are normal while a pod starts.
-const std::set<std::string, std::less<>> k_starting_reasons = {"ContainerCreating", "PodInitializing"};
+const std::set<std::string, std::less<>> k_starting_reasons = {"ContainerCreating",
+                                                               "PodInitializing"};
 
 long revision_of(const kube::Deployment& d) {
     const auto it = d.metadata.annotations.find(kube::k_revision_annotation);
@@ -34,15 +34,21 @@ long revision_of(const kube::Deployment& d) {
 
 const char* rollout_state_name(RolloutState state) noexcept {
     switch (state) {
-    case RolloutState::complete: return "complete";
-    case RolloutState::progressing: return "progressing";
-    case RolloutState::failed: return "failed";
-    case RolloutState::paused: return "paused";
+    case RolloutState::complete:
+        return "complete";
+    case RolloutState::progressing:
+        return "progressing";
+    case RolloutState::failed:
+        return "failed";
+    case RolloutState::paused:
+        return "paused";
     }
     return "progressing";
 }
 
-bool PodProblem::fatal() const { return k_fatal_reasons.count(reason) > 0; }
+bool PodProblem::fatal() const {
+    return k_fatal_reasons.count(reason) > 0;
+}
 
 RolloutStatus evaluate_rollout(const kube::Deployment& d) {
     RolloutStatus s;
@@ -78,17 +84,20 @@ RolloutStatus evaluate_rollout(const kube::Deployment& d) {
     }
     s.state = RolloutState::progressing;
     if (s.updated < s.desired) {
-        s.message = fmt::format("Waiting for deployment \"{}\" rollout to finish: {} out of {} new replicas have been "
-                                "updated...",
-                                n, s.updated, s.desired);
+        s.message = fmt::format(
+            "Waiting for deployment \"{}\" rollout to finish: {} out of {} new replicas have been "
+            "updated...",
+            n, s.updated, s.desired);
     } else if (s.total > s.updated) {
-        s.message = fmt::format("Waiting for deployment \"{}\" rollout to finish: {} old replicas are pending "
-                                "termination...",
-                                n, s.total - s.updated);
+        s.message = fmt::format(
+            "Waiting for deployment \"{}\" rollout to finish: {} old replicas are pending "
+            "termination...",
+            n, s.total - s.updated);
     } else if (s.available < s.updated) {
-        s.message = fmt::format("Waiting for deployment \"{}\" rollout to finish: {} of {} updated replicas are "
-                                "available...",
-                                n, s.available, s.updated);
+        s.message = fmt::format(
+            "Waiting for deployment \"{}\" rollout to finish: {} of {} updated replicas are "
+            "available...",
+            n, s.available, s.updated);
     } else {
         s.state = RolloutState::complete;
         s.message = fmt::format("deployment \"{}\" successfully rolled out", n);
@@ -96,11 +105,13 @@ RolloutStatus evaluate_rollout(const kube::Deployment& d) {
     return s;
 }
 
-std::vector<PodProblem> pod_problems(const std::vector<kube::Pod>& pods, const std::string& new_replicaset_uid) {
+std::vector<PodProblem> pod_problems(const std::vector<kube::Pod>& pods,
+                                     const std::string& new_replicaset_uid) {
     std::vector<PodProblem> out;
     for (const auto& pod : pods) {
         const auto* owner = pod.metadata.controller();
-        const bool in_new = owner != nullptr && !new_replicaset_uid.empty() && owner->uid == new_replicaset_uid;
+        const bool in_new =
+            owner != nullptr && !new_replicaset_uid.empty() && owner->uid == new_replicaset_uid;
         if (pod.phase == "Failed") {
             out.push_back({pod.metadata.name, "", "Failed", "the pod failed", 0, in_new});
             continue;
@@ -122,12 +133,14 @@ std::vector<PodProblem> pod_problems(const std::vector<kube::Pod>& pods, const s
         }
     }
     std::stable_sort(out.begin(), out.end(), [](const PodProblem& a, const PodProblem& b) {
-        return std::make_tuple(!a.in_new_replicaset, !a.fatal()) < std::make_tuple(!b.in_new_replicaset, !b.fatal());
+        return std::make_tuple(!a.in_new_replicaset, !a.fatal()) <
+               std::make_tuple(!b.in_new_replicaset, !b.fatal());
     });
     return out;
 }
 
-RolloutStatus assess_rollout(const kube::Deployment& deployment, const std::vector<kube::ReplicaSet>& replicasets,
+RolloutStatus assess_rollout(const kube::Deployment& deployment,
+                             const std::vector<kube::ReplicaSet>& replicasets,
                              const std::vector<kube::Pod>& pods) {
     RolloutStatus s = evaluate_rollout(deployment);
     std::set<std::string> owned;
@@ -153,7 +166,8 @@ RolloutStatus assess_rollout(const kube::Deployment& deployment, const std::vect
         if (p.in_new_replicaset && p.fatal()) {
             s.state = RolloutState::failed;
             s.reason = problem_sentence(p);
-            s.message = fmt::format("deployment \"{}\" cannot roll out: {}", deployment.metadata.name, s.reason);
+            s.message = fmt::format("deployment \"{}\" cannot roll out: {}",
+                                    deployment.metadata.name, s.reason);
             break;
         }
     }
@@ -161,8 +175,9 @@ RolloutStatus assess_rollout(const kube::Deployment& deployment, const std::vect
 }
 
 std::string problem_sentence(const PodProblem& p) {
-    std::string s = p.container.empty() ? fmt::format("pod {}: {}", p.pod, p.reason)
-                                         : fmt::format("pod {} container {}: {}", p.pod, p.container, p.reason);
+    std::string s = p.container.empty()
+                        ? fmt::format("pod {}: {}", p.pod, p.reason)
+                        : fmt::format("pod {} container {}: {}", p.pod, p.container, p.reason);
     if (p.restarts > 0) {
         s += fmt::format(" ({} restart{})", p.restarts, p.restarts == 1 ? "" : "s");
     }

@@ -2,9 +2,8 @@
 
 #include "oncall/ops/rollout.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
+#include <fmt/format.h>
 #include <set>
 
 namespace oncall::ops {
@@ -34,7 +33,8 @@ Result<Owned> read_owned(const kube::Api& client, const kube::Deployment& d) {
 
 } // namespace
 
-Result<RolloutStatus> read_rollout_status(const kube::Api& client, const std::string& ns, const std::string& name) {
+Result<RolloutStatus> read_rollout_status(const kube::Api& client, const std::string& ns,
+                                          const std::string& name) {
     auto d = client.get_deployment(ns, name);
     if (!d) {
         return std::move(d).error();
@@ -46,8 +46,8 @@ Result<RolloutStatus> read_rollout_status(const kube::Api& client, const std::st
     return assess_rollout(*d, owned->replicasets, owned->pods);
 }
 
-Result<WaitResult> wait_for_rollout(const kube::Api& client, const std::string& ns, const std::string& name,
-                                    const WaitOptions& options) {
+Result<WaitResult> wait_for_rollout(const kube::Api& client, const std::string& ns,
+                                    const std::string& name, const WaitOptions& options) {
     const auto start = Clock::now();
     const auto deadline = start + options.timeout;
     auto current = client.get_deployment(ns, name);
@@ -120,8 +120,9 @@ Result<WaitResult> wait_for_rollout(const kube::Api& client, const std::string& 
                     return true;
                 }
                 if (event.type == "DELETED") {
-                    decode_error = make_error(Errc::not_found,
-                                              fmt::format("deployment {}/{} was deleted while waiting", ns, name));
+                    decode_error = make_error(
+                        Errc::not_found,
+                        fmt::format("deployment {}/{} was deleted while waiting", ns, name));
                     return false;
                 }
                 deployment = std::move(*d);

@@ -5,8 +5,9 @@
 namespace oncall::ops {
 
 std::vector<Result<SignalSeries>> fetch_signal_history(const prometheus::Client& client,
-                                                       const std::vector<SignalSpec>& specs, TimePoint start,
-                                                       TimePoint end, std::chrono::milliseconds step) {
+                                                       const std::vector<SignalSpec>& specs,
+                                                       TimePoint start, TimePoint end,
+                                                       std::chrono::milliseconds step) {
     std::vector<prometheus::Query> queries;
     queries.reserve(specs.size());
     for (const auto& spec : specs) {

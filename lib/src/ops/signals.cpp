@@ -2,11 +2,10 @@
 
 #include "oncall/ops/signals.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <fmt/format.h>
 
 namespace oncall::ops {
 namespace {
@@ -21,15 +20,18 @@ struct KnownSignal {
 };
 
 constexpr KnownSignal k_signals[] = {
-    {"request_rate", "request-rate", "request rate", "sum(rate(http_requests_total{{selector}}[5m]))",
-     SignalUnit::per_second, Direction::neutral},
+    {"request_rate", "request-rate", "request rate",
+     "sum(rate(http_requests_total{{selector}}[5m]))", SignalUnit::per_second, Direction::neutral},
     {"error_ratio", "error-ratio", "error ratio",
-     "sum(rate(http_requests_total{{selector},code=~\"5..\"}[5m])) / sum(rate(http_requests_total{{selector}}[5m]))",
+     "sum(rate(http_requests_total{{selector},code=~\"5..\"}[5m])) / "
+     "sum(rate(http_requests_total{{selector}}[5m]))",
      SignalUnit::ratio, Direction::higher_is_worse},
     {"latency_p99", "latency-p99", "p99 latency",
-     "histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{{selector}}[5m])))",
+     "histogram_quantile(0.99, sum by (le) "
+     "(rate(http_request_duration_seconds_bucket{{selector}}[5m])))",
      SignalUnit::seconds, Direction::higher_is_worse},
-    {"saturation", "saturation", "saturation", "", SignalUnit::fraction, Direction::higher_is_worse},
+    {"saturation", "saturation", "saturation", "", SignalUnit::fraction,
+     Direction::higher_is_worse},
 };
 
 const KnownSignal* known_signal(std::string_view key) {
@@ -45,10 +47,11 @@ const KnownSignal* known_signal(std::string_view key) {
 
 Result<std::string> service_selector(const config::Service& service) {
     if (!config::is_dns1123_label(service.name)) {
-        return make_error(Errc::invalid,
-                          fmt::format("service name '{}' is not valid: use lower-case letters, digits and '-' "
-                                      "(a DNS-1123 label, at most 63 characters)",
-                                      escape_label_value(service.name.substr(0, 80))));
+        return make_error(
+            Errc::invalid,
+            fmt::format("service name '{}' is not valid: use lower-case letters, digits and '-' "
+                        "(a DNS-1123 label, at most 63 characters)",
+                        escape_label_value(service.name.substr(0, 80))));
     }
     if (service.selector.empty()) {
         return format_selector({Matcher{"service", "=", service.name}});
@@ -90,14 +93,16 @@ Result<std::vector<SignalSpec>> signals_for(const config::Service& service) {
     }
     for (const auto& [key, templ] : service.signals) {
         if (known_signal(key) == nullptr) {
-            return make_error(Errc::config,
-                              fmt::format("service {}: unknown signal '{}' under signals; known: request-rate, "
-                                          "error-ratio, latency-p99, saturation",
-                                          service.name, key));
+            return make_error(
+                Errc::config,
+                fmt::format("service {}: unknown signal '{}' under signals; known: request-rate, "
+                            "error-ratio, latency-p99, saturation",
+                            service.name, key));
         }
         if (templ.find_first_not_of(" \t\n") == std::string::npos) {
-            return make_error(Errc::config,
-                              fmt::format("service {}: signal '{}' has an empty query", service.name, key));
+            return make_error(
+                Errc::config,
+                fmt::format("service {}: signal '{}' has an empty query", service.name, key));
         }
     }
     std::vector<SignalSpec> out;

@@ -10,15 +10,14 @@
 #include "oncall/core/exit_code.h"
 #include "oncall/ops/audit.h"
 
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
-#include <pwd.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <pwd.h>
 #include <set>
+#include <unistd.h>
 
 namespace oncall::ops {
 namespace {
@@ -60,7 +59,10 @@ std::string silence_shown(std::string_view text) {
 nlohmann::json silence_matchers_json(const std::vector<SilenceMatcher>& matchers) {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& m : matchers) {
-        out.push_back({{"name", m.name}, {"value", m.value}, {"is_regex", m.is_regex}, {"is_equal", m.is_equal}});
+        out.push_back({{"name", m.name},
+                       {"value", m.value},
+                       {"is_regex", m.is_regex},
+                       {"is_equal", m.is_equal}});
     }
     return out;
 }
@@ -101,7 +103,8 @@ Result<std::vector<SilenceMatcher>> silence_matchers(const config::Service& serv
             return e;
         }
         for (const auto& m : *parsed) {
-            out.push_back({m.label, m.value, m.op == "=~" || m.op == "!~", m.op == "=" || m.op == "=~"});
+            out.push_back(
+                {m.label, m.value, m.op == "=~" || m.op == "!~", m.op == "=" || m.op == "=~"});
         }
     }
     if (out.empty()) {
@@ -110,16 +113,19 @@ Result<std::vector<SilenceMatcher>> silence_matchers(const config::Service& serv
     std::vector<std::string> names;
     for (const auto& raw : alerts) {
         if (raw.empty()) {
-            return make_error(Errc::invalid, "--alert is empty; give an alert name, e.g. --alert HighErrorRatio");
+            return make_error(Errc::invalid,
+                              "--alert is empty; give an alert name, e.g. --alert HighErrorRatio");
         }
         if (has_control_chars(raw)) {
-            return make_error(Errc::invalid,
-                              fmt::format("--alert \"{}\" contains a line break or control character; give "
-                                          "the alert's name exactly as Alertmanager shows it",
-                                          silence_shown(raw)));
+            return make_error(
+                Errc::invalid,
+                fmt::format("--alert \"{}\" contains a line break or control character; give "
+                            "the alert's name exactly as Alertmanager shows it",
+                            silence_shown(raw)));
         }
         if (raw.size() > k_max_alert_name) {
-            return make_error(Errc::invalid, fmt::format("--alert is longer than {} characters", k_max_alert_name));
+            return make_error(Errc::invalid, fmt::format("--alert is longer than {} characters",
+                                                         k_max_alert_name));
         }
         if (std::find(names.begin(), names.end(), raw) == names.end()) {
             names.push_back(raw);
@@ -141,31 +147,39 @@ std::string silence_comment(const std::string& reason, const std::string& ticket
     return ticket.empty() ? reason : fmt::format("{} [ticket {}]", reason, ticket);
 }
 
-Result<ValidatedSilence> validate_silence(const config::Context& context, const config::Service& service,
+Result<ValidatedSilence> validate_silence(const config::Context& context,
+                                          const config::Service& service,
                                           const SilenceRequest& request) {
     ValidatedSilence v;
     v.reason = silence_trimmed(request.reason);
     if (v.reason.empty()) {
-        return make_error(Errc::invalid, "--reason is empty; say why the page may stay quiet, e.g. --reason "
-                                         "\"rolling checkout back to 1.2.1, errors since 1.2.2\"");
+        return make_error(Errc::invalid,
+                          "--reason is empty; say why the page may stay quiet, e.g. --reason "
+                          "\"rolling checkout back to 1.2.1, errors since 1.2.2\"");
     }
     if (has_control_chars(v.reason)) {
-        return make_error(Errc::invalid, "--reason contains a line break or control character; use one line");
+        return make_error(Errc::invalid,
+                          "--reason contains a line break or control character; use one line");
     }
     if (v.reason.size() > k_max_reason) {
-        return make_error(Errc::invalid,
-                          fmt::format("--reason is longer than {} characters; put details in the ticket", k_max_reason));
+        return make_error(
+            Errc::invalid,
+            fmt::format("--reason is longer than {} characters; put details in the ticket",
+                        k_max_reason));
     }
     v.ticket = silence_trimmed(request.ticket);
     if (has_control_chars(v.ticket) || v.ticket.size() > k_max_ticket) {
-        return make_error(Errc::invalid,
-                          fmt::format("--ticket must be one line of at most {} characters", k_max_ticket));
+        return make_error(
+            Errc::invalid,
+            fmt::format("--ticket must be one line of at most {} characters", k_max_ticket));
     }
-    const std::string cap = format_duration(std::chrono::duration_cast<std::chrono::milliseconds>(context.silences.max));
+    const std::string cap = format_duration(
+        std::chrono::duration_cast<std::chrono::milliseconds>(context.silences.max));
     if (silence_trimmed(request.duration).rfind('-', 0) == 0) {
-        return make_error(Errc::invalid,
-                          fmt::format("--for {}: a silence lasts a positive time, e.g. --for 30m (at most {})",
-                                      silence_shown(request.duration), cap));
+        return make_error(
+            Errc::invalid,
+            fmt::format("--for {}: a silence lasts a positive time, e.g. --for 30m (at most {})",
+                        silence_shown(request.duration), cap));
     }
     auto d = parse_duration(silence_trimmed(request.duration));
     if (!d) {
@@ -174,14 +188,16 @@ Result<ValidatedSilence> validate_silence(const config::Context& context, const 
         return e;
     }
     if (d->count() < 1000) {
-        return make_error(Errc::invalid, fmt::format("--for {}: a silence lasts at least 1s", silence_shown(request.duration)));
+        return make_error(Errc::invalid, fmt::format("--for {}: a silence lasts at least 1s",
+                                                     silence_shown(request.duration)));
     }
     v.duration = std::chrono::duration_cast<std::chrono::seconds>(*d);
     if (v.duration > context.silences.max) {
-        return make_error(Errc::invalid,
-                          fmt::format("--for {} is longer than this context allows for a silence ({}, "
-                                      "contexts.{}.silences.max); silence for at most {} and extend it later",
-                                      silence_shown(request.duration), cap, context.name, cap));
+        return make_error(
+            Errc::invalid,
+            fmt::format("--for {} is longer than this context allows for a silence ({}, "
+                        "contexts.{}.silences.max); silence for at most {} and extend it later",
+                        silence_shown(request.duration), cap, context.name, cap));
     }
     auto matchers = silence_matchers(service, request.alerts);
     if (!matchers) {
@@ -195,7 +211,8 @@ std::string format_silence_matchers(const std::vector<SilenceMatcher>& matchers)
     std::string out;
     for (const auto& m : matchers) {
         const char* op = m.is_regex ? (m.is_equal ? "=~" : "!~") : (m.is_equal ? "=" : "!=");
-        out += (out.empty() ? "" : ", ") + m.name + op + '"' + backends::escape_label_value(m.value) + '"';
+        out += (out.empty() ? "" : ", ") + m.name + op + '"' +
+               backends::escape_label_value(m.value) + '"';
     }
     return out;
 }
@@ -206,9 +223,11 @@ bool silence_covers_service(const Silence& silence, const config::Service& servi
         return false;
     }
     for (const auto& w : *wanted) {
-        const bool found = std::any_of(silence.matchers.begin(), silence.matchers.end(), [&](const SilenceMatcher& m) {
-            return m.name == w.name && m.value == w.value && m.is_regex == w.is_regex && m.is_equal == w.is_equal;
-        });
+        const bool found = std::any_of(
+            silence.matchers.begin(), silence.matchers.end(), [&](const SilenceMatcher& m) {
+                return m.name == w.name && m.value == w.value && m.is_regex == w.is_regex &&
+                       m.is_equal == w.is_equal;
+            });
         if (!found) {
             return false;
         }
@@ -216,7 +235,8 @@ bool silence_covers_service(const Silence& silence, const config::Service& servi
     return true;
 }
 
-std::string silence_author(const config::Context& context, const std::function<void(std::string_view)>& note) {
+std::string silence_author(const config::Context& context,
+                           const std::function<void(std::string_view)>& note) {
     const auto say = [&](const std::string& line) {
         if (note) {
             note(line);
@@ -226,16 +246,18 @@ std::string silence_author(const config::Context& context, const std::function<v
     auto connection = kube::resolve_connection(context.kubernetes);
     if (!connection) {
         const auto user = local_user_name();
-        say(fmt::format("cannot reach Kubernetes to ask who you are ({}); the silence names the local user {}",
-                        connection.error().message, user));
+        say(fmt::format(
+            "cannot reach Kubernetes to ask who you are ({}); the silence names the local user {}",
+            connection.error().message, user));
         return user;
     }
     const kube::KubeClient client(std::move(*connection), {}, std::chrono::seconds(3));
     auto identity = kube::self_subject_review(client);
     if (!identity || identity->username.empty()) {
         const auto user = local_user_name();
-        say(fmt::format("Kubernetes did not say who you are ({}); the silence names the local user {}",
-                        identity ? std::string("no username") : identity.error().message, user));
+        say(fmt::format(
+            "Kubernetes did not say who you are ({}); the silence names the local user {}",
+            identity ? std::string("no username") : identity.error().message, user));
         return user;
     }
     return identity->username;
@@ -244,10 +266,11 @@ std::string silence_author(const config::Context& context, const std::function<v
 Result<alertmanager::Client> silence_client(const config::Context& context,
                                             const std::function<void(std::string_view)>& log) {
     if (!context.alertmanager.configured()) {
-        return make_error(Errc::config,
-                          fmt::format("context {} has no Alertmanager; set contexts.{}.alertmanager.url (or "
-                                      "$ONCALL_ALERTMANAGER_URL)",
-                                      context.name, context.name));
+        return make_error(
+            Errc::config,
+            fmt::format("context {} has no Alertmanager; set contexts.{}.alertmanager.url (or "
+                        "$ONCALL_ALERTMANAGER_URL)",
+                        context.name, context.name));
     }
     backends::EndpointDefaults defaults;
     defaults.timeout = std::chrono::seconds(10);
@@ -260,10 +283,10 @@ Result<alertmanager::Client> silence_client(const config::Context& context,
     return alertmanager::Client(std::move(endpoint->client), endpoint->urls);
 }
 
-Result<CreatedSilenceResult> create_silence(const alertmanager::Client& client, const config::Context& context,
-                                            const config::Service& service, const ValidatedSilence& request,
-                                            const std::string& author, const std::string& audit_path,
-                                            TimePoint start) {
+Result<CreatedSilenceResult>
+create_silence(const alertmanager::Client& client, const config::Context& context,
+               const config::Service& service, const ValidatedSilence& request,
+               const std::string& author, const std::string& audit_path, TimePoint start) {
     alertmanager::NewSilence fresh;
     fresh.matchers = request.matchers;
     fresh.starts_at = start;
@@ -305,9 +328,10 @@ Result<CreatedSilenceResult> create_silence(const alertmanager::Client& client, 
     done["exit_code"] = 0;
     if (auto written = audit_result(audit_path, done, attempt); !written) {
         Error e = std::move(written).error();
-        e.message = fmt::format("silence {} was created on {}, but its audit line could not be written: {}; "
-                                "expire it with: oncall silence expire {}",
-                                created->id, created->url, e.message, created->id);
+        e.message = fmt::format(
+            "silence {} was created on {}, but its audit line could not be written: {}; "
+            "expire it with: oncall silence expire {}",
+            created->id, created->url, e.message, created->id);
         return e;
     }
     CreatedSilenceResult out;
@@ -364,21 +388,25 @@ Result<std::vector<SilenceView>> list_silences(const alertmanager::Client& clien
     return out;
 }
 
-Result<ExpiredSilenceResult> expire_silence(const alertmanager::Client& client, const config::Context& context,
-                                            const std::string& id, const std::string& author,
+Result<ExpiredSilenceResult> expire_silence(const alertmanager::Client& client,
+                                            const config::Context& context, const std::string& id,
+                                            const std::string& author,
                                             const std::string& audit_path) {
     if (!alertmanager::is_silence_id(id)) {
-        return make_error(Errc::invalid, fmt::format("'{}' is not a silence id (they look like "
-                                                     "5d1d0d4e-6c1f-4c1e-9a57-0f6f3f2a7b10); see oncall silence list",
-                                                     silence_shown(id)));
+        return make_error(
+            Errc::invalid,
+            fmt::format("'{}' is not a silence id (they look like "
+                        "5d1d0d4e-6c1f-4c1e-9a57-0f6f3f2a7b10); see oncall silence list",
+                        silence_shown(id)));
     }
     auto found = client.silence(id);
     if (!found) {
         Error e = std::move(found).error();
         if (e.code == Errc::not_found) {
             e.code = Errc::invalid;
-            e.message = fmt::format("no silence {} in Alertmanager ({}); nothing was expired; see oncall silence list",
-                                    id, e.message);
+            e.message = fmt::format(
+                "no silence {} in Alertmanager ({}); nothing was expired; see oncall silence list",
+                id, e.message);
         }
         return e;
     }
@@ -421,7 +449,8 @@ Result<ExpiredSilenceResult> expire_silence(const alertmanager::Client& client, 
     done["exit_code"] = 0;
     if (auto written = audit_result(audit_path, done, attempt); !written) {
         Error e = std::move(written).error();
-        e.message = fmt::format("silence {} was expired, but its audit line could not be written: {}", id, e.message);
+        e.message = fmt::format(
+            "silence {} was expired, but its audit line could not be written: {}", id, e.message);
         return e;
     }
     out.silence.state = "expired";

@@ -3,15 +3,14 @@
 #include "oncall/ops/triage.h"
 
 #include "oncall/backends/registry.h"
-#include "oncall/ops/deploy_plan.h"
-#include "oncall/ops/rollout.h"
 #include "oncall/core/duration.h"
+#include "oncall/ops/deploy_plan.h"
 #include "oncall/ops/grants.h"
-
-#include <fmt/format.h>
+#include "oncall/ops/rollout.h"
 
 #include <algorithm>
 #include <cmath>
+#include <fmt/format.h>
 #include <map>
 #include <set>
 
@@ -73,18 +72,24 @@ const kube::Revision* newest_revision(const KubeFacts& k) {
 
 const char* verdict_name(Verdict verdict) noexcept {
     switch (verdict) {
-    case Verdict::healthy: return "healthy";
-    case Verdict::degraded: return "degraded";
-    case Verdict::unknown: break;
+    case Verdict::healthy:
+        return "healthy";
+    case Verdict::degraded:
+        return "degraded";
+    case Verdict::unknown:
+        break;
     }
     return "unknown";
 }
 
 const char* signal_status_name(SignalStatus status) noexcept {
     switch (status) {
-    case SignalStatus::ok: return "ok";
-    case SignalStatus::breach: return "breach";
-    case SignalStatus::unknown: break;
+    case SignalStatus::ok:
+        return "ok";
+    case SignalStatus::breach:
+        return "breach";
+    case SignalStatus::unknown:
+        break;
     }
     return "unknown";
 }
@@ -122,7 +127,8 @@ RolloutReport rollout_health(const KubeFacts& k) {
             r.problems.push_back(fmt::format("{} of {} replicas updated", r.updated, r.desired));
         }
         if (r.available < r.desired) {
-            r.problems.push_back(fmt::format("{} of {} replicas available", r.available, r.desired));
+            r.problems.push_back(
+                fmt::format("{} of {} replicas available", r.available, r.desired));
         }
     }
     return r;
@@ -132,7 +138,8 @@ std::vector<DriftReport> find_drift(const KubeFacts& k) {
     std::vector<DriftReport> out;
     for (const auto& c : k.deployment.pod_template.containers) {
         if (c.image.find("@sha256:") == std::string::npos) {
-            out.push_back(DriftReport{DriftKind::mutable_tag, "", c.name, registry::repository_of(c.image) + "@sha256:...", c.image});
+            out.push_back(DriftReport{DriftKind::mutable_tag, "", c.name,
+                                      registry::repository_of(c.image) + "@sha256:...", c.image});
         }
     }
     const auto* rev = newest_revision(k);
@@ -175,8 +182,8 @@ std::vector<DriftReport> find_drift(const KubeFacts& k) {
                 continue;
             }
             const auto repo = registry::repository_of(image_of[cs.name]);
-            out.push_back(DriftReport{DriftKind::image_mismatch, pod.metadata.name, cs.name, repo + "@" + want->second,
-                                      repo + "@" + got});
+            out.push_back(DriftReport{DriftKind::image_mismatch, pod.metadata.name, cs.name,
+                                      repo + "@" + want->second, repo + "@" + got});
         }
     }
     return out;
@@ -209,7 +216,8 @@ TriageReport build_report(const TriageFacts& f, const CorrelationOptions& option
     }
     const auto onset = find_onset(series, options);
     for (auto& s : r.signals) {
-        const auto it = std::find_if(series.begin(), series.end(), [&](const SignalSeries& x) { return x.name == s.name; });
+        const auto it = std::find_if(series.begin(), series.end(),
+                                     [&](const SignalSeries& x) { return x.name == s.name; });
         if (it == series.end()) {
             continue;
         }
@@ -218,12 +226,14 @@ TriageReport build_report(const TriageFacts& f, const CorrelationOptions& option
         const TimePoint baseline_start = onset ? onset->at - f.window : window_start;
         s.baseline = median_between(*it, baseline_start, baseline_end);
         // Only the window is shown; older history served the correlation.
-        s.points.erase(std::remove_if(s.points.begin(), s.points.end(), [&](const Point& p) { return p.time < window_start; }),
+        s.points.erase(std::remove_if(s.points.begin(), s.points.end(),
+                                      [&](const Point& p) { return p.time < window_start; }),
                        s.points.end());
         if (s.now) {
             // Without an SLO, the signal is judged against its own baseline.
-            const bool breach = s.threshold ? breaches(*it, *s.now)
-                                            : s.baseline && breaches_baseline(s.name, *s.baseline, *s.now);
+            const bool breach = s.threshold
+                                    ? breaches(*it, *s.now)
+                                    : s.baseline && breaches_baseline(s.name, *s.baseline, *s.now);
             s.status = breach ? SignalStatus::breach : SignalStatus::ok;
         }
     }
@@ -238,7 +248,8 @@ TriageReport build_report(const TriageFacts& f, const CorrelationOptions& option
             if ((a.state == "active") != (b.state == "active")) {
                 return a.state == "active";
             }
-            return alertmanager::severity_rank(a.severity) < alertmanager::severity_rank(b.severity);
+            return alertmanager::severity_rank(a.severity) <
+                   alertmanager::severity_rank(b.severity);
         });
     }
 
@@ -257,11 +268,13 @@ TriageReport build_report(const TriageFacts& f, const CorrelationOptions& option
             d.current = rev.current;
             r.deploys.push_back(std::move(d));
             if (rev.deployed_at) {
-                revinfos.push_back(RevisionInfo{static_cast<int>(rev.number), *rev.deployed_at, rev.artifacts});
+                revinfos.push_back(
+                    RevisionInfo{static_cast<int>(rev.number), *rev.deployed_at, rev.artifacts});
             }
         }
-        std::sort(r.deploys.begin(), r.deploys.end(),
-                  [](const DeployReport& a, const DeployReport& b) { return a.revision > b.revision; });
+        std::sort(
+            r.deploys.begin(), r.deploys.end(),
+            [](const DeployReport& a, const DeployReport& b) { return a.revision > b.revision; });
         if (!f.kube->live && !r.deploys.empty()) {
             // As of a past moment, the newest revision deployed by then was the current one.
             for (auto& d : r.deploys) {
@@ -279,21 +292,26 @@ TriageReport build_report(const TriageFacts& f, const CorrelationOptions& option
     // Verdict.
     for (const auto& s : r.signals) {
         if (s.status == SignalStatus::breach && s.threshold) {
-            r.verdict_reasons.push_back(fmt::format("{} {} over the SLO of {}", s.title, format_signal_value(s.name, *s.now),
+            r.verdict_reasons.push_back(fmt::format("{} {} over the SLO of {}", s.title,
+                                                    format_signal_value(s.name, *s.now),
                                                     format_signal_value(s.name, *s.threshold)));
         } else if (s.status == SignalStatus::breach) {
-            r.verdict_reasons.push_back(fmt::format("{} {}, up from a baseline of {} (no SLO set)", s.title,
-                                                    format_signal_value(s.name, *s.now),
+            r.verdict_reasons.push_back(fmt::format("{} {}, up from a baseline of {} (no SLO set)",
+                                                    s.title, format_signal_value(s.name, *s.now),
                                                     format_signal_value(s.name, *s.baseline)));
         }
     }
     if (r.rollout && r.rollout->state == RolloutState::failed) {
-        r.verdict_reasons.push_back("rollout failed" + (r.rollout->problems.empty() ? std::string() : ": " + r.rollout->problems.front().raw()));
+        r.verdict_reasons.push_back("rollout failed" +
+                                    (r.rollout->problems.empty()
+                                         ? std::string()
+                                         : ": " + r.rollout->problems.front().raw()));
     }
     std::optional<TimePoint> first_alert;
     for (const auto& a : r.alerts) {
         if (counts_as_firing(a)) {
-            r.verdict_reasons.push_back(fmt::format("alert {} ({}) firing", a.name, a.severity.empty() ? "no severity" : a.severity));
+            r.verdict_reasons.push_back(fmt::format(
+                "alert {} ({}) firing", a.name, a.severity.empty() ? "no severity" : a.severity));
             if (a.starts_at && (!first_alert || *a.starts_at < *first_alert)) {
                 first_alert = a.starts_at;
             }
@@ -317,7 +335,8 @@ TriageReport build_report(const TriageFacts& f, const CorrelationOptions& option
         r.verdict = Verdict::unknown;
         r.exit_code = ExitCode::partial;
         if (no_metrics) {
-            r.verdict_reasons.push_back("Prometheus has no current data for this service's selector");
+            r.verdict_reasons.push_back(
+                "Prometheus has no current data for this service's selector");
         }
     } else {
         r.verdict = Verdict::healthy;
@@ -346,13 +365,16 @@ TriageReport build_report(const TriageFacts& f, const CorrelationOptions& option
                 const auto b = breach_start(s);
                 if (b && (!since || *b < *since)) {
                     since = b;
-                    why = b <= s.points.front().time ? fmt::format("{} was over the SLO in all the history looked at", s.title)
-                                                     : fmt::format("{} crossed the SLO", s.title);
+                    why = b <= s.points.front().time
+                              ? fmt::format("{} was over the SLO in all the history looked at",
+                                            s.title)
+                              : fmt::format("{} crossed the SLO", s.title);
                 }
             }
         }
         if (r.rollout && r.rollout->state == RolloutState::failed && f.kube) {
-            if (const auto* n = newest_revision(*f.kube); n != nullptr && n->deployed_at && (!since || *n->deployed_at < *since)) {
+            if (const auto* n = newest_revision(*f.kube);
+                n != nullptr && n->deployed_at && (!since || *n->deployed_at < *since)) {
                 since = n->deployed_at;
                 why = fmt::format("the rollout of revision {} began", n->number);
             }
@@ -369,14 +391,17 @@ TriageReport build_report(const TriageFacts& f, const CorrelationOptions& option
                 r.suspect = SuspectReport{s->revision, s->reason};
             }
         }
-        if (!r.suspect && r.rollout && r.rollout->state == RolloutState::failed && newest != nullptr) {
-            r.suspect = SuspectReport{static_cast<int>(newest->number),
-                                      fmt::format("its rollout failed: {}", r.rollout->problems.empty()
-                                                                                 ? std::string("see rollout")
-                                                                                 : r.rollout->problems.front().raw())};
+        if (!r.suspect && r.rollout && r.rollout->state == RolloutState::failed &&
+            newest != nullptr) {
+            r.suspect = SuspectReport{
+                static_cast<int>(newest->number),
+                fmt::format("its rollout failed: {}", r.rollout->problems.empty()
+                                                          ? std::string("see rollout")
+                                                          : r.rollout->problems.front().raw())};
         }
         if (r.suspect) {
-            auto target = pick_rollback_target(revinfos, r.suspect->revision, series, f.at, options);
+            auto target =
+                pick_rollback_target(revinfos, r.suspect->revision, series, f.at, options);
             if (target) {
                 r.rollback_target = std::move(*target);
             }
@@ -392,19 +417,24 @@ TriageReport build_report(const TriageFacts& f, const CorrelationOptions& option
     const auto gitops = f.kube ? gitops_owner_of(f.kube->deployment) : std::nullopt;
     if (r.rollback_target && r.suspect && gitops && gitops->tool == GitOpsOwner::Tool::argocd) {
         // Argo CD would revert a rollback made here at its next sync: roll back through it.
-        r.recommendations.push_back({fmt::format("argocd app history {}", gitops->name),
-                                     fmt::format("{} is managed by Argo CD application {}: find the history ID that "
-                                                 "deployed revision {}'s artifacts",
-                                                 svc, gitops->name, r.rollback_target->revision)});
-        r.recommendations.push_back({fmt::format("argocd app rollback {} ID", gitops->name),
-                                     fmt::format("{} (ID from the history above)", r.rollback_target->reason)});
+        r.recommendations.push_back(
+            {fmt::format("argocd app history {}", gitops->name),
+             fmt::format("{} is managed by Argo CD application {}: find the history ID that "
+                         "deployed revision {}'s artifacts",
+                         svc, gitops->name, r.rollback_target->revision)});
+        r.recommendations.push_back(
+            {fmt::format("argocd app rollback {} ID", gitops->name),
+             fmt::format("{} (ID from the history above)", r.rollback_target->reason)});
     } else if (r.rollback_target && r.suspect && gitops) {
         // Flux: suspend its reconciliation first, then roll back here, then fix Git and resume.
-        const char* kind = gitops->tool == GitOpsOwner::Tool::flux_helmrelease ? "helmrelease" : "kustomization";
+        const char* kind =
+            gitops->tool == GitOpsOwner::Tool::flux_helmrelease ? "helmrelease" : "kustomization";
         r.recommendations.push_back(
             {fmt::format("flux suspend {} {}{}", kind, gitops->name,
-                         gitops->namespace_name.empty() ? std::string() : " -n " + gitops->namespace_name),
-             fmt::format("{} is managed by Flux {} {}: suspend it so it does not revert the rollback (resume it "
+                         gitops->namespace_name.empty() ? std::string()
+                                                        : " -n " + gitops->namespace_name),
+             fmt::format("{} is managed by Flux {} {}: suspend it so it does not revert the "
+                         "rollback (resume it "
                          "once Git names the good artifacts)",
                          svc, kind, gitops->name)});
         if (!f.deployer_grant_active) {
@@ -412,35 +442,42 @@ TriageReport build_report(const TriageFacts& f, const CorrelationOptions& option
                 {request_access_command(svc, k_deployer_role, f.deployer_role_max),
                  "rollback needs an active deployer grant for " + svc + " and none is active"});
         }
-        r.recommendations.push_back(
-            {fmt::format("oncall rollback {} --to-revision {} --force", svc, r.rollback_target->revision),
-             r.rollback_target->reason});
+        r.recommendations.push_back({fmt::format("oncall rollback {} --to-revision {} --force", svc,
+                                                 r.rollback_target->revision),
+                                     r.rollback_target->reason});
     } else if (r.rollback_target && r.suspect) {
         if (!f.deployer_grant_active) {
             r.recommendations.push_back(
                 {request_access_command(svc, k_deployer_role, f.deployer_role_max),
                  "rollback needs an active deployer grant for " + svc + " and none is active"});
         }
-        r.recommendations.push_back({fmt::format("oncall rollback {} --to-revision {}", svc, r.rollback_target->revision),
-                                     r.rollback_target->reason});
-        r.recommendations.push_back({fmt::format("oncall status {} --watch", svc), "follow the rollback until it completes"});
-    } else if (r.rollout && r.rollout->state != RolloutState::complete) {
+        r.recommendations.push_back(
+            {fmt::format("oncall rollback {} --to-revision {}", svc, r.rollback_target->revision),
+             r.rollback_target->reason});
         r.recommendations.push_back({fmt::format("oncall status {} --watch", svc),
-                                     fmt::format("the rollout is {}", rollout_state_name(r.rollout->state))});
+                                     "follow the rollback until it completes"});
+    } else if (r.rollout && r.rollout->state != RolloutState::complete) {
+        r.recommendations.push_back(
+            {fmt::format("oncall status {} --watch", svc),
+             fmt::format("the rollout is {}", rollout_state_name(r.rollout->state))});
     }
     if (r.verdict == Verdict::degraded && !r.suspect) {
-        r.recommendations.push_back({fmt::format("oncall history {}", svc),
-                                     "no deploy in the window explains the change; compare what ran when"});
+        r.recommendations.push_back(
+            {fmt::format("oncall history {}", svc),
+             "no deploy in the window explains the change; compare what ran when"});
     }
     std::set<std::string> drift_done;
     for (const auto& d : r.drift) {
         if (d.kind == DriftKind::mutable_tag && drift_done.insert("tag:" + d.container).second) {
             r.recommendations.push_back(
                 {fmt::format("oncall redeploy {} --image {}={}", svc, d.container, d.running),
-                 fmt::format("the template runs the mutable tag {}; redeploy resolves it and pins the digest", d.running)});
+                 fmt::format("the template runs the mutable tag {}; redeploy resolves it and pins "
+                             "the digest",
+                             d.running)});
         } else if (d.kind == DriftKind::image_mismatch && drift_done.insert("pods").second) {
-            r.recommendations.push_back({fmt::format("oncall redeploy {}", svc),
-                                         "replaces the pods so every one runs the artifact its revision names"});
+            r.recommendations.push_back(
+                {fmt::format("oncall redeploy {}", svc),
+                 "replaces the pods so every one runs the artifact its revision names"});
         }
     }
     return r;

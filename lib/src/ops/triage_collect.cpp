@@ -1,22 +1,20 @@
 // Gathering triage facts: every source at once, each with its own deadline.
 
-#include "oncall/ops/triage.h"
-
 #include "oncall/backends/endpoint.h"
 #include "oncall/core/duration.h"
 #include "oncall/core/live.h"
 #include "oncall/ops/grants.h"
 #include "oncall/ops/silences.h"
-
-#include <fmt/format.h>
+#include "oncall/ops/triage.h"
 
 #include <algorithm>
-#include <cmath>
-#include <map>
-#include <set>
 #include <atomic>
+#include <cmath>
+#include <fmt/format.h>
 #include <future>
+#include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 namespace oncall::ops {
@@ -39,7 +37,8 @@ Result<backends::EndpointClient> http_client_for(std::string_view name, const co
     backends::EndpointDefaults defaults;
     defaults.timeout = deadline;
     defaults.connect_timeout = std::min(deadline, milliseconds(3000));
-    defaults.retry = http::RetryPolicy::none(); // the deadline is short; a failed source is reported instead
+    defaults.retry =
+        http::RetryPolicy::none(); // the deadline is short; a failed source is reported instead
     defaults.log = req.log;
     return backends::make_endpoint_client(name, e, defaults, kubernetes);
 }
@@ -57,9 +56,11 @@ std::string shown_endpoint(const config::Endpoint& e) {
 }
 
 // "prometheus at URL: timed out after 3s" instead of the transport's wording.
-Error source_error(Error e, const std::string& name, const std::string& url, milliseconds deadline) {
+Error source_error(Error e, const std::string& name, const std::string& url,
+                   milliseconds deadline) {
     if (e.code == Errc::timeout) {
-        e.message = fmt::format("{} at {}: timed out after {}", name, url, format_duration(deadline));
+        e.message =
+            fmt::format("{} at {}: timed out after {}", name, url, format_duration(deadline));
     } else if (e.message.rfind(name + " at ", 0) != 0) {
         e.message = fmt::format("{} at {}: {}", name, url, e.message);
     }
@@ -71,8 +72,10 @@ struct PrometheusPart {
     std::vector<std::optional<SignalSeries>> series;
 };
 
-PrometheusPart collect_prometheus(const config::Endpoint& e, const config::KubernetesConfig& kubernetes,
-                                  const std::vector<SignalSpec>& specs, TimePoint at, const TriageRequest& req) {
+PrometheusPart collect_prometheus(const config::Endpoint& e,
+                                  const config::KubernetesConfig& kubernetes,
+                                  const std::vector<SignalSpec>& specs, TimePoint at,
+                                  const TriageRequest& req) {
     PrometheusPart part;
     part.status.name = "prometheus";
     part.series.resize(specs.size());
@@ -86,14 +89,16 @@ PrometheusPart collect_prometheus(const config::Endpoint& e, const config::Kuber
     part.status.url = shown_endpoint(e);
     auto http = http_client_for("prometheus", e, deadline, req, kubernetes);
     if (!http) {
-        part.status.error = source_error(std::move(http).error(), "prometheus", part.status.url, deadline);
+        part.status.error =
+            source_error(std::move(http).error(), "prometheus", part.status.url, deadline);
         return part;
     }
     const prometheus::Client client(http->client, http->urls.front());
     part.status.url = client.redacted_url();
     auto step = req.step;
     if (step.count() <= 0) {
-        step = std::max<milliseconds>(std::chrono::seconds(15), std::max(req.window, req.lookback) / 240);
+        step = std::max<milliseconds>(std::chrono::seconds(15),
+                                      std::max(req.window, req.lookback) / 240);
     }
     std::vector<prometheus::Query> queries;
     for (const auto& spec : specs) {
@@ -110,7 +115,8 @@ PrometheusPart collect_prometheus(const config::Endpoint& e, const config::Kuber
         if (!decoded) {
             ++failed;
             if (!part.status.error) {
-                part.status.error = source_error(std::move(decoded).error(), "prometheus", part.status.url, deadline);
+                part.status.error = source_error(std::move(decoded).error(), "prometheus",
+                                                 part.status.url, deadline);
             }
             continue;
         }
@@ -121,7 +127,8 @@ PrometheusPart collect_prometheus(const config::Endpoint& e, const config::Kuber
     }
     part.status.ok = failed == 0;
     if (failed > 0 && failed < static_cast<int>(specs.size()) && part.status.error) {
-        part.status.error->message += fmt::format(" ({} of {} queries failed)", failed, specs.size());
+        part.status.error->message +=
+            fmt::format(" ({} of {} queries failed)", failed, specs.size());
     }
     part.status.elapsed = since(started);
     return part;
@@ -134,7 +141,8 @@ struct AlertPart {
 };
 
 std::vector<std::string> alert_filter(const config::Service& svc) {
-    return svc.alerts.empty() ? std::vector<std::string>{fmt::format("service=\"{}\"", svc.name)} : svc.alerts;
+    return svc.alerts.empty() ? std::vector<std::string>{fmt::format("service=\"{}\"", svc.name)}
+                              : svc.alerts;
 }
 
 // A stable fingerprint of a label set (FNV-1a), for alerts read from Prometheus' ALERTS series.
@@ -152,13 +160,15 @@ std::string label_fingerprint(const std::map<std::string, std::string>& labels) 
 }
 
 // Alerts as of a past moment: Alertmanager keeps no history, Prometheus' ALERTS series do.
-AlertPart collect_past_alerts(const config::Endpoint& prom, const config::KubernetesConfig& kubernetes,
+AlertPart collect_past_alerts(const config::Endpoint& prom,
+                              const config::KubernetesConfig& kubernetes,
                               const config::Service& svc, TimePoint at, const TriageRequest& req) {
     AlertPart part;
     part.status.name = "alertmanager";
     if (!prom.configured()) {
         part.status.skipped = true;
-        part.status.error = make_error(Errc::config, "alerts as of --at come from Prometheus, which is not configured");
+        part.status.error = make_error(
+            Errc::config, "alerts as of --at come from Prometheus, which is not configured");
         return part;
     }
     const auto started = Steady::now();
@@ -176,13 +186,15 @@ AlertPart collect_past_alerts(const config::Endpoint& prom, const config::Kubern
     const auto selector = backends::format_selector(matchers);
     auto http = http_client_for("prometheus", prom, deadline, req, kubernetes);
     if (!http) {
-        part.status.error = source_error(std::move(http).error(), "prometheus", part.status.url, deadline);
+        part.status.error =
+            source_error(std::move(http).error(), "prometheus", part.status.url, deadline);
         return part;
     }
     const prometheus::Client client(http->client, http->urls.front());
     part.status.url = client.redacted_url() + " (ALERTS series)";
     auto answers = client.query_all(
-        {prometheus::InstantQuery{fmt::format("ALERTS{{alertstate=\"firing\",{}}}", selector), at, deadline},
+        {prometheus::InstantQuery{fmt::format("ALERTS{{alertstate=\"firing\",{}}}", selector), at,
+                                  deadline},
          prometheus::InstantQuery{fmt::format("ALERTS_FOR_STATE{{{}}}", selector), at, deadline}},
         req.sequential);
     part.status.requests = 2;
@@ -190,7 +202,8 @@ AlertPart collect_past_alerts(const config::Endpoint& prom, const config::Kubern
     auto& active_since = answers[1];
     part.status.elapsed = since(started);
     if (!firing) {
-        part.status.error = source_error(std::move(firing).error(), "prometheus", client.redacted_url(), deadline);
+        part.status.error =
+            source_error(std::move(firing).error(), "prometheus", client.redacted_url(), deadline);
         return part;
     }
     std::map<std::map<std::string, std::string>, TimePoint> starts;
@@ -199,7 +212,8 @@ AlertPart collect_past_alerts(const config::Endpoint& prom, const config::Kubern
             auto labels = series.labels;
             labels.erase("__name__");
             if (!series.samples.empty() && std::isfinite(series.samples[0].value)) {
-                starts[labels] = TimePoint(milliseconds(static_cast<long long>(series.samples[0].value * 1000.0)));
+                starts[labels] = TimePoint(
+                    milliseconds(static_cast<long long>(series.samples[0].value * 1000.0)));
             }
         }
     }
@@ -221,14 +235,16 @@ AlertPart collect_past_alerts(const config::Endpoint& prom, const config::Kubern
         alerts.push_back(std::move(a));
     }
     part.status.ok = true;
-    part.status.warnings.push_back("Alertmanager keeps no history: alerts as of --at come from Prometheus' ALERTS series");
+    part.status.warnings.push_back(
+        "Alertmanager keeps no history: alerts as of --at come from Prometheus' ALERTS series");
     part.alerts = std::move(alerts);
     return part;
 }
 
 // The service's active silences: those carrying its matchers, and any that silence its alerts.
-std::vector<alertmanager::Silence> service_silences(std::vector<alertmanager::Silence> all, const config::Service& svc,
-                                                   const std::vector<alertmanager::Alert>& alerts) {
+std::vector<alertmanager::Silence>
+service_silences(std::vector<alertmanager::Silence> all, const config::Service& svc,
+                 const std::vector<alertmanager::Alert>& alerts) {
     std::set<std::string> silencing;
     for (const auto& a : alerts) {
         silencing.insert(a.silenced_by.begin(), a.silenced_by.end());
@@ -291,19 +307,22 @@ AlertPart collect_alerts(const config::Endpoint& e, const config::KubernetesConf
     // Per-peer timeouts get the uniform wording.
     for (std::size_t i = 0; i < responses.size(); ++i) {
         if (!responses[i] && responses[i].error().code == Errc::timeout) {
-            responses[i] = make_error(Errc::timeout, fmt::format("timed out after {}", format_duration(deadline)));
+            responses[i] = make_error(Errc::timeout,
+                                      fmt::format("timed out after {}", format_duration(deadline)));
         }
     }
     std::vector<Result<http::Response>> silence_responses(
         std::make_move_iterator(responses.begin() + static_cast<std::ptrdiff_t>(alert_requests)),
         std::make_move_iterator(responses.end()));
-    responses.erase(responses.begin() + static_cast<std::ptrdiff_t>(alert_requests), responses.end());
+    responses.erase(responses.begin() + static_cast<std::ptrdiff_t>(alert_requests),
+                    responses.end());
     auto set = client.decode(responses);
     part.status.elapsed = since(started);
     if (!silence_responses.empty()) {
         if (auto silences = client.decode_silence_list(silence_responses); silences) {
-            part.silences = service_silences(std::move(silences->silences), svc,
-                                             set ? set->alerts : std::vector<alertmanager::Alert>{});
+            part.silences =
+                service_silences(std::move(silences->silences), svc,
+                                 set ? set->alerts : std::vector<alertmanager::Alert>{});
         } else {
             part.status.warnings.push_back("silences: " + silences.error().message);
         }
@@ -325,12 +344,14 @@ struct KubePart {
     std::optional<KubeFacts> facts;
 };
 
-KubePart collect_kube(const config::Context& ctx, const config::Service& svc, TimePoint at, const TriageRequest& req) {
+KubePart collect_kube(const config::Context& ctx, const config::Service& svc, TimePoint at,
+                      const TriageRequest& req) {
     KubePart part;
     part.status.name = "kubernetes";
     const auto started = Steady::now();
     const auto deadline = req.source_timeout;
-    auto conn = kube::resolve_connection(ctx.kubernetes, kube::ResolveOptions{true, req.log, deadline});
+    auto conn =
+        kube::resolve_connection(ctx.kubernetes, kube::ResolveOptions{true, req.log, deadline});
     if (!conn) {
         part.status.error = std::move(conn).error();
         return part;
@@ -398,8 +419,9 @@ KubePart collect_kube(const config::Context& ctx, const config::Service& svc, Ti
             return part;
         }
         // Pods of the newest ReplicaSet (the one the rollout moves to).
-        const auto newest = std::max_element(facts.revisions.begin(), facts.revisions.end(),
-                                             [](const kube::Revision& a, const kube::Revision& b) { return a.number < b.number; });
+        const auto newest = std::max_element(
+            facts.revisions.begin(), facts.revisions.end(),
+            [](const kube::Revision& a, const kube::Revision& b) { return a.number < b.number; });
         const auto hash = newest->pod_template.labels.find(kube::k_pod_template_hash_label);
         for (auto& pod : all_pods->items) {
             const auto h = pod.metadata.labels.find(kube::k_pod_template_hash_label);
@@ -408,29 +430,36 @@ KubePart collect_kube(const config::Context& ctx, const config::Service& svc, Ti
                 facts.pods.push_back(std::move(pod));
             }
         }
-        std::sort(facts.pods.begin(), facts.pods.end(),
-                  [](const kube::Pod& a, const kube::Pod& b) { return a.metadata.name < b.metadata.name; });
+        std::sort(facts.pods.begin(), facts.pods.end(), [](const kube::Pod& a, const kube::Pod& b) {
+            return a.metadata.name < b.metadata.name;
+        });
         if (out_of_time()) {
             return part;
         }
         // Recent log lines of up to four pods, fetched at once; a failed log read is a warning.
         std::vector<std::future<std::pair<std::string, Result<std::string>>>> logs;
         const std::size_t n = std::min<std::size_t>(facts.pods.size(), 4);
-        const auto since_seconds = static_cast<int>(std::max<long long>(60, req.window.count() / 1000));
+        const auto since_seconds =
+            static_cast<int>(std::max<long long>(60, req.window.count() / 1000));
         for (std::size_t i = 0; i < n; ++i) {
             const auto& pod = facts.pods[i];
-            const std::string container = pod.containers.empty() ? std::string() : pod.containers.front().name;
-            const auto fetch = [&client, ns, pod_name = pod.metadata.name, container, &req, since_seconds] {
+            const std::string container =
+                pod.containers.empty() ? std::string() : pod.containers.front().name;
+            const auto fetch = [&client, ns, pod_name = pod.metadata.name, container, &req,
+                                since_seconds] {
                 return std::pair{pod_name, client.pod_logs(ns, pod_name, container,
-                                                            static_cast<int>(req.log_tail_lines), since_seconds)};
+                                                           static_cast<int>(req.log_tail_lines),
+                                                           since_seconds)};
             };
-            logs.push_back(std::async(req.sequential ? std::launch::deferred : std::launch::async, fetch));
+            logs.push_back(
+                std::async(req.sequential ? std::launch::deferred : std::launch::async, fetch));
         }
         for (auto& f : logs) {
             auto [pod_name, text] = f.get();
             ++part.status.requests;
             if (!text) {
-                part.status.warnings.push_back(fmt::format("logs of {}: {}", pod_name, text.error().message));
+                part.status.warnings.push_back(
+                    fmt::format("logs of {}: {}", pod_name, text.error().message));
                 continue;
             }
             std::size_t pos = 0;
@@ -476,19 +505,23 @@ Result<TriageFacts> collect(const config::Context& context, const config::Servic
 
     const auto launch = request.sequential ? std::launch::deferred : std::launch::async;
     auto prom = std::async(launch, [&] {
-        return collect_prometheus(context.prometheus, context.kubernetes, facts.specs, facts.at, request);
+        return collect_prometheus(context.prometheus, context.kubernetes, facts.specs, facts.at,
+                                  request);
     });
     const bool past = facts.at < now() - k_live_within;
     auto alerts = std::async(launch, [&] {
-        return past ? collect_past_alerts(context.prometheus, context.kubernetes, service, facts.at, request)
+        return past ? collect_past_alerts(context.prometheus, context.kubernetes, service, facts.at,
+                                          request)
                     : collect_alerts(context.alertmanager, context.kubernetes, service, request);
     });
-    auto kube = std::async(launch, [&] { return collect_kube(context, service, facts.at, request); });
+    auto kube =
+        std::async(launch, [&] { return collect_kube(context, service, facts.at, request); });
 
     // Without access.require-grant, writes need no grant, so none is recommended.
     if (!context.access.require_grant) {
         facts.deployer_grant_active = true;
-    } else if (auto grant = find_active_grant(context.name, service.name); grant && grant->active()) {
+    } else if (auto grant = find_active_grant(context.name, service.name);
+               grant && grant->active()) {
         facts.deployer_grant_active = true;
     }
     const auto roles = effective_roles(context.access);
@@ -516,8 +549,8 @@ Result<TriageReport> triage(const config::Context& context, const config::Servic
     return build_report(*facts);
 }
 
-std::pair<std::vector<std::string>, std::optional<Error>> overview_services(const config::Config& config,
-                                                                             const config::Context& context) {
+std::pair<std::vector<std::string>, std::optional<Error>>
+overview_services(const config::Config& config, const config::Context& context) {
     std::vector<std::string> names;
     for (const auto& [name, svc] : config.services) {
         names.push_back(name);
@@ -528,7 +561,8 @@ std::pair<std::vector<std::string>, std::optional<Error>> overview_services(cons
         error = conn.error();
     } else {
         const kube::KubeClient client(*conn, {}, std::chrono::seconds(5));
-        auto list = client.list("/apis/apps/v1/namespaces/" + http::url_encode(conn->namespace_name) + "/deployments");
+        auto list = client.list("/apis/apps/v1/namespaces/" +
+                                http::url_encode(conn->namespace_name) + "/deployments");
         if (!list) {
             error = list.error();
         } else {
@@ -546,8 +580,8 @@ std::pair<std::vector<std::string>, std::optional<Error>> overview_services(cons
 }
 
 std::vector<OverviewLine> overview(const config::Config& config, const config::Context& context,
-                                   const std::vector<std::string>& services, const TriageRequest& request,
-                                   std::size_t parallel) {
+                                   const std::vector<std::string>& services,
+                                   const TriageRequest& request, std::size_t parallel) {
     std::vector<OverviewLine> lines(services.size());
     std::atomic<std::size_t> next{0};
     const auto worker = [&] {
@@ -576,12 +610,14 @@ std::vector<OverviewLine> overview(const config::Config& config, const config::C
             line.suspect = report->suspect;
             if (report->rollout) {
                 line.rollout = report->rollout->state;
-                if (!report->rollout->problems.empty() && report->rollout->state == RolloutState::failed) {
+                if (!report->rollout->problems.empty() &&
+                    report->rollout->state == RolloutState::failed) {
                     line.rollout_reason = report->rollout->problems.front();
                 }
             }
-            line.summary = report->verdict_reasons.empty() ? std::string("all signals within their SLO")
-                                                           : report->verdict_reasons.front();
+            line.summary = report->verdict_reasons.empty()
+                               ? std::string("all signals within their SLO")
+                               : report->verdict_reasons.front();
             for (const auto& s : report->sources) {
                 if (!s.ok && !s.skipped) {
                     line.failed_sources.push_back(s.name);
@@ -599,10 +635,14 @@ std::vector<OverviewLine> overview(const config::Config& config, const config::C
     }
     const auto rank = [](ExitCode c) {
         switch (c) {
-        case ExitCode::degraded: return 0;
-        case ExitCode::success: return 3;
-        case ExitCode::partial: return 1;
-        default: return 2;
+        case ExitCode::degraded:
+            return 0;
+        case ExitCode::success:
+            return 3;
+        case ExitCode::partial:
+            return 1;
+        default:
+            return 2;
         }
     };
     std::stable_sort(lines.begin(), lines.end(), [&](const OverviewLine& a, const OverviewLine& b) {

@@ -5,11 +5,10 @@
 #include "oncall/core/duration.h"
 #include "oncall/ops/correlate.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <fmt/format.h>
 #include <regex>
 #include <thread>
 
@@ -38,7 +37,8 @@ std::string with_range(std::string_view query, std::chrono::seconds window) {
             const auto close = query.find(']', i);
             if (close != std::string_view::npos) {
                 const std::string_view inside = query.substr(i + 1, close - i - 1);
-                const bool duration = !inside.empty() && inside.find(':') == std::string_view::npos &&
+                const bool duration = !inside.empty() &&
+                                      inside.find(':') == std::string_view::npos &&
                                       std::all_of(inside.begin(), inside.end(), [](char ch) {
                                           return std::isalnum(static_cast<unsigned char>(ch)) != 0;
                                       });
@@ -57,15 +57,20 @@ std::string with_range(std::string_view query, std::chrono::seconds window) {
 
 const char* verification_status_name(VerificationStatus status) noexcept {
     switch (status) {
-    case VerificationStatus::pass: return "pass";
-    case VerificationStatus::breach: return "breach";
-    case VerificationStatus::inconclusive: return "inconclusive";
+    case VerificationStatus::pass:
+        return "pass";
+    case VerificationStatus::breach:
+        return "breach";
+    case VerificationStatus::inconclusive:
+        return "inconclusive";
     }
     return "inconclusive";
 }
 
-std::chrono::seconds verification_window(std::chrono::milliseconds scrape_interval, std::chrono::seconds requested) {
-    const auto four = std::chrono::duration_cast<std::chrono::seconds>(4 * scrape_interval + std::chrono::milliseconds(999));
+std::chrono::seconds verification_window(std::chrono::milliseconds scrape_interval,
+                                         std::chrono::seconds requested) {
+    const auto four = std::chrono::duration_cast<std::chrono::seconds>(
+        4 * scrape_interval + std::chrono::milliseconds(999));
     return std::max(four, requested);
 }
 
@@ -73,10 +78,12 @@ namespace {
 
 // The equality matchers of a selector (`a="b", c=~"d"` gives {a: b}).
 std::map<std::string, std::string> equality_matchers(std::string_view selector) {
-    static const std::regex matcher(R"re(([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!=|!~|=)\s*"((?:[^"\\]|\\.)*)")re");
+    static const std::regex matcher(
+        R"re(([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!=|!~|=)\s*"((?:[^"\\]|\\.)*)")re");
     std::map<std::string, std::string> out;
     const std::string text(selector);
-    for (auto it = std::sregex_iterator(text.begin(), text.end(), matcher); it != std::sregex_iterator(); ++it) {
+    for (auto it = std::sregex_iterator(text.begin(), text.end(), matcher);
+         it != std::sregex_iterator(); ++it) {
         if ((*it)[2] == "=") {
             out[(*it)[1]] = (*it)[3];
         }
@@ -88,8 +95,10 @@ std::map<std::string, std::string> equality_matchers(std::string_view selector) 
 
 std::optional<std::chrono::milliseconds>
 scrape_interval_of(const std::vector<prometheus::Target>& targets,
-                   const std::vector<std::map<std::string, std::string>>& series_labels, std::string_view selector) {
-    auto longest = [](const std::vector<const prometheus::Target*>& chosen) -> std::optional<std::chrono::milliseconds> {
+                   const std::vector<std::map<std::string, std::string>>& series_labels,
+                   std::string_view selector) {
+    auto longest = [](const std::vector<const prometheus::Target*>& chosen)
+        -> std::optional<std::chrono::milliseconds> {
         std::optional<std::chrono::milliseconds> out;
         for (const auto* t : chosen) {
             if (t->scrape_interval.count() > 0 && (!out || t->scrape_interval > *out)) {
@@ -137,7 +146,8 @@ scrape_interval_of(const std::vector<prometheus::Target>& targets,
     return longest(by_selector);
 }
 
-ScrapeInterval find_scrape_interval(const prometheus::Client& client, const config::Service& service,
+ScrapeInterval find_scrape_interval(const prometheus::Client& client,
+                                    const config::Service& service,
                                     const std::function<void(std::string_view)>& note) {
     auto fallback = [&](const std::string& why) {
         ScrapeInterval s;
@@ -149,14 +159,17 @@ ScrapeInterval find_scrape_interval(const prometheus::Client& client, const conf
             s.source = "default";
         }
         if (note) {
-            note(fmt::format("{}; using a scrape interval of {} ({})", why, format_duration(s.interval),
-                             s.source == "default" ? "Prometheus' default" : "scrape-interval in the configuration"));
+            note(fmt::format("{}; using a scrape interval of {} ({})", why,
+                             format_duration(s.interval),
+                             s.source == "default" ? "Prometheus' default"
+                                                   : "scrape-interval in the configuration"));
         }
         return s;
     };
     auto targets = client.targets();
     if (!targets) {
-        return fallback(fmt::format("could not read Prometheus' scrape targets ({})", targets.error().message));
+        return fallback(
+            fmt::format("could not read Prometheus' scrape targets ({})", targets.error().message));
     }
     std::vector<std::map<std::string, std::string>> series;
     auto found = client.query_all({prometheus::InstantQuery{
@@ -172,7 +185,8 @@ ScrapeInterval find_scrape_interval(const prometheus::Client& client, const conf
     return fallback("Prometheus' targets do not say how often the service's series are scraped");
 }
 
-Verification judge_signals(const std::vector<SignalSpec>& specs, const std::vector<std::optional<double>>& values) {
+Verification judge_signals(const std::vector<SignalSpec>& specs,
+                           const std::vector<std::optional<double>>& values) {
     Verification v;
     std::vector<std::string> parts;
     bool any_breach = false;
@@ -180,7 +194,8 @@ Verification judge_signals(const std::vector<SignalSpec>& specs, const std::vect
     bool no_traffic = false;
     for (std::size_t i = 0; i < specs.size(); ++i) {
         const auto& spec = specs[i];
-        SignalCheck check{spec.name, spec.title, i < values.size() ? values[i] : std::nullopt, spec.threshold, "unknown"};
+        SignalCheck check{spec.name, spec.title, i < values.size() ? values[i] : std::nullopt,
+                          spec.threshold, "unknown"};
         if (check.value && std::isfinite(*check.value)) {
             if (spec.name == "request_rate" && *check.value <= 0.0) {
                 no_traffic = true;
@@ -190,11 +205,13 @@ Verification judge_signals(const std::vector<SignalSpec>& specs, const std::vect
                 const bool breach = *check.value > *spec.threshold;
                 check.status = breach ? "breach" : "ok";
                 any_breach = any_breach || breach;
-                parts.push_back(fmt::format("{} {} {} {}", spec.title, format_signal_value(spec.name, *check.value),
-                                            breach ? ">" : "<=", format_signal_value(spec.name, *spec.threshold)));
+                parts.push_back(fmt::format(
+                    "{} {} {} {}", spec.title, format_signal_value(spec.name, *check.value),
+                    breach ? ">" : "<=", format_signal_value(spec.name, *spec.threshold)));
             } else {
                 check.status = "ok";
-                parts.push_back(fmt::format("{} {}", spec.title, format_signal_value(spec.name, *check.value)));
+                parts.push_back(
+                    fmt::format("{} {}", spec.title, format_signal_value(spec.name, *check.value)));
             }
         } else {
             check.value.reset();
@@ -210,7 +227,8 @@ Verification judge_signals(const std::vector<SignalSpec>& specs, const std::vect
         v.reason = "the service served no requests in the window";
     } else if (!any_evidence) {
         v.status = VerificationStatus::inconclusive;
-        v.reason = std::none_of(specs.begin(), specs.end(), [](const SignalSpec& s) { return s.threshold.has_value(); })
+        v.reason = std::none_of(specs.begin(), specs.end(),
+                                [](const SignalSpec& s) { return s.threshold.has_value(); })
                        ? "the service has no SLO thresholds to verify against"
                        : "no samples of the SLO signals in the window";
     } else {
@@ -219,14 +237,16 @@ Verification judge_signals(const std::vector<SignalSpec>& specs, const std::vect
     return v;
 }
 
-Result<Verification> verify_signals(const prometheus::Client& client, const config::Service& service,
-                                    TimePoint rollout_done, std::chrono::seconds window, const ScrapeInterval& scrape,
+Result<Verification> verify_signals(const prometheus::Client& client,
+                                    const config::Service& service, TimePoint rollout_done,
+                                    std::chrono::seconds window, const ScrapeInterval& scrape,
                                     const std::function<void(TimePoint)>& sleep_until) {
     auto specs = signals_for(service);
     if (!specs) {
         return std::move(specs).error();
     }
-    const TimePoint at = rollout_done + std::chrono::duration_cast<std::chrono::milliseconds>(window);
+    const TimePoint at =
+        rollout_done + std::chrono::duration_cast<std::chrono::milliseconds>(window);
     // Grace for the last scrape of the window to be ingested.
     const auto ready = at + std::chrono::seconds(3);
     if (sleep_until) {
@@ -245,7 +265,8 @@ Result<Verification> verify_signals(const prometheus::Client& client, const conf
         auto& decoded = answers[i];
         if (!decoded) {
             auto e = std::move(decoded).error();
-            e.message = fmt::format("verification could not read {} from Prometheus: {}", (*specs)[i].title, e.message);
+            e.message = fmt::format("verification could not read {} from Prometheus: {}",
+                                    (*specs)[i].title, e.message);
             return e;
         }
         std::optional<double> value;
@@ -267,26 +288,32 @@ Result<Verification> verify_signals(const prometheus::Client& client, const conf
 nlohmann::json verification_json(const Verification& v) {
     nlohmann::json signals = nlohmann::json::array();
     for (const auto& c : v.checks) {
-        signals.push_back({{"name", c.name},
-                           {"value", c.value ? nlohmann::json(*c.value) : nlohmann::json(nullptr)},
-                           {"threshold", c.threshold ? nlohmann::json(*c.threshold) : nlohmann::json(nullptr)},
-                           {"status", c.status}});
+        signals.push_back(
+            {{"name", c.name},
+             {"value", c.value ? nlohmann::json(*c.value) : nlohmann::json(nullptr)},
+             {"threshold", c.threshold ? nlohmann::json(*c.threshold) : nlohmann::json(nullptr)},
+             {"status", c.status}});
     }
-    return {{"status", verification_status_name(v.status)},
-            {"window",
-             {{"from", format_rfc3339(v.from)}, {"to", format_rfc3339(v.to)}, {"seconds", v.window.count()}}},
-            {"scrape_interval",
-             {{"seconds", std::chrono::duration_cast<std::chrono::seconds>(v.scrape.interval).count()},
-              {"source", v.scrape.source}}},
-            {"summary", v.summary},
-            {"reason", v.reason.empty() ? nlohmann::json(nullptr) : nlohmann::json(v.reason)},
-            {"signals", signals}};
+    return {
+        {"status", verification_status_name(v.status)},
+        {"window",
+         {{"from", format_rfc3339(v.from)},
+          {"to", format_rfc3339(v.to)},
+          {"seconds", v.window.count()}}},
+        {"scrape_interval",
+         {{"seconds", std::chrono::duration_cast<std::chrono::seconds>(v.scrape.interval).count()},
+          {"source", v.scrape.source}}},
+        {"summary", v.summary},
+        {"reason", v.reason.empty() ? nlohmann::json(nullptr) : nlohmann::json(v.reason)},
+        {"signals", signals}};
 }
 
-SignalTargetRule signal_target_rule(const prometheus::Client& client, const config::Service& service,
+SignalTargetRule signal_target_rule(const prometheus::Client& client,
+                                    const config::Service& service,
                                     std::function<void(std::string_view)> note) {
-    return [&client, service, note](const std::vector<kube::Revision>& revisions,
-                                    const kube::Revision& current) -> Result<std::optional<TargetChoice>> {
+    return [&client, service,
+            note](const std::vector<kube::Revision>& revisions,
+                  const kube::Revision& current) -> Result<std::optional<TargetChoice>> {
         auto specs = signals_for(service);
         if (!specs) {
             return std::move(specs).error();
@@ -306,13 +333,15 @@ SignalTargetRule signal_target_rule(const prometheus::Client& client, const conf
             start = end - std::chrono::minutes(1);
         }
         const auto span = end - start;
-        const auto step = std::max<std::chrono::milliseconds>(std::chrono::seconds(15), span / 1000);
+        const auto step =
+            std::max<std::chrono::milliseconds>(std::chrono::seconds(15), span / 1000);
         auto fetched = fetch_signal_history(client, *specs, start, end, step);
         std::vector<SignalSeries> series;
         for (auto& f : fetched) {
             if (!f) {
                 if (note) {
-                    note(fmt::format("Prometheus could not judge the revisions ({}); using the previous-revision rule",
+                    note(fmt::format("Prometheus could not judge the revisions ({}); using the "
+                                     "previous-revision rule",
                                      f.error().message));
                 }
                 return std::optional<TargetChoice>();

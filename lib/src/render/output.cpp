@@ -17,7 +17,8 @@ bool parse_format(const std::string& text, Format& out) {
 }
 
 void print_json(const nlohmann::json& document) {
-    const std::string text = document.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    const std::string text =
+        document.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     std::fwrite(text.data(), 1, text.size(), stdout);
     std::fflush(stdout);
 }

@@ -10,7 +10,8 @@ namespace {
 const char* const k_blocks[] = {"▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"};
 
 // Resample: each cell takes the mean of the samples that fall into it.
-std::vector<std::optional<double>> resample(const std::vector<std::optional<double>>& values, int width) {
+std::vector<std::optional<double>> resample(const std::vector<std::optional<double>>& values,
+                                            int width) {
     std::vector<std::optional<double>> cells(static_cast<std::size_t>(width));
     const double step = static_cast<double>(values.size()) / width;
     for (int c = 0; c < width; ++c) {
@@ -50,7 +51,8 @@ std::string draw(const std::vector<std::optional<double>>& cells, double lo, dou
 
 } // namespace
 
-std::string sparkline(const std::vector<std::optional<double>>& values, int width, double lo, double hi) {
+std::string sparkline(const std::vector<std::optional<double>>& values, int width, double lo,
+                      double hi) {
     if (width <= 0 || values.empty()) {
         return std::string(static_cast<std::size_t>(std::max(width, 0)), ' ');
     }

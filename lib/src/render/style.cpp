@@ -1,10 +1,9 @@
 #include "oncall/render/style.h"
 
-#include <sys/ioctl.h>
-#include <unistd.h>
-
 #include <cstdlib>
 #include <string>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 namespace oncall::render {
 namespace {
@@ -43,10 +42,11 @@ int code_point_width(char32_t cp) {
         return 0;
     }
     // East Asian wide and emoji ranges (approximate, enough for a terminal table).
-    if ((cp >= 0x1100 && cp <= 0x115F) || (cp >= 0x2E80 && cp <= 0xA4CF) || (cp >= 0xAC00 && cp <= 0xD7A3) ||
-        (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0xFE30 && cp <= 0xFE4F) || (cp >= 0xFF00 && cp <= 0xFF60) ||
-        (cp >= 0xFFE0 && cp <= 0xFFE6) || (cp >= 0x1F300 && cp <= 0x1F64F) || (cp >= 0x1F900 && cp <= 0x1F9FF) ||
-        (cp >= 0x20000 && cp <= 0x3FFFD)) {
+    if ((cp >= 0x1100 && cp <= 0x115F) || (cp >= 0x2E80 && cp <= 0xA4CF) ||
+        (cp >= 0xAC00 && cp <= 0xD7A3) || (cp >= 0xF900 && cp <= 0xFAFF) ||
+        (cp >= 0xFE30 && cp <= 0xFE4F) || (cp >= 0xFF00 && cp <= 0xFF60) ||
+        (cp >= 0xFFE0 && cp <= 0xFFE6) || (cp >= 0x1F300 && cp <= 0x1F64F) ||
+        (cp >= 0x1F900 && cp <= 0x1F9FF) || (cp >= 0x20000 && cp <= 0x3FFFD)) {
         return 2;
     }
     return 1;
@@ -88,7 +88,8 @@ StyleInputs current_style_inputs() {
 Style detect_style(bool no_color_flag, const StyleInputs& in) {
     Style style;
     style.tty = in.tty;
-    style.color = in.tty && !no_color_flag && (!in.no_color || in.no_color->empty()) && in.term != "dumb";
+    style.color =
+        in.tty && !no_color_flag && (!in.no_color || in.no_color->empty()) && in.term != "dumb";
     style.width = 100;
     if (in.tty && in.terminal_width > 0) {
         style.width = in.terminal_width;
@@ -101,7 +102,9 @@ Style detect_style(bool no_color_flag, const StyleInputs& in) {
     return style;
 }
 
-Style detect_style(bool no_color_flag) { return detect_style(no_color_flag, current_style_inputs()); }
+Style detect_style(bool no_color_flag) {
+    return detect_style(no_color_flag, current_style_inputs());
+}
 
 std::string paint(std::string_view text, Color color, const Style& style) {
     if (!style.color || color == Color::none) {
@@ -109,15 +112,32 @@ std::string paint(std::string_view text, Color color, const Style& style) {
     }
     const char* code = "";
     switch (color) {
-    case Color::red: code = "31"; break;
-    case Color::green: code = "32"; break;
-    case Color::yellow: code = "33"; break;
-    case Color::blue: code = "34"; break;
-    case Color::magenta: code = "35"; break;
-    case Color::cyan: code = "36"; break;
-    case Color::gray: code = "90"; break;
-    case Color::bold: code = "1"; break;
-    case Color::none: break;
+    case Color::red:
+        code = "31";
+        break;
+    case Color::green:
+        code = "32";
+        break;
+    case Color::yellow:
+        code = "33";
+        break;
+    case Color::blue:
+        code = "34";
+        break;
+    case Color::magenta:
+        code = "35";
+        break;
+    case Color::cyan:
+        code = "36";
+        break;
+    case Color::gray:
+        code = "90";
+        break;
+    case Color::bold:
+        code = "1";
+        break;
+    case Color::none:
+        break;
     }
     return "\x1b[" + std::string(code) + "m" + std::string(text) + "\x1b[0m";
 }

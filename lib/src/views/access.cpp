@@ -43,16 +43,16 @@ std::string request_access_text(const ops::Grant& grant, const TextOptions& opti
         std::chrono::duration_cast<std::chrono::seconds>(grant.time_left(options.now));
     std::string out;
     if (grant.break_glass) {
-        out += fmt::format("BREAK-GLASS: granted role {} on {} (namespace {}) to {}, grant {}; this "
-                           "is recorded as a Warning event and announced.\n",
-                           sanitize(grant.role), sanitize(grant.service),
-                           sanitize(grant.namespace_name), sanitize(grant.requester),
-                           sanitize(grant.id));
+        out += fmt::format(
+            "BREAK-GLASS: granted role {} on {} (namespace {}) to {}, grant {}; this "
+            "is recorded as a Warning event and announced.\n",
+            sanitize(grant.role), sanitize(grant.service), sanitize(grant.namespace_name),
+            sanitize(grant.requester), sanitize(grant.id));
     } else if (!grant.approver.empty()) {
-        out += fmt::format("Approved by {}: granted role {} on {} (namespace {}) to {}, grant {}.\n",
-                           sanitize(grant.approver), sanitize(grant.role), sanitize(grant.service),
-                           sanitize(grant.namespace_name), sanitize(grant.requester),
-                           sanitize(grant.id));
+        out += fmt::format(
+            "Approved by {}: granted role {} on {} (namespace {}) to {}, grant {}.\n",
+            sanitize(grant.approver), sanitize(grant.role), sanitize(grant.service),
+            sanitize(grant.namespace_name), sanitize(grant.requester), sanitize(grant.id));
     } else {
         out += fmt::format("Granted role {} on {} (namespace {}) to {}, grant {}.\n",
                            sanitize(grant.role), sanitize(grant.service),
@@ -206,12 +206,11 @@ std::string pending_text(const std::vector<ops::PendingRequest>& requests,
         .column("AGE")
         .column("REASON", render::Align::left, true);
     for (const auto& r : requests) {
-        table.row({sanitize(r.grant), r.valid ? sanitize(r.service) : "(invalid)",
-                   sanitize(r.role), r.valid ? access_duration_text(r.requested_for) : "-",
-                   sanitize(r.requester),
-                   r.requested_at ? format_age(*r.requested_at, options.now) : "-",
-                   r.valid ? sanitize(r.reason)
-                           : "INVALID, never approvable: " + sanitize(r.problem)});
+        table.row(
+            {sanitize(r.grant), r.valid ? sanitize(r.service) : "(invalid)", sanitize(r.role),
+             r.valid ? access_duration_text(r.requested_for) : "-", sanitize(r.requester),
+             r.requested_at ? format_age(*r.requested_at, options.now) : "-",
+             r.valid ? sanitize(r.reason) : "INVALID, never approvable: " + sanitize(r.problem)});
     }
     std::string out = table.render(options.style.width);
     if (!quiet) {
@@ -232,8 +231,8 @@ nlohmann::json pending_json(const std::vector<ops::PendingRequest>& requests) {
              {"requester", r.requester},
              {"reason", access_or_null(r.reason)},
              {"ticket", access_or_null(r.ticket)},
-             {"requested_for",
-              r.valid ? nlohmann::json(access_duration_text(r.requested_for)) : nlohmann::json(nullptr)},
+             {"requested_for", r.valid ? nlohmann::json(access_duration_text(r.requested_for))
+                                       : nlohmann::json(nullptr)},
              {"requested_at", r.requested_at ? nlohmann::json(format_rfc3339(*r.requested_at))
                                              : nlohmann::json(nullptr)},
              {"valid", r.valid},
@@ -270,10 +269,10 @@ nlohmann::json approved_json(const ops::ApprovedGrant& a) {
 }
 
 std::string denied_text(const ops::DeniedRequest& d) {
-    return fmt::format("Denied request {} by {}{}.\n", sanitize(d.grant), sanitize(d.requester),
-                       d.role.empty() ? ""
-                                      : fmt::format(" (role {} on {})", sanitize(d.role),
-                                                    sanitize(d.service)));
+    return fmt::format(
+        "Denied request {} by {}{}.\n", sanitize(d.grant), sanitize(d.requester),
+        d.role.empty() ? ""
+                       : fmt::format(" (role {} on {})", sanitize(d.role), sanitize(d.service)));
 }
 
 nlohmann::json denied_json(const ops::DeniedRequest& d) {

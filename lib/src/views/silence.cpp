@@ -17,16 +17,22 @@ using nlohmann::json;
 json silence_matchers_json(const std::vector<alertmanager::SilenceMatcher>& matchers) {
     json out = json::array();
     for (const auto& m : matchers) {
-        out.push_back({{"name", m.name}, {"value", m.value}, {"is_regex", m.is_regex}, {"is_equal", m.is_equal}});
+        out.push_back({{"name", m.name},
+                       {"value", m.value},
+                       {"is_regex", m.is_regex},
+                       {"is_equal", m.is_equal}});
     }
     return out;
 }
 
-json silence_time_or_null(const std::optional<TimePoint>& t) { return t ? json(format_rfc3339(*t)) : json(nullptr); }
+json silence_time_or_null(const std::optional<TimePoint>& t) {
+    return t ? json(format_rfc3339(*t)) : json(nullptr);
+}
 
 std::string silence_left_text(const Silence& s, TimePoint ref) {
     if (s.state == "pending" && s.starts_at && *s.starts_at > ref) {
-        return "starts in " + format_duration(std::chrono::duration_cast<std::chrono::milliseconds>(*s.starts_at - ref));
+        return "starts in " + format_duration(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  *s.starts_at - ref));
     }
     const auto left = ops::silence_time_left(s, ref);
     if (left.count() <= 0) {
@@ -52,10 +58,13 @@ std::string created_silence_text(const ops::CreatedSilenceResult& r, TimePoint r
     const auto& s = r.silence;
     std::string length = "?";
     if (s.starts_at && s.ends_at) {
-        length = format_duration(std::chrono::duration_cast<std::chrono::milliseconds>(*s.ends_at - *s.starts_at));
+        length = format_duration(
+            std::chrono::duration_cast<std::chrono::milliseconds>(*s.ends_at - *s.starts_at));
     }
-    std::string out = fmt::format("Silenced {} for {} ({}): silence {}\n", r.service, length, silence_left_text(s, ref), s.id);
-    out += fmt::format("  matchers  {}\n", render::sanitize(ops::format_silence_matchers(s.matchers)));
+    std::string out = fmt::format("Silenced {} for {} ({}): silence {}\n", r.service, length,
+                                  silence_left_text(s, ref), s.id);
+    out +=
+        fmt::format("  matchers  {}\n", render::sanitize(ops::format_silence_matchers(s.matchers)));
     if (s.ends_at) {
         out += fmt::format("  ends      {}\n", format_local(*s.ends_at));
     }
@@ -76,17 +85,24 @@ json silence_list_json(const std::vector<ops::SilenceView>& silences, TimePoint 
     return {{"silences", items}};
 }
 
-std::string silence_list_text(const std::vector<ops::SilenceView>& silences, TimePoint ref, const render::Style& style) {
+std::string silence_list_text(const std::vector<ops::SilenceView>& silences, TimePoint ref,
+                              const render::Style& style) {
     if (silences.empty()) {
         return "No active or pending silences.\n";
     }
     render::Table table;
-    table.column("ID").column("LEFT").column("BY").column("MATCHERS").column("COMMENT", render::Align::left, true);
+    table.column("ID")
+        .column("LEFT")
+        .column("BY")
+        .column("MATCHERS")
+        .column("COMMENT", render::Align::left, true);
     for (const auto& v : silences) {
         const auto& s = v.silence;
         const auto color = s.state == "pending" ? render::Color::gray : render::Color::yellow;
-        table.row({s.id, render::paint(silence_left_text(s, ref), color, style), render::sanitize(s.created_by),
-                   render::sanitize(ops::format_silence_matchers(s.matchers)), render::sanitize(s.comment)});
+        table.row({s.id, render::paint(silence_left_text(s, ref), color, style),
+                   render::sanitize(s.created_by),
+                   render::sanitize(ops::format_silence_matchers(s.matchers)),
+                   render::sanitize(s.comment)});
     }
     return table.render(style.width);
 }
@@ -104,9 +120,10 @@ std::string expired_silence_text(const ops::ExpiredSilenceResult& r) {
         return fmt::format("Silence {} had already ended{}; nothing to do.\n", s.id,
                            s.ends_at ? " at " + format_rfc3339(*s.ends_at) : std::string());
     }
-    return fmt::format("Expired silence {} ({}); its alerts notify again.\n  was  {} by {}: {}\n", s.id, r.alertmanager,
-                       render::sanitize(ops::format_silence_matchers(s.matchers)), render::sanitize(s.created_by),
-                       render::sanitize(s.comment));
+    return fmt::format("Expired silence {} ({}); its alerts notify again.\n  was  {} by {}: {}\n",
+                       s.id, r.alertmanager,
+                       render::sanitize(ops::format_silence_matchers(s.matchers)),
+                       render::sanitize(s.created_by), render::sanitize(s.comment));
 }
 
 json triage_silences_json(const std::vector<Silence>& silences, TimePoint ref) {
@@ -130,10 +147,12 @@ std::vector<std::string> triage_silences_lines(const std::vector<Silence>& silen
     if (silences.empty()) {
         return out;
     }
-    out.push_back(render::paint(fmt::format("SILENCES  {} active", silences.size()), render::Color::bold, style));
+    out.push_back(render::paint(fmt::format("SILENCES  {} active", silences.size()),
+                                render::Color::bold, style));
     for (const auto& s : silences) {
         out.push_back(fmt::format("  {}  {}  by {}: {}", s.id,
-                                  render::paint(fmt::format("{:<11}", silence_left_text(s, ref)), render::Color::yellow, style),
+                                  render::paint(fmt::format("{:<11}", silence_left_text(s, ref)),
+                                                render::Color::yellow, style),
                                   render::sanitize(s.created_by), render::sanitize(s.comment)));
     }
     return out;

@@ -3,25 +3,24 @@
 #include "oncall/views/triage.h"
 
 #include "oncall/core/duration.h"
-#include "oncall/views/silence.h"
 #include "oncall/core/live.h"
 #include "oncall/render/sanitize.h"
 #include "oncall/render/sparkline.h"
 #include "oncall/render/style.h"
 #include "oncall/render/table.h"
-
-#include <fmt/format.h>
+#include "oncall/views/silence.h"
 
 #include <algorithm>
 #include <cmath>
+#include <fmt/format.h>
 
 namespace oncall::views {
 namespace {
 
 using namespace oncall::ops;
 using render::Color;
-using render::sanitize;
 using render::paint;
+using render::sanitize;
 using render::Style;
 
 std::string pad(std::string_view text, int width) {
@@ -51,7 +50,9 @@ private:
 };
 
 Color verdict_color(Verdict v) {
-    return v == Verdict::degraded ? Color::red : v == Verdict::healthy ? Color::green : Color::yellow;
+    return v == Verdict::degraded  ? Color::red
+           : v == Verdict::healthy ? Color::green
+                                   : Color::yellow;
 }
 
 std::string short_artifact(const std::vector<std::string>& artifacts) {
@@ -67,7 +68,8 @@ std::string short_artifact(const std::vector<std::string>& artifacts) {
 }
 
 // The series bucketed into `width` cells over [start, end).
-std::vector<std::optional<double>> cells_of(const std::vector<Point>& points, TimePoint start, TimePoint end, int width) {
+std::vector<std::optional<double>> cells_of(const std::vector<Point>& points, TimePoint start,
+                                            TimePoint end, int width) {
     std::vector<double> sum(static_cast<std::size_t>(width), 0.0);
     std::vector<int> n(static_cast<std::size_t>(width), 0);
     const double span = static_cast<double>((end - start).count());
@@ -98,7 +100,8 @@ std::string healthy_summary(const TriageReport& r) {
     const bool no_metrics = skipped("prometheus");
     const bool no_alerts = skipped("alertmanager");
     if (no_metrics && no_alerts) {
-        return "rollout fine; metrics were not checked (no Prometheus configured), nor alerts (no Alertmanager "
+        return "rollout fine; metrics were not checked (no Prometheus configured), nor alerts (no "
+               "Alertmanager "
                "configured)";
     }
     if (no_metrics) {
@@ -127,7 +130,8 @@ std::string triage_text(const TriageReport& r, const TextOptions& options) {
                                                      : r.verdict == Verdict::healthy ? "HEALTHY"
                                                                                      : "UNKNOWN"),
                                 verdict_color(r.verdict), style);
-    std::string why = r.verdict_reasons.empty() ? healthy_summary(r) : sanitize(r.verdict_reasons.front());
+    std::string why =
+        r.verdict_reasons.empty() ? healthy_summary(r) : sanitize(r.verdict_reasons.front());
     if (r.verdict_reasons.size() > 1) {
         why += fmt::format(" (+{} more)", r.verdict_reasons.size() - 1);
     }
@@ -135,7 +139,8 @@ std::string triage_text(const TriageReport& r, const TextOptions& options) {
     s.line(fmt::format("{}  {}  {}{}", paint(sanitize(r.service), Color::bold, style), verdict, why,
                        past ? fmt::format("  [as of {}]", format_local(r.at)) : std::string()));
     if (r.since) {
-        s.line(fmt::format("since     {} ({}): {}", format_local(*r.since), format_age(*r.since, r.at), sanitize(r.since_reason)));
+        s.line(fmt::format("since     {} ({}): {}", format_local(*r.since),
+                           format_age(*r.since, r.at), sanitize(r.since_reason)));
     }
     if (r.suspect) {
         std::string when;
@@ -144,8 +149,10 @@ std::string triage_text(const TriageReport& r, const TextOptions& options) {
                 when = fmt::format(", deployed {}", format_age(*d.deployed_at, r.at));
             }
         }
-        s.line(fmt::format("suspect   {}: {}", paint(fmt::format("revision {}{}", r.suspect->revision, when), Color::red, style),
-                           sanitize(r.suspect->reason)));
+        s.line(fmt::format(
+            "suspect   {}: {}",
+            paint(fmt::format("revision {}{}", r.suspect->revision, when), Color::red, style),
+            sanitize(r.suspect->reason)));
     } else if (r.verdict == Verdict::degraded) {
         s.line("suspect   none: no deploy in the window explains the change");
     }
@@ -160,7 +167,8 @@ std::string triage_text(const TriageReport& r, const TextOptions& options) {
     };
     const auto failed_line = [&](const SourceStatus* src) {
         if (src != nullptr && !src->ok && src->error) {
-            s.line("  " + paint(sanitize(src->error->message), src->skipped ? Color::gray : Color::yellow, style));
+            s.line("  " + paint(sanitize(src->error->message),
+                                src->skipped ? Color::gray : Color::yellow, style));
             return true;
         }
         return false;
@@ -179,7 +187,8 @@ std::string triage_text(const TriageReport& r, const TextOptions& options) {
         } else {
             const auto quiet = r.alerts.size() - static_cast<std::size_t>(firing);
             s.heading(fmt::format("ALERTS    {} firing{}", firing,
-                                  quiet > 0 ? fmt::format(", {} silenced or inhibited", quiet) : std::string()));
+                                  quiet > 0 ? fmt::format(", {} silenced or inhibited", quiet)
+                                            : std::string()));
         }
         if (!failed_line(src)) {
             std::size_t shown = 0;
@@ -189,17 +198,25 @@ std::string triage_text(const TriageReport& r, const TextOptions& options) {
                 }
                 ++shown;
                 std::string state = a.state == "active"
-                                        ? (a.starts_at ? "firing " + format_age(*a.starts_at, r.at) : std::string("firing"))
-                                        : (!a.silenced_by.empty() ? "silenced" : !a.inhibited_by.empty() ? "inhibited" : a.state);
+                                        ? (a.starts_at ? "firing " + format_age(*a.starts_at, r.at)
+                                                       : std::string("firing"))
+                                        : (!a.silenced_by.empty()    ? "silenced"
+                                           : !a.inhibited_by.empty() ? "inhibited"
+                                                                     : a.state);
                 if (state.size() > 8 && state.compare(state.size() - 4, 4, " ago") == 0) {
                     state.resize(state.size() - 4);
                 }
-                const Color c = a.state != "active" ? Color::gray : alertmanager::severity_rank(a.severity) == 0 ? Color::red : Color::yellow;
-                s.line(fmt::format("  {} {} {} {}", paint(pad(a.severity.empty() ? "-" : sanitize(a.severity), 8), c, style),
-                                   pad(sanitize(a.name), 18), pad(sanitize(state), 12), sanitize(a.summary)));
+                const Color c = a.state != "active"                            ? Color::gray
+                                : alertmanager::severity_rank(a.severity) == 0 ? Color::red
+                                                                               : Color::yellow;
+                s.line(fmt::format(
+                    "  {} {} {} {}",
+                    paint(pad(a.severity.empty() ? "-" : sanitize(a.severity), 8), c, style),
+                    pad(sanitize(a.name), 18), pad(sanitize(state), 12), sanitize(a.summary)));
             }
             if (r.alerts.size() > shown) {
-                s.line(fmt::format("  +{} more (oncall triage {} -o json)", r.alerts.size() - shown, r.service));
+                s.line(fmt::format("  +{} more (oncall triage {} -o json)", r.alerts.size() - shown,
+                                   r.service));
             }
         }
     }
@@ -212,8 +229,9 @@ std::string triage_text(const TriageReport& r, const TextOptions& options) {
     const int name_w = 13;
     const int col_w = 9;
     const int spark_w = std::max(10, std::min(60, width - 2 - name_w - 3 * col_w - 4));
-    s.heading(fmt::format("{}{}{}{}  {}", pad("SIGNALS", name_w + 2), pad_left("now", col_w), pad_left("baseline", col_w),
-                          pad_left("SLO", col_w), fmt::format("last {}", format_duration(r.window))));
+    s.heading(fmt::format("{}{}{}{}  {}", pad("SIGNALS", name_w + 2), pad_left("now", col_w),
+                          pad_left("baseline", col_w), pad_left("SLO", col_w),
+                          fmt::format("last {}", format_duration(r.window))));
     const auto* prom = source("prometheus");
     failed_line(prom);
     for (const auto& sig : r.signals) {
@@ -223,7 +241,8 @@ std::string triage_text(const TriageReport& r, const TextOptions& options) {
             now_text += "!";
             c = Color::red;
         }
-        // Drawn from zero up to the larger of the SLO and the peak, so height means "how close to the SLO".
+        // Drawn from zero up to the larger of the SLO and the peak, so height means "how close to
+        // the SLO".
         double lo = 0.0;
         double hi = sig.threshold.value_or(0.0);
         for (const auto& p : sig.points) {
@@ -232,13 +251,16 @@ std::string triage_text(const TriageReport& r, const TextOptions& options) {
                 hi = std::max(hi, p.value);
             }
         }
-        const auto spark = sig.points.empty()
-                               ? std::string(static_cast<std::size_t>(spark_w), ' ')
-                               : render::sparkline(cells_of(sig.points, start, r.at, spark_w), spark_w, lo, hi);
-        s.line(fmt::format("  {}{}{}{}  {}", pad(sanitize(sig.title), name_w), paint(pad_left(now_text, col_w), c, style),
+        const auto spark =
+            sig.points.empty()
+                ? std::string(static_cast<std::size_t>(spark_w), ' ')
+                : render::sparkline(cells_of(sig.points, start, r.at, spark_w), spark_w, lo, hi);
+        s.line(fmt::format("  {}{}{}{}  {}", pad(sanitize(sig.title), name_w),
+                           paint(pad_left(now_text, col_w), c, style),
                            pad_left(value_or_dash(sig.name, sig.baseline), col_w),
                            pad_left(value_or_dash(sig.name, sig.threshold), col_w),
-                           sig.status == SignalStatus::breach ? paint(spark, Color::red, style) : spark));
+                           sig.status == SignalStatus::breach ? paint(spark, Color::red, style)
+                                                              : spark));
     }
     {
         std::string axis(static_cast<std::size_t>(spark_w), ' ');
@@ -248,12 +270,14 @@ std::string triage_text(const TriageReport& r, const TextOptions& options) {
             if (!d.deployed_at || *d.deployed_at < start || *d.deployed_at > r.at) {
                 continue;
             }
-            const double frac = static_cast<double>((*d.deployed_at - start).count()) / static_cast<double>(r.window.count());
+            const double frac = static_cast<double>((*d.deployed_at - start).count()) /
+                                static_cast<double>(r.window.count());
             auto c = std::clamp(static_cast<int>(frac * spark_w), 0, spark_w - 1);
             const auto label = std::to_string(d.revision);
             c = std::min(c, spark_w - static_cast<int>(label.size()));
             for (std::size_t k = 0; k < label.size(); ++k) {
-                cells[static_cast<std::size_t>(c) + k] = paint(std::string(1, label[k]), d.suspect ? Color::red : Color::cyan, style);
+                cells[static_cast<std::size_t>(c) + k] =
+                    paint(std::string(1, label[k]), d.suspect ? Color::red : Color::cyan, style);
             }
             any = true;
         }
@@ -262,7 +286,8 @@ std::string triage_text(const TriageReport& r, const TextOptions& options) {
             for (const auto& cell : cells) {
                 marks += cell;
             }
-            s.line(fmt::format("  {}{}  {}", pad("deploys", name_w), std::string(static_cast<std::size_t>(3 * col_w), ' '), marks));
+            s.line(fmt::format("  {}{}  {}", pad("deploys", name_w),
+                               std::string(static_cast<std::size_t>(3 * col_w), ' '), marks));
         }
     }
 
@@ -274,7 +299,8 @@ std::string triage_text(const TriageReport& r, const TextOptions& options) {
         std::size_t shown = 0;
         for (const auto& d : r.deploys) {
             if (shown == 4) {
-                s.line(fmt::format("  +{} older (oncall history {})", r.deploys.size() - shown, r.service));
+                s.line(fmt::format("  +{} older (oncall history {})", r.deploys.size() - shown,
+                                   r.service));
                 break;
             }
             ++shown;
@@ -294,8 +320,8 @@ std::string triage_text(const TriageReport& r, const TextOptions& options) {
             }
             s.line(fmt::format("  rev {}  {}  {}  {}  {}", pad(std::to_string(d.revision), 3),
                                pad(sanitize(short_artifact(d.artifacts)), 12),
-                               pad(d.deployed_at ? format_age(*d.deployed_at, r.at) : "-", 10), pad(mark_text, 24),
-                               sanitize(d.change_cause)));
+                               pad(d.deployed_at ? format_age(*d.deployed_at, r.at) : "-", 10),
+                               pad(mark_text, 24), sanitize(d.change_cause)));
         }
     }
 
@@ -308,28 +334,35 @@ std::string triage_text(const TriageReport& r, const TextOptions& options) {
         const Color c = ro.state == RolloutState::complete ? Color::green
                         : ro.state == RolloutState::failed ? Color::red
                                                            : Color::yellow;
-        s.line(fmt::format("{}{}: {}/{} updated, {} ready, {} available{}", paint(pad("ROLLOUT", 10), Color::bold, style),
-                           paint(rollout_state_name(ro.state), c, style), ro.updated, ro.desired, ro.ready, ro.available,
-                           ro.problems.empty() ? std::string() : "; " + sanitize(ro.problems.front())));
+        s.line(fmt::format("{}{}: {}/{} updated, {} ready, {} available{}",
+                           paint(pad("ROLLOUT", 10), Color::bold, style),
+                           paint(rollout_state_name(ro.state), c, style), ro.updated, ro.desired,
+                           ro.ready, ro.available,
+                           ro.problems.empty() ? std::string()
+                                               : "; " + sanitize(ro.problems.front())));
         if (ro.problems.size() > 1) {
             s.line(fmt::format("          {}{}", sanitize(ro.problems[1]),
-                               ro.problems.size() > 2 ? fmt::format(" (+{} more)", ro.problems.size() - 2) : std::string()));
+                               ro.problems.size() > 2
+                                   ? fmt::format(" (+{} more)", ro.problems.size() - 2)
+                                   : std::string()));
         }
     }
     for (std::size_t i = 0; i < r.drift.size() && i < 2; ++i) {
         const auto& d = r.drift[i];
         const std::string text =
             d.kind == DriftKind::mutable_tag
-                ? fmt::format("container {} runs the mutable tag {}, not a digest", sanitize(d.container),
-                              sanitize(d.running))
+                ? fmt::format("container {} runs the mutable tag {}, not a digest",
+                              sanitize(d.container), sanitize(d.running))
                 : fmt::format("pod {} runs {}, its revision names {}", sanitize(d.pod),
-                              sanitize(short_artifact({d.running})), sanitize(short_artifact({d.expected})));
-        s.line(fmt::format("{}{}", paint(pad(i == 0 ? "DRIFT" : "", 10), Color::bold, style), paint(text, Color::yellow, style)));
+                              sanitize(short_artifact({d.running})),
+                              sanitize(short_artifact({d.expected})));
+        s.line(fmt::format("{}{}", paint(pad(i == 0 ? "DRIFT" : "", 10), Color::bold, style),
+                           paint(text, Color::yellow, style)));
     }
     for (std::size_t i = 0; i < r.logs.size() && i < 2; ++i) {
         const auto& l = r.logs[i];
-        s.line(fmt::format("{}{} {}", paint(pad(i == 0 ? "LOGS" : "", 10), Color::bold, style), pad_left(fmt::format("{}x", l.count), 4),
-                           sanitize(l.pattern)));
+        s.line(fmt::format("{}{} {}", paint(pad(i == 0 ? "LOGS" : "", 10), Color::bold, style),
+                           pad_left(fmt::format("{}x", l.count), 4), sanitize(l.pattern)));
     }
 
     // Next commands.
@@ -341,7 +374,8 @@ std::string triage_text(const TriageReport& r, const TextOptions& options) {
             cmd_w = std::max(cmd_w, render::display_width(sanitize(rec.command)));
         }
         for (const auto& rec : r.recommendations) {
-            s.line(fmt::format("  {}  {}", paint(pad(sanitize(rec.command), cmd_w), Color::bold, style),
+            s.line(fmt::format("  {}  {}",
+                               paint(pad(sanitize(rec.command), cmd_w), Color::bold, style),
                                paint("# " + sanitize(rec.why), Color::gray, style)));
         }
     }
@@ -360,7 +394,8 @@ std::string triage_text(const TriageReport& r, const TextOptions& options) {
 std::string overview_text(const Overview& overview, const TextOptions& options) {
     const Style& style = options.style;
     render::Table t;
-    t.column("SERVICE").column("VERDICT").column("SINCE").column("SUSPECT").column("FINDING", render::Align::left, true);
+    t.column("SERVICE").column("VERDICT").column("SINCE").column("SUSPECT").column(
+        "FINDING", render::Align::left, true);
     for (const auto& l : overview.lines) {
         std::string finding = sanitize(l.summary);
         if (!l.failed_sources.empty()) {
@@ -372,7 +407,8 @@ std::string overview_text(const Overview& overview, const TextOptions& options) 
         }
         t.row({sanitize(l.service), paint(verdict_name(l.verdict), verdict_color(l.verdict), style),
                l.since ? format_age(*l.since, overview.at) : std::string("-"),
-               l.suspect ? fmt::format("revision {}", l.suspect->revision) : std::string("-"), finding});
+               l.suspect ? fmt::format("revision {}", l.suspect->revision) : std::string("-"),
+               finding});
     }
     return t.render(style.width);
 }
@@ -389,11 +425,13 @@ nlohmann::json overview_json(const Overview& overview) {
              {"verdict", verdict_name(l.verdict)},
              {"exit_code", static_cast<int>(l.exit_code)},
              {"since", l.since ? json(format_rfc3339(*l.since)) : json(nullptr)},
-             {"suspect", l.suspect ? json{{"revision", l.suspect->revision}, {"reason", l.suspect->reason}}
-                                   : json(nullptr)},
+             {"suspect",
+              l.suspect ? json{{"revision", l.suspect->revision}, {"reason", l.suspect->reason}}
+                        : json(nullptr)},
              {"summary", l.summary},
              {"rollout", l.rollout ? json(ops::rollout_state_name(*l.rollout)) : json(nullptr)},
-             {"rollout_reason", l.rollout_reason.empty() ? json(nullptr) : json(l.rollout_reason.raw())},
+             {"rollout_reason",
+              l.rollout_reason.empty() ? json(nullptr) : json(l.rollout_reason.raw())},
              {"failed_sources", l.failed_sources}});
     }
     j["errors"] = overview.listing_error ? json::array({*overview.listing_error}) : json::array();
@@ -403,7 +441,9 @@ nlohmann::json overview_json(const Overview& overview) {
 
 nlohmann::json triage_json(const TriageReport& r) {
     using nlohmann::json;
-    const auto opt_time = [](const std::optional<TimePoint>& t) { return t ? json(format_rfc3339(*t)) : json(nullptr); };
+    const auto opt_time = [](const std::optional<TimePoint>& t) {
+        return t ? json(format_rfc3339(*t)) : json(nullptr);
+    };
     const auto opt_num = [](const std::optional<double>& v) {
         return v && std::isfinite(*v) ? json(*v) : json(nullptr);
     };
@@ -432,7 +472,8 @@ nlohmann::json triage_json(const TriageReport& r) {
     for (const auto& s : r.signals) {
         json points = json::array();
         for (const auto& p : s.points) {
-            points.push_back({p.time.time_since_epoch().count() / 1000.0, std::isfinite(p.value) ? json(p.value) : json(nullptr)});
+            points.push_back({p.time.time_since_epoch().count() / 1000.0,
+                              std::isfinite(p.value) ? json(p.value) : json(nullptr)});
         }
         j["signals"].push_back({{"name", s.name},
                                 {"title", s.title},
@@ -451,14 +492,19 @@ nlohmann::json triage_json(const TriageReport& r) {
                                 {"current", d.current},
                                 {"suspect", d.suspect}});
     }
-    j["suspect"] = r.suspect ? json{{"revision", r.suspect->revision}, {"reason", r.suspect->reason}} : json(nullptr);
-    j["rollback_target"] = r.rollback_target
-                               ? json{{"revision", r.rollback_target->revision}, {"reason", r.rollback_target->reason}}
-                               : json(nullptr);
+    j["suspect"] = r.suspect
+                       ? json{{"revision", r.suspect->revision}, {"reason", r.suspect->reason}}
+                       : json(nullptr);
+    j["rollback_target"] = r.rollback_target ? json{{"revision", r.rollback_target->revision},
+                                                    {"reason", r.rollback_target->reason}}
+                                             : json(nullptr);
     if (r.rollout) {
-        j["rollout"] = {{"desired", r.rollout->desired}, {"updated", r.rollout->updated},
-                        {"ready", r.rollout->ready},     {"available", r.rollout->available},
-                        {"state", rollout_state_name(r.rollout->state)},     {"problems", r.rollout->problems}};
+        j["rollout"] = {{"desired", r.rollout->desired},
+                        {"updated", r.rollout->updated},
+                        {"ready", r.rollout->ready},
+                        {"available", r.rollout->available},
+                        {"state", rollout_state_name(r.rollout->state)},
+                        {"problems", r.rollout->problems}};
     } else {
         j["rollout"] = nullptr;
     }

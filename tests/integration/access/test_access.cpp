@@ -6,10 +6,9 @@
 #include "process.h"
 
 #include <catch2/catch.hpp>
-#include <nlohmann/json.hpp>
-
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -69,9 +68,13 @@ public:
         return grants_dir() + "/sandbox." + service + ".deployer.json";
     }
     std::string audit_file() const { return m_state.path() + "/oncall/audit.jsonl"; }
-    json grant(const std::string& service) const { return json::parse(read_file(grant_file(service))); }
+    json grant(const std::string& service) const {
+        return json::parse(read_file(grant_file(service)));
+    }
     std::string token_of(const std::string& service) const { return grant(service).at("token"); }
-    std::string engineer_token() const { return trim(read_file(m_env.at("ONCALL_K8S_TOKEN_FILE"))); }
+    std::string engineer_token() const {
+        return trim(read_file(m_env.at("ONCALL_K8S_TOKEN_FILE")));
+    }
     const test::TempDir& state() const { return m_state; }
 
     /// Sends one request to the sandbox's API server with `token`; returns the HTTP status.
@@ -97,8 +100,8 @@ public:
     /// A server-side dry-run patch of a Deployment with `token`: 200 allowed, 401/403 refused.
     long try_patch(const std::string& deployment, const std::string& token) const {
         return api(http::Method::patch,
-                   "/apis/apps/v1/namespaces/shop/deployments/" + deployment + "?dryRun=All",
-                   token, R"({"metadata":{"annotations":{"oncall.dev/probe":"1"}}})",
+                   "/apis/apps/v1/namespaces/shop/deployments/" + deployment + "?dryRun=All", token,
+                   R"({"metadata":{"annotations":{"oncall.dev/probe":"1"}}})",
                    "application/merge-patch+json");
     }
 
@@ -123,8 +126,9 @@ public:
 
     ProcessResult request_access(const std::string& service, const std::string& duration,
                                  std::vector<std::string> extra = {}) const {
-        std::vector<std::string> args{"request-access", service, "--role", "deployer", "--for",
-                                      duration, "--reason", k_reason, "--ticket", "INC-4711"};
+        std::vector<std::string> args{"request-access", service,   "--role",   "deployer",
+                                      "--for",          duration,  "--reason", k_reason,
+                                      "--ticket",       "INC-4711"};
         args.insert(args.end(), extra.begin(), extra.end());
         return oncall(args);
     }
@@ -144,9 +148,12 @@ public:
         return 0;
     }
 
-    ProcessResult rollback(const std::string& service, int revision, std::vector<std::string> extra = {}) const {
-        std::vector<std::string> args{"rollback", service, "--to-revision", std::to_string(revision), "--yes",
-                                      "--no-wait", "--no-verify", "--reason", k_reason};
+    ProcessResult rollback(const std::string& service, int revision,
+                           std::vector<std::string> extra = {}) const {
+        std::vector<std::string> args{
+            "rollback", service,     "--to-revision", std::to_string(revision),
+            "--yes",    "--no-wait", "--no-verify",   "--reason",
+            k_reason};
         args.insert(args.end(), extra.begin(), extra.end());
         return oncall(args);
     }
@@ -171,7 +178,8 @@ void write_grant(const std::string& path, const json& grant) {
     std::ofstream out(path, std::ios::trunc);
     out << grant.dump(2);
     out.close();
-    std::filesystem::permissions(path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+    std::filesystem::permissions(path, std::filesystem::perms::owner_read |
+                                           std::filesystem::perms::owner_write);
 }
 
 } // namespace
@@ -221,9 +229,11 @@ TEST_CASE("triage recommends request-access before the rollback only while no gr
 
     // Grants not required: nothing to ask for.
     Workstation open;
-    open.set_env("ONCALL_CONFIG", open.state().write("config.yaml",
-        std::regex_replace(read_file(open.env("ONCALL_CONFIG")), std::regex("require-grant: true"),
-                           "require-grant: false")));
+    open.set_env(
+        "ONCALL_CONFIG",
+        open.state().write("config.yaml", std::regex_replace(read_file(open.env("ONCALL_CONFIG")),
+                                                             std::regex("require-grant: true"),
+                                                             "require-grant: false")));
     const auto not_required = commands_of(open);
     CHECK(index_of(not_required, "oncall request-access") == -1);
     CHECK(index_of(not_required, "oncall rollback checkout") >= 0);
@@ -360,13 +370,15 @@ TEST_CASE("redeploy needs the grant too, and writes with it") {
     CHECK(refused.exit_code == 4);
     CHECK_THAT(refused.err, Catch::Contains(request_line("payments")));
     REQUIRE(ws.request_access("payments", "10m").exit_code == 0);
-    auto done = ws.oncall({"redeploy", "payments", "--yes", "--no-wait", "--reason", k_reason, "-v"});
+    auto done =
+        ws.oncall({"redeploy", "payments", "--yes", "--no-wait", "--reason", k_reason, "-v"});
     INFO(done.err);
     CHECK(done.exit_code == 0);
     CHECK_THAT(done.err, Catch::Contains("PATCH"));
     CHECK_THAT(done.out + done.err, !Catch::Contains(ws.token_of("payments")));
     const std::string audit = read_file(ws.audit_file());
-    CHECK_THAT(audit, Catch::Contains("\"grant\":\"" + ws.grant("payments").at("grant").get<std::string>() + "\""));
+    CHECK_THAT(audit, Catch::Contains("\"grant\":\"" +
+                                      ws.grant("payments").at("grant").get<std::string>() + "\""));
     REQUIRE(ws.oncall({"access", "revoke", "payments"}).exit_code == 0);
 }
 
@@ -390,9 +402,11 @@ TEST_CASE("durations over the role's max or the service account's cap create not
     CHECK_THAT(over_account.err, Catch::Contains("shop/oncall-deployer"));
     CHECK_THAT(over_account.err, Catch::Contains("oncall.dev/max-duration"));
 
-    auto trivial = ws.oncall({"request-access", "checkout", "--role", "deployer", "--for", "10m", "--reason", "fix"});
+    auto trivial = ws.oncall(
+        {"request-access", "checkout", "--role", "deployer", "--for", "10m", "--reason", "fix"});
     CHECK(trivial.exit_code == 2);
-    auto unknown = ws.oncall({"request-access", "checkout", "--role", "admin", "--for", "10m", "--reason", k_reason});
+    auto unknown = ws.oncall(
+        {"request-access", "checkout", "--role", "admin", "--for", "10m", "--reason", k_reason});
     CHECK(unknown.exit_code == 2);
     CHECK_THAT(unknown.err, Catch::Contains("deployer, triage"));
 
@@ -409,7 +423,8 @@ TEST_CASE("a step the server refuses after the grant Secret exists leaves nothin
     config = std::regex_replace(config, std::regex("(\\n *)triage: \\{"),
                                 "$1ops: { service-account: default, max: 1h }$1triage: {");
     ws.set_env("ONCALL_CONFIG", ws.state().write("config.yaml", config));
-    auto refused = ws.oncall({"request-access", "checkout", "--role", "ops", "--for", "10m", "--reason", k_reason});
+    auto refused = ws.oncall(
+        {"request-access", "checkout", "--role", "ops", "--for", "10m", "--reason", k_reason});
     CHECK(refused.exit_code == 4);
     CHECK_THAT(refused.err, Catch::Contains("shop/default"));
     CHECK_THAT(refused.err, Catch::Contains("deleted again"));
@@ -468,8 +483,8 @@ TEST_CASE("the token never shows, and the grant files stay private") {
     CHECK_THAT(audit, Catch::Contains("request-access"));
     CHECK_THAT(audit, Catch::Contains("revoke-access"));
     for (const auto& t : {token, payments_token}) {
-        for (const auto& text : {granted.out, granted.err, json_out.out, json_out.err, listed.out, listed.err,
-                                 view.out, view.err, revoke.out, revoke.err, audit,
+        for (const auto& text : {granted.out, granted.err, json_out.out, json_out.err, listed.out,
+                                 listed.err, view.out, view.err, revoke.out, revoke.err, audit,
                                  read_file(ws.env("ONCALL_CONFIG"))}) {
             CHECK(text.find(t) == std::string::npos);
         }
@@ -478,8 +493,9 @@ TEST_CASE("the token never shows, and the grant files stay private") {
     CHECK(mode_of(ws.grants_dir()) == 0700);
     CHECK(mode_of(ws.grant_file("checkout")) == 0600);
 
-    std::filesystem::permissions(ws.grant_file("checkout"), std::filesystem::perms::group_read |
-                                                                std::filesystem::perms::others_read,
+    std::filesystem::permissions(ws.grant_file("checkout"),
+                                 std::filesystem::perms::group_read |
+                                     std::filesystem::perms::others_read,
                                  std::filesystem::perm_options::add);
     auto loose = ws.oncall({"access", "list"});
     CHECK(loose.exit_code == 4);
@@ -492,7 +508,8 @@ TEST_CASE("the token never shows, and the grant files stay private") {
 
 TEST_CASE("kubectl's tokens are not oncall grants, and oncall's grant records show in kubectl") {
     Workstation ws;
-    auto minted = ws.kubectl({"create", "token", "oncall-deployer", "-n", "shop", "--duration=10m"});
+    auto minted =
+        ws.kubectl({"create", "token", "oncall-deployer", "-n", "shop", "--duration=10m"});
     INFO(minted.err);
     REQUIRE(minted.exit_code == 0);
     const std::string kubectl_token = trim(minted.out);

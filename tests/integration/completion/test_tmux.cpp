@@ -16,7 +16,8 @@ namespace {
 // A detached tmux server of its own running one interactive bash; killed on destruction.
 class Terminal {
 public:
-    explicit Terminal(const CompletionWorld& world, const std::string& shell = "bash --norc --noprofile")
+    explicit Terminal(const CompletionWorld& world,
+                      const std::string& shell = "bash --norc --noprofile")
         : m_options(world.options()) {
         static int counter = 0;
         m_socket = fmt::format("oncall-completion-{}-{}", ::getpid(), ++counter);
@@ -199,21 +200,28 @@ struct ShellSetup {
 std::vector<ShellSetup> interactive_shells() {
     const std::string dir = completions_dir();
     return {
-        {"bash", "bash --norc --noprofile", fmt::format("source '{}/oncall.bash'; PS1='ready$ '; clear", dir)},
+        {"bash", "bash --norc --noprofile",
+         fmt::format("source '{}/oncall.bash'; PS1='ready$ '; clear", dir)},
         {"zsh", "zsh -f",
-         fmt::format("autoload -U compinit && compinit -u -D; source '{}/_oncall'; PS1='ready$ '; clear", dir)},
+         fmt::format(
+             "autoload -U compinit && compinit -u -D; source '{}/_oncall'; PS1='ready$ '; clear",
+             dir)},
         {"fish", "fish --no-config",
-         fmt::format("source '{}/oncall.fish'; function fish_prompt; echo -n 'ready$ '; end; clear", dir)},
+         fmt::format("source '{}/oncall.fish'; function fish_prompt; echo -n 'ready$ '; end; clear",
+                     dir)},
     };
 }
 
-bool exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
+bool exists(const std::string& path) {
+    return ::access(path.c_str(), F_OK) == 0;
+}
 
 } // namespace
 
 // A context named like a command substitution must reach oncall as text: completion inserts it
 // quoted, and pressing Enter runs nothing else.
-TEST_CASE("tmux: a hostile context name is inserted quoted in bash, zsh and fish", "[completion][tmux][security]") {
+TEST_CASE("tmux: a hostile context name is inserted quoted in bash, zsh and fish",
+          "[completion][tmux][security]") {
     for (const auto& shell : interactive_shells()) {
         DYNAMIC_SECTION(shell.name) {
             TempDir marks;

@@ -6,13 +6,12 @@
 #include "workstation.h"
 
 #include <catch2/catch.hpp>
-#include <nlohmann/json.hpp>
-
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <regex>
-#include <sys/stat.h>
 #include <set>
+#include <sys/stat.h>
 
 using namespace oncall;
 using nlohmann::json;
@@ -63,7 +62,8 @@ void check_audit(const Workstation& ws, const std::string& service, const std::s
     bool found = false;
     std::set<std::string> intents;
     for (const auto& l : lines) {
-        if (l.value("service", "") != service || (l.value("action", "") != "rollback" && l.value("action", "") != "redeploy")) {
+        if (l.value("service", "") != service ||
+            (l.value("action", "") != "rollback" && l.value("action", "") != "redeploy")) {
             continue;
         }
         // Write-ahead: each attempt's intent line comes before its result line.
@@ -75,8 +75,10 @@ void check_audit(const Workstation& ws, const std::string& service, const std::s
         }
         CHECK(l.at("phase") == "result");
         CHECK(intents.count(l.at("attempt").get<std::string>()) == 1);
-        CHECK(l.at("from").at("artifacts").at(0).get<std::string>().find("@sha256:") != std::string::npos);
-        CHECK(l.at("to").at("artifacts").at(0).get<std::string>().find("@sha256:") != std::string::npos);
+        CHECK(l.at("from").at("artifacts").at(0).get<std::string>().find("@sha256:") !=
+              std::string::npos);
+        CHECK(l.at("to").at("artifacts").at(0).get<std::string>().find("@sha256:") !=
+              std::string::npos);
         CHECK_FALSE(l.at("reason").get<std::string>().empty());
         CHECK(l.contains("time"));
         CHECK(l.contains("user"));
@@ -104,7 +106,8 @@ TEST_CASE("history and status agree with kubectl") {
             const long n = r.at("revision");
             CHECK(n < previous); // newest first
             previous = n;
-            ours[n] = r.at("change_cause").is_null() ? "<none>" : r.at("change_cause").get<std::string>();
+            ours[n] =
+                r.at("change_cause").is_null() ? "<none>" : r.at("change_cause").get<std::string>();
             current += r.at("current").get<bool>() ? 1 : 0;
             CHECK_FALSE(r.at("deployed_at").is_null());
             for (const auto& a : r.at("artifacts")) {
@@ -130,12 +133,14 @@ TEST_CASE("history and status agree with kubectl") {
             CHECK(test::trimmed(k.out) == status.at("message").get<std::string>());
         } else if (status.at("state") == "failed") {
             CHECK(s.exit_code == 7);
-            if (status.at("reason").get<std::string>().find("progress deadline") != std::string::npos) {
+            if (status.at("reason").get<std::string>().find("progress deadline") !=
+                std::string::npos) {
                 CHECK(k.exit_code != 0);
             } else {
                 // Failed by its new pods (a crash loop): kubectl, blind to pods, still waits.
                 CHECK(service == "search");
-                CHECK_THAT(status.at("reason").get<std::string>(), Catch::Contains("CrashLoopBackOff"));
+                CHECK_THAT(status.at("reason").get<std::string>(),
+                           Catch::Contains("CrashLoopBackOff"));
                 CHECK(k.exit_code == 0);
             }
         }
@@ -163,7 +168,8 @@ TEST_CASE("rollback of checkout picks revision 2 by its signals and the service 
     REQUIRE(current_digest_of(before) != digest2);
     const std::string reason = "checkout errors at 12% since revision 3";
 
-    auto r = ws.oncall({"rollback", "checkout", "--yes", "--reason", reason, "--verify-window", "15s", "-o", "json"});
+    auto r = ws.oncall({"rollback", "checkout", "--yes", "--reason", reason, "--verify-window",
+                        "15s", "-o", "json"});
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
     const json out = parse_out(r);
@@ -182,13 +188,15 @@ TEST_CASE("rollback of checkout picks revision 2 by its signals and the service 
         CHECK(image == digest2);
     }
     // Prometheus agrees that the error ratio recovered.
-    const auto ratio = ws.promql(R"(sum(rate(http_requests_total{service="checkout",code=~"5.."}[15s])) / sum(rate(http_requests_total{service="checkout"}[15s])))");
+    const auto ratio = ws.promql(
+        R"(sum(rate(http_requests_total{service="checkout",code=~"5.."}[15s])) / sum(rate(http_requests_total{service="checkout"}[15s])))");
     REQUIRE(ratio.has_value());
     CHECK(*ratio < 0.01);
     // change-cause and the Event record who and why.
     const json d = ws.deployment("checkout");
-    CHECK_THAT(d.at("metadata").at("annotations").at("kubernetes.io/change-cause").get<std::string>(),
-               Catch::Contains(reason));
+    CHECK_THAT(
+        d.at("metadata").at("annotations").at("kubernetes.io/change-cause").get<std::string>(),
+        Catch::Contains(reason));
     auto events = ws.kubectl({"get", "events", "-o", "json"});
     REQUIRE(events.exit_code == 0);
     bool event = false;
@@ -209,8 +217,8 @@ TEST_CASE("rollback of checkout picks revision 2 by its signals and the service 
         }
     }
     const std::string rv = ws.spec_fingerprint("checkout");
-    auto skip = ws.oncall({"rollback", "checkout", "--to-revision", std::to_string(current), "--yes", "--reason",
-                           "again, to be sure", "-o", "json"});
+    auto skip = ws.oncall({"rollback", "checkout", "--to-revision", std::to_string(current),
+                           "--yes", "--reason", "again, to be sure", "-o", "json"});
     INFO(skip.err);
     CHECK(skip.exit_code == 0);
     CHECK(parse_out(skip).at("result") == "skipped");
@@ -221,8 +229,9 @@ TEST_CASE("rollback of checkout picks revision 2 by its signals and the service 
     const std::string repo = ws.registry_host() + "/shop/checkout";
     const std::string digest130 = ws.registry_digest("shop/checkout", "1.3.0");
     REQUIRE(digest130.rfind("sha256:", 0) == 0);
-    auto redeploy = ws.oncall({"redeploy", "checkout", "--image", repo + ":1.3.0", "--yes", "--reason",
-                               "ship 1.3.0 with the pool fix", "--verify-window", "10s", "-o", "json"});
+    auto redeploy =
+        ws.oncall({"redeploy", "checkout", "--image", repo + ":1.3.0", "--yes", "--reason",
+                   "ship 1.3.0 with the pool fix", "--verify-window", "10s", "-o", "json"});
     INFO(redeploy.err);
     REQUIRE(redeploy.exit_code == 0);
     const json rd = parse_out(redeploy);
@@ -232,29 +241,32 @@ TEST_CASE("rollback of checkout picks revision 2 by its signals and the service 
 
     // A tag the registry does not hold: refused, nothing written.
     const std::string rv2 = ws.spec_fingerprint("checkout");
-    auto unknown = ws.oncall({"redeploy", "checkout", "--image", repo + ":1.3.2", "--yes", "--reason",
-                              "ship 1.3.2 which was never pushed"});
+    auto unknown = ws.oncall({"redeploy", "checkout", "--image", repo + ":1.3.2", "--yes",
+                              "--reason", "ship 1.3.2 which was never pushed"});
     CHECK(unknown.exit_code == 2);
     CHECK_THAT(unknown.err, Catch::Contains("1.3.2") && Catch::Contains("nothing was changed"));
     CHECK(ws.spec_fingerprint("checkout") == rv2);
 
     // Another service's repository is not allowed: exit 4 with the allowed list.
-    auto foreign = ws.oncall({"redeploy", "checkout", "--image", ws.registry_host() + "/shop/payments:3.4.1", "--yes",
-                              "--reason", "smuggle payments into checkout"});
+    auto foreign =
+        ws.oncall({"redeploy", "checkout", "--image", ws.registry_host() + "/shop/payments:3.4.1",
+                   "--yes", "--reason", "smuggle payments into checkout"});
     CHECK(foreign.exit_code == 4);
     CHECK_THAT(foreign.err, Catch::Contains(repo));
     CHECK(ws.spec_fingerprint("checkout") == rv2);
 
     // A crash-looping image fails fast (not at the 10m progress deadline) and --auto-rollback
     // returns to the previous digest.
-    auto crash = ws.oncall({"redeploy", "checkout", "--image", repo + ":1.3.1-crash", "--yes", "--auto-rollback",
-                            "--reason", "ship 1.3.1 which crashes", "-o", "json"});
+    auto crash =
+        ws.oncall({"redeploy", "checkout", "--image", repo + ":1.3.1-crash", "--yes",
+                   "--auto-rollback", "--reason", "ship 1.3.1 which crashes", "-o", "json"});
     INFO(crash.err);
     CHECK(crash.exit_code == 7);
     const json cr = parse_out(crash);
     CHECK(cr.at("result") == "failed");
     CHECK(cr.at("rollout").at("state") == "failed");
-    CHECK_THAT(cr.at("rollout").at("message").get<std::string>(), Catch::Contains("CrashLoopBackOff"));
+    CHECK_THAT(cr.at("rollout").at("message").get<std::string>(),
+               Catch::Contains("CrashLoopBackOff"));
     CHECK_THAT(crash.err, Catch::Contains("auto-rollback"));
     CHECK(cr.at("auto_rollback").at("result") == "done");
     CHECK(ws.image("checkout") == repo + "@" + digest130);
@@ -275,8 +287,8 @@ TEST_CASE("a registry that is down is refused before anything is written") {
     const std::string path = ws.state().write("config.yaml", dead);
     ws.set_env("ONCALL_CONFIG", path);
     const std::string rv = ws.spec_fingerprint("checkout");
-    auto r = ws.oncall({"redeploy", "checkout", "--image", dead_host + "/shop/checkout:1.3.0", "--yes", "--reason",
-                        "registry down must refuse"});
+    auto r = ws.oncall({"redeploy", "checkout", "--image", dead_host + "/shop/checkout:1.3.0",
+                        "--yes", "--reason", "registry down must refuse"});
     INFO(r.err);
     CHECK(r.exit_code == 3);
     CHECK_THAT(r.err, Catch::Contains("nothing was changed"));
@@ -298,13 +310,15 @@ TEST_CASE("on a terminal the plan is shown and only a yes writes") {
     ws.grant("payments");
     REQUIRE(ws.oncall({"status", "payments", "--watch", "-q"}).exit_code == 0);
     const std::string before = ws.spec_fingerprint("payments");
-    auto no = ws.oncall_on_tty({"rollback", "payments", "--no-wait", "--reason", "asked on a terminal"}, "n\n");
+    auto no = ws.oncall_on_tty(
+        {"rollback", "payments", "--no-wait", "--reason", "asked on a terminal"}, "n\n");
     INFO(no.out << no.err);
     CHECK(no.exit_code == 2);
     CHECK_THAT(no.out, Catch::Contains("from: revision") && Catch::Contains("[y/N]") &&
                            Catch::Contains("nothing was changed"));
     CHECK(ws.spec_fingerprint("payments") == before);
-    auto yes = ws.oncall_on_tty({"rollback", "payments", "--no-wait", "--reason", "asked on a terminal"}, "y\n");
+    auto yes = ws.oncall_on_tty(
+        {"rollback", "payments", "--no-wait", "--reason", "asked on a terminal"}, "y\n");
     INFO(yes.out << yes.err);
     CHECK(yes.exit_code == 0);
     CHECK(ws.spec_fingerprint("payments") != before);
@@ -314,11 +328,13 @@ TEST_CASE("on a terminal the plan is shown and only a yes writes") {
 TEST_CASE("a dry run asks the server and changes nothing") {
     Workstation ws;
     ws.grant("payments");
-    // Let any rollout of an earlier test settle, so that only our request could move resourceVersion.
+    // Let any rollout of an earlier test settle, so that only our request could move
+    // resourceVersion.
     REQUIRE(ws.oncall({"status", "payments", "--watch", "-q"}).exit_code == 0);
     const std::string rv = ws.resource_version("payments");
     const std::string image = ws.image("payments");
-    auto r = ws.oncall({"rollback", "payments", "--dry-run", "--reason", "what would happen", "-o", "json"});
+    auto r = ws.oncall(
+        {"rollback", "payments", "--dry-run", "--reason", "what would happen", "-o", "json"});
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
     const json out = parse_out(r);
@@ -343,8 +359,9 @@ TEST_CASE("rollback --to-revision goes to exactly that revision") {
         }
     }
     REQUIRE(target > 0);
-    auto r = ws.oncall({"rollback", "payments", "--to-revision", std::to_string(target), "--yes", "--reason",
-                        "back to the retry budget of before", "--verify-window", "10s", "-o", "json"});
+    auto r = ws.oncall({"rollback", "payments", "--to-revision", std::to_string(target), "--yes",
+                        "--reason", "back to the retry budget of before", "--verify-window", "10s",
+                        "-o", "json"});
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
     const json out = parse_out(r);
@@ -355,7 +372,8 @@ TEST_CASE("rollback --to-revision goes to exactly that revision") {
     CHECK_THAT(k.out, Catch::Contains("successfully rolled out"));
     check_audit(ws, "payments", "back to the retry budget of before");
 
-    auto missing = ws.oncall({"rollback", "payments", "--to-revision", "99", "--yes", "--reason", "no such revision"});
+    auto missing = ws.oncall(
+        {"rollback", "payments", "--to-revision", "99", "--yes", "--reason", "no such revision"});
     CHECK(missing.exit_code == 1);
     CHECK_THAT(missing.err, Catch::Contains("known revisions"));
 }
@@ -364,16 +382,19 @@ TEST_CASE("a change that lands between read and write is a conflict and survives
     Workstation ws;
     ws.grant("payments");
     const std::string image = ws.image("payments");
-    const auto armed = ws.api(http::Method::post, "/sandbox/v1/namespaces/shop/deployments/payments/race", "{}");
+    const auto armed =
+        ws.api(http::Method::post, "/sandbox/v1/namespaces/shop/deployments/payments/race", "{}");
     REQUIRE(armed.status == 200);
     const std::string annotation = json::parse(armed.body).at("annotation");
-    auto r = ws.oncall({"rollback", "payments", "--yes", "--reason", "racing someone else", "--no-wait"});
+    auto r = ws.oncall(
+        {"rollback", "payments", "--yes", "--reason", "racing someone else", "--no-wait"});
     INFO(r.err);
     CHECK(r.exit_code == 5);
     CHECK_THAT(r.err, Catch::Contains("nothing was overwritten"));
     const json d = ws.deployment("payments");
-    CHECK(d.at("metadata").at("annotations").contains(annotation)); // the concurrent change survived
-    CHECK(ws.image("payments") == image);                           // and ours was not applied
+    CHECK(
+        d.at("metadata").at("annotations").contains(annotation)); // the concurrent change survived
+    CHECK(ws.image("payments") == image);                         // and ours was not applied
 }
 
 TEST_CASE("a paused Deployment is refused with exit 5") {
@@ -411,21 +432,24 @@ TEST_CASE("a Deployment owned by a GitOps controller is refused unless --force")
     auto token = ws.kubectl({"create", "token", "oncall-deployer", "--duration=10m"});
     REQUIRE(token.exit_code == 0);
     const std::string t = test::trimmed(token.out);
-    auto label = ws.kubectl({"--token", t, "label", "deployment/payments", "argocd.argoproj.io/instance=shop"});
+    auto label = ws.kubectl(
+        {"--token", t, "label", "deployment/payments", "argocd.argoproj.io/instance=shop"});
     INFO(label.err);
     REQUIRE(label.exit_code == 0);
     const std::string before = ws.spec_fingerprint("payments");
-    auto refused = ws.oncall({"rollback", "payments", "--yes", "--reason", "rollback under Argo CD"});
+    auto refused =
+        ws.oncall({"rollback", "payments", "--yes", "--reason", "rollback under Argo CD"});
     CHECK(refused.exit_code == 5);
     CHECK_THAT(refused.err, Catch::Contains("Argo CD") && Catch::Contains("--force"));
     CHECK(ws.spec_fingerprint("payments") == before);
-    auto forced = ws.oncall({"rollback", "payments", "--force", "--dry-run", "--reason", "rollback under Argo CD",
-                             "-o", "json"});
+    auto forced = ws.oncall({"rollback", "payments", "--force", "--dry-run", "--reason",
+                             "rollback under Argo CD", "-o", "json"});
     INFO(forced.err);
     CHECK(forced.exit_code == 0);
     CHECK(parse_out(forced).at("result") == "dry-run");
     CHECK_THAT(forced.err, Catch::Contains("managed by Argo CD"));
-    auto unlabel = ws.kubectl({"--token", t, "label", "deployment/payments", "argocd.argoproj.io/instance-"});
+    auto unlabel =
+        ws.kubectl({"--token", t, "label", "deployment/payments", "argocd.argoproj.io/instance-"});
     CHECK(unlabel.exit_code == 0);
 }
 
@@ -436,15 +460,20 @@ TEST_CASE("redeploy without --image rolls out fresh instances of the same artifa
     const std::string image = ws.image("payments");
     const json before = parse_out(ws.oncall({"history", "payments", "-o", "json"}));
     const long newest = before.at("revisions").at(0).at("revision");
-    auto r = ws.oncall({"redeploy", "payments", "--yes", "--reason", "stuck connection pool, fresh pods",
-                        "--verify-window", "10s", "-o", "json"});
+    auto r =
+        ws.oncall({"redeploy", "payments", "--yes", "--reason", "stuck connection pool, fresh pods",
+                   "--verify-window", "10s", "-o", "json"});
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
     const json out = parse_out(r);
     CHECK(out.at("result") == "done");
     CHECK(out.at("from").at("artifacts") == out.at("to").at("artifacts"));
     const json d = ws.deployment("payments");
-    CHECK(d.at("spec").at("template").at("metadata").at("annotations").contains("kubectl.kubernetes.io/restartedAt"));
+    CHECK(d.at("spec")
+              .at("template")
+              .at("metadata")
+              .at("annotations")
+              .contains("kubectl.kubernetes.io/restartedAt"));
     CHECK(ws.image("payments") == image);
     const json after = parse_out(ws.oncall({"history", "payments", "-o", "json"}));
     CHECK(after.at("revisions").at(0).at("revision").get<long>() == newest + 1);
@@ -479,7 +508,8 @@ std::string break_audit_log(const Workstation& ws, const std::string& how) {
 
 } // namespace
 
-TEST_CASE("no audit intent line, no change: an unwritable, full, FIFO or symlinked audit log leaves the cluster as it was") {
+TEST_CASE("no audit intent line, no change: an unwritable, full, FIFO or symlinked audit log "
+          "leaves the cluster as it was") {
     for (const std::string how : {"unwritable", "full", "fifo", "symlink"}) {
         Workstation ws;
         ws.grant("payments");
@@ -494,28 +524,32 @@ TEST_CASE("no audit intent line, no change: an unwritable, full, FIFO or symlink
         const auto before = ws.deployment("payments");
         const std::string what = break_audit_log(ws, how);
         INFO(what);
-        const auto r = ws.oncall({"rollback", "payments", "--to-revision", target, "--yes", "--no-wait", "--reason",
-                                  "audit refusal test", "-o", "json"});
+        const auto r = ws.oncall({"rollback", "payments", "--to-revision", target, "--yes",
+                                  "--no-wait", "--reason", "audit refusal test", "-o", "json"});
         INFO(r.out << r.err);
         CHECK(r.exit_code != 0);
         CHECK(r.exit_code != 5);
         CHECK_THAT(r.err, Catch::Contains("audit") && Catch::Contains("nothing was changed"));
         CHECK(r.out.find("\"done\"") == std::string::npos);
         const auto after = ws.deployment("payments");
-        CHECK(after.at("metadata").at("resourceVersion") == before.at("metadata").at("resourceVersion"));
+        CHECK(after.at("metadata").at("resourceVersion") ==
+              before.at("metadata").at("resourceVersion"));
         CHECK(after.at("metadata").at("generation") == before.at("metadata").at("generation"));
         if (how == "symlink") {
             CHECK(test::read_text(ws.state().path() + "/oncall/elsewhere.jsonl").empty());
         }
         // A grant request writes its intent before creating the Secret: no Secret, no grant.
-        const auto secrets_before = ws.api(http::Method::get, "/api/v1/namespaces/shop/secrets").body;
-        const auto grant = ws.oncall({"request-access", "checkout", "--role", "deployer", "--for", "10m", "--reason",
-                                      "audit refusal test of request-access"});
+        const auto secrets_before =
+            ws.api(http::Method::get, "/api/v1/namespaces/shop/secrets").body;
+        const auto grant = ws.oncall({"request-access", "checkout", "--role", "deployer", "--for",
+                                      "10m", "--reason", "audit refusal test of request-access"});
         INFO(grant.out << grant.err);
         CHECK(grant.exit_code != 0);
         CHECK_THAT(grant.err, Catch::Contains("audit"));
-        const auto secrets_after = ws.api(http::Method::get, "/api/v1/namespaces/shop/secrets").body;
-        CHECK(json::parse(secrets_after).at("items").size() == json::parse(secrets_before).at("items").size());
+        const auto secrets_after =
+            ws.api(http::Method::get, "/api/v1/namespaces/shop/secrets").body;
+        CHECK(json::parse(secrets_after).at("items").size() ==
+              json::parse(secrets_before).at("items").size());
     }
 }
 
@@ -523,12 +557,13 @@ TEST_CASE("an option value that is one of the command's flags is refused, and so
     Workstation ws;
     ws.grant("payments");
     const std::string fingerprint = ws.spec_fingerprint("payments");
-    const auto flag = ws.oncall({"rollback", "payments", "--reason", "--dry-run", "-y", "--no-wait"});
+    const auto flag =
+        ws.oncall({"rollback", "payments", "--reason", "--dry-run", "-y", "--no-wait"});
     INFO(flag.out << flag.err);
     CHECK(flag.exit_code == 2);
     CHECK_THAT(flag.err, Catch::Contains("--dry-run") && Catch::Contains("--reason"));
-    for (const std::string& reason : {std::string(""), std::string("two\nlines"), std::string("bell\a"),
-                                     std::string(1500, 'x')}) {
+    for (const std::string& reason : {std::string(""), std::string("two\nlines"),
+                                      std::string("bell\a"), std::string(1500, 'x')}) {
         const auto bad = ws.oncall({"rollback", "payments", "--reason", reason, "-y", "--no-wait"});
         INFO(bad.err);
         CHECK(bad.exit_code == 2);

@@ -17,13 +17,16 @@ TEST_CASE("runbook rollback-if-stuck returns crash-looping search to its last he
     Workstation ws;
     ws.grant("search");
     const auto before = ws.image("search");
-    auto r = ws.shell(runbook("rollback-if-stuck.sh"), {"search", "search 0.10.0 crash-loops on index v7"});
+    auto r = ws.shell(runbook("rollback-if-stuck.sh"),
+                      {"search", "search 0.10.0 crash-loops on index v7"});
     INFO(r.out << r.err);
     REQUIRE(r.exit_code == 0);
-    CHECK_THAT(r.out, Catch::Contains("rolling back") && Catch::Contains("rolled back: revision 3 -> 2"));
+    CHECK_THAT(r.out,
+               Catch::Contains("rolling back") && Catch::Contains("rolled back: revision 3 -> 2"));
     CHECK(ws.image("search") != before);
     // Run again: now healthy, nothing to do.
-    auto again = ws.shell(runbook("rollback-if-stuck.sh"), {"search", "search 0.10.0 crash-loops on index v7"});
+    auto again = ws.shell(runbook("rollback-if-stuck.sh"),
+                          {"search", "search 0.10.0 crash-loops on index v7"});
     CHECK(again.exit_code == 0);
     CHECK_THAT(again.out, Catch::Contains("is healthy"));
 }
@@ -32,12 +35,14 @@ TEST_CASE("runbook safe-redeploy ships a tag and refuses one the registry does n
     Workstation ws;
     ws.grant("inventory");
     const std::string repo = ws.registry_host() + "/shop/inventory";
-    auto missing = ws.shell(runbook("safe-redeploy.sh"), {"inventory", repo + ":9.9.9", "ship 9.9.9"});
+    auto missing =
+        ws.shell(runbook("safe-redeploy.sh"), {"inventory", repo + ":9.9.9", "ship 9.9.9"});
     CHECK(missing.exit_code == 2);
     CHECK_THAT(missing.out, Catch::Contains("refused before anything was written"));
 
     const std::string digest = ws.registry_digest("shop/inventory", "2.3.9");
-    auto shipped = ws.shell(runbook("safe-redeploy.sh"), {"inventory", repo + ":2.3.9", "pin inventory to 2.3.9"});
+    auto shipped = ws.shell(runbook("safe-redeploy.sh"),
+                            {"inventory", repo + ":2.3.9", "pin inventory to 2.3.9"});
     INFO(shipped.out << shipped.err);
     REQUIRE(shipped.exit_code == 0);
     CHECK_THAT(shipped.out, Catch::Contains("shipped: inventory now runs " + repo + "@" + digest));
@@ -56,12 +61,14 @@ TEST_CASE("runbook rollback-if-degraded rolls checkout back to the revision tria
     auto r = ws.shell(runbook("rollback-if-degraded.sh"), {"checkout"});
     INFO(r.out << r.err);
     REQUIRE(r.exit_code == 0);
-    CHECK_THAT(r.out, Catch::Contains("degraded since revision 3") && Catch::Contains("rolling back to revision 2"));
+    CHECK_THAT(r.out, Catch::Contains("degraded since revision 3") &&
+                          Catch::Contains("rolling back to revision 2"));
     CHECK_THAT(r.out, Catch::Contains("rolled back checkout: revision 3 -> 2"));
     const auto audit = ws.audit_lines();
     REQUIRE_FALSE(audit.empty());
     CHECK(audit.back().at("action") == "rollback");
-    CHECK_THAT(audit.back().at("reason").get<std::string>(), Catch::Contains("revision 3 suspected"));
+    CHECK_THAT(audit.back().at("reason").get<std::string>(),
+               Catch::Contains("revision 3 suspected"));
 
     // payments is healthy: nothing to do.
     auto healthy = ws.shell(runbook("rollback-if-degraded.sh"), {"payments"});
@@ -69,7 +76,8 @@ TEST_CASE("runbook rollback-if-degraded rolls checkout back to the revision tria
     CHECK_THAT(healthy.out, Catch::Contains("healthy; nothing to do"));
 }
 
-TEST_CASE("runbook silence-rollback-verify keeps the silence until a verified rollback, then expires it") {
+TEST_CASE("runbook silence-rollback-verify keeps the silence until a verified rollback, then "
+          "expires it") {
     Workstation ws;
     const auto state_of = [&](const std::string& id) {
         http::Client client{http::ClientOptions{}};
@@ -86,7 +94,8 @@ TEST_CASE("runbook silence-rollback-verify keeps the silence until a verified ro
         return out.substr(at + 19, 36);
     };
     // No grant: the rollback is refused, and the silence stays.
-    auto denied = ws.shell(runbook("silence-rollback-verify.sh"), {"payments", "payments provider errors, rolling back"});
+    auto denied = ws.shell(runbook("silence-rollback-verify.sh"),
+                           {"payments", "payments provider errors, rolling back"});
     INFO(denied.out << denied.err);
     REQUIRE(denied.exit_code == 4);
     const auto kept = silence_in(denied.out);

@@ -6,9 +6,8 @@
 #include "process.h"
 
 #include <catch2/catch.hpp>
-#include <nlohmann/json.hpp>
-
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -31,11 +30,10 @@ inline std::string trimmed(std::string s) {
 
 class Workstation {
 public:
-    Workstation() : m_env(sandbox_env()) {
-        m_env["XDG_STATE_HOME"] = m_state.path();
-    }
+    Workstation() : m_env(sandbox_env()) { m_env["XDG_STATE_HOME"] = m_state.path(); }
 
-    ProcessResult oncall(const std::vector<std::string>& args, const std::string& stdin_data = {}) const {
+    ProcessResult oncall(const std::vector<std::string>& args,
+                         const std::string& stdin_data = {}) const {
         ProcessOptions options;
         options.env = m_env;
         options.unset_env = {"ONCALL_CONTEXT", "NO_COLOR"};
@@ -55,7 +53,8 @@ public:
     ProcessResult shell(const std::string& script, const std::vector<std::string>& args) const {
         ProcessOptions options;
         options.env = m_env;
-        options.env["PATH"] = parent_dir(required_env("ONCALL_BIN")) + ":" + std::string(std::getenv("PATH"));
+        options.env["PATH"] =
+            parent_dir(required_env("ONCALL_BIN")) + ":" + std::string(std::getenv("PATH"));
         options.unset_env = {"ONCALL_CONTEXT"};
         options.timeout = std::chrono::seconds(150);
         std::vector<std::string> argv{"bash", script};
@@ -64,7 +63,8 @@ public:
     }
 
     /// Runs oncall on a pseudo-terminal (util-linux `script`), typing `typed` at it.
-    ProcessResult oncall_on_tty(const std::vector<std::string>& args, const std::string& typed) const {
+    ProcessResult oncall_on_tty(const std::vector<std::string>& args,
+                                const std::string& typed) const {
         std::string command = "'" + required_env("ONCALL_BIN") + "'";
         for (const auto& a : args) {
             command += " '" + a + "'";
@@ -79,8 +79,8 @@ public:
 
     /// Asks for a deployer grant for `service` (required for writes).
     void grant(const std::string& service) const {
-        auto r = oncall({"request-access", service, "--role", "deployer", "--for", "30m", "--reason",
-                         "integration test of rollback and redeploy", "-q"});
+        auto r = oncall({"request-access", service, "--role", "deployer", "--for", "30m",
+                         "--reason", "integration test of rollback and redeploy", "-q"});
         INFO(r.err);
         REQUIRE(r.exit_code == 0);
     }
@@ -100,14 +100,18 @@ public:
         return out;
     }
     std::string grant_token(const std::string& service) const {
-        return nlohmann::json::parse(read_text(m_state.path() + "/oncall/grants/sandbox." + service + ".deployer.json"))
+        return nlohmann::json::parse(read_text(m_state.path() + "/oncall/grants/sandbox." +
+                                               service + ".deployer.json"))
             .at("token");
     }
-    std::string engineer_token() const { return trimmed(read_text(m_env.at("ONCALL_K8S_TOKEN_FILE"))); }
+    std::string engineer_token() const {
+        return trimmed(read_text(m_env.at("ONCALL_K8S_TOKEN_FILE")));
+    }
     const TempDir& state() const { return m_state; }
 
     /// GET/POST on the sandbox's API server with the engineer's token.
-    http::Response api(http::Method method, const std::string& path, const std::string& body = {}) const {
+    http::Response api(http::Method method, const std::string& path,
+                       const std::string& body = {}) const {
         http::ClientOptions options;
         options.tls.ca_file = m_env.at("ONCALL_SANDBOX_CA");
         options.retry = http::RetryPolicy::none();
@@ -134,16 +138,24 @@ public:
     std::string resource_version(const std::string& name) const {
         return deployment(name).at("metadata").at("resourceVersion");
     }
-    /// Generation, spec, labels and annotations: what a write would change (status may move on its own).
+    /// Generation, spec, labels and annotations: what a write would change (status may move on its
+    /// own).
     std::string spec_fingerprint(const std::string& name) const {
         const auto d = deployment(name);
         const auto& md = d.at("metadata");
-        return nlohmann::json{md.value("generation", 0), d.at("spec"), md.value("labels", nlohmann::json::object()),
+        return nlohmann::json{md.value("generation", 0), d.at("spec"),
+                              md.value("labels", nlohmann::json::object()),
                               md.value("annotations", nlohmann::json::object())}
             .dump();
     }
     std::string image(const std::string& name) const {
-        return deployment(name).at("spec").at("template").at("spec").at("containers").at(0).at("image");
+        return deployment(name)
+            .at("spec")
+            .at("template")
+            .at("spec")
+            .at("containers")
+            .at(0)
+            .at("image");
     }
 
     /// Images the pods of a Deployment run (by their container status), sorted.
@@ -189,9 +201,10 @@ public:
         http::Request request;
         request.method = http::Method::head;
         request.url = m_env.at("REGISTRY_URL") + "/v2/" + repository + "/manifests/" + tag;
-        request.headers.push_back({"Accept", "application/vnd.oci.image.manifest.v1+json, "
-                                             "application/vnd.oci.image.index.v1+json, "
-                                             "application/vnd.docker.distribution.manifest.v2+json"});
+        request.headers.push_back({"Accept",
+                                   "application/vnd.oci.image.manifest.v1+json, "
+                                   "application/vnd.oci.image.index.v1+json, "
+                                   "application/vnd.docker.distribution.manifest.v2+json"});
         auto response = client.perform(request);
         REQUIRE(response);
         REQUIRE(response->status == 200);
@@ -204,7 +217,9 @@ public:
     }
 
 private:
-    static std::string parent_dir(const std::string& path) { return path.substr(0, path.rfind('/')); }
+    static std::string parent_dir(const std::string& path) {
+        return path.substr(0, path.rfind('/'));
+    }
 
     TempDir m_state;
     std::map<std::string, std::string> m_env;

@@ -1,19 +1,18 @@
 #include "servers.h"
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
+#include <arpa/inet.h>
 #include <chrono>
+#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
+#include <netinet/in.h>
+#include <signal.h>
 #include <sstream>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <thread>
+#include <unistd.h>
 
 namespace oncall::test {
 
@@ -53,7 +52,9 @@ Daemon::~Daemon() {
     ::waitpid(m_pid, nullptr, 0);
 }
 
-bool Daemon::running() const { return m_pid > 0 && ::waitpid(m_pid, nullptr, WNOHANG) == 0; }
+bool Daemon::running() const {
+    return m_pid > 0 && ::waitpid(m_pid, nullptr, WNOHANG) == 0;
+}
 
 std::string Daemon::log() const {
     std::ifstream in(m_log);
@@ -102,10 +103,13 @@ void wait_until_ready(const Daemon& daemon, const std::vector<std::string>& curl
     FAIL("server did not become ready; its log:\n" << daemon.log());
 }
 
-std::map<std::string, std::string> cluster_env() { return sandbox_env(); }
+std::map<std::string, std::string> cluster_env() {
+    return sandbox_env();
+}
 
-std::string write_config(const TempDir& dir, const std::string& prometheus, const std::string& alertmanager,
-                         const std::string& registry, const std::string& services, const std::string& server) {
+std::string write_config(const TempDir& dir, const std::string& prometheus,
+                         const std::string& alertmanager, const std::string& registry,
+                         const std::string& services, const std::string& server) {
     const auto env = cluster_env();
     std::string text = "current-context: c\ncontexts:\n  c:\n    kubernetes:\n";
     text += "      server: " + (server.empty() ? env.at("ONCALL_SANDBOX_URL") : server) + "\n";
@@ -129,7 +133,8 @@ std::string write_config(const TempDir& dir, const std::string& prometheus, cons
     return dir.write("config.yaml", text, 0600);
 }
 
-ProcessResult oncall_with(const std::string& config, const TempDir& state, const std::vector<std::string>& args,
+ProcessResult oncall_with(const std::string& config, const TempDir& state,
+                          const std::vector<std::string>& args,
                           const std::map<std::string, std::string>& env) {
     ProcessOptions o;
     o.env = cluster_env();
@@ -138,9 +143,11 @@ ProcessResult oncall_with(const std::string& config, const TempDir& state, const
     for (const auto& [k, v] : env) {
         o.env[k] = v;
     }
-    o.unset_env = {"ONCALL_CONTEXT", "NO_COLOR", "DOCKER_CONFIG", "REGISTRY_AUTH_FILE", "XDG_RUNTIME_DIR"};
+    o.unset_env = {"ONCALL_CONTEXT", "NO_COLOR", "DOCKER_CONFIG", "REGISTRY_AUTH_FILE",
+                   "XDG_RUNTIME_DIR"};
     for (const auto& [k, v] : env) {
-        o.unset_env.erase(std::remove(o.unset_env.begin(), o.unset_env.end(), k), o.unset_env.end());
+        o.unset_env.erase(std::remove(o.unset_env.begin(), o.unset_env.end(), k),
+                          o.unset_env.end());
     }
     o.timeout = std::chrono::seconds(120);
     return run_oncall(args, o);
@@ -164,7 +171,8 @@ nlohmann::json source_of(const nlohmann::json& report, const std::string& name) 
 }
 
 std::string base64(const std::string& bytes) {
-    static const char* k_alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    static const char* k_alphabet =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     std::string out;
     unsigned buffer = 0;
     int bits = 0;

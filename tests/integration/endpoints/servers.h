@@ -6,9 +6,8 @@
 #include "process.h"
 
 #include <catch2/catch.hpp>
-#include <nlohmann/json.hpp>
-
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -45,13 +44,14 @@ std::map<std::string, std::string> cluster_env();
 /// An oncall configuration file (0600) for the suite's cluster with the given YAML for the
 /// context's prometheus, alertmanager and registry entries ("" leaves one out), extra lines under
 /// services:, and another API server URL (a proxy in front of the sandbox) when `server` is set.
-std::string write_config(const TempDir& dir, const std::string& prometheus, const std::string& alertmanager,
-                         const std::string& registry = "", const std::string& services = "",
-                         const std::string& server = "");
+std::string write_config(const TempDir& dir, const std::string& prometheus,
+                         const std::string& alertmanager, const std::string& registry = "",
+                         const std::string& services = "", const std::string& server = "");
 
 /// Runs oncall with the suite's cluster environment, ONCALL_CONFIG=config and XDG_STATE_HOME in
 /// `state`, plus `env`.
-ProcessResult oncall_with(const std::string& config, const TempDir& state, const std::vector<std::string>& args,
+ProcessResult oncall_with(const std::string& config, const TempDir& state,
+                          const std::vector<std::string>& args,
                           const std::map<std::string, std::string>& env = {});
 
 /// The JSON document on stdout (FAILs with the output when it is not one).

@@ -10,7 +10,6 @@
 #include "test_server.h"
 
 #include <catch2/catch.hpp>
-
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -61,11 +60,13 @@ void check_same_answer(const json& got, const json& direct) {
 std::string prometheus_config(const TempDir& dir) {
     // Reads the practice cluster's Prometheus (with its backfilled history) by remote read.
     return dir.write("prometheus.yml", "global: { scrape_interval: 15s }\nremote_read:\n  - url: " +
-                                           cluster_env().at("PROMETHEUS_URL") + "/api/v1/read\n    read_recent: true\n");
+                                           cluster_env().at("PROMETHEUS_URL") +
+                                           "/api/v1/read\n    read_recent: true\n");
 }
 
 std::string alertmanager_config(const TempDir& dir) {
-    return dir.write("alertmanager.yml", "route: { receiver: nowhere }\nreceivers: [ { name: nowhere } ]\n");
+    return dir.write("alertmanager.yml",
+                     "route: { receiver: nowhere }\nreceivers: [ { name: nowhere } ]\n");
 }
 
 struct Monitoring {
@@ -79,49 +80,61 @@ struct Monitoring {
         prometheus = std::make_unique<Daemon>(
             std::vector<std::string>{"prometheus", "--config.file=" + prometheus_config(dir),
                                      "--storage.tsdb.path=" + dir.path() + "/prometheus-data",
-                                     "--web.listen-address=127.0.0.1:" + std::to_string(prometheus_port),
+                                     "--web.listen-address=127.0.0.1:" +
+                                         std::to_string(prometheus_port),
                                      "--web.config.file=" + web_config},
             dir.path() + "/prometheus.log");
         alertmanager = std::make_unique<Daemon>(
-            std::vector<std::string>{"prometheus-alertmanager", "--config.file=" + alertmanager_config(dir),
-                                     "--storage.path=" + dir.path() + "/alertmanager-data",
-                                     "--web.listen-address=127.0.0.1:" + std::to_string(alertmanager_port),
-                                     "--cluster.listen-address=", "--web.config.file=" + web_config},
+            std::vector<std::string>{
+                "prometheus-alertmanager", "--config.file=" + alertmanager_config(dir),
+                "--storage.path=" + dir.path() + "/alertmanager-data",
+                "--web.listen-address=127.0.0.1:" + std::to_string(alertmanager_port),
+                "--cluster.listen-address=", "--web.config.file=" + web_config},
             dir.path() + "/alertmanager.log");
     }
 };
 
 } // namespace
 
-TEST_CASE("Prometheus and Alertmanager behind Basic auth: triage complete, wrong or missing credentials name the "
+TEST_CASE("Prometheus and Alertmanager behind Basic auth: triage complete, wrong or missing "
+          "credentials name the "
           "endpoint and 401",
           "[endpoints][basic-auth]") {
     TempDir dir;
     const std::string hash = bcrypt_line("oncall", k_monitoring_password);
-    const std::string web = dir.write("web.yml", "basic_auth_users:\n  " + hash.substr(0, hash.find(':')) + ": '" +
-                                                     hash.substr(hash.find(':') + 1) + "'\n");
+    const std::string web =
+        dir.write("web.yml", "basic_auth_users:\n  " + hash.substr(0, hash.find(':')) + ": '" +
+                                 hash.substr(hash.find(':') + 1) + "'\n");
     Monitoring m(dir, web);
     const std::string prom_url = "http://127.0.0.1:" + std::to_string(m.prometheus_port);
     const std::string am_url = "http://127.0.0.1:" + std::to_string(m.alertmanager_port);
-    wait_until_ready(*m.prometheus, {"-u", "oncall:" + k_monitoring_password, prom_url + "/-/ready"});
-    wait_until_ready(*m.alertmanager, {"-u", "oncall:" + k_monitoring_password, am_url + "/-/ready"});
+    wait_until_ready(*m.prometheus,
+                     {"-u", "oncall:" + k_monitoring_password, prom_url + "/-/ready"});
+    wait_until_ready(*m.alertmanager,
+                     {"-u", "oncall:" + k_monitoring_password, am_url + "/-/ready"});
     // Without credentials both refuse (the servers really check).
-    CHECK(run_process({"curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", prom_url + "/api/v1/query?query=up"}).out ==
-          "401");
+    CHECK(run_process({"curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                       prom_url + "/api/v1/query?query=up"})
+              .out == "401");
     // An alert only this Alertmanager has, so the report shows it was read.
-    const auto posted = run_process({"curl", "-sf", "-u", "oncall:" + k_monitoring_password, "-H",
-                                     "Content-Type: application/json", "-d",
-                                     R"([{"labels":{"alertname":"BehindBasicAuth","service":"checkout","severity":"page"}}])",
-                                     am_url + "/api/v2/alerts"});
+    const auto posted = run_process(
+        {"curl", "-sf", "-u", "oncall:" + k_monitoring_password, "-H",
+         "Content-Type: application/json", "-d",
+         R"([{"labels":{"alertname":"BehindBasicAuth","service":"checkout","severity":"page"}}])",
+         am_url + "/api/v2/alerts"});
     REQUIRE(posted.exit_code == 0);
 
     const json direct = direct_triage("checkout");
-    const std::string password_file = dir.write("prometheus.password", k_monitoring_password + "\n", 0600);
-    const std::string config =
-        write_config(dir, "{ url: " + prom_url + ", basic-auth: { username: oncall, password-file: " + password_file + " } }",
-                     "{ url: " + am_url + ", basic-auth: { username: oncall, password-env: AM_PASSWORD } }");
+    const std::string password_file =
+        dir.write("prometheus.password", k_monitoring_password + "\n", 0600);
+    const std::string config = write_config(
+        dir,
+        "{ url: " + prom_url + ", basic-auth: { username: oncall, password-file: " + password_file +
+            " } }",
+        "{ url: " + am_url + ", basic-auth: { username: oncall, password-env: AM_PASSWORD } }");
     TempDir state;
-    auto r = oncall_with(config, state, {"triage", "checkout", "-o", "json", "-v"}, {{"AM_PASSWORD", k_monitoring_password}});
+    auto r = oncall_with(config, state, {"triage", "checkout", "-o", "json", "-v"},
+                         {{"AM_PASSWORD", k_monitoring_password}});
     INFO(r.err);
     const json report = json_of(r);
     check_same_answer(report, direct);
@@ -137,8 +150,10 @@ TEST_CASE("Prometheus and Alertmanager behind Basic auth: triage complete, wrong
         CHECK(text.find(basic) == std::string::npos);
     }
 
-    // A wrong password: each source fails naming its endpoint, the 401 and where the password came from.
-    r = oncall_with(config, state, {"triage", "checkout", "-o", "json"}, {{"AM_PASSWORD", "not-the-password"}});
+    // A wrong password: each source fails naming its endpoint, the 401 and where the password came
+    // from.
+    r = oncall_with(config, state, {"triage", "checkout", "-o", "json"},
+                    {{"AM_PASSWORD", "not-the-password"}});
     json failed = json_of(r);
     CHECK(r.exit_code != 0);
     const json am = source_of(failed, "alertmanager");
@@ -150,21 +165,24 @@ TEST_CASE("Prometheus and Alertmanager behind Basic auth: triage complete, wrong
     CHECK(r.out.find("not-the-password") == std::string::npos);
 
     // No credentials configured at all: the 401 says so.
-    const std::string bare = write_config(dir, "{ url: " + prom_url + " }", "{ url: " + am_url + " }");
+    const std::string bare =
+        write_config(dir, "{ url: " + prom_url + " }", "{ url: " + am_url + " }");
     r = oncall_with(bare, state, {"triage", "checkout", "-o", "json"});
     failed = json_of(r);
     CHECK(r.exit_code != 0);
     const json prom = source_of(failed, "prometheus");
     CHECK(prom.at("ok") == false);
     CHECK_THAT(prom.at("error").get<std::string>(),
-               Catch::Contains(prom_url) && Catch::Contains("401") && Catch::Contains("no credentials are configured"));
+               Catch::Contains(prom_url) && Catch::Contains("401") &&
+                   Catch::Contains("no credentials are configured"));
 
     // The text report names the failed source the same way.
     r = oncall_with(bare, state, {"triage", "checkout", "--no-color"});
     CHECK_THAT(r.out + r.err, Catch::Contains("401"));
 }
 
-TEST_CASE("Prometheus and Alertmanager behind TLS requiring a client certificate", "[endpoints][mtls]") {
+TEST_CASE("Prometheus and Alertmanager behind TLS requiring a client certificate",
+          "[endpoints][mtls]") {
     TempDir dir;
     std::filesystem::create_directories(dir.path() + "/pki");
     const TestPki pki = make_test_pki(dir.path() + "/pki");
@@ -173,15 +191,17 @@ TEST_CASE("Prometheus and Alertmanager behind TLS requiring a client certificate
     std::filesystem::create_directories(other.path() + "/pki");
     make_test_pki(other.path() + "/pki");
     const TestClientCert stranger = make_test_client_cert(other.path() + "/pki", "somebody-else");
-    const std::string web = dir.write("web.yml", "tls_server_config:\n  cert_file: " + pki.cert_file +
-                                                     "\n  key_file: " + pki.key_file +
-                                                     "\n  client_auth_type: RequireAndVerifyClientCert\n"
-                                                     "  client_ca_file: " +
-                                                     pki.ca_file + "\n");
+    const std::string web =
+        dir.write("web.yml", "tls_server_config:\n  cert_file: " + pki.cert_file +
+                                 "\n  key_file: " + pki.key_file +
+                                 "\n  client_auth_type: RequireAndVerifyClientCert\n"
+                                 "  client_ca_file: " +
+                                 pki.ca_file + "\n");
     Monitoring m(dir, web);
     const std::string prom_url = "https://127.0.0.1:" + std::to_string(m.prometheus_port);
     const std::string am_url = "https://127.0.0.1:" + std::to_string(m.alertmanager_port);
-    const std::vector<std::string> tls = {"--cacert", pki.ca_file, "--cert", client.cert_file, "--key", client.key_file};
+    const std::vector<std::string> tls = {"--cacert",       pki.ca_file, "--cert",
+                                          client.cert_file, "--key",     client.key_file};
     auto ready = tls;
     ready.push_back(prom_url + "/-/ready");
     wait_until_ready(*m.prometheus, ready);
@@ -197,7 +217,8 @@ TEST_CASE("Prometheus and Alertmanager behind TLS requiring a client certificate
         return yaml + " }";
     };
     TempDir state;
-    const std::string config = write_config(dir, endpoint(prom_url, &client), endpoint(am_url, &client));
+    const std::string config =
+        write_config(dir, endpoint(prom_url, &client), endpoint(am_url, &client));
     auto r = oncall_with(config, state, {"triage", "checkout", "-o", "json", "-v"});
     INFO(r.err);
     check_same_answer(json_of(r), direct);
@@ -209,13 +230,16 @@ TEST_CASE("Prometheus and Alertmanager behind TLS requiring a client certificate
     CHECK(r.out.find(key_line) == std::string::npos);
     CHECK(r.err.find(key_line) == std::string::npos);
 
-    // Without a client certificate, or with one from another CA, the handshake fails: named, not hidden.
+    // Without a client certificate, or with one from another CA, the handshake fails: named, not
+    // hidden.
     for (const TestClientCert* cert : {static_cast<const TestClientCert*>(nullptr), &stranger}) {
-        const std::string refused = write_config(other, endpoint(prom_url, cert), endpoint(am_url, cert));
+        const std::string refused =
+            write_config(other, endpoint(prom_url, cert), endpoint(am_url, cert));
         r = oncall_with(refused, state, {"triage", "checkout", "-o", "json"});
         const json failed = json_of(r);
         CHECK(r.exit_code != 0);
-        for (const auto& [name, url] : {std::pair<std::string, std::string>{"prometheus", prom_url}, {"alertmanager", am_url}}) {
+        for (const auto& [name, url] : {std::pair<std::string, std::string>{"prometheus", prom_url},
+                                        {"alertmanager", am_url}}) {
             const json s = source_of(failed, name);
             INFO(s.dump());
             CHECK(s.at("ok") == false);
@@ -224,7 +248,8 @@ TEST_CASE("Prometheus and Alertmanager behind TLS requiring a client certificate
     }
 }
 
-TEST_CASE("a tenant header reaches Prometheus and Alertmanager with every request", "[endpoints][headers]") {
+TEST_CASE("a tenant header reaches Prometheus and Alertmanager with every request",
+          "[endpoints][headers]") {
     const auto env = cluster_env();
     FaultProxy::Options prom_options;
     prom_options.upstream = env.at("PROMETHEUS_URL");
@@ -234,9 +259,10 @@ TEST_CASE("a tenant header reaches Prometheus and Alertmanager with every reques
     FaultProxy am_proxy(am_options);
     const json direct = direct_triage("checkout");
     TempDir dir;
-    const std::string config = write_config(
-        dir, "{ url: " + prom_proxy.url() + ", headers: { X-Scope-OrgID: tenant-7 } }",
-        "{ url: " + am_proxy.url() + ", headers: { X-Scope-OrgID: tenant-7, X-Grafana-Org-Id: '3' } }");
+    const std::string config =
+        write_config(dir, "{ url: " + prom_proxy.url() + ", headers: { X-Scope-OrgID: tenant-7 } }",
+                     "{ url: " + am_proxy.url() +
+                         ", headers: { X-Scope-OrgID: tenant-7, X-Grafana-Org-Id: '3' } }");
     TempDir state;
     const auto r = oncall_with(config, state, {"triage", "checkout", "-o", "json"});
     INFO(r.err);
@@ -255,8 +281,9 @@ TEST_CASE("a tenant header reaches Prometheus and Alertmanager with every reques
     }
 }
 
-TEST_CASE("in-cluster Prometheus and Alertmanager through the API server's service proxy (kube-service)",
-          "[endpoints][kube-service]") {
+TEST_CASE(
+    "in-cluster Prometheus and Alertmanager through the API server's service proxy (kube-service)",
+    "[endpoints][kube-service]") {
     const auto env = cluster_env();
     // The fidelity oracle: real kubectl reads Prometheus through the sandbox's service proxy.
     ProcessOptions k;
@@ -268,7 +295,8 @@ TEST_CASE("in-cluster Prometheus and Alertmanager through the API server's servi
             std::this_thread::sleep_for(std::chrono::milliseconds(200));
         }
         const auto raw = run_process(
-            {"kubectl", "get", "--raw", "/api/v1/namespaces/monitoring/services/prometheus:web/proxy/api/v1/query?query=up"},
+            {"kubectl", "get", "--raw",
+             "/api/v1/namespaces/monitoring/services/prometheus:web/proxy/api/v1/query?query=up"},
             k);
         INFO(raw.err);
         REQUIRE(raw.exit_code == 0);
@@ -279,29 +307,35 @@ TEST_CASE("in-cluster Prometheus and Alertmanager through the API server's servi
     REQUIRE_FALSE(up.at("data").at("result").empty());
     CHECK(up.at("data").at("result").at(0).at("metric").at("job") == "oncall-sandbox");
     const auto alerts = run_process(
-        {"kubectl", "get", "--raw", "/api/v1/namespaces/monitoring/services/alertmanager:9093/proxy/api/v2/status"}, k);
+        {"kubectl", "get", "--raw",
+         "/api/v1/namespaces/monitoring/services/alertmanager:9093/proxy/api/v2/status"},
+        k);
     CHECK(alerts.exit_code == 0);
     CHECK_THAT(alerts.out, Catch::Contains("versionInfo"));
-    const auto unknown = run_process({"kubectl", "get", "--raw", "/api/v1/namespaces/monitoring/services/nope:web/proxy/"}, k);
+    const auto unknown = run_process(
+        {"kubectl", "get", "--raw", "/api/v1/namespaces/monitoring/services/nope:web/proxy/"}, k);
     CHECK(unknown.exit_code != 0);
     CHECK_THAT(unknown.err, Catch::Contains("not found"));
 
     const json direct = direct_triage("checkout");
     TempDir dir;
     TempDir state;
-    const std::string config = write_config(dir, "{ kube-service: " + env.at("PROMETHEUS_KUBE_SERVICE") + " }",
-                                            "{ kube-service: " + env.at("ALERTMANAGER_KUBE_SERVICE") + " }");
+    const std::string config =
+        write_config(dir, "{ kube-service: " + env.at("PROMETHEUS_KUBE_SERVICE") + " }",
+                     "{ kube-service: " + env.at("ALERTMANAGER_KUBE_SERVICE") + " }");
     auto r = oncall_with(config, state, {"triage", "checkout", "-o", "json"});
     INFO(r.err);
     const json report = json_of(r);
     check_same_answer(report, direct);
     CHECK_THAT(source_of(report, "prometheus").at("url").get<std::string>(),
-               Catch::Contains(env.at("ONCALL_SANDBOX_URL") + "/api/v1/namespaces/monitoring/services/prometheus:web/proxy"));
+               Catch::Contains(env.at("ONCALL_SANDBOX_URL") +
+                               "/api/v1/namespaces/monitoring/services/prometheus:web/proxy"));
     CHECK(report.at("alerts").size() == direct.at("alerts").size());
 
     // A Service that does not exist: the source fails naming it, the others still answer.
-    const std::string wrong = write_config(dir, "{ kube-service: monitoring/prometheus-k8s:web }",
-                                           "{ kube-service: " + env.at("ALERTMANAGER_KUBE_SERVICE") + " }");
+    const std::string wrong =
+        write_config(dir, "{ kube-service: monitoring/prometheus-k8s:web }",
+                     "{ kube-service: " + env.at("ALERTMANAGER_KUBE_SERVICE") + " }");
     r = oncall_with(wrong, state, {"triage", "checkout", "-o", "json"});
     const json failed = json_of(r);
     CHECK(r.exit_code != 0);

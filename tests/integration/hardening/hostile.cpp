@@ -3,7 +3,6 @@
 #include "oncall/http/client.h"
 
 #include <catch2/catch.hpp>
-
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -12,7 +11,8 @@ namespace oncall::test {
 namespace {
 
 void replace_all(std::string& text, const std::string& from, const std::string& to) {
-    for (std::size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) {
+    for (std::size_t at = text.find(from); at != std::string::npos;
+         at = text.find(from, at + to.size())) {
         text.replace(at, from.size(), to);
     }
 }
@@ -24,7 +24,8 @@ std::string trim(std::string s) {
     return s;
 }
 
-std::unique_ptr<FaultProxy> proxy_for(const std::string& upstream, const std::string& ca_file = {}) {
+std::unique_ptr<FaultProxy> proxy_for(const std::string& upstream,
+                                      const std::string& ca_file = {}) {
     FaultProxy::Options options;
     options.upstream = upstream;
     options.ca_file = ca_file;
@@ -81,7 +82,8 @@ void HostileWorkstation::write_config(const ConfigOverrides& o) {
     if (text.empty()) {
         throw std::runtime_error("the practice cluster's config is missing");
     }
-    replace_all(text, m_sandbox.at("ONCALL_SANDBOX_URL"), o.kube_url.empty() ? m_kube->url() : o.kube_url);
+    replace_all(text, m_sandbox.at("ONCALL_SANDBOX_URL"),
+                o.kube_url.empty() ? m_kube->url() : o.kube_url);
     if (!o.kube_ca.empty()) {
         replace_all(text, m_sandbox.at("ONCALL_SANDBOX_CA"), o.kube_ca);
     }
@@ -115,7 +117,8 @@ void HostileWorkstation::write_config(const ConfigOverrides& o) {
     out << text;
 }
 
-ProcessResult HostileWorkstation::oncall(const std::vector<std::string>& args, std::chrono::milliseconds timeout) const {
+ProcessResult HostileWorkstation::oncall(const std::vector<std::string>& args,
+                                         std::chrono::milliseconds timeout) const {
     ProcessOptions options;
     options.env = m_env;
     options.unset_env = {"ONCALL_CONTEXT", "NO_COLOR"};
@@ -124,8 +127,8 @@ ProcessResult HostileWorkstation::oncall(const std::vector<std::string>& args, s
 }
 
 void HostileWorkstation::grant(const std::string& service) {
-    const auto r = oncall({"request-access", service, "--role", "deployer", "--for", "30m", "--reason",
-                           "hostile-server suite: writes behind a misbehaving proxy"});
+    const auto r = oncall({"request-access", service, "--role", "deployer", "--for", "30m",
+                           "--reason", "hostile-server suite: writes behind a misbehaving proxy"});
     if (r.exit_code != 0) {
         throw std::runtime_error("request-access failed: " + r.err);
     }
@@ -142,14 +145,17 @@ std::vector<ProxiedRequest> HostileWorkstation::kube_writes() const {
     std::vector<ProxiedRequest> out;
     for (auto& r : m_kube->requests()) {
         // A SelfSubjectReview is a POST that stores nothing: it only asks who the caller is.
-        if (r.method != "GET" && r.method != "HEAD" && r.target.find("/selfsubjectreviews") == std::string::npos) {
+        if (r.method != "GET" && r.method != "HEAD" &&
+            r.target.find("/selfsubjectreviews") == std::string::npos) {
             out.push_back(r);
         }
     }
     return out;
 }
 
-std::string HostileWorkstation::engineer_token() const { return trim(read_text(m_sandbox.at("ONCALL_K8S_TOKEN_FILE"))); }
+std::string HostileWorkstation::engineer_token() const {
+    return trim(read_text(m_sandbox.at("ONCALL_K8S_TOKEN_FILE")));
+}
 
 nlohmann::json HostileWorkstation::deployment(const std::string& name) const {
     http::ClientOptions options;
@@ -157,7 +163,8 @@ nlohmann::json HostileWorkstation::deployment(const std::string& name) const {
     options.bearer_token = engineer_token();
     options.retry = http::RetryPolicy::none();
     http::Request request;
-    request.url = m_sandbox.at("ONCALL_SANDBOX_URL") + "/apis/apps/v1/namespaces/shop/deployments/" + name;
+    request.url =
+        m_sandbox.at("ONCALL_SANDBOX_URL") + "/apis/apps/v1/namespaces/shop/deployments/" + name;
     const auto r = http::Client(options).perform(request);
     if (!r || r->status != 200) {
         throw std::runtime_error("cannot read deployment " + name);

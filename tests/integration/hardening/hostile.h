@@ -7,10 +7,9 @@
 #include "process.h"
 #include "test_server.h"
 
-#include <nlohmann/json.hpp>
-
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -35,10 +34,10 @@ public:
 
     /// What the configuration file may change from the proxied default.
     struct ConfigOverrides {
-        std::string kube_url;                       // instead of the kube proxy
-        std::string kube_ca;                        // instead of the practice cluster's CA
-        std::string registry_url;                   // instead of the registry proxy
-        std::string registry_token_env;             // registry token-env
+        std::string kube_url;                           // instead of the kube proxy
+        std::string kube_ca;                            // instead of the practice cluster's CA
+        std::string registry_url;                       // instead of the registry proxy
+        std::string registry_token_env;                 // registry token-env
         std::vector<std::string> checkout_repositories; // services.checkout.repositories
     };
 

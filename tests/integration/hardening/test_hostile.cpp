@@ -7,11 +7,10 @@
 
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
-
 #include <fstream>
 #include <functional>
 #include <future>
+#include <nlohmann/json.hpp>
 #include <set>
 
 using namespace oncall::test;
@@ -36,12 +35,18 @@ FaultSettings mode(FaultMode m) {
 /// own that runs every command at once: each takes the client's whole deadline.)
 std::vector<Fault> transport_faults(const std::string& elsewhere) {
     std::vector<Fault> out;
-    auto add = [&](std::string name, FaultSettings s) { out.push_back(Fault{std::move(name), std::move(s)}); };
+    auto add = [&](std::string name, FaultSettings s) {
+        out.push_back(Fault{std::move(name), std::move(s)});
+    };
     FaultSettings s = mode(FaultMode::status);
     s.status = 503;
     add("HTTP 503 on every request", s);
     add("connection reset", mode(FaultMode::reset));
-    add("HTML error page with 200", [] { auto x = mode(FaultMode::html_page); x.html_status = 200; return x; }());
+    add("HTML error page with 200", [] {
+        auto x = mode(FaultMode::html_page);
+        x.html_status = 200;
+        return x;
+    }());
     add("truncated JSON", mode(FaultMode::truncated_json));
     add("oversized body (64 MiB, chunked)", mode(FaultMode::oversized));
     add("endless chunked body", mode(FaultMode::endless_chunked));
@@ -87,7 +92,8 @@ struct Elsewhere {
 /// What every failing case must show: a one-line error naming the problem, nothing from a
 /// sanitizer or a crash, and the expected exit code.
 void check_clear_failure(const ProcessResult& r, int expected, const std::string& what) {
-    INFO(what << "\nexit " << r.exit_code << "\nstdout: " << r.out.substr(0, 2000) << "\nstderr: " << r.err.substr(0, 2000));
+    INFO(what << "\nexit " << r.exit_code << "\nstdout: " << r.out.substr(0, 2000)
+              << "\nstderr: " << r.err.substr(0, 2000));
     CHECK_FALSE(r.timed_out);
     CHECK(r.exit_code == expected);
     CHECK(r.err.find("oncall: error:") != std::string::npos);
@@ -102,7 +108,8 @@ void report(const std::string& command, const std::string& fault, const ProcessR
     if (at != std::string::npos) {
         first_error = r.err.substr(at, r.err.find('\n', at) - at);
     }
-    fmt::print("CASE | {} | {} | exit {} | {}\n", command, fault, r.exit_code, first_error.substr(0, 240));
+    fmt::print("CASE | {} | {} | exit {} | {}\n", command, fault, r.exit_code,
+               first_error.substr(0, 240));
 }
 
 std::string resource_version(const json& deployment) {
@@ -116,7 +123,8 @@ TEST_CASE("reads of status and history through a misbehaving API server end clea
     Elsewhere elsewhere;
     for (const auto& fault : transport_faults(elsewhere.server.url())) {
         for (const std::vector<std::string>& args :
-             {std::vector<std::string>{"status", "checkout"}, std::vector<std::string>{"history", "checkout"},
+             {std::vector<std::string>{"status", "checkout"},
+              std::vector<std::string>{"history", "checkout"},
               std::vector<std::string>{"status", "checkout", "-o", "json"}}) {
             ws.reset_proxies();
             ws.kube().set(fault.settings);
@@ -142,8 +150,9 @@ TEST_CASE("rollback and redeploy write nothing after a failed read", "[hostile]"
         for (const std::vector<std::string>& args :
              {std::vector<std::string>{"rollback", "checkout", "--yes", "--no-verify", "--reason",
                                        "hostile-server suite: must not write after a failed read"},
-              std::vector<std::string>{"redeploy", "checkout", "--yes", "--no-verify", "--reason",
-                                       "hostile-server suite: must not write after a failed read"}}) {
+              std::vector<std::string>{
+                  "redeploy", "checkout", "--yes", "--no-verify", "--reason",
+                  "hostile-server suite: must not write after a failed read"}}) {
             ws.reset_proxies();
             ws.kube().set(fault.settings);
             const auto r = ws.oncall(args);
@@ -163,11 +172,13 @@ TEST_CASE("request-access and access revoke through a misbehaving API server", "
     for (const auto& fault : transport_faults(elsewhere.server.url())) {
         ws.reset_proxies();
         ws.kube().set(fault.settings);
-        const auto r = ws.oncall({"request-access", "payments", "--role", "deployer", "--for", "10m", "--reason",
-                                  "hostile-server suite: grant through a broken proxy"});
+        const auto r =
+            ws.oncall({"request-access", "payments", "--role", "deployer", "--for", "10m",
+                       "--reason", "hostile-server suite: grant through a broken proxy"});
         report("request-access", fault.name, r);
         check_clear_failure(r, fault.exit_code, "request-access: " + fault.name);
-        CHECK(ws.oncall({"access", "list", "-o", "json"}).out.find("payments") == std::string::npos);
+        CHECK(ws.oncall({"access", "list", "-o", "json"}).out.find("payments") ==
+              std::string::npos);
     }
     // revoke: the grant exists locally; every fault must leave a clear error, and the local grant
     // is kept while the server could not confirm the Secret's deletion.
@@ -179,7 +190,8 @@ TEST_CASE("request-access and access revoke through a misbehaving API server", "
         const auto r = ws.oncall({"access", "revoke", "payments"});
         report("access revoke", fault.name, r);
         check_clear_failure(r, fault.exit_code, "access revoke: " + fault.name);
-        CHECK(ws.oncall({"access", "list", "-o", "json"}).out.find("payments") != std::string::npos);
+        CHECK(ws.oncall({"access", "list", "-o", "json"}).out.find("payments") !=
+              std::string::npos);
     }
     CHECK(elsewhere.credentials_seen() == 0);
     CHECK(elsewhere.server.request_count() == 0);
@@ -209,23 +221,33 @@ struct BadCertificates {
         ca_file = wrong_host.ca_file;
         // Expired: the CA signs a certificate for 127.0.0.1 valid only in January 2020.
         const std::string d = dir.path() + "/wrong";
-        run_checked({"openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                     "-keyout", d + "/expired.key", "-out", d + "/expired.csr", "-subj", "/CN=127.0.0.1"});
+        run_checked({"openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                     "-nodes", "-keyout", d + "/expired.key", "-out", d + "/expired.csr", "-subj",
+                     "/CN=127.0.0.1"});
         dir.write("wrong/index.txt", "");
         dir.write("wrong/serial", "1000\n");
         dir.write("wrong/ext", "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n");
-        dir.write("wrong/ca.cnf", "[ca]\ndefault_ca=test\n[test]\ndir=" + d + "\ndatabase=" + d +
-                                      "/index.txt\nnew_certs_dir=" + d + "\nserial=" + d +
-                                      "/serial\ndefault_md=sha256\npolicy=any\n[any]\ncommonName=supplied\n");
-        run_checked({"openssl", "ca", "-batch", "-notext", "-config", d + "/ca.cnf", "-cert", ca_file, "-keyfile",
-                     d + "/ca.key", "-in", d + "/expired.csr", "-out", d + "/expired.pem", "-startdate",
-                     "20200101000000Z", "-enddate", "20200201000000Z", "-extfile", d + "/ext"});
+        dir.write("wrong/ca.cnf",
+                  "[ca]\ndefault_ca=test\n[test]\ndir=" + d + "\ndatabase=" + d +
+                      "/index.txt\nnew_certs_dir=" + d + "\nserial=" + d +
+                      "/serial\ndefault_md=sha256\npolicy=any\n[any]\ncommonName=supplied\n");
+        run_checked({"openssl",    "ca",
+                     "-batch",     "-notext",
+                     "-config",    d + "/ca.cnf",
+                     "-cert",      ca_file,
+                     "-keyfile",   d + "/ca.key",
+                     "-in",        d + "/expired.csr",
+                     "-out",       d + "/expired.pem",
+                     "-startdate", "20200101000000Z",
+                     "-enddate",   "20200201000000Z",
+                     "-extfile",   d + "/ext"});
         expired_cert = d + "/expired.pem";
         expired_key = d + "/expired.key";
         // Self-signed, for the right host, trusted by nobody.
-        run_checked({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                     "-keyout", d + "/self.key", "-out", d + "/self.pem", "-days", "2", "-subj", "/CN=127.0.0.1",
-                     "-addext", "subjectAltName=IP:127.0.0.1"});
+        run_checked({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                     "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", d + "/self.key", "-out",
+                     d + "/self.pem", "-days", "2", "-subj", "/CN=127.0.0.1", "-addext",
+                     "subjectAltName=IP:127.0.0.1"});
         self_signed_cert = d + "/self.pem";
         self_signed_key = d + "/self.key";
     }
@@ -234,8 +256,10 @@ struct BadCertificates {
 
 } // namespace
 
-TEST_CASE("TLS: a certificate for the wrong host, an expired one and a self-signed one are refused before "
-          "any credential is sent", "[hostile]") {
+TEST_CASE("TLS: a certificate for the wrong host, an expired one and a self-signed one are refused "
+          "before "
+          "any credential is sent",
+          "[hostile]") {
     HostileWorkstation ws;
     ws.grant("checkout"); // through the proxy, before the configuration points at the bad servers
     BadCertificates certs;
@@ -244,9 +268,11 @@ TEST_CASE("TLS: a certificate for the wrong host, an expired one and a self-sign
         std::string cert, key, trusted_ca;
     };
     const std::vector<Case> cases{
-        {"certificate for the wrong host", certs.wrong_host.cert_file, certs.wrong_host.key_file, certs.ca_file},
+        {"certificate for the wrong host", certs.wrong_host.cert_file, certs.wrong_host.key_file,
+         certs.ca_file},
         {"expired certificate", certs.expired_cert, certs.expired_key, certs.ca_file},
-        {"self-signed certificate", certs.self_signed_cert, certs.self_signed_key, ws.env("ONCALL_SANDBOX_CA")},
+        {"self-signed certificate", certs.self_signed_cert, certs.self_signed_key,
+         ws.env("ONCALL_SANDBOX_CA")},
     };
     for (const auto& c : cases) {
         TestServer server(TestServer::Tls{c.cert, c.key});
@@ -262,9 +288,11 @@ TEST_CASE("TLS: a certificate for the wrong host, an expired one and a self-sign
         o.kube_ca = c.trusted_ca;
         ws.write_config(o);
         for (const std::vector<std::string>& args :
-             {std::vector<std::string>{"status", "checkout"}, std::vector<std::string>{"history", "checkout"},
-              std::vector<std::string>{"request-access", "checkout", "--role", "deployer", "--for", "10m",
-                                       "--reason", "hostile-server suite: TLS must fail first"},
+             {std::vector<std::string>{"status", "checkout"},
+              std::vector<std::string>{"history", "checkout"},
+              std::vector<std::string>{"request-access", "checkout", "--role", "deployer", "--for",
+                                       "10m", "--reason",
+                                       "hostile-server suite: TLS must fail first"},
               std::vector<std::string>{"rollback", "checkout", "--yes", "--reason",
                                        "hostile-server suite: TLS must fail first"}}) {
             const auto r = ws.oncall(args);
@@ -277,7 +305,8 @@ TEST_CASE("TLS: a certificate for the wrong host, an expired one and a self-sign
     }
 }
 
-TEST_CASE("registry: a token challenge pointing at another host gets no configured credential", "[hostile]") {
+TEST_CASE("registry: a token challenge pointing at another host gets no configured credential",
+          "[hostile]") {
     HostileWorkstation ws;
     Elsewhere token_service;
     // A registry that asks for a bearer token from a realm on another origin.
@@ -290,8 +319,10 @@ TEST_CASE("registry: a token challenge pointing at another host gets no configur
             return;
         }
         res.status = 401;
-        res.set_header("WWW-Authenticate",
-                       "Bearer realm=\"" + realm + "\",service=\"registry.example\",scope=\"repository:shop/checkout:pull\"");
+        res.set_header(
+            "WWW-Authenticate",
+            "Bearer realm=\"" + realm +
+                "\",service=\"registry.example\",scope=\"repository:shop/checkout:pull\"");
         res.set_content("{\"errors\":[{\"code\":\"UNAUTHORIZED\"}]}", "application/json");
     };
     registry.on("GET", "/v2/.*", challenge); // cpp-httplib answers HEAD with the GET handler
@@ -309,8 +340,9 @@ TEST_CASE("registry: a token challenge pointing at another host gets no configur
     ws.grant("checkout");
     ws.reset_proxies();
     const auto before = resource_version(ws.deployment("checkout"));
-    const auto r = ws.oncall({"redeploy", "checkout", "--image", host + "/shop/checkout:1.9.9", "--yes", "--reason",
-                              "hostile-server suite: registry with a foreign token realm"});
+    const auto r =
+        ws.oncall({"redeploy", "checkout", "--image", host + "/shop/checkout:1.9.9", "--yes",
+                   "--reason", "hostile-server suite: registry with a foreign token realm"});
     report("redeploy --image", "registry token realm on another host", r);
     INFO(r.err);
     CHECK(r.exit_code != 0);
@@ -326,7 +358,8 @@ TEST_CASE("registry: a token challenge pointing at another host gets no configur
 namespace {
 
 /// Every path to a leaf (and to each object or array) of a JSON document, as JSON pointers.
-void collect_paths(const json& j, const json::json_pointer& at, std::vector<json::json_pointer>& out) {
+void collect_paths(const json& j, const json::json_pointer& at,
+                   std::vector<json::json_pointer>& out) {
     if (!at.empty()) {
         out.push_back(at);
     }
@@ -363,7 +396,8 @@ json wrong_type(const json& v) {
 
 } // namespace
 
-TEST_CASE("status: a wrong type in any field of the Deployment is a clear error or ignored, never a crash",
+TEST_CASE("status: a wrong type in any field of the Deployment is a clear error or ignored, never "
+          "a crash",
           "[hostile]") {
     HostileWorkstation ws;
     const json original = ws.deployment("checkout");
@@ -397,12 +431,16 @@ TEST_CASE("status: a wrong type in any field of the Deployment is a clear error 
         ++outcomes[r.exit_code];
     }
     for (const auto& [code, n] : outcomes) {
-        fmt::print("CASE | status | wrong type in one of {} Deployment fields | exit {} | {} fields\n", paths.size(), code, n);
+        fmt::print(
+            "CASE | status | wrong type in one of {} Deployment fields | exit {} | {} fields\n",
+            paths.size(), code, n);
     }
     CHECK(outcomes[3] > 0);
 }
 
-TEST_CASE("numbers out of range in the fields the commands read: refused or handled, never undefined", "[hostile]") {
+TEST_CASE(
+    "numbers out of range in the fields the commands read: refused or handled, never undefined",
+    "[hostile]") {
     HostileWorkstation ws;
     const std::vector<std::pair<std::string, json>> cases{
         {"/spec/replicas", 1e300},
@@ -418,8 +456,8 @@ TEST_CASE("numbers out of range in the fields the commands read: refused or hand
         FaultSettings s;
         s.mode = FaultMode::rewrite;
         s.only_path = "/deployments/checkout";
-        s.rewrite = [pointer = json::json_pointer(pointer), value = value](const ProxiedRequest&, long,
-                                                                            const std::string& body) {
+        s.rewrite = [pointer = json::json_pointer(pointer),
+                     value = value](const ProxiedRequest&, long, const std::string& body) {
             json j = json::parse(body, nullptr, false);
             if (j.is_discarded()) {
                 return body;
@@ -428,7 +466,8 @@ TEST_CASE("numbers out of range in the fields the commands read: refused or hand
             return j.dump();
         };
         for (const std::vector<std::string>& args :
-             {std::vector<std::string>{"status", "checkout"}, std::vector<std::string>{"history", "checkout"}}) {
+             {std::vector<std::string>{"status", "checkout"},
+              std::vector<std::string>{"history", "checkout"}}) {
             ws.reset_proxies();
             ws.kube().set(s);
             const auto r = ws.oncall(args);
@@ -448,15 +487,17 @@ TEST_CASE("completion's cluster look-ups never block TAB and fall back to the co
     for (const auto& fault : transport_faults(elsewhere.server.url())) {
         HostileWorkstation ws; // a fresh state directory: no cached answer from an earlier case
         ws.kube().set(fault.settings);
-        const auto services = ws.oncall({"__complete", "--no-descriptions", "--", "status", ""}, 20s);
+        const auto services =
+            ws.oncall({"__complete", "--no-descriptions", "--", "status", ""}, 20s);
         report("__complete status", fault.name, services);
         INFO(fault.name << "\n" << services.err);
         CHECK_FALSE(services.timed_out);
         CHECK(services.exit_code == 0);
         CHECK(services.out.find("checkout") != std::string::npos); // from the configuration
         CHECK(services.err.find("Sanitizer") == std::string::npos);
-        const auto revisions =
-            ws.oncall({"__complete", "--no-descriptions", "--", "rollback", "checkout", "--to-revision", ""}, 20s);
+        const auto revisions = ws.oncall(
+            {"__complete", "--no-descriptions", "--", "rollback", "checkout", "--to-revision", ""},
+            20s);
         report("__complete --to-revision", fault.name, revisions);
         CHECK_FALSE(revisions.timed_out);
         CHECK(revisions.exit_code == 0);
@@ -491,7 +532,8 @@ TEST_CASE("slow loris: every command gives up at its deadline with a timeout err
             s.only_method = "GET"; // reads misbehave; a write would pass (and must not be sent)
         }
         ws.kube().set(s);
-        runs.push_back(std::async(std::launch::async, [&ws, args] { return ws.oncall(args, 240s); }));
+        runs.push_back(
+            std::async(std::launch::async, [&ws, args] { return ws.oncall(args, 240s); }));
     }
     for (std::size_t i = 0; i < commands.size(); ++i) {
         const auto r = runs[i].get();
@@ -511,7 +553,8 @@ TEST_CASE("slow loris: every command gives up at its deadline with a timeout err
     }
 }
 
-TEST_CASE("triage: a misbehaving source is named in the report and never hides the others", "[hostile]") {
+TEST_CASE("triage: a misbehaving source is named in the report and never hides the others",
+          "[hostile]") {
     if (!std::ifstream(required_env("ONCALL_SOURCE_DIR") + "/apps/oncall/commands/triage.cpp")) {
         FAIL("triage is not in this tree");
     }
@@ -532,9 +575,11 @@ TEST_CASE("triage: a misbehaving source is named in the report and never hides t
             backend.proxy->set(fault.settings);
             const auto r = ws.oncall({"triage", "checkout", "-o", "json", "--timeout", "3s"});
             report("triage (" + backend.source + ")", fault.name, r);
-            INFO(backend.source << ": " << fault.name << "\nexit " << r.exit_code << "\n" << r.err.substr(0, 3000));
+            INFO(backend.source << ": " << fault.name << "\nexit " << r.exit_code << "\n"
+                                << r.err.substr(0, 3000));
             CHECK_FALSE(r.timed_out);
-            CHECK((r.exit_code == 3 || r.exit_code == 8)); // partial report, or degraded despite the failure
+            CHECK((r.exit_code == 3 ||
+                   r.exit_code == 8)); // partial report, or degraded despite the failure
             CHECK(r.err.find("Sanitizer") == std::string::npos);
             const auto doc = json::parse(r.out, nullptr, false);
             REQUIRE_FALSE(doc.is_discarded()); // the report still comes out, as one JSON document
@@ -594,11 +639,17 @@ contexts:
                            kubeconfig);
     }
     ws.grant("checkout");
-    const auto grant = nlohmann::json::parse(read_text(ws.grants_dir() + "/sandbox.checkout.deployer.json"));
+    const auto grant =
+        nlohmann::json::parse(read_text(ws.grants_dir() + "/sandbox.checkout.deployer.json"));
     const std::string token = grant.at("token").get<std::string>();
     REQUIRE_FALSE(token.empty());
-    const std::vector<std::string> rollback{"rollback", "checkout", "--dry-run", "--yes", "--no-verify",
-                                            "--reason", "hostile-server suite: grant bound to its server"};
+    const std::vector<std::string> rollback{"rollback",
+                                            "checkout",
+                                            "--dry-run",
+                                            "--yes",
+                                            "--no-verify",
+                                            "--reason",
+                                            "hostile-server suite: grant bound to its server"};
 
     // The same server written with a trailing slash is still the server that minted the grant.
     write_kubeconfig(kubeconfig, sandbox + "/", ca, ws.engineer_token());
@@ -635,8 +686,9 @@ contexts:
     CHECK_THAT(r.err, Catch::Contains("CA bundle"));
 }
 
-TEST_CASE("history and triage show a hostile change-cause and log lines escaped, piped at any width",
-          "[hostile][untrusted]") {
+TEST_CASE(
+    "history and triage show a hostile change-cause and log lines escaped, piped at any width",
+    "[hostile][untrusted]") {
     HostileWorkstation ws;
     // Newlines, an OSC title change ended by BEL, clear screen and cursor home, a carriage return.
     const std::string hostile = "deploy 1.3.0\nrm -rf /\x1b]0;pwned\x07\x1b[2J\x1b[H\rforged";
@@ -663,7 +715,9 @@ TEST_CASE("history and triage show a hostile change-cause and log lines escaped,
         ws.kube().set(s);
         ws.set_env("COLUMNS", width);
         const auto h = ws.oncall({"history", "checkout"});
-        INFO("COLUMNS=" << width << "\nexit " << h.exit_code << "\nstdout:\n" << h.out << "\nstderr:\n" << h.err);
+        INFO("COLUMNS=" << width << "\nexit " << h.exit_code << "\nstdout:\n"
+                        << h.out << "\nstderr:\n"
+                        << h.err);
         CHECK_FALSE(h.timed_out);
         REQUIRE(h.exit_code == 0);
         CHECK(h.out.find('\x1b') == std::string::npos);
@@ -676,7 +730,8 @@ TEST_CASE("history and triage show a hostile change-cause and log lines escaped,
             ++pos;
             ++rows;
         }
-        const auto j = json::parse(ws.oncall({"history", "checkout", "-o", "json"}).out, nullptr, false);
+        const auto j =
+            json::parse(ws.oncall({"history", "checkout", "-o", "json"}).out, nullptr, false);
         REQUIRE_FALSE(j.is_discarded());
         std::size_t expected = 1;
         for (const auto& r : j["revisions"]) {
@@ -685,7 +740,8 @@ TEST_CASE("history and triage show a hostile change-cause and log lines escaped,
         }
         CHECK(rows == expected);
         if (std::string(width) == "300") {
-            CHECK(h.out.find("deploy 1.3.0⏎rm -rf /^[]0;pwned^G^[[2J^[[H⏎forged") != std::string::npos);
+            CHECK(h.out.find("deploy 1.3.0⏎rm -rf /^[]0;pwned^G^[[2J^[[H⏎forged") !=
+                  std::string::npos);
         }
 
         const auto t = ws.oncall({"triage", "checkout"});

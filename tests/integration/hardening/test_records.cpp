@@ -5,14 +5,13 @@
 #include "hostile.h"
 
 #include <catch2/catch.hpp>
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
-
 #include <chrono>
 #include <csignal>
 #include <fcntl.h>
 #include <filesystem>
+#include <fmt/format.h>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sys/mount.h>
 #include <sys/wait.h>
 #include <thread>
@@ -29,8 +28,8 @@ namespace {
 
 /// Starts oncall with the workstation's environment, waits `after`, then kill -9s it (if it is
 /// still running). Returns true when the kill landed before the process ended by itself.
-bool run_and_kill(const std::map<std::string, std::string>& env, const std::vector<std::string>& args,
-                  std::chrono::milliseconds after) {
+bool run_and_kill(const std::map<std::string, std::string>& env,
+                  const std::vector<std::string>& args, std::chrono::milliseconds after) {
     std::vector<std::string> env_strings;
     for (char** e = environ; *e != nullptr; ++e) {
         const std::string kv = *e;
@@ -93,7 +92,8 @@ void check_grant_store(const HostileWorkstation& ws, const std::string& when) {
     CHECK_FALSE(json::parse(list.out, nullptr, false).is_discarded());
 }
 
-/// A revision of `service` that is not the current one (rollbacks renumber revisions, as kubectl's do).
+/// A revision of `service` that is not the current one (rollbacks renumber revisions, as kubectl's
+/// do).
 std::string other_revision(const HostileWorkstation& ws, const std::string& service) {
     const auto r = ws.oncall({"history", service, "-o", "json"});
     REQUIRE(r.exit_code == 0);
@@ -113,8 +113,9 @@ std::map<std::string, std::string> env_of(const HostileWorkstation& ws) {
 
 } // namespace
 
-TEST_CASE("kill -9 at any point of a rollback leaves the audit log parseable and the grants consistent",
-          "[records]") {
+TEST_CASE(
+    "kill -9 at any point of a rollback leaves the audit log parseable and the grants consistent",
+    "[records]") {
     HostileWorkstation ws;
     ws.grant("checkout");
     // Every request to the cluster takes 25 ms longer, so the kills land between the steps of a
@@ -122,14 +123,18 @@ TEST_CASE("kill -9 at any point of a rollback leaves the audit log parseable and
     FaultSettings slow;
     slow.delay = 25ms;
     ws.kube().set(slow);
-    const std::vector<std::string> base{"rollback", "checkout", "--yes", "--no-verify", "--reason",
-                                        "crash-safety: kill -9 during a rollback", "--to-revision"};
-    // One uninterrupted run first: how long a rollback takes here, to spread the kill points over it.
+    const std::vector<std::string> base{"rollback",     "checkout",
+                                        "--yes",        "--no-verify",
+                                        "--reason",     "crash-safety: kill -9 during a rollback",
+                                        "--to-revision"};
+    // One uninterrupted run first: how long a rollback takes here, to spread the kill points over
+    // it.
     const auto started = std::chrono::steady_clock::now();
     auto first = base;
     first.push_back(other_revision(ws, "checkout"));
     const auto r = ws.oncall(first);
-    const auto full = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+    const auto full = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - started);
     INFO(r.err);
     REQUIRE((r.exit_code == 0 || r.exit_code == 7));
     std::string why;
@@ -147,7 +152,8 @@ TEST_CASE("kill -9 at any point of a rollback leaves the audit log parseable and
         INFO(why);
         check_grant_store(ws, fmt::format("after a kill at {} ms", at.count()));
     }
-    fmt::print("RECORDS | rollback of {} ms killed at {} points, {} before it ended\n", full.count(), k_points, killed);
+    fmt::print("RECORDS | rollback of {} ms killed at {} points, {} before it ended\n",
+               full.count(), k_points, killed);
     CHECK(killed > k_points / 2);
     // The tool still works afterwards: a plain rollback goes through and appends a whole line.
     ws.kube().set(FaultSettings{});
@@ -164,11 +170,13 @@ TEST_CASE("kill -9 during grant requests leaves the grant store consistent", "[r
     FaultSettings slow;
     slow.delay = 25ms;
     ws.kube().set(slow);
-    const std::vector<std::string> args{"request-access", "payments", "--role", "deployer", "--for", "10m",
-                                        "--reason", "crash-safety: kill -9 during a grant request"};
+    const std::vector<std::string> args{
+        "request-access", "payments", "--role",   "deployer",
+        "--for",          "10m",      "--reason", "crash-safety: kill -9 during a grant request"};
     const auto started = std::chrono::steady_clock::now();
     const auto r = ws.oncall(args);
-    const auto full = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+    const auto full = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - started);
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
     constexpr int k_points = 12;
@@ -184,8 +192,8 @@ TEST_CASE("kill -9 during grant requests leaves the grant store consistent", "[r
     // A leftover temporary from an interrupted save is never taken for a grant.
     fs::create_directories(ws.grants_dir());
     std::ofstream(ws.grants_dir() + "/.tmp-grant-crashed") << "{\"context\": \"sandb";
-    fs::permissions(ws.grants_dir() + "/.tmp-grant-crashed", fs::perms::owner_read | fs::perms::owner_write,
-                    fs::perm_options::replace);
+    fs::permissions(ws.grants_dir() + "/.tmp-grant-crashed",
+                    fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace);
     check_grant_store(ws, "with a half-written temporary");
 }
 
@@ -219,12 +227,14 @@ public:
         {
             std::ofstream filler(m_dir + "/filler", std::ios::binary);
             const std::string block(4096, 'x');
-            while (filler.write(block.data(), static_cast<std::streamsize>(block.size())) && filler.flush()) {
+            while (filler.write(block.data(), static_cast<std::streamsize>(block.size())) &&
+                   filler.flush()) {
             }
         }
         // The audit log's last page may still have room (tmpfs allocates whole pages): fill it
         // with newlines, one byte at a time, until the file system refuses.
-        const int fd = ::open((m_dir + "/audit.jsonl").c_str(), O_WRONLY | O_APPEND | O_CREAT, 0600);
+        const int fd =
+            ::open((m_dir + "/audit.jsonl").c_str(), O_WRONLY | O_APPEND | O_CREAT, 0600);
         while (fd >= 0 && ::write(fd, "\n", 1) == 1) {
         }
         if (fd >= 0) {
@@ -240,16 +250,18 @@ private:
 
 } // namespace
 
-TEST_CASE("a full disk under the audit log fails the change before it reports success", "[records]") {
+TEST_CASE("a full disk under the audit log fails the change before it reports success",
+          "[records]") {
     HostileWorkstation ws;
     FullDisk disk(ws.state_dir());
     ws.grant("checkout"); // the grant file fits; the disk is filled after it
     disk.fill();
     fmt::print("RECORDS | full disk simulated with {}\n", disk.method);
     const auto before = ws.deployment("checkout");
-    const auto r = ws.oncall({"rollback", "checkout", "--yes", "--no-wait", "--to-revision",
-                              other_revision(ws, "checkout"), "--reason",
-                              "crash-safety: rollback with a full disk under the audit log", "-o", "json"});
+    const auto r =
+        ws.oncall({"rollback", "checkout", "--yes", "--no-wait", "--to-revision",
+                   other_revision(ws, "checkout"), "--reason",
+                   "crash-safety: rollback with a full disk under the audit log", "-o", "json"});
     INFO(r.out << "\n" << r.err);
     CHECK(r.exit_code != 0);
     CHECK(r.err.find("audit") != std::string::npos);
@@ -264,12 +276,14 @@ TEST_CASE("a full disk under the audit log fails the change before it reports su
     CHECK(text.err.find("nothing was changed") != std::string::npos);
     // Write-ahead: the intent could not be recorded, so nothing reached the cluster.
     const auto after = ws.deployment("checkout");
-    CHECK(after.at("metadata").at("resourceVersion") == before.at("metadata").at("resourceVersion"));
+    CHECK(after.at("metadata").at("resourceVersion") ==
+          before.at("metadata").at("resourceVersion"));
     CHECK(after.at("metadata").at("generation") == before.at("metadata").at("generation"));
 
     // A grant request with a full disk fails too (its audit line cannot be written).
-    const auto grant = ws.oncall({"request-access", "payments", "--role", "deployer", "--for", "10m", "--reason",
-                                  "crash-safety: grant with a full disk under the audit log"});
+    const auto grant =
+        ws.oncall({"request-access", "payments", "--role", "deployer", "--for", "10m", "--reason",
+                   "crash-safety: grant with a full disk under the audit log"});
     INFO(grant.out << "\n" << grant.err);
     CHECK(grant.exit_code != 0);
 }

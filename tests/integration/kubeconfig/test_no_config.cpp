@@ -122,8 +122,9 @@ TEST_CASE("no configuration file: rollback --dry-run with a grant", "[kubeconfig
                             options);
     INFO(grant.err);
     REQUIRE(grant.exit_code == 0);
-    auto rollback = run_oncall(
-        {"rollback", "checkout", "--dry-run", "-o", "json", "--reason", "checkout errors since revision 3, rolling back"}, options);
+    auto rollback = run_oncall({"rollback", "checkout", "--dry-run", "-o", "json", "--reason",
+                                "checkout errors since revision 3, rolling back"},
+                               options);
     INFO(rollback.err);
     REQUIRE(rollback.exit_code == 0);
     CHECK(json::parse(rollback.out).at("result") == "dry-run");

@@ -5,12 +5,11 @@
 #include "process.h"
 
 #include <catch2/catch.hpp>
-#include <httplib.h>
-#include <nlohmann/json.hpp>
-
 #include <chrono>
 #include <fstream>
 #include <functional>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 
@@ -39,14 +38,16 @@ public:
     const std::string& url() const { return m_url; }
 
     /// Sends one request; `token` "" sends no Authorization header.
-    ApiResponse request(const std::string& method, const std::string& path, const std::string& token,
-                        const std::string& body = "", const std::string& content_type = "application/json") const {
+    ApiResponse request(const std::string& method, const std::string& path,
+                        const std::string& token, const std::string& body = "",
+                        const std::string& content_type = "application/json") const {
         httplib::Client client(m_url);
         client.set_ca_cert_path(m_ca.c_str());
         client.enable_server_certificate_verification(true);
         client.set_read_timeout(30, 0);
         httplib::Headers headers;
-        if (!token.empty()) headers.emplace("Authorization", "Bearer " + token);
+        if (!token.empty())
+            headers.emplace("Authorization", "Bearer " + token);
         httplib::Result res{nullptr, httplib::Error::Unknown};
         if (method == "GET") {
             res = client.Get(path.c_str(), headers);
@@ -57,14 +58,16 @@ public:
         } else if (method == "PATCH") {
             res = client.Patch(path.c_str(), headers, body, content_type.c_str());
         } else if (method == "DELETE") {
-            res = body.empty() ? client.Delete(path.c_str(), headers) : client.Delete(path.c_str(), headers, body, content_type.c_str());
+            res = body.empty() ? client.Delete(path.c_str(), headers)
+                               : client.Delete(path.c_str(), headers, body, content_type.c_str());
         }
         REQUIRE(res);
         ApiResponse out;
         out.status = res->status;
         out.raw = res->body;
         out.body = nlohmann::json::parse(res->body, nullptr, false);
-        if (out.body.is_discarded()) out.body = nullptr;
+        if (out.body.is_discarded())
+            out.body = nullptr;
         return out;
     }
 
@@ -82,9 +85,11 @@ public:
         nlohmann::json body = {{"apiVersion", "authentication.k8s.io/v1"},
                                {"kind", "TokenRequest"},
                                {"spec", {{"expirationSeconds", seconds}}}};
-        if (!bound.is_null()) body["spec"]["boundObjectRef"] = bound;
-        auto r = request("POST", "/api/v1/namespaces/shop/serviceaccounts/" + service_account + "/token",
-                         m_engineer_token, body.dump());
+        if (!bound.is_null())
+            body["spec"]["boundObjectRef"] = bound;
+        auto r =
+            request("POST", "/api/v1/namespaces/shop/serviceaccounts/" + service_account + "/token",
+                    m_engineer_token, body.dump());
         INFO(r.raw);
         REQUIRE(r.status == 201);
         return r.body["status"]["token"].get<std::string>();
@@ -100,19 +105,24 @@ public:
     }
 
     /// Runs kubectl against the cluster (its own discovery cache directory).
-    oncall::test::ProcessResult kubectl(std::vector<std::string> args, const std::string& token = "") const {
-        // The launcher's kubeconfig reads the engineer's tokenFile, which wins over --token; another
-        // identity gets a kubeconfig of its own.
+    oncall::test::ProcessResult kubectl(std::vector<std::string> args,
+                                        const std::string& token = "") const {
+        // The launcher's kubeconfig reads the engineer's tokenFile, which wins over --token;
+        // another identity gets a kubeconfig of its own.
         std::string kubeconfig = m_kubeconfig;
         if (!token.empty()) {
-            kubeconfig = m_cache.write("kubeconfig-" + std::to_string(std::hash<std::string>{}(token)),
-                                       "apiVersion: v1\nkind: Config\nclusters:\n- name: sandbox\n  cluster:\n"
-                                       "    server: " + m_url + "\n    certificate-authority: " + m_ca +
-                                       "\nusers:\n- name: other\n  user:\n    token: " + token +
-                                       "\ncontexts:\n- name: sandbox\n  context: {cluster: sandbox, user: other, namespace: shop}\n"
-                                       "current-context: sandbox\n");
+            kubeconfig = m_cache.write(
+                "kubeconfig-" + std::to_string(std::hash<std::string>{}(token)),
+                "apiVersion: v1\nkind: Config\nclusters:\n- name: sandbox\n  cluster:\n"
+                "    server: " +
+                    m_url + "\n    certificate-authority: " + m_ca +
+                    "\nusers:\n- name: other\n  user:\n    token: " + token +
+                    "\ncontexts:\n- name: sandbox\n  context: {cluster: sandbox, user: other, "
+                    "namespace: shop}\n"
+                    "current-context: sandbox\n");
         }
-        std::vector<std::string> argv = {"kubectl", "--kubeconfig", kubeconfig, "--cache-dir", m_cache.path() + "/cache"};
+        std::vector<std::string> argv = {"kubectl", "--kubeconfig", kubeconfig, "--cache-dir",
+                                         m_cache.path() + "/cache"};
         argv.insert(argv.end(), args.begin(), args.end());
         oncall::test::ProcessOptions options;
         options.timeout = std::chrono::seconds(90);
@@ -130,10 +140,12 @@ private:
 
 /// Waits (up to `limit`) until `done` holds; returns whether it did. Not a timing assertion: the
 /// limit only bounds how long a broken sandbox can hang the test.
-inline bool eventually(const std::function<bool()>& done, std::chrono::seconds limit = std::chrono::seconds(60)) {
+inline bool eventually(const std::function<bool()>& done,
+                       std::chrono::seconds limit = std::chrono::seconds(60)) {
     const auto deadline = std::chrono::steady_clock::now() + limit;
     while (std::chrono::steady_clock::now() < deadline) {
-        if (done()) return true;
+        if (done())
+            return true;
         std::this_thread::sleep_for(std::chrono::milliseconds(250));
     }
     return done();

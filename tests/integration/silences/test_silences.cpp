@@ -8,10 +8,9 @@
 #include "test_server.h"
 
 #include <catch2/catch.hpp>
-#include <nlohmann/json.hpp>
-
 #include <csignal>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -42,7 +41,8 @@ std::vector<std::string> split(const std::string& text, char sep) {
 }
 
 // Polls `check` every 50 ms until it holds or `limit` passes.
-template <class F> bool eventually(F check, std::chrono::milliseconds limit = std::chrono::seconds(20)) {
+template <class F>
+bool eventually(F check, std::chrono::milliseconds limit = std::chrono::seconds(20)) {
     const auto end = std::chrono::steady_clock::now() + limit;
     while (std::chrono::steady_clock::now() < end) {
         if (check()) {
@@ -99,7 +99,8 @@ public:
 
     std::string state_on(std::size_t peer, const std::string& id) const {
         const auto s = silence_on(peer, id);
-        return s.is_object() ? s.at("status").at("state").get<std::string>() : std::string("absent");
+        return s.is_object() ? s.at("status").at("state").get<std::string>()
+                             : std::string("absent");
     }
 
     // Every silence id on one peer with its state ("id:state", sorted): the snapshot that bad input
@@ -109,7 +110,8 @@ public:
         REQUIRE(status == 200);
         std::vector<std::string> out;
         for (const auto& s : json::parse(body)) {
-            out.push_back(s.at("id").get<std::string>() + ":" + s.at("status").at("state").get<std::string>());
+            out.push_back(s.at("id").get<std::string>() + ":" +
+                          s.at("status").at("state").get<std::string>());
         }
         std::sort(out.begin(), out.end());
         return out;
@@ -162,8 +164,9 @@ private:
 };
 
 std::string create(const Desk& desk, std::vector<std::string> extra) {
-    std::vector<std::string> args{"silence", "checkout", "--for", "30m", "--reason", "rolling checkout back to 1.2.1",
-                                  "-o", "json"};
+    std::vector<std::string> args{"silence", "checkout", "--for",
+                                  "30m",     "--reason", "rolling checkout back to 1.2.1",
+                                  "-o",      "json"};
     args.insert(args.end(), extra.begin(), extra.end());
     const auto r = desk.oncall(args);
     INFO(r.out << r.err);
@@ -184,7 +187,8 @@ void require_checkout_firing(const Desk& desk) {
 
 } // namespace
 
-TEST_CASE("right after sandbox up, checkout's alerts fire on both instances since the scenario's onset") {
+TEST_CASE(
+    "right after sandbox up, checkout's alerts fire on both instances since the scenario's onset") {
     Desk desk;
     // No waiting: the launcher posted them before it returned; their start is the bad deploy's
     // (20 minutes before the epoch), and stays so once Prometheus' rules fire them too.
@@ -201,11 +205,13 @@ TEST_CASE("right after sandbox up, checkout's alerts fire on both instances sinc
         CHECK(names == std::set<std::string>{"HighErrorRatio", "HighLatencyP99"});
     }
     const auto triage = desk.oncall({"triage", "checkout", "--no-color"});
-    CHECK_THAT(triage.out, Catch::Contains("2 firing") && Catch::Matches(R"([\s\S]*firing 2[0-9]m[\s\S]*)"));
+    CHECK_THAT(triage.out,
+               Catch::Contains("2 firing") && Catch::Matches(R"([\s\S]*firing 2[0-9]m[\s\S]*)"));
 }
 
-TEST_CASE("a silence is created once, gossiped to both instances, listed once, and suppresses only the "
-          "service's alerts") {
+TEST_CASE(
+    "a silence is created once, gossiped to both instances, listed once, and suppresses only the "
+    "service's alerts") {
     Desk desk;
     require_checkout_firing(desk);
     // Another service whose name starts the same: its alert must keep notifying.
@@ -217,8 +223,9 @@ TEST_CASE("a silence is created once, gossiped to both instances, listed once, a
                                    {"annotations", {{"summary", "canary 5xx"}}}}}));
 
     const auto before = desk.snapshot(0);
-    const auto r = desk.oncall({"silence", "checkout", "--for", "30m", "--reason", "rolling checkout back to 1.2.1",
-                                "--ticket", "INC-4711", "-o", "json"});
+    const auto r =
+        desk.oncall({"silence", "checkout", "--for", "30m", "--reason",
+                     "rolling checkout back to 1.2.1", "--ticket", "INC-4711", "-o", "json"});
     INFO(r.out << r.err);
     REQUIRE(r.exit_code == 0);
     const auto out = json::parse(r.out);
@@ -226,8 +233,10 @@ TEST_CASE("a silence is created once, gossiped to both instances, listed once, a
     CHECK(out.at("service") == "checkout");
     CHECK(out.at("comment") == "rolling checkout back to 1.2.1 [ticket INC-4711]");
     CHECK_FALSE(out.at("created_by").get<std::string>().empty());
-    CHECK(out.at("matchers") == json::array({{{"name", "service"}, {"value", "checkout"}, {"is_regex", false},
-                                             {"is_equal", true}}}));
+    CHECK(out.at("matchers") == json::array({{{"name", "service"},
+                                              {"value", "checkout"},
+                                              {"is_regex", false},
+                                              {"is_equal", true}}}));
     // Exactly one new silence, on the first instance; gossip brings it to the second.
     const auto after = desk.snapshot(0);
     CHECK(after.size() == before.size() + 1);
@@ -249,7 +258,8 @@ TEST_CASE("a silence is created once, gossiped to both instances, listed once, a
     CHECK(seen == 1);
     const auto text = desk.oncall({"silence", "list", "checkout"}, {{"COLUMNS", "200"}});
     CHECK(text.exit_code == 0);
-    CHECK_THAT(text.out, Catch::Contains(id) && Catch::Contains("left") && Catch::Contains("INC-4711"));
+    CHECK_THAT(text.out,
+               Catch::Contains(id) && Catch::Contains("left") && Catch::Contains("INC-4711"));
     const auto others = desk.oncall({"silence", "list", "payments", "-o", "json"});
     CHECK(others.exit_code == 0);
     CHECK_THAT(others.out, !Catch::Contains(id));
@@ -263,7 +273,8 @@ TEST_CASE("a silence is created once, gossiped to both instances, listed once, a
             }
             for (const auto& a : alerts) {
                 const auto& by = a.at("status").at("silencedBy");
-                if (a.at("status").at("state") != "suppressed" || std::find(by.begin(), by.end(), id) == by.end()) {
+                if (a.at("status").at("state") != "suppressed" ||
+                    std::find(by.begin(), by.end(), id) == by.end()) {
                     return false;
                 }
             }
@@ -278,7 +289,8 @@ TEST_CASE("a silence is created once, gossiped to both instances, listed once, a
     // triage shows the silence with its time left, and the alerts as silenced.
     const auto triage = desk.oncall({"triage", "checkout", "--no-color"}, {{"COLUMNS", "200"}});
     INFO(triage.out << triage.err);
-    CHECK_THAT(triage.out, Catch::Contains("SILENCES") && Catch::Contains(id) && Catch::Contains("s left"));
+    CHECK_THAT(triage.out,
+               Catch::Contains("SILENCES") && Catch::Contains(id) && Catch::Contains("s left"));
     CHECK_THAT(triage.out, Catch::Contains("silenced") && Catch::Contains("0 firing"));
     const auto triage_json = desk.oncall({"triage", "checkout", "-o", "json"});
     const auto report = json::parse(triage_json.out);
@@ -325,13 +337,16 @@ TEST_CASE("a silence is created once, gossiped to both instances, listed once, a
             continue;
         }
         CHECK(line.at("user") == out.at("created_by"));
-        CHECK_THAT(line.at("reason").get<std::string>(), Catch::Contains("rolling checkout back to 1.2.1"));
+        CHECK_THAT(line.at("reason").get<std::string>(),
+                   Catch::Contains("rolling checkout back to 1.2.1"));
         CHECK(line.at("matchers").at(0).at("value") == "checkout");
-        if (line.at("phase") == "result" && line.at("action") == "silence" && line.at("result") == "created") {
+        if (line.at("phase") == "result" && line.at("action") == "silence" &&
+            line.at("result") == "created") {
             ++created_lines;
             CHECK(line.at("ticket") == "INC-4711");
         }
-        if (line.at("phase") == "result" && line.at("action") == "silence-expire" && line.at("result") == "expired") {
+        if (line.at("phase") == "result" && line.at("action") == "silence-expire" &&
+            line.at("result") == "expired") {
             ++expired_lines;
         }
     }
@@ -361,8 +376,8 @@ TEST_CASE("with the first instance down, the silence is created on the second") 
     REQUIRE(::kill(pid, SIGTERM) == 0);
     REQUIRE(eventually([&] { return desk.get(0, "/-/ready").first == 0; }));
 
-    const auto r = desk.oncall({"silence", "checkout", "--for", "10m", "--reason", "first instance down, rolling back",
-                                "-o", "json"});
+    const auto r = desk.oncall({"silence", "checkout", "--for", "10m", "--reason",
+                                "first instance down, rolling back", "-o", "json"});
     INFO(r.out << r.err);
     REQUIRE(r.exit_code == 0);
     const std::string id = json::parse(r.out).at("id");
@@ -379,10 +394,12 @@ TEST_CASE("with the first instance down, the silence is created on the second") 
     for (const auto& a : argv) {
         command += " '" + a + "'";
     }
-    command += " >>'" + test::required_env("ONCALL_SANDBOX_STATE") + "/logs/alertmanager.log' 2>&1 </dev/null & echo \"$! " +
-               argv.at(0) + "\" >'" + pid_file + "'";
+    command += " >>'" + test::required_env("ONCALL_SANDBOX_STATE") +
+               "/logs/alertmanager.log' 2>&1 </dev/null & echo \"$! " + argv.at(0) + "\" >'" +
+               pid_file + "'";
     REQUIRE(test::run_process({"bash", "-c", command}).exit_code == 0);
-    REQUIRE(eventually([&] { return desk.get(0, "/-/ready").first == 200; }, std::chrono::seconds(30)));
+    REQUIRE(
+        eventually([&] { return desk.get(0, "/-/ready").first == 200; }, std::chrono::seconds(30)));
     CHECK(eventually([&] { return desk.state_on(0, id) == "active"; }, std::chrono::seconds(30)));
     // The sandbox's alerts live in each instance's memory: give the restarted one checkout's again.
     desk.post_alerts(json::parse(read_text(test::required_env("ONCALL_SANDBOX_STATE") +
@@ -411,17 +428,24 @@ TEST_CASE("bad input is refused with its exit code and changes nothing in Alertm
         {{"silence", "checkout\"} ", "--for", "1h", "--reason", "rolling back"}, 2, "DNS-1123"},
         {{"silence", "checkout=~\".*\"", "--for", "1h", "--reason", "rolling back"}, 2, "DNS-1123"},
         {{"silence", "check\nout", "--for", "1h", "--reason", "rolling back"}, 2, "DNS-1123"},
-        {{"silence", "{service=~\".+\"}", "--for", "1h", "--reason", "rolling back"}, 2, "DNS-1123"},
-        {{"silence", "checkout", "--for", "1h", "--reason", "rolling back", "--alert", "HighErrorRatio\nX"}, 2,
+        {{"silence", "{service=~\".+\"}", "--for", "1h", "--reason", "rolling back"},
+         2,
+         "DNS-1123"},
+        {{"silence", "checkout", "--for", "1h", "--reason", "rolling back", "--alert",
+          "HighErrorRatio\nX"},
+         2,
          "line break"},
-        {{"silence", "checkout", "--for", "1h", "--reason", "rolling back", "--alert", ""}, 2, "--alert is empty"},
+        {{"silence", "checkout", "--for", "1h", "--reason", "rolling back", "--alert", ""},
+         2,
+         "--alert is empty"},
         {{"silence", "checkout", "--for", "1h", "--reason", "two\nlines"}, 2, "one line"},
         {{"silence", "expire", "0a1b2c3d-0000-4000-8000-000000000000"}, 2, "no silence"},
         {{"silence", "expire", "not-an-id"}, 2, "not a silence id"},
     };
     for (const auto& c : cases) {
         const auto r = desk.oncall(c.args);
-        INFO(c.args.at(1) << " " << (c.args.size() > 2 ? c.args.at(2) : "") << ": " << r.out << r.err);
+        INFO(c.args.at(1) << " " << (c.args.size() > 2 ? c.args.at(2) : "") << ": " << r.out
+                          << r.err);
         CHECK(r.exit_code == c.code);
         CHECK_THAT(r.err, Catch::StartsWith("oncall: error: ") && Catch::Contains(c.says));
         CHECK(r.out.empty());
@@ -472,9 +496,11 @@ TEST_CASE("alert names that try to widen the silence match only their literal va
 
 TEST_CASE("Alertmanager down, answering HTML or refusing: exit 3, 3, 2/4 with its message") {
     Desk desk;
-    const auto args = std::vector<std::string>{"silence", "checkout", "--for", "1h", "--reason", "rolling back 1.2.2"};
+    const auto args = std::vector<std::string>{"silence", "checkout", "--for",
+                                               "1h",      "--reason", "rolling back 1.2.2"};
     const auto with = [&](const std::string& section) {
-        return std::map<std::string, std::string>{{"ONCALL_CONFIG", desk.config_with_alertmanager(section)}};
+        return std::map<std::string, std::string>{
+            {"ONCALL_CONFIG", desk.config_with_alertmanager(section)}};
     };
 
     // Nobody listens: exit 3.
@@ -491,10 +517,11 @@ TEST_CASE("Alertmanager down, answering HTML or refusing: exit 3, 3, 2/4 with it
 
     // A proxy's HTML page with 200: exit 3, garbage named.
     test::TestServer html;
-    html.on("POST", "/api/v2/silences", [](const httplib::Request&, httplib::Response& res, std::size_t) {
-        res.status = 200;
-        res.set_content("<html><body>Sign in</body></html>", "text/html");
-    });
+    html.on("POST", "/api/v2/silences",
+            [](const httplib::Request&, httplib::Response& res, std::size_t) {
+                res.status = 200;
+                res.set_content("<html><body>Sign in</body></html>", "text/html");
+            });
     html.start();
     auto garbage = desk.oncall(args, with("{ url: " + html.url() + " }"));
     CHECK(garbage.exit_code == 3);
@@ -502,44 +529,55 @@ TEST_CASE("Alertmanager down, answering HTML or refusing: exit 3, 3, 2/4 with it
 
     // Refusals carry Alertmanager's own message.
     test::TestServer refusing;
-    refusing.on("POST", "/api/v2/silences", [](const httplib::Request&, httplib::Response& res, std::size_t) {
-        res.status = 400;
-        res.set_content("\"silence invalid: at least one matcher must not match the empty string\"",
+    refusing.on("POST", "/api/v2/silences",
+                [](const httplib::Request&, httplib::Response& res, std::size_t) {
+                    res.status = 400;
+                    res.set_content(
+                        "\"silence invalid: at least one matcher must not match the empty string\"",
                         "application/json");
-    });
-    refusing.on("DELETE", "/api/v2/silence/.*", [](const httplib::Request&, httplib::Response& res, std::size_t) {
-        res.status = 403;
-        res.set_content("\"forbidden by policy\"", "application/json");
-    });
-    refusing.on("GET", "/api/v2/silence/.*", [](const httplib::Request&, httplib::Response& res, std::size_t) {
-        res.status = 200;
-        res.set_content(R"({"id":"0a1b2c3d-0000-4000-8000-000000000000","status":{"state":"active"},)"
-                        R"("matchers":[{"name":"service","value":"checkout","isRegex":false}],)"
-                        R"("startsAt":"2026-01-01T00:00:00Z","endsAt":"2099-01-01T00:00:00Z",)"
-                        R"("updatedAt":"2026-01-01T00:00:00Z","createdBy":"x","comment":"y"})",
-                        "application/json");
-    });
+                });
+    refusing.on("DELETE", "/api/v2/silence/.*",
+                [](const httplib::Request&, httplib::Response& res, std::size_t) {
+                    res.status = 403;
+                    res.set_content("\"forbidden by policy\"", "application/json");
+                });
+    refusing.on(
+        "GET", "/api/v2/silence/.*",
+        [](const httplib::Request&, httplib::Response& res, std::size_t) {
+            res.status = 200;
+            res.set_content(
+                R"({"id":"0a1b2c3d-0000-4000-8000-000000000000","status":{"state":"active"},)"
+                R"("matchers":[{"name":"service","value":"checkout","isRegex":false}],)"
+                R"("startsAt":"2026-01-01T00:00:00Z","endsAt":"2099-01-01T00:00:00Z",)"
+                R"("updatedAt":"2026-01-01T00:00:00Z","createdBy":"x","comment":"y"})",
+                "application/json");
+        });
     refusing.start();
     auto refused = desk.oncall(args, with("{ url: " + refusing.url() + " }"));
     CHECK(refused.exit_code == 2);
-    CHECK_THAT(refused.err, Catch::Contains("at least one matcher must not match the empty string"));
+    CHECK_THAT(refused.err,
+               Catch::Contains("at least one matcher must not match the empty string"));
     auto forbidden = desk.oncall({"silence", "expire", "0a1b2c3d-0000-4000-8000-000000000000"},
                                  with("{ url: " + refusing.url() + " }"));
     CHECK(forbidden.exit_code == 4);
     CHECK_THAT(forbidden.err, Catch::Contains("forbidden by policy"));
 }
 
-TEST_CASE("completion of silence ids and alert names stays within the TAB budget when Alertmanager hangs") {
+TEST_CASE("completion of silence ids and alert names stays within the TAB budget when Alertmanager "
+          "hangs") {
     Desk desk;
     test::TestServer slow;
-    slow.on("GET", "/api/v2/.*", [&slow](const httplib::Request&, httplib::Response& res, std::size_t) {
-        slow.sleep(std::chrono::seconds(5));
-        res.set_content("[]", "application/json");
-    });
+    slow.on("GET", "/api/v2/.*",
+            [&slow](const httplib::Request&, httplib::Response& res, std::size_t) {
+                slow.sleep(std::chrono::seconds(5));
+                res.set_content("[]", "application/json");
+            });
     slow.start();
-    const std::map<std::string, std::string> env{{"ONCALL_CONFIG", desk.config_with_alertmanager("{ url: " + slow.url() + " }")}};
-    for (const auto& words : {std::vector<std::string>{"__complete", "--", "silence", "expire", ""},
-                              std::vector<std::string>{"__complete", "--", "silence", "checkout", "--alert", ""}}) {
+    const std::map<std::string, std::string> env{
+        {"ONCALL_CONFIG", desk.config_with_alertmanager("{ url: " + slow.url() + " }")}};
+    for (const auto& words :
+         {std::vector<std::string>{"__complete", "--", "silence", "expire", ""},
+          std::vector<std::string>{"__complete", "--", "silence", "checkout", "--alert", ""}}) {
         const auto started = std::chrono::steady_clock::now();
         const auto r = desk.oncall(words, env);
         const auto took = std::chrono::steady_clock::now() - started;

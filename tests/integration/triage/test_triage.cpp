@@ -6,9 +6,8 @@
 #include "process.h"
 
 #include <catch2/catch.hpp>
-#include <nlohmann/json.hpp>
-
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
 #include <thread>
@@ -86,7 +85,8 @@ std::vector<std::string> lines_of(const std::string& text) {
 // Waits (bounded) until Alertmanager shows `alert` firing for `service`: the fresh practice cluster
 // needs a few scrapes and the rule's `for:` before it pages. A precondition, not a timed assertion.
 void wait_for_alert(const std::string& service, const std::string& alert) {
-    const auto url = env_of_sandbox().at("ALERTMANAGER_URL") + "/api/v2/alerts?filter=service%3D%22" + service +
+    const auto url = env_of_sandbox().at("ALERTMANAGER_URL") +
+                     "/api/v2/alerts?filter=service%3D%22" + service +
                      "%22&filter=alertname%3D%22" + alert + "%22&silenced=false&inhibited=false";
     for (int i = 0; i < 120; ++i) {
         const auto r = run_process({"curl", "-sf", url});
@@ -128,7 +128,8 @@ TEST_CASE("checkout is degraded: suspect revision 3, roll back to revision 2, ex
         commands.push_back(rec["command"]);
     }
     REQUIRE(commands.size() >= 2);
-    CHECK(commands[0] == R"(oncall request-access checkout --role deployer --for 30m --reason "...")");
+    CHECK(commands[0] ==
+          R"(oncall request-access checkout --role deployer --for 30m --reason "...")");
     CHECK(commands[1] == "oncall rollback checkout --to-revision 2");
     bool error_ratio_breach = false;
     for (const auto& s : j["signals"]) {
@@ -167,7 +168,8 @@ TEST_CASE("the first screen of checkout fits 100 columns by 30 lines", "[triage]
     }
     CHECK(r.out.find('\x1b') == std::string::npos);
     CHECK_THAT(lines.at(0), Catch::StartsWith("checkout  DEGRADED"));
-    CHECK_THAT(r.out, Catch::Contains("suspect   revision 3") && Catch::Contains("rollback target") &&
+    CHECK_THAT(r.out, Catch::Contains("suspect   revision 3") &&
+                          Catch::Contains("rollback target") &&
                           Catch::Contains("oncall rollback checkout --to-revision 2") &&
                           Catch::Contains("db pool exhausted") && Catch::Contains("  deploys"));
 }
@@ -229,7 +231,8 @@ TEST_CASE("with Prometheus stopped the report still comes out and names it", "[t
     const auto cfg = config_with(dir, env_of_sandbox().at("PROMETHEUS_URL"), dead);
     SECTION("checkout: alerts still fire, degraded, exit 8") {
         wait_for_alert("checkout", "HighErrorRatio");
-        const auto r = run_oncall({"triage", "checkout", "-o", "json"}, with_env({{"ONCALL_CONFIG", cfg}}));
+        const auto r =
+            run_oncall({"triage", "checkout", "-o", "json"}, with_env({{"ONCALL_CONFIG", cfg}}));
         CHECK(r.exit_code == 8);
         const auto j = parse_json(r);
         const auto& p = source(j, "prometheus");
@@ -240,29 +243,35 @@ TEST_CASE("with Prometheus stopped the report still comes out and names it", "[t
         CHECK(j["deploys"].size() == 3);
     }
     SECTION("payments: partial, exit 3; the text names the failed source in its place") {
-        const auto r = run_oncall({"triage", "payments", "--no-color"}, with_env({{"ONCALL_CONFIG", cfg}}));
+        const auto r =
+            run_oncall({"triage", "payments", "--no-color"}, with_env({{"ONCALL_CONFIG", cfg}}));
         CHECK(r.exit_code == 3);
         CHECK_THAT(r.out, Catch::Contains("UNKNOWN") && Catch::Contains("prometheus at " + dead) &&
                               Catch::Contains("DEPLOYS"));
     }
 }
 
-TEST_CASE("with Alertmanager stopped the report still comes out and names it", "[triage][sources]") {
+TEST_CASE("with Alertmanager stopped the report still comes out and names it",
+          "[triage][sources]") {
     TempDir dir;
     const auto dead = dead_url();
     const auto cfg = config_with(dir, env_of_sandbox().at("ALERTMANAGER_URL"), dead);
-    const auto r = run_oncall({"triage", "checkout", "-o", "json"}, with_env({{"ONCALL_CONFIG", cfg}}));
+    const auto r =
+        run_oncall({"triage", "checkout", "-o", "json"}, with_env({{"ONCALL_CONFIG", cfg}}));
     CHECK(r.exit_code == 8);
     const auto j = parse_json(r);
     CHECK(source(j, "alertmanager")["ok"] == false);
-    CHECK_THAT(source(j, "alertmanager")["error"].get<std::string>(), Catch::Contains("alertmanager at " + dead));
+    CHECK_THAT(source(j, "alertmanager")["error"].get<std::string>(),
+               Catch::Contains("alertmanager at " + dead));
     CHECK(j["suspect"]["revision"] == 3);
-    const auto p = run_oncall({"triage", "payments", "-o", "json"}, with_env({{"ONCALL_CONFIG", cfg}}));
+    const auto p =
+        run_oncall({"triage", "payments", "-o", "json"}, with_env({{"ONCALL_CONFIG", cfg}}));
     CHECK(p.exit_code == 3);
     CHECK(parse_json(p)["verdict"] == "unknown");
 }
 
-TEST_CASE("faults in front of each backend give a clear per-source error and no crash", "[triage][faults]") {
+TEST_CASE("faults in front of each backend give a clear per-source error and no crash",
+          "[triage][faults]") {
     const auto env = env_of_sandbox();
     struct Backend {
         std::string name;
@@ -336,14 +345,16 @@ TEST_CASE("a post-mortem with at answers as of a past time", "[triage]") {
     }
     // Alertmanager keeps no history: the alerts of that moment come from Prometheus' ALERTS series.
     CHECK(source(j, "alertmanager")["ok"] == true);
-    CHECK_THAT(source(j, "alertmanager")["warnings"][0].get<std::string>(), Catch::Contains("ALERTS"));
+    CHECK_THAT(source(j, "alertmanager")["warnings"][0].get<std::string>(),
+               Catch::Contains("ALERTS"));
     CHECK(j["alerts"].empty());
     const auto bad = run_oncall({"triage", "checkout", "--at", "tomorrow"}, with_env());
     CHECK(bad.exit_code == 2);
     CHECK_THAT(bad.err, Catch::Contains("--at"));
 }
 
-TEST_CASE("the overview lists every service worst first and exits with the worst code", "[triage]") {
+TEST_CASE("the overview lists every service worst first and exits with the worst code",
+          "[triage]") {
     const auto r = run_oncall({"triage", "-o", "json"}, with_env());
     INFO(r.err);
     CHECK(r.exit_code == 8);
@@ -360,18 +371,21 @@ TEST_CASE("the overview lists every service worst first and exits with the worst
     CHECK(j["services"].back()["verdict"] == "healthy");
     const auto text = run_oncall({"triage", "--no-color"}, with_env({{"COLUMNS", "100"}}));
     CHECK(text.exit_code == 8);
-    CHECK_THAT(text.out, Catch::Contains("SERVICE") && Catch::Contains("checkout") && Catch::Contains("revision 3"));
+    CHECK_THAT(text.out, Catch::Contains("SERVICE") && Catch::Contains("checkout") &&
+                             Catch::Contains("revision 3"));
 }
 
-TEST_CASE("a service name or selector that tries to inject is refused before anything is sent", "[triage]") {
+TEST_CASE("a service name or selector that tries to inject is refused before anything is sent",
+          "[triage]") {
     const auto env = env_of_sandbox();
     FaultProxy::Options po;
     po.upstream = env.at("PROMETHEUS_URL");
     FaultProxy proxy(po);
     TempDir dir;
     const auto cfg = config_with(dir, env.at("PROMETHEUS_URL"), proxy.url());
-    for (const std::string name : {R"(checkout"} or vector(1) or up{x=")", "../../api/v1/admin/tsdb/delete_series",
-                                   "checkout,code=\"500\""}) {
+    for (const std::string name :
+         {R"(checkout"} or vector(1) or up{x=")", "../../api/v1/admin/tsdb/delete_series",
+          "checkout,code=\"500\""}) {
         const auto r = run_oncall({"triage", name}, with_env({{"ONCALL_CONFIG", cfg}}));
         INFO(name << ": " << r.err);
         CHECK(r.exit_code == 2);

@@ -1,12 +1,10 @@
 // Decoding and merging of Alertmanager API v2 answers recorded from a real Alertmanager
 // (tests/fixtures/alertmanager/).
 
+#include "../read_fixture.h"
 #include "oncall/backends/alertmanager.h"
 
-#include "../read_fixture.h"
-
 #include <catch2/catch.hpp>
-
 #include <set>
 
 using namespace oncall;
@@ -17,7 +15,8 @@ namespace {
 constexpr const char* k_a = "http://127.0.0.1:9093";
 constexpr const char* k_b = "http://127.0.0.1:9094";
 
-Result<std::vector<Alert>> decode_fixture(const std::string& name, const char* url = k_a, long status = 200) {
+Result<std::vector<Alert>> decode_fixture(const std::string& name, const char* url = k_a,
+                                          long status = 200) {
     return decode_alerts(status, read_fixture("alertmanager/" + name), url);
 }
 } // namespace
@@ -73,10 +72,11 @@ TEST_CASE("alertmanager: an HA pair is de-duplicated by fingerprint", "[alertman
     CHECK(merged->alerts.back().severity == "warning");
 }
 
-TEST_CASE("alertmanager: one failed peer leaves the other's alerts and is named", "[alertmanager]") {
+TEST_CASE("alertmanager: one failed peer leaves the other's alerts and is named",
+          "[alertmanager]") {
     auto a = decode_fixture("all_peer_a.json", k_a);
-    Result<std::vector<Alert>> down = make_error(Errc::connect, std::string("alertmanager at ") + k_b +
-                                                                     ": connection refused");
+    Result<std::vector<Alert>> down =
+        make_error(Errc::connect, std::string("alertmanager at ") + k_b + ": connection refused");
     auto merged = merge_peers({down, a});
     REQUIRE(merged.ok());
     CHECK(merged->peers_ok == 1);
@@ -94,8 +94,8 @@ TEST_CASE("alertmanager: its plain-string error bodies become the message", "[al
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().code == Errc::invalid);
     CHECK(r.error().http_status == 400);
-    CHECK_THAT(r.error().message, Catch::Contains("unescaped double quote") && Catch::Contains(k_a) &&
-                                      !Catch::Contains("\"matcher"));
+    CHECK_THAT(r.error().message, Catch::Contains("unescaped double quote") &&
+                                      Catch::Contains(k_a) && !Catch::Contains("\"matcher"));
     auto html = decode_alerts(502, "<html>bad gateway</html>", k_a);
     REQUIRE_FALSE(html.ok());
     CHECK(html.error().code == Errc::http_status);
@@ -132,15 +132,17 @@ TEST_CASE("alertmanager: wrong types are bad_response errors", "[alertmanager]")
     CHECK(minimal->at(0).state == "active");
     CHECK_FALSE(minimal->at(0).starts_at);
 }
-TEST_CASE("alertmanager: filters are validated and escaped before they are sent", "[alertmanager]") {
+TEST_CASE("alertmanager: filters are validated and escaped before they are sent",
+          "[alertmanager]") {
     Client client(http::Client{}, {k_a, std::string(k_b) + "/"});
     AlertQuery q;
     q.filter = {R"(service="checkout", severity=~'crit.*')"};
     auto reqs = client.requests(q);
     REQUIRE(reqs.ok());
     REQUIRE(reqs->size() == 2);
-    CHECK_THAT((*reqs)[0].url, Catch::StartsWith(std::string(k_a) + "/api/v2/alerts?active=true&silenced=false"
-                                                                    "&inhibited=false&unprocessed=true&filter="));
+    CHECK_THAT((*reqs)[0].url,
+               Catch::StartsWith(std::string(k_a) + "/api/v2/alerts?active=true&silenced=false"
+                                                    "&inhibited=false&unprocessed=true&filter="));
     CHECK_THAT((*reqs)[1].url, Catch::StartsWith(std::string(k_b) + "/api/v2/alerts?"));
     q.filter = {R"(service="checkout"}&receiver=x)"};
     auto bad = client.requests(q);

@@ -1,9 +1,8 @@
 // Silences of the Alertmanager API v2: decoding answers recorded from a real Alertmanager 0.25
 // (tests/fixtures/alertmanager/silence*.json), merging an HA pair's lists, and the request body.
 
-#include "oncall/backends/alertmanager.h"
-
 #include "../read_fixture.h"
+#include "oncall/backends/alertmanager.h"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -16,7 +15,8 @@ namespace {
 constexpr const char* k_silences_url = "http://127.0.0.1:9093";
 }
 
-TEST_CASE("alertmanager: a silence list decodes matchers, state, author and times", "[alertmanager][silences]") {
+TEST_CASE("alertmanager: a silence list decodes matchers, state, author and times",
+          "[alertmanager][silences]") {
     auto r = decode_silences(200, read_fixture("alertmanager/silences_list.json"), k_silences_url);
     REQUIRE(r.ok());
     REQUIRE(r->size() == 2);
@@ -40,14 +40,17 @@ TEST_CASE("alertmanager: one silence, a created id and refusals", "[alertmanager
     auto one = decode_silence(200, read_fixture("alertmanager/silence_one.json"), k_silences_url);
     REQUIRE(one.ok());
     CHECK(one->created_by == "alice");
-    auto created = decode_created_silence(200, read_fixture("alertmanager/silence_created.json"), k_silences_url);
+    auto created = decode_created_silence(200, read_fixture("alertmanager/silence_created.json"),
+                                          k_silences_url);
     REQUIRE(created.ok());
     CHECK(*created == "28a5518c-4db1-4144-bcb4-52f3694c1551");
 
-    auto refused = decode_created_silence(400, read_fixture("alertmanager/silence_error_400.json"), k_silences_url);
+    auto refused = decode_created_silence(400, read_fixture("alertmanager/silence_error_400.json"),
+                                          k_silences_url);
     REQUIRE_FALSE(refused.ok());
     CHECK(refused.error().code == Errc::invalid);
-    CHECK_THAT(refused.error().message, Catch::Contains("at least one matcher must not match the empty string"));
+    CHECK_THAT(refused.error().message,
+               Catch::Contains("at least one matcher must not match the empty string"));
     auto missing = decode_silence(404, "", k_silences_url);
     REQUIRE_FALSE(missing.ok());
     CHECK(missing.error().code == Errc::not_found);
@@ -56,10 +59,12 @@ TEST_CASE("alertmanager: one silence, a created id and refusals", "[alertmanager
     CHECK(forbidden.error().code == Errc::access_denied);
 }
 
-TEST_CASE("alertmanager: garbage in a silence answer is a bad response", "[alertmanager][silences]") {
-    for (const char* body : {"<html>login</html>", "{}", R"([{"id":"x","matchers":"service"}])",
-                             R"([{"id":"x","matchers":[{"name":"a","value":"b","isRegex":"yes"}]}])",
-                             R"([{"matchers":[]}])", R"([{"id":"x","matchers":[],"endsAt":"tomorrow"}])"}) {
+TEST_CASE("alertmanager: garbage in a silence answer is a bad response",
+          "[alertmanager][silences]") {
+    for (const char* body :
+         {"<html>login</html>", "{}", R"([{"id":"x","matchers":"service"}])",
+          R"([{"id":"x","matchers":[{"name":"a","value":"b","isRegex":"yes"}]}])",
+          R"([{"matchers":[]}])", R"([{"id":"x","matchers":[],"endsAt":"tomorrow"}])"}) {
         auto r = decode_silences(200, body, k_silences_url);
         INFO(body);
         REQUIRE_FALSE(r.ok());
@@ -74,7 +79,8 @@ TEST_CASE("alertmanager: garbage in a silence answer is a bad response", "[alert
 
 TEST_CASE("alertmanager: an HA pair's silence lists merge by id", "[alertmanager][silences]") {
     auto a = decode_silences(200, read_fixture("alertmanager/silences_list.json"), k_silences_url);
-    auto b = decode_silences(200, read_fixture("alertmanager/silences_list.json"), "http://127.0.0.1:9094");
+    auto b = decode_silences(200, read_fixture("alertmanager/silences_list.json"),
+                             "http://127.0.0.1:9094");
     REQUIRE(a.ok());
     REQUIRE(b.ok());
     b->pop_back();
@@ -87,7 +93,8 @@ TEST_CASE("alertmanager: an HA pair's silence lists merge by id", "[alertmanager
     REQUIRE(half.ok());
     CHECK(half->silences.size() == 1);
     CHECK(half->errors.size() == 1);
-    auto none = merge_silences({make_error(Errc::connect, "a refused"), make_error(Errc::connect, "b refused")});
+    auto none = merge_silences(
+        {make_error(Errc::connect, "a refused"), make_error(Errc::connect, "b refused")});
     REQUIRE_FALSE(none.ok());
     CHECK_THAT(none.error().message, Catch::Contains("a refused") && Catch::Contains("b refused"));
 }

@@ -1,11 +1,9 @@
+#include "../read_fixture.h"
 #include "oncall/backends/kubernetes.h"
 #include "oncall/core/exit_code.h"
-
-#include "../read_fixture.h"
 #include "process.h"
 
 #include <catch2/catch.hpp>
-
 #include <cstdlib>
 #include <fstream>
 
@@ -14,11 +12,14 @@ using nlohmann::json;
 
 namespace {
 
-json load(const std::string& name) { return json::parse(test::read_fixture("kubernetes/" + name)); }
+json load(const std::string& name) {
+    return json::parse(test::read_fixture("kubernetes/" + name));
+}
 
 std::vector<kube::ReplicaSet> checkout_replicasets() {
     std::vector<kube::ReplicaSet> out;
-    for (const char* page : {"replicasets_checkout_page1.json", "replicasets_checkout_page2.json"}) {
+    for (const char* page :
+         {"replicasets_checkout_page1.json", "replicasets_checkout_page2.json"}) {
         const json list = load(page);
         for (const auto& item : list["items"]) {
             auto rs = kube::decode_replicaset(item);
@@ -60,7 +61,8 @@ TEST_CASE("a recorded Deployment decodes with its spec, template and status", "[
     REQUIRE(d->status.condition("Progressing") != nullptr);
     CHECK(d->status.condition("Progressing")->reason == "NewReplicaSetAvailable");
     CHECK(d->status.condition("ReplicaFailure") == nullptr);
-    CHECK(d->metadata.annotations.at("kubernetes.io/change-cause") == "deploy 1.3.0 (ci pipeline 8812)");
+    CHECK(d->metadata.annotations.at("kubernetes.io/change-cause") ==
+          "deploy 1.3.0 (ci pipeline 8812)");
 }
 
 TEST_CASE("decoders tolerate missing fields and use Kubernetes defaults", "[kubernetes]") {
@@ -154,7 +156,8 @@ TEST_CASE("events decode with their involved object", "[kubernetes]") {
     CHECK(format_rfc3339(*e->last_timestamp) == "2026-11-26T01:54:02Z");
 }
 
-TEST_CASE("revisions: only ReplicaSets controlled by the Deployment, newest first, current marked", "[kubernetes]") {
+TEST_CASE("revisions: only ReplicaSets controlled by the Deployment, newest first, current marked",
+          "[kubernetes]") {
     auto d = kube::decode_deployment(load("deployment_checkout.json"));
     REQUIRE(d.ok());
     const auto revisions = kube::revisions_of(*d, checkout_replicasets());
@@ -173,11 +176,13 @@ TEST_CASE("revisions: only ReplicaSets controlled by the Deployment, newest firs
     CHECK(revisions[0].replicaset == "checkout-7d9f8b6c5d");
 }
 
-TEST_CASE("revisions: the current one follows the Deployment's template, not the highest number", "[kubernetes]") {
+TEST_CASE("revisions: the current one follows the Deployment's template, not the highest number",
+          "[kubernetes]") {
     auto d = kube::decode_deployment(load("deployment_checkout.json"));
     REQUIRE(d.ok());
     auto replicasets = checkout_replicasets();
-    // The Deployment was just rolled back to revision 2's template; the controller has not renumbered yet.
+    // The Deployment was just rolled back to revision 2's template; the controller has not
+    // renumbered yet.
     d->pod_template.raw = replicasets[1].pod_template.raw;
     d->pod_template.raw["metadata"]["labels"].erase("pod-template-hash");
     const auto revisions = kube::revisions_of(*d, replicasets);
@@ -197,38 +202,47 @@ TEST_CASE("a Deployment without a uid owns nothing", "[kubernetes]") {
 
 TEST_CASE("Status objects become classified errors", "[kubernetes]") {
     SECTION("404") {
-        const auto e = kube::api_error(response(404, test::read_fixture("kubernetes/status_not_found.json")), "get x");
+        const auto e = kube::api_error(
+            response(404, test::read_fixture("kubernetes/status_not_found.json")), "get x");
         CHECK(e.code == Errc::not_found);
         CHECK(e.http_status == 404);
         CHECK(e.message.find("deployments.apps \"nope\" not found") != std::string::npos);
     }
     SECTION("403 keeps the server's message") {
-        const auto e = kube::api_error(response(403, test::read_fixture("kubernetes/status_forbidden.json")), "patch");
+        const auto e = kube::api_error(
+            response(403, test::read_fixture("kubernetes/status_forbidden.json")), "patch");
         CHECK(e.code == Errc::access_denied);
         CHECK(e.message.find("cannot patch resource \"deployments\"") != std::string::npos);
     }
     SECTION("401") {
-        const auto e = kube::api_error(response(401, test::read_fixture("kubernetes/status_unauthorized.json")), "get");
+        const auto e = kube::api_error(
+            response(401, test::read_fixture("kubernetes/status_unauthorized.json")), "get");
         CHECK(e.code == Errc::access_denied);
     }
     SECTION("409") {
-        const auto e = kube::api_error(response(409, test::read_fixture("kubernetes/status_conflict.json")), "patch");
+        const auto e = kube::api_error(
+            response(409, test::read_fixture("kubernetes/status_conflict.json")), "patch");
         CHECK(e.code == Errc::conflict);
         CHECK(exit_code_for(e) == ExitCode::conflict);
     }
     SECTION("a failed json-patch test op is a conflict, not invalid input") {
-        const auto e = kube::api_error(response(422, test::read_fixture("kubernetes/status_test_failed.json")), "patch");
+        const auto e = kube::api_error(
+            response(422, test::read_fixture("kubernetes/status_test_failed.json")), "patch");
         CHECK(e.code == Errc::conflict);
         CHECK(e.message.find("/metadata/resourceVersion") != std::string::npos);
     }
     SECTION("422 lists the causes") {
-        const auto e = kube::api_error(response(422, test::read_fixture("kubernetes/status_invalid.json")), "patch");
+        const auto e = kube::api_error(
+            response(422, test::read_fixture("kubernetes/status_invalid.json")), "patch");
         CHECK(e.code == Errc::invalid);
-        CHECK(e.message.find("spec.template.spec.containers[0].image: Required value") != std::string::npos);
+        CHECK(e.message.find("spec.template.spec.containers[0].image: Required value") !=
+              std::string::npos);
     }
     SECTION("5xx with a Status is unavailable and retryable") {
         const auto e = kube::api_error(
-            response(503, R"({"kind":"Status","apiVersion":"v1","status":"Failure","message":"etcdserver: request timed out","code":503})"),
+            response(
+                503,
+                R"({"kind":"Status","apiVersion":"v1","status":"Failure","message":"etcdserver: request timed out","code":503})"),
             "get");
         CHECK(e.code == Errc::unavailable);
         CHECK(e.retryable);
@@ -244,14 +258,16 @@ TEST_CASE("Status objects become classified errors", "[kubernetes]") {
         CHECK(e.code == Errc::bad_response);
     }
     SECTION("Status with wrong field types does not crash") {
-        const auto e = kube::api_error(response(409, R"({"kind":"Status","message":5,"details":{"causes":"x"}})"), "p");
+        const auto e = kube::api_error(
+            response(409, R"({"kind":"Status","message":5,"details":{"causes":"x"}})"), "p");
         CHECK(e.code == Errc::conflict);
     }
 }
 
 TEST_CASE("kubeconfig: token, inline CA, namespace from the current context", "[kubernetes]") {
     const std::string path = std::string(ONCALL_FIXTURES_DIR) + "/kubernetes/kubeconfig_token.yaml";
-    auto c = kube::parse_kubeconfig(test::read_fixture("kubernetes/kubeconfig_token.yaml"), path, "");
+    auto c =
+        kube::parse_kubeconfig(test::read_fixture("kubernetes/kubeconfig_token.yaml"), path, "");
     REQUIRE(c.ok());
     CHECK(c->server == "https://127.0.0.1:6443");
     CHECK(c->namespace_name == "shop");
@@ -264,14 +280,16 @@ TEST_CASE("kubeconfig: token, inline CA, namespace from the current context", "[
 
 TEST_CASE("kubeconfig: tokenFile relative to the file, insecure cluster", "[kubernetes]") {
     const std::string path = std::string(ONCALL_FIXTURES_DIR) + "/kubernetes/kubeconfig_token.yaml";
-    auto c = kube::parse_kubeconfig(test::read_fixture("kubernetes/kubeconfig_token.yaml"), path, "staging");
+    auto c = kube::parse_kubeconfig(test::read_fixture("kubernetes/kubeconfig_token.yaml"), path,
+                                    "staging");
     REQUIRE(c.ok());
     CHECK(c->token == "file-token-value");
     CHECK(c->insecure_skip_tls_verify);
     CHECK(c->namespace_name == "default");
 }
 
-TEST_CASE("kubeconfig: exec plugins and client certificates are read, unknown contexts are refused clearly",
+TEST_CASE("kubeconfig: exec plugins and client certificates are read, unknown contexts are refused "
+          "clearly",
           "[kubernetes]") {
     const std::string path = std::string(ONCALL_FIXTURES_DIR) + "/kubernetes/kubeconfig_token.yaml";
     const auto text = test::read_fixture("kubernetes/kubeconfig_token.yaml");
@@ -290,7 +308,9 @@ TEST_CASE("kubeconfig: exec plugins and client certificates are read, unknown co
     REQUIRE_FALSE(missing.ok());
     CHECK(missing.error().message.find("context 'prod' was not found") != std::string::npos);
     CHECK_FALSE(kube::parse_kubeconfig("- a\n- b\n", path, "").ok());
-    CHECK_FALSE(kube::parse_kubeconfig("clusters: {a: 1}\ncurrent-context: x\ncontexts: 3\n", path, "").ok());
+    CHECK_FALSE(
+        kube::parse_kubeconfig("clusters: {a: 1}\ncurrent-context: x\ncontexts: 3\n", path, "")
+            .ok());
     CHECK_FALSE(kube::parse_kubeconfig("::: not yaml [", path, "").ok());
 }
 

@@ -5,7 +5,6 @@
 #include "oncall/core/time.h"
 
 #include <catch2/catch.hpp>
-
 #include <fstream>
 #include <sstream>
 
@@ -24,7 +23,8 @@ json fixture(const std::string& name) {
 
 } // namespace
 
-TEST_CASE("the grant Secret carries the record as labels and annotations, and no data", "[access][kube]") {
+TEST_CASE("the grant Secret carries the record as labels and annotations, and no data",
+          "[access][kube]") {
     kube::GrantSecret g;
     g.namespace_name = "shop";
     g.name = "oncall-grant-k3x9q2m7ab";
@@ -54,7 +54,8 @@ TEST_CASE("the grant Secret carries the record as labels and annotations, and no
     CHECK(md["annotations"]["oncall.dev/expires-at"] == "2026-11-26T15:28:48Z");
 
     g.ticket.clear();
-    CHECK_FALSE(kube::grant_secret_object(g)["metadata"]["annotations"].contains("oncall.dev/ticket"));
+    CHECK_FALSE(
+        kube::grant_secret_object(g)["metadata"]["annotations"].contains("oncall.dev/ticket"));
 }
 
 TEST_CASE("the TokenRequest binds the token to the Secret by name and uid", "[access][kube]") {
@@ -81,7 +82,8 @@ TEST_CASE("a TokenRequest answer gives the token and its expiry", "[access][kube
     REQUIRE_FALSE(none);
     CHECK(none.error().code == Errc::bad_response);
     CHECK_FALSE(kube::decode_token_request(json::object()));
-    CHECK_FALSE(kube::decode_token_request(json::parse(R"({"status":{"token":"t","expirationTimestamp":"soon"}})")));
+    CHECK_FALSE(kube::decode_token_request(
+        json::parse(R"({"status":{"token":"t","expirationTimestamp":"soon"}})")));
 }
 
 TEST_CASE("a SelfSubjectReview answer names the user", "[access][kube]") {
@@ -96,12 +98,14 @@ TEST_CASE("a SelfSubjectReview answer names the user", "[access][kube]") {
     CHECK_FALSE(kube::decode_self_subject_review(json::parse("[]")));
 }
 
-TEST_CASE("a TokenRequest refused as too short is a usage error that keeps the server's words", "[access][kube]") {
+TEST_CASE("a TokenRequest refused as too short is a usage error that keeps the server's words",
+          "[access][kube]") {
     http::Response response;
     response.status = 422;
     response.body = fixture("status_422_expiration.json").dump();
     response.headers.push_back({"Content-Type", "application/json"});
-    const Error e = kube::api_error(response, "POST /api/v1/namespaces/shop/serviceaccounts/oncall-deployer/token");
+    const Error e = kube::api_error(
+        response, "POST /api/v1/namespaces/shop/serviceaccounts/oncall-deployer/token");
     CHECK(e.code == Errc::invalid);
     CHECK(exit_code_for(e) == ExitCode::usage);
     CHECK_THAT(e.message, Catch::Contains("may not specify a duration less than 10 minutes"));

@@ -1,11 +1,9 @@
 // Decoding of Prometheus API answers recorded from a real Prometheus (tests/fixtures/prometheus/).
 
+#include "../read_fixture.h"
 #include "oncall/backends/prometheus.h"
 
-#include "../read_fixture.h"
-
 #include <catch2/catch.hpp>
-
 #include <cmath>
 
 using namespace oncall;
@@ -94,7 +92,9 @@ TEST_CASE("prometheus: an error envelope keeps errorType and error", "[prometheu
                                       Catch::Contains(k_url));
 
     auto timeout = decode_query_response(
-        503, R"({"status":"error","errorType":"timeout","error":"query timed out in expression evaluation"})", k_url);
+        503,
+        R"({"status":"error","errorType":"timeout","error":"query timed out in expression evaluation"})",
+        k_url);
     REQUIRE_FALSE(timeout.ok());
     CHECK(timeout.error().code == Errc::timeout);
 }
@@ -109,27 +109,36 @@ TEST_CASE("prometheus: warnings are kept, optional fields may be missing", "[pro
     CHECK(r->warnings[0] == "remote read failed: store 1 unreachable");
 
     auto no_metric = decode_query_response(
-        200, R"({"status":"success","data":{"resultType":"vector","result":[{"value":[1795003200,"2"]}]}})", k_url);
+        200,
+        R"({"status":"success","data":{"resultType":"vector","result":[{"value":[1795003200,"2"]}]}})",
+        k_url);
     REQUIRE(no_metric.ok());
     CHECK(no_metric->series.at(0).labels.empty());
     CHECK(no_metric->series.at(0).samples.at(0).value == 2.0);
 }
 
-TEST_CASE("prometheus: wrong types and garbage are bad_response errors naming the URL", "[prometheus]") {
+TEST_CASE("prometheus: wrong types and garbage are bad_response errors naming the URL",
+          "[prometheus]") {
     const std::string good = read_fixture("prometheus/checkout_error_ratio_instant.json");
     const std::vector<std::pair<long, std::string>> cases = {
-        {200, good.substr(0, good.size() / 2)},                                            // truncated
-        {200, ""},                                                                          // empty
-        {200, "<html><body>Login required</body></html>"},                                 // HTML page
-        {200, R"({"status":"success","data":{"resultType":"vector","result":[{"value":[1795003200,0.5]}]}})"},
-        {200, R"({"status":"success","data":{"resultType":"vector","result":[{"metric":[],"value":[1,"1"]}]}})"},
-        {200, R"({"status":"success","data":{"resultType":"vector","result":[{"metric":{"a":1},"value":[1,"1"]}]}})"},
+        {200, good.substr(0, good.size() / 2)},            // truncated
+        {200, ""},                                         // empty
+        {200, "<html><body>Login required</body></html>"}, // HTML page
+        {200,
+         R"({"status":"success","data":{"resultType":"vector","result":[{"value":[1795003200,0.5]}]}})"},
+        {200,
+         R"({"status":"success","data":{"resultType":"vector","result":[{"metric":[],"value":[1,"1"]}]}})"},
+        {200,
+         R"({"status":"success","data":{"resultType":"vector","result":[{"metric":{"a":1},"value":[1,"1"]}]}})"},
         {200, R"({"status":"success","data":{"resultType":"matrix","result":[{"values":"x"}]}})"},
         {200, R"({"status":"success","data":{"resultType":"matrix","result":{}}})"},
         {200, R"({"status":"success","data":{"resultType":"histogramish","result":[]}})"},
-        {200, R"({"status":"success","data":{"resultType":"vector","result":[{"value":[1,"12abc"]}]}})"},
-        {200, R"({"status":"success","data":{"resultType":"vector","result":[{"value":["1","1"]}]}})"},
-        {200, R"({"status":"success","warnings":"one","data":{"resultType":"vector","result":[]}})"},
+        {200,
+         R"({"status":"success","data":{"resultType":"vector","result":[{"value":[1,"12abc"]}]}})"},
+        {200,
+         R"({"status":"success","data":{"resultType":"vector","result":[{"value":["1","1"]}]}})"},
+        {200,
+         R"({"status":"success","warnings":"one","data":{"resultType":"vector","result":[]}})"},
         {200, R"({"status":"success"})"},
         {200, R"({"status":7})"},
         {200, R"([1,2,3])"},
@@ -143,7 +152,8 @@ TEST_CASE("prometheus: wrong types and garbage are bad_response errors naming th
     }
 }
 
-TEST_CASE("prometheus: a non-JSON error status is an http_status error with an excerpt", "[prometheus]") {
+TEST_CASE("prometheus: a non-JSON error status is an http_status error with an excerpt",
+          "[prometheus]") {
     auto r = decode_query_response(502, "<html><h1>502 Bad Gateway</h1>\n</html>", k_url);
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().code == Errc::http_status);
@@ -154,5 +164,6 @@ TEST_CASE("prometheus: a non-JSON error status is an http_status error with an e
 
 TEST_CASE("prometheus: times are sent as Unix seconds", "[prometheus]") {
     CHECK(format_prometheus_time(TimePoint(std::chrono::milliseconds(k_end_ms))) == "1795003200");
-    CHECK(format_prometheus_time(TimePoint(std::chrono::milliseconds(k_end_ms + 25))) == "1795003200.025");
+    CHECK(format_prometheus_time(TimePoint(std::chrono::milliseconds(k_end_ms + 25))) ==
+          "1795003200.025");
 }

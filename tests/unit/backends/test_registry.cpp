@@ -48,13 +48,15 @@ TEST_CASE("image references get Docker's defaults", "[registry]") {
 }
 
 TEST_CASE("odd image references are refused", "[registry]") {
-    for (const std::string& bad : std::vector<std::string>{"", " nginx", "nginx latest", "Shop/Checkout:1", "reg.example/shop//checkout",
-                                  "reg.example/shop/checkout:", "reg.example/shop/checkout:-x",
-                                  "reg.example/shop/checkout@sha256:abc", "reg.example/shop/checkout@md5:" + std::string(32, 'a'),
-                                  "reg.example/shop/checkout@sha256:" + std::string(64, 'A'),
-                                  "reg.example:99999/a", "reg.example:/a", "-reg.example/a", "reg.example/a-",
-                                  "reg.example/a..b", "reg.example/shop/checkout\n", "reg.example/$(id)",
-                                  "reg.example/a:" + std::string(129, 't'), "reg.example/"}) {
+    for (const std::string& bad : std::vector<std::string>{
+             "", " nginx", "nginx latest", "Shop/Checkout:1", "reg.example/shop//checkout",
+             "reg.example/shop/checkout:", "reg.example/shop/checkout:-x",
+             "reg.example/shop/checkout@sha256:abc",
+             "reg.example/shop/checkout@md5:" + std::string(32, 'a'),
+             "reg.example/shop/checkout@sha256:" + std::string(64, 'A'), "reg.example:99999/a",
+             "reg.example:/a", "-reg.example/a", "reg.example/a-", "reg.example/a..b",
+             "reg.example/shop/checkout\n", "reg.example/$(id)",
+             "reg.example/a:" + std::string(129, 't'), "reg.example/"}) {
         INFO(bad);
         auto r = parse_image_reference(bad);
         REQUIRE_FALSE(r.ok());
@@ -63,11 +65,13 @@ TEST_CASE("odd image references are refused", "[registry]") {
 }
 
 TEST_CASE("repositories normalize for the allow-list", "[registry]") {
-    CHECK(registry::normalize_repository("registry.example/shop/checkout").value() == "registry.example/shop/checkout");
+    CHECK(registry::normalize_repository("registry.example/shop/checkout").value() ==
+          "registry.example/shop/checkout");
     CHECK(registry::normalize_repository("nginx").value() == "docker.io/library/nginx");
     CHECK_FALSE(registry::normalize_repository("registry.example/shop/checkout:1").ok());
     CHECK_FALSE(registry::normalize_repository("registry.example/shop/checkout@" + k_digest).ok());
-    CHECK(registry::normalize_repository("127.0.0.1:5001/shop/checkout").value() == "127.0.0.1:5001/shop/checkout");
+    CHECK(registry::normalize_repository("127.0.0.1:5001/shop/checkout").value() ==
+          "127.0.0.1:5001/shop/checkout");
 }
 
 TEST_CASE("WWW-Authenticate challenges parse", "[registry]") {
@@ -101,6 +105,7 @@ TEST_CASE("the manifest Accept list names the index and manifest types", "[regis
     const std::string accept = registry::manifest_accept();
     CHECK(accept.find("application/vnd.oci.image.index.v1+json") != std::string::npos);
     CHECK(accept.find("application/vnd.oci.image.manifest.v1+json") != std::string::npos);
-    CHECK(accept.find("application/vnd.docker.distribution.manifest.list.v2+json") != std::string::npos);
+    CHECK(accept.find("application/vnd.docker.distribution.manifest.list.v2+json") !=
+          std::string::npos);
     CHECK(accept.find("application/vnd.docker.distribution.manifest.v2+json") != std::string::npos);
 }

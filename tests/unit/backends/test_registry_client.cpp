@@ -3,10 +3,9 @@
 // from the realm for the scope, HEAD without Docker-Content-Digest (so the manifest is fetched and
 // hashed), and digests that do not match the bytes.
 
+#include "backends/text.h"
 #include "oncall/backends/registry.h"
 #include "oncall/core/exit_code.h"
-
-#include "backends/text.h"
 #include "test_server.h"
 
 #include <catch2/catch.hpp>
@@ -27,36 +26,42 @@ struct FakeRegistry {
         auto manifest = [this](const httplib::Request& req, httplib::Response& res, std::size_t) {
             if (req.get_header_value("Authorization") != "Bearer tok-123") {
                 res.status = 401;
-                res.set_header("WWW-Authenticate",
-                               "Bearer realm=\"" + server.url("/token") +
-                                   "\",service=\"test-registry\",scope=\"repository:shop/checkout:pull\"");
-                res.set_content(R"({"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]})",
-                                "application/json");
+                res.set_header(
+                    "WWW-Authenticate",
+                    "Bearer realm=\"" + server.url("/token") +
+                        "\",service=\"test-registry\",scope=\"repository:shop/checkout:pull\"");
+                res.set_content(
+                    R"({"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]})",
+                    "application/json");
                 return;
             }
             const std::string tag = req.matches[1];
             if (tag == "missing") {
                 res.status = 404;
-                res.set_content(R"({"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]})",
-                                "application/json");
+                res.set_content(
+                    R"({"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]})",
+                    "application/json");
                 return;
             }
             res.status = 200;
             if (req.method == "GET") {
-                res.set_header("Docker-Content-Digest", tag == "tampered" ? "sha256:" + std::string(64, '0') : digest);
+                res.set_header("Docker-Content-Digest",
+                               tag == "tampered" ? "sha256:" + std::string(64, '0') : digest);
             }
-            res.set_content(k_manifest, k_type.c_str()); // a HEAD answer drops the body, keeps the headers
+            res.set_content(k_manifest,
+                            k_type.c_str()); // a HEAD answer drops the body, keeps the headers
         };
         // cpp-httplib answers HEAD with the GET handler.
         server.on("GET", R"(/v2/shop/checkout/manifests/([^/]+))", manifest);
-        server.on("GET", "/token", [](const httplib::Request& req, httplib::Response& res, std::size_t) {
-            if (req.get_param_value("service") != "test-registry" ||
-                req.get_param_value("scope") != "repository:shop/checkout:pull") {
-                res.status = 400;
-                return;
-            }
-            res.set_content(R"({"token":"tok-123","expires_in":300})", "application/json");
-        });
+        server.on(
+            "GET", "/token", [](const httplib::Request& req, httplib::Response& res, std::size_t) {
+                if (req.get_param_value("service") != "test-registry" ||
+                    req.get_param_value("scope") != "repository:shop/checkout:pull") {
+                    res.status = 400;
+                    return;
+                }
+                res.set_content(R"({"token":"tok-123","expires_in":300})", "application/json");
+            });
         server.start();
     }
 
@@ -66,15 +71,17 @@ struct FakeRegistry {
         return registry::RegistryClient(endpoint);
     }
     registry::ImageReference ref(const std::string& tag) const {
-        return registry::parse_image_reference("127.0.0.1:" + std::to_string(server.port()) + "/shop/checkout:" + tag)
+        return registry::parse_image_reference("127.0.0.1:" + std::to_string(server.port()) +
+                                               "/shop/checkout:" + tag)
             .value();
     }
 };
 
 } // namespace
 
-TEST_CASE("a tag resolves through the bearer challenge, hashing the manifest when HEAD has no digest",
-          "[registry]") {
+TEST_CASE(
+    "a tag resolves through the bearer challenge, hashing the manifest when HEAD has no digest",
+    "[registry]") {
     FakeRegistry registry;
     auto resolved = registry.client().resolve(registry.ref("1.3.0"));
     INFO((resolved ? "" : resolved.error().message));
@@ -85,7 +92,8 @@ TEST_CASE("a tag resolves through the bearer challenge, hashing the manifest whe
     // HEAD (401) -> token -> HEAD (200, no digest) -> GET (hashed).
     REQUIRE(requests.size() == 4);
     CHECK(requests[0].method == "HEAD");
-    CHECK_THAT(requests[0].header("Accept"), Catch::Contains("application/vnd.oci.image.index.v1+json"));
+    CHECK_THAT(requests[0].header("Accept"),
+               Catch::Contains("application/vnd.oci.image.index.v1+json"));
     CHECK_THAT(requests[0].header("Accept"),
                Catch::Contains("application/vnd.docker.distribution.manifest.list.v2+json"));
     CHECK(requests[1].path == "/token");

@@ -1,14 +1,12 @@
 // Registry credentials as docker and podman store them, and the registry client's Basic and Bearer
 // challenges with them, against local servers and credential helper scripts.
 
-#include "oncall/backends/registry.h"
-
 #include "backends/text.h"
+#include "oncall/backends/registry.h"
 #include "process.h"
 #include "test_server.h"
 
 #include <catch2/catch.hpp>
-
 #include <cstdlib>
 
 using namespace oncall;
@@ -20,7 +18,8 @@ namespace {
 // Puts a directory first on PATH for the test's lifetime.
 class PathPrefix {
 public:
-    explicit PathPrefix(const std::string& dir) : m_old(std::getenv("PATH") ? std::getenv("PATH") : "") {
+    explicit PathPrefix(const std::string& dir)
+        : m_old(std::getenv("PATH") ? std::getenv("PATH") : "") {
         ::setenv("PATH", (dir + ":" + m_old).c_str(), 1);
     }
     ~PathPrefix() { ::setenv("PATH", m_old.c_str(), 1); }
@@ -45,21 +44,28 @@ CredentialStores stores_in(const test::TempDir& dir) {
 
 } // namespace
 
-TEST_CASE("auths entries: user:password, identity tokens, URL keys and podman's per-repository keys",
-          "[registry][credentials]") {
+TEST_CASE(
+    "auths entries: user:password, identity tokens, URL keys and podman's per-repository keys",
+    "[registry][credentials]") {
     test::TempDir dir;
     const auto stores = stores_in(dir);
     dir.write("docker/config.json", R"({"auths": {
-        "registry.example:5000": {"auth": ")" + auth_of("alice", "pw:with:colons") + R"("},
-        "https://index.docker.io/v1/": {"auth": ")" + auth_of("hubuser", "hubpass") + R"("},
+        "registry.example:5000": {"auth": ")" +
+                                        auth_of("alice", "pw:with:colons") + R"("},
+        "https://index.docker.io/v1/": {"auth": ")" +
+                                        auth_of("hubuser", "hubpass") + R"("},
         "https://ghcr.example/v2/": {"identitytoken": "refresh-xyz"},
         "empty.example": {}
     }})");
     dir.write("containers/auth.json", R"({"auths": {
-        "quay.example": {"auth": ")" + auth_of("team", "general") + R"("},
-        "quay.example/shop": {"auth": ")" + auth_of("shop", "narrower") + R"("},
-        "quay.example/shop/checkout": {"auth": ")" + auth_of("checkout", "narrowest") + R"("},
-        "empty.example": {"auth": ")" + auth_of("podman", "fallback") + R"("}
+        "quay.example": {"auth": ")" + auth_of("team", "general") +
+                                          R"("},
+        "quay.example/shop": {"auth": ")" +
+                                          auth_of("shop", "narrower") + R"("},
+        "quay.example/shop/checkout": {"auth": ")" +
+                                          auth_of("checkout", "narrowest") + R"("},
+        "empty.example": {"auth": ")" + auth_of("podman", "fallback") +
+                                          R"("}
     }})");
 
     auto r = find_registry_credential("registry.example:5000", "shop/checkout", stores);
@@ -134,14 +140,16 @@ case "$server" in
 esac
 )",
               0755);
-    bin.write("docker-credential-broken", "#!/bin/sh\necho 'gpg: decryption failed: No secret key' >&2\nexit 1\n",
-              0755);
+    bin.write("docker-credential-broken",
+              "#!/bin/sh\necho 'gpg: decryption failed: No secret key' >&2\nexit 1\n", 0755);
     bin.write("docker-credential-garbage", "#!/bin/sh\necho '<html>'\n", 0755);
     bin.write("docker-credential-hang", "#!/bin/sh\nexec sleep 30\n", 0755);
     bin.write("docker-credential-flood", "#!/bin/sh\nexec yes x\n", 0755);
     dir.write("docker/config.json", R"({
-        "auths": {"helper.example": {"auth": ")" + auth_of("stale", "stale") + R"("},
-                  "inline.example": {"auth": ")" + auth_of("inline", "inline-pw") + R"("}},
+        "auths": {"helper.example": {"auth": ")" +
+                                        auth_of("stale", "stale") + R"("},
+                  "inline.example": {"auth": ")" +
+                                        auth_of("inline", "inline-pw") + R"("}},
         "credHelpers": {"helper.example": "fake", "broken.example": "broken", "garbage.example": "garbage",
                         "hang.example": "hang", "flood.example": "flood", "missing.example": "not-installed",
                         "evil.example": "../../bin/sh"},
@@ -154,15 +162,18 @@ esac
     REQUIRE(r->credential);
     CHECK(r->credential->username == "robot");
     CHECK(r->credential->password == "helper-secret");
-    CHECK(r->credential->source == "docker-credential-fake (credHelpers in " + stores.docker_config + ")");
+    CHECK(r->credential->source ==
+          "docker-credential-fake (credHelpers in " + stores.docker_config + ")");
 
     r = find_registry_credential("inline.example", "x", stores); // auths before credsStore
     CHECK(r->credential->username == "inline");
     r = find_registry_credential("token.example", "x", stores); // credsStore
     REQUIRE(r->credential);
     CHECK(r->credential->identity_token == "id-token");
-    CHECK(r->credential->source == "docker-credential-fake (credsStore in " + stores.docker_config + ")");
-    r = find_registry_credential("nothing.example", "x", stores); // the helper's "not found" is a miss
+    CHECK(r->credential->source ==
+          "docker-credential-fake (credsStore in " + stores.docker_config + ")");
+    r = find_registry_credential("nothing.example", "x",
+                                 stores); // the helper's "not found" is a miss
     INFO((r.ok() ? std::string() : r.error().message));
     REQUIRE(r.ok());
     CHECK_FALSE(r->credential);
@@ -174,7 +185,8 @@ esac
         CHECK(f.error().code == Errc::access_denied);
         return f.error().message;
     };
-    CHECK_THAT(failure("broken.example"), Catch::Contains("docker-credential-broken") && Catch::Contains("exit 1") &&
+    CHECK_THAT(failure("broken.example"), Catch::Contains("docker-credential-broken") &&
+                                              Catch::Contains("exit 1") &&
                                               Catch::Contains("decryption failed"));
     CHECK_THAT(failure("garbage.example"), Catch::Contains("answered something other than"));
     const auto started = std::chrono::steady_clock::now();
@@ -193,19 +205,22 @@ namespace {
 // A registry that wants Basic credentials (as distribution with htpasswd, ECR and Harbor do).
 struct BasicRegistry {
     test::TestServer server;
-    std::string manifest = R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json"})";
+    std::string manifest =
+        R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json"})";
     BasicRegistry() {
-        server.on("GET", R"(/v2/shop/checkout/manifests/([^/]+))",
-                  [this](const httplib::Request& req, httplib::Response& res, std::size_t) {
-                      if (req.get_header_value("Authorization") != "Basic " + auth_of("robot", "helper-secret")) {
-                          res.status = 401;
-                          res.set_header("WWW-Authenticate", "Basic realm=\"Registry Realm\"");
-                          res.set_content(R"({"errors":[{"code":"UNAUTHORIZED"}]})", "application/json");
-                          return;
-                      }
-                      res.set_header("Docker-Content-Digest", "sha256:" + backends::sha256_hex(manifest));
-                      res.set_content(manifest, "application/vnd.oci.image.manifest.v1+json");
-                  });
+        server.on(
+            "GET", R"(/v2/shop/checkout/manifests/([^/]+))",
+            [this](const httplib::Request& req, httplib::Response& res, std::size_t) {
+                if (req.get_header_value("Authorization") !=
+                    "Basic " + auth_of("robot", "helper-secret")) {
+                    res.status = 401;
+                    res.set_header("WWW-Authenticate", "Basic realm=\"Registry Realm\"");
+                    res.set_content(R"({"errors":[{"code":"UNAUTHORIZED"}]})", "application/json");
+                    return;
+                }
+                res.set_header("Docker-Content-Digest", "sha256:" + backends::sha256_hex(manifest));
+                res.set_content(manifest, "application/vnd.oci.image.manifest.v1+json");
+            });
         server.start();
     }
     std::string host() const { return server.url().substr(7); }
@@ -213,7 +228,8 @@ struct BasicRegistry {
 
 } // namespace
 
-TEST_CASE("a Basic challenge is answered with the stored credential, none is exit 4 naming where we looked",
+TEST_CASE("a Basic challenge is answered with the stored credential, none is exit 4 naming where "
+          "we looked",
           "[registry][credentials]") {
     BasicRegistry reg;
     test::TempDir dir;
@@ -227,27 +243,29 @@ TEST_CASE("a Basic challenge is answered with the stored credential, none is exi
     auto r = RegistryClient(endpoint, {}, 5s, stores).resolve(*ref);
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().code == Errc::access_denied);
-    CHECK_THAT(r.error().message, Catch::Contains("registry " + reg.host() + " asks for credentials (Basic)") &&
-                                      Catch::Contains(stores.docker_config) &&
-                                      Catch::Contains(stores.containers_auth) &&
-                                      Catch::Contains("docker login " + reg.host()));
+    CHECK_THAT(r.error().message,
+               Catch::Contains("registry " + reg.host() + " asks for credentials (Basic)") &&
+                   Catch::Contains(stores.docker_config) &&
+                   Catch::Contains(stores.containers_auth) &&
+                   Catch::Contains("docker login " + reg.host()));
 
     // From the docker config.
-    dir.write("docker/config.json",
-              R"({"auths": {")" + reg.host() + R"(": {"auth": ")" + auth_of("robot", "helper-secret") + R"("}}})");
+    dir.write("docker/config.json", R"({"auths": {")" + reg.host() + R"(": {"auth": ")" +
+                                        auth_of("robot", "helper-secret") + R"("}}})");
     r = RegistryClient(endpoint, {}, 5s, stores).resolve(*ref);
     INFO((r.ok() ? std::string() : r.error().message));
     REQUIRE(r.ok());
     CHECK(r->reference.digest == "sha256:" + backends::sha256_hex(reg.manifest));
 
     // Wrong password: refused, naming where it came from and never the password.
-    dir.write("docker/config.json",
-              R"({"auths": {")" + reg.host() + R"(": {"auth": ")" + auth_of("robot", "wrong-pw-123") + R"("}}})");
+    dir.write("docker/config.json", R"({"auths": {")" + reg.host() + R"(": {"auth": ")" +
+                                        auth_of("robot", "wrong-pw-123") + R"("}}})");
     r = RegistryClient(endpoint, {}, 5s, stores).resolve(*ref);
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().code == Errc::access_denied);
-    CHECK_THAT(r.error().message, Catch::Contains("refused the credentials from " + stores.docker_config) &&
-                                      !Catch::Contains("wrong-pw-123"));
+    CHECK_THAT(r.error().message,
+               Catch::Contains("refused the credentials from " + stores.docker_config) &&
+                   !Catch::Contains("wrong-pw-123"));
 
     // The context's own basic-auth wins over the stores.
     endpoint.basic_auth.username = "robot";
@@ -261,27 +279,29 @@ TEST_CASE("bearer realms get the credential only over https or on the registry's
           "[registry][credentials]") {
     // The token service checks Basic credentials; the registry checks its token.
     test::TestServer tokens;
-    tokens.on("GET", "/token", [](const httplib::Request& req, httplib::Response& res, std::size_t) {
-        if (req.get_header_value("Authorization") != "Basic " + auth_of("alice", "pw")) {
-            res.status = 401;
-            return;
-        }
-        res.set_content(R"({"token":"granted"})", "application/json");
-    });
+    tokens.on("GET", "/token",
+              [](const httplib::Request& req, httplib::Response& res, std::size_t) {
+                  if (req.get_header_value("Authorization") != "Basic " + auth_of("alice", "pw")) {
+                      res.status = 401;
+                      return;
+                  }
+                  res.set_content(R"({"token":"granted"})", "application/json");
+              });
     tokens.start();
     const std::string manifest = R"({"schemaVersion":2})";
     std::string realm;
     test::TestServer reg;
-    reg.on("GET", R"(/v2/shop/checkout/manifests/([^/]+))", [&](const httplib::Request& req, httplib::Response& res,
-                                                                std::size_t) {
-        if (req.get_header_value("Authorization") != "Bearer granted") {
-            res.status = 401;
-            res.set_header("WWW-Authenticate", "Bearer realm=\"" + realm + "\",service=\"reg\"");
-            return;
-        }
-        res.set_header("Docker-Content-Digest", "sha256:" + backends::sha256_hex(manifest));
-        res.set_content(manifest, "application/vnd.oci.image.manifest.v1+json");
-    });
+    reg.on("GET", R"(/v2/shop/checkout/manifests/([^/]+))",
+           [&](const httplib::Request& req, httplib::Response& res, std::size_t) {
+               if (req.get_header_value("Authorization") != "Bearer granted") {
+                   res.status = 401;
+                   res.set_header("WWW-Authenticate",
+                                  "Bearer realm=\"" + realm + "\",service=\"reg\"");
+                   return;
+               }
+               res.set_header("Docker-Content-Digest", "sha256:" + backends::sha256_hex(manifest));
+               res.set_content(manifest, "application/vnd.oci.image.manifest.v1+json");
+           });
     reg.on("GET", "/token", [](const httplib::Request& req, httplib::Response& res, std::size_t) {
         if (req.get_header_value("Authorization") != "Basic " + auth_of("alice", "pw")) {
             res.status = 401;
@@ -293,7 +313,8 @@ TEST_CASE("bearer realms get the credential only over https or on the registry's
     test::TempDir dir;
     const auto stores = stores_in(dir);
     const std::string host = reg.url().substr(7);
-    dir.write("docker/config.json", R"({"auths": {")" + host + R"(": {"auth": ")" + auth_of("alice", "pw") + R"("}}})");
+    dir.write("docker/config.json",
+              R"({"auths": {")" + host + R"(": {"auth": ")" + auth_of("alice", "pw") + R"("}}})");
     config::Endpoint endpoint;
     endpoint.urls = {reg.url()};
     auto ref = parse_image_reference(host + "/shop/checkout:1.0");

@@ -257,8 +257,10 @@ TEST_CASE("no words at all is the first word", "[cli][complete]") {
 
 TEST_CASE("candidates with line breaks are dropped, descriptions flattened", "[cli][complete]") {
     Resolver odd = [](ValueKind, const CompletionContext&) {
-        return std::vector<Candidate>{
-            {"bad\nname", ""}, {"esc\x1b[2Jname", ""}, {"ok", "two\nlines\tand tab"}, {"ok", "dup"}};
+        return std::vector<Candidate>{{"bad\nname", ""},
+                                      {"esc\x1b[2Jname", ""},
+                                      {"ok", "two\nlines\tand tab"},
+                                      {"ok", "dup"}};
     };
     const auto c = complete(sample(), {"triage", ""}, odd);
     REQUIRE(c.candidates.size() == 1);
@@ -266,7 +268,8 @@ TEST_CASE("candidates with line breaks are dropped, descriptions flattened", "[c
     CHECK(c.candidates[0].description == "two⏎lines and tab");
 }
 
-TEST_CASE("an escape sequence in a description never reaches the terminal", "[cli][complete][untrusted]") {
+TEST_CASE("an escape sequence in a description never reaches the terminal",
+          "[cli][complete][untrusted]") {
     // An OSC 2 (window title) ended by BEL, as a server-supplied description could carry it.
     Resolver hostile = [](ValueKind, const CompletionContext&) {
         return std::vector<Candidate>{{"checkout", "deployment\x1b]2;pwned\x07 in shop\x1b[2J"}};

@@ -1,16 +1,13 @@
 #include "oncall/config/config.h"
-
 #include "process.h"
 
 #include <catch2/catch.hpp>
-
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <sys/stat.h>
+#include <unistd.h>
 
 using namespace oncall;
 using namespace oncall::config;
@@ -76,8 +73,10 @@ TEST_CASE("the sample configuration parses with every key", "[config]") {
 
 TEST_CASE("silences.max must be a positive duration", "[config]") {
     for (const char* bad : {"{ max: 0s }", "{ max: soon }", "{ max: 500ms }", "[4h]"}) {
-        const std::string text = std::string("contexts:\n  a:\n    kubernetes: { server: https://k:6443 }\n"
-                                             "    silences: ") + bad + "\n";
+        const std::string text =
+            std::string("contexts:\n  a:\n    kubernetes: { server: https://k:6443 }\n"
+                        "    silences: ") +
+            bad + "\n";
         const auto c = parse_config(text, "config.yaml");
         INFO(bad);
         REQUIRE_FALSE(c.ok());
@@ -101,9 +100,9 @@ TEST_CASE("service names that try to inject are refused", "[config]") {
     const auto c = parse_config(k_sample, "config.yaml").value();
     const auto ctx = c.contexts.at("sandbox");
     // std::string elements: a c_str() of a temporary here would dangle once the list is built.
-    for (const std::string& bad : std::vector<std::string>{"checkout\"} or vector(1) or {x=\"", "../etc/passwd",
-                                                            "Checkout", "a b", "", "-checkout", "checkout/log",
-                                                            "x%2F..", std::string(64, 'a')}) {
+    for (const std::string& bad : std::vector<std::string>{
+             "checkout\"} or vector(1) or {x=\"", "../etc/passwd", "Checkout", "a b", "",
+             "-checkout", "checkout/log", "x%2F..", std::string(64, 'a')}) {
         INFO(bad);
         const auto r = service_for(c, ctx, bad);
         REQUIRE_FALSE(r.ok());
@@ -123,10 +122,13 @@ TEST_CASE("wrong types name the file, line and key", "[config]") {
     REQUIRE_FALSE(r.ok());
     CHECK_THAT(r.error().message, Catch::Contains("c.yaml:4"));
     CHECK_THAT(r.error().message, Catch::Contains("contexts.a.prometheus.url"));
-    const auto slo = parse_config("services:\n  checkout:\n    slo: { error-ratio: lots }\n", "c.yaml");
+    const auto slo =
+        parse_config("services:\n  checkout:\n    slo: { error-ratio: lots }\n", "c.yaml");
     REQUIRE_FALSE(slo.ok());
     CHECK_THAT(slo.error().message, Catch::Contains("services.checkout.slo.error-ratio"));
-    const auto dur = parse_config("contexts:\n  a:\n    access:\n      roles:\n        d: { service-account: x, max: 0m }\n", "c.yaml");
+    const auto dur = parse_config(
+        "contexts:\n  a:\n    access:\n      roles:\n        d: { service-account: x, max: 0m }\n",
+        "c.yaml");
     REQUIRE_FALSE(dur.ok());
     CHECK_THAT(dur.error().message, Catch::Contains("roles.d.max"));
 }
@@ -134,14 +136,17 @@ TEST_CASE("wrong types name the file, line and key", "[config]") {
 TEST_CASE("bad URLs are configuration errors", "[config]") {
     for (const char* url : {"ftp://x", "127.0.0.1:9090", "http://", "http:// spaced"}) {
         INFO(url);
-        const auto r = parse_config(std::string("contexts:\n  a:\n    prometheus: { url: '") + url + "' }\n", "c.yaml");
+        const auto r = parse_config(
+            std::string("contexts:\n  a:\n    prometheus: { url: '") + url + "' }\n", "c.yaml");
         REQUIRE_FALSE(r.ok());
         CHECK_THAT(r.error().message, Catch::Contains("contexts.a.prometheus.url"));
     }
 }
 
 TEST_CASE("unknown keys warn but do not fail", "[config]") {
-    const auto r = parse_config("contexts:\n  a:\n    prometheus: { url: 'http://x:1', colour: red }\nextra: 1\n", "c.yaml");
+    const auto r = parse_config(
+        "contexts:\n  a:\n    prometheus: { url: 'http://x:1', colour: red }\nextra: 1\n",
+        "c.yaml");
     REQUIRE(r.ok());
     REQUIRE(r->warnings.size() == 2);
     CHECK_THAT(r->warnings[0] + r->warnings[1], Catch::Contains("contexts.a.prometheus.colour"));
@@ -175,7 +180,8 @@ TEST_CASE("config path: flag, then $ONCALL_CONFIG, then XDG", "[config]") {
 
 TEST_CASE("a token by value needs a private file", "[config]") {
     test::TempDir dir;
-    const std::string text = "contexts:\n  a:\n    kubernetes: { server: 'https://h:1', token: hunter2 }\n";
+    const std::string text =
+        "contexts:\n  a:\n    kubernetes: { server: 'https://h:1', token: hunter2 }\n";
     const auto open_file = dir.write("open.yaml", text, 0644);
     const auto r = load_config(open_file);
     REQUIRE_FALSE(r.ok());
@@ -203,8 +209,9 @@ TEST_CASE("token sources resolve from the environment and files", "[config]") {
     CHECK_FALSE(resolve_token(file).ok());
 }
 
-TEST_CASE("use-context keeps the mode, a symlinked config stays a link, temp names are not followed",
-          "[config][use-context]") {
+TEST_CASE(
+    "use-context keeps the mode, a symlinked config stays a link, temp names are not followed",
+    "[config][use-context]") {
     test::TempDir dir;
     const auto real = dir.write("real.yaml", k_sample, 0640);
     const auto link = dir.path() + "/config.yaml";
@@ -245,14 +252,16 @@ TEST_CASE("use-context writes a private config private from the start", "[config
     CHECK((st.st_mode & 07777) == 0600);
 }
 
-TEST_CASE("use-context of a name with ' #' switches to exactly that context", "[config][use-context]") {
+TEST_CASE("use-context of a name with ' #' switches to exactly that context",
+          "[config][use-context]") {
     test::TempDir dir;
-    const auto path = dir.write("config.yaml",
-                                "current-context: sandbox\n"
-                                "contexts:\n"
-                                "  sandbox:\n    kubernetes: { server: 'https://a:1' }\n"
-                                "  \"sandbox #staging\":\n    kubernetes: { server: 'https://b:1' }\n",
-                                0600);
+    const auto path =
+        dir.write("config.yaml",
+                  "current-context: sandbox\n"
+                  "contexts:\n"
+                  "  sandbox:\n    kubernetes: { server: 'https://a:1' }\n"
+                  "  \"sandbox #staging\":\n    kubernetes: { server: 'https://b:1' }\n",
+                  0600);
     REQUIRE(load_config(path).value().contexts.count("sandbox #staging") == 1);
     REQUIRE(set_current_context(path, "sandbox #staging").ok());
     CHECK(load_config(path).value().current_context == "sandbox #staging");
@@ -271,7 +280,8 @@ TEST_CASE("use-context edits only the current-context line", "[config]") {
     CHECK(load_config(path).value().current_context == "prod");
 }
 
-TEST_CASE("roles may need approval or be break-glass, notifications and the approval timeout", "[config]") {
+TEST_CASE("roles may need approval or be break-glass, notifications and the approval timeout",
+          "[config]") {
     const std::string text = R"(contexts:
   a:
     kubernetes: { server: 'https://127.0.0.1:6443', token-env: T }
@@ -295,16 +305,23 @@ TEST_CASE("roles may need approval or be break-glass, notifications and the appr
     CHECK(access.notify.webhook_url_env == "ONCALL_NOTIFY_WEBHOOK");
     CHECK(access.notify.configured());
 
-    const auto both = parse_config("contexts:\n  a:\n    access:\n      roles:\n        d: { service-account: x, approval: required, break-glass: true }\n", "c.yaml");
+    const auto both = parse_config("contexts:\n  a:\n    access:\n      roles:\n        d: { "
+                                   "service-account: x, approval: required, break-glass: true }\n",
+                                   "c.yaml");
     REQUIRE_FALSE(both);
     CHECK_THAT(both.error().message, Catch::Contains("not both"));
-    const auto bad = parse_config("contexts:\n  a:\n    access:\n      roles:\n        d: { service-account: x, approval: maybe }\n", "c.yaml");
+    const auto bad = parse_config("contexts:\n  a:\n    access:\n      roles:\n        d: { "
+                                  "service-account: x, approval: maybe }\n",
+                                  "c.yaml");
     REQUIRE_FALSE(bad);
     CHECK_THAT(bad.error().message, Catch::Contains("required"));
-    const auto two = parse_config("contexts:\n  a:\n    access:\n      notify: { webhook-url-env: A, webhook-url-file: /b }\n", "c.yaml");
+    const auto two = parse_config("contexts:\n  a:\n    access:\n      notify: { webhook-url-env: "
+                                  "A, webhook-url-file: /b }\n",
+                                  "c.yaml");
     REQUIRE_FALSE(two);
-    CHECK(parse_config("contexts:\n  a:\n    access: { require-grant: true }\n", "c.yaml")->contexts.at("a").access.approval_timeout ==
-          std::chrono::minutes(15));
+    CHECK(parse_config("contexts:\n  a:\n    access: { require-grant: true }\n", "c.yaml")
+              ->contexts.at("a")
+              .access.approval_timeout == std::chrono::minutes(15));
 }
 
 TEST_CASE("implicit configuration: one context from the kubeconfig, endpoints from the environment",
@@ -319,7 +336,8 @@ TEST_CASE("implicit configuration: one context from the kubeconfig, endpoints fr
     const auto& ctx = c->contexts.begin()->second;
     CHECK(ctx.implicit);
     CHECK(ctx.name.empty()); // filled from the kubeconfig's current-context later
-    CHECK(ctx.prometheus.urls == std::vector<std::string>{"http://prom-a:9090", "https://prom-b:9090"});
+    CHECK(ctx.prometheus.urls ==
+          std::vector<std::string>{"http://prom-a:9090", "https://prom-b:9090"});
     CHECK_FALSE(ctx.alertmanager.configured());
     CHECK(ctx.kubernetes.server.empty());
     CHECK(ctx.kubernetes.namespace_name.empty());
@@ -366,8 +384,11 @@ contexts:
     CHECK(a.proxy_url == "socks5://127.0.0.1:1080");
     CHECK(c->warnings.empty());
     CHECK(c->contexts.at("b").kubernetes.kubeconfigs == std::vector<std::string>{"/one"});
-    CHECK_FALSE(config::parse_config("contexts:\n  a:\n    kubernetes: {cert-file: /c.pem}\n", "f").ok());
-    CHECK_FALSE(config::parse_config("contexts:\n  a:\n    kubernetes: {proxy-url: ftp://x}\n", "f").ok());
     CHECK_FALSE(
-        config::parse_config("contexts:\n  a:\n    kubernetes: {server: 'https://x', kubeconfig: /k}\n", "f").ok());
+        config::parse_config("contexts:\n  a:\n    kubernetes: {cert-file: /c.pem}\n", "f").ok());
+    CHECK_FALSE(
+        config::parse_config("contexts:\n  a:\n    kubernetes: {proxy-url: ftp://x}\n", "f").ok());
+    CHECK_FALSE(config::parse_config(
+                    "contexts:\n  a:\n    kubernetes: {server: 'https://x', kubeconfig: /k}\n", "f")
+                    .ok());
 }

@@ -1,15 +1,13 @@
 // The HTTP client against real local servers (cpp-httplib on 127.0.0.1): retries, timeouts,
 // size caps, TLS, credentials, concurrency and redirects.
 
+#include "fault_proxy.h"
 #include "oncall/http/client.h"
 #include "oncall/http/json.h"
-
-#include "fault_proxy.h"
 #include "process.h"
 #include "test_server.h"
 
 #include <catch2/catch.hpp>
-
 #include <mutex>
 #include <thread>
 
@@ -88,11 +86,17 @@ TEST_CASE("POST, PUT, PATCH and DELETE send their bodies and methods", "[http][c
     auto echo = [](const httplib::Request& req, httplib::Response& res, std::size_t) {
         res.set_content(req.method + ":" + req.body, "text/plain");
     };
-    server.on("POST", "/x", echo).on("PUT", "/x", echo).on("PATCH", "/x", echo).on("DELETE", "/x", echo);
+    server.on("POST", "/x", echo)
+        .on("PUT", "/x", echo)
+        .on("PATCH", "/x", echo)
+        .on("DELETE", "/x", echo);
     server.start();
     Client client(fast_options());
-    for (const auto& [method, name] : std::vector<std::pair<Method, std::string>>{
-             {Method::post, "POST"}, {Method::put, "PUT"}, {Method::patch, "PATCH"}, {Method::del, "DELETE"}}) {
+    for (const auto& [method, name] :
+         std::vector<std::pair<Method, std::string>>{{Method::post, "POST"},
+                                                     {Method::put, "PUT"},
+                                                     {Method::patch, "PATCH"},
+                                                     {Method::del, "DELETE"}}) {
         Request r = get(server.url("/x"));
         r.method = method;
         r.body = R"({"a":1})";
@@ -185,14 +189,15 @@ TEST_CASE("non-transient statuses are not retried", "[http][client][retry]") {
 
 TEST_CASE("Retry-After in seconds is honoured", "[http][client][retry]") {
     TestServer server;
-    server.on("GET", "/limited", [](const httplib::Request&, httplib::Response& res, std::size_t i) {
-        if (i == 0) {
-            res.status = 429;
-            res.set_header("Retry-After", "1");
-        } else {
-            res.set_content("ok", "text/plain");
-        }
-    });
+    server.on("GET", "/limited",
+              [](const httplib::Request&, httplib::Response& res, std::size_t i) {
+                  if (i == 0) {
+                      res.status = 429;
+                      res.set_header("Retry-After", "1");
+                  } else {
+                      res.set_content("ok", "text/plain");
+                  }
+              });
     server.start();
     Client client(fast_options()); // base delay 10 ms: only the header can explain a 1 s gap
     auto r = client.perform(get(server.url("/limited")));
@@ -205,20 +210,22 @@ TEST_CASE("Retry-After in seconds is honoured", "[http][client][retry]") {
 
 TEST_CASE("Retry-After as an HTTP date is honoured", "[http][client][retry]") {
     TestServer server;
-    server.on("GET", "/limited", [](const httplib::Request&, httplib::Response& res, std::size_t i) {
-        if (i == 0) {
-            // Two whole seconds ahead of the current second: at least one second from now.
-            const std::time_t when = std::time(nullptr) + 2;
-            char date[64];
-            std::tm tm{};
-            gmtime_r(&when, &tm);
-            std::strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-            res.status = 503;
-            res.set_header("Retry-After", date);
-        } else {
-            res.set_content("ok", "text/plain");
-        }
-    });
+    server.on("GET", "/limited",
+              [](const httplib::Request&, httplib::Response& res, std::size_t i) {
+                  if (i == 0) {
+                      // Two whole seconds ahead of the current second: at least one second from
+                      // now.
+                      const std::time_t when = std::time(nullptr) + 2;
+                      char date[64];
+                      std::tm tm{};
+                      gmtime_r(&when, &tm);
+                      std::strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+                      res.status = 503;
+                      res.set_header("Retry-After", date);
+                  } else {
+                      res.set_content("ok", "text/plain");
+                  }
+              });
     server.start();
     Client client(fast_options());
     auto r = client.perform(get(server.url("/limited")));
@@ -229,7 +236,8 @@ TEST_CASE("Retry-After as an HTTP date is honoured", "[http][client][retry]") {
     CHECK(millis_between(requests[0].started, requests[1].started) >= 1000);
 }
 
-TEST_CASE("a Retry-After beyond max_delay ends the retries instead of coming back early", "[http][client][retry]") {
+TEST_CASE("a Retry-After beyond max_delay ends the retries instead of coming back early",
+          "[http][client][retry]") {
     TestServer server;
     server.on("GET", "/later", [](const httplib::Request&, httplib::Response& res, std::size_t) {
         res.status = 503;
@@ -249,10 +257,11 @@ TEST_CASE("a Retry-After beyond max_delay ends the retries instead of coming bac
 
 TEST_CASE("a slow server is a timeout error naming the server and the URL", "[http][client]") {
     TestServer server;
-    server.on("GET", "/slow", [&server](const httplib::Request&, httplib::Response& res, std::size_t) {
-        server.sleep(10s);
-        res.set_content("late", "text/plain");
-    });
+    server.on("GET", "/slow",
+              [&server](const httplib::Request&, httplib::Response& res, std::size_t) {
+                  server.sleep(10s);
+                  res.set_content("late", "text/plain");
+              });
     server.start();
     auto options = fast_options();
     options.name = "prometheus";
@@ -264,17 +273,19 @@ TEST_CASE("a slow server is a timeout error naming the server and the URL", "[ht
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().code == Errc::timeout);
     CHECK(r.error().retryable);
-    CHECK(r.error().message.rfind("prometheus at " + server.url("/slow") + ": timed out after 300ms", 0) == 0);
+    CHECK(r.error().message.rfind(
+              "prometheus at " + server.url("/slow") + ": timed out after 300ms", 0) == 0);
 }
 
 TEST_CASE("timeouts of idempotent requests are retried", "[http][client][retry]") {
     TestServer server;
-    server.on("GET", "/slow-once", [&server](const httplib::Request&, httplib::Response& res, std::size_t i) {
-        if (i == 0) {
-            server.sleep(10s);
-        }
-        res.set_content("ok", "text/plain");
-    });
+    server.on("GET", "/slow-once",
+              [&server](const httplib::Request&, httplib::Response& res, std::size_t i) {
+                  if (i == 0) {
+                      server.sleep(10s);
+                  }
+                  res.set_content("ok", "text/plain");
+              });
     server.start();
     Client client(fast_options());
     Request req = get(server.url("/slow-once"));
@@ -306,16 +317,18 @@ TEST_CASE("a body over the size cap is refused", "[http][client]") {
     server.on("GET", "/big", [](const httplib::Request&, httplib::Response& res, std::size_t) {
         res.set_content(std::string(100000, 'x'), "text/plain");
     });
-    server.on("GET", "/big-chunked", [](const httplib::Request&, httplib::Response& res, std::size_t) {
-        res.set_chunked_content_provider("text/plain", [](size_t offset, httplib::DataSink& sink) {
-            const std::string block(8192, 'y');
-            sink.write(block.data(), block.size());
-            if (offset > 200000) {
-                sink.done();
-            }
-            return true;
-        });
-    });
+    server.on("GET", "/big-chunked",
+              [](const httplib::Request&, httplib::Response& res, std::size_t) {
+                  res.set_chunked_content_provider("text/plain",
+                                                   [](size_t offset, httplib::DataSink& sink) {
+                                                       const std::string block(8192, 'y');
+                                                       sink.write(block.data(), block.size());
+                                                       if (offset > 200000) {
+                                                           sink.done();
+                                                       }
+                                                       return true;
+                                                   });
+              });
     server.start();
     auto options = fast_options();
     options.max_body_bytes = 50000;
@@ -330,10 +343,12 @@ TEST_CASE("a body over the size cap is refused", "[http][client]") {
 
 TEST_CASE("garbage bodies are reported clearly by parse_json_body", "[http][client][json]") {
     TestServer upstream;
-    upstream.on("GET", "/api/v1/query", [](const httplib::Request&, httplib::Response& res, std::size_t) {
-        res.set_content(R"({"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,"1"]}]}})",
-                        "application/json");
-    });
+    upstream.on(
+        "GET", "/api/v1/query", [](const httplib::Request&, httplib::Response& res, std::size_t) {
+            res.set_content(
+                R"({"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,"1"]}]}})",
+                "application/json");
+        });
     upstream.start();
     FaultProxy::Options proxy_options;
     proxy_options.upstream = upstream.url();
@@ -362,10 +377,10 @@ TEST_CASE("garbage bodies are reported clearly by parse_json_body", "[http][clie
         auto json = parse_json_body(*r, "prometheus");
         REQUIRE_FALSE(json.ok());
         CHECK(json.error().code == Errc::bad_response);
-        CHECK(json.error().message ==
-              "prometheus at " + url +
-                  ": answered an HTML page (\"502 Bad Gateway\") instead of JSON; a proxy, login page or load "
-                  "balancer is probably in the way, check the URL");
+        CHECK(json.error().message == "prometheus at " + url +
+                                          ": answered an HTML page (\"502 Bad Gateway\") instead "
+                                          "of JSON; a proxy, login page or load "
+                                          "balancer is probably in the way, check the URL");
     }
     SECTION("an HTML error page with 502 is a status error that does not dump the page") {
         FaultSettings s;
@@ -376,7 +391,8 @@ TEST_CASE("garbage bodies are reported clearly by parse_json_body", "[http][clie
         CHECK(r->status == 502);
         const Error e = status_error(*r, "prometheus");
         CHECK(e.message == "prometheus at " + url +
-                               ": HTTP 502 Bad Gateway (an HTML page, probably from a proxy or load balancer); the "
+                               ": HTTP 502 Bad Gateway (an HTML page, probably from a proxy or "
+                               "load balancer); the "
                                "server is failing or overloaded, try again shortly");
     }
     SECTION("a body cut short of its Content-Length is a transport error") {
@@ -386,7 +402,8 @@ TEST_CASE("garbage bodies are reported clearly by parse_json_body", "[http][clie
         auto r = client.perform(get(url));
         REQUIRE_FALSE(r.ok());
         CHECK(r.error().code == Errc::bad_response);
-        CHECK(r.error().message.find("prometheus at " + url + ": the response body was cut short") == 0);
+        CHECK(r.error().message.find("prometheus at " + url +
+                                     ": the response body was cut short") == 0);
     }
     SECTION("a truncated JSON document with a matching length is caught by the decoder") {
         FaultSettings s;
@@ -398,7 +415,8 @@ TEST_CASE("garbage bodies are reported clearly by parse_json_body", "[http][clie
         auto json = parse_json_body(*r, "prometheus");
         REQUIRE_FALSE(json.ok());
         CHECK(json.error().code == Errc::bad_response);
-        CHECK(json.error().message.find("prometheus at " + url + ": answered JSON that ends too early") == 0);
+        CHECK(json.error().message.find("prometheus at " + url +
+                                        ": answered JSON that ends too early") == 0);
     }
     SECTION("a reset connection is a retryable connect error") {
         FaultSettings s;
@@ -486,7 +504,8 @@ TEST_CASE("garbage bodies are reported clearly by parse_json_body", "[http][clie
     }
 }
 
-TEST_CASE("TLS: verification fails without the CA, passes with it or with the insecure switch", "[http][client][tls]") {
+TEST_CASE("TLS: verification fails without the CA, passes with it or with the insecure switch",
+          "[http][client][tls]") {
     TempDir dir;
     const TestPki pki = make_test_pki(dir.path());
     TestServer server(TestServer::Tls{pki.cert_file, pki.key_file});
@@ -531,7 +550,8 @@ TEST_CASE("TLS: verification fails without the CA, passes with it or with the in
         options.tls.insecure_skip_verify = true;
         options.log = log.sink();
         Client client(options);
-        CHECK(log.text().find("warning: TLS verification is OFF for kubernetes") != std::string::npos);
+        CHECK(log.text().find("warning: TLS verification is OFF for kubernetes") !=
+              std::string::npos);
         auto r = client.perform(get(url));
         REQUIRE(r.ok());
         CHECK(r->body == "secret-free");
@@ -540,9 +560,10 @@ TEST_CASE("TLS: verification fails without the CA, passes with it or with the in
         TempDir other;
         const TestPki expired = make_test_pki(other.path(), {"127.0.0.1"}, true);
         TestServer stale(TestServer::Tls{expired.cert_file, expired.key_file});
-        stale.on("GET", "/secure", [](const httplib::Request&, httplib::Response& res, std::size_t) {
-            res.set_content("x", "text/plain");
-        });
+        stale.on("GET", "/secure",
+                 [](const httplib::Request&, httplib::Response& res, std::size_t) {
+                     res.set_content("x", "text/plain");
+                 });
         stale.start();
         auto options = fast_options();
         options.tls.ca_file = expired.ca_file;
@@ -556,9 +577,10 @@ TEST_CASE("TLS: verification fails without the CA, passes with it or with the in
         TempDir other;
         const TestPki wrong = make_test_pki(other.path(), {"wrong.example"});
         TestServer impostor(TestServer::Tls{wrong.cert_file, wrong.key_file});
-        impostor.on("GET", "/secure", [](const httplib::Request&, httplib::Response& res, std::size_t) {
-            res.set_content("x", "text/plain");
-        });
+        impostor.on("GET", "/secure",
+                    [](const httplib::Request&, httplib::Response& res, std::size_t) {
+                        res.set_content("x", "text/plain");
+                    });
         impostor.start();
         auto options = fast_options();
         options.tls.ca_file = wrong.ca_file;
@@ -568,18 +590,22 @@ TEST_CASE("TLS: verification fails without the CA, passes with it or with the in
     }
 }
 
-TEST_CASE("a bearer token is sent but never logged nor put in error messages", "[http][client][secrets]") {
+TEST_CASE("a bearer token is sent but never logged nor put in error messages",
+          "[http][client][secrets]") {
     const std::string token = "tok-9f8e7d6c5b4a3210-SECRET";
     const std::string request_token = "grant-0a1b2c3d4e5f-SECRET";
     TestServer server;
     server.on("GET", "/auth", [](const httplib::Request& req, httplib::Response& res, std::size_t) {
         res.set_content(req.get_header_value("Authorization"), "text/plain");
     });
-    server.on("GET", "/fail", [](const httplib::Request&, httplib::Response& res, std::size_t) { res.status = 503; });
-    server.on("GET", "/slow", [&server](const httplib::Request&, httplib::Response& res, std::size_t) {
-        server.sleep(5s);
-        res.status = 200;
+    server.on("GET", "/fail", [](const httplib::Request&, httplib::Response& res, std::size_t) {
+        res.status = 503;
     });
+    server.on("GET", "/slow",
+              [&server](const httplib::Request&, httplib::Response& res, std::size_t) {
+                  server.sleep(5s);
+                  res.status = 200;
+              });
     server.start();
     LogCapture log;
     auto options = fast_options();
@@ -659,10 +685,12 @@ TEST_CASE("perform_all runs requests concurrently", "[http][client][concurrency]
     CHECK(latest_start <= earliest_end);
 }
 
-TEST_CASE("perform_all never has more than max_parallel requests in flight", "[http][client][concurrency]") {
+TEST_CASE("perform_all never has more than max_parallel requests in flight",
+          "[http][client][concurrency]") {
     TestServer server;
     server.on("GET", "/wait", [&](const httplib::Request&, httplib::Response& res, std::size_t) {
-        server.barrier(3, 300ms); // returns early only if a third request is in flight: the bound is broken
+        server.barrier(
+            3, 300ms); // returns early only if a third request is in flight: the bound is broken
         res.set_content("ok", "text/plain");
     });
     server.start();
@@ -679,11 +707,13 @@ TEST_CASE("perform_all never has more than max_parallel requests in flight", "[h
 TEST_CASE("perform_all returns results in request order with per-request failures and retries",
           "[http][client][concurrency]") {
     TestServer server;
-    server.on("GET", "/item/(\\d+)", [&server](const httplib::Request& req, httplib::Response& res, std::size_t) {
-        const int n = std::stoi(req.matches[1]);
-        server.sleep(std::chrono::milliseconds(10 * (5 - n % 5))); // finish in reverse order
-        res.set_content("item " + std::to_string(n), "text/plain");
-    });
+    server.on("GET", "/item/(\\d+)",
+              [&server](const httplib::Request& req, httplib::Response& res, std::size_t) {
+                  const int n = std::stoi(req.matches[1]);
+                  server.sleep(
+                      std::chrono::milliseconds(10 * (5 - n % 5))); // finish in reverse order
+                  res.set_content("item " + std::to_string(n), "text/plain");
+              });
     std::atomic<int> flaky_calls{0};
     server.on("GET", "/flaky", [&](const httplib::Request&, httplib::Response& res, std::size_t) {
         if (flaky_calls++ == 0) {
@@ -692,7 +722,9 @@ TEST_CASE("perform_all returns results in request order with per-request failure
             res.set_content("recovered", "text/plain");
         }
     });
-    server.on("GET", "/missing", [](const httplib::Request&, httplib::Response& res, std::size_t) { res.status = 404; });
+    server.on("GET", "/missing", [](const httplib::Request&, httplib::Response& res, std::size_t) {
+        res.status = 404;
+    });
     server.start();
     int closed_port = 0;
     {
@@ -726,14 +758,15 @@ TEST_CASE("perform_all returns results in request order with per-request failure
 
 TEST_CASE("perform_all honours Retry-After per request", "[http][client][retry][concurrency]") {
     TestServer server;
-    server.on("GET", "/limited", [](const httplib::Request&, httplib::Response& res, std::size_t i) {
-        if (i == 0) {
-            res.status = 429;
-            res.set_header("Retry-After", "1");
-        } else {
-            res.set_content("ok", "text/plain");
-        }
-    });
+    server.on("GET", "/limited",
+              [](const httplib::Request&, httplib::Response& res, std::size_t i) {
+                  if (i == 0) {
+                      res.status = 429;
+                      res.set_header("Retry-After", "1");
+                  } else {
+                      res.set_content("ok", "text/plain");
+                  }
+              });
     server.start();
     Client client(fast_options());
     const auto results = client.perform_all({get(server.url("/limited"))}, 4);
@@ -744,7 +777,8 @@ TEST_CASE("perform_all honours Retry-After per request", "[http][client][retry][
     CHECK(millis_between(recorded[0].started, recorded[1].started) >= 1000);
 }
 
-TEST_CASE("redirects to another host are not followed and credentials stay home", "[http][client][redirect]") {
+TEST_CASE("redirects to another host are not followed and credentials stay home",
+          "[http][client][redirect]") {
     TestServer elsewhere;
     elsewhere.on("GET", "/(.*)", [](const httplib::Request&, httplib::Response& res, std::size_t) {
         res.set_content("elsewhere", "text/plain");
@@ -781,10 +815,12 @@ TEST_CASE("redirects to another host are not followed and credentials stay home"
     }
 }
 
-TEST_CASE("stream hands the body over as it arrives and stops when asked", "[http][client][stream]") {
+TEST_CASE("stream hands the body over as it arrives and stops when asked",
+          "[http][client][stream]") {
     TestServer server;
     server.on("GET", "/watch", [](const httplib::Request&, httplib::Response& res, std::size_t) {
-        res.set_chunked_content_provider("application/json", [](size_t offset, httplib::DataSink& sink) {
+        res.set_chunked_content_provider("application/json", [](size_t offset,
+                                                                httplib::DataSink& sink) {
             const std::string line = R"({"type":"MODIFIED","n":)" + std::to_string(offset) + "}\n";
             sink.write(line.data(), line.size());
             std::this_thread::sleep_for(5ms);
@@ -823,9 +859,10 @@ TEST_CASE("stream hands the body over as it arrives and stops when asked", "[htt
 
 TEST_CASE("a client can be shared between threads", "[http][client][concurrency]") {
     TestServer server;
-    server.on("GET", "/n/(\\d+)", [](const httplib::Request& req, httplib::Response& res, std::size_t) {
-        res.set_content(req.matches[1], "text/plain");
-    });
+    server.on("GET", "/n/(\\d+)",
+              [](const httplib::Request& req, httplib::Response& res, std::size_t) {
+                  res.set_content(req.matches[1], "text/plain");
+              });
     server.start();
     Client client(fast_options());
     std::vector<std::thread> threads;
@@ -849,10 +886,11 @@ TEST_CASE("a client can be shared between threads", "[http][client][concurrency]
 
 TEST_CASE("a retry budget bounds all attempts of a request", "[http][client][retry]") {
     TestServer server;
-    server.on("GET", "/stuck", [&server](const httplib::Request&, httplib::Response& res, std::size_t) {
-        server.sleep(10s);
-        res.status = 200;
-    });
+    server.on("GET", "/stuck",
+              [&server](const httplib::Request&, httplib::Response& res, std::size_t) {
+                  server.sleep(10s);
+                  res.status = 200;
+              });
     server.on("GET", "/later", [](const httplib::Request&, httplib::Response& res, std::size_t) {
         res.status = 503;
         res.set_header("Retry-After", "1");
@@ -888,7 +926,8 @@ TEST_CASE("perform_all of several clients shares one batch, each with its own cr
         for (int i = 0; i < 5000 && arrived.load() < 2; ++i) {
             std::this_thread::sleep_for(1ms);
         }
-        res.set_content(req.get_header_value("Authorization") + (arrived.load() >= 2 ? " together" : " alone"),
+        res.set_content(req.get_header_value("Authorization") +
+                            (arrived.load() >= 2 ? " together" : " alone"),
                         "text/plain");
     };
     TestServer prometheus;
@@ -917,10 +956,11 @@ TEST_CASE("perform_all of several clients shares one batch, each with its own cr
     no_retry.retry = RetryPolicy::none();
     const Client registry(no_retry);
 
-    const auto results = perform_all({{prom, get(prometheus.url("/q"))},
-                                      {am, get(alertmanager.url("/a"))},
-                                      {registry, get("http://127.0.0.1:" + std::to_string(closed_port) + "/v2/")}},
-                                     8);
+    const auto results =
+        perform_all({{prom, get(prometheus.url("/q"))},
+                     {am, get(alertmanager.url("/a"))},
+                     {registry, get("http://127.0.0.1:" + std::to_string(closed_port) + "/v2/")}},
+                    8);
     REQUIRE(results.size() == 3);
     REQUIRE(results[0].ok());
     CHECK(results[0]->body == "Bearer prom-token together");
@@ -980,8 +1020,9 @@ TEST_CASE("proxies are taken from the standard environment variables", "[http][c
     CHECK(upstream.request_count() == 2);
 }
 
-TEST_CASE("compression: not asked for by default, when accepted, the cap applies to the decoded size",
-          "[http][client][hostile]") {
+TEST_CASE(
+    "compression: not asked for by default, when accepted, the cap applies to the decoded size",
+    "[http][client][hostile]") {
     // 8 MiB of zeros: a few KiB compressed.
     const std::string zeros(8u << 20u, '0');
     const ProcessResult gz = run_process({"gzip", "-c", "-9"}, [&] {
@@ -994,11 +1035,12 @@ TEST_CASE("compression: not asked for by default, when accepted, the cap applies
     const std::string bomb = gz.out;
 
     TestServer server;
-    server.on("GET", "/bomb", [&bomb](const httplib::Request&, httplib::Response& res, std::size_t) {
-        // A hostile server that compresses whether or not it was asked to.
-        res.set_header("Content-Encoding", "gzip");
-        res.set_content(bomb, "application/json");
-    });
+    server.on("GET", "/bomb",
+              [&bomb](const httplib::Request&, httplib::Response& res, std::size_t) {
+                  // A hostile server that compresses whether or not it was asked to.
+                  res.set_header("Content-Encoding", "gzip");
+                  res.set_content(bomb, "application/json");
+              });
     server.start();
     auto options = fast_options();
     options.retry = RetryPolicy::none();

@@ -2,11 +2,9 @@
 // and retries of writes that the server refused before running them (429/503 with Retry-After).
 
 #include "oncall/http/client.h"
-
 #include "test_server.h"
 
 #include <catch2/catch.hpp>
-
 #include <mutex>
 
 using namespace oncall;
@@ -43,10 +41,13 @@ ClientOptions options_for_tests() {
 
 } // namespace
 
-TEST_CASE("configured headers go with every request unless the request sets its own", "[http][client][headers]") {
+TEST_CASE("configured headers go with every request unless the request sets its own",
+          "[http][client][headers]") {
     TestServer server;
     server.on("GET", "/q", [](const httplib::Request& req, httplib::Response& res, std::size_t) {
-        res.set_content(req.get_header_value("X-Scope-OrgID") + "|" + req.get_header_value("X-Other"), "text/plain");
+        res.set_content(req.get_header_value("X-Scope-OrgID") + "|" +
+                            req.get_header_value("X-Other"),
+                        "text/plain");
     });
     server.start();
     Lines log;
@@ -106,8 +107,9 @@ TEST_CASE("basic-auth is sent, never logged nor quoted, and a 401 names where it
     CHECK(res->credential_source == o.credential_source);
     const Error e = status_error(*res, "prometheus");
     CHECK(e.code == Errc::access_denied);
-    CHECK_THAT(e.message, Catch::Contains("HTTP 401") &&
-                              Catch::Contains("sent basic-auth user 'alice' (password from $PROM_PASSWORD)"));
+    CHECK_THAT(e.message,
+               Catch::Contains("HTTP 401") &&
+                   Catch::Contains("sent basic-auth user 'alice' (password from $PROM_PASSWORD)"));
 
     // A request with its own credential does not get the Basic one.
     r.bearer_token = "per-request";
@@ -126,29 +128,34 @@ TEST_CASE("basic-auth is sent, never logged nor quoted, and a 401 names where it
     Response bare;
     bare.status = 403;
     bare.url = "http://p:9090/api/v1/query";
-    CHECK_THAT(status_error(bare, "prometheus").message, Catch::Contains("no credentials are configured for it"));
+    CHECK_THAT(status_error(bare, "prometheus").message,
+               Catch::Contains("no credentials are configured for it"));
 }
 
-TEST_CASE("a PATCH or POST refused with 429/503 and Retry-After is retried, without Retry-After it is not",
+TEST_CASE("a PATCH or POST refused with 429/503 and Retry-After is retried, without Retry-After it "
+          "is not",
           "[http][client][retry]") {
     TestServer server;
-    server.on("PATCH", "/apis/x", [](const httplib::Request&, httplib::Response& res, std::size_t i) {
-        if (i == 0) {
-            res.status = 429;
-            res.set_header("Retry-After", "1");
-            res.set_content(R"({"kind":"Status","reason":"TooManyRequests"})", "application/json");
-            return;
-        }
-        res.set_content("patched", "text/plain");
-    });
-    server.on("POST", "/apis/y", [](const httplib::Request&, httplib::Response& res, std::size_t i) {
-        if (i == 2) {
-            res.status = 503;
-            res.set_header("Retry-After", "0");
-            return;
-        }
-        res.set_content("created", "text/plain");
-    });
+    server.on("PATCH", "/apis/x",
+              [](const httplib::Request&, httplib::Response& res, std::size_t i) {
+                  if (i == 0) {
+                      res.status = 429;
+                      res.set_header("Retry-After", "1");
+                      res.set_content(R"({"kind":"Status","reason":"TooManyRequests"})",
+                                      "application/json");
+                      return;
+                  }
+                  res.set_content("patched", "text/plain");
+              });
+    server.on("POST", "/apis/y",
+              [](const httplib::Request&, httplib::Response& res, std::size_t i) {
+                  if (i == 2) {
+                      res.status = 503;
+                      res.set_header("Retry-After", "0");
+                      return;
+                  }
+                  res.set_content("created", "text/plain");
+              });
     server.on("POST", "/apis/z", [](const httplib::Request&, httplib::Response& res, std::size_t) {
         res.status = 429; // no Retry-After: the server may have run it
     });
@@ -183,10 +190,10 @@ TEST_CASE("a PATCH or POST refused with 429/503 and Retry-After is retried, with
     CHECK(res->status == 429);
     CHECK(server.request_count() == 5);
     CHECK(log.all().find("not retried (POST is not idempotent)") != std::string::npos);
-
 }
 
-TEST_CASE("a Retry-After that would overrun the command's deadline is not waited for", "[http][client][retry]") {
+TEST_CASE("a Retry-After that would overrun the command's deadline is not waited for",
+          "[http][client][retry]") {
     TestServer server;
     server.on("PATCH", "/apis/x", [](const httplib::Request&, httplib::Response& res, std::size_t) {
         res.status = 429;

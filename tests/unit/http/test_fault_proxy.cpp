@@ -1,9 +1,8 @@
 // The fault-injecting proxy used by the hostile-server and benchmark suites: it must forward
 // faithfully when told to pass, and misbehave exactly as configured otherwise.
 
-#include "oncall/http/client.h"
-
 #include "fault_proxy.h"
+#include "oncall/http/client.h"
 #include "process.h"
 #include "test_server.h"
 
@@ -32,19 +31,22 @@ http::Request request(http::Method method, std::string url, std::string body = {
 
 } // namespace
 
-TEST_CASE("fault proxy: pass mode forwards methods, headers, bodies and statuses", "[http][fault_proxy]") {
+TEST_CASE("fault proxy: pass mode forwards methods, headers, bodies and statuses",
+          "[http][fault_proxy]") {
     TestServer upstream;
-    upstream.on("GET", "/api/(.*)", [](const httplib::Request& req, httplib::Response& res, std::size_t) {
-        res.status = req.matches[1] == "missing" ? 404 : 200;
-        res.set_header("Docker-Content-Digest", "sha256:abc");
-        res.set_content("path=" + req.path + " q=" + req.get_param_value("q") +
-                            " auth=" + req.get_header_value("Authorization"),
-                        "text/plain");
-    });
-    upstream.on("POST", "/api/echo", [](const httplib::Request& req, httplib::Response& res, std::size_t) {
-        res.status = 201;
-        res.set_content(req.body, req.get_header_value("Content-Type"));
-    });
+    upstream.on("GET", "/api/(.*)",
+                [](const httplib::Request& req, httplib::Response& res, std::size_t) {
+                    res.status = req.matches[1] == "missing" ? 404 : 200;
+                    res.set_header("Docker-Content-Digest", "sha256:abc");
+                    res.set_content("path=" + req.path + " q=" + req.get_param_value("q") +
+                                        " auth=" + req.get_header_value("Authorization"),
+                                    "text/plain");
+                });
+    upstream.on("POST", "/api/echo",
+                [](const httplib::Request& req, httplib::Response& res, std::size_t) {
+                    res.status = 201;
+                    res.set_content(req.body, req.get_header_value("Content-Type"));
+                });
     upstream.start();
     FaultProxy::Options options;
     options.upstream = upstream.url();
@@ -146,7 +148,9 @@ TEST_CASE("fault proxy: status faults, fault budget and runtime control", "[http
     CHECK(seen[2].applied == FaultMode::pass);
 
     // Runtime control over HTTP, as the standalone program is driven by harness scripts.
-    r = client.perform(request(http::Method::get, proxy.url("/__fault-proxy/set?mode=redirect&redirect=http%3A%2F%2Flocalhost%3A1%2Fx")));
+    r = client.perform(request(
+        http::Method::get,
+        proxy.url("/__fault-proxy/set?mode=redirect&redirect=http%3A%2F%2Flocalhost%3A1%2Fx")));
     REQUIRE(r.ok());
     CHECK(r->status == 200);
     CHECK(proxy.settings().mode == FaultMode::redirect);
@@ -185,8 +189,9 @@ TEST_CASE("fault proxy: settings parse and reject bad values", "[http][fault_pro
     CHECK(apply_fault_setting(s, "status", "99") == "bad value '99' for status");
     CHECK(apply_fault_setting(s, "delay-ms", "-1") == "bad value '-1' for delay-ms");
     CHECK(apply_fault_setting(s, "colour", "red") == "unknown setting 'colour'");
-    for (const char* name : {"pass", "status", "reset", "html_page", "truncated_json", "oversized", "slow_loris",
-                             "endless_chunked", "redirect", "huge_headers", "garbage"}) {
+    for (const char* name :
+         {"pass", "status", "reset", "html_page", "truncated_json", "oversized", "slow_loris",
+          "endless_chunked", "redirect", "huge_headers", "garbage"}) {
         const auto mode = parse_fault_mode(name);
         REQUIRE(mode.has_value());
         CHECK(std::string(fault_mode_name(*mode)) == name);
@@ -213,11 +218,13 @@ TEST_CASE("fault proxy: an added delay is applied to every request", "[http][fau
     CHECK(millis_between(at_proxy, at_upstream) >= 200);
 }
 
-TEST_CASE("fault proxy: body, rewrite and bomb modes, limited to matching requests", "[http][fault_proxy]") {
+TEST_CASE("fault proxy: body, rewrite and bomb modes, limited to matching requests",
+          "[http][fault_proxy]") {
     TestServer upstream;
-    upstream.on("GET", "/api/(.*)", [](const httplib::Request& req, httplib::Response& res, std::size_t) {
-        res.set_content("{\"path\":\"" + req.path + "\",\"n\":1}", "application/json");
-    });
+    upstream.on("GET", "/api/(.*)",
+                [](const httplib::Request& req, httplib::Response& res, std::size_t) {
+                    res.set_content("{\"path\":\"" + req.path + "\",\"n\":1}", "application/json");
+                });
     upstream.start();
     FaultProxy::Options options;
     options.upstream = upstream.url();
@@ -240,7 +247,8 @@ TEST_CASE("fault proxy: body, rewrite and bomb modes, limited to matching reques
     s.only_path.clear();
     s.only_method = "POST";
     proxy.set(s);
-    CHECK(client.perform(request(http::Method::get, proxy.url("/api/deployments/x")))->status == 200);
+    CHECK(client.perform(request(http::Method::get, proxy.url("/api/deployments/x")))->status ==
+          200);
 
     s = FaultSettings{};
     s.mode = FaultMode::rewrite;

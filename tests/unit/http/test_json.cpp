@@ -20,7 +20,8 @@ Response response(std::string body, long status = 200) {
 } // namespace
 
 TEST_CASE("parse_json_body decodes valid JSON", "[http][json]") {
-    auto json = parse_json_body(response(R"( [{"fingerprint":"abc","labels":{"alertname":"X"}}] )"), "alertmanager");
+    auto json = parse_json_body(response(R"( [{"fingerprint":"abc","labels":{"alertname":"X"}}] )"),
+                                "alertmanager");
     REQUIRE(json.ok());
     CHECK((*json)[0]["fingerprint"] == "abc");
 }
@@ -34,12 +35,15 @@ TEST_CASE("parse_json_body names the server, URL and kind of garbage", "[http][j
         CHECK(json.error().message.rfind(where + ": answered an empty body", 0) == 0);
     }
     SECTION("HTML, with the status when not 2xx") {
-        auto json = parse_json_body(response("<html><title>Sign in</title></html>", 502), "alertmanager");
+        auto json =
+            parse_json_body(response("<html><title>Sign in</title></html>", 502), "alertmanager");
         REQUIRE_FALSE(json.ok());
-        CHECK(json.error().message.rfind(where + " (HTTP 502): answered an HTML page (\"Sign in\")", 0) == 0);
+        CHECK(json.error().message.rfind(where + " (HTTP 502): answered an HTML page (\"Sign in\")",
+                                         0) == 0);
     }
     SECTION("truncated") {
-        auto json = parse_json_body(response(R"([{"fingerprint":"abc","labels":{"alertna)"), "alertmanager");
+        auto json = parse_json_body(response(R"([{"fingerprint":"abc","labels":{"alertna)"),
+                                    "alertmanager");
         REQUIRE_FALSE(json.ok());
         CHECK(json.error().message.rfind(where + ": answered JSON that ends too early", 0) == 0);
     }
@@ -47,7 +51,8 @@ TEST_CASE("parse_json_body names the server, URL and kind of garbage", "[http][j
         auto json = parse_json_body(response(R"({"a": 1,, "b": 2})"), "alertmanager");
         REQUIRE_FALSE(json.ok());
         INFO(json.error().message);
-        CHECK(json.error().message.rfind(where + ": answered invalid JSON (syntax error at byte 9 of 17)", 0) == 0);
+        CHECK(json.error().message.rfind(
+                  where + ": answered invalid JSON (syntax error at byte 9 of 17)", 0) == 0);
     }
     SECTION("trailing garbage") {
         auto json = parse_json_body(response(R"({"a": 1} <html>)"), "alertmanager");
@@ -63,7 +68,8 @@ TEST_CASE("parse_json_body names the server, URL and kind of garbage", "[http][j
 }
 
 TEST_CASE("nesting depth is counted outside strings only", "[http][json]") {
-    const std::string deep_string = "{\"a\":\"" + std::string(1000, '[') + "\\\"" + std::string(1000, '{') + "\"}";
+    const std::string deep_string =
+        "{\"a\":\"" + std::string(1000, '[') + "\\\"" + std::string(1000, '{') + "\"}";
     CHECK(parse_json_text(deep_string, "x").ok());
     std::string nested;
     for (std::size_t i = 0; i < k_max_json_depth; ++i) {

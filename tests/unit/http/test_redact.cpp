@@ -8,7 +8,8 @@ using namespace oncall;
 using namespace oncall::http;
 
 TEST_CASE("redact_url hides userinfo", "[http][redact]") {
-    CHECK(redact_url("https://alice:s3cret@prom.example:9090/api") == "https://<redacted>@prom.example:9090/api");
+    CHECK(redact_url("https://alice:s3cret@prom.example:9090/api") ==
+          "https://<redacted>@prom.example:9090/api");
     CHECK(redact_url("https://ghp_abcdef@github.com/x") == "https://<redacted>@github.com/x");
     CHECK(redact_url("http://127.0.0.1:9090/api/v1/query") == "http://127.0.0.1:9090/api/v1/query");
     CHECK(redact_url("http://host") == "http://host");
@@ -17,18 +18,23 @@ TEST_CASE("redact_url hides userinfo", "[http][redact]") {
 }
 
 TEST_CASE("redact_url hides token-like query parameters and keeps the rest", "[http][redact]") {
-    CHECK(redact_url("http://h/api?query=up&token=abc123") == "http://h/api?query=up&token=<redacted>");
+    CHECK(redact_url("http://h/api?query=up&token=abc123") ==
+          "http://h/api?query=up&token=<redacted>");
     CHECK(redact_url("http://h/?access_token=x&password=y&secret=z&sig=q") ==
           "http://h/?access_token=<redacted>&password=<redacted>&secret=<redacted>&sig=<redacted>");
-    CHECK(redact_url("https://b.s3.amazonaws.com/k?X-Amz-Credential=AKIA%2F1&X-Amz-Signature=deadbeef&X-Amz-Expires=60") ==
-          "https://b.s3.amazonaws.com/k?X-Amz-Credential=<redacted>&X-Amz-Signature=<redacted>&X-Amz-Expires=60");
-    CHECK(redact_url("https://h/p?X-Amz-Security-Token=abc") == "https://h/p?X-Amz-Security-Token=<redacted>");
+    CHECK(redact_url("https://b.s3.amazonaws.com/"
+                     "k?X-Amz-Credential=AKIA%2F1&X-Amz-Signature=deadbeef&X-Amz-Expires=60") ==
+          "https://b.s3.amazonaws.com/"
+          "k?X-Amz-Credential=<redacted>&X-Amz-Signature=<redacted>&X-Amz-Expires=60");
+    CHECK(redact_url("https://h/p?X-Amz-Security-Token=abc") ==
+          "https://h/p?X-Amz-Security-Token=<redacted>");
     CHECK(redact_url("http://h/p?api_key=1&key=2&apikey=3") ==
           "http://h/p?api_key=<redacted>&key=<redacted>&apikey=<redacted>");
     // Percent-encoded names are recognised too.
     CHECK(redact_url("http://h/p?access%5Ftoken=1") == "http://h/p?access%5Ftoken=<redacted>");
     // Fragments carry tokens in OAuth implicit flows.
-    CHECK(redact_url("http://h/cb#access_token=abc&state=1") == "http://h/cb#access_token=<redacted>&state=1");
+    CHECK(redact_url("http://h/cb#access_token=abc&state=1") ==
+          "http://h/cb#access_token=<redacted>&state=1");
     // Parameters without a value and empty queries survive.
     CHECK(redact_url("http://h/p?watch&token=") == "http://h/p?watch&token=<redacted>");
     CHECK(redact_url("http://h/p?") == "http://h/p?");
@@ -38,16 +44,20 @@ TEST_CASE("redact_url hides token-like query parameters and keeps the rest", "[h
 }
 
 TEST_CASE("redact_header hides credentials and keeps the auth scheme", "[http][redact]") {
-    CHECK(redact_header("Authorization", "Bearer eyJhbGciOi.abc.def") == "Authorization: Bearer <redacted>");
-    CHECK(redact_header("authorization", "Basic dXNlcjpwYXNz") == "authorization: Basic <redacted>");
+    CHECK(redact_header("Authorization", "Bearer eyJhbGciOi.abc.def") ==
+          "Authorization: Bearer <redacted>");
+    CHECK(redact_header("authorization", "Basic dXNlcjpwYXNz") ==
+          "authorization: Basic <redacted>");
     CHECK(redact_header("Authorization", "sometoken") == "Authorization: <redacted>");
-    CHECK(redact_header("Proxy-Authorization", "Basic abc") == "Proxy-Authorization: Basic <redacted>");
+    CHECK(redact_header("Proxy-Authorization", "Basic abc") ==
+          "Proxy-Authorization: Basic <redacted>");
     CHECK(redact_header("Cookie", "session=abc") == "Cookie: <redacted>");
     CHECK(redact_header("X-Auth-Token", "abc") == "X-Auth-Token: <redacted>");
     CHECK(redact_header("X-Api-Key", "abc") == "X-Api-Key: <redacted>");
     CHECK(redact_header("Accept", "application/json") == "Accept: application/json");
-    CHECK(redact_header("WWW-Authenticate", "Bearer realm=\"https://auth\",scope=\"repo:x:pull\"") ==
-          "WWW-Authenticate: Bearer realm=\"https://auth\",scope=\"repo:x:pull\"");
+    CHECK(
+        redact_header("WWW-Authenticate", "Bearer realm=\"https://auth\",scope=\"repo:x:pull\"") ==
+        "WWW-Authenticate: Bearer realm=\"https://auth\",scope=\"repo:x:pull\"");
 }
 
 TEST_CASE("url_encode escapes everything but unreserved characters", "[http][redact]") {
@@ -60,13 +70,16 @@ TEST_CASE("url_encode escapes everything but unreserved characters", "[http][red
 
 TEST_CASE("parse_retry_after reads delta-seconds and HTTP dates", "[http][retry]") {
     using std::chrono::milliseconds;
-    const auto now = std::chrono::system_clock::from_time_t(784111777); // Sun, 06 Nov 1994 08:49:37 GMT
+    const auto now =
+        std::chrono::system_clock::from_time_t(784111777); // Sun, 06 Nov 1994 08:49:37 GMT
     CHECK(parse_retry_after("0", now) == milliseconds(0));
     CHECK(parse_retry_after("2", now) == milliseconds(2000));
     CHECK(parse_retry_after(" 120 ", now) == milliseconds(120000));
     CHECK(parse_retry_after("Sun, 06 Nov 1994 08:49:47 GMT", now) == milliseconds(10000));
-    CHECK(parse_retry_after("Sun, 06 Nov 1994 08:49:00 GMT", now) == milliseconds(0)); // in the past
-    CHECK(parse_retry_after("99999999999999999999999", now) == milliseconds(std::chrono::hours(24)));
+    CHECK(parse_retry_after("Sun, 06 Nov 1994 08:49:00 GMT", now) ==
+          milliseconds(0)); // in the past
+    CHECK(parse_retry_after("99999999999999999999999", now) ==
+          milliseconds(std::chrono::hours(24)));
     CHECK_FALSE(parse_retry_after("", now).has_value());
     CHECK_FALSE(parse_retry_after("soon", now).has_value());
     CHECK_FALSE(parse_retry_after("-5", now).has_value());
@@ -82,7 +95,8 @@ TEST_CASE("status_error classifies statuses and names the next step", "[http]") 
     CHECK(e.code == Errc::http_status);
     CHECK(e.http_status == 503);
     CHECK(e.retryable);
-    CHECK(e.message.find("prometheus at http://127.0.0.1:9090/api/v1/query: HTTP 503 Service Unavailable: overloaded") == 0);
+    CHECK(e.message.find("prometheus at http://127.0.0.1:9090/api/v1/query: HTTP 503 Service "
+                         "Unavailable: overloaded") == 0);
 
     r.status = 401;
     r.body.clear();
@@ -123,7 +137,8 @@ TEST_CASE("a credential over http:// to a host off loopback is warned about", "[
     CHECK_FALSE(cleartext_credential_warning("http://127.8.9.1:9090"));
     CHECK_FALSE(cleartext_credential_warning("http://localhost:9090"));
     CHECK_FALSE(cleartext_credential_warning("http://[::1]:9090/"));
-    const auto w = cleartext_credential_warning("HTTP://user:pw-1@prom.example:9090/api/v1?token=t-2");
+    const auto w =
+        cleartext_credential_warning("HTTP://user:pw-1@prom.example:9090/api/v1?token=t-2");
     REQUIRE(w);
     CHECK_THAT(*w, Catch::Contains("clear text") && Catch::Contains("prom.example:9090"));
     CHECK_THAT(*w, !Catch::Contains("pw-1") && !Catch::Contains("t-2"));

@@ -5,9 +5,8 @@
 #include "oncall/ops/access.h"
 #include "process.h"
 
-#include <fstream>
-
 #include <catch2/catch.hpp>
+#include <fstream>
 
 using namespace oncall;
 using namespace oncall::ops;
@@ -43,7 +42,8 @@ kube::Connection connection_to(const std::string& server = "https://127.0.0.1:64
     return c;
 }
 
-Grant grant_for(const std::string& svc, std::chrono::milliseconds left, const std::string& role = "deployer") {
+Grant grant_for(const std::string& svc, std::chrono::milliseconds left,
+                const std::string& role = "deployer") {
     Grant g;
     g.context = "sandbox";
     g.server = "https://127.0.0.1:6443";
@@ -103,7 +103,8 @@ TEST_CASE("writes use the active deployer grant of exactly that service", "[acce
         from_kubeconfig.kubernetes.server.clear();
         for (const char* other : {"https://10.0.0.1:6443", "http://127.0.0.1:6443",
                                   "https://127.0.0.1:6444", "https://127.0.0.1:6443/proxy"}) {
-            auto r = write_access_for(from_kubeconfig, service("checkout"), connection_to(other), store);
+            auto r =
+                write_access_for(from_kubeconfig, service("checkout"), connection_to(other), store);
             INFO(other);
             REQUIRE_FALSE(r);
             CHECK(exit_code_for(r.error()) == ExitCode::access_denied);
@@ -153,7 +154,8 @@ TEST_CASE("grants compare servers in one normal form", "[access]") {
           "https://10.0.0.1:6443/k8s/clusters/c-1");
     CHECK(normalize_server_url("https://[::1]:6443") == "https://[::1]:6443");
     CHECK(normalize_server_url("https://[::1]") == "https://[::1]:443");
-    CHECK(normalize_server_url("https://10.0.0.1:6443") != normalize_server_url("http://10.0.0.1:6443"));
+    CHECK(normalize_server_url("https://10.0.0.1:6443") !=
+          normalize_server_url("http://10.0.0.1:6443"));
 }
 
 TEST_CASE("the server identity names the CA bundle in use", "[access]") {
@@ -211,25 +213,32 @@ TEST_CASE("a server refusal of the grant token is explained with the next comman
     CHECK_THAT(explained.message, Catch::Contains("refused the deployer grant for checkout"));
     CHECK_THAT(explained.message, Catch::EndsWith("oncall request-access checkout --role deployer "
                                                   "--for 30m --reason \"...\""));
-    const Error other = explain_grant_refusal(make_error(Errc::conflict, "changed"), ctx, "checkout");
+    const Error other =
+        explain_grant_refusal(make_error(Errc::conflict, "changed"), ctx, "checkout");
     CHECK(other.message == "changed");
 }
 
 TEST_CASE("a request is validated before anything is sent", "[access]") {
     const auto ctx = sandbox_context();
-    auto ok = validate_request(ctx.access, {"deployer", "30m", "  checkout 12% errors, rolling back ", "INC-7"});
+    auto ok = validate_request(
+        ctx.access, {"deployer", "30m", "  checkout 12% errors, rolling back ", "INC-7"});
     REQUIRE(ok);
     CHECK(ok->duration == 30min);
     CHECK(ok->reason == "checkout 12% errors, rolling back");
     CHECK(ok->role.service_account == "oncall-deployer");
 
-    CHECK(exit_code_for(validate_request(ctx.access, {"admin", "30m", "checkout errors since rev 3", ""}).error()) ==
-          ExitCode::usage);
-    CHECK_THAT(validate_request(ctx.access, {"deployer", "2h", "checkout errors since rev 3", ""}).error().message,
+    CHECK(exit_code_for(
+              validate_request(ctx.access, {"admin", "30m", "checkout errors since rev 3", ""})
+                  .error()) == ExitCode::usage);
+    CHECK_THAT(validate_request(ctx.access, {"deployer", "2h", "checkout errors since rev 3", ""})
+                   .error()
+                   .message,
                Catch::Contains("maximum of 1h"));
     CHECK_THAT(validate_request(ctx.access, {"deployer", "30m", "fix", ""}).error().message,
                Catch::Contains("--reason"));
-    CHECK_THAT(validate_request(ctx.access, {"deployer", "soon", "checkout errors since rev 3", ""}).error().message,
+    CHECK_THAT(validate_request(ctx.access, {"deployer", "soon", "checkout errors since rev 3", ""})
+                   .error()
+                   .message,
                Catch::StartsWith("--for"));
 }
 

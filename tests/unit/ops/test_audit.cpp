@@ -1,12 +1,10 @@
 #include "oncall/ops/audit.h"
-
 #include "process.h"
 
 #include <catch2/catch.hpp>
+#include <fstream>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <fstream>
 
 using namespace oncall;
 
@@ -14,7 +12,9 @@ TEST_CASE("audit lines are appended as one JSON object per line", "[ops][audit]"
     test::TempDir dir;
     const auto path = dir.path() + "/state/audit.jsonl";
     REQUIRE(ops::append_audit(path, {{"action", "rollback"}, {"service", "checkout"}}).ok());
-    REQUIRE(ops::append_audit(path, {{"action", "grant"}, {"service", "checkout"}, {"time", "fixed"}}).ok());
+    REQUIRE(
+        ops::append_audit(path, {{"action", "grant"}, {"service", "checkout"}, {"time", "fixed"}})
+            .ok());
     std::ifstream in(path);
     std::string line;
     std::vector<nlohmann::json> records;
@@ -40,7 +40,8 @@ TEST_CASE("the audit log refuses credentials and reports unwritable paths", "[op
     CHECK(bad.error().code == Errc::io);
 }
 
-TEST_CASE("the audit log is a regular file: /dev/full, symlinks and FIFOs are refused at once", "[ops][audit]") {
+TEST_CASE("the audit log is a regular file: /dev/full, symlinks and FIFOs are refused at once",
+          "[ops][audit]") {
     // /dev/full is a character device: refused before any write.
     const auto dev = ops::append_audit("/dev/full", {{"action", "rollback"}});
     REQUIRE_FALSE(dev.ok());
@@ -94,7 +95,8 @@ TEST_CASE("intent and result lines share an attempt id, a refused intent says no
     CHECK_THAT(refused.error().message, Catch::Contains("nothing was changed"));
 }
 
-TEST_CASE("a symlinked state folder is not chmod'ed, a new one is 0700 under umask 000", "[ops][audit]") {
+TEST_CASE("a symlinked state folder is not chmod'ed, a new one is 0700 under umask 000",
+          "[ops][audit]") {
     test::TempDir dir;
     const auto shared = dir.path() + "/shared";
     REQUIRE(::mkdir(shared.c_str(), 0755) == 0);
@@ -107,7 +109,8 @@ TEST_CASE("a symlinked state folder is not chmod'ed, a new one is 0700 under uma
     CHECK((st.st_mode & 0777) == 0755);
 
     const mode_t old = ::umask(0);
-    const auto made = ops::append_audit(dir.path() + "/fresh/oncall/audit.jsonl", {{"action", "rollback"}});
+    const auto made =
+        ops::append_audit(dir.path() + "/fresh/oncall/audit.jsonl", {{"action", "rollback"}});
     ::umask(old);
     REQUIRE(made.ok());
     for (const char* sub : {"/fresh", "/fresh/oncall"}) {

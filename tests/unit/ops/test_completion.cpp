@@ -136,18 +136,22 @@ TEST_CASE("completion look-up: no configuration means no candidates, not an erro
     CHECK_FALSE(lookup.fetch(ValueKind::service, line({"rollback", ""})));
 }
 
-TEST_CASE("completion look-up: no configuration file uses the kubeconfig, and never starts a plugin that "
-          "needs the terminal",
-          "[ops][completion][exec]") {
+TEST_CASE(
+    "completion look-up: no configuration file uses the kubeconfig, and never starts a plugin that "
+    "needs the terminal",
+    "[ops][completion][exec]") {
     test::TempDir dir;
     const std::string marker = dir.path() + "/plugin-ran";
-    const std::string plugin = dir.write("plugin", "#!/bin/sh\ntouch " + marker + "\nexit 1\n", 0700);
+    const std::string plugin =
+        dir.write("plugin", "#!/bin/sh\ntouch " + marker + "\nexit 1\n", 0700);
     const auto kubeconfig = [&](const std::string& mode) {
-        return dir.write("kubeconfig-" + mode,
-                         "current-context: x\nclusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]\n"
-                         "contexts: [{name: x, context: {cluster: c, user: u, namespace: web}}]\n"
-                         "users: [{name: u, user: {exec: {apiVersion: client.authentication.k8s.io/v1, command: " +
-                             plugin + ", interactiveMode: " + mode + "}}}]\n");
+        return dir.write(
+            "kubeconfig-" + mode,
+            "current-context: x\nclusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]\n"
+            "contexts: [{name: x, context: {cluster: c, user: u, namespace: web}}]\n"
+            "users: [{name: u, user: {exec: {apiVersion: client.authentication.k8s.io/v1, "
+            "command: " +
+                plugin + ", interactiveMode: " + mode + "}}}]\n");
     };
     test::ScopedEnv config_home("XDG_CONFIG_HOME", dir.path() + "/no-config");
     test::ScopedEnv cache_home("XDG_CACHE_HOME", dir.path() + "/cache");
@@ -159,7 +163,8 @@ TEST_CASE("completion look-up: no configuration file uses the kubeconfig, and ne
         test::ScopedEnv env("KUBECONFIG", kubeconfig("Always"));
         const ops::CompletionLookup lookup(sources);
         REQUIRE(lookup.configuration());
-        CHECK(lookup.cluster_key(ValueKind::service, line({"rollback", ""})) == "deployments https://127.0.0.1:1 web");
+        CHECK(lookup.cluster_key(ValueKind::service, line({"rollback", ""})) ==
+              "deployments https://127.0.0.1:1 web");
         auto r = lookup.fetch(ValueKind::service, line({"rollback", ""}));
         REQUIRE_FALSE(r.ok());
         CHECK(r.error().message.find("not started during completion") != std::string::npos);

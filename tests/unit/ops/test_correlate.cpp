@@ -1,14 +1,12 @@
 // Onset, suspect and rollback target on signal series recorded from a real Prometheus
 // (tests/fixtures/prometheus/, "now" = 1795003200).
 
+#include "../read_fixture.h"
 #include "oncall/ops/correlate.h"
 #include "oncall/ops/signals.h"
-
-#include "../read_fixture.h"
 #include "triage_facts.h"
 
 #include <catch2/catch.hpp>
-
 #include <cmath>
 
 using namespace oncall;
@@ -24,7 +22,8 @@ std::vector<SignalSeries> recorded_signals(const std::string& service) {
     std::vector<SignalSeries> out;
     for (const auto& spec : specs_for(service)) {
         auto decoded = prometheus::decode_query_response(
-            200, read_fixture("prometheus/" + service + "_" + spec.name + "_range.json"), "http://prom");
+            200, read_fixture("prometheus/" + service + "_" + spec.name + "_range.json"),
+            "http://prom");
         REQUIRE(decoded.ok());
         out.push_back(to_signal_series(spec, *decoded));
     }
@@ -49,7 +48,8 @@ TEST_CASE("correlate: a healthy service has no onset and no suspect", "[correlat
     }
 }
 
-TEST_CASE("correlate: a bad deploy is the suspect and the previous healthy revision the target", "[correlate]") {
+TEST_CASE("correlate: a bad deploy is the suspect and the previous healthy revision the target",
+          "[correlate]") {
     const auto signals = recorded_signals("checkout");
     const std::vector<RevisionInfo> revisions = {rev(1, 180min), rev(2, 120min), rev(3, 20min)};
     const auto onset = find_onset(signals);
@@ -66,7 +66,8 @@ TEST_CASE("correlate: a bad deploy is the suspect and the previous healthy revis
     auto target = pick_rollback_target(revisions, 3, signals, k_now);
     REQUIRE(target.ok());
     CHECK(target->revision == 2);
-    CHECK_THAT(target->reason, Catch::Contains("revision 2 was healthy") && Catch::Contains("SLO 1%"));
+    CHECK_THAT(target->reason,
+               Catch::Contains("revision 2 was healthy") && Catch::Contains("SLO 1%"));
 }
 
 TEST_CASE("correlate: the target is the newest healthy revision, not current - 1", "[correlate]") {
@@ -84,7 +85,8 @@ TEST_CASE("correlate: the target is the newest healthy revision, not current - 1
         CHECK(from_current->revision == 1); // 2 runs the same artifacts as 3 and was unhealthy
         CHECK_THAT(from_current->reason, Catch::Contains("revision 2"));
     }
-    SECTION("a candidate with no metrics is taken only when nothing is known healthy, and says so") {
+    SECTION(
+        "a candidate with no metrics is taken only when nothing is known healthy, and says so") {
         // Revision 2 has the bad artifacts; revision 1 ran before the recorded window.
         const std::vector<RevisionInfo> revisions = {rev(1, 600min, "reg/app@sha256:aaa"),
                                                      rev(2, 300min, "reg/app@sha256:bad"),
@@ -163,8 +165,8 @@ TEST_CASE("without an SLO a signal breaches against its own baseline", "[correla
     CHECK_FALSE(breaches_baseline("error_ratio", 0.0, 0.0099));
     // p99 latency: at least 2x and at least 100 ms higher.
     CHECK(breaches_baseline("latency_p99", 0.08, 0.181));
-    CHECK_FALSE(breaches_baseline("latency_p99", 0.08, 0.17));  // 2.1x but 90 ms up
-    CHECK_FALSE(breaches_baseline("latency_p99", 0.4, 0.75));   // 350 ms up but under 2x
+    CHECK_FALSE(breaches_baseline("latency_p99", 0.08, 0.17)); // 2.1x but 90 ms up
+    CHECK_FALSE(breaches_baseline("latency_p99", 0.4, 0.75));  // 350 ms up but under 2x
     CHECK(breaches_baseline("latency_p99", 0.4, 0.8));
     // Other signals never breach this way.
     CHECK_FALSE(breaches_baseline("request_rate", 1.0, 100.0));

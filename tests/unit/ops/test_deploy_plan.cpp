@@ -1,7 +1,6 @@
+#include "../read_fixture.h"
 #include "oncall/ops/deploy_plan.h"
 #include "oncall/ops/rollout.h"
-
-#include "../read_fixture.h"
 
 #include <catch2/catch.hpp>
 
@@ -10,7 +9,9 @@ using nlohmann::json;
 
 namespace {
 
-json load(const std::string& name) { return json::parse(test::read_fixture("kubernetes/" + name)); }
+json load(const std::string& name) {
+    return json::parse(test::read_fixture("kubernetes/" + name));
+}
 
 kube::Deployment checkout() {
     auto d = kube::decode_deployment(load("deployment_checkout.json"));
@@ -20,7 +21,8 @@ kube::Deployment checkout() {
 
 std::vector<kube::Revision> checkout_revisions(const kube::Deployment& d) {
     std::vector<kube::ReplicaSet> rs;
-    for (const char* page : {"replicasets_checkout_page1.json", "replicasets_checkout_page2.json"}) {
+    for (const char* page :
+         {"replicasets_checkout_page1.json", "replicasets_checkout_page2.json"}) {
         const json list = load(page);
         for (const auto& item : list["items"]) {
             rs.push_back(kube::decode_replicaset(item).value());
@@ -35,7 +37,8 @@ const std::string k_new = "sha256:" + std::string(64, 'b');
 
 } // namespace
 
-TEST_CASE("rollback target: previous revision with different artifacts, or --to-revision", "[deploy]") {
+TEST_CASE("rollback target: previous revision with different artifacts, or --to-revision",
+          "[deploy]") {
     const auto d = checkout();
     const auto revisions = checkout_revisions(d);
     auto previous = ops::choose_rollback_target(revisions, std::nullopt);
@@ -66,13 +69,17 @@ TEST_CASE("rollback target skips older revisions running the same artifacts", "[
     CHECK(ops::choose_rollback_target({}, std::nullopt).error().code == Errc::not_found);
 }
 
-TEST_CASE("the rollback patch tests resourceVersion first and restores the template without the hash", "[deploy]") {
+TEST_CASE(
+    "the rollback patch tests resourceVersion first and restores the template without the hash",
+    "[deploy]") {
     const auto d = checkout();
     const auto revisions = checkout_revisions(d);
-    const auto patch = ops::build_rollback_patch(d, revisions[1], "oncall rollback by alice: errors at 12%");
+    const auto patch =
+        ops::build_rollback_patch(d, revisions[1], "oncall rollback by alice: errors at 12%");
     REQUIRE(patch.is_array());
     REQUIRE(patch.size() == 3);
-    CHECK(patch[0] == json({{"op", "test"}, {"path", "/metadata/resourceVersion"}, {"value", "48213"}}));
+    CHECK(patch[0] ==
+          json({{"op", "test"}, {"path", "/metadata/resourceVersion"}, {"value", "48213"}}));
     CHECK(patch[1]["op"] == "replace");
     CHECK(patch[1]["path"] == "/spec/template");
     const auto& tmpl = patch[1]["value"];
@@ -82,16 +89,21 @@ TEST_CASE("the rollback patch tests resourceVersion first and restores the templ
     CHECK(patch[2]["path"] == "/metadata/annotations");
     const auto& ann = patch[2]["value"];
     CHECK(ann["kubernetes.io/change-cause"] == "oncall rollback by alice: errors at 12%");
-    // The Deployment's own revision bookkeeping is kept, the ReplicaSet's replica counts are not copied.
+    // The Deployment's own revision bookkeeping is kept, the ReplicaSet's replica counts are not
+    // copied.
     CHECK(ann["deployment.kubernetes.io/revision"] == "3");
     CHECK_FALSE(ann.contains("deployment.kubernetes.io/desired-replicas"));
 }
 
-TEST_CASE("the restart patch carries restartedAt, change-cause and the resourceVersion precondition", "[deploy]") {
+TEST_CASE(
+    "the restart patch carries restartedAt, change-cause and the resourceVersion precondition",
+    "[deploy]") {
     const auto d = checkout();
-    const auto p = ops::build_restart_patch(d, "2026-11-26T02:30:00Z", "oncall redeploy by bob: stuck pool");
+    const auto p =
+        ops::build_restart_patch(d, "2026-11-26T02:30:00Z", "oncall redeploy by bob: stuck pool");
     CHECK(p["metadata"]["resourceVersion"] == "48213");
-    CHECK(p["metadata"]["annotations"]["kubernetes.io/change-cause"] == "oncall redeploy by bob: stuck pool");
+    CHECK(p["metadata"]["annotations"]["kubernetes.io/change-cause"] ==
+          "oncall redeploy by bob: stuck pool");
     CHECK(p["spec"]["template"]["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"] ==
           "2026-11-26T02:30:00Z");
 }
@@ -100,7 +112,8 @@ TEST_CASE("GitOps owners are detected from labels and annotations", "[deploy]") 
     auto d = checkout();
     CHECK_FALSE(ops::gitops_owner(d).has_value());
     SECTION("Argo CD tracking annotation") {
-        d.metadata.annotations["argocd.argoproj.io/tracking-id"] = "shop:apps/Deployment:shop/checkout";
+        d.metadata.annotations["argocd.argoproj.io/tracking-id"] =
+            "shop:apps/Deployment:shop/checkout";
         auto o = ops::gitops_owner(d);
         REQUIRE(o.has_value());
         CHECK(o->find("Argo CD") == 0);
@@ -140,7 +153,8 @@ TEST_CASE("image arguments: container names, references, assignment", "[deploy]"
     REQUIRE(assigned.ok());
     CHECK((*assigned)[0].container == "checkout");
     auto unknown = ops::parse_image_change("sidecar=reg.example/a:1");
-    CHECK(ops::assign_containers(d, {*unknown}).error().message.find("no container 'sidecar'") != std::string::npos);
+    CHECK(ops::assign_containers(d, {*unknown}).error().message.find("no container 'sidecar'") !=
+          std::string::npos);
     CHECK_FALSE(ops::assign_containers(d, {*plain, *named}).ok());
 }
 
@@ -161,7 +175,8 @@ TEST_CASE("only the service's repositories may run", "[deploy]") {
 
     auto configured = ops::allowed_repositories({"registry.example/shop/checkout", "nginx"}, d);
     REQUIRE(configured.ok());
-    CHECK(*configured == std::vector<std::string>{"registry.example/shop/checkout", "docker.io/library/nginx"});
+    CHECK(*configured ==
+          std::vector<std::string>{"registry.example/shop/checkout", "docker.io/library/nginx"});
     CHECK_FALSE(ops::allowed_repositories({"registry.example/shop/checkout:1"}, d).ok());
 }
 
@@ -171,15 +186,20 @@ TEST_CASE("the image patch pins digests and tests each container's name", "[depl
     auto assigned = ops::assign_containers(d, {change}).value();
     CHECK_FALSE(ops::build_image_patch(d, assigned, "c").ok()); // not resolved yet
     assigned[0].reference.digest = k_new;
-    auto patch = ops::build_image_patch(d, assigned, "oncall redeploy by bob: 1.4.0 fixes the pool");
+    auto patch =
+        ops::build_image_patch(d, assigned, "oncall redeploy by bob: 1.4.0 fixes the pool");
     REQUIRE(patch.ok());
-    CHECK((*patch)[0] == json({{"op", "test"}, {"path", "/metadata/resourceVersion"}, {"value", "48213"}}));
-    CHECK((*patch)[1] == json({{"op", "test"}, {"path", "/spec/template/spec/containers/0/name"}, {"value", "checkout"}}));
+    CHECK((*patch)[0] ==
+          json({{"op", "test"}, {"path", "/metadata/resourceVersion"}, {"value", "48213"}}));
+    CHECK((*patch)[1] == json({{"op", "test"},
+                               {"path", "/spec/template/spec/containers/0/name"},
+                               {"value", "checkout"}}));
     CHECK((*patch)[2] == json({{"op", "replace"},
                                {"path", "/spec/template/spec/containers/0/image"},
                                {"value", "127.0.0.1:5001/shop/checkout@" + k_new}}));
     CHECK((*patch)[3]["path"] == "/metadata/annotations/kubernetes.io~1change-cause");
-    CHECK(ops::images_after(d, assigned) == std::vector<std::string>{"127.0.0.1:5001/shop/checkout@" + k_new});
+    CHECK(ops::images_after(d, assigned) ==
+          std::vector<std::string>{"127.0.0.1:5001/shop/checkout@" + k_new});
 }
 
 TEST_CASE("rollout status follows kubectl's rules", "[deploy]") {
@@ -198,16 +218,19 @@ TEST_CASE("rollout status follows kubectl's rules", "[deploy]") {
     d.status.updated_replicas = 1;
     d.status.replicas = 4;
     s = ops::evaluate_rollout(d);
-    CHECK(s.message == "Waiting for deployment \"checkout\" rollout to finish: 1 out of 3 new replicas have been updated...");
+    CHECK(s.message == "Waiting for deployment \"checkout\" rollout to finish: 1 out of 3 new "
+                       "replicas have been updated...");
 
     d.status.updated_replicas = 3;
     s = ops::evaluate_rollout(d);
-    CHECK(s.message == "Waiting for deployment \"checkout\" rollout to finish: 1 old replicas are pending termination...");
+    CHECK(s.message == "Waiting for deployment \"checkout\" rollout to finish: 1 old replicas are "
+                       "pending termination...");
 
     d.status.replicas = 3;
     d.status.available_replicas = 2;
     s = ops::evaluate_rollout(d);
-    CHECK(s.message == "Waiting for deployment \"checkout\" rollout to finish: 2 of 3 updated replicas are available...");
+    CHECK(s.message == "Waiting for deployment \"checkout\" rollout to finish: 2 of 3 updated "
+                       "replicas are available...");
 
     d.status.conditions.push_back({"Progressing", "False", "ProgressDeadlineExceeded", "", {}, {}});
     d.status.conditions.erase(d.status.conditions.begin(), d.status.conditions.begin() + 2);
@@ -219,7 +242,8 @@ TEST_CASE("rollout status follows kubectl's rules", "[deploy]") {
     CHECK(ops::evaluate_rollout(d).state == ops::RolloutState::paused);
 }
 
-TEST_CASE("pod problems: crash loops in the new ReplicaSet are fatal and listed first", "[deploy]") {
+TEST_CASE("pod problems: crash loops in the new ReplicaSet are fatal and listed first",
+          "[deploy]") {
     auto crashing = kube::decode_pod(load("pod_crashloop.json")).value();
     auto healthy = crashing;
     healthy.metadata.name = "search-old-1";
@@ -244,7 +268,8 @@ TEST_CASE("pod problems: crash loops in the new ReplicaSet are fatal and listed 
     CHECK_FALSE(p[0].in_new_replicaset);
 }
 
-TEST_CASE("one judgement: a crash loop or image pull failure in the new ReplicaSet fails the rollout at once",
+TEST_CASE("one judgement: a crash loop or image pull failure in the new ReplicaSet fails the "
+          "rollout at once",
           "[deploy][rollout]") {
     auto d = checkout();
     d.status.updated_replicas = 1;
@@ -252,7 +277,8 @@ TEST_CASE("one judgement: a crash loop or image pull failure in the new ReplicaS
     kube::ReplicaSet fresh;
     fresh.metadata.name = "checkout-new";
     fresh.metadata.uid = "0b7a3c1e-9d1f-4f6b-8a3e-2c1d0e9f8a7b"; // the crash-looping pod's owner
-    fresh.metadata.owner_references.push_back({"apps/v1", "Deployment", "checkout", d.metadata.uid, true});
+    fresh.metadata.owner_references.push_back(
+        {"apps/v1", "Deployment", "checkout", d.metadata.uid, true});
     fresh.pod_template = d.pod_template;
     fresh.revision = 3;
     kube::ReplicaSet old = fresh;

@@ -4,9 +4,8 @@
 #include "oncall/ops/grants.h"
 #include "process.h"
 
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 #include <sys/stat.h>
@@ -81,7 +80,8 @@ TEST_CASE("a saved grant is found again by context, service and role", "[grants]
     }
 }
 
-TEST_CASE("grant directory is 0700 and grant files 0600, with no temporary files left", "[grants]") {
+TEST_CASE("grant directory is 0700 and grant files 0600, with no temporary files left",
+          "[grants]") {
     test::TempDir tmp;
     const std::string dir = tmp.path() + "/state/grants";
     const GrantStore store(dir);
@@ -317,9 +317,9 @@ TEST_CASE("roles must be configured", "[grants][validation]") {
 }
 
 TEST_CASE("trivial or empty reasons are refused", "[grants][validation]") {
-    for (const char* reason : {"", "   ", "x", "test", "Test!", "asdf", "fix", "FIX.", "testing 123",
-                               "aaaaaaaaaaaa", "ababababab", "....", "12345678901", "need access",
-                               "rollback", "because", "fix it"}) {
+    for (const char* reason :
+         {"", "   ", "x", "test", "Test!", "asdf", "fix", "FIX.", "testing 123", "aaaaaaaaaaaa",
+          "ababababab", "....", "12345678901", "need access", "rollback", "because", "fix it"}) {
         INFO("reason: '" << reason << "'");
         auto r = validate_reason(reason);
         REQUIRE_FALSE(r);
@@ -352,7 +352,8 @@ TEST_CASE("grant durations parse to whole seconds", "[grants][validation]") {
     }
 }
 
-TEST_CASE("duration caps: the role's max and the service account's annotation", "[grants][validation]") {
+TEST_CASE("duration caps: the role's max and the service account's annotation",
+          "[grants][validation]") {
     const auto role = deployer_role(1h);
     CHECK(check_duration_caps(30min, role, "shop", std::nullopt));
     CHECK(check_duration_caps(1h, role, "shop", std::nullopt));
@@ -433,7 +434,8 @@ TEST_CASE("a token's exp claim is its expiry, opaque tokens have none", "[grants
     CHECK_FALSE(token_expiry(base64url("{}") + "." + base64url(R"({"exp":"soon"})") + ".x"));
 }
 
-TEST_CASE("a grant file claiming more than its token is believed only as far as the token", "[grants]") {
+TEST_CASE("a grant file claiming more than its token is believed only as far as the token",
+          "[grants]") {
     test::TempDir tmp;
     const GrantStore store(tmp.path() + "/grants");
     Grant g = sample_grant();

@@ -32,12 +32,14 @@ TEST_CASE("signals: the defaults with service=\"<name>\"", "[signals]") {
     auto specs = signals_for(svc);
     REQUIRE(specs.ok());
     REQUIRE(specs->size() == 3); // no saturation without a template
-    CHECK(find(*specs, "request_rate").query == "sum(rate(http_requests_total{service=\"checkout\"}[5m]))");
+    CHECK(find(*specs, "request_rate").query ==
+          "sum(rate(http_requests_total{service=\"checkout\"}[5m]))");
     CHECK(find(*specs, "error_ratio").query ==
           "sum(rate(http_requests_total{service=\"checkout\",code=~\"5..\"}[5m])) / "
           "sum(rate(http_requests_total{service=\"checkout\"}[5m]))");
     CHECK(find(*specs, "latency_p99").query ==
-          "histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{service=\"checkout\"}[5m])))");
+          "histogram_quantile(0.99, sum by (le) "
+          "(rate(http_request_duration_seconds_bucket{service=\"checkout\"}[5m])))");
     CHECK(find(*specs, "error_ratio").threshold == 0.01);
     CHECK(find(*specs, "latency_p99").threshold == 0.5);
     CHECK_FALSE(find(*specs, "request_rate").threshold);
@@ -51,7 +53,8 @@ TEST_CASE("signals: per-service overrides and saturation", "[signals]") {
     auto specs = signals_for(svc);
     REQUIRE(specs.ok());
     REQUIRE(specs->size() == 4);
-    CHECK(find(*specs, "error_ratio").query == R"(sum(rate(errors_total{app="checkout",env="prod"}[1m])))");
+    CHECK(find(*specs, "error_ratio").query ==
+          R"(sum(rate(errors_total{app="checkout",env="prod"}[1m])))");
     CHECK(find(*specs, "saturation").query ==
           R"(max(pool_in_use{app="checkout",env="prod"} / pool_size{app="checkout",env="prod"}))");
 
@@ -80,20 +83,20 @@ TEST_CASE("signals: selectors parse into matchers and come back escaped", "[sign
 
 TEST_CASE("signals: a selector trying to inject PromQL is refused", "[signals]") {
     const char* attacks[] = {
-        R"(service="checkout"} or vector(1) or up{x="y")",  // closes the braces
-        R"(service="checkout"}[5m])) / 0 #)",                // rewrites the expression
-        R"({service="checkout"})",                           // braces of its own
-        R"(up{service="checkout"})",                         // a metric name
-        R"(service=checkout)",                               // unquoted value
-        R"(service="checkout" service="x")",                 // missing comma
-        R"(service="unterminated)",                          // open string
-        "service=\"a\nb\"",                                  // raw line break
-        R"(__name__="up")",                                  // reserved label
-        R"(service="a\q")",                                  // unknown escape
-        R"(service=="a")",                                   // bad operator
-        R"(9service="a")",                                   // bad label name
-        "",                                                  // empty
-        "   ",                                               // blank
+        R"(service="checkout"} or vector(1) or up{x="y")", // closes the braces
+        R"(service="checkout"}[5m])) / 0 #)",              // rewrites the expression
+        R"({service="checkout"})",                         // braces of its own
+        R"(up{service="checkout"})",                       // a metric name
+        R"(service=checkout)",                             // unquoted value
+        R"(service="checkout" service="x")",               // missing comma
+        R"(service="unterminated)",                        // open string
+        "service=\"a\nb\"",                                // raw line break
+        R"(__name__="up")",                                // reserved label
+        R"(service="a\q")",                                // unknown escape
+        R"(service=="a")",                                 // bad operator
+        R"(9service="a")",                                 // bad label name
+        "",                                                // empty
+        "   ",                                             // blank
     };
     for (const char* a : attacks) {
         INFO(a);
@@ -112,8 +115,9 @@ TEST_CASE("signals: a selector trying to inject PromQL is refused", "[signals]")
 }
 
 TEST_CASE("signals: a service name must be a DNS-1123 label", "[signals]") {
-    const char* names[] = {"checkout\"} or vector(1)", "../../api/v1/admin", "Checkout", "check out",
-                           "checkout,code=\"500\"", "-checkout", "a.b", ""};
+    const char* names[] = {
+        "checkout\"} or vector(1)", "../../api/v1/admin", "Checkout", "check out",
+        "checkout,code=\"500\"",    "-checkout",          "a.b",      ""};
     for (const char* n : names) {
         INFO(n);
         auto r = signals_for(service_named(n));
@@ -126,7 +130,8 @@ TEST_CASE("signals: a service name must be a DNS-1123 label", "[signals]") {
 }
 
 TEST_CASE("signals: substitution replaces every placeholder and nothing else", "[signals]") {
-    CHECK(substitute_selector("a{{selector}} b{selector} {x}", "s=\"1\"") == "a{s=\"1\"} bs=\"1\" {x}");
+    CHECK(substitute_selector("a{{selector}} b{selector} {x}", "s=\"1\"") ==
+          "a{s=\"1\"} bs=\"1\" {x}");
     CHECK(default_signal_template("saturation").empty());
     CHECK_FALSE(default_signal_template("error_ratio").empty());
 }

@@ -30,7 +30,8 @@ SilenceRequest silence_request(std::string duration, std::string reason = "rolli
 
 TEST_CASE("silence: regex metacharacters of names are escaped", "[silences]") {
     CHECK(regex_quote("HighErrorRatio") == "HighErrorRatio");
-    CHECK(regex_quote("a.b*c+d?(e)|[f]{g}^h$\\") == "a\\.b\\*c\\+d\\?\\(e\\)\\|\\[f\\]\\{g\\}\\^h\\$\\\\");
+    CHECK(regex_quote("a.b*c+d?(e)|[f]{g}^h$\\") ==
+          "a\\.b\\*c\\+d\\?\\(e\\)\\|\\[f\\]\\{g\\}\\^h\\$\\\\");
 }
 
 TEST_CASE("silence: matchers are the service's own plus the alert names", "[silences]") {
@@ -41,8 +42,9 @@ TEST_CASE("silence: matchers are the service's own plus the alert names", "[sile
     CHECK(plain->at(0).value == "checkout");
     CHECK_FALSE(plain->at(0).is_regex);
 
-    auto configured = silence_matchers(silence_service("checkout", {R"(team="shop", env=~"prod|canary", tier!="test")"}),
-                                       {"HighErrorRatio"});
+    auto configured = silence_matchers(
+        silence_service("checkout", {R"(team="shop", env=~"prod|canary", tier!="test")"}),
+        {"HighErrorRatio"});
     REQUIRE(configured.ok());
     REQUIRE(configured->size() == 4);
     CHECK(configured->at(1).is_regex);
@@ -83,12 +85,14 @@ TEST_CASE("silence: --for is positive and capped by silences.max", "[silences]")
     }
     auto over = validate_silence(ctx, silence_service("checkout"), silence_request("5h"));
     CHECK_THAT(over.error().message, Catch::Contains("silences.max") && Catch::Contains("4h"));
-    auto tight = validate_silence(silence_context(std::chrono::minutes(30)), silence_service("checkout"), silence_request("1h"));
+    auto tight = validate_silence(silence_context(std::chrono::minutes(30)),
+                                  silence_service("checkout"), silence_request("1h"));
     REQUIRE_FALSE(tight.ok());
     CHECK_THAT(tight.error().message, Catch::Contains("30m"));
 }
 
-TEST_CASE("silence: --reason is one line and not empty, the comment carries the ticket", "[silences]") {
+TEST_CASE("silence: --reason is one line and not empty, the comment carries the ticket",
+          "[silences]") {
     const auto ctx = silence_context(std::chrono::hours(4));
     for (const auto& bad : {"", "   ", "two\nlines"}) {
         auto r = validate_silence(ctx, silence_service("checkout"), silence_request("1h", bad));
@@ -105,10 +109,12 @@ TEST_CASE("silence: --reason is one line and not empty, the comment carries the 
 
 TEST_CASE("silence: a service's silences carry all of its matchers", "[silences]") {
     alertmanager::Silence s;
-    s.matchers = {{"service", "checkout", false, true}, {"alertname", "HighErrorRatio", false, true}};
+    s.matchers = {{"service", "checkout", false, true},
+                  {"alertname", "HighErrorRatio", false, true}};
     CHECK(silence_covers_service(s, silence_service("checkout")));
     CHECK_FALSE(silence_covers_service(s, silence_service("checkout-canary")));
-    CHECK_FALSE(silence_covers_service(s, silence_service("checkout", {R"(service="checkout", team="shop")"})));
+    CHECK_FALSE(silence_covers_service(
+        s, silence_service("checkout", {R"(service="checkout", team="shop")"})));
     s.matchers[0].is_regex = true;
     CHECK_FALSE(silence_covers_service(s, silence_service("checkout")));
 }

@@ -2,14 +2,12 @@
 // Deployments) the Kubernetes fixtures: healthy, bad deploy, slow burn, flapping alert, missing
 // baseline, failed sources, a crash-looping rollout, drift and log grouping.
 
+#include "../read_fixture.h"
 #include "oncall/ops/triage.h"
 #include "oncall/views/triage.h"
-
-#include "../read_fixture.h"
 #include "triage_facts.h"
 
 #include <catch2/catch.hpp>
-
 #include <cstdlib>
 #include <fstream>
 
@@ -34,9 +32,11 @@ const SignalReport& signal(const TriageReport& r, const std::string& name) {
 
 } // namespace
 
-TEST_CASE("triage: a bad deploy is degraded, names the suspect and the rollback target", "[triage]") {
+TEST_CASE("triage: a bad deploy is degraded, names the suspect and the rollback target",
+          "[triage]") {
     auto f = facts_for("checkout", "checkout_with_inhibited.json");
-    f.kube = kube_facts("checkout", {revision("checkout", 3, 20min, '3', true), revision("checkout", 2, 130min, '2', false),
+    f.kube = kube_facts("checkout", {revision("checkout", 3, 20min, '3', true),
+                                     revision("checkout", 2, 130min, '2', false),
                                      revision("checkout", 1, 26h, '1', false)});
     f.deployer_role_max = std::chrono::seconds(3600);
     const auto r = build_report(f);
@@ -58,7 +58,8 @@ TEST_CASE("triage: a bad deploy is degraded, names the suspect and the rollback 
     REQUIRE(r.rollback_target);
     CHECK(r.rollback_target->revision == 2);
     REQUIRE(r.recommendations.size() == 3);
-    CHECK(r.recommendations[0].command == R"(oncall request-access checkout --role deployer --for 30m --reason "...")");
+    CHECK(r.recommendations[0].command ==
+          R"(oncall request-access checkout --role deployer --for 30m --reason "...")");
     CHECK(r.recommendations[1].command == "oncall rollback checkout --to-revision 2");
     CHECK(r.recommendations[2].command == "oncall status checkout --watch");
     // The inhibited latency alert is shown but only the critical one counts.
@@ -78,8 +79,9 @@ TEST_CASE("triage: a bad deploy is degraded, names the suspect and the rollback 
     }
     SECTION("the JSON document has the DESIGN.md fields") {
         const auto j = views::triage_json(r);
-        for (const char* key : {"service", "verdict", "since", "alerts", "signals", "deploys", "suspect", "rollout",
-                                "recommendations", "logs", "drift", "sources"}) {
+        for (const char* key :
+             {"service", "verdict", "since", "alerts", "signals", "deploys", "suspect", "rollout",
+              "recommendations", "logs", "drift", "sources"}) {
             CHECK(j.contains(key));
         }
         CHECK(j["verdict"] == "degraded");
@@ -101,7 +103,8 @@ TEST_CASE("triage: a bad deploy is degraded, names the suspect and the rollback 
 
 TEST_CASE("triage: a healthy service is healthy with nothing to do", "[triage]") {
     auto f = facts_for("payments", "payments_silenced.json"); // its only alert is silenced
-    f.kube = kube_facts("payments", {revision("payments", 2, 90min, 'b', true), revision("payments", 1, 120h, 'a', false)});
+    f.kube = kube_facts("payments", {revision("payments", 2, 90min, 'b', true),
+                                     revision("payments", 1, 120h, 'a', false)});
     const auto r = build_report(f);
     CHECK(r.verdict == Verdict::healthy);
     CHECK(r.exit_code == ExitCode::success);
@@ -162,7 +165,8 @@ TEST_CASE("triage: a failed source is named and never hides the others", "[triag
     f.kube = kube_facts("checkout", {revision("checkout", 3, 20min, '3', true)});
     f.series.assign(f.specs.size(), std::nullopt);
     f.sources[0].ok = false;
-    f.sources[0].error = make_error(Errc::timeout, "prometheus at http://127.0.0.1:9090: timed out after 3s");
+    f.sources[0].error =
+        make_error(Errc::timeout, "prometheus at http://127.0.0.1:9090: timed out after 3s");
     SECTION("an alert still fires: degraded, exit 8") {
         const auto r = build_report(f);
         CHECK(r.verdict == Verdict::degraded);
@@ -170,7 +174,8 @@ TEST_CASE("triage: a failed source is named and never hides the others", "[triag
         CHECK(signal(r, "error_ratio").status == SignalStatus::unknown);
         const auto j = views::triage_json(r);
         CHECK(j["sources"][0]["ok"] == false);
-        CHECK(j["sources"][0]["error"] == "prometheus at http://127.0.0.1:9090: timed out after 3s");
+        CHECK(j["sources"][0]["error"] ==
+              "prometheus at http://127.0.0.1:9090: timed out after 3s");
         CHECK(j["deploys"].size() == 1);
     }
     SECTION("nothing fires: unknown, exit 3") {
@@ -189,10 +194,12 @@ TEST_CASE("triage: a failed source is named and never hides the others", "[triag
     }
 }
 
-TEST_CASE("triage: crash-looping pods fail the rollout and make the new revision the suspect", "[triage]") {
+TEST_CASE("triage: crash-looping pods fail the rollout and make the new revision the suspect",
+          "[triage]") {
     auto f = facts_for("payments", ""); // signals healthy: the old pods still serve
     f.service = "search";
-    auto k = kube_facts("search", {revision("search", 3, 8min, 'c', true), revision("search", 2, 160min, 'b', false),
+    auto k = kube_facts("search", {revision("search", 3, 8min, 'c', true),
+                                   revision("search", 2, 160min, 'b', false),
                                    revision("search", 1, 50h, 'a', false)});
     auto crash = kube::decode_pod(json::parse(read_fixture("kubernetes/pod_crashloop.json")));
     REQUIRE(crash.ok());
@@ -206,7 +213,8 @@ TEST_CASE("triage: crash-looping pods fail the rollout and make the new revision
     REQUIRE(r.rollout);
     CHECK(r.rollout->state == RolloutState::failed);
     REQUIRE_FALSE(r.rollout->problems.empty());
-    CHECK_THAT(r.rollout->problems[0].raw(), Catch::Contains("CrashLoopBackOff") && Catch::Contains("5 restarts"));
+    CHECK_THAT(r.rollout->problems[0].raw(),
+               Catch::Contains("CrashLoopBackOff") && Catch::Contains("5 restarts"));
     CHECK(r.verdict == Verdict::degraded);
     REQUIRE(r.suspect);
     CHECK(r.suspect->revision == 3);
@@ -233,7 +241,8 @@ TEST_CASE("triage: drift of mutable tags and of pods running another image", "[t
     // Pinned by digest: a pod running anything else is drift.
     KubeFacts pinned = kube_facts("checkout", {revision("checkout", 3, 20min, '3', true)});
     CHECK(find_drift(pinned).empty());
-    pinned.pods[1].container_statuses[0].image_id = "docker-pullable://" + k_reg + "checkout@" + digest('7');
+    pinned.pods[1].container_statuses[0].image_id =
+        "docker-pullable://" + k_reg + "checkout@" + digest('7');
     const auto d2 = find_drift(pinned);
     REQUIRE(d2.size() == 1);
     CHECK(d2[0].expected == k_reg + "checkout@" + digest('3'));
@@ -254,21 +263,25 @@ TEST_CASE("triage: log lines are grouped by shape", "[triage]") {
     };
     const auto groups = group_log_lines(lines, 3);
     REQUIRE(groups.size() == 3);
-    CHECK(groups[0].pattern ==
-          R"(level=error msg="db pool exhausted" pool=orders wait_ms=<n> in_use=<n> max=<n> trace_id=<hex>)");
+    CHECK(
+        groups[0].pattern ==
+        R"(level=error msg="db pool exhausted" pool=orders wait_ms=<n> in_use=<n> max=<n> trace_id=<hex>)");
     CHECK(groups[0].count == 3);
     CHECK_THAT(groups[0].example.raw(), Catch::Contains("wait_ms=5000"));
-    CHECK(groups[1].pattern ==
-          R"(level=error msg="checkout failed" err="context deadline exceeded" cart_id=<hex> status=<n> user="<v>")");
+    CHECK(
+        groups[1].pattern ==
+        R"(level=error msg="checkout failed" err="context deadline exceeded" cart_id=<hex> status=<n> user="<v>")");
     CHECK(groups[1].count == 2);
     CHECK(groups[2].pattern == R"(level=warn msg="slow query" took=<dur> db=orders)");
-    CHECK(log_shape("connect to 10.0.0.3:5432 failed after 3 retries (id 6f1c2d3e-aaaa-4bbb-8ccc-123456789abc)") ==
+    CHECK(log_shape("connect to 10.0.0.3:5432 failed after 3 retries (id "
+                    "6f1c2d3e-aaaa-4bbb-8ccc-123456789abc)") ==
           "connect to <n>:<n> failed after <n> retries (id <hex>)");
 }
 
 TEST_CASE("triage: the screen of a bad deploy fits 100 columns by 30 lines", "[triage][screen]") {
     auto f = facts_for("checkout", "checkout_with_inhibited.json");
-    f.kube = kube_facts("checkout", {revision("checkout", 3, 20min, '3', true), revision("checkout", 2, 130min, '2', false),
+    f.kube = kube_facts("checkout", {revision("checkout", 3, 20min, '3', true),
+                                     revision("checkout", 2, 130min, '2', false),
                                      revision("checkout", 1, 26h, '1', false)});
     f.kube->log_lines = {
         R"(2026-11-18T11:59:01.000Z level=error msg="db pool exhausted" pool=orders wait_ms=5003 in_use=10 max=10 trace_id=4bf92f3577b34da6)",
@@ -280,7 +293,8 @@ TEST_CASE("triage: the screen of a bad deploy fits 100 columns by 30 lines", "[t
     style.width = 100;
     const auto text = views::triage_text(r, views::TextOptions{style, k_now});
     UNSCOPED_INFO(text);
-    if (const char* dump = std::getenv("ONCALL_DUMP_SCREEN")) { // to look at it: ONCALL_DUMP_SCREEN=/tmp/x
+    if (const char* dump =
+            std::getenv("ONCALL_DUMP_SCREEN")) { // to look at it: ONCALL_DUMP_SCREEN=/tmp/x
         std::ofstream(dump) << text;
     }
     std::vector<std::string> lines;
@@ -300,19 +314,26 @@ TEST_CASE("triage: the screen of a bad deploy fits 100 columns by 30 lines", "[t
     CHECK_THAT(text, Catch::Contains("rollback target"));
     CHECK_THAT(text, Catch::Contains("2x level=error msg=\"db pool exhausted\""));
     // The deploy of revision 3 is marked 20 minutes before the end of the one-hour axis.
-    const auto marks = std::find_if(lines.begin(), lines.end(), [](const std::string& l) { return l.rfind("  deploys", 0) == 0; });
+    const auto marks = std::find_if(lines.begin(), lines.end(), [](const std::string& l) {
+        return l.rfind("  deploys", 0) == 0;
+    });
     REQUIRE(marks != lines.end());
-    const auto er = std::find_if(lines.begin(), lines.end(), [](const std::string& l) { return l.rfind("  error ratio", 0) == 0; });
+    const auto er = std::find_if(lines.begin(), lines.end(), [](const std::string& l) {
+        return l.rfind("  error ratio", 0) == 0;
+    });
     REQUIRE(er != lines.end());
     CHECK(render::display_width(*marks) == render::display_width(*er));
 }
 
-TEST_CASE("triage: a GitOps-owned Deployment gets the GitOps tool's commands, not a rollback it would revert",
+TEST_CASE("triage: a GitOps-owned Deployment gets the GitOps tool's commands, not a rollback it "
+          "would revert",
           "[triage]") {
-    auto make = [](std::map<std::string, std::string> labels, std::map<std::string, std::string> annotations) {
+    auto make = [](std::map<std::string, std::string> labels,
+                   std::map<std::string, std::string> annotations) {
         auto f = facts_for("payments", "");
         f.service = "search";
-        auto k = kube_facts("search", {revision("search", 3, 8min, 'c', true), revision("search", 2, 160min, 'b', false),
+        auto k = kube_facts("search", {revision("search", 3, 8min, 'c', true),
+                                       revision("search", 2, 160min, 'b', false),
                                        revision("search", 1, 50h, 'a', false)});
         auto crash = kube::decode_pod(json::parse(read_fixture("kubernetes/pod_crashloop.json")));
         REQUIRE(crash.ok());
@@ -337,14 +358,18 @@ TEST_CASE("triage: a GitOps-owned Deployment gets the GitOps tool's commands, no
     CHECK_THAT(commands(argo), Catch::Contains("argocd app history shop-search") &&
                                    Catch::Contains("argocd app rollback shop-search ID") &&
                                    !Catch::Contains("oncall rollback"));
-    const auto tracked = make({}, {{"argocd.argoproj.io/tracking-id", "shop-search2:apps/Deployment:shop/search"}});
+    const auto tracked =
+        make({}, {{"argocd.argoproj.io/tracking-id", "shop-search2:apps/Deployment:shop/search"}});
     CHECK_THAT(commands(tracked), Catch::Contains("argocd app history shop-search2"));
-    const auto flux = make({{"kustomize.toolkit.fluxcd.io/name", "apps"}, {"kustomize.toolkit.fluxcd.io/namespace", "flux-system"}}, {});
+    const auto flux = make({{"kustomize.toolkit.fluxcd.io/name", "apps"},
+                            {"kustomize.toolkit.fluxcd.io/namespace", "flux-system"}},
+                           {});
     CHECK_THAT(commands(flux), Catch::Contains("flux suspend kustomization apps -n flux-system") &&
                                    Catch::Contains("oncall rollback search --to-revision") &&
                                    Catch::Contains("--force"));
     const auto helm = make({{"helm.toolkit.fluxcd.io/name", "search"}}, {});
     CHECK_THAT(commands(helm), Catch::Contains("flux suspend helmrelease search"));
     const auto plain = make({}, {});
-    CHECK_THAT(commands(plain), Catch::Contains("oncall rollback search --to-revision") && !Catch::Contains("--force"));
+    CHECK_THAT(commands(plain), Catch::Contains("oncall rollback search --to-revision") &&
+                                    !Catch::Contains("--force"));
 }

@@ -1,18 +1,21 @@
 #include "oncall/ops/verify.h"
 
-#include <cmath>
-
 #include <catch2/catch.hpp>
+#include <cmath>
 
 using namespace oncall;
 
 TEST_CASE("verification windows replace range selectors, not subqueries or strings", "[verify]") {
     using namespace std::chrono_literals;
-    CHECK(ops::with_range(R"(sum(rate(http_requests_total{service="checkout",code=~"5.."}[5m])) / sum(rate(http_requests_total{service="checkout"}[5m])))",
-                          30s) ==
-          R"(sum(rate(http_requests_total{service="checkout",code=~"5.."}[30s])) / sum(rate(http_requests_total{service="checkout"}[30s])))");
-    CHECK(ops::with_range("max_over_time(rate(x[1m])[1h:1m])", 20s) == "max_over_time(rate(x[20s])[1h:1m])");
-    CHECK(ops::with_range(R"(rate(x{path="/a[5m]"}[2h]))", 15s) == R"(rate(x{path="/a[5m]"}[15s]))");
+    CHECK(
+        ops::with_range(
+            R"(sum(rate(http_requests_total{service="checkout",code=~"5.."}[5m])) / sum(rate(http_requests_total{service="checkout"}[5m])))",
+            30s) ==
+        R"(sum(rate(http_requests_total{service="checkout",code=~"5.."}[30s])) / sum(rate(http_requests_total{service="checkout"}[30s])))");
+    CHECK(ops::with_range("max_over_time(rate(x[1m])[1h:1m])", 20s) ==
+          "max_over_time(rate(x[20s])[1h:1m])");
+    CHECK(ops::with_range(R"(rate(x{path="/a[5m]"}[2h]))", 15s) ==
+          R"(rate(x{path="/a[5m]"}[15s]))");
     CHECK(ops::with_range("up", 15s) == "up");
 }
 
@@ -54,7 +57,8 @@ TEST_CASE("signals are judged against their thresholds", "[verify]") {
     CHECK(j.at("signals")[1].at("threshold") == 0.01);
 }
 
-TEST_CASE("the verification window is four scrape intervals, or --verify-window when longer", "[verify]") {
+TEST_CASE("the verification window is four scrape intervals, or --verify-window when longer",
+          "[verify]") {
     using namespace std::chrono_literals;
     CHECK(ops::verification_window(30s, 30s) == 120s);
     CHECK(ops::verification_window(15s, 30s) == 60s);
@@ -63,22 +67,30 @@ TEST_CASE("the verification window is four scrape intervals, or --verify-window 
     CHECK(ops::verification_window(std::chrono::milliseconds(1500), 5s) == 6s);
 }
 
-TEST_CASE("the scrape interval comes from the targets that scrape the service's series", "[verify]") {
+TEST_CASE("the scrape interval comes from the targets that scrape the service's series",
+          "[verify]") {
     using namespace std::chrono_literals;
-    auto targets = prometheus::decode_targets_response(200, R"({"status":"success","data":{"activeTargets":[
+    auto targets =
+        prometheus::decode_targets_response(200, R"({"status":"success","data":{"activeTargets":[
         {"labels":{"job":"node","instance":"n1:9100"},"scrapePool":"node","scrapeInterval":"15s","health":"up"},
         {"labels":{"job":"shop","instance":"a:8080","service":"checkout"},"scrapePool":"shop","scrapeInterval":"30s","health":"up"},
         {"labels":{"job":"shop","instance":"b:8080","service":"cart"},"scrapePool":"shop","scrapeInterval":"1m","health":"up"}
-    ],"droppedTargets":[]}})", "http://prom");
+    ],"droppedTargets":[]}})",
+                                            "http://prom");
     REQUIRE(targets.ok());
     REQUIRE(targets->size() == 3);
     CHECK((*targets)[1].scrape_interval == 30s);
     // By the series' job and instance.
-    CHECK(ops::scrape_interval_of(*targets, {{{"job", "shop"}, {"instance", "a:8080"}}}, "") == std::optional(30s));
+    CHECK(ops::scrape_interval_of(*targets, {{{"job", "shop"}, {"instance", "a:8080"}}}, "") ==
+          std::optional(30s));
     // By job alone (series with their own instance labels): the longest of the job.
-    CHECK(ops::scrape_interval_of(*targets, {{{"job", "shop"}, {"instance", "pod-1"}}}, "") == std::optional(60s));
+    CHECK(ops::scrape_interval_of(*targets, {{{"job", "shop"}, {"instance", "pod-1"}}}, "") ==
+          std::optional(60s));
     // No series: by the selector's equality matchers on the target labels.
-    CHECK(ops::scrape_interval_of(*targets, {}, R"(service="checkout", code=~"5..")") == std::optional(30s));
+    CHECK(ops::scrape_interval_of(*targets, {}, R"(service="checkout", code=~"5..")") ==
+          std::optional(30s));
     CHECK_FALSE(ops::scrape_interval_of(*targets, {}, R"(service="search")").has_value());
-    CHECK_FALSE(prometheus::decode_targets_response(200, R"({"data":{"activeTargets":[{"scrapeInterval":7}]}})", "p").ok());
+    CHECK_FALSE(prometheus::decode_targets_response(
+                    200, R"({"data":{"activeTargets":[{"scrapeInterval":7}]}})", "p")
+                    .ok());
 }

@@ -3,12 +3,10 @@
 // Alertmanager alerts and a Deployment, at a fixed moment. Shared by the engine's tests and the
 // golden tests of its views.
 
+#include "../read_fixture.h"
 #include "oncall/ops/triage.h"
 
-#include "../read_fixture.h"
-
 #include <catch2/catch.hpp>
-
 #include <chrono>
 #include <string>
 #include <vector>
@@ -22,7 +20,9 @@ using nlohmann::json;
 inline const TimePoint k_now{std::chrono::seconds(1795003200)};
 inline const std::string k_reg = "127.0.0.1:5001/shop/";
 
-inline std::string digest(char c) { return "sha256:" + std::string(64, c); }
+inline std::string digest(char c) {
+    return "sha256:" + std::string(64, c);
+}
 
 inline std::vector<SignalSpec> specs_for(const std::string& service) {
     config::Service svc;
@@ -41,7 +41,8 @@ inline SourceStatus ok_source(const std::string& name) {
     return s;
 }
 
-inline kube::Pod running_pod(const std::string& name, const std::string& container, const std::string& image_id) {
+inline kube::Pod running_pod(const std::string& name, const std::string& container,
+                             const std::string& image_id) {
     kube::Pod p;
     p.metadata.name = name;
     p.phase = "Running";
@@ -55,7 +56,8 @@ inline kube::Pod running_pod(const std::string& name, const std::string& contain
     return p;
 }
 
-inline kube::Revision revision(const std::string& service, long n, std::chrono::minutes ago, char d, bool current) {
+inline kube::Revision revision(const std::string& service, long n, std::chrono::minutes ago, char d,
+                               bool current) {
     kube::Revision r;
     r.number = n;
     r.artifacts = {k_reg + service + "@" + digest(d)};
@@ -69,21 +71,23 @@ inline kube::Revision revision(const std::string& service, long n, std::chrono::
 // A healthy, complete Deployment (recorded fixture) running `revisions`, the newest current.
 inline KubeFacts kube_facts(const std::string& service, std::vector<kube::Revision> revisions) {
     KubeFacts k;
-    auto d = kube::decode_deployment(json::parse(read_fixture("kubernetes/deployment_checkout.json")));
+    auto d =
+        kube::decode_deployment(json::parse(read_fixture("kubernetes/deployment_checkout.json")));
     REQUIRE(d.ok());
     k.deployment = *d;
     k.revisions = std::move(revisions);
     const auto& newest = k.revisions.front();
     k.deployment.pod_template.containers = newest.pod_template.containers;
     for (int i = 0; i < 3; ++i) {
-        k.pods.push_back(running_pod(service + "-abc-" + std::to_string(i), service, newest.artifacts[0]));
+        k.pods.push_back(
+            running_pod(service + "-abc-" + std::to_string(i), service, newest.artifacts[0]));
     }
     // The ReplicaSet of the current template, which the rollout judgement looks for.
     kube::ReplicaSet rs;
     rs.metadata.name = service + "-abc";
     rs.metadata.uid = "rs-" + service + "-new";
-    rs.metadata.owner_references.push_back({"apps/v1", "Deployment", k.deployment.metadata.name,
-                                            k.deployment.metadata.uid, true});
+    rs.metadata.owner_references.push_back(
+        {"apps/v1", "Deployment", k.deployment.metadata.name, k.deployment.metadata.uid, true});
     rs.pod_template = k.deployment.pod_template;
     rs.revision = newest.number;
     k.replicasets.push_back(rs);
@@ -99,12 +103,14 @@ inline TriageFacts facts_for(const std::string& service, const std::string& aler
     f.specs = specs_for(service);
     for (const auto& spec : f.specs) {
         auto decoded = prometheus::decode_query_response(
-            200, read_fixture("prometheus/" + service + "_" + spec.name + "_range.json"), "http://prom");
+            200, read_fixture("prometheus/" + service + "_" + spec.name + "_range.json"),
+            "http://prom");
         REQUIRE(decoded.ok());
         f.series.push_back(to_signal_series(spec, *decoded));
     }
     if (!alerts_fixture.empty()) {
-        auto alerts = alertmanager::decode_alerts(200, read_fixture("alertmanager/" + alerts_fixture), "http://am");
+        auto alerts = alertmanager::decode_alerts(
+            200, read_fixture("alertmanager/" + alerts_fixture), "http://am");
         REQUIRE(alerts.ok());
         f.alerts = *alerts;
     } else {

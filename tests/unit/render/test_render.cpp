@@ -5,7 +5,6 @@
 #include "oncall/render/table.h"
 
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <sstream>
 
@@ -78,9 +77,12 @@ TEST_CASE("sanitize shows control characters instead of obeying them", "[render]
     CHECK(sanitize("tab\there") == "tab here");
     CHECK(sanitize(std::string("nul\0x", 5)) == "nul^@x");
     CHECK(sanitize("del\x7f") == "del^?");
-    CHECK(sanitize("c1 \xc2\x9b" "31m") == "c1 \\u009B31m");
-    CHECK(sanitize("raw \x9b" "31m") == "raw \\x9B31m");
-    CHECK(sanitize("bidi \xe2\x80\xae" "abc") == "bidi \\u202Eabc");
+    CHECK(sanitize("c1 \xc2\x9b"
+                   "31m") == "c1 \\u009B31m");
+    CHECK(sanitize("raw \x9b"
+                   "31m") == "raw \\x9B31m");
+    CHECK(sanitize("bidi \xe2\x80\xae"
+                   "abc") == "bidi \\u202Eabc");
     CHECK(sanitize("cut \xe6\x97") == "cut \\xE6\\x97");
     CHECK(sanitize(oncall::Untrusted("x\x1b[31my")) == "x^[[31my");
     // Colour that a view painted survives; anything else does not.
@@ -116,7 +118,8 @@ TEST_CASE("sparklines scale between min and max", "[render][sparkline]") {
     CHECK(display_width(sparkline(v, 30)) == 30);
 }
 
-TEST_CASE("progress prints timestamped lines off a terminal, once per change", "[render][progress]") {
+TEST_CASE("progress prints timestamped lines off a terminal, once per change",
+          "[render][progress]") {
     std::ostringstream out;
     {
         Progress p(out, false);

@@ -1,6 +1,6 @@
 #pragma once
-// The default scenario (examples/sandbox/scenarios/bad-deploy.yaml), with the digests that seeding a
-// registry gives its images, and scenario files written on the fly for error cases.
+// The default scenario (examples/sandbox/scenarios/bad-deploy.yaml), with the digests that seeding
+// a registry gives its images, and scenario files written on the fly for error cases.
 
 #include "image_content.h"
 #include "scenario.h"
@@ -14,7 +14,8 @@ namespace sandbox::test {
 
 /// Path of a file under examples/sandbox/.
 inline std::string example_path(const std::string& relative) {
-    return (std::filesystem::path(ONCALL_FIXTURES_DIR) / ".." / ".." / "examples" / "sandbox" / relative)
+    return (std::filesystem::path(ONCALL_FIXTURES_DIR) / ".." / ".." / "examples" / "sandbox" /
+            relative)
         .lexically_normal()
         .string();
 }
@@ -36,7 +37,8 @@ inline Scenario default_scenario() {
 class ScenarioFile {
 public:
     explicit ScenarioFile(const std::string& text) {
-        std::string templ = (std::filesystem::temp_directory_path() / "oncall-scenario-XXXXXX").string();
+        std::string templ =
+            (std::filesystem::temp_directory_path() / "oncall-scenario-XXXXXX").string();
         if (mkdtemp(templ.data()) == nullptr) {
             throw std::runtime_error("mkdtemp failed");
         }

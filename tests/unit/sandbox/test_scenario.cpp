@@ -5,7 +5,6 @@
 #include "traffic.h"
 
 #include <catch2/catch.hpp>
-
 #include <set>
 
 using namespace sandbox;
@@ -72,7 +71,8 @@ TEST_CASE("sandbox scenario: bad-deploy holds the practice story", "[sandbox][sc
     CHECK(bad.error_ratio == Approx(0.12));
     CHECK(bad.latency_p99 == Approx(1.8));
     for (int r : {0, 1}) {
-        CHECK(behavior_of(s, checkout.revisions[static_cast<std::size_t>(r)].containers[0].image).error_ratio < 0.01);
+        CHECK(behavior_of(s, checkout.revisions[static_cast<std::size_t>(r)].containers[0].image)
+                  .error_ratio < 0.01);
     }
 
     CHECK(behavior_of(s, service(s, "search").revisions.back().containers[0].image).crash);
@@ -81,7 +81,8 @@ TEST_CASE("sandbox scenario: bad-deploy holds the practice story", "[sandbox][sc
     const auto& inventory = service(s, "inventory");
     CHECK_FALSE(inventory.revisions.back().containers[0].pin_by_digest);
     REQUIRE(inventory.drifted_pods.count(1) == 1);
-    CHECK(image(s, inventory.drifted_pods.at(1)).digest != image(s, inventory.revisions.back().containers[0].image).digest);
+    CHECK(image(s, inventory.drifted_pods.at(1)).digest !=
+          image(s, inventory.revisions.back().containers[0].image).digest);
 
     // Images for redeploy practice, one never pushed.
     CHECK_FALSE(behavior_of(s, "shop/checkout:1.3.0").crash);
@@ -120,8 +121,10 @@ TEST_CASE("sandbox scenario: images resolve by key, by digest, with or without a
     const auto& bad = image(s, "shop/checkout:1.2.2");
     CHECK(behavior_for_image(s, "shop/checkout:1.2.2")->name == "checkout-db-pool");
     CHECK(behavior_for_image(s, "127.0.0.1:5000/shop/checkout:1.2.2")->name == "checkout-db-pool");
-    CHECK(behavior_for_image(s, "127.0.0.1:5000/shop/checkout@" + bad.digest)->name == "checkout-db-pool");
-    CHECK(behavior_for_image(s, "127.0.0.1:5000/shop/checkout:1.2.2@" + bad.digest)->name == "checkout-db-pool");
+    CHECK(behavior_for_image(s, "127.0.0.1:5000/shop/checkout@" + bad.digest)->name ==
+          "checkout-db-pool");
+    CHECK(behavior_for_image(s, "127.0.0.1:5000/shop/checkout:1.2.2@" + bad.digest)->name ==
+          "checkout-db-pool");
     CHECK(behavior_for_image(s, bad.digest)->name == "checkout-db-pool");
     // The right digest under another repository is not that image.
     CHECK(behavior_for_image(s, "127.0.0.1:5000/shop/payments@" + bad.digest) == nullptr);
@@ -134,13 +137,15 @@ TEST_CASE("sandbox scenario: images resolve by key, by digest, with or without a
 
 TEST_CASE("sandbox scenario: errors name the file, line and key", "[sandbox][scenario]") {
     SECTION("unknown key") {
-        const auto m = load_error(scenario_text("  - name: a\n    replics: 2\n    revisions: [{deployed-ago: 1h, image: shop/a:1.0}]\n"));
+        const auto m = load_error(scenario_text("  - name: a\n    replics: 2\n    revisions: "
+                                                "[{deployed-ago: 1h, image: shop/a:1.0}]\n"));
         CHECK(m.find("services[0].replics") != std::string::npos);
         CHECK(m.find("unknown key") != std::string::npos);
         CHECK(m.find(":8:") != std::string::npos);
     }
     SECTION("unknown image") {
-        const auto m = load_error(scenario_text("  - name: a\n    revisions: [{deployed-ago: 1h, image: shop/a:2.0}]\n"));
+        const auto m = load_error(
+            scenario_text("  - name: a\n    revisions: [{deployed-ago: 1h, image: shop/a:2.0}]\n"));
         CHECK(m.find("services[0].revisions[0].image") != std::string::npos);
         CHECK(m.find("shop/a:2.0") != std::string::npos);
     }
@@ -152,29 +157,34 @@ TEST_CASE("sandbox scenario: errors name the file, line and key", "[sandbox][sce
         CHECK(m.find("oldest first") != std::string::npos);
     }
     SECTION("bad duration") {
-        const auto m = load_error(scenario_text("  - name: a\n    revisions: [{deployed-ago: soon, image: shop/a:1.0}]\n"));
+        const auto m = load_error(scenario_text(
+            "  - name: a\n    revisions: [{deployed-ago: soon, image: shop/a:1.0}]\n"));
         CHECK(m.find("deployed-ago") != std::string::npos);
         CHECK(m.find("soon") != std::string::npos);
     }
     SECTION("error ratio out of range") {
-        const auto m = load_error("name: t\nbehaviors:\n  ok: {error-ratio: 1.5}\nimages: []\nservices: []\n");
+        const auto m =
+            load_error("name: t\nbehaviors:\n  ok: {error-ratio: 1.5}\nimages: []\nservices: []\n");
         CHECK(m.find("behaviors.ok.error-ratio") != std::string::npos);
         CHECK(m.find("out of range") != std::string::npos);
     }
     SECTION("service name that is no DNS label") {
-        const auto m = load_error(scenario_text("  - name: Check_Out\n    revisions: [{deployed-ago: 1h, image: shop/a:1.0}]\n"));
+        const auto m = load_error(scenario_text(
+            "  - name: Check_Out\n    revisions: [{deployed-ago: 1h, image: shop/a:1.0}]\n"));
         CHECK(m.find("services[0].name") != std::string::npos);
     }
     SECTION("drifted pod outside the replicas") {
-        const auto m = load_error(scenario_text("  - name: a\n    replicas: 2\n"
-                                                "    revisions: [{deployed-ago: 1h, image: shop/a:1.0}]\n"
-                                                "    drifted-pods: {5: shop/a:1.0}\n"));
+        const auto m =
+            load_error(scenario_text("  - name: a\n    replicas: 2\n"
+                                     "    revisions: [{deployed-ago: 1h, image: shop/a:1.0}]\n"
+                                     "    drifted-pods: {5: shop/a:1.0}\n"));
         CHECK(m.find("drifted-pods.5") != std::string::npos);
     }
     SECTION("unknown log placeholder") {
-        const auto m = load_error("name: t\nbehaviors:\n  ok:\n    logs: ['msg=\"x\" user={user}']\n"
-                                  "images: [{repository: shop/a, tag: '1', behavior: ok}]\n"
-                                  "services: [{name: a, revisions: [{deployed-ago: 1h, image: shop/a:1}]}]\n");
+        const auto m =
+            load_error("name: t\nbehaviors:\n  ok:\n    logs: ['msg=\"x\" user={user}']\n"
+                       "images: [{repository: shop/a, tag: '1', behavior: ok}]\n"
+                       "services: [{name: a, revisions: [{deployed-ago: 1h, image: shop/a:1}]}]\n");
         CHECK(m.find("behaviors.ok.logs[0]") != std::string::npos);
         CHECK(m.find("{user}") != std::string::npos);
     }
@@ -191,9 +201,11 @@ TEST_CASE("sandbox scenario: a missing file is an I/O error naming it", "[sandbo
     CHECK(r.error().message.find("/nonexistent/scenario.yaml") != std::string::npos);
 }
 
-TEST_CASE("sandbox scenario: log templates fill their placeholders deterministically", "[sandbox][scenario]") {
-    const std::string t = "level=error msg=\"db pool exhausted\" pool=orders wait_ms={int:5000-5012} "
-                          "trace_id={trace_id} pod={pod} kind={choice:a|b}";
+TEST_CASE("sandbox scenario: log templates fill their placeholders deterministically",
+          "[sandbox][scenario]") {
+    const std::string t =
+        "level=error msg=\"db pool exhausted\" pool=orders wait_ms={int:5000-5012} "
+        "trace_id={trace_id} pod={pod} kind={choice:a|b}";
     REQUIRE_FALSE(check_log_template(t).has_value());
     const LogContext ctx{"shop", "checkout", "checkout-x-1", 0.1, 0.5};
     const auto a = render_log_template(t, ctx, 42);

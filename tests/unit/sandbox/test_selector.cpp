@@ -9,12 +9,14 @@ using namespace sandbox;
 
 namespace {
 json object_with(const json& labels) {
-    return json{{"metadata", {{"name", "checkout-7d9f"}, {"namespace", "shop"}, {"labels", labels}}}};
+    return json{
+        {"metadata", {{"name", "checkout-7d9f"}, {"namespace", "shop"}, {"labels", labels}}}};
 }
 } // namespace
 
 TEST_CASE("label selectors with every operator", "[sandbox][selector]") {
-    const json pod = object_with({{"app", "checkout"}, {"tier", "web"}, {"pod-template-hash", "7d9f"}});
+    const json pod =
+        object_with({{"app", "checkout"}, {"tier", "web"}, {"pod-template-hash", "7d9f"}});
     const auto matches = [&](const std::string& text) {
         auto sel = parse_label_selector(text);
         REQUIRE(sel.ok());
@@ -36,7 +38,8 @@ TEST_CASE("label selectors with every operator", "[sandbox][selector]") {
 }
 
 TEST_CASE("malformed label selectors are errors with a 400", "[sandbox][selector]") {
-    for (const char* bad : {"app=", "=x", "app in web", "app in (web", "app=a b", "app=-bad", "a,,b", "app ~ x"}) {
+    for (const char* bad :
+         {"app=", "=x", "app in web", "app in (web", "app=a b", "app=-bad", "a,,b", "app ~ x"}) {
         INFO(bad);
         auto sel = parse_label_selector(bad);
         if (std::string(bad) == "app=") {
@@ -55,13 +58,17 @@ TEST_CASE("metav1.LabelSelector objects", "[sandbox][selector]") {
                              {"key": "canary", "operator": "DoesNotExist"}]})"));
     REQUIRE(sel.ok());
     CHECK(sel->matches_object(object_with({{"app", "checkout"}, {"tier", "web"}})));
-    CHECK_FALSE(sel->matches_object(object_with({{"app", "checkout"}, {"tier", "web"}, {"canary", "1"}})));
-    CHECK_FALSE(label_selector_from_json(json::parse(R"({"matchExpressions": [{"key": "a", "operator": "Near"}]})")).ok());
+    CHECK_FALSE(
+        sel->matches_object(object_with({{"app", "checkout"}, {"tier", "web"}, {"canary", "1"}})));
+    CHECK_FALSE(label_selector_from_json(
+                    json::parse(R"({"matchExpressions": [{"key": "a", "operator": "Near"}]})"))
+                    .ok());
 }
 
 TEST_CASE("field selectors on metadata", "[sandbox][selector]") {
     const std::vector<std::string> supported = {"metadata.name", "metadata.namespace"};
-    auto sel = parse_field_selector("metadata.name=checkout-7d9f,metadata.namespace!=kube-system", supported);
+    auto sel = parse_field_selector("metadata.name=checkout-7d9f,metadata.namespace!=kube-system",
+                                    supported);
     REQUIRE(sel.ok());
     CHECK(sel->matches_object(object_with(json::object())));
     auto other = parse_field_selector("metadata.name==payments", supported);

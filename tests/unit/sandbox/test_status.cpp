@@ -26,45 +26,63 @@ TEST_CASE("forbidden is worded as kube's RBAC denial", "[sandbox][status]") {
     const json s = forbidden(k_deployments, "", "checkout", "alice", "patch", "shop").status();
     CHECK(s["code"] == 403);
     CHECK(s["reason"] == "Forbidden");
-    CHECK(s["message"] == "deployments.apps \"checkout\" is forbidden: User \"alice\" cannot patch resource "
-                          "\"deployments\" in API group \"apps\" in the namespace \"shop\"");
-    CHECK(forbidden(k_secrets, "", "", "system:serviceaccount:shop:oncall-triage", "list", "shop").status()["message"] ==
-          "secrets is forbidden: User \"system:serviceaccount:shop:oncall-triage\" cannot list resource \"secrets\" in "
-          "API group \"\" in the namespace \"shop\"");
-    CHECK(forbidden(ResourceRef{"", "serviceaccounts", "ServiceAccount"}, "token", "default", "alice", "create", "shop")
+    CHECK(s["message"] ==
+          "deployments.apps \"checkout\" is forbidden: User \"alice\" cannot patch resource "
+          "\"deployments\" in API group \"apps\" in the namespace \"shop\"");
+    CHECK(forbidden(k_secrets, "", "", "system:serviceaccount:shop:oncall-triage", "list", "shop")
               .status()["message"] ==
-          "serviceaccounts \"default\" is forbidden: User \"alice\" cannot create resource \"serviceaccounts/token\" in "
+          "secrets is forbidden: User \"system:serviceaccount:shop:oncall-triage\" cannot list "
+          "resource \"secrets\" in "
           "API group \"\" in the namespace \"shop\"");
+    CHECK(forbidden(ResourceRef{"", "serviceaccounts", "ServiceAccount"}, "token", "default",
+                    "alice", "create", "shop")
+              .status()["message"] == "serviceaccounts \"default\" is forbidden: User \"alice\" "
+                                      "cannot create resource \"serviceaccounts/token\" in "
+                                      "API group \"\" in the namespace \"shop\"");
 }
 
 TEST_CASE("invalid lists its causes", "[sandbox][status]") {
-    const json one = invalid(k_deployments, "checkout", {field_invalid("spec.replicas", -1, "must be greater than or equal to 0")}).status();
+    const json one =
+        invalid(k_deployments, "checkout",
+                {field_invalid("spec.replicas", -1, "must be greater than or equal to 0")})
+            .status();
     CHECK(one["code"] == 422);
-    CHECK(one["message"] == "Deployment.apps \"checkout\" is invalid: spec.replicas: Invalid value: -1: must be "
-                            "greater than or equal to 0");
+    CHECK(one["message"] ==
+          "Deployment.apps \"checkout\" is invalid: spec.replicas: Invalid value: -1: must be "
+          "greater than or equal to 0");
     CHECK(one["details"]["kind"] == "Deployment");
-    CHECK(one["details"]["causes"][0] == json{{"reason", "FieldValueInvalid"},
-                                             {"message", "Invalid value: -1: must be greater than or equal to 0"},
-                                             {"field", "spec.replicas"}});
-    const json two = invalid(k_deployments, "checkout", {field_required("spec.selector"), field_required("spec.template")}).status();
-    CHECK(two["message"] == "Deployment.apps \"checkout\" is invalid: [spec.selector: Required value, spec.template: "
-                            "Required value]");
+    CHECK(one["details"]["causes"][0] ==
+          json{{"reason", "FieldValueInvalid"},
+               {"message", "Invalid value: -1: must be greater than or equal to 0"},
+               {"field", "spec.replicas"}});
+    const json two = invalid(k_deployments, "checkout",
+                             {field_required("spec.selector"), field_required("spec.template")})
+                         .status();
+    CHECK(two["message"] ==
+          "Deployment.apps \"checkout\" is invalid: [spec.selector: Required value, spec.template: "
+          "Required value]");
 }
 
 TEST_CASE("conflict and patch failures", "[sandbox][status]") {
     CHECK(conflict(k_deployments, "checkout", k_object_modified).status()["message"] ==
-          "Operation cannot be fulfilled on deployments.apps \"checkout\": the object has been modified; please apply "
+          "Operation cannot be fulfilled on deployments.apps \"checkout\": the object has been "
+          "modified; please apply "
           "your changes to the latest version and try again");
-    const json p = patch_does_not_apply("testing value /metadata/resourceVersion failed: test failed").status();
+    const json p =
+        patch_does_not_apply("testing value /metadata/resourceVersion failed: test failed")
+            .status();
     CHECK(p["code"] == 422);
     CHECK(p["reason"] == "Invalid");
     CHECK(p["message"] == "the server rejected our request due to an error in our request");
-    CHECK(p["details"]["causes"][0]["message"] == "testing value /metadata/resourceVersion failed: test failed");
-    CHECK(unauthorized().status() == json::parse(R"({"kind":"Status","apiVersion":"v1","metadata":{},
+    CHECK(p["details"]["causes"][0]["message"] ==
+          "testing value /metadata/resourceVersion failed: test failed");
+    CHECK(unauthorized().status() ==
+          json::parse(R"({"kind":"Status","apiVersion":"v1","metadata":{},
         "status":"Failure","message":"Unauthorized","reason":"Unauthorized","code":401})"));
 }
 
-TEST_CASE("pod templates compare equal ignoring the hash label and defaults", "[sandbox][objects]") {
+TEST_CASE("pod templates compare equal ignoring the hash label and defaults",
+          "[sandbox][objects]") {
     json a = json::parse(R"({"metadata": {"labels": {"app": "x", "pod-template-hash": "abc"}},
                             "spec": {"containers": [{"name": "app", "image": "r/x@sha256:1"}]}})");
     json b = json::parse(R"({"metadata": {"creationTimestamp": null, "labels": {"app": "x"}},

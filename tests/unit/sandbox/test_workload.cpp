@@ -6,9 +6,8 @@
 #include "traffic.h"
 #include "workload.h"
 
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <map>
 #include <regex>
 #include <sstream>
@@ -52,8 +51,8 @@ std::vector<PodRuntime> scenario_pods(const Scenario& s) {
                                     digest_ref(s, image), false});
                 }
             } else {
-                pods.push_back({s.namespace_name, svc.name, scenario_pod_name(svc, current, i), digest_ref(s, image),
-                                true});
+                pods.push_back({s.namespace_name, svc.name, scenario_pod_name(svc, current, i),
+                                digest_ref(s, image), true});
             }
         }
     }
@@ -72,7 +71,8 @@ std::map<std::string, double> samples(const std::string& text, const std::string
         const auto close = line.rfind('}');
         const auto rest = line.substr(close + 2);
         const auto space = rest.find(' ');
-        if (!timestamp.empty() && (space == std::string::npos || rest.substr(space + 1) != timestamp)) {
+        if (!timestamp.empty() &&
+            (space == std::string::npos || rest.substr(space + 1) != timestamp)) {
             continue;
         }
         out[line.substr(0, close + 1)] = std::stod(rest.substr(0, space));
@@ -80,7 +80,8 @@ std::map<std::string, double> samples(const std::string& text, const std::string
     return out;
 }
 
-double sum_matching(const std::map<std::string, double>& s, const std::string& needle1, const std::string& needle2 = "") {
+double sum_matching(const std::map<std::string, double>& s, const std::string& needle1,
+                    const std::string& needle2 = "") {
     double total = 0;
     for (const auto& [key, v] : s) {
         if (key.find(needle1) != std::string::npos && key.find(needle2) != std::string::npos) {
@@ -96,7 +97,8 @@ double quantile(const Traffic& t, double q) {
     double lower = 0, lower_count = 0;
     for (std::size_t i = 0; i < k_latency_buckets.size(); ++i) {
         if (t.buckets[i] >= rank) {
-            return lower + (k_latency_buckets[i] - lower) * (rank - lower_count) / (t.buckets[i] - lower_count);
+            return lower + (k_latency_buckets[i] - lower) * (rank - lower_count) /
+                               (t.buckets[i] - lower_count);
         }
         lower = k_latency_buckets[i];
         lower_count = t.buckets[i];
@@ -106,7 +108,8 @@ double quantile(const Traffic& t, double q) {
 
 } // namespace
 
-TEST_CASE("sandbox traffic: counts follow the behavior's rate, error ratio and latency", "[sandbox][workload]") {
+TEST_CASE("sandbox traffic: counts follow the behavior's rate, error ratio and latency",
+          "[sandbox][workload]") {
     const auto s = test::default_scenario();
     const auto& bad = s.behaviors.at("checkout-db-pool");
     const auto& good = s.behaviors.at("checkout-healthy");
@@ -136,7 +139,8 @@ TEST_CASE("sandbox traffic: counts follow the behavior's rate, error ratio and l
     CHECK(other.total() == Approx(b.total()).epsilon(0.1));
 }
 
-TEST_CASE("sandbox workload: counters are monotonic and histograms consistent", "[sandbox][workload]") {
+TEST_CASE("sandbox workload: counters are monotonic and histograms consistent",
+          "[sandbox][workload]") {
     const auto s = test::default_scenario();
     Workload w(s, k_epoch);
     w.set_pods(scenario_pods(s));
@@ -171,7 +175,8 @@ TEST_CASE("sandbox workload: counters are monotonic and histograms consistent", 
     }
 }
 
-TEST_CASE("sandbox workload: live counters at the epoch equal the backfill's last values", "[sandbox][workload]") {
+TEST_CASE("sandbox workload: live counters at the epoch equal the backfill's last values",
+          "[sandbox][workload]") {
     const auto s = test::default_scenario();
     std::ostringstream backfill;
     write_backfill(backfill, s, k_epoch, std::chrono::hours(3));
@@ -191,7 +196,9 @@ TEST_CASE("sandbox workload: live counters at the epoch equal the backfill's las
         CHECK(last.at(key) == v);
         ++compared;
     }
-    CHECK(static_cast<std::ptrdiff_t>(compared) == std::count_if(last.begin(), last.end(), [](const auto& e) { return e.first.rfind("http_", 0) == 0; }));
+    CHECK(static_cast<std::ptrdiff_t>(compared) ==
+          std::count_if(last.begin(), last.end(),
+                        [](const auto& e) { return e.first.rfind("http_", 0) == 0; }));
     CHECK(compared > 100);
 }
 
@@ -226,12 +233,15 @@ TEST_CASE("sandbox workload: pods present at start-up continue the history even 
         }
     }
     CHECK(compared > 100);
-    CHECK(backfill.str().find("pod=\"" + s.services[0].name + "-") != std::string::npos); // older revisions keep theirs
+    CHECK(backfill.str().find("pod=\"" + s.services[0].name + "-") !=
+          std::string::npos); // older revisions keep theirs
     // The crash-looping pod's waiting history carries its live name too.
     const auto& search = service(s, "search");
     const auto crash_pod = "live-" + scenario_pod_name(search, search.revisions.back(), 0);
-    CHECK(backfill.str().find("kube_pod_container_status_waiting_reason{namespace=\"shop\",service=\"search\",pod=\"" +
-                              crash_pod + "\",reason=\"CrashLoopBackOff\"} 1 ") != std::string::npos);
+    CHECK(backfill.str().find("kube_pod_container_status_waiting_reason{namespace=\"shop\",service="
+                              "\"search\",pod=\"" +
+                              crash_pod + "\",reason=\"CrashLoopBackOff\"} 1 ") !=
+          std::string::npos);
     CHECK(sum_matching(live, "http_requests_total{", crash_pod) == 0);
 }
 
@@ -241,20 +251,26 @@ TEST_CASE("sandbox workload: metrics follow the image each pod runs", "[sandbox]
     Workload w(s, k_epoch);
     w.set_pods(scenario_pods(s));
 
-    auto error_ratio = [](const std::map<std::string, double>& a, const std::map<std::string, double>& b) {
-        const auto errs = sum_matching(b, "service=\"checkout\"", "code=\"5") - sum_matching(a, "service=\"checkout\"", "code=\"5");
-        const auto all = sum_matching(b, "http_requests_total{namespace=\"shop\",service=\"checkout\"") -
-                         sum_matching(a, "http_requests_total{namespace=\"shop\",service=\"checkout\"");
+    auto error_ratio = [](const std::map<std::string, double>& a,
+                          const std::map<std::string, double>& b) {
+        const auto errs = sum_matching(b, "service=\"checkout\"", "code=\"5") -
+                          sum_matching(a, "service=\"checkout\"", "code=\"5");
+        const auto all =
+            sum_matching(b, "http_requests_total{namespace=\"shop\",service=\"checkout\"") -
+            sum_matching(a, "http_requests_total{namespace=\"shop\",service=\"checkout\"");
         return errs / all;
     };
-    // Within the process the workload reads the wall clock when pods change; render times later than now.
+    // Within the process the workload reads the wall clock when pods change; render times later
+    // than now.
     const auto before_a = samples(w.render_metrics(Clock::now() + std::chrono::hours(1)));
-    const auto before_b = samples(w.render_metrics(Clock::now() + std::chrono::hours(1) + std::chrono::minutes(5)));
+    const auto before_b =
+        samples(w.render_metrics(Clock::now() + std::chrono::hours(1) + std::chrono::minutes(5)));
     CHECK(error_ratio(before_a, before_b) == Approx(0.12).epsilon(0.3));
 
     // Roll checkout back to revision 2: new pods, healthy image; the old pods are gone.
     auto pods = scenario_pods(s);
-    pods.erase(std::remove_if(pods.begin(), pods.end(), [](const PodRuntime& p) { return p.service == "checkout"; }),
+    pods.erase(std::remove_if(pods.begin(), pods.end(),
+                              [](const PodRuntime& p) { return p.service == "checkout"; }),
                pods.end());
     const auto& rev2 = checkout.revisions[1];
     for (int i = 0; i < 3; ++i) {
@@ -263,7 +279,8 @@ TEST_CASE("sandbox workload: metrics follow the image each pod runs", "[sandbox]
     }
     w.set_pods(pods);
     const auto after_a = samples(w.render_metrics(Clock::now() + std::chrono::hours(1)));
-    const auto after_b = samples(w.render_metrics(Clock::now() + std::chrono::hours(1) + std::chrono::minutes(5)));
+    const auto after_b =
+        samples(w.render_metrics(Clock::now() + std::chrono::hours(1) + std::chrono::minutes(5)));
     CHECK(error_ratio(after_a, after_b) < 0.01);
     CHECK(sum_matching(after_b, scenario_pod_name(checkout, checkout.revisions[2], 0)) == 0);
 
@@ -281,20 +298,25 @@ TEST_CASE("sandbox workload: metrics follow the image each pod runs", "[sandbox]
     CHECK(sum_matching(stopped_a, pod0) == sum_matching(stopped_b, pod0));
 }
 
-TEST_CASE("sandbox workload: waiting pods show kube-state-metrics' waiting reason", "[sandbox][workload]") {
+TEST_CASE("sandbox workload: waiting pods show kube-state-metrics' waiting reason",
+          "[sandbox][workload]") {
     const auto s = test::default_scenario();
     Workload w(s, k_epoch);
     auto pods = scenario_pods(s);
-    pods.push_back({"shop", "checkout", "checkout-missing-1", digest_ref(s, "shop/checkout:1.3.2"), false});
+    pods.push_back(
+        {"shop", "checkout", "checkout-missing-1", digest_ref(s, "shop/checkout:1.3.2"), false});
     w.set_pods(pods);
     const auto text = w.render_metrics(k_epoch);
     const auto& search = service(s, "search");
     const auto crash_pod = scenario_pod_name(search, search.revisions.back(), 0);
-    CHECK(text.find("kube_pod_container_status_waiting_reason{namespace=\"shop\",service=\"search\",pod=\"" + crash_pod +
-                    "\",reason=\"CrashLoopBackOff\"} 1") != std::string::npos);
-    CHECK(text.find("pod=\"checkout-missing-1\",reason=\"ImagePullBackOff\"} 1") != std::string::npos);
+    CHECK(text.find("kube_pod_container_status_waiting_reason{namespace=\"shop\",service="
+                    "\"search\",pod=\"" +
+                    crash_pod + "\",reason=\"CrashLoopBackOff\"} 1") != std::string::npos);
+    CHECK(text.find("pod=\"checkout-missing-1\",reason=\"ImagePullBackOff\"} 1") !=
+          std::string::npos);
     // Neither ever served: no request series for them.
-    CHECK(text.find("http_requests_total{namespace=\"shop\",service=\"search\",pod=\"" + crash_pod) == std::string::npos);
+    CHECK(text.find("http_requests_total{namespace=\"shop\",service=\"search\",pod=\"" +
+                    crash_pod) == std::string::npos);
 }
 
 TEST_CASE("sandbox workload: pod logs follow the behavior", "[sandbox][workload]") {
@@ -312,7 +334,10 @@ TEST_CASE("sandbox workload: pod logs follow the behavior", "[sandbox][workload]
     for (const auto& line : lines) {
         CHECK(line.rfind("ts=", 0) == 0);
         CHECK(line.find('{') == std::string::npos);
-        pool_errors += line.find("level=error msg=\"db pool exhausted\" pool=orders wait_ms=") != std::string::npos ? 1 : 0;
+        pool_errors += line.find("level=error msg=\"db pool exhausted\" pool=orders wait_ms=") !=
+                               std::string::npos
+                           ? 1
+                           : 0;
     }
     // 12% errors, two thirds of them the pool message.
     CHECK(pool_errors >= 12);
@@ -326,12 +351,14 @@ TEST_CASE("sandbox workload: pod logs follow the behavior", "[sandbox][workload]
     CHECK(w.pod_logs("shop", "no-such-pod", 10, std::nullopt, now).empty());
 
     const auto& search = service(s, "search");
-    const auto crash = w.pod_logs("shop", scenario_pod_name(search, search.revisions.back(), 0), 50, std::nullopt, now);
+    const auto crash = w.pod_logs("shop", scenario_pod_name(search, search.revisions.back(), 0), 50,
+                                  std::nullopt, now);
     REQUIRE_FALSE(crash.empty());
     CHECK(crash.back().find("level=fatal msg=\"index schema mismatch\"") != std::string::npos);
 }
 
-TEST_CASE("sandbox backfill: OpenMetrics history that follows the revisions", "[sandbox][backfill]") {
+TEST_CASE("sandbox backfill: OpenMetrics history that follows the revisions",
+          "[sandbox][backfill]") {
     const auto s = test::default_scenario();
     std::ostringstream out;
     const auto written = write_backfill(out, s, k_epoch, std::chrono::hours(3));
@@ -368,16 +395,19 @@ TEST_CASE("sandbox backfill: OpenMetrics history that follows the revisions", "[
     const auto ratio = [&](std::int64_t from, std::int64_t to) {
         const auto a = at(from);
         const auto b = at(to);
-        const auto errs = sum_matching(b, "service=\"checkout\"", "code=\"5") - sum_matching(a, "service=\"checkout\"", "code=\"5");
-        const auto all = sum_matching(b, "http_requests_total{namespace=\"shop\",service=\"checkout\"") -
-                         sum_matching(a, "http_requests_total{namespace=\"shop\",service=\"checkout\"");
+        const auto errs = sum_matching(b, "service=\"checkout\"", "code=\"5") -
+                          sum_matching(a, "service=\"checkout\"", "code=\"5");
+        const auto all =
+            sum_matching(b, "http_requests_total{namespace=\"shop\",service=\"checkout\"") -
+            sum_matching(a, "http_requests_total{namespace=\"shop\",service=\"checkout\"");
         return errs / all;
     };
     CHECK(ratio(40 * 60, 25 * 60) < 0.01);
     CHECK(ratio(15 * 60, 0) == Approx(0.12).epsilon(0.25));
 }
 
-TEST_CASE("sandbox workload: without the backfill's epoch, start-up counters never fall below the backfilled ones",
+TEST_CASE("sandbox workload: without the backfill's epoch, start-up counters never fall below the "
+          "backfilled ones",
           "[sandbox][workload]") {
     const auto s = test::default_scenario();
     Workload w(s); // epoch: construction time, a little after the epoch the backfill used
@@ -395,7 +425,8 @@ TEST_CASE("sandbox workload: without the backfill's epoch, start-up counters nev
                            std::chrono::seconds(seconds_before);
         std::ostringstream backfill;
         write_backfill(backfill, s, epoch, std::chrono::minutes(30), running);
-        const auto last = samples(backfill.str(), std::to_string(epoch.time_since_epoch().count()) + ".000");
+        const auto last =
+            samples(backfill.str(), std::to_string(epoch.time_since_epoch().count()) + ".000");
         std::size_t compared = 0;
         for (const auto& [key, v] : live) {
             if (key.rfind("http_", 0) == 0 && last.count(key) != 0) {

@@ -37,7 +37,8 @@ struct Alert {
 
 /// What to ask for: matchers (label op "value", validated and escaped) and the state switches.
 struct AlertQuery {
-    std::vector<std::string> filter; // e.g. service="checkout"; each entry may hold several matchers
+    std::vector<std::string>
+        filter; // e.g. service="checkout"; each entry may hold several matchers
     bool active = true;
     bool silenced = false;
     bool inhibited = false;
@@ -91,7 +92,7 @@ struct SilenceSet {
 /// Where a silence was created.
 struct CreatedSilence {
     std::string id;
-    std::string url; // the peer that took it (redacted)
+    std::string url;            // the peer that took it (redacted)
     std::vector<Error> skipped; // peers tried before it that did not answer
 };
 
@@ -99,13 +100,15 @@ struct CreatedSilence {
 std::string silence_body(const NewSilence& silence);
 
 /// Decodes GET /api/v2/silences (an array). Non-2xx and garbage are errors naming `url`.
-Result<std::vector<Silence>> decode_silences(long http_status, std::string_view body, std::string_view url);
+Result<std::vector<Silence>> decode_silences(long http_status, std::string_view body,
+                                             std::string_view url);
 
 /// Decodes GET /api/v2/silence/{id}; 404 is Errc::not_found.
 Result<Silence> decode_silence(long http_status, std::string_view body, std::string_view url);
 
 /// Decodes the answer to POST /api/v2/silences ({"silenceID": "..."}).
-Result<std::string> decode_created_silence(long http_status, std::string_view body, std::string_view url);
+Result<std::string> decode_created_silence(long http_status, std::string_view body,
+                                           std::string_view url);
 
 /// The error for a non-2xx answer: Alertmanager's own message (a JSON string or {"message"}),
 /// else an excerpt of the body; 400 Errc::invalid, 401/403 access_denied, else http_status.
@@ -119,7 +122,8 @@ bool is_silence_id(std::string_view id);
 
 /// Decodes the JSON array of GET /api/v2/alerts. Errors (non-2xx: Alertmanager's plain-string
 /// bodies; wrong types: Errc::bad_response) name `url`, which must already be redacted.
-Result<std::vector<Alert>> decode_alerts(long http_status, std::string_view body, std::string_view url);
+Result<std::vector<Alert>> decode_alerts(long http_status, std::string_view body,
+                                         std::string_view url);
 
 /// Merges the peers' answers: alerts with the same fingerprint count once (the latest update wins).
 /// When every peer failed, the first error is returned with all peers named.
@@ -149,7 +153,8 @@ public:
     /// Requests and decoding of silences(), for batching with other requests.
     Result<std::vector<http::Request>> silence_requests(const std::vector<std::string>& filter,
                                                         std::chrono::milliseconds timeout) const;
-    Result<SilenceSet> decode_silence_list(const std::vector<Result<http::Response>>& responses) const;
+    Result<SilenceSet>
+    decode_silence_list(const std::vector<Result<http::Response>>& responses) const;
     /// One silence by id, from the first peer that knows it; Errc::not_found when the peers that
     /// answered all said 404 (with Alertmanager's message).
     Result<Silence> silence(const std::string& id) const;

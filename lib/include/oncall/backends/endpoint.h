@@ -16,17 +16,17 @@ namespace oncall::backends {
 
 /// What the caller decides for every endpoint of one command.
 struct EndpointDefaults {
-    std::chrono::milliseconds timeout{10000};         // used when the endpoint sets none
+    std::chrono::milliseconds timeout{10000}; // used when the endpoint sets none
     std::chrono::milliseconds connect_timeout{3000};
     http::RetryPolicy retry;
-    std::function<void(std::string_view)> log;        // redacted diagnostics (-v), may be empty
+    std::function<void(std::string_view)> log; // redacted diagnostics (-v), may be empty
 };
 
 /// A client for one configured backend, with its base URL(s).
 struct EndpointClient {
     std::string name;              // "prometheus", "alertmanager", "registry"
-    std::vector<std::string> urls; // every configured URL (an HA set), without trailing slashes; for
-                                   // a kube-service, the API server's service proxy URL
+    std::vector<std::string> urls; // every configured URL (an HA set), without trailing slashes;
+                                   // for a kube-service, the API server's service proxy URL
     http::Client client;
 
     /// The first URL joined with `path` ("/api/v1/query").

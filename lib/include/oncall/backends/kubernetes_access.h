@@ -40,7 +40,7 @@ Result<ObjectMeta> get_service_account(const KubeClient& client, const std::stri
 /// What a grant Secret records (as annotations and labels; it carries no data).
 struct GrantSecret {
     std::string namespace_name;
-    std::string name;            // oncall-grant-<id>
+    std::string name; // oncall-grant-<id>
     std::string grant_id;
     std::string service;
     std::string role;
@@ -49,8 +49,8 @@ struct GrantSecret {
     std::string reason;
     std::string ticket;
     TimePoint expires_at{};
-    std::string approver;        // two-person grants: who approved (annotation oncall.dev/approver)
-    bool break_glass = false;    // annotation oncall.dev/break-glass: "true"
+    std::string approver;     // two-person grants: who approved (annotation oncall.dev/approver)
+    bool break_glass = false; // annotation oncall.dev/break-glass: "true"
 };
 
 /// The Secret object for `grant` (labels managed-by=oncall, grant id, service and role;
@@ -75,8 +75,7 @@ Result<IssuedToken> decode_token_request(const nlohmann::json& object);
 
 /// POST .../serviceaccounts/<account>/token bound to the Secret.
 Result<IssuedToken> request_bound_token(const KubeClient& client, const std::string& ns,
-                                        const std::string& account,
-                                        std::int64_t expiration_seconds,
+                                        const std::string& account, std::int64_t expiration_seconds,
                                         const std::string& secret_name,
                                         const std::string& secret_uid);
 
@@ -89,8 +88,7 @@ Result<ObjectMeta> get_secret(const KubeClient& client, const std::string& ns,
                               const std::string& name);
 
 /// Secrets in `ns` labelled managed-by=oncall that carry a grant id (the grant records).
-Result<std::vector<ObjectMeta>> list_grant_secrets(const KubeClient& client,
-                                                   const std::string& ns);
+Result<std::vector<ObjectMeta>> list_grant_secrets(const KubeClient& client, const std::string& ns);
 
 // ---- two-person grants: CertificateSigningRequests with oncall's own signer ----
 
@@ -111,13 +109,13 @@ struct CsrCondition {
 /// A certificates.k8s.io/v1 CertificateSigningRequest, as far as grants need it.
 struct CertificateRequest {
     ObjectMeta metadata;
-    std::string request_pem;  // spec.request, base64-decoded
+    std::string request_pem;     // spec.request, base64-decoded
     bool request_decodes = true; // false when spec.request is not base64
     std::string signer_name;
-    std::string username;     // set by the API server from the requester's credentials
+    std::string username; // set by the API server from the requester's credentials
     std::vector<std::string> groups;
     std::vector<CsrCondition> conditions;
-    nlohmann::json object;    // as read (sent back on the approval subresource)
+    nlohmann::json object; // as read (sent back on the approval subresource)
 
     /// The condition of that type with status True, if any.
     const CsrCondition* condition(const std::string& type) const;
@@ -143,9 +141,8 @@ Result<List<CertificateRequest>> list_grant_csrs(const KubeClient& client);
 /// PUT the CSR back on its approval subresource with one more condition (type Approved or
 /// Denied, status True); the resourceVersion it was read at makes a concurrent change a 409.
 Result<CertificateRequest> add_csr_condition(const KubeClient& client,
-                                             const CertificateRequest& csr,
-                                             const std::string& type, const std::string& reason,
-                                             const std::string& message);
+                                             const CertificateRequest& csr, const std::string& type,
+                                             const std::string& reason, const std::string& message);
 
 /// Waits (by watch) until the CSR `name` changes after `resource_version` or `timeout` passes;
 /// true when it changed.

@@ -63,11 +63,13 @@ using Query = std::variant<InstantQuery, RangeQuery>;
 /// Decodes a Prometheus API answer. Tolerant of missing optional fields (warnings, errorType),
 /// strict about wrong types: those give Errc::bad_response naming `url` (already redacted).
 /// status "error" envelopes become errors carrying errorType and error in their message.
-Result<QueryResult> decode_query_response(long http_status, std::string_view body, std::string_view url);
+Result<QueryResult> decode_query_response(long http_status, std::string_view body,
+                                          std::string_view url);
 
 /// Decodes a transport result as decode_query_response does; transport errors pass through with
 /// "prometheus at <url>: " in front.
-Result<QueryResult> decode_query_result(const Result<http::Response>& response, std::string_view base_url);
+Result<QueryResult> decode_query_result(const Result<http::Response>& response,
+                                        std::string_view base_url);
 
 /// One active scrape target (/api/v1/targets): its labels and how often it is scraped.
 struct Target {
@@ -78,16 +80,19 @@ struct Target {
 };
 
 /// Decodes a /api/v1/targets answer (active targets only); wrong types are Errc::bad_response.
-Result<std::vector<Target>> decode_targets_response(long http_status, std::string_view body, std::string_view url);
+Result<std::vector<Target>> decode_targets_response(long http_status, std::string_view body,
+                                                    std::string_view url);
 
-/// Client bound to one Prometheus base URL ("http://127.0.0.1:9090", optionally with a path prefix).
+/// Client bound to one Prometheus base URL ("http://127.0.0.1:9090", optionally with a path
+/// prefix).
 class Client {
 public:
     Client(http::Client http, std::string base_url);
 
     /// Runs `queries` at once on one multi handle (or one after another when `sequential`) and
     /// decodes each answer: one result per query, in order; a failed query fails alone.
-    std::vector<Result<QueryResult>> query_all(const std::vector<Query>& queries, bool sequential = false) const;
+    std::vector<Result<QueryResult>> query_all(const std::vector<Query>& queries,
+                                               bool sequential = false) const;
 
     /// The POST request of a query (what query_all sends).
     http::Request request_for(const Query& query) const;

@@ -38,10 +38,12 @@ struct ImageReference {
 Result<ImageReference> parse_image_reference(std::string_view text);
 
 /// The repository an image reference names, without tag or digest: registry/repository when the
-/// reference parses ("nginx:1.2" -> "docker.io/library/nginx"), else the text before its tag or digest.
+/// reference parses ("nginx:1.2" -> "docker.io/library/nginx"), else the text before its tag or
+/// digest.
 std::string repository_of(std::string_view image);
 
-/// Normalizes a repository name ("registry.example/shop/checkout", "nginx") to registry/repository form.
+/// Normalizes a repository name ("registry.example/shop/checkout", "nginx") to registry/repository
+/// form.
 Result<std::string> normalize_repository(std::string_view text);
 
 /// The Accept list of manifest media types: OCI index and manifest, Docker manifest list and v2.
@@ -53,7 +55,8 @@ struct Challenge {
     std::map<std::string, std::string> params;
 };
 
-/// Parses a WWW-Authenticate header value; Errc::bad_response when it is not of the form scheme k="v",....
+/// Parses a WWW-Authenticate header value; Errc::bad_response when it is not of the form scheme
+/// k="v",....
 Result<Challenge> parse_challenge(std::string_view header);
 
 /// True for "sha256:" followed by 64 lower-case hex digits.
@@ -64,13 +67,15 @@ struct RegistryCredential {
     std::string username;
     std::string password;
     std::string identity_token; // an OAuth2 refresh token (docker login to a token service)
-    std::string source;         // "/home/u/.docker/config.json (auths)", "docker-credential-pass (credHelpers)"
+    std::string
+        source; // "/home/u/.docker/config.json (auths)", "docker-credential-pass (credHelpers)"
 };
 
 /// Where credentials are looked for; from_environment() fills it as docker and podman would.
 struct CredentialStores {
     std::string docker_config;   // $DOCKER_CONFIG/config.json, else ~/.docker/config.json
-    std::string containers_auth; // $REGISTRY_AUTH_FILE, else $XDG_RUNTIME_DIR/containers/auth.json ("" if neither)
+    std::string containers_auth; // $REGISTRY_AUTH_FILE, else $XDG_RUNTIME_DIR/containers/auth.json
+                                 // ("" if neither)
     std::chrono::milliseconds helper_timeout{std::chrono::seconds(10)};
     std::size_t helper_max_output = 64u * 1024u;
 
@@ -90,7 +95,8 @@ struct CredentialLookup {
 /// time and output; a helper that is missing, fails (other than "not found"), hangs or prints
 /// garbage is an Errc::access_denied error naming it. A file that is not JSON is an Errc::config
 /// error naming it.
-Result<CredentialLookup> find_registry_credential(const std::string& host, const std::string& repository,
+Result<CredentialLookup> find_registry_credential(const std::string& host,
+                                                  const std::string& repository,
                                                   const CredentialStores& stores);
 
 /// The result of resolving a reference.
@@ -103,7 +109,8 @@ struct Resolved {
 /// whose host matches it; other hosts are contacted over https.
 class RegistryClient {
 public:
-    explicit RegistryClient(config::Endpoint endpoint, std::function<void(std::string_view)> log = {},
+    explicit RegistryClient(config::Endpoint endpoint,
+                            std::function<void(std::string_view)> log = {},
                             std::chrono::milliseconds timeout = std::chrono::seconds(10),
                             CredentialStores stores = CredentialStores::from_environment());
 

@@ -24,13 +24,13 @@ struct TokenSource {
 /// $KUBECONFIG, else ~/.kube/config) and the other keys apply on top of it.
 struct KubernetesConfig {
     std::string server;
-    std::string namespace_name;            // "" = the kubeconfig context's, else "default"
+    std::string namespace_name; // "" = the kubeconfig context's, else "default"
     TokenSource auth;
-    std::vector<std::string> kubeconfigs;  // `kubeconfig:` (a path or a list)
+    std::vector<std::string> kubeconfigs; // `kubeconfig:` (a path or a list)
     std::string kube_context;
     std::string ca_file;
-    std::string cert_file;                 // client certificate (PEM) for mutual TLS
-    std::string key_file;                  // its key
+    std::string cert_file; // client certificate (PEM) for mutual TLS
+    std::string key_file;  // its key
     std::string tls_server_name;
     std::string proxy_url;
     bool insecure_skip_tls_verify = false;
@@ -70,7 +70,7 @@ struct Endpoint {
     std::vector<std::string> urls;
     KubeService kube_service;
     std::vector<std::pair<std::string, std::string>> headers; // sent with every request
-    TokenSource auth;                                          // Bearer
+    TokenSource auth;                                         // Bearer
     BasicAuthConfig basic_auth;
     std::string ca_file;
     std::string cert_file; // client certificate (mutual TLS), with key_file
@@ -117,7 +117,8 @@ struct Context {
     Endpoint registry;
     AccessConfig access;
     SilencesConfig silences;
-    /// How often Prometheus scrapes this context's services when /api/v1/targets cannot say (0: unknown).
+    /// How often Prometheus scrapes this context's services when /api/v1/targets cannot say (0:
+    /// unknown).
     std::chrono::milliseconds scrape_interval{0};
 };
 
@@ -136,8 +137,9 @@ struct Service {
     Slo slo;
     std::vector<std::string> repositories;
     std::map<std::string, std::string> signals; // name -> PromQL template override
-    std::chrono::milliseconds scrape_interval{0}; // `scrape-interval:`; 0: the context's, else unknown
-    bool configured = false;                    // listed in the file (vs. defaults only)
+    std::chrono::milliseconds scrape_interval{
+        0};                  // `scrape-interval:`; 0: the context's, else unknown
+    bool configured = false; // listed in the file (vs. defaults only)
 };
 
 struct Config {

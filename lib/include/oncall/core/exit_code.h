@@ -10,7 +10,7 @@ enum class ExitCode : int {
     success = 0,
     failure = 1,
     usage = 2,
-    partial = 3,        // a backend was unreachable or answered garbage
+    partial = 3, // a backend was unreachable or answered garbage
     access_denied = 4,
     conflict = 5,
     timed_out = 6,      // waiting for a rollout or approval

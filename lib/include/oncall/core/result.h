@@ -1,6 +1,6 @@
 #pragma once
-// Errors as values: Error carries a classified code, a human message, the HTTP status that caused it
-// (0 when none) and whether trying again may help; Result<T> is either a T or an Error.
+// Errors as values: Error carries a classified code, a human message, the HTTP status that caused
+// it (0 when none) and whether trying again may help; Result<T> is either a T or an Error.
 
 #include <cassert>
 #include <string>
@@ -45,7 +45,8 @@ struct Error {
 };
 
 /// Builds an Error; `retryable` defaults to false.
-inline Error make_error(Errc code, std::string message, int http_status = 0, bool retryable = false) {
+inline Error make_error(Errc code, std::string message, int http_status = 0,
+                        bool retryable = false) {
     return Error{code, std::move(message), http_status, retryable};
 }
 
@@ -58,16 +59,31 @@ public:
     bool ok() const noexcept { return m_v.index() == 0; }
     explicit operator bool() const noexcept { return ok(); }
 
-    T& value() & { assert(ok()); return std::get<0>(m_v); }
-    const T& value() const& { assert(ok()); return std::get<0>(m_v); }
-    T&& value() && { assert(ok()); return std::get<0>(std::move(m_v)); }
+    T& value() & {
+        assert(ok());
+        return std::get<0>(m_v);
+    }
+    const T& value() const& {
+        assert(ok());
+        return std::get<0>(m_v);
+    }
+    T&& value() && {
+        assert(ok());
+        return std::get<0>(std::move(m_v));
+    }
     T* operator->() { return &value(); }
     const T* operator->() const { return &value(); }
     T& operator*() & { return value(); }
     const T& operator*() const& { return value(); }
 
-    const Error& error() const& { assert(!ok()); return std::get<1>(m_v); }
-    Error&& error() && { assert(!ok()); return std::get<1>(std::move(m_v)); }
+    const Error& error() const& {
+        assert(!ok());
+        return std::get<1>(m_v);
+    }
+    Error&& error() && {
+        assert(!ok());
+        return std::get<1>(std::move(m_v));
+    }
 
     template <class U> T value_or(U&& fallback) const& {
         return ok() ? value() : static_cast<T>(std::forward<U>(fallback));
@@ -85,8 +101,14 @@ public:
 
     bool ok() const noexcept { return !m_failed; }
     explicit operator bool() const noexcept { return ok(); }
-    const Error& error() const& { assert(m_failed); return m_error; }
-    Error&& error() && { assert(m_failed); return std::move(m_error); }
+    const Error& error() const& {
+        assert(m_failed);
+        return m_error;
+    }
+    Error&& error() && {
+        assert(m_failed);
+        return std::move(m_error);
+    }
 
 private:
     Error m_error;
@@ -94,6 +116,8 @@ private:
 };
 
 /// Success value for Result<void>.
-inline Result<void> ok_result() { return {}; }
+inline Result<void> ok_result() {
+    return {};
+}
 
 } // namespace oncall

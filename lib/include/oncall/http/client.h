@@ -1,7 +1,8 @@
 #pragma once
-// HTTP over libcurl: one request at a time (perform), many at once on one multi handle (perform_all),
-// or a streamed body (stream, for watches). Transient failures of idempotent requests are retried;
-// every URL and header that reaches an error message or a log line is redacted first.
+// HTTP over libcurl: one request at a time (perform), many at once on one multi handle
+// (perform_all), or a streamed body (stream, for watches). Transient failures of idempotent
+// requests are retried; every URL and header that reaches an error message or a log line is
+// redacted first.
 //
 // Who reports what: transport failures are Errors from the client, classified (Errc::dns, connect,
 // timeout, tls, too_large, bad_response for non-HTTP or cut-short replies, invalid for bad URLs)
@@ -97,8 +98,8 @@ struct RetryPolicy {
 /// PEM text in memory (kubeconfig's *-data fields); when both are set, the PEM text wins. Handed to
 /// libcurl's own options (CAINFO / CAINFO_BLOB, SSLCERT / SSLCERT_BLOB, SSLKEY / SSLKEY_BLOB).
 struct TlsOptions {
-    std::string ca_file;          // CA bundle (PEM) that verifies the server; "" for the system store
-    std::string ca_pem;           // the same, in memory
+    std::string ca_file; // CA bundle (PEM) that verifies the server; "" for the system store
+    std::string ca_pem;  // the same, in memory
     std::string client_cert_file; // client certificate (PEM, may hold the chain) for mutual TLS
     std::string client_cert_pem;  // the same, in memory
     std::string client_key_file;  // its private key (PEM); never logged
@@ -109,23 +110,26 @@ struct TlsOptions {
     bool insecure_skip_verify = false; // warns loudly when used
 
     /// True when a client certificate (file or PEM) is configured.
-    bool has_client_certificate() const noexcept { return !client_cert_file.empty() || !client_cert_pem.empty(); }
+    bool has_client_certificate() const noexcept {
+        return !client_cert_file.empty() || !client_cert_pem.empty();
+    }
 };
 
 struct ClientOptions {
-    /// What the server is, for messages: "prometheus" gives "prometheus at <url>: timed out after 3s".
+    /// What the server is, for messages: "prometheus" gives "prometheus at <url>: timed out after
+    /// 3s".
     std::string name;
     std::chrono::milliseconds connect_timeout{3000};
     std::chrono::milliseconds total_timeout{10000};
     TlsOptions tls;
-    std::string bearer_token;                 // sent as Authorization: Bearer; never logged
+    std::string bearer_token; // sent as Authorization: Bearer; never logged
     /// Proxy for every request of this client (http://, https:// or socks5://, as kubeconfig's
     /// proxy-url); when set, http_proxy/https_proxy/no_proxy are ignored. socks5 resolves names on
     /// the proxy (socks5h), as Go's dialer does. Credentials in it are never logged.
     std::string proxy_url;
-    std::size_t max_body_bytes = 32u << 20u;  // larger bodies fail with Errc::too_large
+    std::size_t max_body_bytes = 32u << 20u; // larger bodies fail with Errc::too_large
     RetryPolicy retry;
-    std::string user_agent;                   // default "oncall/<version>"
+    std::string user_agent; // default "oncall/<version>"
     /// Follow up to 5 redirects (http/https only); credentials are dropped when the host changes.
     bool follow_redirects = false;
     /// Send Accept-Encoding and decompress; max_body_bytes then caps the decompressed size.
@@ -186,7 +190,8 @@ struct BoundRequest {
 /// Sends requests of several clients (say Prometheus, Alertmanager and Kubernetes) concurrently on
 /// one multi handle, at most max_parallel in flight; one result per request, in order. Each request
 /// is retried per its own client's policy.
-std::vector<Result<Response>> perform_all(const std::vector<BoundRequest>& requests, std::size_t max_parallel = 8);
+std::vector<Result<Response>> perform_all(const std::vector<BoundRequest>& requests,
+                                          std::size_t max_parallel = 8);
 
 /// The warning for sending a credential (bearer token, password) to `url` in clear text: set when
 /// the URL is http:// and its host is not loopback (localhost, 127.0.0.0/8, ::1), else nullopt.
@@ -212,10 +217,10 @@ std::string url_encode(std::string_view text);
 /// spaces, "..." when cut), for error messages.
 std::string body_excerpt(std::string_view body, std::size_t limit);
 
-/// Error for a response whose status was not expected: "<what> at <url>: HTTP 503 Service Unavailable".
-/// 401/403 give Errc::access_denied (naming the response's credential_source), 404 Errc::not_found,
-/// 409 Errc::conflict, others Errc::http_status; a short, single-line excerpt of a plain-text or JSON
-/// body is appended.
+/// Error for a response whose status was not expected: "<what> at <url>: HTTP 503 Service
+/// Unavailable". 401/403 give Errc::access_denied (naming the response's credential_source), 404
+/// Errc::not_found, 409 Errc::conflict, others Errc::http_status; a short, single-line excerpt of a
+/// plain-text or JSON body is appended.
 Error status_error(const Response& response, std::string_view what);
 
 /// The advice of a 401/403 answer: which credential was sent and where it came from, or that none
@@ -224,7 +229,7 @@ std::string denied_advice(const Response& response);
 
 /// Delay a Retry-After value asks for (delta-seconds or HTTP-date, relative to `now`); nullopt when
 /// the value is neither.
-std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value,
-                                                           std::chrono::system_clock::time_point now);
+std::optional<std::chrono::milliseconds>
+parse_retry_after(std::string_view value, std::chrono::system_clock::time_point now);
 
 } // namespace oncall::http

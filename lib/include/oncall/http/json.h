@@ -5,9 +5,8 @@
 #include "oncall/core/result.h"
 #include "oncall/http/client.h"
 
-#include <nlohmann/json.hpp>
-
 #include <cstddef>
+#include <nlohmann/json.hpp>
 #include <string_view>
 
 namespace oncall::http {

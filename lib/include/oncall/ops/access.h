@@ -51,9 +51,9 @@ struct AccessStores {
 /// What request_access issued, and the earlier grant for the same key it replaced (if any).
 struct IssuedGrant {
     Grant grant;
-    std::optional<Grant> replaced;  // the previous grant for this context + service + role
-    bool replaced_revoked = false;  // its Secret was deleted (or already gone)
-    NotifyOutcome notified;         // break-glass roles notify; others do not attempt
+    std::optional<Grant> replaced; // the previous grant for this context + service + role
+    bool replaced_revoked = false; // its Secret was deleted (or already gone)
+    NotifyOutcome notified;        // break-glass roles notify; others do not attempt
 };
 
 /// Issues a grant for `service`: SelfSubjectReview, service-account cap, grant Secret, bound
@@ -62,24 +62,22 @@ struct IssuedGrant {
 /// for the same key is revoked once the new one is stored. `progress` receives redacted lines
 /// for -v.
 Result<IssuedGrant> request_access(const kube::KubeClient& client, const config::Context& context,
-                             const config::Service& service, const AccessRequest& request,
-                             const AccessStores& stores,
-                             const std::function<void(std::string_view)>& progress = {});
+                                   const config::Service& service, const AccessRequest& request,
+                                   const AccessStores& stores,
+                                   const std::function<void(std::string_view)>& progress = {});
 
 /// What revoke_access did.
 struct RevokeResult {
     Grant grant;
-    bool secret_deleted = false;   // false when the Secret was already gone
+    bool secret_deleted = false; // false when the Secret was already gone
 };
 
 /// Revokes the local grants for `service` in the context (all roles, or only `role`): deletes
 /// each grant Secret (the server then refuses the token), removes the local grant, audits it.
 /// No local grant is an Errc::not_found error.
-Result<std::vector<RevokeResult>> revoke_access(const kube::KubeClient& client,
-                                                const config::Context& context,
-                                                const config::Service& service,
-                                                const std::string& role,
-                                                const AccessStores& stores);
+Result<std::vector<RevokeResult>>
+revoke_access(const kube::KubeClient& client, const config::Context& context,
+              const config::Service& service, const std::string& role, const AccessStores& stores);
 
 /// The credential for a write to `service`: with access.require-grant, the token of an active
 /// deployer grant for exactly this service, context and namespace, minted by the server that
@@ -88,7 +86,7 @@ Result<std::vector<RevokeResult>> revoke_access(const kube::KubeClient& client,
 struct WriteAccess {
     std::optional<std::string> bearer_token; // the grant's token; never print it
     std::optional<Grant> grant;
-    std::optional<std::string> warning;      // under 5 minutes left
+    std::optional<std::string> warning; // under 5 minutes left
 };
 
 /// How a connection trusts its server, as grants record it: "ca-sha256:<hex>" of the CA bundle
@@ -100,13 +98,11 @@ Result<std::string> server_identity(const kube::Connection& connection);
 /// minted by another server (scheme, host, port, path compared normalised), or trusted through
 /// another CA, or recorded without the server's identity (older grants) is refused before
 /// anything is sent.
-Result<WriteAccess> write_access_for(const config::Context& context,
-                                     const config::Service& service,
+Result<WriteAccess> write_access_for(const config::Context& context, const config::Service& service,
                                      const kube::Connection& connection, const GrantStore& store);
 
 /// Same, with the user's default store.
-Result<WriteAccess> write_access_for(const config::Context& context,
-                                     const config::Service& service,
+Result<WriteAccess> write_access_for(const config::Context& context, const config::Service& service,
                                      const kube::Connection& connection);
 
 /// Rewrites a 401/403 that the server gave a grant token into an access-denied error that says

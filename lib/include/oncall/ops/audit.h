@@ -4,7 +4,6 @@
 #include "oncall/core/result.h"
 
 #include <nlohmann/json.hpp>
-
 #include <string>
 
 namespace oncall::ops {
@@ -25,9 +24,11 @@ std::string new_attempt_id();
 /// Writes the write-ahead line of an attempt: `record` with "phase": "intent" and "attempt": id.
 /// Call it before the first request that changes a cluster; when it fails, make no such request.
 /// The error says that nothing was changed.
-Result<void> audit_intent(const std::string& path, nlohmann::json record, const std::string& attempt);
+Result<void> audit_intent(const std::string& path, nlohmann::json record,
+                          const std::string& attempt);
 
 /// Writes the outcome line of an attempt: `record` with "phase": "result" and "attempt": id.
-Result<void> audit_result(const std::string& path, nlohmann::json record, const std::string& attempt);
+Result<void> audit_result(const std::string& path, nlohmann::json record,
+                          const std::string& attempt);
 
 } // namespace oncall::ops

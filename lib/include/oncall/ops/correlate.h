@@ -24,8 +24,8 @@ struct Point {
 
 /// A signal over time, with its SLO threshold when it has one.
 struct SignalSeries {
-    std::string name;  // "error_ratio"
-    std::string title; // "error ratio"
+    std::string name;          // "error_ratio"
+    std::string title;         // "error ratio"
     std::vector<Point> points; // ascending by time; gaps allowed
     std::optional<double> threshold;
     Direction direction = Direction::higher_is_worse;
@@ -76,7 +76,8 @@ std::optional<double> median_between(const SignalSeries& series, TimePoint from,
 
 /// True when `after` is worse than `before` by the options' standard for this signal: it crosses
 /// the threshold, or grows by min_ratio (with an absolute floor of a tenth of the threshold).
-bool is_worse(const SignalSeries& series, double before, double after, const CorrelationOptions& options);
+bool is_worse(const SignalSeries& series, double before, double after,
+              const CorrelationOptions& options);
 
 /// True when `value` breaches the signal's threshold (false without a threshold).
 bool breaches(const SignalSeries& series, double value);
@@ -88,20 +89,23 @@ bool breaches_baseline(const std::string& signal, double baseline, double value)
 
 /// The moment a signal changed for the worse: the latest significant change point of any signal
 /// (the earliest among signals when several changed). nullopt when nothing changed.
-std::optional<Onset> find_onset(const std::vector<SignalSeries>& signals, const CorrelationOptions& options = {});
+std::optional<Onset> find_onset(const std::vector<SignalSeries>& signals,
+                                const CorrelationOptions& options = {});
 
 /// The newest revision deployed at most max_lag before the onset (or anywhere in the series when
 /// onset is unknown) after which some signal is worse than before it. nullopt when no deploy
 /// explains the change.
 std::optional<Suspect> find_suspect(const std::vector<RevisionInfo>& revisions,
-                                    const std::vector<SignalSeries>& signals, const std::optional<Onset>& onset,
+                                    const std::vector<SignalSeries>& signals,
+                                    const std::optional<Onset>& onset,
                                     const CorrelationOptions& options = {});
 
 /// The newest revision older than `bad_revision` that was healthy while it ran (no signal over its
 /// threshold, none markedly worse than the revision before it) and whose artifacts differ from the
 /// bad one's; when no metrics cover a candidate's time it is taken only if no candidate is known
 /// healthy, and the reason says so. Errc::not_found when there is no earlier revision.
-Result<RollbackTarget> pick_rollback_target(const std::vector<RevisionInfo>& revisions, int bad_revision,
+Result<RollbackTarget> pick_rollback_target(const std::vector<RevisionInfo>& revisions,
+                                            int bad_revision,
                                             const std::vector<SignalSeries>& signals, TimePoint now,
                                             const CorrelationOptions& options = {});
 

@@ -8,9 +8,8 @@
 #include "oncall/core/result.h"
 #include "oncall/ops/deploy_plan.h"
 
-#include <nlohmann/json.hpp>
-
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,21 +25,20 @@ const char* deploy_action_name(DeployAction action) noexcept;
 struct ChangeRequest {
     DeployAction action = DeployAction::rollback;
     config::Service service;
-    std::optional<long> to_revision;  // rollback --to-revision
-    std::vector<std::string> images;  // redeploy --image [CONTAINER=]REF
-    std::string reason;               // --reason
-    std::string actor;                // who, for change-cause, the Event and the audit line
+    std::optional<long> to_revision; // rollback --to-revision
+    std::vector<std::string> images; // redeploy --image [CONTAINER=]REF
+    std::string reason;              // --reason
+    std::string actor;               // who, for change-cause, the Event and the audit line
     bool dry_run = false;
-    bool force = false;               // write even when a GitOps controller owns the Deployment
+    bool force = false; // write even when a GitOps controller owns the Deployment
     /// Bearer token for the writes (an access grant's); nullopt: the context's own credentials.
     std::optional<std::string> write_token;
 };
 
 /// Picks a rollback target from signals (newest earlier revision that was healthy while it ran);
 /// nullopt when no metrics are available, so the "previous revision" rule applies.
-using SignalTargetRule =
-    std::function<Result<std::optional<TargetChoice>>(const std::vector<kube::Revision>& revisions,
-                                                      const kube::Revision& current)>;
+using SignalTargetRule = std::function<Result<std::optional<TargetChoice>>(
+    const std::vector<kube::Revision>& revisions, const kube::Revision& current)>;
 
 /// What a change will do, decided before anything is written.
 struct ChangePlan {
@@ -48,14 +46,14 @@ struct ChangePlan {
     kube::Deployment deployment;
     std::vector<kube::Revision> revisions;
     RevisionRef from;
-    RevisionRef to;                 // for redeploy: revision 0 (a new one) and the artifacts it will run
-    std::string rule;               // why this target
-    bool skip = false;              // nothing to do (already running the target)
+    RevisionRef to;    // for redeploy: revision 0 (a new one) and the artifacts it will run
+    std::string rule;  // why this target
+    bool skip = false; // nothing to do (already running the target)
     std::string skip_reason;
     std::optional<std::string> gitops; // owner overridden with --force
     kube::PatchType patch_type = kube::PatchType::json_patch;
-    std::string patch;              // body
-    std::string cause;              // change-cause text
+    std::string patch; // body
+    std::string cause; // change-cause text
 };
 
 /// Plans a rollback: refuses a paused Deployment and (without force) a GitOps-owned one
@@ -81,12 +79,14 @@ struct Applied {
 /// Sends the patch (with ?dryRun=All when asked) using the request's write token; a concurrent
 /// change is Errc::conflict and nothing is overwritten. Without dry-run, then posts a core/v1
 /// Event on the Deployment.
-Result<Applied> apply_plan(const kube::Api& client, const ChangePlan& plan, const ChangeRequest& request);
+Result<Applied> apply_plan(const kube::Api& client, const ChangePlan& plan,
+                           const ChangeRequest& request);
 
 /// The audit record of a change (no credentials): who, where, what, from/to revision and digests,
 /// why, the result and the exit code.
-nlohmann::json change_audit_record(const std::string& context, const ChangeRequest& request, const ChangePlan& plan,
-                                   const std::string& result, int exit_code);
+nlohmann::json change_audit_record(const std::string& context, const ChangeRequest& request,
+                                   const ChangePlan& plan, const std::string& result,
+                                   int exit_code);
 
 /// The JSON of a revision reference: {"revision", "artifacts"}.
 nlohmann::json revision_ref_json(const RevisionRef& ref);

@@ -7,7 +7,6 @@
 #include "oncall/core/result.h"
 
 #include <nlohmann/json.hpp>
-
 #include <optional>
 #include <string>
 #include <vector>
@@ -42,7 +41,7 @@ std::optional<std::string> gitops_owner(const kube::Deployment& deployment);
 /// The GitOps object that owns a Deployment, as its own CLI names it.
 struct GitOpsOwner {
     enum class Tool { argocd, flux_kustomization, flux_helmrelease } tool = Tool::argocd;
-    std::string name;      // Argo CD application / Flux Kustomization or HelmRelease
+    std::string name;           // Argo CD application / Flux Kustomization or HelmRelease
     std::string namespace_name; // Flux: the object's namespace when the labels say ("" otherwise)
 };
 
@@ -52,19 +51,20 @@ struct GitOpsOwner {
 std::optional<GitOpsOwner> gitops_owner_of(const kube::Deployment& deployment);
 
 /// The change-cause text recorded with a write: "oncall rollback by alice: <reason>".
-std::string change_cause(const std::string& action, const std::string& actor, const std::string& reason);
+std::string change_cause(const std::string& action, const std::string& actor,
+                         const std::string& reason);
 
 /// The rollback patch of DESIGN.md: JSON patch testing /metadata/resourceVersion, then replacing
 /// /spec/template (the revision's template without pod-template-hash) and /metadata/annotations
 /// (kept: the Deployment's own revision bookkeeping; copied: the ReplicaSet's other annotations;
 /// set: change-cause).
-nlohmann::json build_rollback_patch(const kube::Deployment& deployment, const kube::Revision& target,
-                                    const std::string& cause);
+nlohmann::json build_rollback_patch(const kube::Deployment& deployment,
+                                    const kube::Revision& target, const std::string& cause);
 
 /// The restart patch (strategic merge): template annotation kubectl.kubernetes.io/restartedAt,
 /// change-cause, and metadata.resourceVersion as the precondition.
-nlohmann::json build_restart_patch(const kube::Deployment& deployment, const std::string& restarted_at,
-                                   const std::string& cause);
+nlohmann::json build_restart_patch(const kube::Deployment& deployment,
+                                   const std::string& restarted_at, const std::string& cause);
 
 /// One --image argument: optional container name and the reference as typed.
 struct ImageChange {
@@ -85,17 +85,21 @@ Result<std::vector<ImageChange>> assign_containers(const kube::Deployment& deplo
 Result<std::vector<std::string>> allowed_repositories(const std::vector<std::string>& configured,
                                                       const kube::Deployment& deployment);
 
-/// Refuses (Errc::access_denied, exit 4) a reference outside the allowed repositories, listing them.
+/// Refuses (Errc::access_denied, exit 4) a reference outside the allowed repositories, listing
+/// them.
 Result<void> check_reference_allowed(const registry::ImageReference& reference,
-                                     const std::vector<std::string>& allowed, const std::string& service);
+                                     const std::vector<std::string>& allowed,
+                                     const std::string& service);
 
 /// The image patch: JSON patch testing resourceVersion and each container's name, replacing each
 /// changed container's image with its pinned (name@sha256) reference, and setting change-cause.
 /// Every change must carry a digest.
 Result<nlohmann::json> build_image_patch(const kube::Deployment& deployment,
-                                         const std::vector<ImageChange>& changes, const std::string& cause);
+                                         const std::vector<ImageChange>& changes,
+                                         const std::string& cause);
 
 /// The images of the template after applying the changes (for the plan's "to" side).
-std::vector<std::string> images_after(const kube::Deployment& deployment, const std::vector<ImageChange>& changes);
+std::vector<std::string> images_after(const kube::Deployment& deployment,
+                                      const std::vector<ImageChange>& changes);
 
 } // namespace oncall::ops

@@ -41,14 +41,14 @@ struct Grant {
     std::string secret_uid;      // uid of that Secret (the token is bound to it)
     std::string requester;       // who asked (from a SelfSubjectReview)
     std::string reason;
-    std::string ticket;          // may be empty
+    std::string ticket; // may be empty
     TimePoint issued_at{};
-    TimePoint expires_at{};      // when the token stops working (the token's own exp claim when
-                                 // it has one, whatever the file says)
+    TimePoint expires_at{}; // when the token stops working (the token's own exp claim when
+                            // it has one, whatever the file says)
     std::optional<TimePoint> claimed_expires_at; // set when the file claimed a later expiry
-    std::string token;           // bearer token; secret
-    bool break_glass = false;    // issued through a break-glass role
-    std::string approver;        // who approved it (two-person roles), else empty
+    std::string token;                           // bearer token; secret
+    bool break_glass = false;                    // issued through a break-glass role
+    std::string approver;                        // who approved it (two-person roles), else empty
 
     /// Time until expiry relative to `ref` (negative once expired).
     std::chrono::milliseconds time_left(TimePoint ref) const { return expires_at - ref; }
@@ -75,7 +75,7 @@ enum class GrantStatus { active, none, expired };
 /// Outcome of find_active_grant: an active grant, or none / expired (with the expired grant).
 struct GrantLookup {
     GrantStatus status = GrantStatus::none;
-    std::optional<Grant> grant;         // set for active and expired
+    std::optional<Grant> grant; // set for active and expired
     std::chrono::milliseconds time_left{0};
 
     bool active() const { return status == GrantStatus::active; }

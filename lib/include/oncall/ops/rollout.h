@@ -22,7 +22,8 @@ const char* rollout_state_name(RolloutState state) noexcept;
 struct PodProblem {
     std::string pod;
     std::string container;
-    std::string reason;  // CrashLoopBackOff, ImagePullBackOff, ErrImagePull, NotReady, Restarting, ...
+    std::string
+        reason; // CrashLoopBackOff, ImagePullBackOff, ErrImagePull, NotReady, Restarting, ...
     std::string message;
     int restarts = 0;
     bool in_new_replicaset = false; // belongs to the ReplicaSet of the current template
@@ -33,18 +34,19 @@ struct PodProblem {
 /// The rollout state with kubectl's counts and message.
 struct RolloutStatus {
     std::string name;
-    long revision = 0;            // the Deployment's revision annotation
+    long revision = 0; // the Deployment's revision annotation
     RolloutState state = RolloutState::progressing;
-    bool observed = false;        // status.observedGeneration >= metadata.generation
+    bool observed = false; // status.observedGeneration >= metadata.generation
     int desired = 0;
     int updated = 0;
     int ready = 0;
     int available = 0;
-    int total = 0;                // status.replicas (old + new)
-    std::string message;          // kubectl's sentence ("Waiting for deployment ... 1 of 3 updated replicas are available...")
+    int total = 0;       // status.replicas (old + new)
+    std::string message; // kubectl's sentence ("Waiting for deployment ... 1 of 3 updated replicas
+                         // are available...")
     std::vector<PodProblem> problems;
     std::string resource_version;
-    std::string reason;           // why it failed or is paused (the pod problem, the deadline); "" otherwise
+    std::string reason; // why it failed or is paused (the pod problem, the deadline); "" otherwise
 };
 
 /// Judges a Deployment exactly as `kubectl rollout status` does (observedGeneration, updated /
@@ -57,20 +59,23 @@ RolloutStatus evaluate_rollout(const kube::Deployment& deployment);
 /// ReplicaSet (the one whose template is the Deployment's): a crash loop or an image that cannot be
 /// pulled there is `failed` at once, with the pod's problem as the reason. `pods` may hold pods of
 /// any of the Deployment's ReplicaSets; problems of old ones are listed but never fail it.
-RolloutStatus assess_rollout(const kube::Deployment& deployment, const std::vector<kube::ReplicaSet>& replicasets,
+RolloutStatus assess_rollout(const kube::Deployment& deployment,
+                             const std::vector<kube::ReplicaSet>& replicasets,
                              const std::vector<kube::Pod>& pods);
 
 /// "pod P container C: REASON (N restarts)".
 std::string problem_sentence(const PodProblem& problem);
 
 /// The problems of `pods`; `new_replicaset_uid` marks those of the current template's ReplicaSet.
-std::vector<PodProblem> pod_problems(const std::vector<kube::Pod>& pods, const std::string& new_replicaset_uid);
+std::vector<PodProblem> pod_problems(const std::vector<kube::Pod>& pods,
+                                     const std::string& new_replicaset_uid);
 
 /// The ReplicaSet of the Deployment's current template among `replicasets` (nullptr when none yet).
 const kube::ReplicaSet* new_replicaset(const kube::Deployment& deployment,
                                        const std::vector<kube::ReplicaSet>& replicasets);
 
-/// Reads the Deployment, its ReplicaSets and pods, and returns the rollout status with pod problems.
+/// Reads the Deployment, its ReplicaSets and pods, and returns the rollout status with pod
+/// problems.
 Result<RolloutStatus> read_rollout_status(const kube::Api& client, const std::string& ns,
                                           const std::string& name);
 
@@ -91,9 +96,9 @@ struct WaitResult {
 };
 
 /// Follows the rollout with watches on the Deployment and its pods (not polling) until it is
-/// assess_rollout calls it complete, failed (progress deadline, a fatal pod problem), paused, or the
-/// timeout passes. Errors are transport/API failures only.
-Result<WaitResult> wait_for_rollout(const kube::Api& client, const std::string& ns, const std::string& name,
-                                    const WaitOptions& options);
+/// assess_rollout calls it complete, failed (progress deadline, a fatal pod problem), paused, or
+/// the timeout passes. Errors are transport/API failures only.
+Result<WaitResult> wait_for_rollout(const kube::Api& client, const std::string& ns,
+                                    const std::string& name, const WaitOptions& options);
 
 } // namespace oncall::ops

@@ -21,9 +21,9 @@ enum class SignalUnit { per_second, ratio, seconds, fraction };
 
 /// One signal of a service: its name ("error_ratio"), PromQL, SLO threshold and how to read it.
 struct SignalSpec {
-    std::string name;   // snake_case JSON name: request_rate, error_ratio, latency_p99, saturation
-    std::string title;  // for people: "error ratio"
-    std::string query;  // PromQL with the selector substituted
+    std::string name;  // snake_case JSON name: request_rate, error_ratio, latency_p99, saturation
+    std::string title; // for people: "error ratio"
+    std::string query; // PromQL with the selector substituted
     std::optional<double> threshold;
     SignalUnit unit = SignalUnit::ratio;
     Direction direction = Direction::higher_is_worse;

@@ -42,8 +42,8 @@ struct SilenceView {
 /// Result of `oncall silence SERVICE`.
 struct CreatedSilenceResult {
     std::string service;
-    alertmanager::Silence silence; // as sent, with the id Alertmanager gave it
-    std::string alertmanager;      // the peer that took it (redacted URL)
+    alertmanager::Silence silence;    // as sent, with the id Alertmanager gave it
+    std::string alertmanager;         // the peer that took it (redacted URL)
     std::vector<std::string> skipped; // peers that did not answer first (messages)
 };
 
@@ -61,12 +61,13 @@ std::string regex_quote(std::string_view text);
 /// The silence's matchers: the service's alert matchers, plus alertname = NAME for one name or
 /// alertname =~ "N1|N2" (each name quoted) for several. Errc::invalid for an empty name, a name
 /// with control characters, or a service matcher that does not parse.
-Result<std::vector<alertmanager::SilenceMatcher>> silence_matchers(const config::Service& service,
-                                                                   const std::vector<std::string>& alerts);
+Result<std::vector<alertmanager::SilenceMatcher>>
+silence_matchers(const config::Service& service, const std::vector<std::string>& alerts);
 
 /// Checks every flag before anything is sent: --reason non-empty one line, --ticket one line,
 /// --for a positive duration of at most the context's silences.max (Errc::invalid otherwise).
-Result<ValidatedSilence> validate_silence(const config::Context& context, const config::Service& service,
+Result<ValidatedSilence> validate_silence(const config::Context& context,
+                                          const config::Service& service,
                                           const SilenceRequest& request);
 
 /// "reason" or "reason [ticket ID]": the silence's comment.
@@ -82,7 +83,8 @@ bool silence_covers_service(const alertmanager::Silence& silence, const config::
 /// Who creates the silence: the username of a SelfSubjectReview when the context has
 /// Kubernetes and it answers within a few seconds, else the local user. `note` receives why the
 /// fallback was used.
-std::string silence_author(const config::Context& context, const std::function<void(std::string_view)>& note);
+std::string silence_author(const config::Context& context,
+                           const std::function<void(std::string_view)>& note);
 
 /// The Alertmanager client of the context; Errc::config when none is configured.
 Result<alertmanager::Client> silence_client(const config::Context& context,
@@ -91,10 +93,10 @@ Result<alertmanager::Client> silence_client(const config::Context& context,
 /// Creates the silence on the first peer that answers. An audit line saying what is about to be
 /// done is written (fsync'd) before the request, and one with the outcome after it; if the first
 /// cannot be written, nothing is sent.
-Result<CreatedSilenceResult> create_silence(const alertmanager::Client& client, const config::Context& context,
-                                            const config::Service& service, const ValidatedSilence& request,
-                                            const std::string& author, const std::string& audit_path,
-                                            TimePoint start = now());
+Result<CreatedSilenceResult>
+create_silence(const alertmanager::Client& client, const config::Context& context,
+               const config::Service& service, const ValidatedSilence& request,
+               const std::string& author, const std::string& audit_path, TimePoint start = now());
 
 /// Active and pending silences across the HA set, merged by id; with a service, only those that
 /// carry its matchers. Sorted by end time.
@@ -104,8 +106,9 @@ Result<std::vector<SilenceView>> list_silences(const alertmanager::Client& clien
 
 /// Expires silence `id` (looked up first: an unknown id is Errc::not_found with Alertmanager's
 /// answer, and nothing is expired). Audited like create_silence.
-Result<ExpiredSilenceResult> expire_silence(const alertmanager::Client& client, const config::Context& context,
-                                            const std::string& id, const std::string& author,
+Result<ExpiredSilenceResult> expire_silence(const alertmanager::Client& client,
+                                            const config::Context& context, const std::string& id,
+                                            const std::string& author,
                                             const std::string& audit_path);
 
 /// Seconds left until the silence ends (0 when ended or unknown).

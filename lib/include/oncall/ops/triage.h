@@ -9,8 +9,8 @@
 #include "oncall/core/exit_code.h"
 #include "oncall/core/result.h"
 #include "oncall/core/time.h"
-#include "oncall/ops/correlate.h"
 #include "oncall/core/untrusted.h"
+#include "oncall/ops/correlate.h"
 #include "oncall/ops/rollout.h"
 #include "oncall/ops/signals.h"
 
@@ -39,10 +39,10 @@ const char* drift_kind_name(DriftKind kind) noexcept;
 
 /// How one backend fared.
 struct SourceStatus {
-    std::string name;      // prometheus, alertmanager, kubernetes
-    std::string url;       // redacted
+    std::string name; // prometheus, alertmanager, kubernetes
+    std::string url;  // redacted
     bool ok = false;
-    bool skipped = false;  // not configured in this context
+    bool skipped = false; // not configured in this context
     std::chrono::milliseconds elapsed{0};
     std::optional<Error> error;
     std::vector<std::string> warnings; // shown, never dropped
@@ -52,18 +52,18 @@ struct SourceStatus {
 /// What Kubernetes told us about the service.
 struct KubeFacts {
     kube::Deployment deployment;
-    std::vector<kube::Revision> revisions; // newest first
+    std::vector<kube::Revision> revisions;     // newest first
     std::vector<kube::ReplicaSet> replicasets; // the Deployment's (revisions are made from them)
-    std::vector<kube::Pod> pods;           // pods of the newest ReplicaSet
-    std::vector<std::string> log_lines;    // recent lines of the newest pods
-    bool live = true;                      // false for --at in the past: pods and rollout not read
+    std::vector<kube::Pod> pods;               // pods of the newest ReplicaSet
+    std::vector<std::string> log_lines;        // recent lines of the newest pods
+    bool live = true; // false for --at in the past: pods and rollout not read
 };
 
 /// Everything the engine needs; absent facts come with their source's failure in `sources`.
 struct TriageFacts {
     std::string service;
     std::string context;
-    TimePoint at;                         // the moment the report describes
+    TimePoint at; // the moment the report describes
     std::chrono::milliseconds window{std::chrono::hours(1)};
     std::vector<SignalSpec> specs;
     std::vector<std::optional<SignalSeries>> series; // per spec; nullopt when its query failed
@@ -127,7 +127,7 @@ struct LogPattern {
 /// An instance or template that does not run exactly the artifact its revision names.
 struct DriftReport {
     DriftKind kind = DriftKind::mutable_tag;
-    std::string pod;       // "" for the Deployment's template
+    std::string pod; // "" for the Deployment's template
     std::string container;
     std::string expected;
     std::string running;
@@ -144,7 +144,8 @@ struct TriageReport {
     std::optional<TimePoint> since;
     std::string since_reason;
     std::vector<alertmanager::Alert> alerts;
-    std::vector<alertmanager::Silence> silences; // active ones of the service, or silencing its alerts
+    std::vector<alertmanager::Silence>
+        silences; // active ones of the service, or silencing its alerts
     std::vector<SignalReport> signals;
     std::vector<DeployReport> deploys;
     std::optional<SuspectReport> suspect;
@@ -183,9 +184,10 @@ std::vector<DriftReport> find_drift(const KubeFacts& kube);
 /// What to triage and how long each source may take.
 struct TriageRequest {
     std::string service;
-    std::optional<TimePoint> at;   // default: now
+    std::optional<TimePoint> at; // default: now
     std::chrono::milliseconds window{std::chrono::hours(1)};
-    std::chrono::milliseconds lookback{std::chrono::hours(3)}; // history for onset and suspect (>= window)
+    std::chrono::milliseconds lookback{
+        std::chrono::hours(3)}; // history for onset and suspect (>= window)
     std::chrono::milliseconds source_timeout{std::chrono::seconds(5)};
     std::chrono::milliseconds step{0}; // 0: max(window, lookback) / 240, at least 15s
     std::size_t log_tail_lines = 200;
@@ -200,7 +202,8 @@ Result<TriageFacts> collect(const config::Context& context, const config::Servic
                             const TriageRequest& request);
 
 /// collect() then build_report().
-Result<TriageReport> triage(const config::Context& context, const config::Service& service, const TriageRequest& request);
+Result<TriageReport> triage(const config::Context& context, const config::Service& service,
+                            const TriageRequest& request);
 
 /// One line of the overview of all services.
 struct OverviewLine {
@@ -211,18 +214,19 @@ struct OverviewLine {
     std::optional<SuspectReport> suspect;
     std::string summary; // the most important finding
     std::vector<std::string> failed_sources;
-    std::optional<RolloutState> rollout; // assess_rollout's state, as `status` says it; nullopt when not read
-    Untrusted rollout_reason;            // why a failed rollout failed (pod names and reasons)
+    std::optional<RolloutState>
+        rollout;              // assess_rollout's state, as `status` says it; nullopt when not read
+    Untrusted rollout_reason; // why a failed rollout failed (pod names and reasons)
 };
 
 /// The services to list: the configured ones plus the Deployments of the context's namespace
 /// (when Kubernetes answers; its failure is returned beside the names).
-std::pair<std::vector<std::string>, std::optional<Error>> overview_services(const config::Config& config,
-                                                                             const config::Context& context);
+std::pair<std::vector<std::string>, std::optional<Error>>
+overview_services(const config::Config& config, const config::Context& context);
 
 /// Triage of every named service, at most `parallel` at a time, worst first.
 std::vector<OverviewLine> overview(const config::Config& config, const config::Context& context,
-                                   const std::vector<std::string>& services, const TriageRequest& request,
-                                   std::size_t parallel = 4);
+                                   const std::vector<std::string>& services,
+                                   const TriageRequest& request, std::size_t parallel = 4);
 
 } // namespace oncall::ops

@@ -10,11 +10,10 @@
 #include "oncall/ops/deploy.h"
 #include "oncall/ops/signals.h"
 
-#include <nlohmann/json.hpp>
-
 #include <chrono>
 #include <functional>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -47,13 +46,13 @@ struct ScrapeInterval {
 /// The verdict of a verification.
 struct Verification {
     VerificationStatus status = VerificationStatus::inconclusive;
-    TimePoint from;                // window start (the rollout finished)
-    TimePoint to;                  // window end (query time)
+    TimePoint from; // window start (the rollout finished)
+    TimePoint to;   // window end (query time)
     std::chrono::seconds window{0};
     ScrapeInterval scrape;
     std::vector<SignalCheck> checks;
-    std::string summary;           // "error ratio 0.1% <= 1.0%, p99 latency 180ms <= 500ms"
-    std::string reason;            // why it is inconclusive ("" otherwise)
+    std::string summary; // "error ratio 0.1% <= 1.0%, p99 latency 180ms <= 500ms"
+    std::string reason;  // why it is inconclusive ("" otherwise)
 };
 
 /// Rewrites every range selector duration in PromQL ("[5m]") to `window`, so that rates look only
@@ -62,30 +61,35 @@ std::string with_range(std::string_view query, std::chrono::seconds window);
 
 /// The verification window: at least four scrape intervals (so that rate() has samples to work
 /// with) and at least `requested` (--verify-window), in whole seconds.
-std::chrono::seconds verification_window(std::chrono::milliseconds scrape_interval, std::chrono::seconds requested);
+std::chrono::seconds verification_window(std::chrono::milliseconds scrape_interval,
+                                         std::chrono::seconds requested);
 
 /// The scrape interval of `targets` that scrape the service's series: those whose job (and, when
 /// it matches, instance) is among `series_labels`, else those whose labels carry the selector's
 /// equality matchers. The longest such interval; nullopt when none matches or none says. Pure.
 std::optional<std::chrono::milliseconds>
 scrape_interval_of(const std::vector<prometheus::Target>& targets,
-                   const std::vector<std::map<std::string, std::string>>& series_labels, std::string_view selector);
+                   const std::vector<std::map<std::string, std::string>>& series_labels,
+                   std::string_view selector);
 
 /// Asks Prometheus (/api/v1/targets, and which job/instance the service's series come from);
 /// else the service's or context's `scrape-interval:`; else 1m. `note` receives why it fell back.
-ScrapeInterval find_scrape_interval(const prometheus::Client& client, const config::Service& service,
+ScrapeInterval find_scrape_interval(const prometheus::Client& client,
+                                    const config::Service& service,
                                     const std::function<void(std::string_view)>& note);
 
 /// Judges instant values against their thresholds (pure): breach when one is over, pass when at
 /// least one thresholded signal has data and none is over (and the request rate, when known, is
 /// not zero), inconclusive otherwise.
-Verification judge_signals(const std::vector<SignalSpec>& specs, const std::vector<std::optional<double>>& values);
+Verification judge_signals(const std::vector<SignalSpec>& specs,
+                           const std::vector<std::optional<double>>& values);
 
 /// Waits until `window` has passed since `rollout_done` (plus a few seconds for the last scrape to
 /// be ingested), then queries each signal with its range selectors set to the window and judges it.
 /// `sleep_until` replaces the real wait (tests); empty: std::this_thread::sleep_until.
-Result<Verification> verify_signals(const prometheus::Client& client, const config::Service& service,
-                                    TimePoint rollout_done, std::chrono::seconds window, const ScrapeInterval& scrape,
+Result<Verification> verify_signals(const prometheus::Client& client,
+                                    const config::Service& service, TimePoint rollout_done,
+                                    std::chrono::seconds window, const ScrapeInterval& scrape,
                                     const std::function<void(TimePoint)>& sleep_until = {});
 
 /// JSON of a verification: {"status", "window": {"from", "to", "seconds"}, "scrape_interval",
@@ -95,7 +99,8 @@ nlohmann::json verification_json(const Verification& v);
 /// The signal-based rollback rule over Prometheus history (revisions' run times from their deploy
 /// times). Returns nullopt (so the previous-revision rule applies) when Prometheus cannot answer;
 /// `note` receives why.
-SignalTargetRule signal_target_rule(const prometheus::Client& client, const config::Service& service,
+SignalTargetRule signal_target_rule(const prometheus::Client& client,
+                                    const config::Service& service,
                                     std::function<void(std::string_view)> note);
 
 } // namespace oncall::ops

@@ -2,7 +2,6 @@
 // The two output modes of every command: text for people, one JSON document for scripts.
 
 #include <nlohmann/json.hpp>
-
 #include <string>
 
 namespace oncall::render {

@@ -1,5 +1,6 @@
 #pragma once
-// A progress line for long waits: rewritten in place on a terminal, plain timestamped lines otherwise.
+// A progress line for long waits: rewritten in place on a terminal, plain timestamped lines
+// otherwise.
 
 #include <ostream>
 #include <string>

@@ -12,6 +12,7 @@ namespace oncall::render {
 std::string sparkline(const std::vector<std::optional<double>>& values, int width);
 
 /// As above, on a fixed scale: `lo` draws as ▁, `hi` (and above) as █.
-std::string sparkline(const std::vector<std::optional<double>>& values, int width, double lo, double hi);
+std::string sparkline(const std::vector<std::optional<double>>& values, int width, double lo,
+                      double hi);
 
 } // namespace oncall::render

@@ -17,8 +17,8 @@ struct Style {
 
 /// What the style depends on: the stream and the environment.
 struct StyleInputs {
-    bool tty = false;                   // stdout is a terminal
-    int terminal_width = 0;             // its width in columns (0: unknown)
+    bool tty = false;                    // stdout is a terminal
+    int terminal_width = 0;              // its width in columns (0: unknown)
     std::optional<std::string> no_color; // $NO_COLOR
     std::optional<std::string> term;     // $TERM
     std::optional<std::string> columns;  // $COLUMNS

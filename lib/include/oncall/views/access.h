@@ -6,9 +6,8 @@
 #include "oncall/ops/grants.h"
 #include "oncall/views/view.h"
 
-#include <nlohmann/json.hpp>
-
 #include <chrono>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 

@@ -1,11 +1,9 @@
 #include "oncall/backends/kubernetes_access.h"
-
 #include "oncall/core/time.h"
 #include "oncall/http/client.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
+#include <fmt/format.h>
 
 namespace oncall::kube {
 namespace {
@@ -138,7 +136,9 @@ json token_request_object(std::int64_t expiration_seconds, const std::string& se
             {"spec",
              {{"expirationSeconds", expiration_seconds},
               {"boundObjectRef",
-               {{"kind", "Secret"}, {"apiVersion", "v1"}, {"name", secret_name},
+               {{"kind", "Secret"},
+                {"apiVersion", "v1"},
+                {"name", secret_name},
                 {"uid", secret_uid}}}}}};
 }
 
@@ -165,8 +165,7 @@ Result<IssuedToken> decode_token_request(const json& object) {
 }
 
 Result<IssuedToken> request_bound_token(const KubeClient& client, const std::string& ns,
-                                        const std::string& account,
-                                        std::int64_t expiration_seconds,
+                                        const std::string& account, std::int64_t expiration_seconds,
                                         const std::string& secret_name,
                                         const std::string& secret_uid) {
     auto answer = client.post(fmt::format("/api/v1/namespaces/{}/serviceaccounts/{}/token",
@@ -251,9 +250,8 @@ Result<std::string> decode_base64(const std::string& text) {
 }
 
 // Follows a watch until the first event after `rv` for an object named `name`.
-Result<bool> wait_change(const KubeClient& client, const std::string& path,
-                         const std::string& name, const std::string& rv,
-                         std::chrono::seconds timeout) {
+Result<bool> wait_change(const KubeClient& client, const std::string& path, const std::string& name,
+                         const std::string& rv, std::chrono::seconds timeout) {
     WatchOptions options;
     options.resource_version = rv;
     options.field_selector = "metadata.name=" + name;
@@ -403,8 +401,8 @@ Result<List<CertificateRequest>> list_grant_csrs(const KubeClient& client) {
 }
 
 Result<CertificateRequest> add_csr_condition(const KubeClient& client,
-                                             const CertificateRequest& csr,
-                                             const std::string& type, const std::string& reason,
+                                             const CertificateRequest& csr, const std::string& type,
+                                             const std::string& reason,
                                              const std::string& message) {
     json body = csr.object;
     body["apiVersion"] = "certificates.k8s.io/v1";
@@ -415,7 +413,8 @@ Result<CertificateRequest> add_csr_condition(const KubeClient& client,
     if (!body["status"].contains("conditions") || !body["status"]["conditions"].is_array()) {
         body["status"]["conditions"] = json::array();
     }
-    const std::string stamp = format_rfc3339(std::chrono::time_point_cast<std::chrono::seconds>(now()));
+    const std::string stamp =
+        format_rfc3339(std::chrono::time_point_cast<std::chrono::seconds>(now()));
     body["status"]["conditions"].push_back({{"type", type},
                                             {"status", "True"},
                                             {"reason", reason},

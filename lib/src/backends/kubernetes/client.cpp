@@ -1,13 +1,11 @@
 // The Kubernetes API client: generic verbs over oncall::http and the typed helpers built on them.
 
+#include "backends/kubernetes/exec_credential.h"
 #include "oncall/backends/kubernetes.h"
 #include "oncall/http/json.h"
 
-#include "backends/kubernetes/exec_credential.h"
-
-#include <fmt/format.h>
-
 #include <algorithm>
+#include <fmt/format.h>
 #include <unistd.h>
 
 namespace oncall::kube {
@@ -70,16 +68,20 @@ template <class T, class F> Result<List<T>> decode_list(Result<List<json>> raw, 
 
 } // namespace
 
-http::ClientOptions api_server_options(const Connection& connection, std::function<void(std::string_view)> log,
+http::ClientOptions api_server_options(const Connection& connection,
+                                       std::function<void(std::string_view)> log,
                                        std::chrono::milliseconds timeout) {
     return client_options(connection, std::move(log), timeout);
 }
 
 const char* patch_content_type(PatchType type) noexcept {
     switch (type) {
-    case PatchType::json_patch: return "application/json-patch+json";
-    case PatchType::merge_patch: return "application/merge-patch+json";
-    case PatchType::strategic_merge_patch: return "application/strategic-merge-patch+json";
+    case PatchType::json_patch:
+        return "application/json-patch+json";
+    case PatchType::merge_patch:
+        return "application/merge-patch+json";
+    case PatchType::strategic_merge_patch:
+        return "application/strategic-merge-patch+json";
     }
     return "application/json-patch+json";
 }
@@ -110,7 +112,8 @@ bool KubeClient::refresh_exec_credential() const {
     }
     *m_refreshed = true;
     if (m_log) {
-        m_log("kubernetes API server answered 401: dropping the cached exec credential and running the plugin again");
+        m_log("kubernetes API server answered 401: dropping the cached exec credential and running "
+              "the plugin again");
     }
     auto credential = exec_credential(m_connection, ExecRun{true, true, m_log});
     if (!credential) {
@@ -143,12 +146,14 @@ Result<KubeClient> KubeClient::create(const config::KubernetesConfig& settings,
         return std::move(c).error();
     }
     if (c->insecure_skip_tls_verify && log) {
-        log("warning: TLS verification of the Kubernetes API server is disabled (insecure-skip-tls-verify)");
+        log("warning: TLS verification of the Kubernetes API server is disabled "
+            "(insecure-skip-tls-verify)");
     }
     return KubeClient(std::move(*c), std::move(log));
 }
 
-http::Request KubeClient::make_request(http::Method method, const std::string& path_and_query) const {
+http::Request KubeClient::make_request(http::Method method,
+                                       const std::string& path_and_query) const {
     http::Request r;
     r.method = method;
     r.url = m_connection.server + path_and_query;
@@ -157,7 +162,8 @@ http::Request KubeClient::make_request(http::Method method, const std::string& p
 }
 
 std::string Api::deployment_path(const std::string& ns, const std::string& name) {
-    return fmt::format("/apis/apps/v1/namespaces/{}/deployments/{}", http::url_encode(ns), http::url_encode(name));
+    return fmt::format("/apis/apps/v1/namespaces/{}/deployments/{}", http::url_encode(ns),
+                       http::url_encode(name));
 }
 
 Result<json> KubeClient::get(const std::string& path) const {
@@ -206,12 +212,14 @@ Result<List<json>> KubeClient::list(const std::string& path, const ListOptions& 
             return std::move(body).error();
         }
         if (!body->is_object()) {
-            return make_error(Errc::bad_response, fmt::format("LIST {}: the answer is not a list object", path));
+            return make_error(Errc::bad_response,
+                              fmt::format("LIST {}: the answer is not a list object", path));
         }
         const auto items = body->find("items");
         if (items != body->end() && !items->is_null()) {
             if (!items->is_array()) {
-                return make_error(Errc::bad_response, fmt::format("LIST {}: 'items' is not an array", path));
+                return make_error(Errc::bad_response,
+                                  fmt::format("LIST {}: 'items' is not an array", path));
             }
             for (auto& item : *items) {
                 out.items.push_back(std::move(item));
@@ -233,15 +241,17 @@ Result<List<json>> KubeClient::list(const std::string& path, const ListOptions& 
             return out;
         }
         if (next == token) {
-            return make_error(Errc::bad_response,
-                              fmt::format("LIST {}: the server returned the same continue token twice", path));
+            return make_error(
+                Errc::bad_response,
+                fmt::format("LIST {}: the server returned the same continue token twice", path));
         }
         token = std::move(next);
     }
     return make_error(Errc::bad_response, fmt::format("LIST {}: too many pages", path));
 }
 
-Result<json> KubeClient::post(const std::string& path, const json& body, const WriteOptions& options) const {
+Result<json> KubeClient::post(const std::string& path, const json& body,
+                              const WriteOptions& options) const {
     auto request = make_request(http::Method::post, write_path(path, options, true));
     request.headers.push_back({"Content-Type", "application/json"});
     request.body = body.dump();
@@ -272,7 +282,8 @@ Result<json> KubeClient::patch(const std::string& path, PatchType type, const st
     return parse_json(*response, fmt::format("PATCH {}", path));
 }
 
-Result<json> KubeClient::put(const std::string& path, const json& body, const WriteOptions& options) const {
+Result<json> KubeClient::put(const std::string& path, const json& body,
+                             const WriteOptions& options) const {
     auto request = make_request(http::Method::put, write_path(path, options, true));
     request.headers.push_back({"Content-Type", "application/json"});
     request.body = body.dump();
@@ -305,18 +316,21 @@ Result<void> KubeClient::del(const std::string& path, const WriteOptions& option
     }
     if (!body->is_object()) {
         return make_error(Errc::bad_response,
-                          fmt::format("DELETE {} at {}: the answer is not a Kubernetes object", path, response->url));
+                          fmt::format("DELETE {} at {}: the answer is not a Kubernetes object",
+                                      path, response->url));
     }
     return ok_result();
 }
 
-Result<WatchEvent> decode_watch_event(std::string_view line, std::string_view what, std::string_view url) {
+Result<WatchEvent> decode_watch_event(std::string_view line, std::string_view what,
+                                      std::string_view url) {
     auto event = http::parse_json_text(line, fmt::format("{} at {}", what, url));
     if (!event) {
         return std::move(event).error();
     }
     if (!event->is_object() || !event->contains("type") || !(*event)["type"].is_string()) {
-        return make_error(Errc::bad_response, fmt::format("{} at {}: an event has no type", what, url));
+        return make_error(Errc::bad_response,
+                          fmt::format("{} at {}: an event has no type", what, url));
     }
     WatchEvent e{(*event)["type"].get<std::string>(), json::object()};
     if (const auto it = event->find("object"); it != event->end()) {
@@ -326,8 +340,8 @@ Result<WatchEvent> decode_watch_event(std::string_view line, std::string_view wh
         http::Response fake;
         fake.status = 500;
         if (const auto code = e.object.is_object() ? e.object.find("code") : e.object.end();
-            code != e.object.end() && code->is_number_integer() && code->get<std::int64_t>() >= 100 &&
-            code->get<std::int64_t>() <= 599) {
+            code != e.object.end() && code->is_number_integer() &&
+            code->get<std::int64_t>() >= 100 && code->get<std::int64_t>() <= 599) {
             fake.status = code->get<long>();
         }
         fake.body = e.object.dump(-1, ' ', false, json::error_handler_t::replace);
@@ -350,9 +364,11 @@ Result<void> KubeClient::watch(const std::string& path, const WatchOptions& opti
         p = append_query(p, "fieldSelector", options.field_selector);
     }
     p = append_query(p, "allowWatchBookmarks", "true");
-    p = append_query(p, "timeoutSeconds", std::to_string(std::max<long long>(1, options.timeout.count())));
+    p = append_query(p, "timeoutSeconds",
+                     std::to_string(std::max<long long>(1, options.timeout.count())));
     auto request = make_request(http::Method::get, p);
-    request.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(options.timeout) + std::chrono::seconds(5);
+    request.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(options.timeout) +
+                      std::chrono::seconds(5);
 
     std::string buffer;
     bool stopped = false;
@@ -389,10 +405,11 @@ Result<void> KubeClient::watch(const std::string& path, const WatchOptions& opti
         }
         buffer.erase(0, start);
         if (buffer.size() > k_max_watch_event_bytes) {
-            failure = make_error(Errc::bad_response,
-                                 fmt::format("{} at {}: an event is longer than {} bytes; the server or a proxy "
-                                             "is misbehaving",
-                                             what, url, k_max_watch_event_bytes));
+            failure = make_error(
+                Errc::bad_response,
+                fmt::format("{} at {}: an event is longer than {} bytes; the server or a proxy "
+                            "is misbehaving",
+                            what, url, k_max_watch_event_bytes));
             return false;
         }
         return true;
@@ -422,24 +439,26 @@ Result<Deployment> Api::get_deployment(const std::string& ns, const std::string&
     if (!body) {
         auto e = std::move(body).error();
         if (e.code == Errc::not_found) {
-            e.message = fmt::format("deployment {}/{} not found at {} (check the service's namespace and deployment "
-                                    "in the configuration)",
-                                    ns, name, server());
+            e.message = fmt::format(
+                "deployment {}/{} not found at {} (check the service's namespace and deployment "
+                "in the configuration)",
+                ns, name, server());
         }
         return e;
     }
     return decode_deployment(*body);
 }
 
-Result<List<ReplicaSet>> Api::list_replicasets(const std::string& ns, const ListOptions& options) const {
-    return decode_list<ReplicaSet>(list(fmt::format("/apis/apps/v1/namespaces/{}/replicasets", http::url_encode(ns)),
-                                        options),
-                                   decode_replicaset);
+Result<List<ReplicaSet>> Api::list_replicasets(const std::string& ns,
+                                               const ListOptions& options) const {
+    return decode_list<ReplicaSet>(
+        list(fmt::format("/apis/apps/v1/namespaces/{}/replicasets", http::url_encode(ns)), options),
+        decode_replicaset);
 }
 
 Result<List<Pod>> Api::list_pods(const std::string& ns, const ListOptions& options) const {
-    return decode_list<Pod>(list(fmt::format("/api/v1/namespaces/{}/pods", http::url_encode(ns)), options),
-                            decode_pod);
+    return decode_list<Pod>(
+        list(fmt::format("/api/v1/namespaces/{}/pods", http::url_encode(ns)), options), decode_pod);
 }
 
 Result<std::vector<Revision>> Api::deployment_revisions(const Deployment& deployment) const {
@@ -473,9 +492,11 @@ Result<std::vector<Pod>> Api::replicaset_pods(const ReplicaSet& replicaset) cons
     return out;
 }
 
-Result<std::string> Api::pod_logs(const std::string& ns, const std::string& pod, const std::string& container,
-                                         std::optional<int> tail_lines, std::optional<int> since_seconds) const {
-    std::string p = fmt::format("/api/v1/namespaces/{}/pods/{}/log", http::url_encode(ns), http::url_encode(pod));
+Result<std::string> Api::pod_logs(const std::string& ns, const std::string& pod,
+                                  const std::string& container, std::optional<int> tail_lines,
+                                  std::optional<int> since_seconds) const {
+    std::string p = fmt::format("/api/v1/namespaces/{}/pods/{}/log", http::url_encode(ns),
+                                http::url_encode(pod));
     if (!container.empty()) {
         p = append_query(p, "container", container);
     }
@@ -489,11 +510,13 @@ Result<std::string> Api::pod_logs(const std::string& ns, const std::string& pod,
 }
 
 Result<std::vector<Event>> Api::events_for(const std::string& ns, const std::string& kind,
-                                                  const std::string& name) const {
+                                           const std::string& name) const {
     ListOptions options;
-    options.field_selector = fmt::format("involvedObject.kind={},involvedObject.name={}", kind, name);
-    auto raw = decode_list<Event>(list(fmt::format("/api/v1/namespaces/{}/events", http::url_encode(ns)), options),
-                                  decode_event);
+    options.field_selector =
+        fmt::format("involvedObject.kind={},involvedObject.name={}", kind, name);
+    auto raw = decode_list<Event>(
+        list(fmt::format("/api/v1/namespaces/{}/events", http::url_encode(ns)), options),
+        decode_event);
     if (!raw) {
         return std::move(raw).error();
     }
@@ -512,8 +535,11 @@ json event_body(const ObjectReference& object, const std::string& type, const st
     const std::string stamp = format_rfc3339(std::chrono::time_point_cast<std::chrono::seconds>(t));
     char host[256] = {};
     ::gethostname(host, sizeof(host) - 1);
-    json involved = {{"apiVersion", object.api_version}, {"kind", object.kind},   {"name", object.name},
-                     {"namespace", object.namespace_name}, {"uid", object.uid}};
+    json involved = {{"apiVersion", object.api_version},
+                     {"kind", object.kind},
+                     {"name", object.name},
+                     {"namespace", object.namespace_name},
+                     {"uid", object.uid}};
     if (!object.resource_version.empty()) {
         involved["resourceVersion"] = object.resource_version;
     }

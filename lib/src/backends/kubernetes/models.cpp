@@ -1,14 +1,12 @@
 // Decoders of the Kubernetes objects oncall reads, the revision list of a Deployment, and the
 // translation of kube-apiserver Status objects into Errors.
 
-#include "oncall/backends/kubernetes.h"
-
 #include "backends/json_reader.h"
-
-#include <fmt/format.h>
+#include "oncall/backends/kubernetes.h"
 
 #include <algorithm>
 #include <charconv>
+#include <fmt/format.h>
 
 namespace oncall::kube {
 namespace {
@@ -66,7 +64,8 @@ ObjectMeta read_metadata(JsonReader& r, const json& object) {
     return m;
 }
 
-std::vector<Container> read_containers(JsonReader& r, const json& spec, std::string_view key, std::string_view path) {
+std::vector<Container> read_containers(JsonReader& r, const json& spec, std::string_view key,
+                                       std::string_view path) {
     std::vector<Container> out;
     const auto& list = r.array(spec, key, path);
     for (std::size_t i = 0; i < list.size(); ++i) {
@@ -112,7 +111,9 @@ std::vector<Condition> read_conditions(JsonReader& r, const json& status, std::s
     return out;
 }
 
-int to_int(std::int64_t v) { return static_cast<int>(std::clamp<std::int64_t>(v, -2147483647, 2147483647)); }
+int to_int(std::int64_t v) {
+    return static_cast<int>(std::clamp<std::int64_t>(v, -2147483647, 2147483647));
+}
 
 std::string expression_text(JsonReader& r, const json& expr, std::string_view path) {
     const std::string key = r.str(expr, "key", path);
@@ -354,14 +355,17 @@ Result<Event> decode_event(const json& object) {
     return e;
 }
 
-bool same_template(const json& a, const json& b) { return without_hash(a) == without_hash(b); }
+bool same_template(const json& a, const json& b) {
+    return without_hash(a) == without_hash(b);
+}
 
-std::vector<Revision> revisions_of(const Deployment& deployment, const std::vector<ReplicaSet>& replicasets) {
+std::vector<Revision> revisions_of(const Deployment& deployment,
+                                   const std::vector<ReplicaSet>& replicasets) {
     std::vector<Revision> out;
     for (const auto& rs : replicasets) {
         const auto* owner = rs.metadata.controller();
-        if (owner == nullptr || owner->uid != deployment.metadata.uid || deployment.metadata.uid.empty() ||
-            !rs.revision) {
+        if (owner == nullptr || owner->uid != deployment.metadata.uid ||
+            deployment.metadata.uid.empty() || !rs.revision) {
             continue;
         }
         Revision rev;
@@ -381,8 +385,10 @@ std::vector<Revision> revisions_of(const Deployment& deployment, const std::vect
         rev.current = same_template(rs.pod_template.raw, deployment.pod_template.raw);
         out.push_back(std::move(rev));
     }
-    std::sort(out.begin(), out.end(), [](const Revision& a, const Revision& b) { return a.number > b.number; });
-    const bool any_current = std::any_of(out.begin(), out.end(), [](const Revision& r) { return r.current; });
+    std::sort(out.begin(), out.end(),
+              [](const Revision& a, const Revision& b) { return a.number > b.number; });
+    const bool any_current =
+        std::any_of(out.begin(), out.end(), [](const Revision& r) { return r.current; });
     if (!any_current && !out.empty()) {
         out.front().current = true;
     } else {
@@ -425,7 +431,8 @@ Error api_error(const http::Response& response, std::string_view what) {
                             continue;
                         }
                         std::string text;
-                        if (const auto f = c.find("field"); f != c.end() && f->is_string() && !f->empty()) {
+                        if (const auto f = c.find("field");
+                            f != c.end() && f->is_string() && !f->empty()) {
                             text = f->get<std::string>() + ": ";
                         }
                         if (const auto m = c.find("message"); m != c.end() && m->is_string()) {
@@ -444,7 +451,8 @@ Error api_error(const http::Response& response, std::string_view what) {
     if (!is_status) {
         // Not a Status object: say what came back without echoing a page of HTML.
         std::string snippet = response.body.substr(0, 120);
-        std::replace_if(snippet.begin(), snippet.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
+        std::replace_if(
+            snippet.begin(), snippet.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
         message = snippet.empty() ? "empty body" : fmt::format("unexpected body: {}", snippet);
     }
     if (!causes.empty()) {
@@ -458,39 +466,46 @@ Error api_error(const http::Response& response, std::string_view what) {
         return make_error(Errc::not_found, fmt::format("{}: not found ({})", what, message), code);
     }
     if (code == 401) {
-        return make_error(Errc::access_denied,
-                          fmt::format("{}: the API server did not accept the credentials (401: {}); check the "
-                                      "context's token or request access",
-                                      what, message),
-                          code);
+        return make_error(
+            Errc::access_denied,
+            fmt::format("{}: the API server did not accept the credentials (401: {}); check the "
+                        "context's token or request access",
+                        what, message),
+            code);
     }
     if (code == 403) {
-        return make_error(Errc::access_denied, fmt::format("{}: forbidden by the API server: {}", what, message),
-                          code);
+        return make_error(Errc::access_denied,
+                          fmt::format("{}: forbidden by the API server: {}", what, message), code);
     }
     if (code == 409 || ((code == 422 || code == 500) && test_failed)) {
-        return make_error(Errc::conflict,
-                          fmt::format("{}: the object changed since it was read ({}); nothing was overwritten, "
-                                      "look at it again and retry",
-                                      what, message),
-                          code);
+        return make_error(
+            Errc::conflict,
+            fmt::format("{}: the object changed since it was read ({}); nothing was overwritten, "
+                        "look at it again and retry",
+                        what, message),
+            code);
     }
     if (code == 422 || code == 400) {
-        return make_error(Errc::invalid, fmt::format("{}: the API server refused the request: {}", what, message),
+        return make_error(Errc::invalid,
+                          fmt::format("{}: the API server refused the request: {}", what, message),
                           code);
     }
     if (code == 410) {
-        return make_error(Errc::conflict, fmt::format("{}: {} (resource version expired)", what, message), code);
+        return make_error(Errc::conflict,
+                          fmt::format("{}: {} (resource version expired)", what, message), code);
     }
     if (code == 429 || code >= 500) {
-        return make_error(Errc::unavailable,
-                          fmt::format("{}: API server unavailable (HTTP {}: {})", where, code, message), code,
-                          true);
+        return make_error(
+            Errc::unavailable,
+            fmt::format("{}: API server unavailable (HTTP {}: {})", where, code, message), code,
+            true);
     }
     if (!is_status) {
-        return make_error(Errc::bad_response, fmt::format("{}: HTTP {} ({})", where, code, message), code);
+        return make_error(Errc::bad_response, fmt::format("{}: HTTP {} ({})", where, code, message),
+                          code);
     }
-    return make_error(Errc::http_status, fmt::format("{}: HTTP {} {}: {}", where, code, reason, message), code);
+    return make_error(Errc::http_status,
+                      fmt::format("{}: HTTP {} {}: {}", where, code, reason, message), code);
 }
 
 } // namespace oncall::kube

@@ -1,16 +1,15 @@
 // Resolving tags to manifest digests over the OCI distribution API.
 
-#include "oncall/backends/endpoint.h"
-#include "oncall/backends/registry.h"
 #include "oncall/http/client.h"
 
 #include "backends/text.h"
-
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
+#include "oncall/backends/endpoint.h"
+#include "oncall/backends/registry.h"
 
 #include <algorithm>
 #include <array>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 namespace oncall::registry {
 namespace {
@@ -54,7 +53,8 @@ std::string strip_params(std::string value) {
 
 RegistryClient::RegistryClient(config::Endpoint endpoint, std::function<void(std::string_view)> log,
                                std::chrono::milliseconds timeout, CredentialStores stores)
-    : m_endpoint(std::move(endpoint)), m_log(std::move(log)), m_timeout(timeout), m_stores(std::move(stores)) {}
+    : m_endpoint(std::move(endpoint)), m_log(std::move(log)), m_timeout(timeout),
+      m_stores(std::move(stores)) {}
 
 std::string RegistryClient::base_url_for(const ImageReference& reference) const {
     for (const auto& url : m_endpoint.urls) {
@@ -75,8 +75,9 @@ std::string RegistryClient::base_url_for(const ImageReference& reference) const 
 Result<Resolved> RegistryClient::resolve(const ImageReference& reference) const {
     const std::string base = base_url_for(reference);
     const std::string host = reference.registry;
-    const bool configured = std::any_of(m_endpoint.urls.begin(), m_endpoint.urls.end(),
-                                        [&](const std::string& u) { return host_of(u) == reference.registry; });
+    const bool configured =
+        std::any_of(m_endpoint.urls.begin(), m_endpoint.urls.end(),
+                    [&](const std::string& u) { return host_of(u) == reference.registry; });
     http::ClientOptions options;
     options.name = "registry";
     options.total_timeout = m_timeout;
@@ -140,19 +141,23 @@ Result<Resolved> RegistryClient::resolve(const ImageReference& reference) const 
                 searched += (searched.empty() ? "" : "; ") + s;
             }
         }
-        return make_error(Errc::access_denied,
-                          fmt::format("registry {} asks for credentials ({}) to read {}, and none were found; looked "
-                                      "in: {}. Run 'docker login {}' (or podman login), or set basic-auth for the "
-                                      "context's registry",
-                                      host, scheme, reference.repository, searched.empty() ? "nowhere" : searched, host),
-                          401);
+        return make_error(
+            Errc::access_denied,
+            fmt::format(
+                "registry {} asks for credentials ({}) to read {}, and none were found; looked "
+                "in: {}. Run 'docker login {}' (or podman login), or set basic-auth for the "
+                "context's registry",
+                host, scheme, reference.repository, searched.empty() ? "nowhere" : searched, host),
+            401);
     };
     auto refused = [&](const RegistryCredential& c, long status, std::string_view who) {
-        return make_error(Errc::access_denied,
-                          fmt::format("{} refused the credentials from {} for {} (HTTP {}); log in again or check "
-                                      "that this account may pull {}",
-                                      who, c.source, reference.repository, status, reference.repository),
-                          static_cast<int>(status));
+        return make_error(
+            Errc::access_denied,
+            fmt::format(
+                "{} refused the credentials from {} for {} (HTTP {}); log in again or check "
+                "that this account may pull {}",
+                who, c.source, reference.repository, status, reference.repository),
+            static_cast<int>(status));
     };
 
     std::optional<http::Header> authorization; // set after a challenge
@@ -168,7 +173,8 @@ Result<Resolved> RegistryClient::resolve(const ImageReference& reference) const 
         auto response = client.perform(request);
         if (!response) {
             auto e = std::move(response).error();
-            e.message = fmt::format("registry {} could not be reached to resolve {}: {}", base, shown, e.message);
+            e.message = fmt::format("registry {} could not be reached to resolve {}: {}", base,
+                                    shown, e.message);
             if (e.code != Errc::timeout && e.code != Errc::tls && e.code != Errc::dns) {
                 e.code = Errc::unavailable;
             }
@@ -186,23 +192,27 @@ Result<Resolved> RegistryClient::resolve(const ImageReference& reference) const 
             return no_credentials("Basic");
         }
         if ((*credential)->password.empty()) {
-            return make_error(Errc::access_denied,
-                              fmt::format("registry {} asks for a user name and password (Basic), but {} holds only "
-                                          "an identity token; log in with a password",
-                                          host, (*credential)->source),
-                              401);
+            return make_error(
+                Errc::access_denied,
+                fmt::format(
+                    "registry {} asks for a user name and password (Basic), but {} holds only "
+                    "an identity token; log in with a password",
+                    host, (*credential)->source),
+                401);
         }
         used = *credential;
-        authorization = http::Header{
-            "Authorization", "Basic " + backends::base64_encode(used->username + ":" + used->password)};
+        authorization =
+            http::Header{"Authorization",
+                         "Basic " + backends::base64_encode(used->username + ":" + used->password)};
         return ok_result();
     };
     // Bearer: a token for the scope from the realm, with the credential when it may go there.
     auto answer_bearer = [&](Challenge& challenge) -> Result<void> {
         const std::string& realm = challenge.params["realm"];
         if (realm.rfind("https://", 0) != 0 && realm.rfind("http://", 0) != 0) {
-            return make_error(Errc::bad_response, fmt::format("registry {}: token realm '{}' is not an http(s) URL",
-                                                              base, realm));
+            return make_error(
+                Errc::bad_response,
+                fmt::format("registry {}: token realm '{}' is not an http(s) URL", base, realm));
         }
         std::string query;
         char sep = realm.find('?') == std::string::npos ? '?' : '&';
@@ -213,7 +223,8 @@ Result<Resolved> RegistryClient::resolve(const ImageReference& reference) const 
             sep = '&';
         }
         std::string scope = fmt::format("repository:{}:pull", reference.repository);
-        if (const auto it = challenge.params.find("scope"); it != challenge.params.end() && !it->second.empty()) {
+        if (const auto it = challenge.params.find("scope");
+            it != challenge.params.end() && !it->second.empty()) {
             scope = it->second;
         }
         query += fmt::format("{}scope={}", sep, http::url_encode(scope));
@@ -232,7 +243,8 @@ Result<Resolved> RegistryClient::resolve(const ImageReference& reference) const 
         http::Request request;
         request.url = realm + query;
         if (!same_host) {
-            // The configured bearer token belongs to the configured registry, never to another host.
+            // The configured bearer token belongs to the configured registry, never to another
+            // host.
             request.bearer_token = std::string();
         }
         if (credential != nullptr && !credential->identity_token.empty()) {
@@ -240,12 +252,14 @@ Result<Resolved> RegistryClient::resolve(const ImageReference& reference) const 
             request.method = http::Method::post;
             request.url = realm;
             request.headers.push_back({"Content-Type", "application/x-www-form-urlencoded"});
-            request.body = fmt::format("grant_type=refresh_token&client_id=oncall&service={}&scope={}&refresh_token={}",
-                                       http::url_encode(service), http::url_encode(scope),
-                                       http::url_encode(credential->identity_token));
+            request.body = fmt::format(
+                "grant_type=refresh_token&client_id=oncall&service={}&scope={}&refresh_token={}",
+                http::url_encode(service), http::url_encode(scope),
+                http::url_encode(credential->identity_token));
         } else if (credential != nullptr) {
             request.headers.push_back(
-                {"Authorization", "Basic " + backends::base64_encode(credential->username + ":" + credential->password)});
+                {"Authorization", "Basic " + backends::base64_encode(credential->username + ":" +
+                                                                     credential->password)});
         }
         auto response = client.perform(request);
         if (!response) {
@@ -259,12 +273,14 @@ Result<Resolved> RegistryClient::resolve(const ImageReference& reference) const 
                                fmt::format("token service {}", http::redact_url(realm)));
             }
             if (!may_send) {
-                return make_error(Errc::access_denied,
-                                  fmt::format("token service {} refused an anonymous pull token for {} (HTTP {}); "
-                                              "credentials are sent to a token service only over https or on the "
-                                              "registry's own host",
-                                              http::redact_url(realm), reference.repository, response->status),
-                                  static_cast<int>(response->status));
+                return make_error(
+                    Errc::access_denied,
+                    fmt::format(
+                        "token service {} refused an anonymous pull token for {} (HTTP {}); "
+                        "credentials are sent to a token service only over https or on the "
+                        "registry's own host",
+                        http::redact_url(realm), reference.repository, response->status),
+                    static_cast<int>(response->status));
             }
             return no_credentials("Bearer");
         }
@@ -276,21 +292,26 @@ Result<Resolved> RegistryClient::resolve(const ImageReference& reference) const 
             std::string t;
             if (body.is_object() && body.contains("token") && body["token"].is_string()) {
                 t = body["token"].get<std::string>();
-            } else if (body.is_object() && body.contains("access_token") && body["access_token"].is_string()) {
+            } else if (body.is_object() && body.contains("access_token") &&
+                       body["access_token"].is_string()) {
                 t = body["access_token"].get<std::string>();
             }
             if (t.empty()) {
-                return make_error(Errc::bad_response,
-                                  fmt::format("token service of registry {} answered without a token", base));
+                return make_error(
+                    Errc::bad_response,
+                    fmt::format("token service of registry {} answered without a token", base));
             }
             if (t.find_first_of("\r\n") != std::string::npos) {
-                return make_error(Errc::bad_response,
-                                  fmt::format("token service of registry {} answered a token with a line break", base));
+                return make_error(
+                    Errc::bad_response,
+                    fmt::format("token service of registry {} answered a token with a line break",
+                                base));
             }
             authorization = http::Header{"Authorization", "Bearer " + t};
             used = credential;
         } catch (const nlohmann::json::exception&) {
-            return make_error(Errc::bad_response, fmt::format("token service of registry {} answered garbage", base));
+            return make_error(Errc::bad_response,
+                              fmt::format("token service of registry {} answered garbage", base));
         }
         return ok_result();
     };
@@ -298,27 +319,30 @@ Result<Resolved> RegistryClient::resolve(const ImageReference& reference) const 
     auto authenticate = [&](const http::Response& challenged) -> Result<void> {
         const auto header = challenged.header("WWW-Authenticate");
         if (!header) {
-            return make_error(Errc::access_denied,
-                              fmt::format("registry {} refused access to {} (HTTP {}) without saying how to "
-                                          "authenticate",
-                                          base, reference.repository, challenged.status),
-                              static_cast<int>(challenged.status));
+            return make_error(
+                Errc::access_denied,
+                fmt::format("registry {} refused access to {} (HTTP {}) without saying how to "
+                            "authenticate",
+                            base, reference.repository, challenged.status),
+                static_cast<int>(challenged.status));
         }
         auto challenge = parse_challenge(*header);
         if (!challenge) {
             return std::move(challenge).error();
         }
         std::string scheme = challenge->scheme;
-        std::transform(scheme.begin(), scheme.end(), scheme.begin(), [](unsigned char c) { return std::tolower(c); });
+        std::transform(scheme.begin(), scheme.end(), scheme.begin(),
+                       [](unsigned char c) { return std::tolower(c); });
         if (scheme == "basic") {
             return answer_basic();
         }
         if (scheme != "bearer" || challenge->params.count("realm") == 0) {
-            return make_error(Errc::access_denied,
-                              fmt::format("registry {} asks for {} authentication, which oncall does not do; "
-                                          "registries use Basic or Bearer",
-                                          base, challenge->scheme.substr(0, 40)),
-                              static_cast<int>(challenged.status));
+            return make_error(
+                Errc::access_denied,
+                fmt::format("registry {} asks for {} authentication, which oncall does not do; "
+                            "registries use Basic or Bearer",
+                            base, challenge->scheme.substr(0, 40)),
+                static_cast<int>(challenged.status));
         }
         return answer_bearer(*challenge);
     };
@@ -338,10 +362,12 @@ Result<Resolved> RegistryClient::resolve(const ImageReference& reference) const 
             return ok_result();
         }
         if (response.status == 404) {
-            return make_error(Errc::invalid,
-                              fmt::format("{} does not exist in registry {} (no manifest for '{}'); check the tag",
-                                          shown, base, target),
-                              404);
+            return make_error(
+                Errc::invalid,
+                fmt::format(
+                    "{} does not exist in registry {} (no manifest for '{}'); check the tag", shown,
+                    base, target),
+                404);
         }
         if (response.status == 401 || response.status == 403) {
             if (used != nullptr) {
@@ -351,7 +377,8 @@ Result<Resolved> RegistryClient::resolve(const ImageReference& reference) const 
                 return no_credentials("Bearer");
             }
             return make_error(Errc::access_denied,
-                              fmt::format("registry {} refused access to {} (HTTP {}){}", base, shown, response.status,
+                              fmt::format("registry {} refused access to {} (HTTP {}){}", base,
+                                          shown, response.status,
                                           options.credential_source.empty()
                                               ? std::string()
                                               : "; sent " + options.credential_source),
@@ -369,11 +396,13 @@ Result<Resolved> RegistryClient::resolve(const ImageReference& reference) const 
             return std::string();
         }
         const std::string type = strip_params(*ct);
-        if (std::find(k_manifest_types.begin(), k_manifest_types.end(), type) == k_manifest_types.end()) {
-            return make_error(Errc::bad_response,
-                              fmt::format("registry {} answered {} with media type '{}', not an OCI or Docker v2 "
-                                          "manifest",
-                                          base, shown, type));
+        if (std::find(k_manifest_types.begin(), k_manifest_types.end(), type) ==
+            k_manifest_types.end()) {
+            return make_error(
+                Errc::bad_response,
+                fmt::format("registry {} answered {} with media type '{}', not an OCI or Docker v2 "
+                            "manifest",
+                            base, shown, type));
         }
         return type;
     };
@@ -396,9 +425,10 @@ Result<Resolved> RegistryClient::resolve(const ImageReference& reference) const 
             digest.pop_back();
         }
         if (!is_sha256_digest(digest)) {
-            return make_error(Errc::bad_response,
-                              fmt::format("registry {} answered {} with digest '{}', not a sha256 digest", base,
-                                          shown, digest.substr(0, 80)));
+            return make_error(
+                Errc::bad_response,
+                fmt::format("registry {} answered {} with digest '{}', not a sha256 digest", base,
+                            shown, digest.substr(0, 80)));
         }
     } else {
         // No digest header: fetch the manifest and hash its bytes.
@@ -415,13 +445,15 @@ Result<Resolved> RegistryClient::resolve(const ImageReference& reference) const 
         }
         digest = "sha256:" + backends::sha256_hex(get->body);
         if (const auto d = get->header("Docker-Content-Digest"); d && *d != digest) {
-            return make_error(Errc::bad_response,
-                              fmt::format("registry {} sent {} for {} but the manifest's bytes hash to {}", base,
-                                          *d, shown, digest));
+            return make_error(
+                Errc::bad_response,
+                fmt::format("registry {} sent {} for {} but the manifest's bytes hash to {}", base,
+                            *d, shown, digest));
         }
     }
     if (!reference.digest.empty() && digest != reference.digest) {
-        return make_error(Errc::bad_response, fmt::format("registry {} answered {} with digest {}", base, shown, digest));
+        return make_error(Errc::bad_response, fmt::format("registry {} answered {} with digest {}",
+                                                          base, shown, digest));
     }
     Resolved out;
     out.reference = reference;

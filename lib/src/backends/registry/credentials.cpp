@@ -1,21 +1,19 @@
 // Registry credentials where docker and podman keep them: config.json / auth.json entries and
 // credential helpers (docker-credential-<name> get).
 
-#include "oncall/backends/registry.h"
-#include "oncall/http/client.h"
-
 #include "backends/registry/helper_process.h"
 #include "backends/text.h"
-
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
+#include "oncall/backends/registry.h"
+#include "oncall/http/client.h"
 
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <fmt/format.h>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 namespace oncall::registry {
@@ -30,8 +28,9 @@ std::string env_or_empty(const char* name) {
     return v == nullptr ? std::string() : std::string(v);
 }
 
-// Host and (for podman's scheme-less keys) repository path of a store key. "https://index.docker.io/v1/"
-// is a URL whose path is not a repository; "quay.io/team/app" names one repository.
+// Host and (for podman's scheme-less keys) repository path of a store key.
+// "https://index.docker.io/v1/" is a URL whose path is not a repository; "quay.io/team/app" names
+// one repository.
 struct StoreKey {
     std::string host;
     std::string path;
@@ -93,7 +92,8 @@ const json* best_entry(const json& map, const std::string& host, const std::stri
         std::size_t score = 1;
         if (!key.path.empty()) {
             if (!(repository == key.path ||
-                  (repository.size() > key.path.size() && repository.compare(0, key.path.size(), key.path) == 0 &&
+                  (repository.size() > key.path.size() &&
+                   repository.compare(0, key.path.size(), key.path) == 0 &&
                    repository[key.path.size()] == '/'))) {
                 continue;
             }
@@ -117,21 +117,23 @@ bool valid_helper_name(const std::string& name) {
 }
 
 // Runs docker-credential-<name> get; nullopt when the helper has nothing for the server.
-Result<std::optional<RegistryCredential>> from_helper(const std::string& name, const std::string& host,
-                                                      const std::string& how, const std::string& file,
-                                                      const CredentialStores& stores) {
+Result<std::optional<RegistryCredential>>
+from_helper(const std::string& name, const std::string& host, const std::string& how,
+            const std::string& file, const CredentialStores& stores) {
     const std::string program = "docker-credential-" + name;
     const std::string where = fmt::format("{} ({} in {})", program, how, file);
     if (!valid_helper_name(name)) {
-        return make_error(Errc::config, fmt::format("{}: '{}' is not a credential helper name", file,
-                                                    name.substr(0, 64)));
+        return make_error(Errc::config, fmt::format("{}: '{}' is not a credential helper name",
+                                                    file, name.substr(0, 64)));
     }
-    auto run = detail::run_helper({program, "get"}, helper_server(host), stores.helper_timeout, stores.helper_max_output);
+    auto run = detail::run_helper({program, "get"}, helper_server(host), stores.helper_timeout,
+                                  stores.helper_max_output);
     if (!run) {
         Error e = std::move(run).error();
         if (e.code == Errc::not_found) {
-            e.message = fmt::format("credential helper {} is not on PATH; install it or remove it from {}", where,
-                                    file);
+            e.message =
+                fmt::format("credential helper {} is not on PATH; install it or remove it from {}",
+                            where, file);
         } else {
             e.message = fmt::format("credential helper {}: {}", where, e.message);
         }
@@ -146,13 +148,15 @@ Result<std::optional<RegistryCredential>> from_helper(const std::string& name, c
         if (said.find("credentials not found") != std::string::npos) {
             return std::optional<RegistryCredential>{};
         }
-        return make_error(Errc::access_denied,
-                          fmt::format("credential helper {} failed for {} (exit {}): {}", where, host, run->exit_code,
-                                      http::body_excerpt(run->err.empty() ? run->out : run->err, 200)));
+        return make_error(
+            Errc::access_denied,
+            fmt::format("credential helper {} failed for {} (exit {}): {}", where, host,
+                        run->exit_code,
+                        http::body_excerpt(run->err.empty() ? run->out : run->err, 200)));
     }
     const json doc = json::parse(run->out, nullptr, false);
-    if (doc.is_discarded() || !doc.is_object() || !doc.contains("Secret") || !doc["Secret"].is_string() ||
-        (doc.contains("Username") && !doc["Username"].is_string())) {
+    if (doc.is_discarded() || !doc.is_object() || !doc.contains("Secret") ||
+        !doc["Secret"].is_string() || (doc.contains("Username") && !doc["Username"].is_string())) {
         return make_error(Errc::access_denied,
                           fmt::format("credential helper {} answered something other than "
                                       "{{\"Username\": ..., \"Secret\": ...}} for {}",
@@ -179,20 +183,23 @@ Result<std::optional<RegistryCredential>> from_entry(const json& entry, const st
     RegistryCredential c;
     c.source = fmt::format("{} (auths.\"{}\")", file, key);
     if (!entry.is_object()) {
-        return make_error(Errc::config, fmt::format("{}: auths.\"{}\" is not an object", file, key));
+        return make_error(Errc::config,
+                          fmt::format("{}: auths.\"{}\" is not an object", file, key));
     }
-    if (const auto it = entry.find("auth"); it != entry.end() && it->is_string() && !it->get<std::string>().empty()) {
+    if (const auto it = entry.find("auth");
+        it != entry.end() && it->is_string() && !it->get<std::string>().empty()) {
         auto decoded = backends::base64_decode(it->get<std::string>());
         const auto colon = decoded ? decoded->find(':') : std::string::npos;
         if (!decoded || colon == std::string::npos) {
-            return make_error(Errc::config, fmt::format("{}: auths.\"{}\".auth is not base64 of user:password; "
-                                                        "log in again (docker login / podman login)",
-                                                        file, key));
+            return make_error(Errc::config,
+                              fmt::format("{}: auths.\"{}\".auth is not base64 of user:password; "
+                                          "log in again (docker login / podman login)",
+                                          file, key));
         }
         c.username = decoded->substr(0, colon);
         c.password = decoded->substr(colon + 1);
-    } else if (entry.contains("username") && entry.contains("password") && entry["username"].is_string() &&
-               entry["password"].is_string()) {
+    } else if (entry.contains("username") && entry.contains("password") &&
+               entry["username"].is_string() && entry["password"].is_string()) {
         c.username = entry["username"].get<std::string>();
         c.password = entry["password"].get<std::string>();
     }
@@ -206,12 +213,13 @@ Result<std::optional<RegistryCredential>> from_entry(const json& entry, const st
 }
 
 // One store file: credHelpers, then auths, then credsStore. Adds what it looked at to `searched`.
-Result<std::optional<RegistryCredential>> from_file(const std::string& file, const std::string& host,
-                                                    const std::string& repository, const CredentialStores& stores,
-                                                    std::vector<std::string>& searched) {
+Result<std::optional<RegistryCredential>>
+from_file(const std::string& file, const std::string& host, const std::string& repository,
+          const CredentialStores& stores, std::vector<std::string>& searched) {
     std::ifstream in(file, std::ios::binary);
     if (!in) {
-        searched.push_back(fmt::format("{} ({})", file, errno == ENOENT ? "no such file" : std::strerror(errno)));
+        searched.push_back(
+            fmt::format("{} ({})", file, errno == ENOENT ? "no such file" : std::strerror(errno)));
         return std::optional<RegistryCredential>{};
     }
     std::string text;
@@ -219,11 +227,13 @@ Result<std::optional<RegistryCredential>> from_file(const std::string& file, con
     in.read(text.data(), static_cast<std::streamsize>(text.size()));
     text.resize(static_cast<std::size_t>(in.gcount()));
     if (text.size() > k_max_store_bytes) {
-        return make_error(Errc::config, fmt::format("{} is larger than 4 MiB; is it a credentials file?", file));
+        return make_error(Errc::config,
+                          fmt::format("{} is larger than 4 MiB; is it a credentials file?", file));
     }
     const json doc = json::parse(text, nullptr, false);
     if (doc.is_discarded() || !doc.is_object()) {
-        return make_error(Errc::config, fmt::format("{} is not a JSON object; fix or remove it", file));
+        return make_error(Errc::config,
+                          fmt::format("{} is not a JSON object; fix or remove it", file));
     }
     // References into `doc` (not copies): best_entry returns a pointer into the map it is given.
     static const json k_empty = json::object();
@@ -234,7 +244,8 @@ Result<std::optional<RegistryCredential>> from_file(const std::string& file, con
     std::string key;
     if (const json* helper = best_entry(member("credHelpers"), host, repository, &key)) {
         if (!helper->is_string()) {
-            return make_error(Errc::config, fmt::format("{}: credHelpers.\"{}\" is not a string", file, key));
+            return make_error(Errc::config,
+                              fmt::format("{}: credHelpers.\"{}\" is not a string", file, key));
         }
         auto found = from_helper(helper->get<std::string>(), host, "credHelpers", file, stores);
         if (!found || *found) {
@@ -250,8 +261,8 @@ Result<std::optional<RegistryCredential>> from_file(const std::string& file, con
             return found;
         }
     }
-    if (const auto store = doc.find("credsStore"); store != doc.end() && store->is_string() &&
-                                                   !store->get<std::string>().empty()) {
+    if (const auto store = doc.find("credsStore");
+        store != doc.end() && store->is_string() && !store->get<std::string>().empty()) {
         auto found = from_helper(store->get<std::string>(), host, "credsStore", file, stores);
         if (!found || *found) {
             return found;
@@ -281,7 +292,8 @@ CredentialStores CredentialStores::from_environment() {
     return s;
 }
 
-Result<CredentialLookup> find_registry_credential(const std::string& host, const std::string& repository,
+Result<CredentialLookup> find_registry_credential(const std::string& host,
+                                                  const std::string& repository,
                                                   const CredentialStores& stores) {
     CredentialLookup out;
     std::string lower_host = host;
@@ -301,7 +313,8 @@ Result<CredentialLookup> find_registry_credential(const std::string& host, const
         }
     }
     if (stores.containers_auth.empty()) {
-        out.searched.emplace_back("no containers auth file ($REGISTRY_AUTH_FILE and $XDG_RUNTIME_DIR are unset)");
+        out.searched.emplace_back(
+            "no containers auth file ($REGISTRY_AUTH_FILE and $XDG_RUNTIME_DIR are unset)");
     }
     return out;
 }

@@ -3,17 +3,16 @@
 
 #include "backends/registry/helper_process.h"
 
-#include <fmt/format.h>
-
 #include <cerrno>
 #include <cstring>
-#include <optional>
-#include <thread>
 #include <fcntl.h>
+#include <fmt/format.h>
+#include <optional>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <thread>
 #include <unistd.h>
 
 namespace oncall::registry::detail {
@@ -61,14 +60,15 @@ Result<HelperOutput> run_helper(const std::vector<std::string>& argv, const std:
     int out_pipe[2] = {-1, -1};
     int err_pipe[2] = {-1, -1};
     int exec_pipe[2] = {-1, -1}; // reports a failed exec (errno) to the parent; closed on exec
-    if (::pipe2(in_pipe, O_CLOEXEC) != 0 || ::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0 ||
-        ::pipe2(exec_pipe, O_CLOEXEC) != 0) {
+    if (::pipe2(in_pipe, O_CLOEXEC) != 0 || ::pipe2(out_pipe, O_CLOEXEC) != 0 ||
+        ::pipe2(err_pipe, O_CLOEXEC) != 0 || ::pipe2(exec_pipe, O_CLOEXEC) != 0) {
         const int saved = errno;
         for (int* p : {in_pipe, out_pipe, err_pipe, exec_pipe}) {
             close_fd(p[0]);
             close_fd(p[1]);
         }
-        return make_error(Errc::io, fmt::format("cannot run {}: pipe: {}", argv[0], std::strerror(saved)));
+        return make_error(Errc::io,
+                          fmt::format("cannot run {}: pipe: {}", argv[0], std::strerror(saved)));
     }
     std::vector<char*> args;
     args.reserve(argv.size() + 1);
@@ -84,7 +84,8 @@ Result<HelperOutput> run_helper(const std::vector<std::string>& argv, const std:
             close_fd(p[0]);
             close_fd(p[1]);
         }
-        return make_error(Errc::io, fmt::format("cannot run {}: fork: {}", argv[0], std::strerror(saved)));
+        return make_error(Errc::io,
+                          fmt::format("cannot run {}: fork: {}", argv[0], std::strerror(saved)));
     }
     if (pid == 0) {
         // Child: only async-signal-safe calls from here on.
@@ -108,7 +109,8 @@ Result<HelperOutput> run_helper(const std::vector<std::string>& argv, const std:
     close_fd(exec_pipe[1]);
 
     int exec_errno = 0;
-    if (::read(exec_pipe[0], &exec_errno, sizeof exec_errno) != static_cast<ssize_t>(sizeof exec_errno)) {
+    if (::read(exec_pipe[0], &exec_errno, sizeof exec_errno) !=
+        static_cast<ssize_t>(sizeof exec_errno)) {
         exec_errno = 0;
     }
     close_fd(exec_pipe[0]);
@@ -116,8 +118,9 @@ Result<HelperOutput> run_helper(const std::vector<std::string>& argv, const std:
     HelperOutput output;
     std::optional<Error> failure;
     if (exec_errno != 0) {
-        failure = make_error(exec_errno == ENOENT ? Errc::not_found : Errc::io,
-                             fmt::format("{} could not be started: {}", argv[0], std::strerror(exec_errno)));
+        failure = make_error(
+            exec_errno == ENOENT ? Errc::not_found : Errc::io,
+            fmt::format("{} could not be started: {}", argv[0], std::strerror(exec_errno)));
     }
     std::size_t written = 0;
     if (input.empty() || failure) {
@@ -127,10 +130,12 @@ Result<HelperOutput> run_helper(const std::vector<std::string>& argv, const std:
     }
     const auto deadline = Clock::now() + timeout;
     while (!failure && (out_pipe[0] >= 0 || err_pipe[0] >= 0)) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
         if (left.count() <= 0) {
             failure = make_error(Errc::timeout,
-                                 fmt::format("{} did not finish within {} ms and was stopped", argv[0], timeout.count()));
+                                 fmt::format("{} did not finish within {} ms and was stopped",
+                                             argv[0], timeout.count()));
             break;
         }
         pollfd fds[3];
@@ -152,7 +157,8 @@ Result<HelperOutput> run_helper(const std::vector<std::string>& argv, const std:
                 continue;
             }
             if (fds[i].fd == in_pipe[1]) {
-                const ssize_t w = write_without_sigpipe(in_pipe[1], input.data() + written, input.size() - written);
+                const ssize_t w = write_without_sigpipe(in_pipe[1], input.data() + written,
+                                                        input.size() - written);
                 if (w > 0) {
                     written += static_cast<std::size_t>(w);
                 }
@@ -170,9 +176,10 @@ Result<HelperOutput> run_helper(const std::vector<std::string>& argv, const std:
             const ssize_t r = ::read(fds[i].fd, buffer, sizeof buffer);
             if (r > 0) {
                 if (sink.size() + static_cast<std::size_t>(r) > max_output) {
-                    failure = make_error(Errc::too_large,
-                                         fmt::format("{} printed more than {} bytes and was stopped", argv[0],
-                                                     max_output));
+                    failure =
+                        make_error(Errc::too_large,
+                                   fmt::format("{} printed more than {} bytes and was stopped",
+                                               argv[0], max_output));
                     break;
                 }
                 sink.append(buffer, static_cast<std::size_t>(r));
@@ -193,7 +200,8 @@ Result<HelperOutput> run_helper(const std::vector<std::string>& argv, const std:
         }
         if (Clock::now() >= deadline) {
             failure = make_error(Errc::timeout,
-                                 fmt::format("{} did not exit within {} ms and was stopped", argv[0], timeout.count()));
+                                 fmt::format("{} did not exit within {} ms and was stopped",
+                                             argv[0], timeout.count()));
             break;
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(5));

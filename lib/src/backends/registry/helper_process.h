@@ -1,6 +1,6 @@
 #pragma once
-// Running a docker credential helper: a program found on PATH, fed on stdin, read from stdout, with a
-// deadline and a cap on what it may print. Private to the registry backend.
+// Running a docker credential helper: a program found on PATH, fed on stdin, read from stdout, with
+// a deadline and a cap on what it may print. Private to the registry backend.
 
 #include "oncall/core/result.h"
 

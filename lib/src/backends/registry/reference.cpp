@@ -3,22 +3,25 @@
 
 #include "oncall/backends/registry.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <cctype>
+#include <fmt/format.h>
 #include <vector>
 
 namespace oncall::registry {
 namespace {
 
 Error reference_error(std::string_view text, std::string_view why) {
-    return make_error(Errc::invalid,
-                      fmt::format("invalid image reference '{}': {} (expected host[:port]/path[:tag][@sha256:<64 hex>])",
-                                  text, why));
+    return make_error(
+        Errc::invalid,
+        fmt::format(
+            "invalid image reference '{}': {} (expected host[:port]/path[:tag][@sha256:<64 hex>])",
+            text, why));
 }
 
-bool is_lower_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+bool is_lower_alnum(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
 
 // path-component := [a-z0-9]+ (separator [a-z0-9]+)*, separator := [_.] | __ | [-]+
 bool valid_path_component(std::string_view s) {
@@ -46,7 +49,8 @@ bool valid_path_component(std::string_view s) {
     return true;
 }
 
-// domain := component ('.' component)* [':' port]; component := [A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?
+// domain := component ('.' component)* [':' port]; component :=
+// [A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?
 bool valid_domain(std::string_view s) {
     std::string_view host = s;
     const auto colon = s.find(':');
@@ -71,7 +75,8 @@ bool valid_domain(std::string_view s) {
             dot = host.size();
         }
         const std::string_view part = host.substr(start, dot - start);
-        if (part.empty() || part.size() > 63 || !std::isalnum(static_cast<unsigned char>(part.front())) ||
+        if (part.empty() || part.size() > 63 ||
+            !std::isalnum(static_cast<unsigned char>(part.front())) ||
             !std::isalnum(static_cast<unsigned char>(part.back()))) {
             return false;
         }
@@ -111,7 +116,8 @@ bool looks_like_domain(std::string_view first) {
 }
 
 // Splits name into registry and repository and validates both.
-Result<std::pair<std::string, std::string>> split_name(std::string_view text, std::string_view name) {
+Result<std::pair<std::string, std::string>> split_name(std::string_view text,
+                                                       std::string_view name) {
     std::string registry;
     std::string_view path = name;
     const auto slash = name.find('/');
@@ -119,7 +125,8 @@ Result<std::pair<std::string, std::string>> split_name(std::string_view text, st
         registry = std::string(name.substr(0, slash));
         path = name.substr(slash + 1);
         if (!valid_domain(registry)) {
-            return reference_error(text, fmt::format("'{}' is not a valid registry host", registry));
+            return reference_error(text,
+                                   fmt::format("'{}' is not a valid registry host", registry));
         }
     } else {
         registry = "docker.io";
@@ -131,12 +138,13 @@ Result<std::pair<std::string, std::string>> split_name(std::string_view text, st
     int components = 0;
     while (true) {
         const auto next = path.find('/', start);
-        const std::string_view part = path.substr(start, next == std::string_view::npos ? std::string_view::npos
-                                                                                         : next - start);
+        const std::string_view part = path.substr(
+            start, next == std::string_view::npos ? std::string_view::npos : next - start);
         if (!valid_path_component(part)) {
-            return reference_error(text, fmt::format("'{}' is not a valid repository path component (lower-case "
-                                                     "letters, digits and single separators . _ __ -)",
-                                                     part));
+            return reference_error(
+                text, fmt::format("'{}' is not a valid repository path component (lower-case "
+                                  "letters, digits and single separators . _ __ -)",
+                                  part));
         }
         ++components;
         if (next == std::string_view::npos) {
@@ -168,7 +176,9 @@ bool is_sha256_digest(std::string_view digest) {
     return true;
 }
 
-std::string ImageReference::name() const { return registry + "/" + repository; }
+std::string ImageReference::name() const {
+    return registry + "/" + repository;
+}
 
 std::string ImageReference::to_string() const {
     std::string s = name();
@@ -181,7 +191,9 @@ std::string ImageReference::to_string() const {
     return s;
 }
 
-std::string ImageReference::pinned() const { return name() + "@" + digest; }
+std::string ImageReference::pinned() const {
+    return name() + "@" + digest;
+}
 
 std::string repository_of(std::string_view image) {
     if (auto ref = parse_image_reference(image); ref) {
@@ -216,14 +228,16 @@ Result<ImageReference> parse_image_reference(std::string_view text) {
     if (at != std::string_view::npos) {
         const std::string_view digest = rest.substr(at + 1);
         if (!is_sha256_digest(digest)) {
-            return reference_error(text, "the digest must be sha256: followed by 64 lower-case hex digits");
+            return reference_error(
+                text, "the digest must be sha256: followed by 64 lower-case hex digits");
         }
         ref.digest = std::string(digest);
         rest = rest.substr(0, at);
     }
     const auto last_slash = rest.rfind('/');
     const auto colon = rest.rfind(':');
-    if (colon != std::string_view::npos && (last_slash == std::string_view::npos || colon > last_slash)) {
+    if (colon != std::string_view::npos &&
+        (last_slash == std::string_view::npos || colon > last_slash)) {
         const std::string_view tag = rest.substr(colon + 1);
         if (!valid_tag(tag)) {
             return reference_error(text, fmt::format("'{}' is not a valid tag", tag));
@@ -253,7 +267,8 @@ Result<std::string> normalize_repository(std::string_view text) {
     }
     const auto last_slash = text.rfind('/');
     const auto colon = text.rfind(':');
-    if (colon != std::string_view::npos && (last_slash == std::string_view::npos || colon > last_slash)) {
+    if (colon != std::string_view::npos &&
+        (last_slash == std::string_view::npos || colon > last_slash)) {
         return reference_error(text, "a repository has no tag");
     }
     return ref->name();
