@@ -173,7 +173,8 @@ contexts:
 
     std::set<std::string> secret_names() const {
         std::set<std::string> names;
-        for (const auto& item : get("/api/v1/namespaces/shop/secrets").at("items")) {
+        const json list = get("/api/v1/namespaces/shop/secrets"); // the loop must not outlive it
+        for (const auto& item : list.at("items")) {
             names.insert(item.at("metadata").at("name").get<std::string>());
         }
         return names;
