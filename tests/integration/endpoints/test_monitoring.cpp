@@ -40,7 +40,8 @@ json direct_triage(const std::string& service) {
 // The parts of a report that must not depend on how the sources were reached.
 void check_same_answer(const json& got, const json& direct) {
     CHECK(got.at("verdict") == direct.at("verdict"));
-    CHECK(got.at("suspect") == direct.at("suspect"));
+    // The revision, not the reason: its numbers move with the live traffic between the two runs.
+    CHECK(got.at("suspect").at("revision") == direct.at("suspect").at("revision"));
     CHECK(got.at("exit_code") == direct.at("exit_code"));
     std::map<std::string, std::string> got_status;
     std::map<std::string, std::string> direct_status;
