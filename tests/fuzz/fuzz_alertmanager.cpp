@@ -8,20 +8,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto result =
         oncall::alertmanager::decode_alerts(input.status, input.body, "http://127.0.0.1:9093");
     if (!result && result.error().message.empty()) {
-        __builtin_trap();
+        oncall::fuzz::fail("a refusal without a message");
     }
     if (result && (input.status < 200 || input.status >= 300)) {
-        __builtin_trap();
+        oncall::fuzz::fail("an error status decoded as a success");
     }
     const auto silences =
         oncall::alertmanager::decode_silences(input.status, input.body, "http://127.0.0.1:9093");
     if (silences && (input.status < 200 || input.status >= 300)) {
-        __builtin_trap();
+        oncall::fuzz::fail("an error status decoded as a success");
     }
     if (silences) {
         for (const auto& s : *silences) {
             if (s.id.empty()) {
-                __builtin_trap(); // every decoded silence has an id
+                oncall::fuzz::fail("every decoded silence has an id");
             }
         }
     }
@@ -29,7 +29,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto created = oncall::alertmanager::decode_created_silence(input.status, input.body,
                                                                       "http://127.0.0.1:9093");
     if (created && !oncall::alertmanager::is_silence_id(*created)) {
-        __builtin_trap();
+        oncall::fuzz::fail("a created silence has an id Alertmanager would give");
     }
     return 0;
 }

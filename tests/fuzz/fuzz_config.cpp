@@ -1,5 +1,6 @@
 // Fuzzes the configuration loader (parse_config on arbitrary YAML text), then everything a command
 // derives from an accepted configuration: context selection and each service with its defaults.
+#include "fuzz_support.h"
 #include "oncall/config/config.h"
 
 #include <cstddef>
@@ -11,7 +12,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto config = oncall::config::parse_config(text, "fuzz.yaml");
     if (!config) {
         if (config.error().message.empty()) {
-            __builtin_trap(); // every refusal says why
+            oncall::fuzz::fail("every refusal says why");
         }
         return 0;
     }

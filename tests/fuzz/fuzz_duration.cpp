@@ -1,6 +1,7 @@
 // Fuzzes parse_duration and format_duration: no crash, no undefined behaviour, and every accepted
 // duration survives a format/parse round trip (format_duration drops the milliseconds of durations
 // of a second or more, by design).
+#include "fuzz_support.h"
 #include "oncall/core/duration.h"
 
 #include <cstddef>
@@ -13,15 +14,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto parsed = oncall::parse_duration(text);
     if (parsed) {
         if (parsed->count() <= 0) {
-            __builtin_trap(); // accepted durations are positive
+            oncall::fuzz::fail("accepted durations are positive");
         }
         const auto again = oncall::parse_duration(oncall::format_duration(*parsed));
         const auto expected = parsed->count() < 1000 ? *parsed : *parsed - *parsed % 1000;
         if (expected.count() > 0 && (!again || *again != expected)) {
-            __builtin_trap(); // format_duration must produce what parse_duration reads back
+            oncall::fuzz::fail("format_duration must produce what parse_duration reads back");
         }
     } else if (parsed.error().message.empty()) {
-        __builtin_trap();
+        oncall::fuzz::fail("a refusal without a message");
     }
     if (size >= sizeof(std::int64_t)) {
         std::int64_t ms = 0;

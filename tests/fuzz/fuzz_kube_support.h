@@ -2,6 +2,7 @@
 // Helpers of the Kubernetes fuzz targets: bytes to JSON as the client does it (depth-limited, no
 // exceptions), and a recorded Deployment to relate fuzzed ReplicaSets and Pods to.
 
+#include "fuzz_support.h"
 #include "oncall/backends/kubernetes.h"
 #include "oncall/http/json.h"
 
@@ -36,11 +37,11 @@ inline const kube::Deployment& recorded_deployment() {
         text << in.rdbuf();
         auto json = parse_body(text.str());
         if (!json) {
-            __builtin_trap();
+            oncall::fuzz::fail("the recorded deployment fixture is not JSON");
         }
         auto decoded = kube::decode_deployment(*json);
         if (!decoded) {
-            __builtin_trap();
+            oncall::fuzz::fail("the recorded deployment fixture does not decode");
         }
         return std::move(decoded).value();
     }();

@@ -3,6 +3,7 @@
 // line) and image references (the rest), plus the manifest body hash. The manifest body itself is
 // only hashed, never parsed.
 #include "backends/text.h"
+#include "fuzz_support.h"
 #include "oncall/backends/registry.h"
 
 #include <cstddef>
@@ -19,11 +20,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     };
     const auto challenge = oncall::registry::parse_challenge(next_line());
     if (!challenge && challenge.error().message.empty()) {
-        __builtin_trap();
+        oncall::fuzz::fail("a refusal without a message");
     }
     const auto digest = next_line();
     if (oncall::registry::is_sha256_digest(digest) && digest.size() != 71) {
-        __builtin_trap();
+        oncall::fuzz::fail("a sha256 digest is 71 characters");
     }
     const auto reference = oncall::registry::parse_image_reference(input);
     if (reference) {
@@ -31,7 +32,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const auto text = reference->to_string();
         const auto again = oncall::registry::parse_image_reference(text);
         if (!again || again->to_string() != text) {
-            __builtin_trap(); // a parsed reference prints as something that parses back to itself
+            oncall::fuzz::fail("a parsed reference prints as something that parses back to itself");
         }
         if (!reference->digest.empty()) {
             (void)reference->pinned();

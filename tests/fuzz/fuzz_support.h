@@ -4,9 +4,18 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <string_view>
 
 namespace oncall::fuzz {
+
+/// Reports a broken property on stderr (so the crash log says which one) and aborts, which
+/// libFuzzer records as a crash with the input that caused it.
+[[noreturn]] inline void fail(const char* what) {
+    std::fprintf(stderr, "fuzz property broken: %s\n", what);
+    std::abort();
+}
 
 /// The HTTP statuses a decoder is asked to handle; the first input byte picks one.
 inline constexpr std::array<long, 12> k_statuses{200, 200, 200, 200, 201, 400,

@@ -2,6 +2,7 @@
 // crash, no undefined behaviour; a table has exactly one line per row (plus its header), no line
 // is wider than asked, and no output byte can drive a terminal (controls, ESC, C1 all escaped).
 // Input: two bytes of width, then cells separated by NUL bytes.
+#include "fuzz_support.h"
 #include "oncall/render/sanitize.h"
 #include "oncall/render/style.h"
 #include "oncall/render/table.h"
@@ -61,7 +62,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     cells.push_back(cell);
 
     if (!terminal_safe(oncall::render::sanitize(cells[0]))) {
-        __builtin_trap();
+        oncall::fuzz::fail("sanitize leaves a terminal control");
     }
 
     // A table of three columns, the last shrinkable.
@@ -77,12 +78,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     const auto lines = table.render_lines(width);
     if (lines.size() != rows + 1) {
-        __builtin_trap();
+        oncall::fuzz::fail("table row count");
     }
     for (const auto& line : lines) {
         if (oncall::render::display_width(line) > width || !terminal_safe(line) ||
             line.find('\n') != std::string::npos) {
-            __builtin_trap();
+            oncall::fuzz::fail("table line too wide, unsafe or split");
         }
     }
 
@@ -107,7 +108,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     const auto history = oncall::views::history_text(service, revisions, options);
     if (!terminal_safe(history) || count_lines(history) != expected) {
-        __builtin_trap();
+        oncall::fuzz::fail("history unsafe or wrong line count");
     }
 
     // status: pod problems carry server messages.
@@ -119,7 +120,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     if (!terminal_safe(oncall::views::status_text(service, status, options)) ||
         !terminal_safe(oncall::views::status_progress_line(service, status))) {
-        __builtin_trap();
+        oncall::fuzz::fail("status unsafe");
     }
 
     // triage: change-causes, log patterns and reasons.
@@ -139,7 +140,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     const auto screen = oncall::views::triage_text(report, options);
     if (!terminal_safe(screen)) {
-        __builtin_trap();
+        oncall::fuzz::fail("triage unsafe");
     }
     return 0;
 }

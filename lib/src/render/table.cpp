@@ -9,16 +9,22 @@
 namespace oncall::render {
 
 Table& Table::column(std::string header, Align align, bool shrinkable) {
-    m_columns.push_back(Column{sanitize_keeping_color(header), align, shrinkable});
+    m_columns.push_back(Column{sanitize(header), align, shrinkable});
     return *this;
 }
 
-Table& Table::row(std::vector<std::string> cells) {
+Table& Table::row(std::vector<Cell> cells) {
     cells.resize(m_columns.size());
-    for (auto& cell : cells) {
-        cell = sanitize_keeping_color(cell);
+    std::vector<std::string> row;
+    row.reserve(cells.size());
+    for (const auto& cell : cells) {
+        if (const auto* painted = std::get_if<Painted>(&cell)) {
+            row.push_back(sanitize_keeping_color(painted->text));
+        } else {
+            row.push_back(sanitize(std::get<std::string>(cell)));
+        }
     }
-    m_rows.push_back(std::move(cells));
+    m_rows.push_back(std::move(row));
     return *this;
 }
 

@@ -99,7 +99,7 @@ std::string silence_list_text(const std::vector<ops::SilenceView>& silences, Tim
     for (const auto& v : silences) {
         const auto& s = v.silence;
         const auto color = s.state == "pending" ? render::Color::gray : render::Color::yellow;
-        table.row({s.id, render::paint(silence_left_text(s, ref), color, style),
+        table.row({s.id, render::Painted{render::paint(silence_left_text(s, ref), color, style)},
                    render::sanitize(s.created_by),
                    render::sanitize(ops::format_silence_matchers(s.matchers)),
                    render::sanitize(s.comment)});

@@ -405,7 +405,8 @@ std::string overview_text(const Overview& overview, const TextOptions& options) 
             }
             finding += " [not checked: " + names + "]";
         }
-        t.row({sanitize(l.service), paint(verdict_name(l.verdict), verdict_color(l.verdict), style),
+        t.row({sanitize(l.service),
+               render::Painted{paint(verdict_name(l.verdict), verdict_color(l.verdict), style)},
                l.since ? format_age(*l.since, overview.at) : std::string("-"),
                l.suspect ? fmt::format("revision {}", l.suspect->revision) : std::string("-"),
                finding});

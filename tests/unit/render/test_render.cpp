@@ -107,6 +107,20 @@ TEST_CASE("table cells are one line, measured in terminal columns", "[render][ta
                            "  2  日本語の説明\n");
 }
 
+TEST_CASE("only a cell the view painted keeps its colour", "[render][table][sanitize]") {
+    const Style color{.color = true, .tty = true, .width = 80};
+    Table t;
+    t.column("ID").column("STATE").column("COMMENT");
+    // A server's text that tries to colour or conceal itself (ESC [8m) is shown escaped.
+    t.row({"\x1b[8mhidden", Painted{paint("active", Color::green, color)}, "\x1b[31mred"});
+    const auto lines = t.render_lines(80);
+    REQUIRE(lines.size() == 2);
+    CHECK(lines[1].find("^[[8mhidden") == 0);
+    CHECK(lines[1].find("^[[31mred") != std::string::npos);
+    CHECK(lines[1].find(paint("active", Color::green, color)) != std::string::npos);
+    CHECK(display_width(lines[1]) == display_width("^[[8mhidden  active  ^[[31mred"));
+}
+
 TEST_CASE("sparklines scale between min and max", "[render][sparkline]") {
     std::vector<std::optional<double>> v{0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0};
     CHECK(sparkline(v, 8) == "▁▁▁▁████");
