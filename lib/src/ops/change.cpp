@@ -162,7 +162,7 @@ Verification no_evidence(std::string reason) {
 }
 
 Verification verify_change(const ChangeBackends& backends, const ChangeRequest& request,
-                           const ChangeOptions& options, TimePoint done_at,
+                           const ChangeOptions& options, const ChangeTimes& times,
                            ChangeObserver& observer) {
     if (backends.prometheus == nullptr) {
         return no_evidence("no Prometheus is configured for this context");
@@ -172,7 +172,7 @@ Verification verify_change(const ChangeBackends& backends, const ChangeRequest& 
         [&observer](std::string_view line) { observer.note(fmt::format("note: {}", line)); });
     const auto window = verification_window(scrape.interval, options.verify_window);
     observer.verifying(window, scrape);
-    auto v = verify_signals(*backends.prometheus, request.service, done_at, window, scrape,
+    auto v = verify_signals(*backends.prometheus, request.service, times, window, scrape,
                             backends.sleep_until);
     if (!v) {
         auto none =
@@ -347,6 +347,7 @@ Result<ChangeOutcome> run_change(const ChangeBackends& backends, const ChangeReq
             return std::move(intent).error();
         }
     }
+    const TimePoint started_at = now();
     auto applied = write_plan(client, out.plan, request, make_plan, observer);
     if (!applied) {
         auto error = std::move(applied).error();
@@ -386,7 +387,8 @@ Result<ChangeOutcome> run_change(const ChangeBackends& backends, const ChangeReq
             trigger = waited->end == WaitEnd::failed ? "rollout_failed" : "rollout_timed_out";
         }
         if (!failure && options.verify) {
-            out.verification = verify_change(backends, request, options, done_at, observer);
+            out.verification = verify_change(backends, request, options,
+                                             ChangeTimes{started_at, done_at}, observer);
             observer.verified(*out.verification);
             const auto& v = *out.verification;
             const std::string window = format_duration(v.window);

@@ -185,37 +185,78 @@ ScrapeInterval find_scrape_interval(const prometheus::Client& client,
     return fallback("Prometheus' targets do not say how often the service's series are scraped");
 }
 
+namespace {
+
+// The signals that have a baseline rule (breaches_baseline()).
+bool has_baseline_rule(const std::string& name) {
+    return name == "error_ratio" || name == "latency_p99";
+}
+
+// The value of one instant query: the first series' last sample, or the scalar.
+std::optional<double> instant_value(const prometheus::QueryResult& decoded) {
+    if (!decoded.series.empty() && !decoded.series[0].samples.empty()) {
+        return decoded.series[0].samples.back().value;
+    }
+    if (decoded.scalar) {
+        return decoded.scalar->value;
+    }
+    return std::nullopt;
+}
+
+bool known(const std::optional<double>& v) {
+    return v && std::isfinite(*v);
+}
+
+} // namespace
+
 Verification judge_signals(const std::vector<SignalSpec>& specs,
-                           const std::vector<std::optional<double>>& values) {
+                           const std::vector<std::optional<double>>& values,
+                           const std::vector<std::optional<double>>& baselines) {
     Verification v;
     std::vector<std::string> parts;
     bool any_breach = false;
     bool any_evidence = false;
     bool no_traffic = false;
+    bool any_rule = false;
     for (std::size_t i = 0; i < specs.size(); ++i) {
         const auto& spec = specs[i];
-        SignalCheck check{spec.name, spec.title, i < values.size() ? values[i] : std::nullopt,
-                          spec.threshold, "unknown"};
-        if (check.value && std::isfinite(*check.value)) {
-            if (spec.name == "request_rate" && *check.value <= 0.0) {
-                no_traffic = true;
-            }
-            if (spec.threshold) {
-                any_evidence = true;
-                const bool breach = *check.value > *spec.threshold;
-                check.status = breach ? "breach" : "ok";
-                any_breach = any_breach || breach;
-                parts.push_back(fmt::format(
-                    "{} {} {} {}", spec.title, format_signal_value(spec.name, *check.value),
-                    breach ? ">" : "<=", format_signal_value(spec.name, *spec.threshold)));
-            } else {
-                check.status = "ok";
-                parts.push_back(
-                    fmt::format("{} {}", spec.title, format_signal_value(spec.name, *check.value)));
-            }
-        } else {
+        SignalCheck check{spec.name,      spec.title, i < values.size() ? values[i] : std::nullopt,
+                          spec.threshold, "unknown",  std::nullopt};
+        if (i < baselines.size() && known(baselines[i]) && !spec.threshold &&
+            has_baseline_rule(spec.name)) {
+            check.baseline = baselines[i];
+        }
+        any_rule = any_rule || spec.threshold || check.baseline;
+        if (!known(check.value)) {
             check.value.reset();
             parts.push_back(fmt::format("{} no data", spec.title));
+            v.checks.push_back(std::move(check));
+            continue;
+        }
+        const double value = *check.value;
+        if (spec.name == "request_rate" && value <= 0.0) {
+            no_traffic = true;
+        }
+        if (spec.threshold) {
+            any_evidence = true;
+            const bool breach = value > *spec.threshold;
+            check.status = breach ? "breach" : "ok";
+            any_breach = any_breach || breach;
+            parts.push_back(
+                fmt::format("{} {} {} {}", spec.title, format_signal_value(spec.name, value),
+                            breach ? ">" : "<=", format_signal_value(spec.name, *spec.threshold)));
+        } else if (check.baseline) {
+            any_evidence = true;
+            const bool breach = breaches_baseline(spec.name, *check.baseline, value);
+            check.status = breach ? "breach" : "ok";
+            any_breach = any_breach || breach;
+            parts.push_back(fmt::format("{} {} against {} before the change (no SLO)", spec.title,
+                                        format_signal_value(spec.name, value),
+                                        format_signal_value(spec.name, *check.baseline)));
+        } else {
+            check.status = "ok";
+            parts.push_back(
+                fmt::format("{} {}", spec.title, format_signal_value(spec.name, value)));
         }
         v.checks.push_back(std::move(check));
     }
@@ -227,10 +268,9 @@ Verification judge_signals(const std::vector<SignalSpec>& specs,
         v.reason = "the service served no requests in the window";
     } else if (!any_evidence) {
         v.status = VerificationStatus::inconclusive;
-        v.reason = std::none_of(specs.begin(), specs.end(),
-                                [](const SignalSpec& s) { return s.threshold.has_value(); })
-                       ? "the service has no SLO thresholds to verify against"
-                       : "no samples of the SLO signals in the window";
+        v.reason = any_rule ? "no samples of the service's signals in the window"
+                            : "the service has no SLO thresholds and no samples from before the "
+                              "change to compare with";
     } else {
         v.status = VerificationStatus::pass;
     }
@@ -238,7 +278,7 @@ Verification judge_signals(const std::vector<SignalSpec>& specs,
 }
 
 Result<Verification> verify_signals(const prometheus::Client& client,
-                                    const config::Service& service, TimePoint rollout_done,
+                                    const config::Service& service, const ChangeTimes& change,
                                     std::chrono::seconds window, const ScrapeInterval& scrape,
                                     const std::function<void(TimePoint)>& sleep_until) {
     auto specs = signals_for(service);
@@ -246,7 +286,7 @@ Result<Verification> verify_signals(const prometheus::Client& client,
         return std::move(specs).error();
     }
     const TimePoint at =
-        rollout_done + std::chrono::duration_cast<std::chrono::milliseconds>(window);
+        change.rollout_done + std::chrono::duration_cast<std::chrono::milliseconds>(window);
     // Grace for the last scrape of the window to be ingested.
     const auto ready = at + std::chrono::seconds(3);
     if (sleep_until) {
@@ -254,10 +294,19 @@ Result<Verification> verify_signals(const prometheus::Client& client,
     } else if (now() < ready) {
         std::this_thread::sleep_until(ready);
     }
+    // The signals after the change, then the baselines of those without an SLO threshold: the
+    // same queries over the window that ended when the change started.
     std::vector<prometheus::Query> queries;
+    std::vector<std::size_t> baseline_of;
     for (auto& spec : *specs) {
         spec.query = with_range(spec.query, window);
         queries.emplace_back(prometheus::InstantQuery{spec.query, at, {}});
+    }
+    for (std::size_t i = 0; i < specs->size(); ++i) {
+        if (!(*specs)[i].threshold && has_baseline_rule((*specs)[i].name)) {
+            baseline_of.push_back(i);
+            queries.emplace_back(prometheus::InstantQuery{(*specs)[i].query, change.started, {}});
+        }
     }
     auto answers = client.query_all(queries);
     std::vector<std::optional<double>> values;
@@ -269,16 +318,17 @@ Result<Verification> verify_signals(const prometheus::Client& client,
                                     (*specs)[i].title, e.message);
             return e;
         }
-        std::optional<double> value;
-        if (!decoded->series.empty() && !decoded->series[0].samples.empty()) {
-            value = decoded->series[0].samples.back().value;
-        } else if (decoded->scalar) {
-            value = decoded->scalar->value;
-        }
-        values.push_back(value);
+        values.push_back(instant_value(*decoded));
     }
-    auto v = judge_signals(*specs, values);
-    v.from = rollout_done;
+    std::vector<std::optional<double>> baselines(specs->size());
+    for (std::size_t k = 0; k < baseline_of.size(); ++k) {
+        const auto& decoded = answers[specs->size() + k];
+        if (decoded) {
+            baselines[baseline_of[k]] = instant_value(*decoded);
+        }
+    }
+    auto v = judge_signals(*specs, values, baselines);
+    v.from = change.rollout_done;
     v.to = at;
     v.window = window;
     v.scrape = scrape;
@@ -292,6 +342,7 @@ nlohmann::json verification_json(const Verification& v) {
             {{"name", c.name},
              {"value", c.value ? nlohmann::json(*c.value) : nlohmann::json(nullptr)},
              {"threshold", c.threshold ? nlohmann::json(*c.threshold) : nlohmann::json(nullptr)},
+             {"baseline", c.baseline ? nlohmann::json(*c.baseline) : nlohmann::json(nullptr)},
              {"status", c.status}});
     }
     return {

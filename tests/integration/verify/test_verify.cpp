@@ -1,14 +1,17 @@
 // One judgement of rollout health (status, triage and the overview agree on the crash-looping
 // search and on a healthy rollout in progress), and post-change verification against a Prometheus
 // that scrapes every 30 s: pass after a good rollback, breach and auto-rollback after a bad
-// redeploy, inconclusive for a service without traffic.
+// redeploy, breach against its baseline for a service without an SLO, inconclusive for a service
+// without traffic.
 
 #include "../deploy/workstation.h"
 
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
+#include <fstream>
 #include <future>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 using namespace oncall;
 using nlohmann::json;
@@ -31,6 +34,34 @@ const json* overview_line(const json& overview, const std::string& service) {
         }
     }
     return nullptr;
+}
+
+// A copy of the sandbox's configuration in which `service` has no SLO, for this workstation.
+void drop_slo(Workstation& ws, const std::string& service) {
+    std::string text = test::read_text(ws.env("ONCALL_CONFIG"));
+    const std::string entry =
+        "  " + service + ":\n    slo: { error-ratio: 0.01, latency-p99: 0.5 }\n";
+    const auto at = text.find(entry);
+    REQUIRE(at != std::string::npos);
+    text.replace(at, entry.size(), "  " + service + ": {}\n");
+    const std::string path = ws.state().path() + "/config.yaml";
+    std::ofstream(path) << text;
+    ws.set_env("ONCALL_CONFIG", path);
+}
+
+// Waits (up to three minutes) until Prometheus holds `seconds` of the service's request counters
+// at a 30 s scrape interval: the baseline a change without an SLO is judged against.
+void wait_for_history(const Workstation& ws, const std::string& service, int seconds) {
+    const auto query = fmt::format(
+        R"(min(count_over_time(http_requests_total{{service="{}"}}[{}s])))", service, seconds);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(3);
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (const auto n = ws.promql(query); n && *n >= seconds / 30.0) {
+            return;
+        }
+        std::this_thread::sleep_for(std::chrono::seconds(2));
+    }
+    FAIL("Prometheus has no " << seconds << " s of " << service << "'s requests");
 }
 
 } // namespace
@@ -109,11 +140,14 @@ TEST_CASE("one judgement: a healthy rollout in progress is progressing in status
     CHECK(done.exit_code == 0);
 }
 
-TEST_CASE("verification at a 30 s scrape interval: pass, breach with auto-rollback, inconclusive") {
+TEST_CASE("verification at a 30 s scrape interval: pass, breach with auto-rollback, breach against "
+          "the baseline, inconclusive") {
     Workstation ws;
-    for (const std::string service : {"checkout", "payments", "reports", "archive"}) {
+    drop_slo(ws, "ledger");
+    for (const std::string service : {"checkout", "payments", "reports", "archive", "ledger"}) {
         ws.grant(service);
     }
+    wait_for_history(ws, "ledger", 120);
     const std::string payments_before = ws.image("payments");
     const auto started = std::chrono::steady_clock::now();
 
@@ -127,6 +161,13 @@ TEST_CASE("verification at a 30 s scrape interval: pass, breach with auto-rollba
         return ws.oncall({"redeploy", "payments", "--image",
                           ws.registry_host() + "/shop/payments:3.5.0", "--auto-rollback", "--yes",
                           "--reason", "verification test: a bad release", "-o", "json"});
+    });
+    // ledger 2.1.0 serves 9% errors where 2.0.1 served 0.1%; ledger has no SLO.
+    auto unslo = std::async(std::launch::async, [&] {
+        return ws.oncall({"redeploy", "ledger", "--image",
+                          ws.registry_host() + "/shop/ledger:2.1.0", "--yes", "--reason",
+                          "verification test: a bad release of a service without an SLO", "-o",
+                          "json"});
     });
     // reports and archive serve no traffic at all.
     auto quiet = std::async(std::launch::async, [&] {
@@ -160,6 +201,21 @@ TEST_CASE("verification at a 30 s scrape interval: pass, breach with auto-rollba
         CHECK(j.at("auto_rollback").at("trigger") == "breach");
         CHECK(ws.image("payments") == payments_before);
     }
+    const auto baseline = unslo.get();
+    {
+        INFO(baseline.out << baseline.err);
+        CHECK(baseline.exit_code == 7);
+        const auto j = parse_out(baseline);
+        CHECK(j.at("verification").at("status") == "breach");
+        const auto& errors = j.at("verification").at("signals").at(1);
+        CHECK(errors.at("name") == "error_ratio");
+        CHECK(errors.at("status") == "breach");
+        CHECK(errors.at("threshold").is_null());
+        REQUIRE(errors.at("baseline").is_number());
+        CHECK(errors.at("baseline").get<double>() < 0.01);
+        CHECK(errors.at("value").get<double>() > 0.05);
+        CHECK_THAT(baseline.err, Catch::Contains("before the change"));
+    }
     const auto idle = quiet.get();
     {
         INFO(idle.out << idle.err);
@@ -179,7 +235,7 @@ TEST_CASE("verification at a 30 s scrape interval: pass, breach with auto-rollba
     }
     const auto took = std::chrono::duration_cast<std::chrono::seconds>(
         std::chrono::steady_clock::now() - started);
-    fmt::print("VERIFY | four changes verified at a 30 s scrape interval in {} s (wall)\n",
+    fmt::print("VERIFY | five changes verified at a 30 s scrape interval in {} s (wall)\n",
                took.count());
 
     // Every attempt wrote an intent line and a result line naming its grant.
@@ -190,6 +246,6 @@ TEST_CASE("verification at a 30 s scrape interval: pass, breach with auto-rollba
             ++phases[line.at("phase").get<std::string>()];
         }
     }
-    CHECK(phases["intent"] == 5); // four changes and one automatic rollback
-    CHECK(phases["result"] == 5);
+    CHECK(phases["intent"] == 6); // five changes and one automatic rollback
+    CHECK(phases["result"] == 6);
 }

@@ -57,6 +57,49 @@ TEST_CASE("signals are judged against their thresholds", "[verify]") {
     CHECK(j.at("signals")[1].at("threshold") == 0.01);
 }
 
+TEST_CASE("without an SLO, the error ratio and p99 latency are judged against their baseline",
+          "[verify]") {
+    std::vector<ops::SignalSpec> specs(3);
+    specs[0].name = "request_rate";
+    specs[0].title = "request rate";
+    specs[1].name = "error_ratio";
+    specs[1].title = "error ratio";
+    specs[2].name = "latency_p99";
+    specs[2].title = "p99 latency";
+
+    // 0.1% errors before, 8% after: 80x and 7.9 points more.
+    auto worse = ops::judge_signals(specs, {40.0, 0.08, 0.2}, {std::nullopt, 0.001, 0.19});
+    CHECK(worse.status == ops::VerificationStatus::breach);
+    CHECK(worse.checks[1].status == "breach");
+    CHECK(worse.checks[1].baseline == 0.001);
+    CHECK(worse.checks[2].status == "ok");
+    CHECK_THAT(worse.summary, Catch::Contains("before the change"));
+    CHECK(ops::verification_json(worse).at("signals")[1].at("baseline") == 0.001);
+
+    // 3x but under one point more (0.2% -> 0.6%), and 2x latency but under 100 ms more: no breach.
+    auto noise = ops::judge_signals(specs, {40.0, 0.006, 0.09}, {40.0, 0.002, 0.04});
+    CHECK(noise.status == ops::VerificationStatus::pass);
+    CHECK(noise.checks[1].status == "ok");
+    CHECK(noise.checks[2].status == "ok");
+    CHECK_FALSE(noise.checks[0].baseline.has_value()); // the request rate has no baseline rule
+
+    // p99 from 200 ms to 900 ms: 4.5x and 700 ms more.
+    auto slow = ops::judge_signals(specs, {40.0, 0.001, 0.9}, {40.0, 0.001, 0.2});
+    CHECK(slow.status == ops::VerificationStatus::breach);
+    CHECK(slow.checks[2].status == "breach");
+
+    // No baseline and no SLO: nothing to judge against.
+    auto blind = ops::judge_signals(specs, {40.0, 0.08, 0.9}, {});
+    CHECK(blind.status == ops::VerificationStatus::inconclusive);
+    CHECK_THAT(blind.reason, Catch::Contains("no SLO"));
+
+    // An SLO threshold wins over the baseline.
+    specs[1].threshold = 0.1;
+    auto within = ops::judge_signals(specs, {40.0, 0.08, 0.2}, {std::nullopt, 0.001, 0.2});
+    CHECK(within.status == ops::VerificationStatus::pass);
+    CHECK_FALSE(within.checks[1].baseline.has_value());
+}
+
 TEST_CASE("the verification window is four scrape intervals, or --verify-window when longer",
           "[verify]") {
     using namespace std::chrono_literals;

@@ -28,10 +28,14 @@ struct SignalCheck {
     std::optional<double> value;
     std::optional<double> threshold;
     std::string status; // ok | breach | unknown
+    /// The same signal over an equally long window just before the change: what a signal without
+    /// an SLO threshold is judged against.
+    std::optional<double> baseline;
 };
 
-/// What a verification concluded: every thresholded signal within its SLO (pass), one over it
-/// (breach), or no evidence either way (inconclusive: no samples, no traffic, no Prometheus).
+/// What a verification concluded: every signal within its SLO, or without one within reach of its
+/// baseline (pass), one over it (breach), or no evidence either way (inconclusive: no samples, no
+/// traffic, no Prometheus).
 enum class VerificationStatus { pass, breach, inconclusive };
 
 /// "pass", "breach", "inconclusive".
@@ -78,17 +82,28 @@ ScrapeInterval find_scrape_interval(const prometheus::Client& client,
                                     const config::Service& service,
                                     const std::function<void(std::string_view)>& note);
 
-/// Judges instant values against their thresholds (pure): breach when one is over, pass when at
-/// least one thresholded signal has data and none is over (and the request rate, when known, is
-/// not zero), inconclusive otherwise.
+/// Judges instant values (pure). A signal with an SLO threshold breaches above it; the error ratio
+/// and p99 latency without one are judged against `baselines` (same index; see
+/// breaches_baseline(): 3x and one point more errors, 2x and 100 ms more latency). Breach when one
+/// breaches; pass when at least one signal could be judged and none breaches (and the request
+/// rate, when known, is not zero); inconclusive otherwise.
 Verification judge_signals(const std::vector<SignalSpec>& specs,
-                           const std::vector<std::optional<double>>& values);
+                           const std::vector<std::optional<double>>& values,
+                           const std::vector<std::optional<double>>& baselines = {});
 
-/// Waits until `window` has passed since `rollout_done` (plus a few seconds for the last scrape to
-/// be ingested), then queries each signal with its range selectors set to the window and judges it.
-/// `sleep_until` replaces the real wait (tests); empty: std::this_thread::sleep_until.
+/// When a change happened: it started (the first write) and its rollout finished.
+struct ChangeTimes {
+    TimePoint started;
+    TimePoint rollout_done;
+};
+
+/// Waits until `window` has passed since the rollout finished (plus a few seconds for the last
+/// scrape to be ingested), then queries each signal with its range selectors set to the window and
+/// judges it. Signals without an SLO threshold are also queried over the window that ended when the
+/// change started, their baseline. `sleep_until` replaces the real wait (tests); empty:
+/// std::this_thread::sleep_until.
 Result<Verification> verify_signals(const prometheus::Client& client,
-                                    const config::Service& service, TimePoint rollout_done,
+                                    const config::Service& service, const ChangeTimes& change,
                                     std::chrono::seconds window, const ScrapeInterval& scrape,
                                     const std::function<void(TimePoint)>& sleep_until = {});
 
