@@ -2,39 +2,25 @@
 
 #include "oncall/backends/alertmanager.h"
 
+#include "alertmanager_internal.h"
 #include "oncall/http/client.h"
 
 #include <algorithm>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
-#include <unordered_map>
 
 namespace oncall::alertmanager {
 namespace {
 
 using nlohmann::json;
 
-Error bad(std::string_view url, std::string_view what) {
-    return make_error(Errc::bad_response,
-                      fmt::format("alertmanager at {} answered garbage: {}", url, what));
-}
+using detail::garbage;
 
 std::string excerpt(std::string_view body) {
     return http::body_excerpt(body, 120);
 }
 
-// Optional string field: missing or null is "", anything but a string is an error.
-bool get_string(const json& obj, const char* key, std::string& out) {
-    const auto it = obj.find(key);
-    if (it == obj.end() || it->is_null()) {
-        return true;
-    }
-    if (!it->is_string()) {
-        return false;
-    }
-    out = it->get<std::string>();
-    return true;
-}
+using detail::optional_string;
 
 bool get_string_map(const json& obj, const char* key, std::map<std::string, std::string>& out) {
     const auto it = obj.find(key);
@@ -72,7 +58,7 @@ bool get_string_list(const json& obj, const char* key, std::vector<std::string>&
 
 bool get_time(const json& obj, const char* key, std::optional<TimePoint>& out) {
     std::string text;
-    if (!get_string(obj, key, text)) {
+    if (!optional_string(obj, key, text)) {
         return false;
     }
     if (text.empty() || text.rfind("0001-01-01", 0) == 0) {
@@ -88,44 +74,44 @@ bool get_time(const json& obj, const char* key, std::optional<TimePoint>& out) {
 
 Result<Alert> decode_alert(const json& item, std::string_view url) {
     if (!item.is_object()) {
-        return bad(url, "an alert is not an object");
+        return garbage(url, "an alert is not an object");
     }
     Alert a;
     if (!get_string_map(item, "labels", a.labels)) {
-        return bad(url, "an alert's labels are not a map of strings");
+        return garbage(url, "an alert's labels are not a map of strings");
     }
     if (!get_string_map(item, "annotations", a.annotations)) {
-        return bad(url, "an alert's annotations are not a map of strings");
+        return garbage(url, "an alert's annotations are not a map of strings");
     }
-    if (!get_string(item, "fingerprint", a.fingerprint) ||
-        !get_string(item, "generatorURL", a.generator_url)) {
-        return bad(url, "an alert's fingerprint or generatorURL is not a string");
+    if (!optional_string(item, "fingerprint", a.fingerprint) ||
+        !optional_string(item, "generatorURL", a.generator_url)) {
+        return garbage(url, "an alert's fingerprint or generatorURL is not a string");
     }
     if (!get_time(item, "startsAt", a.starts_at) || !get_time(item, "endsAt", a.ends_at) ||
         !get_time(item, "updatedAt", a.updated_at)) {
-        return bad(url, "an alert's startsAt, endsAt or updatedAt is not an RFC 3339 time");
+        return garbage(url, "an alert's startsAt, endsAt or updatedAt is not an RFC 3339 time");
     }
     if (const auto st = item.find("status"); st != item.end() && !st->is_null()) {
-        if (!st->is_object() || !get_string(*st, "state", a.state) ||
+        if (!st->is_object() || !optional_string(*st, "state", a.state) ||
             !get_string_list(*st, "silencedBy", a.silenced_by) ||
             !get_string_list(*st, "inhibitedBy", a.inhibited_by)) {
-            return bad(url, "an alert's status is malformed");
+            return garbage(url, "an alert's status is malformed");
         }
     }
     if (const auto rs = item.find("receivers"); rs != item.end() && !rs->is_null()) {
         if (!rs->is_array()) {
-            return bad(url, "an alert's receivers are not a list");
+            return garbage(url, "an alert's receivers are not a list");
         }
         for (const auto& r : *rs) {
             std::string name;
-            if (!r.is_object() || !get_string(r, "name", name)) {
-                return bad(url, "an alert's receiver is malformed");
+            if (!r.is_object() || !optional_string(r, "name", name)) {
+                return garbage(url, "an alert's receiver is malformed");
             }
             a.receivers.push_back(std::move(name));
         }
     }
     if (a.fingerprint.empty()) {
-        return bad(url, "an alert has no fingerprint");
+        return garbage(url, "an alert has no fingerprint");
     }
     const auto label = [&](const char* k) {
         const auto it = a.labels.find(k);
@@ -188,11 +174,11 @@ Result<std::vector<Alert>> decode_alerts(long http_status, std::string_view body
         return answer_error(http_status, body, url);
     }
     if (doc.is_discarded()) {
-        return bad(url, body.empty() ? std::string("empty body")
-                                     : fmt::format("not JSON ({})", excerpt(body)));
+        return garbage(url, body.empty() ? std::string("empty body")
+                                         : fmt::format("not JSON ({})", excerpt(body)));
     }
     if (!doc.is_array()) {
-        return bad(url, "the answer is not a list of alerts");
+        return garbage(url, "the answer is not a list of alerts");
     }
     std::vector<Alert> out;
     out.reserve(doc.size());
@@ -208,31 +194,12 @@ Result<std::vector<Alert>> decode_alerts(long http_status, std::string_view body
 
 Result<AlertSet> merge_peers(const std::vector<Result<std::vector<Alert>>>& peers) {
     AlertSet set;
-    std::unordered_map<std::string, std::size_t> index;
-    for (const auto& peer : peers) {
-        if (!peer) {
-            set.errors.push_back(peer.error());
-            continue;
-        }
-        ++set.peers_ok;
-        for (const auto& a : *peer) {
-            const auto it = index.find(a.fingerprint);
-            if (it == index.end()) {
-                index.emplace(a.fingerprint, set.alerts.size());
-                set.alerts.push_back(a);
-            } else if (a.updated_at && (!set.alerts[it->second].updated_at ||
-                                        *a.updated_at > *set.alerts[it->second].updated_at)) {
-                set.alerts[it->second] = a;
-            }
-        }
+    auto answered = detail::merge_newest(
+        peers, [](const Alert& a) { return a.fingerprint; }, set.alerts, set.errors);
+    if (!answered) {
+        return std::move(answered).error();
     }
-    if (set.peers_ok == 0 && !set.errors.empty()) {
-        Error e = set.errors.front();
-        for (std::size_t i = 1; i < set.errors.size(); ++i) {
-            e.message += "; " + set.errors[i].message;
-        }
-        return e;
-    }
+    set.peers_ok = *answered;
     std::stable_sort(set.alerts.begin(), set.alerts.end(), [](const Alert& a, const Alert& b) {
         const int ra = severity_rank(a.severity);
         const int rb = severity_rank(b.severity);

@@ -1,5 +1,6 @@
 // Alertmanager API v2 silences: request bodies, decoding and merging the peers' lists (pure).
 
+#include "alertmanager_internal.h"
 #include "oncall/backends/alertmanager.h"
 #include "oncall/http/client.h"
 
@@ -7,33 +8,18 @@
 #include <cctype>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
-#include <unordered_map>
 
 namespace oncall::alertmanager {
 namespace {
 
 using nlohmann::json;
 
-Error silence_garbage(std::string_view url, std::string_view what) {
-    return make_error(Errc::bad_response,
-                      fmt::format("alertmanager at {} answered garbage: {}", url, what));
-}
-
-bool silence_string_field(const json& obj, const char* key, std::string& out) {
-    const auto it = obj.find(key);
-    if (it == obj.end() || it->is_null()) {
-        return true;
-    }
-    if (!it->is_string()) {
-        return false;
-    }
-    out = it->get<std::string>();
-    return true;
-}
+using detail::garbage;
+using detail::optional_string;
 
 bool silence_time_field(const json& obj, const char* key, std::optional<TimePoint>& out) {
     std::string text;
-    if (!silence_string_field(obj, key, text)) {
+    if (!optional_string(obj, key, text)) {
         return false;
     }
     if (text.empty() || text.rfind("0001-01-01", 0) == 0) {
@@ -49,46 +35,44 @@ bool silence_time_field(const json& obj, const char* key, std::optional<TimePoin
 
 Result<Silence> decode_one_silence(const json& item, std::string_view url) {
     if (!item.is_object()) {
-        return silence_garbage(url, "a silence is not an object");
+        return garbage(url, "a silence is not an object");
     }
     Silence s;
-    if (!silence_string_field(item, "id", s.id) ||
-        !silence_string_field(item, "createdBy", s.created_by) ||
-        !silence_string_field(item, "comment", s.comment)) {
-        return silence_garbage(url, "a silence's id, createdBy or comment is not a string");
+    if (!optional_string(item, "id", s.id) || !optional_string(item, "createdBy", s.created_by) ||
+        !optional_string(item, "comment", s.comment)) {
+        return garbage(url, "a silence's id, createdBy or comment is not a string");
     }
     if (s.id.empty()) {
-        return silence_garbage(url, "a silence has no id");
+        return garbage(url, "a silence has no id");
     }
     if (!silence_time_field(item, "startsAt", s.starts_at) ||
         !silence_time_field(item, "endsAt", s.ends_at) ||
         !silence_time_field(item, "updatedAt", s.updated_at)) {
-        return silence_garbage(url,
-                               "a silence's startsAt, endsAt or updatedAt is not an RFC 3339 time");
+        return garbage(url, "a silence's startsAt, endsAt or updatedAt is not an RFC 3339 time");
     }
     if (const auto st = item.find("status"); st != item.end() && !st->is_null()) {
-        if (!st->is_object() || !silence_string_field(*st, "state", s.state)) {
-            return silence_garbage(url, "a silence's status is malformed");
+        if (!st->is_object() || !optional_string(*st, "state", s.state)) {
+            return garbage(url, "a silence's status is malformed");
         }
     }
     const auto ms = item.find("matchers");
     if (ms == item.end() || !ms->is_array()) {
-        return silence_garbage(url, "a silence has no list of matchers");
+        return garbage(url, "a silence has no list of matchers");
     }
     for (const auto& m : *ms) {
         SilenceMatcher sm;
-        if (!m.is_object() || !silence_string_field(m, "name", sm.name) ||
-            !silence_string_field(m, "value", sm.value)) {
-            return silence_garbage(url, "a silence matcher is malformed");
+        if (!m.is_object() || !optional_string(m, "name", sm.name) ||
+            !optional_string(m, "value", sm.value)) {
+            return garbage(url, "a silence matcher is malformed");
         }
         const auto regex = m.find("isRegex");
         if (regex != m.end() && !regex->is_boolean()) {
-            return silence_garbage(url, "a silence matcher's isRegex is not a boolean");
+            return garbage(url, "a silence matcher's isRegex is not a boolean");
         }
         sm.is_regex = regex != m.end() && regex->get<bool>();
         const auto equal = m.find("isEqual");
         if (equal != m.end() && !equal->is_null() && !equal->is_boolean()) {
-            return silence_garbage(url, "a silence matcher's isEqual is not a boolean");
+            return garbage(url, "a silence matcher's isEqual is not a boolean");
         }
         sm.is_equal = equal == m.end() || equal->is_null() || equal->get<bool>();
         s.matchers.push_back(std::move(sm));
@@ -101,9 +85,8 @@ json parse_silence_body(std::string_view body) {
 }
 
 Error silence_not_json(std::string_view url, std::string_view body) {
-    return silence_garbage(url, body.empty()
-                                    ? std::string("empty body")
-                                    : fmt::format("not JSON ({})", http::body_excerpt(body, 120)));
+    return garbage(url, body.empty() ? std::string("empty body")
+                                     : fmt::format("not JSON ({})", http::body_excerpt(body, 120)));
 }
 
 } // namespace
@@ -134,7 +117,7 @@ Result<std::vector<Silence>> decode_silences(long http_status, std::string_view 
         return silence_not_json(url, body);
     }
     if (!doc.is_array()) {
-        return silence_garbage(url, "the answer is not a list of silences");
+        return garbage(url, "the answer is not a list of silences");
     }
     std::vector<Silence> out;
     for (const auto& item : doc) {
@@ -173,39 +156,20 @@ Result<std::string> decode_created_silence(long http_status, std::string_view bo
         return silence_not_json(url, body);
     }
     std::string id;
-    if (!doc.is_object() || !silence_string_field(doc, "silenceID", id) || !is_silence_id(id)) {
-        return silence_garbage(url, "the answer to a new silence carries no silenceID");
+    if (!doc.is_object() || !optional_string(doc, "silenceID", id) || !is_silence_id(id)) {
+        return garbage(url, "the answer to a new silence carries no silenceID");
     }
     return id;
 }
 
 Result<SilenceSet> merge_silences(const std::vector<Result<std::vector<Silence>>>& peers) {
     SilenceSet set;
-    std::unordered_map<std::string, std::size_t> index;
-    for (const auto& peer : peers) {
-        if (!peer) {
-            set.errors.push_back(peer.error());
-            continue;
-        }
-        ++set.peers_ok;
-        for (const auto& s : *peer) {
-            const auto it = index.find(s.id);
-            if (it == index.end()) {
-                index.emplace(s.id, set.silences.size());
-                set.silences.push_back(s);
-            } else if (s.updated_at && (!set.silences[it->second].updated_at ||
-                                        *s.updated_at > *set.silences[it->second].updated_at)) {
-                set.silences[it->second] = s;
-            }
-        }
+    auto answered = detail::merge_newest(
+        peers, [](const Silence& s) { return s.id; }, set.silences, set.errors);
+    if (!answered) {
+        return std::move(answered).error();
     }
-    if (set.peers_ok == 0 && !set.errors.empty()) {
-        Error e = set.errors.front();
-        for (std::size_t i = 1; i < set.errors.size(); ++i) {
-            e.message += "; " + set.errors[i].message;
-        }
-        return e;
-    }
+    set.peers_ok = *answered;
     std::sort(set.silences.begin(), set.silences.end(), [](const Silence& a, const Silence& b) {
         const auto ea = a.ends_at.value_or(TimePoint::max());
         const auto eb = b.ends_at.value_or(TimePoint::max());
