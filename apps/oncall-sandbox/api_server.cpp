@@ -154,6 +154,23 @@ bool valid_dns_subdomain(const std::string& name) {
     return !name.empty() && name.size() <= 253 && std::regex_match(name, re);
 }
 
+// metadata.labels and metadata.annotations, when present, are maps of strings.
+void check_string_maps(const json& md, std::vector<FieldCause>& causes) {
+    for (const char* f : {"labels", "annotations"}) {
+        if (!md.contains(f) || md[f].is_null()) {
+            continue;
+        }
+        bool ok = md[f].is_object();
+        if (ok) {
+            for (const auto& [k, v] : md[f].items())
+                ok = ok && v.is_string();
+        }
+        if (!ok)
+            causes.push_back(
+                field_invalid(std::string("metadata.") + f, md[f], "must be a map of strings"));
+    }
+}
+
 FieldCause dns_subdomain_cause(const std::string& field, const std::string& name) {
     return field_invalid(
         field, name,
@@ -967,18 +984,7 @@ void ApiServer::do_create(const httplib::Request& req, httplib::Response& res, c
     } else if (!valid_dns_subdomain(name)) {
         causes.push_back(dns_subdomain_cause("metadata.name", name));
     }
-    for (const char* f : {"labels", "annotations"}) {
-        if (md.contains(f) && !md[f].is_null()) {
-            bool ok = md[f].is_object();
-            if (ok) {
-                for (const auto& [k, v] : md[f].items())
-                    ok = ok && v.is_string();
-            }
-            if (!ok)
-                causes.push_back(
-                    field_invalid(std::string("metadata.") + f, md[f], "must be a map of strings"));
-        }
-    }
+    check_string_maps(md, causes);
     if (type.resource == "secrets") {
         if (body.contains("data") && !body["data"].is_null()) {
             if (!body["data"].is_object()) {
@@ -1356,18 +1362,7 @@ namespace {
 std::vector<FieldCause> validate_deployment(const json& d, const json& current) {
     std::vector<FieldCause> causes;
     const json& md = d["metadata"];
-    for (const char* f : {"labels", "annotations"}) {
-        if (md.contains(f) && !md[f].is_null()) {
-            bool ok = md[f].is_object();
-            if (ok) {
-                for (const auto& [k, v] : md[f].items())
-                    ok = ok && v.is_string();
-            }
-            if (!ok)
-                causes.push_back(
-                    field_invalid(std::string("metadata.") + f, md[f], "must be a map of strings"));
-        }
-    }
+    check_string_maps(md, causes);
     if (!d.contains("spec") || !d["spec"].is_object()) {
         causes.push_back(field_required("spec"));
         return causes;

@@ -105,6 +105,18 @@ Error undo_secret(Error error, const kube::KubeClient& client, const std::string
     return error;
 }
 
+Result<Grant> grant_on_server(const kube::KubeClient& client, const std::string& context_name) {
+    auto identity_of_server = server_identity(client.connection());
+    if (!identity_of_server) {
+        return std::move(identity_of_server).error();
+    }
+    Grant grant;
+    grant.context = context_name;
+    grant.server = normalize_server_url(client.connection().server);
+    grant.server_identity = std::move(*identity_of_server);
+    return grant;
+}
+
 nlohmann::json grant_audit_record(const Grant& g, const std::string& action,
                                   const std::string& result) {
     nlohmann::json record = {{"user", g.requester},
@@ -215,14 +227,11 @@ Result<IssuedGrant> request_access(const kube::KubeClient& client, const config:
         return std::move(r).error();
     }
 
-    auto identity_of_server = server_identity(client.connection());
-    if (!identity_of_server) {
-        return std::move(identity_of_server).error();
+    auto pinned = grant_on_server(client, context.name);
+    if (!pinned) {
+        return std::move(pinned).error();
     }
-    Grant grant;
-    grant.context = context.name;
-    grant.server = normalize_server_url(client.connection().server);
-    grant.server_identity = std::move(*identity_of_server);
+    Grant grant = std::move(*pinned);
     grant.service = service.name;
     grant.namespace_name = ns;
     grant.role = valid->role.name;

@@ -31,6 +31,9 @@ Error explain_token_refusal(Error e, const std::string& ns, const std::string& a
 /// Deletes the grant Secret after a later step failed; appends what happened to `error`.
 Error undo_secret(Error error, const kube::KubeClient& client, const std::string& ns,
                   const std::string& name, const std::function<void(std::string_view)>& progress);
+/// A grant of `context_name` pinned to the API server `client` talks to (its URL and identity);
+/// the caller fills in the rest.
+Result<Grant> grant_on_server(const kube::KubeClient& client, const std::string& context_name);
 /// The audit record of a grant event.
 nlohmann::json grant_audit_record(const Grant& g, const std::string& action,
                                   const std::string& result);

@@ -194,6 +194,20 @@ std::string condition_words(const kube::CsrCondition& c) {
     return words.empty() ? "no reason given" : words;
 }
 
+// A notification of `event` about the request `r` (a pending, approved or denied one).
+template <class Request>
+Notification notification_about(std::string event, const Request& r,
+                                const config::Context& context) {
+    Notification n;
+    n.event = std::move(event);
+    n.service = r.service;
+    n.role = r.role;
+    n.grant = r.grant;
+    n.requester = r.requester;
+    n.context = context.name;
+    return n;
+}
+
 } // namespace
 
 std::string approve_command(const std::string& grant_id, const std::string& context) {
@@ -309,15 +323,9 @@ Result<RequestedApproval> request_approval(const kube::KubeClient& client,
     out.duration = local.duration;
     out.requested_at = local.requested_at;
 
-    Notification n;
-    n.event = "access_requested";
-    n.service = out.service;
-    n.role = out.role;
-    n.grant = out.grant;
-    n.requester = out.requester;
+    Notification n = notification_about("access_requested", out, context);
     n.reason = out.reason;
     n.ticket = out.ticket;
-    n.context = context.name;
     out.notified = send_notification(context.access.notify, n);
 
     record["result"] = "pending";
@@ -440,14 +448,11 @@ Result<IssuedGrant> wait_for_grant(const kube::KubeClient& client, const config:
                                                   "oncall.dev/expires-at; nothing was stored",
                                                   local->namespace_name, name));
                 }
-                auto identity_of_server = server_identity(client.connection());
-                if (!identity_of_server) {
-                    return std::move(identity_of_server).error();
+                auto pinned = grant_on_server(client, context.name);
+                if (!pinned) {
+                    return std::move(pinned).error();
                 }
-                Grant grant;
-                grant.context = context.name;
-                grant.server = normalize_server_url(client.connection().server);
-                grant.server_identity = std::move(*identity_of_server);
+                Grant grant = std::move(*pinned);
                 grant.service = local->service;
                 grant.namespace_name = local->namespace_name;
                 grant.role = local->role;
@@ -829,17 +834,11 @@ Result<ApprovedGrant> approve_request(const kube::KubeClient& client,
     if (auto event = client.create_event(ref, "Normal", "AccessApproved", message); !event) {
         say(progress, "could not record the AccessApproved event: " + event.error().message);
     }
-    Notification n;
-    n.event = "access_approved";
-    n.service = out.service;
-    n.role = out.role;
-    n.grant = out.grant;
-    n.requester = out.requester;
+    Notification n = notification_about("access_approved", out, context);
     n.approver = out.approver;
     n.reason = asked.reason;
     n.ticket = asked.ticket;
     n.expires_at = format_rfc3339(expires_at);
-    n.context = context.name;
     out.notified = send_notification(context.access.notify, n);
     audit["expires_at"] = format_rfc3339(expires_at);
     audit["result"] = "approved";
@@ -921,16 +920,10 @@ Result<DeniedRequest> deny_request(const kube::KubeClient& client, const config:
             csr_ref(*csr, parsed->grant.namespace_name), "Normal", "AccessDenied",
             fmt::format("{} denied {}'s request for role {} on {}: {}", out.approver, out.requester,
                         out.role, out.service, out.reason));
-        Notification n;
-        n.event = "access_denied";
-        n.service = out.service;
-        n.role = out.role;
-        n.grant = out.grant;
-        n.requester = out.requester;
+        Notification n = notification_about("access_denied", out, context);
         n.approver = out.approver;
         n.reason = out.reason;
         n.ticket = parsed->grant.ticket;
-        n.context = context.name;
         out.notified = send_notification(context.access.notify, n);
     }
     audit["result"] = "denied";
