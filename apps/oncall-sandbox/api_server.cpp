@@ -127,6 +127,19 @@ void require_json_body(const httplib::Request& req) {
     }
 }
 
+// The body of a request whose resource kube also takes as protobuf (TokenRequest, CSR approval).
+json json_or_protobuf_body(const httplib::Request& req,
+                           oncall::Result<json> (*decode)(const std::string&)) {
+    if (media_type(req) == k_protobuf_media_type) {
+        auto decoded = decode(req.body);
+        if (!decoded)
+            throw bad_request(decoded.error().message);
+        return std::move(decoded.value());
+    }
+    require_json_body(req);
+    return parse_json_body(req);
+}
+
 std::string check_dry_run(const httplib::Request& req) {
     if (!req.has_param("dryRun"))
         return "";
@@ -1091,16 +1104,7 @@ void ApiServer::do_create(const httplib::Request& req, httplib::Response& res, c
 void ApiServer::do_csr_approval(const httplib::Request& req, httplib::Response& res,
                                 const Target& t) {
     const ResourceRef ref = ref_of(*t.type);
-    json body;
-    if (media_type(req) == k_protobuf_media_type) {
-        auto decoded = decode_certificate_signing_request(req.body);
-        if (!decoded)
-            throw bad_request(decoded.error().message);
-        body = std::move(decoded.value());
-    } else {
-        require_json_body(req);
-        body = parse_json_body(req);
-    }
+    json body = json_or_protobuf_body(req, decode_certificate_signing_request);
     if (body.contains("kind") && body["kind"] != "CertificateSigningRequest") {
         throw bad_request(fmt::format("the kind in the data ({}) does not match the expected kind "
                                       "(CertificateSigningRequest)",
@@ -1257,16 +1261,7 @@ void ApiServer::do_token_request(const httplib::Request& req, httplib::Response&
                                  const Target& t, const UserInfo& user) {
     (void)user;
     const std::string dry_run = check_dry_run(req);
-    json body;
-    if (media_type(req) == k_protobuf_media_type) {
-        auto decoded = decode_token_request(req.body);
-        if (!decoded)
-            throw bad_request(decoded.error().message);
-        body = std::move(decoded.value());
-    } else {
-        require_json_body(req);
-        body = parse_json_body(req);
-    }
+    json body = json_or_protobuf_body(req, decode_token_request);
     const ResourceRef token_ref{"authentication.k8s.io", "tokenrequests", "TokenRequest"};
     if (body.contains("kind") && body["kind"] != "TokenRequest") {
         throw bad_request(fmt::format(

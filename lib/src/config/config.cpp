@@ -112,23 +112,6 @@ private:
     std::vector<std::string>& m_warnings;
 };
 
-#define ONCALL_TRY_ASSIGN(target, expr)                                                            \
-    do {                                                                                           \
-        auto result_ = (expr);                                                                     \
-        if (!result_) {                                                                            \
-            return std::move(result_).error();                                                     \
-        }                                                                                          \
-        target = std::move(result_).value();                                                       \
-    } while (false)
-
-#define ONCALL_TRY(expr)                                                                           \
-    do {                                                                                           \
-        auto result_ = (expr);                                                                     \
-        if (!result_) {                                                                            \
-            return std::move(result_).error();                                                     \
-        }                                                                                          \
-    } while (false)
-
 Result<void> read_token_source(Reader& r, const YAML::Node& node, const std::string& path,
                                TokenSource& out) {
     int count = 0;

@@ -56,17 +56,6 @@ std::string silence_shown(std::string_view text) {
     return out;
 }
 
-nlohmann::json silence_matchers_json(const std::vector<SilenceMatcher>& matchers) {
-    nlohmann::json out = nlohmann::json::array();
-    for (const auto& m : matchers) {
-        out.push_back({{"name", m.name},
-                       {"value", m.value},
-                       {"is_regex", m.is_regex},
-                       {"is_equal", m.is_equal}});
-    }
-    return out;
-}
-
 std::string local_user_name() {
     if (const passwd* pw = ::getpwuid(::getuid()); pw != nullptr && pw->pw_name != nullptr) {
         return pw->pw_name;
@@ -462,6 +451,17 @@ std::chrono::seconds silence_time_left(const Silence& silence, TimePoint ref) {
         return std::chrono::seconds(0);
     }
     return std::chrono::duration_cast<std::chrono::seconds>(*silence.ends_at - ref);
+}
+
+nlohmann::json silence_matchers_json(const std::vector<SilenceMatcher>& matchers) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& m : matchers) {
+        out.push_back({{"name", m.name},
+                       {"value", m.value},
+                       {"is_regex", m.is_regex},
+                       {"is_equal", m.is_equal}});
+    }
+    return out;
 }
 
 } // namespace oncall::ops

@@ -14,17 +14,6 @@ namespace {
 using alertmanager::Silence;
 using nlohmann::json;
 
-json silence_matchers_json(const std::vector<alertmanager::SilenceMatcher>& matchers) {
-    json out = json::array();
-    for (const auto& m : matchers) {
-        out.push_back({{"name", m.name},
-                       {"value", m.value},
-                       {"is_regex", m.is_regex},
-                       {"is_equal", m.is_equal}});
-    }
-    return out;
-}
-
 json silence_time_or_null(const std::optional<TimePoint>& t) {
     return t ? json(format_rfc3339(*t)) : json(nullptr);
 }
@@ -46,7 +35,7 @@ std::string silence_left_text(const Silence& s, TimePoint ref) {
 json silence_json(const Silence& s, const std::string& service) {
     return {{"id", s.id},
             {"service", service.empty() ? json(nullptr) : json(service)},
-            {"matchers", silence_matchers_json(s.matchers)},
+            {"matchers", ops::silence_matchers_json(s.matchers)},
             {"starts_at", silence_time_or_null(s.starts_at)},
             {"ends_at", silence_time_or_null(s.ends_at)},
             {"created_by", s.created_by},
@@ -130,7 +119,7 @@ json triage_silences_json(const std::vector<Silence>& silences, TimePoint ref) {
     json out = json::array();
     for (const auto& s : silences) {
         out.push_back({{"id", s.id},
-                       {"matchers", silence_matchers_json(s.matchers)},
+                       {"matchers", ops::silence_matchers_json(s.matchers)},
                        {"created_by", s.created_by},
                        {"comment", s.comment},
                        {"starts_at", silence_time_or_null(s.starts_at)},

@@ -121,3 +121,23 @@ inline Result<void> ok_result() {
 }
 
 } // namespace oncall
+
+/// In a function returning a Result: evaluates `expr` (a Result), returns its error when it failed,
+/// else moves its value into `target`.
+#define ONCALL_TRY_ASSIGN(target, expr)                                                            \
+    do {                                                                                           \
+        auto result_ = (expr);                                                                     \
+        if (!result_) {                                                                            \
+            return std::move(result_).error();                                                     \
+        }                                                                                          \
+        target = std::move(result_).value();                                                       \
+    } while (false)
+
+/// In a function returning a Result: evaluates `expr` (a Result), returns its error when it failed.
+#define ONCALL_TRY(expr)                                                                           \
+    do {                                                                                           \
+        auto result_ = (expr);                                                                     \
+        if (!result_) {                                                                            \
+            return std::move(result_).error();                                                     \
+        }                                                                                          \
+    } while (false)

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -75,6 +76,10 @@ std::string silence_comment(const std::string& reason, const std::string& ticket
 
 /// The matchers as label=value text ("service=\"checkout\", alertname=~\"A|B\"").
 std::string format_silence_matchers(const std::vector<alertmanager::SilenceMatcher>& matchers);
+
+/// Matchers as oncall's JSON output and audit lines write them: [{"name", "value", "is_regex",
+/// "is_equal"}].
+nlohmann::json silence_matchers_json(const std::vector<alertmanager::SilenceMatcher>& matchers);
 
 /// True when `silence` carries every matcher of the service (the way Alertmanager's list filter
 /// selects a service's silences).

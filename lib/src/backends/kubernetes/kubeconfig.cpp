@@ -23,15 +23,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-#define KUBECONFIG_TRY_ASSIGN(target, expr)                                                        \
-    do {                                                                                           \
-        auto result_ = (expr);                                                                     \
-        if (!result_) {                                                                            \
-            return std::move(result_).error();                                                     \
-        }                                                                                          \
-        target = std::move(result_).value();                                                       \
-    } while (false)
-
 Error kubeconfig_error(const std::string& path, const std::string& what) {
     return make_error(Errc::config, fmt::format("kubeconfig {}: {}", path, what));
 }
@@ -266,7 +257,7 @@ Result<Kubeconfig> parse_kubeconfig_file(const std::string& text, const std::str
             c.file = path;
             c.server = scalar(n, "server");
             c.certificate_authority = resolve_path(scalar(n, "certificate-authority"), path);
-            KUBECONFIG_TRY_ASSIGN(
+            ONCALL_TRY_ASSIGN(
                 c.certificate_authority_data,
                 decode_data(n, "certificate-authority-data", path, "cluster '" + name + "'"));
             c.tls_server_name = scalar(n, "tls-server-name");
@@ -296,14 +287,13 @@ Result<Kubeconfig> parse_kubeconfig_file(const std::string& text, const std::str
             u.token_file = resolve_path(scalar(n, "tokenFile"), path);
             u.client_certificate = resolve_path(scalar(n, "client-certificate"), path);
             u.client_key = resolve_path(scalar(n, "client-key"), path);
-            KUBECONFIG_TRY_ASSIGN(u.client_certificate_data,
-                                  decode_data(n, "client-certificate-data", path, owner));
-            KUBECONFIG_TRY_ASSIGN(u.client_key_data,
-                                  decode_data(n, "client-key-data", path, owner));
+            ONCALL_TRY_ASSIGN(u.client_certificate_data,
+                              decode_data(n, "client-certificate-data", path, owner));
+            ONCALL_TRY_ASSIGN(u.client_key_data, decode_data(n, "client-key-data", path, owner));
             u.username = scalar(n, "username");
             u.password = scalar(n, "password");
             if (const auto exec = n["exec"]; exec && exec.IsMap()) {
-                KUBECONFIG_TRY_ASSIGN(u.exec, read_exec(exec, path, name));
+                ONCALL_TRY_ASSIGN(u.exec, read_exec(exec, path, name));
             }
             if (const auto provider = n["auth-provider"]; provider && provider.IsMap()) {
                 u.auth_provider = scalar(provider, "name");
