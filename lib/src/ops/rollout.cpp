@@ -159,18 +159,24 @@ RolloutStatus assess_rollout(const kube::Deployment& deployment,
     }
     const auto* fresh = new_replicaset(deployment, replicasets);
     s.problems = pod_problems(mine, fresh != nullptr ? fresh->metadata.uid : std::string());
-    if (s.state == RolloutState::paused || s.state == RolloutState::failed) {
+    if (s.state == RolloutState::paused) {
         return s;
     }
-    for (const auto& p : s.problems) {
-        if (p.in_new_replicaset && p.fatal()) {
-            s.state = RolloutState::failed;
-            s.reason = problem_sentence(p);
-            s.message = fmt::format("deployment \"{}\" cannot roll out: {}",
-                                    deployment.metadata.name, s.reason);
-            break;
-        }
+    const auto cause = std::find_if(s.problems.begin(), s.problems.end(), [](const PodProblem& p) {
+        return p.in_new_replicaset && p.fatal();
+    });
+    if (cause == s.problems.end()) {
+        return s;
     }
+    if (s.state == RolloutState::failed) {
+        // Past its progress deadline: say why the new pods never became available.
+        s.reason += "; " + problem_sentence(*cause);
+        return s;
+    }
+    s.state = RolloutState::failed;
+    s.reason = problem_sentence(*cause);
+    s.message =
+        fmt::format("deployment \"{}\" cannot roll out: {}", deployment.metadata.name, s.reason);
     return s;
 }
 

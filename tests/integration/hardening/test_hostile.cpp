@@ -506,7 +506,8 @@ TEST_CASE("completion's cluster look-ups never block TAB and fall back to the co
     CHECK(elsewhere.credentials_seen() == 0);
 }
 
-TEST_CASE("slow loris: every command gives up at its deadline with a timeout error", "[hostile]") {
+TEST_CASE("slow loris: every command gives up at its deadline with a timeout error",
+          "[hostile][deadlines]") {
     // Each command waits out its client deadline (and retries reads), so all run at once.
     const std::vector<std::vector<std::string>> commands{
         {"status", "checkout"},
@@ -554,7 +555,7 @@ TEST_CASE("slow loris: every command gives up at its deadline with a timeout err
 }
 
 TEST_CASE("triage: a misbehaving source is named in the report and never hides the others",
-          "[hostile]") {
+          "[hostile][deadlines]") {
     if (!std::ifstream(required_env("ONCALL_SOURCE_DIR") + "/apps/oncall/commands/triage.cpp")) {
         FAIL("triage is not in this tree");
     }

@@ -307,6 +307,22 @@ TEST_CASE("one judgement: a crash loop or image pull failure in the new ReplicaS
     stranger.metadata.owner_references[0].uid = "someone-else";
     CHECK(ops::assess_rollout(d, {old, fresh}, {stranger}).problems.empty());
 
+    // Past the progress deadline, the reason still names the crash loop behind it.
+    auto late = d;
+    late.status.conditions.clear();
+    late.status.conditions.push_back({"Progressing",
+                                      "False",
+                                      "ProgressDeadlineExceeded",
+                                      "ReplicaSet \"checkout-new\" has timed out progressing.",
+                                      {},
+                                      {}});
+    s = ops::assess_rollout(late, {old, fresh}, {crashing});
+    CHECK(s.state == ops::RolloutState::failed);
+    CHECK_THAT(s.reason, Catch::StartsWith("progress deadline exceeded: ReplicaSet") &&
+                             Catch::Contains("CrashLoopBackOff"));
+    CHECK(ops::assess_rollout(late, {old, fresh}, {old_pod}).reason ==
+          "progress deadline exceeded: ReplicaSet \"checkout-new\" has timed out progressing.");
+
     // Image pull back-off fails it too; paused wins over everything.
     auto pulling = crashing;
     pulling.container_statuses[0].waiting_reason = "ImagePullBackOff";
