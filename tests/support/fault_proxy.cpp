@@ -861,9 +861,137 @@ struct FaultProxy::Impl {
             fd, simple_response(200, "text/plain", std::string(fault_mode_name(next.mode)) + "\n"));
     }
 
+    // Connects to host:port on the loopback interface only (tests send no traffic elsewhere).
+    static int connect_loopback(const std::string& host, int port) {
+        if (host != "127.0.0.1" && host != "localhost") {
+            return -1;
+        }
+        const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_port = htons(static_cast<std::uint16_t>(port));
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+            return fd;
+        }
+        if (fd >= 0) {
+            ::close(fd);
+        }
+        return -1;
+    }
+
+    // Reads until `buffer` holds at least n bytes.
+    bool read_at_least(int fd, std::string& buffer, std::size_t n) {
+        while (buffer.size() < n) {
+            if (!read_more(fd, buffer)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    // Copies bytes both ways until either side closes.
+    void relay(int a, int b, std::string pending) {
+        if (!pending.empty() && !write_all(b, pending)) {
+            return;
+        }
+        while (!stopping) {
+            pollfd p[2] = {{a, POLLIN, 0}, {b, POLLIN, 0}};
+            const int ready = ::poll(p, 2, 100);
+            if (ready < 0 && errno != EINTR) {
+                return;
+            }
+            for (int i = 0; i < 2 && ready > 0; ++i) {
+                if ((p[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0) {
+                    continue;
+                }
+                char chunk[16384];
+                const ssize_t n = ::recv(p[i].fd, chunk, sizeof chunk, 0);
+                if (n <= 0 || !write_all(i == 0 ? b : a,
+                                         std::string_view(chunk, static_cast<std::size_t>(n)))) {
+                    return;
+                }
+            }
+        }
+    }
+
+    // A SOCKS5 client (RFC 1928: no authentication, CONNECT to an IPv4 address or a name): the
+    // request is recorded as method "SOCKS5", target "host:port", then the bytes are relayed.
+    void serve_socks5(int fd, std::string buffer) {
+        auto refuse = [&](char code) {
+            write_all(fd, std::string("\x05") + code + std::string("\x00\x01\0\0\0\0\0\0", 8));
+        };
+        if (!read_at_least(fd, buffer, 2) ||
+            !read_at_least(fd, buffer, 2 + static_cast<unsigned char>(buffer[1]))) {
+            return;
+        }
+        const std::string methods = buffer.substr(2, static_cast<unsigned char>(buffer[1]));
+        buffer.erase(0, 2 + methods.size());
+        if (methods.find('\0') == std::string::npos) {
+            write_all(fd, "\x05\xff"); // no acceptable method
+            return;
+        }
+        if (!write_all(fd, std::string("\x05\0", 2)) || !read_at_least(fd, buffer, 5)) {
+            return;
+        }
+        const auto command = static_cast<unsigned char>(buffer[1]);
+        const auto type = static_cast<unsigned char>(buffer[3]);
+        std::string host;
+        std::size_t at = 4;
+        if (type == 1) {
+            if (!read_at_least(fd, buffer, at + 4 + 2)) {
+                return;
+            }
+            host = std::to_string(static_cast<unsigned char>(buffer[at])) + "." +
+                   std::to_string(static_cast<unsigned char>(buffer[at + 1])) + "." +
+                   std::to_string(static_cast<unsigned char>(buffer[at + 2])) + "." +
+                   std::to_string(static_cast<unsigned char>(buffer[at + 3]));
+            at += 4;
+        } else if (type == 3) {
+            const std::size_t len = static_cast<unsigned char>(buffer[at]);
+            if (!read_at_least(fd, buffer, at + 1 + len + 2)) {
+                return;
+            }
+            host = buffer.substr(at + 1, len);
+            at += 1 + len;
+        } else {
+            refuse('\x08'); // address type not supported
+            return;
+        }
+        const int port = (static_cast<unsigned char>(buffer[at]) << 8) |
+                         static_cast<unsigned char>(buffer[at + 1]);
+        buffer.erase(0, at + 2);
+        ProxiedRequest record;
+        record.method = "SOCKS5";
+        record.target = host + ":" + std::to_string(port);
+        record.started = SteadyClock::now();
+        {
+            std::lock_guard lock(mutex);
+            requests.push_back(record);
+        }
+        if (command != 1) {
+            refuse('\x07'); // command not supported
+            return;
+        }
+        const int upstream = connect_loopback(host, port);
+        if (upstream < 0) {
+            refuse('\x05'); // connection refused
+            return;
+        }
+        if (write_all(fd, std::string("\x05\0\0\x01\0\0\0\0\0\0", 10))) {
+            relay(fd, upstream, std::move(buffer));
+        }
+        ::close(upstream);
+    }
+
     void serve(int fd) {
         std::string buffer;
         bool reset = false;
+        if (read_more(fd, buffer) && buffer[0] == '\x05') {
+            serve_socks5(fd, std::move(buffer));
+            close_connection(fd, false);
+            return;
+        }
         while (!stopping) {
             auto parsed = read_request(fd, buffer);
             if (!parsed) {
@@ -993,6 +1121,10 @@ FaultSettings FaultProxy::settings() const {
 
 std::string FaultProxy::url(std::string_view path) const {
     return "http://127.0.0.1:" + std::to_string(m_port) + std::string(path);
+}
+
+std::string FaultProxy::socks5_url() const {
+    return "socks5://127.0.0.1:" + std::to_string(m_port);
 }
 
 std::size_t FaultProxy::request_count() const {

@@ -3,7 +3,9 @@
 // forwards to an upstream base URL (http, or https with a CA) and, when told, misbehaves the way
 // broken proxies, half-dead servers and hostile endpoints do. Settings can change while it runs;
 // every request is counted and recorded with its start time. A request in absolute form
-// ("GET http://host/path", as sent to an http_proxy) is forwarded to that URL instead.
+// ("GET http://host/path", as sent to an http_proxy) is forwarded to that URL instead. It is also a
+// SOCKS5 proxy (no authentication, CONNECT to 127.0.0.1 or localhost only): such a connection is
+// recorded as method "SOCKS5", target "host:port", and relayed untouched (faults do not apply).
 
 #include <atomic>
 #include <chrono>
@@ -116,6 +118,8 @@ public:
     int port() const { return m_port; }
     /// "http://127.0.0.1:PORT" + path.
     std::string url(std::string_view path = "") const;
+    /// "socks5://127.0.0.1:PORT": the same port, as a SOCKS5 proxy.
+    std::string socks5_url() const;
 
     std::size_t request_count() const;
     std::vector<ProxiedRequest> requests() const;

@@ -594,12 +594,27 @@ Result<Response> finish(Transfer& t, CURLcode code, const char* curl_message) {
                                                                    : "proxy-url"),
                     false);
     case CURLE_COULDNT_CONNECT:
+        if (const auto& proxy = t.state->options.proxy_url; !proxy.empty()) {
+            return fail(Errc::connect,
+                        fmt::format("could not connect to the proxy {} ({}); check that it is "
+                                    "running (an ssh -D tunnel, say) and the proxy-url is right",
+                                    redact_url(proxy), detail),
+                        true);
+        }
         return fail(
             Errc::connect,
             fmt::format(
                 "could not connect ({}); check that the server is running and the URL is right",
                 detail),
             true);
+    case CURLE_PROXY:
+        return fail(Errc::connect,
+                    fmt::format("the proxy {} could not reach the server ({})",
+                                t.state->options.proxy_url.empty()
+                                    ? std::string("of http_proxy/https_proxy")
+                                    : redact_url(t.state->options.proxy_url),
+                                detail),
+                    true);
     case CURLE_OPERATION_TIMEDOUT: {
         // Nothing sent yet means the connection (or the TLS handshake) never completed.
         long request_bytes = 0;

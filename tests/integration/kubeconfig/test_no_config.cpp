@@ -1,7 +1,9 @@
 // No oncall configuration file: triage, history, status and rollback --dry-run from a kubeconfig
 // alone; Prometheus and Alertmanager from $ONCALL_PROMETHEUS_URL / $ONCALL_ALERTMANAGER_URL;
-// client-certificate kubeconfigs and a KUBECONFIG=a:b pair, with real kubectl beside oncall.
+// client-certificate kubeconfigs, a KUBECONFIG=a:b pair and a cluster behind a SOCKS5 proxy, with
+// real kubectl beside oncall.
 
+#include "fault_proxy.h"
 #include "sandbox_kube.h"
 #include "test_server.h"
 
@@ -213,5 +215,52 @@ TEST_CASE("KUBECONFIG=a:b: the cluster in one file, context and user in the othe
         INFO(r.err);
         REQUIRE(r.exit_code == 0);
         CHECK(json::parse(r.out).at("revisions").size() == 3);
+    }
+}
+
+TEST_CASE("proxy-url socks5: kubectl and oncall reach the cluster through a SOCKS5 proxy",
+          "[kubeconfig][proxy]") {
+    // The way a bastion is reached with `ssh -D 1080 bastion`: the cluster's proxy-url.
+    kube_test::Workspace ws;
+    FaultProxy socks(FaultProxy::Options{});
+    const std::string server = ws.sandbox.at("ONCALL_SANDBOX_URL");
+    const std::string kubeconfig = ws.dir.write(
+        "config", "apiVersion: v1\nkind: Config\ncurrent-context: bastion\nclusters:\n- name: c\n"
+                  "  cluster:\n    server: " +
+                      server +
+                      "\n    certificate-authority: " + ws.sandbox.at("ONCALL_SANDBOX_CA") +
+                      "\n    proxy-url: " + socks.socks5_url() +
+                      "\ncontexts:\n- name: bastion\n  context: {cluster: c, user: u, namespace: "
+                      "shop}\nusers:\n- name: u\n  user:\n" +
+                      token_user(ws));
+    const auto options = ws.env(kubeconfig);
+    const std::string authority = server.substr(server.find("://") + 3);
+
+    const auto k = run_process({"kubectl", "get", "deployments"}, options);
+    INFO(k.err);
+    REQUIRE(k.exit_code == 0);
+    const std::size_t after_kubectl = socks.request_count();
+    CHECK(after_kubectl >= 1);
+
+    auto r = run_oncall({"history", "checkout", "-o", "json"}, options);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(json::parse(r.out).at("revisions").size() == 3);
+    const auto seen = socks.requests();
+    REQUIRE(seen.size() > after_kubectl);
+    for (std::size_t i = after_kubectl; i < seen.size(); ++i) {
+        CHECK(seen[i].method == "SOCKS5");
+        CHECK(seen[i].target == authority);
+    }
+
+    SECTION("with the proxy gone, oncall fails as unreachable and names the proxy") {
+        const std::string gone_kubeconfig =
+            ws.dir.write("gone", read_text(kubeconfig)
+                                     .replace(read_text(kubeconfig).find(socks.socks5_url()),
+                                              socks.socks5_url().size(), "socks5://127.0.0.1:1"));
+        auto down = run_oncall({"history", "checkout"}, ws.env(gone_kubeconfig));
+        CHECK(down.exit_code == 3);
+        CHECK_THAT(down.err,
+                   Catch::Contains("could not connect to the proxy socks5://127.0.0.1:1"));
     }
 }

@@ -209,6 +209,49 @@ TEST_CASE("tls server_name: the certificate is checked against it, the Host head
     }
 }
 
+TEST_CASE("a socks5 proxy-url tunnels TLS to the server, the proxy resolving its name",
+          "[http][client][proxy]") {
+    TempDir dir;
+    const TestPki pki = make_test_pki(dir.path(), {"localhost"});
+    TestServer server(TestServer::Tls{pki.cert_file, pki.key_file});
+    server.on("GET", "/version", [](const httplib::Request&, httplib::Response& res, std::size_t) {
+        res.set_content("through socks", "text/plain");
+    });
+    server.start();
+    FaultProxy proxy(FaultProxy::Options{});
+    auto o = tls_options();
+    o.tls.ca_file = pki.ca_file;
+    o.proxy_url = proxy.socks5_url();
+    const std::string authority = "localhost:" + std::to_string(server.port());
+    auto r = Client(o).perform(tls_get("https://" + authority + "/version"));
+    REQUIRE(r.ok());
+    CHECK(r->body == "through socks");
+    const auto seen = proxy.requests();
+    REQUIRE(seen.size() == 1);
+    CHECK(seen[0].method == "SOCKS5");
+    CHECK(seen[0].target == authority); // a name, not an address: kubectl's socks5 resolves there
+    CHECK(server.request_count() == 1);
+
+    SECTION("a socks5 proxy that is not listening is a connection error, nothing reaches the "
+            "server") {
+        {
+            FaultProxy gone(FaultProxy::Options{});
+            o.proxy_url = gone.socks5_url();
+        }
+        auto refused = Client(o).perform(tls_get("https://" + authority + "/version"));
+        REQUIRE_FALSE(refused.ok());
+        CHECK(refused.error().code == Errc::connect);
+        CHECK_THAT(refused.error().message, Catch::Contains("could not connect to the proxy"));
+        CHECK(server.request_count() == 1);
+    }
+    SECTION("a proxy that cannot reach the server says so") {
+        auto unreachable = Client(o).perform(tls_get("https://localhost:1/version"));
+        REQUIRE_FALSE(unreachable.ok());
+        CHECK_THAT(unreachable.error().message,
+                   Catch::Contains("the proxy " + proxy.socks5_url() + " could not reach"));
+    }
+}
+
 TEST_CASE("proxy_url sends every request through the proxy, ignoring no_proxy",
           "[http][client][proxy]") {
     TestServer origin;
