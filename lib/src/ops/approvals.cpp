@@ -753,6 +753,14 @@ Result<ApprovedGrant> approve_request(const kube::KubeClient& client,
         return failed(std::move(e));
     }
     say(progress, fmt::format("CSR {} approved", csr->metadata.name));
+    // From here on a failure leaves the request approved with no token, which nothing can undo
+    // (kube keeps the Approved condition): say what that means for the requester.
+    auto failed_after_approval = [&](Error e) {
+        e.message += fmt::format("; request {} stays approved without a token, so {}'s wait "
+                                 "ends at its deadline: once this is fixed, they ask again",
+                                 *id, csr->username);
+        return failed(std::move(e));
+    };
 
     const TimePoint issued_at = now();
     kube::GrantSecret record;
@@ -775,16 +783,18 @@ Result<ApprovedGrant> approve_request(const kube::KubeClient& client,
             e.message = fmt::format("secret {}/{} appeared meanwhile (planted?); the request is "
                                     "approved but no token was issued",
                                     ns, secret_name);
-            return failed(std::move(e));
+            return failed_after_approval(std::move(e));
         }
-        return failed(explain_secret_refusal(std::move(e), client, ns, identity->username));
+        return failed_after_approval(
+            explain_secret_refusal(std::move(e), client, ns, identity->username));
     }
     auto token =
         kube::request_bound_token(client, ns, account, granted.count(), secret_name, secret->uid);
     if (!token) {
-        return failed(undo_secret(explain_token_refusal(std::move(token).error(), ns, account,
-                                                        granted, identity->username),
-                                  client, ns, secret_name, progress));
+        return failed_after_approval(
+            undo_secret(explain_token_refusal(std::move(token).error(), ns, account, granted,
+                                              identity->username),
+                        client, ns, secret_name, progress));
     }
     TimePoint expires_at = record.expires_at;
     if (token->expires_at && *token->expires_at < expires_at) {
@@ -793,7 +803,8 @@ Result<ApprovedGrant> approve_request(const kube::KubeClient& client,
     auto sealed = seal_token(token->token, parsed->public_key);
     token->token.assign(token->token.size(), '\0');
     if (!sealed) {
-        return failed(undo_secret(std::move(sealed).error(), client, ns, secret_name, progress));
+        return failed_after_approval(
+            undo_secret(std::move(sealed).error(), client, ns, secret_name, progress));
     }
     // The Secret's expiry annotation is what the requester stores: the server's, when earlier.
     std::map<std::string, std::string> annotations;
@@ -803,7 +814,8 @@ Result<ApprovedGrant> approve_request(const kube::KubeClient& client,
     if (auto patched = kube::patch_secret_data(client, ns, secret_name, k_sealed_token_key,
                                                base64_encode(*sealed), annotations);
         !patched) {
-        return failed(undo_secret(std::move(patched).error(), client, ns, secret_name, progress));
+        return failed_after_approval(
+            undo_secret(std::move(patched).error(), client, ns, secret_name, progress));
     }
     say(progress,
         fmt::format("token sealed to the requester's key in secret {}/{}", ns, secret_name));

@@ -4,6 +4,7 @@
 // nobody approves their own request, the token travels only as a box sealed to the requester's
 // key, and break-glass is loud (Warning Event, audit, webhook) but never blocked by the webhook.
 
+#include "fault_proxy.h"
 #include "oncall/core/time.h"
 #include "oncall/http/client.h"
 #include "oncall/ops/grant_request.h"
@@ -69,7 +70,9 @@ std::string all_files(const std::string& dir) {
 /// approval, breakglass is break-glass, notifications go to $ONCALL_TEST_WEBHOOK).
 class Person {
 public:
-    explicit Person(const std::string& token_file_var) : m_env(test::sandbox_env()) {
+    /// `server`: the API server URL in the configuration (default: the practice cluster's).
+    explicit Person(const std::string& token_file_var, const std::string& server = {})
+        : m_env(test::sandbox_env()) {
         m_env["XDG_STATE_HOME"] = m_state.path();
         m_token_file = m_env.at(token_file_var);
         const std::string config = fmt::format(
@@ -93,8 +96,9 @@ contexts:
         breakglass: {{ service-account: oncall-breakglass, max: 30m, break-glass: true }}
       notify: {{ webhook-url-env: ONCALL_TEST_WEBHOOK }}
 )",
-            m_env.at("ONCALL_SANDBOX_URL"), m_token_file, m_env.at("ONCALL_SANDBOX_CA"),
-            m_env.at("PROMETHEUS_URL"), m_env.at("ALERTMANAGER_URL"), m_env.at("REGISTRY_URL"));
+            server.empty() ? m_env.at("ONCALL_SANDBOX_URL") : server, m_token_file,
+            m_env.at("ONCALL_SANDBOX_CA"), m_env.at("PROMETHEUS_URL"), m_env.at("ALERTMANAGER_URL"),
+            m_env.at("REGISTRY_URL"));
         m_env["ONCALL_CONFIG"] = m_state.write("config.yaml", config);
         m_env.erase("ONCALL_CONTEXT");
     }
@@ -330,6 +334,38 @@ TEST_CASE("kubectl get csr lists a pending request, kubectl certificate deny end
     CHECK(secrets_after.count("oncall-grant-" + id) == 0);
     auto after = alice.kubectl({"get", "csr", "oncall-grant-" + id});
     CHECK_THAT(after.out, Catch::Contains("Denied"));
+}
+
+TEST_CASE("a failure after the approval tells the approver the request stays approved without a "
+          "token") {
+    const Person alice = engineer();
+    // The approver's API server answers 403 to the TokenRequest only: approving works, minting
+    // does not (an approver role missing create on serviceaccounts/token).
+    test::FaultProxy api(
+        test::FaultProxy::Options{alice.env("ONCALL_SANDBOX_URL"), alice.env("ONCALL_SANDBOX_CA")});
+    test::FaultSettings refuse_tokens;
+    refuse_tokens.mode = test::FaultMode::body;
+    refuse_tokens.body_status = 403;
+    refuse_tokens.body =
+        R"({"kind":"Status","apiVersion":"v1","status":"Failure","reason":"Forbidden","code":403,"message":"serviceaccounts \"oncall-deployer\" is forbidden: User \"bob\" cannot create resource \"serviceaccounts/token\""})";
+    refuse_tokens.only_method = "POST";
+    refuse_tokens.only_path = "/token";
+    api.set(refuse_tokens);
+    const Person bob("ONCALL_APPROVER_TOKEN_FILE", api.url());
+    const std::string id = alice.file_request();
+
+    auto r = bob.oncall({"access", "approve", id});
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 4);
+    CHECK_THAT(r.err, Catch::Contains("stays approved without a token") &&
+                          Catch::Contains("they ask again"));
+    CHECK_THAT(alice.kubectl({"get", "csr", "oncall-grant-" + id}).out,
+               Catch::Contains("Approved"));
+    // The Secret made before the refusal is taken back, and the audit line says failed.
+    CHECK(alice.secret_names().count("oncall-grant-" + id) == 0);
+    const auto lines = bob.audit_lines();
+    REQUIRE_FALSE(lines.empty());
+    CHECK(lines.back().at("result") == "failed");
 }
 
 TEST_CASE("kubectl certificate approve issues no token: the requester is told and waits until its "
