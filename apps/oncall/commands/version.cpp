@@ -5,6 +5,7 @@
 #include "commands.h"
 #include "oncall/http/client.h"
 #include "oncall/render/output.h"
+#include "oncall/views/config.h"
 
 #include <fmt/format.h>
 
@@ -15,11 +16,10 @@ void register_version(CLI::App& app, AppContext& ctx) {
     cmd->callback([&ctx] {
         const std::string curl = http::curl_library_version();
         if (ctx.json()) {
-            render::print_json(
-                {{"version", version()}, {"commit", git_commit()}, {"libcurl", curl}});
-            return;
+            render::print_json(views::version_json(version(), git_commit(), curl));
+        } else {
+            fmt::print("{}", views::version_text(version(), git_commit(), curl));
         }
-        fmt::print("oncall {} (commit {}, libcurl {})\n", version(), git_commit(), curl);
     });
 }
 
