@@ -34,6 +34,12 @@ ProcessResult run_oncall(const std::vector<std::string>& args, const ProcessOpti
 /// Value of an environment variable the test harness must provide; throws when missing.
 std::string required_env(const char* name);
 
+/// The whole file, as bytes ("" when it cannot be read).
+std::string read_text(const std::string& path);
+
+/// `text` without its trailing newlines, carriage returns and spaces.
+std::string trimmed(std::string text);
+
 /// KEY=VALUE pairs of the sandbox state's env file ($ONCALL_SANDBOX_STATE/env).
 std::map<std::string, std::string> sandbox_env();
 

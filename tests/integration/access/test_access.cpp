@@ -23,20 +23,6 @@ namespace {
 
 constexpr const char* k_reason = "checkout 12% errors since revision 3, rolling back";
 
-std::string read_file(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
-std::string trim(std::string s) {
-    while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) {
-        s.pop_back();
-    }
-    return s;
-}
-
 /// One engineer's machine: the sandbox's config and credentials, a private state directory.
 class Workstation {
 public:
@@ -69,11 +55,11 @@ public:
     }
     std::string audit_file() const { return m_state.path() + "/oncall/audit.jsonl"; }
     json grant(const std::string& service) const {
-        return json::parse(read_file(grant_file(service)));
+        return json::parse(test::read_text(grant_file(service)));
     }
     std::string token_of(const std::string& service) const { return grant(service).at("token"); }
     std::string engineer_token() const {
-        return trim(read_file(m_env.at("ONCALL_K8S_TOKEN_FILE")));
+        return test::trimmed(test::read_text(m_env.at("ONCALL_K8S_TOKEN_FILE")));
     }
     const test::TempDir& state() const { return m_state; }
 
@@ -229,11 +215,11 @@ TEST_CASE("triage recommends request-access before the rollback only while no gr
 
     // Grants not required: nothing to ask for.
     Workstation open;
-    open.set_env(
-        "ONCALL_CONFIG",
-        open.state().write("config.yaml", std::regex_replace(read_file(open.env("ONCALL_CONFIG")),
-                                                             std::regex("require-grant: true"),
-                                                             "require-grant: false")));
+    open.set_env("ONCALL_CONFIG",
+                 open.state().write("config.yaml",
+                                    std::regex_replace(test::read_text(open.env("ONCALL_CONFIG")),
+                                                       std::regex("require-grant: true"),
+                                                       "require-grant: false")));
     const auto not_required = commands_of(open);
     CHECK(index_of(not_required, "oncall request-access") == -1);
     CHECK(index_of(not_required, "oncall rollback checkout") >= 0);
@@ -376,7 +362,7 @@ TEST_CASE("redeploy needs the grant too, and writes with it") {
     CHECK(done.exit_code == 0);
     CHECK_THAT(done.err, Catch::Contains("PATCH"));
     CHECK_THAT(done.out + done.err, !Catch::Contains(ws.token_of("payments")));
-    const std::string audit = read_file(ws.audit_file());
+    const std::string audit = test::read_text(ws.audit_file());
     CHECK_THAT(audit, Catch::Contains("\"grant\":\"" +
                                       ws.grant("payments").at("grant").get<std::string>() + "\""));
     REQUIRE(ws.oncall({"access", "revoke", "payments"}).exit_code == 0);
@@ -392,7 +378,7 @@ TEST_CASE("durations over the role's max or the service account's cap create not
 
     // A configuration that allows 3h still meets the service account's 1h annotation.
     const std::string config = ws.state().write(
-        "config.yaml", std::regex_replace(read_file(ws.env("ONCALL_CONFIG")),
+        "config.yaml", std::regex_replace(test::read_text(ws.env("ONCALL_CONFIG")),
                                           std::regex("service-account: oncall-deployer, max: 1h"),
                                           "service-account: oncall-deployer, max: 3h"));
     ws.set_env("ONCALL_CONFIG", config);
@@ -419,7 +405,7 @@ TEST_CASE("a step the server refuses after the grant Secret exists leaves nothin
     const auto before = ws.secret_names();
     // A role whose service account the engineer may not mint tokens for: the Secret is created,
     // the TokenRequest is refused (403), and the Secret is deleted again.
-    std::string config = read_file(ws.env("ONCALL_CONFIG"));
+    std::string config = test::read_text(ws.env("ONCALL_CONFIG"));
     config = std::regex_replace(config, std::regex("(\\n *)triage: \\{"),
                                 "$1ops: { service-account: default, max: 1h }$1triage: {");
     ws.set_env("ONCALL_CONFIG", ws.state().write("config.yaml", config));
@@ -479,13 +465,13 @@ TEST_CASE("the token never shows, and the grant files stay private") {
     auto revoke = ws.oncall({"access", "revoke", "payments", "-v"});
     REQUIRE(revoke.exit_code == 0);
 
-    const std::string audit = read_file(ws.audit_file());
+    const std::string audit = test::read_text(ws.audit_file());
     CHECK_THAT(audit, Catch::Contains("request-access"));
     CHECK_THAT(audit, Catch::Contains("revoke-access"));
     for (const auto& t : {token, payments_token}) {
         for (const auto& text : {granted.out, granted.err, json_out.out, json_out.err, listed.out,
                                  listed.err, view.out, view.err, revoke.out, revoke.err, audit,
-                                 read_file(ws.env("ONCALL_CONFIG"))}) {
+                                 test::read_text(ws.env("ONCALL_CONFIG"))}) {
             CHECK(text.find(t) == std::string::npos);
         }
     }
@@ -512,7 +498,7 @@ TEST_CASE("kubectl's tokens are not oncall grants, and oncall's grant records sh
         ws.kubectl({"create", "token", "oncall-deployer", "-n", "shop", "--duration=10m"});
     INFO(minted.err);
     REQUIRE(minted.exit_code == 0);
-    const std::string kubectl_token = trim(minted.out);
+    const std::string kubectl_token = test::trimmed(minted.out);
     CHECK(ws.try_patch("checkout", kubectl_token) == 200);
 
     auto listed = ws.oncall({"access", "list", "-o", "json"});

@@ -32,20 +32,6 @@ namespace {
 constexpr const char* k_reason = "checkout 12% errors since revision 3, rolling back";
 constexpr const char* k_glass_reason = "checkout down at 3am, no approver answers the page";
 
-std::string read_file(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
-std::string trim(std::string s) {
-    while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) {
-        s.pop_back();
-    }
-    return s;
-}
-
 unsigned mode_of(const std::string& path) {
     struct stat st {};
     REQUIRE(::stat(path.c_str(), &st) == 0);
@@ -60,7 +46,7 @@ std::string all_files(const std::string& dir) {
     }
     for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
         if (e.is_regular_file()) {
-            out += read_file(e.path().string());
+            out += test::read_text(e.path().string());
         }
     }
     return out;
@@ -126,7 +112,7 @@ contexts:
         return test::run_process(argv, options);
     }
 
-    std::string token() const { return trim(read_file(m_token_file)); }
+    std::string token() const { return test::trimmed(test::read_text(m_token_file)); }
     std::string env(const std::string& key) const { return m_env.at(key); }
     void set_env(const std::string& key, const std::string& value) { m_env[key] = value; }
     std::string state_dir() const { return m_state.path() + "/oncall"; }
@@ -136,7 +122,7 @@ contexts:
     std::string request_file(const std::string& id) const {
         return state_dir() + "/grants/requests/" + id + ".request";
     }
-    std::string audit() const { return read_file(state_dir() + "/audit.jsonl"); }
+    std::string audit() const { return test::read_text(state_dir() + "/audit.jsonl"); }
     std::vector<json> audit_lines() const {
         std::vector<json> lines;
         std::istringstream in(audit());
@@ -489,7 +475,8 @@ TEST_CASE("two people: request, pending, approve, the requester's grant works, r
     CHECK(rollback.exit_code == 0);
 
     // Revoke deletes the Secret; the server then refuses the token.
-    const std::string token = json::parse(read_file(alice.grant_file("checkout"))).at("token");
+    const std::string token =
+        json::parse(test::read_text(alice.grant_file("checkout"))).at("token");
     auto revoked = alice.oncall({"access", "revoke", "checkout"});
     INFO(revoked.err);
     CHECK(revoked.exit_code == 0);
@@ -505,7 +492,8 @@ TEST_CASE("two people: request, pending, approve, the requester's grant works, r
     auto second_wait = alice.oncall_async({"access", "wait", second, "--wait", "60s"});
     REQUIRE(bob.oncall({"access", "approve", second}).exit_code == 0);
     REQUIRE(second_wait.get().exit_code == 0);
-    const std::string token2 = json::parse(read_file(alice.grant_file("checkout"))).at("token");
+    const std::string token2 =
+        json::parse(test::read_text(alice.grant_file("checkout"))).at("token");
     auto [expired_status, expired_body] =
         alice.api(http::Method::post, "/sandbox/v1/tokens/expire", json{{"token", token2}}.dump());
     REQUIRE(expired_status == 200);
@@ -612,7 +600,8 @@ TEST_CASE("the grant Secret holds only a sealed box that the approver's own stat
     const std::string box =
         ops::base64_decode(secret.at("data").at("sealed-token").get<std::string>()).value();
     REQUIRE(alice.oncall({"access", "wait", id}).exit_code == 0);
-    const std::string token = json::parse(read_file(alice.grant_file("checkout"))).at("token");
+    const std::string token =
+        json::parse(test::read_text(alice.grant_file("checkout"))).at("token");
     CHECK(box.find(token) == std::string::npos);
     CHECK(secret.dump().find(token) == std::string::npos);
     // Nothing the approver keeps holds the token or a key that opens the box.
@@ -651,7 +640,7 @@ TEST_CASE("abuse is refused and grants nothing") {
         CHECK(a.at("granted_for") == "1h");
         CHECK_THAT(r.err, Catch::Contains("capped"));
         REQUIRE(alice.oncall({"access", "wait", id}).exit_code == 0);
-        const json grant = json::parse(read_file(alice.grant_file("checkout")));
+        const json grant = json::parse(test::read_text(alice.grant_file("checkout")));
         const auto expires = parse_rfc3339(grant.at("expires_at").get<std::string>()).value();
         CHECK(expires - now() <= std::chrono::hours(1));
         (void)alice.oncall({"access", "revoke", "checkout"});
@@ -783,9 +772,8 @@ TEST_CASE("break-glass: Warning Event, audit line, notification with every field
         CHECK(line.at("break_glass") == true);
         CHECK(line.at("grant") == id);
         CHECK(line.at("notification") == "sent");
-        CHECK(
-            json::parse(read_file(alice.grant_file("checkout", "breakglass"))).at("break_glass") ==
-            true);
+        CHECK(json::parse(test::read_text(alice.grant_file("checkout", "breakglass")))
+                  .at("break_glass") == true);
         (void)alice.oncall({"access", "revoke", "checkout"});
     }
     SECTION(
@@ -847,7 +835,8 @@ TEST_CASE("secrets never leak: no token and no private key in any output, log or
         REQUIRE(pos != std::string::npos);
         id = line.substr(pos + 22, 10);
     }
-    const std::string key_pem = json::parse(read_file(alice.request_file(id))).at("private_key");
+    const std::string key_pem =
+        json::parse(test::read_text(alice.request_file(id))).at("private_key");
     auto approved = bob.oncall({"access", "approve", id, "-v"});
     REQUIRE(approved.exit_code == 0);
     seen += approved.out + approved.err;
@@ -856,7 +845,8 @@ TEST_CASE("secrets never leak: no token and no private key in any output, log or
     seen += waited.out + waited.err;
     auto listed = alice.oncall({"access", "list", "-o", "json"});
     seen += listed.out + listed.err;
-    const std::string token = json::parse(read_file(alice.grant_file("checkout"))).at("token");
+    const std::string token =
+        json::parse(test::read_text(alice.grant_file("checkout"))).at("token");
     // The key's base64 body (between the PEM lines) and the token appear nowhere.
     const std::string key_body = key_pem.substr(key_pem.find('\n') + 1, 40);
     for (const std::string& text : {seen, alice.audit(), bob.audit(), all_files(bob.state_dir())}) {

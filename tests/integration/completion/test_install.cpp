@@ -14,13 +14,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
 std::string build_dir() {
     return required_env("ONCALL_BUILD_DIR");
 }
@@ -77,12 +70,12 @@ TEST_CASE("cmake --install puts the binary, completions and man page where shell
                                          "share/zsh/site-functions/_oncall",
                                          "share/man/man1/oncall.1.gz",
                                      });
-        CHECK(read_file(prefix + "/share/bash-completion/completions/oncall") ==
-              read_file(completions_dir() + "/oncall.bash"));
-        CHECK(read_file(prefix + "/share/zsh/site-functions/_oncall") ==
-              read_file(completions_dir() + "/_oncall"));
-        CHECK(read_file(prefix + "/share/fish/vendor_completions.d/oncall.fish") ==
-              read_file(completions_dir() + "/oncall.fish"));
+        CHECK(read_text(prefix + "/share/bash-completion/completions/oncall") ==
+              read_text(completions_dir() + "/oncall.bash"));
+        CHECK(read_text(prefix + "/share/zsh/site-functions/_oncall") ==
+              read_text(completions_dir() + "/_oncall"));
+        CHECK(read_text(prefix + "/share/fish/vendor_completions.d/oncall.fish") ==
+              read_text(completions_dir() + "/oncall.fish"));
         const auto version = run_process({prefix + "/bin/oncall", "--version"});
         CHECK(version.exit_code == 0);
         CHECK_THAT(version.out, Catch::StartsWith("oncall "));
@@ -144,7 +137,7 @@ TEST_CASE("the .deb holds the same files and depends on the runtime libraries", 
 }
 
 TEST_CASE("the man page documents every command that --help lists", "[install][man]") {
-    const auto page = read_file(build_dir() + "/apps/oncall/oncall.1");
+    const auto page = read_text(build_dir() + "/apps/oncall/oncall.1");
     REQUIRE_THAT(page, Catch::StartsWith(".TH ONCALL 1"));
     std::vector<std::vector<std::string>> todo{{}};
     int seen = 0;

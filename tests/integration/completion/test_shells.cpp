@@ -38,13 +38,6 @@ std::vector<std::string> sorted(std::vector<std::string> items) {
     return items;
 }
 
-std::string read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
 using Complete = std::vector<std::string> (CompletionWorld::*)(const std::string&) const;
 
 void check_static_candidates(const CompletionWorld& w, Complete shell) {
@@ -149,7 +142,7 @@ TEST_CASE("an unreachable Kubernetes API still gives the configured services",
         CHECK(r.exit_code == 0);
         CHECK(r.out == "checkout\npayments\n");
         // The failure is remembered for a few seconds: the next TAB does not ask again.
-        const auto cache = read_file(w.dir() + "/state/oncall/completion-cache.json");
+        const auto cache = read_text(w.dir() + "/state/oncall/completion-cache.json");
         CHECK_THAT(cache, Catch::Contains(fmt::format("127.0.0.1:{}", hole.port())));
         CHECK_THAT(cache, Catch::Contains("\"ok\":false"));
         const auto again =
@@ -199,7 +192,7 @@ TEST_CASE("oncall completion prints the scripts of completions/ byte for byte", 
         INFO(shell);
         const auto r = run_oncall({"completion", shell});
         CHECK(r.exit_code == 0);
-        CHECK(r.out == read_file(completions_dir() + "/" + file));
+        CHECK(r.out == read_text(completions_dir() + "/" + file));
     }
     const auto bad = run_oncall({"completion", "tcsh"});
     CHECK(bad.exit_code == 2);

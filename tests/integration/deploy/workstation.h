@@ -14,20 +14,6 @@
 
 namespace oncall::test {
 
-inline std::string read_text(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
-inline std::string trimmed(std::string s) {
-    while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) {
-        s.pop_back();
-    }
-    return s;
-}
-
 class Workstation {
 public:
     Workstation() : m_env(sandbox_env()) { m_env["XDG_STATE_HOME"] = m_state.path(); }

@@ -17,13 +17,6 @@ void replace_all(std::string& text, const std::string& from, const std::string& 
     }
 }
 
-std::string trim(std::string s) {
-    while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) {
-        s.pop_back();
-    }
-    return s;
-}
-
 std::unique_ptr<FaultProxy> proxy_for(const std::string& upstream,
                                       const std::string& ca_file = {}) {
     FaultProxy::Options options;
@@ -34,13 +27,6 @@ std::unique_ptr<FaultProxy> proxy_for(const std::string& upstream,
 }
 
 } // namespace
-
-std::string read_text(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
 
 bool audit_log_parseable(const std::string& path, std::string& why) {
     const std::string text = read_text(path);
@@ -154,7 +140,7 @@ std::vector<ProxiedRequest> HostileWorkstation::kube_writes() const {
 }
 
 std::string HostileWorkstation::engineer_token() const {
-    return trim(read_text(m_sandbox.at("ONCALL_K8S_TOKEN_FILE")));
+    return test::trimmed(read_text(m_sandbox.at("ONCALL_K8S_TOKEN_FILE")));
 }
 
 nlohmann::json HostileWorkstation::deployment(const std::string& name) const {

@@ -74,8 +74,6 @@ private:
 };
 
 /// Reads a whole file ("" when it does not exist).
-std::string read_text(const std::string& path);
-
 /// True when every line of the file is a complete JSON object and the file ends with a newline
 /// (an empty or missing file counts as parseable); `why` says what is wrong otherwise.
 bool audit_log_parseable(const std::string& path, std::string& why);

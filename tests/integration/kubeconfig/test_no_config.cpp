@@ -20,13 +20,6 @@ std::string token_user(const kube_test::Workspace& ws) {
     return "    token: " + ws.token() + "\n";
 }
 
-std::string read_text(const std::string& path) {
-    std::ifstream in(path);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
 const json* source(const json& report, const std::string& name) {
     for (const auto& s : report.at("sources")) {
         if (s.at("name") == name) {

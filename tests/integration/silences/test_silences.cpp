@@ -21,13 +21,6 @@ using nlohmann::json;
 
 namespace {
 
-std::string read_text(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
 std::vector<std::string> split(const std::string& text, char sep) {
     std::vector<std::string> out;
     std::stringstream ss(text);
@@ -127,7 +120,8 @@ public:
 
     std::vector<json> audit_lines() const {
         std::vector<json> out;
-        for (const auto& line : split(read_text(m_state.path() + "/oncall/audit.jsonl"), '\n')) {
+        for (const auto& line :
+             split(test::read_text(m_state.path() + "/oncall/audit.jsonl"), '\n')) {
             out.push_back(json::parse(line));
         }
         return out;
@@ -150,7 +144,7 @@ public:
 
     // A configuration like the sandbox's with another Alertmanager section.
     std::string config_with_alertmanager(const std::string& section) const {
-        const std::string text = read_text(m_env.at("ONCALL_CONFIG"));
+        const std::string text = test::read_text(m_env.at("ONCALL_CONFIG"));
         const std::regex line("(\n    alertmanager: )[^\n]*");
         const std::string changed = std::regex_replace(text, line, "$1" + section);
         REQUIRE(changed != text);
@@ -368,9 +362,9 @@ TEST_CASE("with the first instance down, the silence is created on the second") 
     Desk desk;
     const std::string run_dir = test::required_env("ONCALL_SANDBOX_STATE") + "/run";
     const std::string pid_file = run_dir + "/alertmanager.pid";
-    const auto pid = std::stoi(split(read_text(pid_file), ' ').at(0));
+    const auto pid = std::stoi(split(test::read_text(pid_file), ' ').at(0));
     // Its command line, to start it again afterwards.
-    std::string cmdline = read_text("/proc/" + std::to_string(pid) + "/cmdline");
+    std::string cmdline = test::read_text("/proc/" + std::to_string(pid) + "/cmdline");
     REQUIRE_FALSE(cmdline.empty());
     std::vector<std::string> argv = split(cmdline, '\0');
     REQUIRE(::kill(pid, SIGTERM) == 0);
@@ -402,8 +396,8 @@ TEST_CASE("with the first instance down, the silence is created on the second") 
         eventually([&] { return desk.get(0, "/-/ready").first == 200; }, std::chrono::seconds(30)));
     CHECK(eventually([&] { return desk.state_on(0, id) == "active"; }, std::chrono::seconds(30)));
     // The sandbox's alerts live in each instance's memory: give the restarted one checkout's again.
-    desk.post_alerts(json::parse(read_text(test::required_env("ONCALL_SANDBOX_STATE") +
-                                           "/alertmanager/initial-alerts.json")));
+    desk.post_alerts(json::parse(test::read_text(test::required_env("ONCALL_SANDBOX_STATE") +
+                                                 "/alertmanager/initial-alerts.json")));
     expire(desk, id);
     CHECK(eventually([&] { return desk.state_on(0, id) == "expired"; }));
 }

@@ -34,16 +34,9 @@ ProcessOptions with_env(std::map<std::string, std::string> extra = {}) {
     return o;
 }
 
-std::string read_file(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
 // A copy of the sandbox's config with one URL replaced (to put a proxy or a dead port in front).
 std::string config_with(const TempDir& dir, const std::string& from, const std::string& to) {
-    std::string text = read_file(env_of_sandbox().at("ONCALL_CONFIG"));
+    std::string text = read_text(env_of_sandbox().at("ONCALL_CONFIG"));
     const auto at = text.find(from);
     REQUIRE(at != std::string::npos);
     text.replace(at, from.size(), to);
@@ -392,7 +385,7 @@ TEST_CASE("a service name or selector that tries to inject is refused before any
         CHECK_THAT(r.err, Catch::Contains("oncall: error:"));
     }
     // A configured selector that breaks out of its braces.
-    std::string text = read_file(cfg);
+    std::string text = read_text(cfg);
     text += "  evil:\n    selector: 'service=\"x\"} or vector(1) or up{a=\"b\"'\n";
     const auto evil_cfg = dir.write("evil.yaml", text, 0600);
     const auto r = run_oncall({"triage", "evil"}, with_env({{"ONCALL_CONFIG", evil_cfg}}));
