@@ -51,16 +51,26 @@ bool bidi_control(char32_t cp) {
            cp == 0x200F || cp == 0x061C;
 }
 
-// Length of a colour sequence ESC [ [0-9;]* m at text[i] (0 when there is none).
+// Length of one of the colour sequences paint() makes (ESC [ 0|1|31-36|90 m) at text[i]; 0 for
+// anything else, so that text a view forgot to sanitise can at worst be coloured, never concealed
+// (ESC [8m), blinking or moved about.
 std::size_t color_sequence(std::string_view text, std::size_t i) {
+    static constexpr std::string_view k_codes[] = {"0",  "1",  "31", "32", "33",
+                                                   "34", "35", "36", "90"};
     if (i + 2 >= text.size() || text[i] != '\x1b' || text[i + 1] != '[') {
         return 0;
     }
-    std::size_t j = i + 2;
-    while (j < text.size() && ((text[j] >= '0' && text[j] <= '9') || text[j] == ';')) {
-        ++j;
+    const std::size_t end = text.find('m', i + 2);
+    if (end == std::string_view::npos) {
+        return 0;
     }
-    return j < text.size() && text[j] == 'm' ? j - i + 1 : 0;
+    const std::string_view code = text.substr(i + 2, end - i - 2);
+    for (const auto known : k_codes) {
+        if (code == known) {
+            return end - i + 1;
+        }
+    }
+    return 0;
 }
 
 std::string sanitize_impl(std::string_view text, bool keep_color) {

@@ -216,7 +216,7 @@ std::string triage_text(const TriageReport& r, const TextOptions& options) {
             }
             if (r.alerts.size() > shown) {
                 s.line(fmt::format("  +{} more (oncall triage {} -o json)", r.alerts.size() - shown,
-                                   r.service));
+                                   sanitize(r.service)));
             }
         }
     }
@@ -300,7 +300,7 @@ std::string triage_text(const TriageReport& r, const TextOptions& options) {
         for (const auto& d : r.deploys) {
             if (shown == 4) {
                 s.line(fmt::format("  +{} older (oncall history {})", r.deploys.size() - shown,
-                                   r.service));
+                                   sanitize(r.service)));
                 break;
             }
             ++shown;

@@ -88,6 +88,12 @@ TEST_CASE("sanitize shows control characters instead of obeying them", "[render]
     // Colour that a view painted survives; anything else does not.
     CHECK(sanitize_keeping_color("\x1b[31mred\x1b[0m") == "\x1b[31mred\x1b[0m");
     CHECK(sanitize_keeping_color("\x1b]0;t\x07\x1b[2J") == "^[]0;t^G^[[2J");
+    // Only paint()'s own codes: concealment, blinking and 256 colours are escaped.
+    CHECK(sanitize_keeping_color("\x1b[8mhidden\x1b[0m") == "^[[8mhidden\x1b[0m");
+    CHECK(sanitize_keeping_color("\x1b[5;31mx") == "^[[5;31mx");
+    CHECK(sanitize_keeping_color("\x1b[231m") == "^[[231m");
+    CHECK(sanitize_keeping_color(paint("ok", Color::gray, Style{true, true, 80})) ==
+          paint("ok", Color::gray, Style{true, true, 80}));
 }
 
 TEST_CASE("table cells are one line, measured in terminal columns", "[render][table][sanitize]") {

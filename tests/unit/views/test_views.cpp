@@ -215,6 +215,28 @@ TriageReport hostile_triage() {
 
 } // namespace
 
+TEST_CASE("views: a service name with escape sequences is escaped on every triage line",
+          "[views][triage][untrusted]") {
+    const UtcZone utc;
+    auto f = facts_for("checkout", "checkout_with_inhibited.json");
+    f.kube = kube_facts("checkout", {revision("checkout", 3, 20min, '3', true),
+                                     revision("checkout", 2, 130min, '2', false)});
+    auto r = build_report(f);
+    r.service = "checkout\x1b[8m\x1b[31m";
+    REQUIRE_FALSE(r.deploys.empty());
+    while (r.deploys.size() < 7) {
+        r.deploys.push_back(r.deploys.back()); // more than the screen shows: "+N older (...)"
+    }
+    while (r.alerts.size() < 30) {
+        r.alerts.push_back(r.alerts.front()); // "+N more (oncall triage ...)"
+    }
+    const auto text = views::triage_text(r, piped(160));
+    INFO(text);
+    CHECK(terminal_safe(text));
+    CHECK_THAT(text, Catch::Contains("older (oncall history checkout^[[8m^[[31m)"));
+    CHECK_THAT(text, Catch::Contains("more (oncall triage checkout^[[8m^[[31m -o json)"));
+}
+
 TEST_CASE("views: triage of a bad deploy (golden)", "[views][golden][triage]") {
     const UtcZone utc;
     auto f = facts_for("checkout", "checkout_with_inhibited.json");

@@ -25,7 +25,8 @@ inline std::string sanitize(const char* text) {
 }
 
 /// sanitize() for a line a view composed itself: the colour sequences paint() makes
-/// (ESC [ digits and ; m) are kept, everything else is escaped as sanitize() does.
+/// (ESC [ 0, 1, 31 to 36 or 90 m) are kept, everything else is escaped as sanitize() does
+/// (ESC [8m, conceal, included).
 std::string sanitize_keeping_color(std::string_view text);
 
 } // namespace oncall::render
