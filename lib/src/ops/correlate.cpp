@@ -102,6 +102,10 @@ bool breaches(const SignalSeries& series, double value) {
     return false;
 }
 
+bool has_baseline_rule(const std::string& signal) {
+    return signal == "error_ratio" || signal == "latency_p99";
+}
+
 bool breaches_baseline(const std::string& signal, double baseline, double value) {
     if (std::isnan(baseline) || std::isnan(value) || baseline < 0.0) {
         return false;

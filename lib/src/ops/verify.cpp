@@ -187,11 +187,6 @@ ScrapeInterval find_scrape_interval(const prometheus::Client& client,
 
 namespace {
 
-// The signals that have a baseline rule (breaches_baseline()).
-bool has_baseline_rule(const std::string& name) {
-    return name == "error_ratio" || name == "latency_p99";
-}
-
 // The value of one instant query: the first series' last sample, or the scalar.
 std::optional<double> instant_value(const prometheus::QueryResult& decoded) {
     if (!decoded.series.empty() && !decoded.series[0].samples.empty()) {

@@ -1,6 +1,10 @@
 #include "oncall/render/sanitize.h"
 
+#include "oncall/render/style.h"
+
+#include <algorithm>
 #include <fmt/format.h>
+#include <iterator>
 
 namespace oncall::render {
 namespace {
@@ -51,12 +55,10 @@ bool bidi_control(char32_t cp) {
            cp == 0x200F || cp == 0x061C;
 }
 
-// Length of one of the colour sequences paint() makes (ESC [ 0|1|31-36|90 m) at text[i]; 0 for
-// anything else, so that text a view forgot to sanitise can at worst be coloured, never concealed
-// (ESC [8m), blinking or moved about.
+// Length of one of the sequences paint() makes (ESC [ CODE m for a colour's code, or the reset
+// ESC [ 0 m) at text[i]; 0 for anything else, so that text a view forgot to sanitise can at worst
+// be coloured, never concealed (ESC [8m), blinking or moved about.
 std::size_t color_sequence(std::string_view text, std::size_t i) {
-    static constexpr std::string_view k_codes[] = {"0",  "1",  "31", "32", "33",
-                                                   "34", "35", "36", "90"};
     if (i + 2 >= text.size() || text[i] != '\x1b' || text[i + 1] != '[') {
         return 0;
     }
@@ -65,12 +67,9 @@ std::size_t color_sequence(std::string_view text, std::size_t i) {
         return 0;
     }
     const std::string_view code = text.substr(i + 2, end - i - 2);
-    for (const auto known : k_codes) {
-        if (code == known) {
-            return end - i + 1;
-        }
-    }
-    return 0;
+    const bool painted = code == "0" || std::any_of(std::begin(k_colors), std::end(k_colors),
+                                                    [&](Color c) { return color_code(c) == code; });
+    return painted ? end - i + 1 : 0;
 }
 
 std::string sanitize_impl(std::string_view text, bool keep_color) {

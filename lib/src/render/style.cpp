@@ -106,40 +106,35 @@ Style detect_style(bool no_color_flag) {
     return detect_style(no_color_flag, current_style_inputs());
 }
 
+std::string_view color_code(Color color) noexcept {
+    switch (color) {
+    case Color::red:
+        return "31";
+    case Color::green:
+        return "32";
+    case Color::yellow:
+        return "33";
+    case Color::blue:
+        return "34";
+    case Color::magenta:
+        return "35";
+    case Color::cyan:
+        return "36";
+    case Color::gray:
+        return "90";
+    case Color::bold:
+        return "1";
+    case Color::none:
+        break;
+    }
+    return {};
+}
+
 std::string paint(std::string_view text, Color color, const Style& style) {
     if (!style.color || color == Color::none) {
         return std::string(text);
     }
-    const char* code = "";
-    switch (color) {
-    case Color::red:
-        code = "31";
-        break;
-    case Color::green:
-        code = "32";
-        break;
-    case Color::yellow:
-        code = "33";
-        break;
-    case Color::blue:
-        code = "34";
-        break;
-    case Color::magenta:
-        code = "35";
-        break;
-    case Color::cyan:
-        code = "36";
-        break;
-    case Color::gray:
-        code = "90";
-        break;
-    case Color::bold:
-        code = "1";
-        break;
-    case Color::none:
-        break;
-    }
-    return "\x1b[" + std::string(code) + "m" + std::string(text) + "\x1b[0m";
+    return "\x1b[" + std::string(color_code(color)) + "m" + std::string(text) + "\x1b[0m";
 }
 
 int display_width(std::string_view text) {

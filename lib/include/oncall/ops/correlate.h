@@ -87,6 +87,9 @@ bool breaches(const SignalSeries& series, double value);
 /// least 2x the baseline and at least 100 ms higher. Other signals never breach this way.
 bool breaches_baseline(const std::string& signal, double baseline, double value);
 
+/// True for the signals breaches_baseline() has a rule for (the error ratio and p99 latency).
+bool has_baseline_rule(const std::string& signal);
+
 /// The moment a signal changed for the worse: the latest significant change point of any signal
 /// (the earliest among signals when several changed). nullopt when nothing changed.
 std::optional<Onset> find_onset(const std::vector<SignalSeries>& signals,

@@ -9,6 +9,13 @@ namespace oncall::render {
 
 enum class Color { none, red, green, yellow, blue, magenta, cyan, gray, bold };
 
+/// Every colour paint() can apply.
+inline constexpr Color k_colors[] = {Color::red,     Color::green, Color::yellow, Color::blue,
+                                     Color::magenta, Color::cyan,  Color::gray,   Color::bold};
+
+/// The SGR parameter paint() writes for `color` ("31" for red), empty for none.
+std::string_view color_code(Color color) noexcept;
+
 struct Style {
     bool color = false;
     bool tty = false;
