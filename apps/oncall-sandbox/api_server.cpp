@@ -127,6 +127,41 @@ void require_json_body(const httplib::Request& req) {
     }
 }
 
+// A JSON value as kube quotes it in a mismatch message: strings bare, anything else as JSON.
+std::string quoted_value(const json& value) {
+    return value.is_string() ? value.get<std::string>() : value.dump();
+}
+
+// The body's kind, when given, must be `kind` (kube: "does not match the expected kind").
+void require_kind(const json& body, const std::string& kind) {
+    if (body.contains("kind") && body["kind"] != kind) {
+        throw bad_request(
+            fmt::format("the kind in the data ({}) does not match the expected kind ({})",
+                        quoted_value(body["kind"]), kind));
+    }
+}
+
+// The body's apiVersion, when given, must be `version`.
+void require_api_version(const json& body, const std::string& version) {
+    if (body.contains("apiVersion") && body["apiVersion"] != version) {
+        throw bad_request(fmt::format(
+            "the API version in the data ({}) does not match the expected API version ({})",
+            quoted_value(body["apiVersion"]), version));
+    }
+}
+
+// The body's metadata.name must be the name on the URL (a PUT).
+void require_url_name(const json& body, const std::string& name) {
+    const std::string body_name = body.contains("metadata") && body["metadata"].is_object()
+                                      ? body["metadata"].value("name", "")
+                                      : "";
+    if (body_name != name) {
+        throw bad_request(
+            fmt::format("the name of the object ({}) does not match the name on the URL ({})",
+                        body_name, name));
+    }
+}
+
 // The body of a request whose resource kube also takes as protobuf (TokenRequest, CSR approval).
 json json_or_protobuf_body(const httplib::Request& req,
                            oncall::Result<json> (*decode)(const std::string&)) {
@@ -962,19 +997,8 @@ void ApiServer::do_create(const httplib::Request& req, httplib::Response& res, c
     json body = parse_json_body(req);
     const ResourceType& type = *t.type;
     const ResourceRef ref = ref_of(type);
-    if (body.contains("apiVersion") && body["apiVersion"] != api_version_of(type)) {
-        throw bad_request(fmt::format(
-            "the API version in the data ({}) does not match the expected API version ({})",
-            body["apiVersion"].is_string() ? body["apiVersion"].get<std::string>()
-                                           : body["apiVersion"].dump(),
-            api_version_of(type)));
-    }
-    if (body.contains("kind") && body["kind"] != type.kind) {
-        throw bad_request(fmt::format(
-            "the kind in the data ({}) does not match the expected kind ({})",
-            body["kind"].is_string() ? body["kind"].get<std::string>() : body["kind"].dump(),
-            type.kind));
-    }
+    require_api_version(body, api_version_of(type));
+    require_kind(body, type.kind);
     if (!body.contains("metadata") || !body["metadata"].is_object())
         body["metadata"] = json::object();
     json& md = body["metadata"];
@@ -1105,20 +1129,8 @@ void ApiServer::do_csr_approval(const httplib::Request& req, httplib::Response& 
                                 const Target& t) {
     const ResourceRef ref = ref_of(*t.type);
     json body = json_or_protobuf_body(req, decode_certificate_signing_request);
-    if (body.contains("kind") && body["kind"] != "CertificateSigningRequest") {
-        throw bad_request(fmt::format("the kind in the data ({}) does not match the expected kind "
-                                      "(CertificateSigningRequest)",
-                                      body["kind"].is_string() ? body["kind"].get<std::string>()
-                                                               : body["kind"].dump()));
-    }
-    const std::string body_name = body.contains("metadata") && body["metadata"].is_object()
-                                      ? body["metadata"].value("name", "")
-                                      : "";
-    if (body_name != t.name) {
-        throw bad_request(
-            fmt::format("the name of the object ({}) does not match the name on the URL ({})",
-                        body_name, t.name));
-    }
+    require_kind(body, "CertificateSigningRequest");
+    require_url_name(body, t.name);
     std::lock_guard lock(m_store.mutex());
     auto current = m_store.get(t.type->resource, "", t.name);
     if (!current)
@@ -1241,11 +1253,7 @@ void ApiServer::do_self_subject_review(const httplib::Request& req, httplib::Res
     if (!req.body.empty() && media_type(req) != k_protobuf_media_type) {
         require_json_body(req);
         json body = parse_json_body(req);
-        if (body.contains("kind") && body["kind"] != "SelfSubjectReview") {
-            throw bad_request(fmt::format(
-                "the kind in the data ({}) does not match the expected kind (SelfSubjectReview)",
-                body["kind"].is_string() ? body["kind"].get<std::string>() : body["kind"].dump()));
-        }
+        require_kind(body, "SelfSubjectReview");
     }
     json info = {{"username", user.username}, {"uid", user.uid}, {"groups", user.groups}};
     if (!user.extra.empty())
@@ -1263,11 +1271,7 @@ void ApiServer::do_token_request(const httplib::Request& req, httplib::Response&
     const std::string dry_run = check_dry_run(req);
     json body = json_or_protobuf_body(req, decode_token_request);
     const ResourceRef token_ref{"authentication.k8s.io", "tokenrequests", "TokenRequest"};
-    if (body.contains("kind") && body["kind"] != "TokenRequest") {
-        throw bad_request(fmt::format(
-            "the kind in the data ({}) does not match the expected kind (TokenRequest)",
-            body["kind"].is_string() ? body["kind"].get<std::string>() : body["kind"].dump()));
-    }
+    require_kind(body, "TokenRequest");
     json spec = body.contains("spec") && body["spec"].is_object() ? body["spec"] : json::object();
     long long expiration = 3600;
     if (spec.contains("expirationSeconds") && !spec["expirationSeconds"].is_null()) {
@@ -1496,26 +1500,9 @@ void ApiServer::do_write_deployment(const httplib::Request& req, httplib::Respon
         require_json_body(req);
         put_body = parse_json_body(req);
         const json& b = *put_body;
-        if (b.contains("apiVersion") && b["apiVersion"] != "apps/v1") {
-            throw bad_request(fmt::format("the API version in the data ({}) does not match the "
-                                          "expected API version (apps/v1)",
-                                          b["apiVersion"].is_string()
-                                              ? b["apiVersion"].get<std::string>()
-                                              : b["apiVersion"].dump()));
-        }
-        if (b.contains("kind") && b["kind"] != "Deployment") {
-            throw bad_request(fmt::format(
-                "the kind in the data ({}) does not match the expected kind (Deployment)",
-                b["kind"].is_string() ? b["kind"].get<std::string>() : b["kind"].dump()));
-        }
-        const std::string body_name = b.contains("metadata") && b["metadata"].is_object()
-                                          ? b["metadata"].value("name", "")
-                                          : "";
-        if (body_name != t.name) {
-            throw bad_request(
-                fmt::format("the name of the object ({}) does not match the name on the URL ({})",
-                            body_name, t.name));
-        }
+        require_api_version(b, "apps/v1");
+        require_kind(b, "Deployment");
+        require_url_name(b, t.name);
     }
     std::lock_guard lock(m_store.mutex());
     auto current = m_store.get("deployments", t.namespace_name, t.name);
